@@ -1,0 +1,104 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { ApiTokenTable, Role, ServerTables } from '../db/schema.ts';
+import { AuthError } from './errors.ts';
+import { LOCAL_ISSUER, type Authenticator, type Identity } from './identity.ts';
+
+const TOKEN_PREFIX = 'arb_';
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export type TokenView = Omit<ApiTokenTable, 'secret_sha256' | 'created_by' | 'created_at'> & {
+  created_at: Date;
+};
+
+export interface CreatedToken extends TokenView {
+  /** The secret: shown once, stored only as its sha256. */
+  readonly token: string;
+}
+
+/** Local API tokens: the credentials of the embedded default (and of any deployment without OIDC). */
+export class LocalTokens implements Authenticator {
+  constructor(
+    private readonly db: Kysely<ServerTables>,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async create(input: {
+    role: Role;
+    name?: string;
+    expiresAt?: Date;
+    createdBy: string;
+  }): Promise<CreatedToken> {
+    const token = TOKEN_PREFIX + randomBytes(24).toString('hex');
+    const row = await this.db
+      .insertInto('api_token')
+      .values({
+        id: `tok_${randomBytes(8).toString('hex')}`,
+        secret_sha256: sha256(token),
+        role: input.role,
+        name: input.name ?? `${input.role} token`,
+        created_by: input.createdBy,
+        expires_at: input.expiresAt ?? null,
+        revoked_at: null,
+      })
+      .returning(['id', 'role', 'name', 'created_at', 'expires_at', 'revoked_at'])
+      .executeTakeFirstOrThrow();
+    return { ...row, token };
+  }
+
+  list(): Promise<TokenView[]> {
+    return this.db
+      .selectFrom('api_token')
+      .select(['id', 'role', 'name', 'created_at', 'expires_at', 'revoked_at'])
+      .orderBy('created_at')
+      .execute();
+  }
+
+  /** Revokes a token; false when there is no such (unrevoked) token. */
+  async revoke(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_token')
+      .set({ revoked_at: this.clock() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async authenticate(credential: string): Promise<Identity> {
+    if (!credential.startsWith(TOKEN_PREFIX)) {
+      throw new AuthError('UNAUTHENTICATED', 'invalid token', 'not a local token');
+    }
+    const row = await this.db
+      .selectFrom('api_token')
+      .select(['id', 'role', 'name', 'expires_at', 'revoked_at'])
+      .where('secret_sha256', '=', sha256(credential))
+      .executeTakeFirst();
+    if (!row) throw new AuthError('UNAUTHENTICATED', 'invalid token', 'unknown local token');
+    if (row.revoked_at) throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${row.id} is revoked`);
+    if (row.expires_at && row.expires_at <= this.clock()) {
+      throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${row.id} expired`);
+    }
+    return { subject: row.id, issuer: LOCAL_ISSUER, role: row.role };
+  }
+
+  /**
+   * First start: when no admin token exists yet, creates one and writes it to `<dataDir>/admin-token` (mode
+   * 0600). Returns the file's path when it wrote one.
+   */
+  async ensureAdminToken(dataDir: string): Promise<string | undefined> {
+    const file = path.join(dataDir, 'admin-token');
+    const existing = await this.db
+      .selectFrom('api_token')
+      .select('id')
+      .where('role', '=', 'admin')
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (existing) return undefined;
+    const created = await this.create({ role: 'admin', name: 'initial admin', createdBy: 'arbiter' });
+    await writeFile(file, `${created.token}\n`, { mode: 0o600 });
+    return file;
+  }
+}

@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { LocalTokens, type TokenView } from '../auth/local-tokens.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import type { Role, ServerTables } from '../db/schema.ts';
+import { callApi, serverTarget } from './client.ts';
+import { configFrom, withDatabaseOptions } from './options.ts';
+import { CliFailure } from './output.ts';
+
+const ROLES: readonly Role[] = ['admin', 'ci', 'compliance_officer', 'auditor'];
+
+interface Flags {
+  server?: string;
+  token?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+/** `30d`, `12h`, `90m` from now, or an ISO date-time. */
+export function parseExpiry(value: string, now = new Date()): Date {
+  const relative = /^(\d+)([dhm])$/.exec(value);
+  if (relative) {
+    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as 'd' | 'h' | 'm'];
+    return new Date(now.getTime() + Number(relative[1]) * unit);
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new CliFailure(`--expires ${value}: use 30d, 12h, 90m or an ISO date-time`);
+  return date;
+}
+
+/** Runs `work` on the database directly (when no server is named): the embedded one must not be held. */
+async function withLocalTokens<T>(flags: Flags, work: (tokens: LocalTokens) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ ...configFrom(flags) });
+  try {
+    await migrateToLatest(database.db);
+    return await work(new LocalTokens(database.db as Kysely<ServerTables>));
+  } finally {
+    await database.close();
+  }
+}
+
+function withTarget(command: Command): Command {
+  return withDatabaseOptions(
+    command
+      .option(
+        '--server <url>',
+        'a running Arbiter (ARBITER_SERVER); without it, the database is used directly',
+      )
+      .option('--token <token>', 'API token for --server (ARBITER_TOKEN)'),
+  );
+}
+
+function printTokens(tokens: TokenView[]): void {
+  for (const t of tokens) {
+    const state = t.revoked_at
+      ? 'revoked'
+      : t.expires_at && new Date(t.expires_at) <= new Date()
+        ? 'expired'
+        : 'active';
+    console.log([t.id, t.role.padEnd(18), state.padEnd(8), t.name].join('  '));
+  }
+}
+
+export function registerTokenCommands(program: Command): void {
+  const token = program.command('token').description('manage local API tokens (admin)');
+
+  withTarget(
+    token
+      .command('create')
+      .description('create a token and print it once')
+      .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+      .option('--name <name>', 'what the token is for')
+      .option('--expires <when>', 'expiry: 30d, 12h, 90m or an ISO date-time'),
+  ).action(async (flags: Flags & { role: string; name?: string; expires?: string }) => {
+    if (!ROLES.includes(flags.role as Role))
+      throw new CliFailure(`--role ${flags.role}: use one of ${ROLES.join(', ')}`);
+    const role = flags.role as Role;
+    const expiresAt = flags.expires ? parseExpiry(flags.expires) : undefined;
+    const target = serverTarget(flags);
+    const created = target
+      ? await callApi<{ id: string; token: string }>(target, 'POST', '/v1/tokens', {
+          role,
+          name: flags.name,
+          expires_at: expiresAt?.toISOString(),
+        })
+      : await withLocalTokens(flags, (t) =>
+          t.create({ role, name: flags.name, expiresAt, createdBy: 'cli' }),
+        );
+    console.error(`created ${created.id} (${role}); the token is shown only now:`);
+    console.log(created.token);
+  });
+
+  withTarget(token.command('list').description('list tokens (never their secrets)')).action(
+    async (flags: Flags) => {
+      const target = serverTarget(flags);
+      printTokens(
+        target
+          ? (await callApi<{ tokens: TokenView[] }>(target, 'GET', '/v1/tokens')).tokens
+          : await withLocalTokens(flags, (t) => t.list()),
+      );
+    },
+  );
+
+  withTarget(
+    token.command('revoke').description('revoke a token').argument('<id>', 'token id (tok_…)'),
+  ).action(async (id: string, flags: Flags) => {
+    const target = serverTarget(flags);
+    if (target) await callApi(target, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+    else if (!(await withLocalTokens(flags, (t) => t.revoke(id))))
+      throw new CliFailure(`no active token ${id}`);
+    console.log(`revoked ${id}`);
+  });
+}

@@ -1,0 +1,101 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import lockfile from 'proper-lockfile';
+import { ServerError } from '../errors.ts';
+import type { Database } from './schema.ts';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** An open database: the kysely instance every module's store runs on, and how to close it. */
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly kind: DatabaseKind;
+  /** Human-readable location for logs: the data folder or the server's host/db (never the password). */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** Connection pool size for PostgreSQL. */
+  readonly poolSize?: number;
+}
+
+// node-postgres returns int8 (bigint) as strings; our counters (sequence numbers, sizes) fit in 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/** Opens PostgreSQL when a URL is configured, else the embedded PGlite under `<dataDir>/pgdata`. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    : openEmbedded(options.dataDir);
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const target = new URL(url);
+  const location = `postgres://${target.host}${target.pathname}`;
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await db.destroy();
+    throw new ServerError(
+      'DATABASE_UNAVAILABLE',
+      `cannot reach PostgreSQL at ${location}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return { db, kind: 'postgres', location, close: () => db.destroy() };
+}
+
+async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
+  const pgdata = path.join(dataDir, 'pgdata');
+  await mkdir(pgdata, { recursive: true, mode: 0o700 });
+  // PGlite is one process's database: a second process opening the same folder would corrupt it. A holder
+  // refreshes the lock every second; one killed with -9 leaves a lock that turns stale after 5 s, which the
+  // retries (≈5.4 s in all) outlast, so a restart after a crash succeeds while a live holder still refuses.
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(pgdata, {
+      stale: 5_000,
+      update: 1_000,
+      retries: { retries: 5, minTimeout: 500, maxTimeout: 1_500, factor: 1.5 },
+    });
+  } catch (err) {
+    throw new ServerError(
+      'DATA_DIR_LOCKED',
+      `another Arbiter process holds ${dataDir}; stop it, or use its API with --server`,
+      { cause: err },
+    );
+  }
+  const pglite = new PGlite(pgdata);
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    location: pgdata,
+    close: async () => {
+      await db.destroy();
+      await release();
+    },
+  };
+}
+
+/** True when the database answers a trivial query (readiness). */
+export async function isReachable(db: Kysely<Database>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

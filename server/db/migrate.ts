@@ -1,0 +1,34 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { ServerError } from '../errors.ts';
+import * as serverModels from './migrations/2026_11_23_0000_server_models.ts';
+import * as serverTokens from './migrations/2026_11_23_0001_server_tokens.ts';
+
+/**
+ * The one migration set: the server's own migrations and every module's, by name. Names start with a
+ * timestamp so that the set sorts into the order they were written, whichever module they come from.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '2026_11_23_0000_server_models': serverModels,
+  '2026_11_23_0001_server_tokens': serverTokens,
+});
+
+const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+
+/**
+ * Brings the schema to the latest version. Safe to run twice, and from several processes at once: kysely's
+ * migrator holds a PostgreSQL advisory lock while it runs, so a second runner waits and then finds nothing to do.
+ * Returns the names of the migrations this call applied.
+ */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results.find((r) => r.status === 'Error');
+    throw new ServerError(
+      'DATABASE_UNAVAILABLE',
+      `migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,16 @@
+// Errors raised by the composition root itself (configuration, database, HTTP plumbing).
+// Every module has its own error class with a `code` union; server/http-errors.ts maps codes to HTTP.
+
+export type ServerErrorCode =
+  'CONFIG_INVALID' | 'DATA_DIR_LOCKED' | 'DATABASE_UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT' | 'BAD_REQUEST';
+
+export class ServerError extends Error {
+  override readonly name = 'ServerError';
+  constructor(
+    readonly code: ServerErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

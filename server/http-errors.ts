@@ -1,0 +1,122 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from './auth/errors.ts';
+import type { ServerErrorCode } from './errors.ts';
+
+/** The one table from typed error codes to HTTP statuses. Modules register theirs here as they land. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  DATABASE_UNAVAILABLE: 503,
+} satisfies Partial<Record<ServerErrorCode, number>> & Record<string, number>;
+
+/** Codes whose answer tells the client to come back later. */
+const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = { DATABASE_UNAVAILABLE: 5 };
+
+/** fastify's own errors that are the client's fault, with the code and status we answer. */
+const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, { code: string; status: number }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', status: 400 },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', status: 400 },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BODY_TOO_LARGE', status: 413 },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', status: 400 },
+  FST_ERR_VALIDATION: { code: 'VALIDATION_FAILED', status: 400 },
+};
+
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  message: string;
+}
+
+interface TypedError {
+  code: string;
+  message: string;
+}
+
+function isTyped(err: unknown): err is TypedError {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/** fastify-openapi-glue wraps failing security handlers; the first AuthError inside says why. */
+function authFailure(err: unknown): AuthError | undefined {
+  if (err instanceof AuthError) return err;
+  const inner = (err as { errors?: unknown[] }).errors;
+  if (!Array.isArray(inner)) return undefined;
+  // A FORBIDDEN (known caller, wrong role) says more than an UNAUTHENTICATED from another scheme.
+  const failures = inner.filter((e): e is AuthError => e instanceof AuthError);
+  return failures.find((e) => e.code === 'FORBIDDEN') ?? failures[0];
+}
+
+/** Maps any error to the status and body we send. Unknown errors become a bare 500: no internals leak. */
+export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
+  const auth = authFailure(err);
+  if (auth)
+    return { statusCode: auth.code === 'FORBIDDEN' ? 403 : 401, code: auth.code, message: auth.message };
+
+  const fastifyError = err as FastifyError;
+  if (fastifyError.validation) {
+    const where = fastifyError.validationContext ?? 'request';
+    return {
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      message: `${where}: ${describeValidation(fastifyError)}`,
+    };
+  }
+  if (isTyped(err)) {
+    const known = FASTIFY_CLIENT_ERRORS[err.code];
+    if (known) return { statusCode: known.status, code: known.code, message: err.message };
+    const status = STATUS_BY_CODE[err.code];
+    if (status !== undefined) {
+      const body: ErrorBody & { retryAfter?: number } = {
+        statusCode: status,
+        code: err.code,
+        message: err.message,
+      };
+      const retryAfter = RETRY_AFTER_SECONDS[err.code];
+      if (retryAfter !== undefined) body.retryAfter = retryAfter;
+      return body;
+    }
+  }
+  return {
+    statusCode: 500,
+    code: 'INTERNAL',
+    message: 'internal error; the request id in the logs has details',
+  };
+}
+
+function describeValidation(err: FastifyError): string {
+  return (err.validation ?? [])
+    .map((v) => {
+      const field = v.instancePath ? v.instancePath.slice(1).replaceAll('/', '.') : '';
+      const extra = (v.params as { additionalProperty?: string }).additionalProperty;
+      return `${field || '(root)'} ${v.message ?? 'is invalid'}${extra ? `: ${extra}` : ''}`;
+    })
+    .join('; ');
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const body = toHttpError(err);
+  if (body.statusCode >= 500 && body.code === 'INTERNAL') {
+    request.log.error({ err }, 'unhandled error');
+  } else if (body.statusCode === 401 || body.statusCode === 403) {
+    const auth = authFailure(err);
+    request.log.warn({ code: body.code, reason: auth?.reason ?? body.message }, 'request refused');
+  } else {
+    request.log.info({ code: body.code, message: body.message }, 'request failed');
+  }
+  if (body.retryAfter !== undefined) void reply.header('retry-after', String(body.retryAfter));
+  void reply
+    .status(body.statusCode)
+    .send({ statusCode: body.statusCode, code: body.code, message: body.message });
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.status(404).send({
+    statusCode: 404,
+    code: 'ROUTE_NOT_FOUND',
+    message: `no route ${request.method} ${request.url.split('?')[0]}`,
+  });
+}

@@ -1,0 +1,131 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startServer } from '../../support/cli.ts';
+import { ADMIN_URL } from '../../support/database.ts';
+
+describe('the arbiter CLI', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-cli-'));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('documents every command in --help', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['serve', 'version', 'demo', 'token'])
+      expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect((await runCli(['token', '--help'])).stdout).toMatch(/create[\s\S]*list[\s\S]*revoke/);
+  });
+
+  it('prints its version', async () => {
+    const { stdout } = await runCli(['version']);
+    const { version } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
+    expect(stdout.trim()).toBe(`arbiter ${version} (node ${process.version})`);
+  });
+
+  it('fails at start-up on a wrong config value, naming the variable', async () => {
+    const { code, stderr } = await runCli(['serve', '--data-dir', dataDir], { ARBITER_LOG_LEVEL: 'chatty' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('ARBITER_LOG_LEVEL="chatty"');
+    expect(stderr).toContain('fatal | error | warn | info | debug | trace | silent');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('serves on the embedded database, and a second start finds its data again', async () => {
+    const first = await startServer(['--data-dir', dataDir]);
+    const adminToken = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+    const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const created = await fetch(`${first.url}/v1/models`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        name: 'adult-income',
+        owner: 'ml@example.com',
+        intended_purpose: 'demo',
+        risk_tier: 'limited',
+      }),
+    });
+    expect(created.status).toBe(201);
+    expect(await (await fetch(`${first.url}/v1/version`)).json()).toMatchObject({ database: 'pglite' });
+    expect(await first.stop()).toBe(0);
+
+    const second = await startServer(['--data-dir', dataDir]);
+    try {
+      const models = (await (await fetch(`${second.url}/v1/models`, { headers })).json()) as {
+        models: { name: string }[];
+      };
+      expect(models.models.map((m) => m.name)).toEqual(['adult-income']);
+      // The embedded database belongs to one process: the CLI refuses to open it while the service holds it.
+      const locked = await runCli(['token', 'list', '--data-dir', dataDir]);
+      expect(locked.code).toBe(2);
+      expect(locked.stderr).toContain('another Arbiter process holds');
+      // ...and reaches it through the API instead.
+      const listed = await runCli(['token', 'list', '--server', second.url, '--token', adminToken]);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/tok_[0-9a-f]{16}\s+admin\s+active/);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  }, 120_000);
+
+  it('manages tokens directly on the database when no service holds it', async () => {
+    const created = await runCli([
+      'token',
+      'create',
+      '--role',
+      'auditor',
+      '--name',
+      'external audit',
+      '--expires',
+      '30d',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^arb_[0-9a-f]{48}$/);
+    const id = /created (tok_[0-9a-f]{16})/.exec(created.stderr)![1]!;
+    expect((await runCli(['token', 'revoke', id, '--data-dir', dataDir])).code).toBe(0);
+    expect((await runCli(['token', 'list', '--data-dir', dataDir])).stdout).toMatch(
+      new RegExp(`${id}\\s+auditor\\s+revoked`),
+    );
+    const bad = await runCli(['token', 'create', '--role', 'root', '--data-dir', dataDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--role root: use one of admin, ci, compliance_officer, auditor');
+  }, 120_000);
+
+  it('uses PostgreSQL when DATABASE_URL is set', async () => {
+    const name = `arbiter_cli_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const url = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+    const pgDataDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-cli-pg-'));
+    try {
+      const server = await startServer(['--data-dir', pgDataDir], { DATABASE_URL: url });
+      try {
+        expect(await (await fetch(`${server.url}/v1/version`)).json()).toMatchObject({
+          database: 'postgres',
+        });
+        const { rows } = await admin.query(`select count(*)::int as n from pg_database where datname = $1`, [
+          name,
+        ]);
+        expect(rows[0].n).toBe(1);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+      const check = new pg.Client({ connectionString: url });
+      await check.connect();
+      const tokens = await check.query('select role from api_token');
+      await check.end();
+      expect(tokens.rows).toEqual([{ role: 'admin' }]);
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+      await rm(pgDataDir, { recursive: true, force: true });
+    }
+  });
+});

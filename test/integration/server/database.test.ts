@@ -1,0 +1,62 @@
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../server/db/database.ts';
+import { MIGRATIONS, migrateToLatest } from '../../../server/db/migrate.ts';
+import type { ServerTables } from '../../../server/db/schema.ts';
+import { ModelInventory } from '../../../server/inventory/models.ts';
+import { openTestDatabase, testDatabaseKind, type TestDatabase } from '../../support/database.ts';
+
+describe(`database on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase({ migrate: false });
+  });
+  afterAll(() => database?.close());
+
+  it('migrates to the latest schema, and a second run finds nothing to do', async () => {
+    expect(await migrateToLatest(database.db)).toEqual(Object.keys(MIGRATIONS).sort());
+    expect(await migrateToLatest(database.db)).toEqual([]);
+  });
+
+  it('is safe when two migrators run at once', async () => {
+    // On PostgreSQL: two separate pools, as two processes would have; kysely's advisory lock serialises them.
+    const second =
+      database.kind === 'postgres'
+        ? await openDatabase({ databaseUrl: database.url, dataDir: database.dataDir })
+        : undefined;
+    try {
+      const results = await Promise.all([
+        migrateToLatest(database.db),
+        migrateToLatest((second ?? database).db),
+      ]);
+      expect(results.flat()).toEqual([]);
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(
+        database.db,
+      );
+      expect(rows[0]!.n).toBe(Object.keys(MIGRATIONS).length);
+    } finally {
+      await second?.close();
+    }
+  });
+
+  it('stores the model inventory', async () => {
+    const inventory = new ModelInventory(database.db as Kysely<ServerTables>);
+    await inventory.register(
+      {
+        name: 'adult-income',
+        owner: 'ml@example.com',
+        intended_purpose: 'credit pre-screen',
+        risk_tier: 'high',
+      },
+      'tok_test',
+    );
+    await expect(
+      inventory.register(
+        { name: 'adult-income', owner: 'x', intended_purpose: 'y', risk_tier: 'minimal' },
+        'tok_test',
+      ),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await inventory.get('adult-income')).risk_tier).toBe('high');
+    await expect(inventory.get('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

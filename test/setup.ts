@@ -1,0 +1,2 @@
+// Shared test setup. Nothing here mocks a real component.
+export {};

@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../server/config.ts';
+import { ServerError } from '../../../server/errors.ts';
+
+function configError(run: () => unknown): ServerError {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ServerError);
+    expect((err as ServerError).code).toBe('CONFIG_INVALID');
+    return err as ServerError;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('loadConfig', () => {
+  it('fills defaults: embedded database in ./.arbiter, port 8080', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, databaseUrl: undefined, logLevel: 'info' });
+    expect(config.dataDir).toBe(path.resolve('.arbiter'));
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the environment, and flags override it', () => {
+    const config = loadConfig(
+      { ARBITER_PORT: '9000', DATABASE_URL: 'postgres://u@db:5432/arbiter', ARBITER_LOG_LEVEL: 'debug' },
+      { ARBITER_PORT: '9100' },
+    );
+    expect(config).toMatchObject({
+      port: 9100,
+      databaseUrl: 'postgres://u@db:5432/arbiter',
+      logLevel: 'debug',
+    });
+  });
+
+  it('names the variable, the value and what is allowed', () => {
+    const err = configError(() => loadConfig({ ARBITER_PORT: 'eighty' }));
+    expect(err.message).toContain('ARBITER_PORT="eighty"');
+    expect(err.message).toContain('an integer 0–65535');
+  });
+
+  it('reports every wrong variable at once', () => {
+    const err = configError(() =>
+      loadConfig({ ARBITER_PORT: '70000', DATABASE_URL: 'mysql://x', ARBITER_LOG_LEVEL: 'loud' }),
+    );
+    expect(err.message).toContain('ARBITER_PORT="70000": out of range');
+    expect(err.message).toContain('DATABASE_URL="mysql://x": not a postgres:// URL');
+    expect(err.message).toContain('ARBITER_LOG_LEVEL="loud"');
+  });
+
+  it('reads a config file below the environment', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-config-'));
+    const file = path.join(dir, 'arbiter.yaml');
+    writeFileSync(file, 'ARBITER_PORT: 7000\nARBITER_HOST: 0.0.0.0\n');
+    expect(loadConfig({ ARBITER_CONFIG: file })).toMatchObject({ port: 7000, host: '0.0.0.0' });
+    expect(loadConfig({ ARBITER_CONFIG: file, ARBITER_PORT: '7001' }).port).toBe(7001);
+  });
+
+  it('refuses unknown keys and unreadable files in ARBITER_CONFIG', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-config-'));
+    const file = path.join(dir, 'arbiter.yaml');
+    writeFileSync(file, 'ARBITER_PROT: 7000\n');
+    expect(configError(() => loadConfig({ ARBITER_CONFIG: file })).message).toContain(
+      'unknown variable ARBITER_PROT',
+    );
+    expect(
+      configError(() => loadConfig({ ARBITER_CONFIG: path.join(dir, 'missing.yaml') })).message,
+    ).toContain('cannot read');
+  });
+});

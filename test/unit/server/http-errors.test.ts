@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError } from '../../../server/auth/errors.ts';
+import { ServerError } from '../../../server/errors.ts';
+import { toHttpError } from '../../../server/http-errors.ts';
+
+describe('toHttpError', () => {
+  it('maps typed errors by code', () => {
+    expect(toHttpError(new ServerError('NOT_FOUND', 'no model named x'))).toEqual({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      message: 'no model named x',
+    });
+    expect(toHttpError(new ServerError('DATABASE_UNAVAILABLE', 'down'))).toMatchObject({
+      statusCode: 503,
+      retryAfter: 5,
+    });
+  });
+
+  it('maps refusals to 401 and 403 with the public message only', () => {
+    expect(toHttpError(new AuthError('UNAUTHENTICATED', 'invalid token', 'token tok_1 expired'))).toEqual({
+      statusCode: 401,
+      code: 'UNAUTHENTICATED',
+      message: 'invalid token',
+    });
+    const wrapped = Object.assign(new Error('none of the schemes'), {
+      errors: [
+        new AuthError('UNAUTHENTICATED', 'x'),
+        new AuthError('FORBIDDEN', 'role auditor may not call this route'),
+      ],
+    });
+    expect(toHttpError(wrapped)).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
+  });
+
+  it('never leaks an unknown error', () => {
+    const driverError = Object.assign(new Error('relation "secret_table" does not exist'), { code: '42P01' });
+    const body = toHttpError(driverError);
+    expect(body).toEqual({
+      statusCode: 500,
+      code: 'INTERNAL',
+      message: 'internal error; the request id in the logs has details',
+    });
+    expect(JSON.stringify(toHttpError(new TypeError('x is undefined')))).not.toContain('undefined');
+  });
+});
