@@ -1,0 +1,54 @@
+package arbiter.checks.drift_test
+
+import data.arbiter.checks.drift as policy
+
+_data := {"eu": {"drift": {"psi_max": 0.2, "ks_p_value_min": 0.01}}}
+
+_input(features) := {"event": {"stage": "monitoring", "region": "eu"}, "evidence": {"drift": {"features": features}}}
+
+test_success_stable_features if {
+	inp := _input({"age": {"test": "ks", "p_value": 0.4, "psi": 0.05}})
+	count(policy.deny) == 0 with input as inp with data.regions as _data
+	count(policy.warn) == 0 with input as inp with data.regions as _data
+}
+
+test_fail_psi_above_maximum if {
+	policy.deny == {{
+		"rule": "DRIFT-PSI",
+		"title": "Population stability index within the region's maximum",
+		"regulation": ["eu-ai-act", "sr-26-2", "ca-dadm"],
+		"severity": "high",
+		"message": "PSI of feature \"age\" is 0.31, above the maximum 0.2",
+		"evidence_keys": ["drift.features.age.psi"],
+	}} with input as _input({"age": {"test": "ks", "p_value": 0.4, "psi": 0.31}})
+		with data.regions as _data
+}
+
+test_fail_ks_p_value_warns if {
+	policy.warn == {{
+		"rule": "DRIFT-KS",
+		"title": "Kolmogorov-Smirnov p-value at or above the region's minimum",
+		"regulation": ["eu-ai-act", "sr-26-2"],
+		"severity": "medium",
+		"message": "KS test on feature \"age\" has p-value 0.001, below 0.01",
+		"evidence_keys": ["drift.features.age.p_value"],
+	}} with input as _input({"age": {"test": "ks", "p_value": 0.001, "psi": 0.05}})
+		with data.regions as _data
+}
+
+test_fail_no_drift_evidence_at_monitoring if {
+	policy.deny == {{
+		"rule": "DRIFT-EVIDENCE-MISSING",
+		"title": "Drift evidence present at monitoring",
+		"regulation": ["eu-ai-act"],
+		"severity": "high",
+		"message": "no drift evidence: a monitoring event must report drift per feature",
+		"evidence_keys": ["drift.features"],
+	}} with input as {"event": {"stage": "monitoring", "region": "eu"}, "evidence": {}}
+		with data.regions as _data
+}
+
+test_success_no_drift_evidence_is_fine_at_deployment if {
+	count(policy.deny) == 0 with input as {"event": {"stage": "deployment", "region": "eu"}, "evidence": {}}
+		with data.regions as _data
+}

@@ -1,0 +1,133 @@
+# METADATA
+# title: Fairness
+# description: |
+#   Impact ratio (four-fifths rule), demographic parity and equalized odds gaps against the region's
+#   thresholds. Where the region's framework is voluntary (fairness.enforcement = "warn") the same findings
+#   are warnings instead of denials. Definitions follow Fairlearn's defaults (DESIGN.md, evidence document).
+package arbiter.checks.fairness
+
+import data.arbiter.lib.result
+
+_limits := data.regions[input.event.region].fairness
+
+_enforcement := object.get(_limits, "enforcement", "deny")
+
+_findings := ((_impact_ratio | _parity_gap) | _odds_gap) | _missing
+
+deny contains violation if {
+	_enforcement == "deny"
+	some violation in _findings
+}
+
+warn contains violation if {
+	_enforcement == "warn"
+	some violation in _findings
+}
+
+warn contains violation if {
+	some violation in _small_groups
+}
+
+# METADATA
+# title: Impact ratio at or above the region's minimum
+# description: |
+#   A group's selection rate divided by the highest group's (29 CFR 1607.4(D); NYC LL144 §5-301). Groups
+#   smaller than min_group_size are left out of the comparison and reported by FAIR-SMALL-GROUP instead.
+# custom:
+#   id: FAIR-IMPACT-RATIO
+#   regulation: [eeoc-ugesp, nyc-ll144, eu-ai-act, uk-gdpr-duaa, ca-dadm, sg-mas-feat]
+#   severity: high
+_impact_ratio contains violation if {
+	some attribute, report in input.evidence.fairness
+	some group, stats in report.groups
+	stats.count >= _limits.min_group_size
+	is_number(stats.impact_ratio)
+	stats.impact_ratio < _limits.impact_ratio_min
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [
+			"impact ratio of ", attribute, " group ", json.marshal(group), " is ", json.marshal(stats.impact_ratio),
+			", below the minimum ", json.marshal(_limits.impact_ratio_min),
+		]),
+		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "impact_ratio"])],
+	})
+}
+
+# METADATA
+# title: Demographic parity difference within the region's maximum
+# description: The spread of selection rates across groups (max minus min).
+# custom:
+#   id: FAIR-DP-GAP
+#   regulation: [eu-ai-act, uk-gdpr-duaa, ca-dadm, sg-mas-feat]
+#   severity: high
+_parity_gap contains violation if {
+	some attribute, report in input.evidence.fairness
+	is_number(report.demographic_parity_difference)
+	report.demographic_parity_difference > _limits.demographic_parity_difference_max
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [
+			"demographic parity difference on ", attribute, " is ", json.marshal(report.demographic_parity_difference),
+			", above the maximum ", json.marshal(_limits.demographic_parity_difference_max),
+		]),
+		"evidence_keys": [concat(".", ["fairness", attribute, "demographic_parity_difference"])],
+	})
+}
+
+# METADATA
+# title: Equalized odds difference within the region's maximum
+# description: The larger of the TPR range and the FPR range across groups.
+# custom:
+#   id: FAIR-EO-GAP
+#   regulation: [eu-ai-act, uk-gdpr-duaa, ca-dadm, sg-mas-feat]
+#   severity: high
+_odds_gap contains violation if {
+	some attribute, report in input.evidence.fairness
+	is_number(report.equalized_odds_difference)
+	report.equalized_odds_difference > _limits.equalized_odds_difference_max
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [
+			"equalized odds difference on ", attribute, " is ", json.marshal(report.equalized_odds_difference),
+			", above the maximum ", json.marshal(_limits.equalized_odds_difference_max),
+		]),
+		"evidence_keys": [concat(".", ["fairness", attribute, "equalized_odds_difference"])],
+	})
+}
+
+# METADATA
+# title: Fairness evidence present
+# description: A training or deployment gate cannot judge fairness without per-group evidence.
+# custom:
+#   id: FAIR-EVIDENCE-MISSING
+#   regulation: [eu-ai-act, eeoc-ugesp, nyc-ll144]
+#   severity: high
+_missing contains violation if {
+	input.event.stage in {"training", "deployment"}
+	not _reported
+	violation := result.fail(rego.metadata.chain(), {
+		"message": "no fairness evidence: evaluate the model per sensitive attribute",
+		"evidence_keys": ["fairness"],
+	})
+}
+
+_reported if count(input.evidence.fairness) > 0
+
+# METADATA
+# title: Groups too small to compare
+# description: |
+#   Groups under min_group_size are left out of the impact-ratio comparison (LL144 §5-301(d) lets an auditor
+#   exclude small categories, with justification); they are reported so the exclusion is visible.
+# custom:
+#   id: FAIR-SMALL-GROUP
+#   regulation: [nyc-ll144, eu-ai-act]
+#   severity: low
+_small_groups contains violation if {
+	some attribute, report in input.evidence.fairness
+	some group, stats in report.groups
+	stats.count < _limits.min_group_size
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [
+			attribute, " group ", json.marshal(group), " has ", json.marshal(stats.count),
+			" rows, fewer than ", json.marshal(_limits.min_group_size), "; left out of the impact-ratio comparison",
+		]),
+		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "count"])],
+	})
+}

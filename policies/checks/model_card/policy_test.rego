@@ -1,0 +1,32 @@
+package arbiter.checks.model_card_test
+
+import data.arbiter.checks.model_card as policy
+
+_data := {"eu": {"model_card": {"required_fields": ["owner", "intended_purpose", "risk_tier"]}}}
+
+_card := {"owner": "team@example.org", "intended_purpose": "credit pre-screening", "risk_tier": "high"}
+
+test_success_complete_card if {
+	count(policy.deny) == 0 with input as {"event": {"region": "eu"}, "model_card": _card} with data.regions as _data
+}
+
+test_fail_missing_owner if {
+	policy.deny == {{
+		"rule": "CARD-REQUIRED-FIELD",
+		"title": "Required model-card field present",
+		"regulation": ["eu-ai-act", "uk-atrs", "ca-dadm", "sg-maigf"],
+		"severity": "high",
+		"message": "model card lacks required field \"owner\"",
+		"evidence_keys": ["model_card.owner"],
+	}} with input as {"event": {"region": "eu"}, "model_card": object.remove(_card, ["owner"])}
+		with data.regions as _data
+}
+
+test_fail_empty_field_counts_as_missing if {
+	count(policy.deny) == 1 with input as {"event": {"region": "eu"}, "model_card": object.union(_card, {"risk_tier": ""})}
+		with data.regions as _data
+}
+
+test_fail_no_card_lacks_every_field if {
+	count(policy.deny) == 3 with input as {"event": {"region": "eu"}} with data.regions as _data
+}

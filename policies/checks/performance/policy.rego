@@ -1,0 +1,58 @@
+# METADATA
+# title: Performance minimums
+# description: Declared accuracy levels (EU AI Act Art. 15) and validation minimums, per region.
+package arbiter.checks.performance
+
+import data.arbiter.lib.result
+
+_limits := data.regions[input.event.region].performance
+
+# METADATA
+# title: Accuracy at or above the region's minimum
+# custom:
+#   id: PERF-ACCURACY-MIN
+#   regulation: [eu-ai-act, sr-26-2, ca-dadm, sg-maigf]
+#   severity: high
+deny contains violation if {
+	not _at_least(_metric("accuracy"), _limits.accuracy_min)
+	violation := result.fail(rego.metadata.chain(), {
+		"message": _message("accuracy", _limits.accuracy_min),
+		"evidence_keys": ["performance.accuracy"],
+	})
+}
+
+# METADATA
+# title: ROC AUC at or above the region's minimum
+# custom:
+#   id: PERF-ROC-AUC-MIN
+#   regulation: [eu-ai-act, sr-26-2, ca-dadm, sg-maigf]
+#   severity: high
+deny contains violation if {
+	not _at_least(_metric("roc_auc"), _limits.roc_auc_min)
+	violation := result.fail(rego.metadata.chain(), {
+		"message": _message("roc_auc", _limits.roc_auc_min),
+		"evidence_keys": ["performance.roc_auc"],
+	})
+}
+
+# A metric that is absent or null reads as null, which never passes a minimum.
+_metric(name) := input.evidence.performance[name]
+
+_metric(name) := null if not _present(name)
+
+_present(name) if input.evidence.performance[name] != null
+
+_at_least(value, minimum) if {
+	is_number(value)
+	value >= minimum
+}
+
+_message(name, minimum) := concat("", [name, " not reported; the minimum is ", json.marshal(minimum)]) if {
+	_metric(name) == null
+}
+
+_message(name, minimum) := concat("", [
+	name, " is ", json.marshal(_metric(name)), ", below the minimum ", json.marshal(minimum),
+]) if {
+	_metric(name) != null
+}

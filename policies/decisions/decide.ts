@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+import type { Actor } from '../actor.ts';
+import type { Decision, Obligation, Violation } from '../engine/decision.ts';
+import { buildInputDocument, type Subject } from '../engine/input-document.ts';
+import type { PolicyEngine } from '../engine/policy-engine.ts';
+import { isStage, STAGES, type Stage } from '../engine/stages.ts';
+import { PolicyError } from '../errors.ts';
+import type { DecisionStore } from './decision-store.ts';
+
+/** The body of `POST /v1/decisions` once evidence is resolved (an evaluation_id is the server's to resolve). */
+export interface DecisionRequest {
+  readonly region: string;
+  readonly stage: string;
+  readonly subject: Subject;
+  readonly evidence: Readonly<Record<string, unknown>>;
+  readonly model_card?: Readonly<Record<string, unknown>>;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/** The `decision` entry appended to the region's ledger. */
+export interface DecisionLedgerEntry {
+  readonly type: 'decision';
+  readonly decision_id: string;
+  readonly region: string;
+  readonly stage: Stage;
+  readonly subject: Subject;
+  readonly input_sha256: string;
+  readonly policy: { readonly revision: string; readonly bundle_sha256: string };
+  readonly result: Decision;
+  readonly actor: Actor;
+  readonly at: string;
+}
+
+export interface LedgerReceipt {
+  readonly seq: number;
+  readonly leafHash: string;
+}
+
+/**
+ * Appends an entry to a region's log; MUST resolve only once the entry is durable (the ledger's contract).
+ * The ledger is another module's: the server injects it.
+ */
+export type AppendToLedger = (region: string, entry: DecisionLedgerEntry) => Promise<LedgerReceipt>;
+
+export interface DecideDeps {
+  readonly engine: PolicyEngine;
+  readonly appendToLedger: AppendToLedger;
+  readonly waivers: { activeFor(model: string, region: string): Promise<DecisionWaivers> };
+  readonly decisions: DecisionStore;
+  readonly clock: () => Date;
+  readonly actor: Actor;
+  readonly newId?: () => string;
+}
+
+type DecisionWaivers = Parameters<typeof buildInputDocument>[0]['waivers'];
+
+/** What `POST /v1/decisions` answers (201). */
+export interface DecisionReceipt {
+  readonly decision_id: string;
+  readonly allow: boolean;
+  readonly deny: readonly Violation[];
+  readonly warn: readonly Violation[];
+  readonly obligations: readonly Obligation[];
+  readonly waived: readonly Violation[];
+  readonly policy: { readonly revision: string; readonly bundle_sha256: string };
+  readonly ledger: { readonly region: string; readonly seq: number; readonly leaf_hash: string };
+}
+
+const RISK_TIERS = ['minimal', 'limited', 'high', 'unacceptable'] as const;
+
+const bodySchema = z
+  .object({
+    region: z.string(),
+    stage: z.string(),
+    subject: z
+      .object({
+        model: z.string().min(1),
+        version: z.string().min(1),
+        model_sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'lower-case hex sha256')
+          .optional(),
+      })
+      .strict(),
+    evidence: z.record(z.string(), z.unknown()),
+    model_card: z.record(z.string(), z.unknown()).optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/**
+ * Decides one lifecycle event: validates the request (refusing with a PolicyError that names the field,
+ * before anything is recorded), evaluates it with the active waivers, stores the decision with its exact
+ * input, appends the `decision` entry to the region's ledger and returns the receipt.
+ */
+export async function decide(request: unknown, deps: DecideDeps): Promise<DecisionReceipt> {
+  const body = validate(request, deps.engine);
+  const stage = body.stage as Stage;
+  const now = deps.clock();
+  const input = buildInputDocument({
+    stage,
+    region: body.region,
+    now,
+    subject: body.subject,
+    evidence: body.evidence,
+    model_card: body.model_card,
+    context: body.context,
+    waivers: await deps.waivers.activeFor(body.subject.model, body.region),
+  });
+  const evaluation = await deps.engine.evaluate(stage, input);
+  const decisionId = (deps.newId ?? randomUUID)();
+  const policy = { revision: evaluation.revision, bundle_sha256: evaluation.bundleSha256 };
+  await deps.decisions.insert({
+    decision_id: decisionId,
+    region: body.region,
+    stage,
+    model: body.subject.model,
+    version: body.subject.version,
+    input: canonicalize(input)!,
+    input_sha256: evaluation.inputSha256,
+    result: JSON.stringify(evaluation.decision),
+    allow: evaluation.decision.allow,
+    revision: policy.revision,
+    bundle_sha256: policy.bundle_sha256,
+    actor: JSON.stringify(deps.actor),
+    decided_at: now,
+  });
+  let receipt: LedgerReceipt;
+  try {
+    receipt = await deps.appendToLedger(body.region, {
+      type: 'decision',
+      decision_id: decisionId,
+      region: body.region,
+      stage,
+      subject: body.subject,
+      input_sha256: evaluation.inputSha256,
+      policy,
+      result: evaluation.decision,
+      actor: deps.actor,
+      at: now.toISOString(),
+    });
+  } catch (err) {
+    await deps.decisions.discard(decisionId);
+    throw err;
+  }
+  await deps.decisions.recordReceipt(decisionId, receipt.seq, receipt.leafHash);
+  return {
+    decision_id: decisionId,
+    ...evaluation.decision,
+    policy,
+    ledger: { region: body.region, seq: receipt.seq, leaf_hash: receipt.leafHash },
+  };
+}
+
+function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySchema> {
+  const raw = (request ?? {}) as Record<string, unknown>;
+  const regions = (engine.bundle.data.regions ?? {}) as Record<
+    string,
+    { model_card?: { required_fields?: string[] } }
+  >;
+  if (typeof raw.region !== 'string' || !Object.hasOwn(regions, raw.region)) {
+    throw new PolicyError(
+      'POLICY_REGION_UNKNOWN',
+      `region: unknown region ${JSON.stringify(raw.region)}; known: ${Object.keys(regions).sort().join(', ')}`,
+      { field: 'region' },
+    );
+  }
+  if (!isStage(raw.stage)) {
+    throw new PolicyError('POLICY_STAGE_UNKNOWN', `stage: must be one of ${STAGES.join(', ')}`, {
+      field: 'stage',
+    });
+  }
+  const parsed = bodySchema.safeParse(request);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field =
+      issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(body)');
+    const code = field.startsWith('model_card') ? 'POLICY_MODEL_CARD_INVALID' : 'POLICY_INPUT_INVALID';
+    throw new PolicyError(code, `${field}: ${issue.message}`, { field, cause: parsed.error });
+  }
+  const body = parsed.data;
+  const card = body.model_card ?? {};
+  // A deployment must document its model; other stages may omit the card, but what they send must be valid.
+  if (body.stage === 'deployment') {
+    for (const field of regions[body.region]!.model_card?.required_fields ?? []) {
+      const value = card[field];
+      if (value === undefined || value === null || value === '') {
+        throw new PolicyError(
+          'POLICY_MODEL_CARD_INVALID',
+          `model_card.${field}: required in region ${body.region}`,
+          {
+            field: `model_card.${field}`,
+          },
+        );
+      }
+    }
+  }
+  if (card.risk_tier !== undefined && !(RISK_TIERS as readonly unknown[]).includes(card.risk_tier)) {
+    throw new PolicyError(
+      'POLICY_MODEL_CARD_INVALID',
+      `model_card.risk_tier: must be one of ${RISK_TIERS.join(', ')}`,
+      {
+        field: 'model_card.risk_tier',
+      },
+    );
+  }
+  return body;
+}

@@ -1,0 +1,15 @@
+export { decide } from './decide.ts';
+export type {
+  AppendToLedger,
+  DecideDeps,
+  DecisionLedgerEntry,
+  DecisionReceipt,
+  DecisionRequest,
+  LedgerReceipt,
+} from './decide.ts';
+export { DecisionStore } from './decision-store.ts';
+export type { DecisionFilter, DecisionRow } from './decision-store.ts';
+export { replayDecision } from './replay.ts';
+export type { ReplayResult } from './replay.ts';
+export { simulateDecisions } from './simulate.ts';
+export type { DecisionOutcome, Flip, SimulationResult } from './simulate.ts';

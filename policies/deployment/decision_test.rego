@@ -1,0 +1,64 @@
+package arbiter.deployment_test
+
+import data.arbiter.deployment
+
+_regions := {"eu": {
+	"fairness": {
+		"impact_ratio_min": 0.8, "demographic_parity_difference_max": 0.1,
+		"equalized_odds_difference_max": 0.1, "min_group_size": 30, "enforcement": "deny",
+	},
+	"performance": {"accuracy_min": 0.6, "roc_auc_min": 0.65},
+	"data_quality": {"missing_rate_max": 0.05, "min_group_count": 30},
+	"security": {"blocking_severities": ["critical", "high"]},
+	"evidence": {"max_age_days": 90},
+	"model_card": {"required_fields": ["owner", "intended_purpose", "risk_tier"]},
+	"human_review_risk_tiers": ["high"],
+}}
+
+_evidence(accuracy) := {
+	"generated_at": "2026-11-20T00:00:00Z",
+	"performance": {"accuracy": accuracy, "roc_auc": 0.7},
+	"fairness": {"sex": {
+		"groups": {"F": {"count": 300, "impact_ratio": 0.9}, "M": {"count": 300, "impact_ratio": 1}},
+		"demographic_parity_difference": 0.04,
+		"equalized_odds_difference": 0.03,
+	}},
+	"security": {"findings": []},
+}
+
+_input(accuracy, waivers) := {
+	"event": {"stage": "deployment", "region": "eu", "now": "2026-11-23T12:00:00Z"},
+	"subject": {"model": "credit", "version": "2"},
+	"evidence": _evidence(accuracy),
+	"model_card": {"owner": "o", "intended_purpose": "p", "risk_tier": "high"},
+	"waivers": waivers,
+}
+
+test_success_allow_with_human_review_obligation if {
+	d := deployment.decision with input as _input(0.7, []) with data.regions as _regions
+	d.allow == true
+	d.deny == set()
+	{o.type | some o in d.obligations} == {"human_review"}
+}
+
+test_fail_accuracy_denies if {
+	d := deployment.decision with input as _input(0.5, []) with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"PERF-ACCURACY-MIN"}
+}
+
+test_success_waived_denial_allows_and_is_reported if {
+	waiver := {"id": "w-1", "rule": "PERF-ACCURACY-MIN", "model": "credit", "region": "eu", "expires_at": "2026-12-31T00:00:00Z"}
+	d := deployment.decision with input as _input(0.5, [waiver]) with data.regions as _regions
+	d.allow == true
+	[w] := [w | some w in d.waived]
+	w.rule == "PERF-ACCURACY-MIN"
+	w.waiver_id == "w-1"
+}
+
+test_fail_unknown_region_denies if {
+	d := deployment.decision with input as object.union(_input(0.7, []), {"event": {"stage": "deployment", "region": "mars", "now": "2026-11-23T12:00:00Z"}})
+		with data.regions as _regions
+	d.allow == false
+	"INPUT-REGION-UNKNOWN" in {v.rule | some v in d.deny}
+}

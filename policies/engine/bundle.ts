@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { PolicyError } from '../errors.ts';
+import { resolveOpaBinary, runOpa } from './opa-cli.ts';
+import { ENTRYPOINTS } from './stages.ts';
+import { untar } from './tar.ts';
+
+/** A compiled policy bundle: what `opa build -t wasm` wrote, read back and identified by its sha256. */
+export interface PolicyBundle {
+  /** sha256 (hex) of the bundle file's bytes: what the ledger records next to the revision. */
+  readonly sha256: string;
+  /** The `.manifest` revision: the Git commit the policies were built from. */
+  readonly revision: string;
+  readonly entrypoints: readonly string[];
+  /** The Wasm module at `/policy.wasm`. */
+  readonly wasm: Uint8Array;
+  /** `/data.json`: every data document opa merged into the bundle, the regions' thresholds included. */
+  readonly data: Readonly<Record<string, unknown>>;
+  /** The `.tar.gz` itself. */
+  readonly bytes: Uint8Array;
+}
+
+export interface BuildBundleOptions {
+  /** The policy folder (a bundle root with `.manifest`), e.g. `policies/`. */
+  readonly sourceDir: string;
+  /** Recorded in `.manifest`: the Git commit of sourceDir. */
+  readonly revision: string;
+  /** Where to write the `.tar.gz`. */
+  readonly out: string;
+  /**
+   * Extra data documents added under their top-level keys, e.g. `{regions: {eu: {...}}}` from
+   * `policyDataDocument(regions)`. Built into the bundle so that its sha256 covers every threshold.
+   */
+  readonly data?: Readonly<Record<string, unknown>>;
+  /** Capabilities file; defaults to `<sourceDir>/capabilities.json` when that exists. */
+  readonly capabilities?: string;
+  readonly opa?: string;
+}
+
+/**
+ * Compiles the stage entrypoints to Wasm with `opa build -t wasm`. A builtin outside the capabilities
+ * file, a parse or a type error fails here with PolicyError POLICY_BUILD_FAILED, never at decision time.
+ */
+export async function buildBundle(options: BuildBundleOptions): Promise<PolicyBundle> {
+  const opa = resolveOpaBinary(options.opa);
+  const capabilities = options.capabilities ?? path.join(options.sourceDir, 'capabilities.json');
+  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'arbiter-bundle-data-'));
+  try {
+    const roots = Object.keys(options.data ?? {});
+    const out = path.resolve(options.out);
+    const args = ['build', '-t', 'wasm', '-r', options.revision, '-o', out, '--ignore', '*_test.rego'];
+    for (const entrypoint of ENTRYPOINTS) args.push('-e', entrypoint);
+    if (existsSync(capabilities)) args.push('--capabilities', path.resolve(capabilities));
+    // Relative to sourceDir, so file paths inside the bundle (and so its sha256) do not depend on where the
+    // checkout lives.
+    args.push('-b', '.');
+    if (roots.length > 0) {
+      // A second bundle root that owns only the extra data, so opa merges it into /data.json.
+      await writeFile(path.join(dataRoot, '.manifest'), JSON.stringify({ roots }));
+      await writeFile(path.join(dataRoot, 'data.json'), JSON.stringify(options.data));
+      args.push(dataRoot);
+    }
+    await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
+    await runOpa(opa, args, 'POLICY_BUILD_FAILED', { cwd: options.sourceDir });
+  } finally {
+    await rm(dataRoot, { recursive: true, force: true });
+  }
+  return readBundle(await readFile(path.resolve(options.out)));
+}
+
+/** Runs the Rego unit tests (`opa test`) of a policy folder; failures become POLICY_TEST_FAILED with opa's report. */
+export async function testPolicies(sourceDir: string, options: { opa?: string } = {}): Promise<string> {
+  const { stdout } = await runOpa(resolveOpaBinary(options.opa), ['test', '-b', '.'], 'POLICY_TEST_FAILED', {
+    cwd: sourceDir,
+  });
+  return stdout.trim();
+}
+
+/** Parses a bundle `.tar.gz` (as `opa build -t wasm` writes it). Throws POLICY_BUNDLE_INVALID when it is not one. */
+export async function readBundle(bytes: Uint8Array): Promise<PolicyBundle> {
+  let files: Map<string, Buffer>;
+  try {
+    files = await untar(gunzipSync(bytes));
+  } catch (err) {
+    throw new PolicyError('POLICY_BUNDLE_INVALID', `not a bundle .tar.gz: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const wasm = files.get('policy.wasm');
+  const manifestBytes = files.get('.manifest');
+  if (!wasm || !manifestBytes) {
+    throw new PolicyError(
+      'POLICY_BUNDLE_INVALID',
+      'bundle lacks /policy.wasm or /.manifest (build it with -t wasm)',
+    );
+  }
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
+    revision?: string;
+    wasm?: { entrypoint: string }[];
+  };
+  const dataBytes = files.get('data.json');
+  return {
+    sha256: sha256Hex(bytes),
+    revision: manifest.revision ?? '',
+    entrypoints: (manifest.wasm ?? []).map((w) => w.entrypoint),
+    wasm: new Uint8Array(wasm),
+    data: dataBytes ? (JSON.parse(dataBytes.toString('utf8')) as Record<string, unknown>) : {},
+    bytes,
+  };
+}
+
+/** Built bundles kept on disk by sha256, so a decision can be replayed with the exact bundle it was made with. */
+export interface BundleStore {
+  readonly dir: string;
+  put(bundle: PolicyBundle): Promise<string>;
+  get(sha256: string): Promise<PolicyBundle>;
+  has(sha256: string): boolean;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function createBundleStore(dir: string): BundleStore {
+  const fileOf = (sha256: string) => {
+    // The hash may come from a request (replay); it names a file, so it must be exactly a hex digest.
+    if (!SHA256_HEX.test(sha256)) throw new PolicyError('POLICY_BUNDLE_MISSING', `not a sha256: ${sha256}`);
+    return path.join(dir, `${sha256}.tar.gz`);
+  };
+  return {
+    dir,
+    async put(bundle) {
+      const file = fileOf(bundle.sha256);
+      if (existsSync(file)) return file;
+      await mkdir(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, bundle.bytes);
+      await rename(tmp, file);
+      return file;
+    },
+    async get(sha256) {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(fileOf(sha256));
+      } catch (err) {
+        throw new PolicyError('POLICY_BUNDLE_MISSING', `no stored bundle ${sha256} in ${dir}`, {
+          cause: err,
+        });
+      }
+      const bundle = await readBundle(bytes);
+      if (bundle.sha256 !== sha256) {
+        throw new PolicyError('POLICY_BUNDLE_INVALID', `stored bundle ${sha256} hashes to ${bundle.sha256}`);
+      }
+      return bundle;
+    },
+    has(sha256) {
+      return SHA256_HEX.test(sha256) && existsSync(fileOf(sha256));
+    },
+  };
+}
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

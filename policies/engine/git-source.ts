@@ -1,0 +1,226 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PolicyError } from '../errors.ts';
+import { buildBundle, testPolicies, type BundleStore, type PolicyBundle } from './bundle.ts';
+import { untar, writeFiles } from './tar.ts';
+
+export interface ActivatedEvent {
+  readonly commit: string;
+  readonly bundleSha256: string;
+  /** `Name <email>` of the commit's author. */
+  readonly author: string;
+  readonly bundle: PolicyBundle;
+}
+
+export interface RejectedEvent {
+  readonly commit: string;
+  readonly author: string;
+  /** Why: opa's own parse, test or compile output. */
+  readonly reason: string;
+}
+
+export interface GitPolicySourceOptions {
+  /** A Git repository (working copy or bare) on this machine. */
+  readonly repository: string;
+  readonly branch: string;
+  /** The policy folder inside the repository. Default: the repository root. */
+  readonly path?: string;
+  /** Extra data built into every bundle, e.g. `policyDataDocument(regions)`. */
+  readonly data?: Readonly<Record<string, unknown>>;
+  /** Built bundles are kept here by sha256 (replay needs them). */
+  readonly bundles: BundleStore;
+  /**
+   * Makes a bundle active (e.g. `engine.activate`). Called only for a commit whose tests passed and whose
+   * bundle built; when it throws, the commit is rejected and the previous bundle stays.
+   */
+  readonly activate: (bundle: PolicyBundle) => Promise<void>;
+  readonly onActivated?: (event: ActivatedEvent) => void | Promise<void>;
+  readonly onRejected?: (event: RejectedEvent) => void | Promise<void>;
+  /** Poll interval. Default 30 s. */
+  readonly intervalMs?: number;
+  readonly opa?: string;
+  readonly git?: string;
+  readonly clock?: () => Date;
+}
+
+/** What `GET /v1/policies/status` shows. */
+export interface PolicySourceStatus {
+  readonly repository: string;
+  readonly branch: string;
+  readonly polling: boolean;
+  readonly active: {
+    readonly commit: string;
+    readonly bundle_sha256: string;
+    readonly author: string;
+    readonly activated_at: string;
+  } | null;
+  readonly last_rejected: {
+    readonly commit: string;
+    readonly author: string;
+    readonly reason: string;
+    readonly rejected_at: string;
+  } | null;
+  readonly last_checked_at: string | null;
+  /** The last failure to read the repository at all (not a rejected commit). */
+  readonly last_error: string | null;
+}
+
+export interface GitPolicySource {
+  /** Checks the branch once now; resolves when any new commit has been activated or rejected. */
+  poll(): Promise<void>;
+  /** Polls now and then every `intervalMs` until stop(). */
+  start(): Promise<void>;
+  stop(): void;
+  status(): PolicySourceStatus;
+  /** Tests nothing, activates nothing: builds (and stores) the bundle of any ref, for simulation. */
+  buildRef(ref: string): Promise<PolicyBundle>;
+}
+
+const DEFAULT_INTERVAL_MS = 30_000;
+
+/**
+ * Follows a branch of a policy repository: on each new commit it runs the Rego tests, builds the Wasm bundle
+ * and activates it; a commit that fails any step is rejected with the reason and the active bundle stays.
+ */
+export function createGitPolicySource(options: GitPolicySourceOptions): GitPolicySource {
+  const clock = options.clock ?? (() => new Date());
+  const git = (args: string[]) => runGit(options.git ?? 'git', ['-C', options.repository, ...args]);
+  let active: PolicySourceStatus['active'] = null;
+  let lastRejected: PolicySourceStatus['last_rejected'] = null;
+  let lastCheckedAt: string | null = null;
+  let lastError: string | null = null;
+  let lastSeen: string | null = null;
+  let running: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  const resolveCommit = async (ref: string) =>
+    (await git(['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).toString('utf8').trim();
+
+  /** Exports the commit's policy folder into a fresh temp folder and builds it; the caller removes `dir`. */
+  const checkout = async (commit: string) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-src-'));
+    const subdir = (options.path ?? '.').replace(/^\.\/?/, '');
+    const archive = await git(['archive', '--format=tar', commit, ...(subdir ? ['--', subdir] : [])]);
+    await writeFiles(dir, await untar(archive));
+    return { dir, sourceDir: path.join(dir, subdir) };
+  };
+
+  const build = async (commit: string, sourceDir: string, dir: string) => {
+    const bundle = await buildBundle({
+      sourceDir,
+      revision: commit,
+      out: path.join(dir, '.bundle.tar.gz'),
+      data: options.data,
+      opa: options.opa,
+    });
+    await options.bundles.put(bundle);
+    return bundle;
+  };
+
+  const consider = async (commit: string) => {
+    const author = (await git(['log', '-1', '--format=%an <%ae>', commit])).toString('utf8').trim();
+    const { dir, sourceDir } = await checkout(commit);
+    try {
+      await testPolicies(sourceDir, { opa: options.opa });
+      const bundle = await build(commit, sourceDir, dir);
+      await options.activate(bundle);
+      active = { commit, bundle_sha256: bundle.sha256, author, activated_at: clock().toISOString() };
+      await options.onActivated?.({ commit, bundleSha256: bundle.sha256, author, bundle });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      lastRejected = { commit, author, reason, rejected_at: clock().toISOString() };
+      await options.onRejected?.({ commit, author, reason });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  const pollOnce = async () => {
+    let commit: string;
+    try {
+      commit = await resolveCommit(options.branch);
+      lastError = null;
+    } catch (err) {
+      lastError = (err as Error).message;
+      return;
+    } finally {
+      lastCheckedAt = clock().toISOString();
+    }
+    // A rejected commit is not retried: only a new commit can change the outcome.
+    if (commit === lastSeen) return;
+    lastSeen = commit;
+    await consider(commit);
+  };
+
+  const source: GitPolicySource = {
+    poll() {
+      running ??= pollOnce().finally(() => (running = null));
+      return running;
+    },
+    async start() {
+      if (timer) return;
+      await source.poll();
+      const tick = () => {
+        timer = setTimeout(
+          () => void source.poll().finally(() => timer && tick()),
+          options.intervalMs ?? DEFAULT_INTERVAL_MS,
+        );
+        timer.unref();
+      };
+      tick();
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+    status() {
+      return {
+        repository: options.repository,
+        branch: options.branch,
+        polling: timer !== null,
+        active,
+        last_rejected: lastRejected,
+        last_checked_at: lastCheckedAt,
+        last_error: lastError,
+      };
+    },
+    async buildRef(ref) {
+      let commit: string;
+      try {
+        commit = await resolveCommit(ref);
+      } catch (err) {
+        throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      const { dir, sourceDir } = await checkout(commit);
+      try {
+        return await build(commit, sourceDir, dir);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+  return source;
+}
+
+function runGit(git: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      git,
+      args,
+      { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const detail = stderr.toString('utf8').trim() || (err as Error).message;
+        reject(
+          new PolicyError('POLICY_SOURCE_FAILED', `git ${args.slice(2).join(' ')}: ${detail}`, {
+            cause: err,
+          }),
+        );
+      },
+    );
+  });
+}

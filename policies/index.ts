@@ -1,0 +1,49 @@
+export { buildBundle, readBundle, testPolicies, createBundleStore, sha256Hex } from './engine/bundle.ts';
+export type { PolicyBundle, BuildBundleOptions, BundleStore } from './engine/bundle.ts';
+export { resolveOpaBinary } from './engine/opa-cli.ts';
+export { STAGES, ENTRYPOINTS, entrypointOf, isStage } from './engine/stages.ts';
+export type { Stage } from './engine/stages.ts';
+export { PolicyError } from './errors.ts';
+export type { PolicyErrorCode } from './errors.ts';
+export { createPolicyEngine } from './engine/policy-engine.ts';
+export type { PolicyEngine, PolicyEngineOptions, Evaluation } from './engine/policy-engine.ts';
+export { buildInputDocument, hashInput } from './engine/input-document.ts';
+export type { InputDocument, InputParts, Subject, WaiverInput } from './engine/input-document.ts';
+export { normalizeDecision } from './engine/decision.ts';
+export type { Decision, Violation, Obligation } from './engine/decision.ts';
+export { evaluateOnce } from './engine/evaluate-once.ts';
+export { createGitPolicySource } from './engine/git-source.ts';
+export type {
+  ActivatedEvent,
+  RejectedEvent,
+  GitPolicySource,
+  GitPolicySourceOptions,
+  PolicySourceStatus,
+} from './engine/git-source.ts';
+export { WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
+export type {
+  Waiver,
+  WaiverChange,
+  WaiverEntryType,
+  WaiverLedgerEntry,
+  WaiverRequest,
+  WaiverStoreOptions,
+} from './waivers/index.ts';
+export { decide, DecisionStore, replayDecision, simulateDecisions } from './decisions/index.ts';
+export type {
+  AppendToLedger,
+  DecideDeps,
+  DecisionFilter,
+  DecisionLedgerEntry,
+  DecisionOutcome,
+  DecisionReceipt,
+  DecisionRequest,
+  DecisionRow,
+  Flip,
+  LedgerReceipt,
+  ReplayResult,
+  SimulationResult,
+} from './decisions/index.ts';
+export { policyMigrations } from './migrations/index.ts';
+export type { PolicyTables, PolicyWaiverTable, PolicyDecisionTable, WaiverStatus } from './tables.ts';
+export type { Actor } from './actor.ts';

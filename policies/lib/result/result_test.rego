@@ -1,0 +1,34 @@
+package arbiter.lib.result_test
+
+import data.arbiter.lib.result
+
+_chain := [
+	{
+		"path": ["arbiter", "checks", "x", "deny"],
+		"annotations": {
+			"title": "A rule",
+			"custom": {"id": "X-1", "regulation": ["eu-ai-act"], "severity": "high"},
+		},
+	},
+	{"path": ["arbiter", "checks", "x"], "annotations": {"title": "package"}},
+]
+
+test_fail_builds_the_violation_from_the_rule_annotations if {
+	result.fail(_chain, {"message": "m", "evidence_keys": ["performance.accuracy"]}) == {
+		"rule": "X-1",
+		"title": "A rule",
+		"regulation": ["eu-ai-act"],
+		"severity": "high",
+		"message": "m",
+		"evidence_keys": ["performance.accuracy"],
+	}
+}
+
+test_obligation_merges_details if {
+	result.obligation(_chain, {"type": "human_review"}) == {
+		"rule": "X-1",
+		"title": "A rule",
+		"regulation": ["eu-ai-act"],
+		"type": "human_review",
+	}
+}

@@ -1,0 +1,40 @@
+package arbiter.lib.time_test
+
+import data.arbiter.lib.time
+
+test_success_epoch_of_unix_epoch if {
+	time.epoch_seconds("1970-01-01T00:00:00Z") == 0
+}
+
+test_success_epoch_matches_known_instants if {
+	# date -u -d 2026-11-23T00:47:32Z +%s
+	time.epoch_seconds("2026-11-23T00:47:32Z") == 1795394852
+	time.epoch_seconds("2024-02-29T12:00:00.123456Z") == 1709208000
+	time.epoch_seconds("2000-03-01T00:00:00z") == 951868800
+}
+
+test_success_offsets_are_applied if {
+	time.epoch_seconds("2026-11-23T02:47:32+02:00") == 1795394852
+	time.epoch_seconds("2026-11-22T19:17:32-05:30") == 1795394852
+}
+
+test_fail_malformed_timestamps_are_undefined if {
+	not time.epoch_seconds("2026-11-23")
+	not time.epoch_seconds("2026-13-01T00:00:00Z")
+	not time.epoch_seconds("2026-00-01T00:00:00Z")
+	not time.epoch_seconds("2026-01-00T00:00:00Z")
+	not time.epoch_seconds("2026-01-32T00:00:00Z")
+	not time.epoch_seconds(1795394852)
+}
+
+test_success_older_than_days if {
+	time.older_than_days("2025-11-22T23:59:59Z", "2026-11-23T00:00:00Z", 365)
+	not time.older_than_days("2025-11-23T00:00:00Z", "2026-11-23T00:00:00Z", 365)
+	not time.older_than_days("2027-01-01T00:00:00Z", "2026-11-23T00:00:00Z", 365)
+	not time.older_than_days("yesterday", "2026-11-23T00:00:00Z", 365)
+}
+
+test_success_age_days if {
+	time.age_days("2025-11-22T12:00:00Z", "2026-11-23T00:00:00Z") == 365
+	not time.age_days("2026-11-24T00:00:00Z", "2026-11-23T00:00:00Z")
+}

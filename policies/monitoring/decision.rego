@@ -1,0 +1,23 @@
+# METADATA
+# title: Monitoring gate
+# description: A model in service, re-evaluated on live data (EU AI Act Art. 72 post-market monitoring).
+# custom:
+#   entrypoint: arbiter/monitoring/decision
+package arbiter.monitoring
+
+import data.arbiter.checks.drift
+import data.arbiter.checks.fairness
+import data.arbiter.checks.freshness
+import data.arbiter.checks.input as input_check
+import data.arbiter.checks.oversight
+import data.arbiter.checks.performance
+import data.arbiter.lib.decision as lib
+
+_denials := {v |
+	some findings in [input_check.deny, drift.deny, performance.deny, fairness.deny, freshness.deny]
+	some v in findings
+}
+
+_warnings := (drift.warn | fairness.warn) | freshness.warn
+
+decision := lib.make(_denials, _warnings, oversight.obligations)

@@ -1,0 +1,33 @@
+package arbiter.training_test
+
+import data.arbiter.training
+
+_regions := {"eu": {
+	"fairness": {
+		"impact_ratio_min": 0.8, "demographic_parity_difference_max": 0.1,
+		"equalized_odds_difference_max": 0.1, "min_group_size": 30, "enforcement": "deny",
+	},
+	"data_quality": {"missing_rate_max": 0.05, "min_group_count": 30},
+}}
+
+_input(count_b) := {
+	"event": {"stage": "training", "region": "eu", "now": "2026-11-23T12:00:00Z"},
+	"subject": {"model": "credit", "version": "2"},
+	"evidence": {
+		"data_quality": {"missing_rate": 0.01},
+		"fairness": {"race": {"groups": {"A": {"count": 500, "impact_ratio": 1}, "B": {"count": count_b, "impact_ratio": 0.9}}}},
+	},
+}
+
+test_success_balanced_training_data if {
+	d := training.decision with input as _input(200) with data.regions as _regions
+	d.allow == true
+	d.obligations == set()
+}
+
+test_fail_small_group_blocks_training if {
+	d := training.decision with input as _input(10) with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"DQ-GROUP-COUNT"}
+	{v.rule | some v in d.warn} == {"FAIR-SMALL-GROUP"}
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { z } from 'zod';
+import type { Actor } from '../actor.ts';
+import type { WaiverInput } from '../engine/input-document.ts';
+import { PolicyError } from '../errors.ts';
+import type { PolicyTables, PolicyWaiverTable } from '../tables.ts';
+
+export type Waiver = Selectable<PolicyWaiverTable>;
+
+export type WaiverEntryType = 'waiver.requested' | 'waiver.approved' | 'waiver.rejected' | 'waiver.expired';
+
+/** The ledger entry a waiver state change produces; the caller appends it to `region`'s log. */
+export interface WaiverLedgerEntry {
+  readonly type: WaiverEntryType;
+  readonly waiver_id: string;
+  readonly rule: string;
+  readonly model: string;
+  readonly region: string;
+  readonly reason: string;
+  readonly expires_at: string;
+  readonly status: Waiver['status'];
+  readonly note: string | null;
+  readonly actor: Actor | null;
+  readonly at: string;
+}
+
+export interface WaiverChange {
+  readonly waiver: Waiver;
+  readonly entry: WaiverLedgerEntry;
+}
+
+export interface WaiverRequest {
+  readonly rule: string;
+  readonly model: string;
+  readonly region: string;
+  readonly reason: string;
+  /** RFC 3339 or a Date. */
+  readonly expires_at: string | Date;
+}
+
+export interface WaiverStoreOptions {
+  readonly clock?: () => Date;
+  readonly newId?: () => string;
+}
+
+/** Only compliance officers approve or reject; the requester never approves their own (four-eyes). */
+export const WAIVER_APPROVER_ROLE = 'compliance_officer';
+
+const requestSchema = z.object({
+  rule: z.string().regex(/^[A-Z0-9]+(-[A-Z0-9]+)*$/, 'a rule id such as FAIR-IMPACT-RATIO'),
+  model: z.string().min(1),
+  region: z.string().min(1),
+  reason: z.string().trim().min(10, 'explain the exception in at least 10 characters'),
+  expires_at: z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => new Date(v)),
+});
+
+/**
+ * Waivers: exceptions to one rule for one model in one region, until an expiry. Requested by anyone,
+ * approved or rejected by a different compliance officer; an expired waiver never reaches a policy. Each
+ * state change returns the ledger entry the caller must append.
+ */
+export class WaiverStore {
+  private readonly clock: () => Date;
+  private readonly newId: () => string;
+
+  constructor(
+    private readonly db: Kysely<PolicyTables>,
+    options: WaiverStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  async request(request: WaiverRequest, actor: Actor): Promise<WaiverChange> {
+    const parsed = requestSchema.safeParse(request);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.');
+      throw new PolicyError('WAIVER_INVALID', `${field}: ${issue.message}`, { field, cause: parsed.error });
+    }
+    const now = this.clock();
+    if (parsed.data.expires_at <= now) {
+      throw new PolicyError('WAIVER_INVALID', 'expires_at: must lie in the future', { field: 'expires_at' });
+    }
+    const waiver = await this.db
+      .insertInto('policy_waiver')
+      .values({
+        id: this.newId(),
+        ...parsed.data,
+        status: 'requested',
+        requested_by: actor.subject,
+        requested_at: now,
+        decided_by: null,
+        decided_at: null,
+        decision_note: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { waiver, entry: entryOf('waiver.requested', waiver, actor, now) };
+  }
+
+  approve(id: string, actor: Actor, note?: string): Promise<WaiverChange> {
+    return this.decide(id, actor, 'approved', note);
+  }
+
+  reject(id: string, actor: Actor, note?: string): Promise<WaiverChange> {
+    return this.decide(id, actor, 'rejected', note);
+  }
+
+  /**
+   * Marks approved waivers whose expiry has passed as expired, returning one `waiver.expired` entry each.
+   * Run it on a schedule; `activeFor` ignores expired waivers whether or not this has run.
+   */
+  async expireDue(): Promise<WaiverChange[]> {
+    const now = this.clock();
+    const rows = await this.db
+      .updateTable('policy_waiver')
+      .set({ status: 'expired' })
+      .where('status', '=', 'approved')
+      .where('expires_at', '<=', now)
+      .returningAll()
+      .execute();
+    return rows.map((waiver) => ({ waiver, entry: entryOf('waiver.expired', waiver, null, now) }));
+  }
+
+  /** Approved, unexpired waivers for a model in a region, as the policies take them. */
+  async activeFor(model: string, region: string): Promise<WaiverInput[]> {
+    const rows = await this.db
+      .selectFrom('policy_waiver')
+      .select(['id', 'rule', 'model', 'region', 'expires_at'])
+      .where('model', '=', model)
+      .where('region', '=', region)
+      .where('status', '=', 'approved')
+      .where('expires_at', '>', this.clock())
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ ...r, expires_at: r.expires_at.toISOString() }));
+  }
+
+  async get(id: string): Promise<Waiver> {
+    const row = await this.db.selectFrom('policy_waiver').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new PolicyError('WAIVER_NOT_FOUND', `no waiver ${id}`);
+    return row;
+  }
+
+  list(filter: { model?: string; region?: string; status?: Waiver['status'] } = {}): Promise<Waiver[]> {
+    let query = this.db.selectFrom('policy_waiver').selectAll();
+    if (filter.model) query = query.where('model', '=', filter.model);
+    if (filter.region) query = query.where('region', '=', filter.region);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    return query.orderBy('requested_at').orderBy('id').execute();
+  }
+
+  private async decide(
+    id: string,
+    actor: Actor,
+    status: 'approved' | 'rejected',
+    note: string | undefined,
+  ): Promise<WaiverChange> {
+    const current = await this.get(id);
+    if (actor.role !== WAIVER_APPROVER_ROLE) {
+      throw new PolicyError(
+        'WAIVER_FOUR_EYES',
+        `only a ${WAIVER_APPROVER_ROLE} may approve or reject a waiver`,
+      );
+    }
+    if (actor.subject === current.requested_by) {
+      throw new PolicyError(
+        'WAIVER_FOUR_EYES',
+        `${actor.subject} requested waiver ${id} and cannot also decide it`,
+      );
+    }
+    const now = this.clock();
+    if (status === 'approved' && current.expires_at <= now) {
+      throw new PolicyError('WAIVER_INVALID', `waiver ${id} expired at ${current.expires_at.toISOString()}`);
+    }
+    // The status condition makes the transition atomic: of two officers deciding at once, one wins.
+    const waiver = await this.db
+      .updateTable('policy_waiver')
+      .set({ status, decided_by: actor.subject, decided_at: now, decision_note: note ?? null })
+      .where('id', '=', id)
+      .where('status', '=', 'requested')
+      .returningAll()
+      .executeTakeFirst();
+    if (!waiver)
+      throw new PolicyError('WAIVER_NOT_PENDING', `waiver ${id} is ${current.status}, not requested`);
+    return {
+      waiver,
+      entry: entryOf(status === 'approved' ? 'waiver.approved' : 'waiver.rejected', waiver, actor, now),
+    };
+  }
+}
+
+function entryOf(type: WaiverEntryType, waiver: Waiver, actor: Actor | null, at: Date): WaiverLedgerEntry {
+  return {
+    type,
+    waiver_id: waiver.id,
+    rule: waiver.rule,
+    model: waiver.model,
+    region: waiver.region,
+    reason: waiver.reason,
+    expires_at: waiver.expires_at.toISOString(),
+    status: waiver.status,
+    note: waiver.decision_note,
+    actor,
+    at: at.toISOString(),
+  };
+}

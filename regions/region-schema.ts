@@ -1,0 +1,93 @@
+import { Cron } from 'croner';
+import { z } from 'zod';
+
+// A region id doubles as a folder name, a ledger log name and a Rego data key: keep it boring.
+const REGION_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+const timezone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not an IANA time zone' },
+);
+
+const locale = z.string().refine(
+  (tag) => {
+    try {
+      return Intl.getCanonicalLocales(tag).length === 1;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a BCP 47 locale tag' },
+);
+
+const cron = z.string().refine(
+  (pattern) => {
+    try {
+      // Without a callback croner only parses; nothing gets scheduled.
+      new Cron(pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a cron expression' },
+);
+
+const rate = z.number().min(0).max(1);
+const count = z.number().int().min(0);
+const days = z.number().int().positive();
+
+/** Thresholds and switches the Rego policies read as `data.regions[<id>]`. Nothing is hard-coded in Rego. */
+export const policyDataSchema = z
+  .object({
+    fairness: z
+      .object({
+        impact_ratio_min: rate,
+        demographic_parity_difference_max: rate,
+        equalized_odds_difference_max: rate,
+        min_group_size: count,
+        // `warn` where the applicable framework is voluntary (e.g. Singapore): gaps are reported, never blocking.
+        enforcement: z.enum(['deny', 'warn']).default('deny'),
+      })
+      .strict(),
+    performance: z.object({ accuracy_min: rate, roc_auc_min: rate }).strict(),
+    drift: z.object({ psi_max: z.number().positive(), ks_p_value_min: rate }).strict(),
+    data_quality: z.object({ missing_rate_max: rate, min_group_count: count }).strict(),
+    security: z
+      .object({ blocking_severities: z.array(z.enum(['critical', 'high', 'medium', 'low'])).min(1) })
+      .strict(),
+    evidence: z.object({ max_age_days: days, bias_audit_max_age_days: days.optional() }).strict(),
+    model_card: z.object({ required_fields: z.array(z.string().min(1)).min(1) }).strict(),
+    human_review_risk_tiers: z.array(z.enum(['minimal', 'limited', 'high', 'unacceptable'])),
+  })
+  .strict();
+
+export const regionSchema = z
+  .object({
+    id: z.string().regex(REGION_ID, 'lower-case letters, digits and dashes'),
+    name: z.string().min(1),
+    timezone,
+    locale,
+    ledger: z.object({ origin: z.string().regex(/^[^\s]+$/, 'no whitespace') }).strict(),
+    retention: z.object({ years: z.number().int().positive() }).strict(),
+    regulations: z
+      .array(
+        z
+          .object({ id: z.string().min(1), title: z.string().min(1), articles: z.array(z.string().min(1)) })
+          .strict(),
+      )
+      .min(1),
+    policy_data: policyDataSchema,
+    reports: z.array(z.object({ template: z.string().min(1), schedule: cron }).strict()),
+  })
+  .strict();
+
+export type Region = z.infer<typeof regionSchema>;
+export type RegionPolicyData = Region['policy_data'];

@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import canonicalize from 'canonicalize';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildBundle,
+  createBundleStore,
+  createPolicyEngine,
+  decide,
+  DecisionStore,
+  replayDecision,
+  simulateDecisions,
+  WaiverStore,
+  type Actor,
+  type BundleStore,
+  type DecideDeps,
+  type DecisionLedgerEntry,
+  type PolicyBundle,
+  type PolicyEngine,
+  type PolicyTables,
+} from '../../../policies/index.ts';
+import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
+import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
+import {
+  buildRepositoryBundle,
+  loadSamples,
+  POLICIES_DIR,
+  SAMPLE_CLOCK,
+  type SampleBody,
+} from './support.ts';
+
+const ci: Actor = { subject: 'ci-pipeline', role: 'ci', issuer: 'arbiter-local' };
+
+let handle: TestDatabase;
+let bundle: PolicyBundle;
+let cleanupBundle: () => Promise<void>;
+let engine: PolicyEngine;
+let decisions: DecisionStore;
+let waivers: WaiverStore;
+let bundles: BundleStore;
+let scratch: string;
+const appended: { region: string; entry: DecisionLedgerEntry }[] = [];
+
+// The ledger is another module's; decide() only needs its append contract, so the test records what it is
+// given and answers with the RFC 6962 leaf hash of the entry.
+async function appendToLedger(region: string, entry: DecisionLedgerEntry) {
+  appended.push({ region, entry });
+  const leaf = createHash('sha256')
+    .update(Buffer.concat([Buffer.from([0]), Buffer.from(canonicalize(entry)!)]))
+    .digest('hex');
+  return { seq: appended.filter((a) => a.region === region).length - 1, leafHash: leaf };
+}
+
+const samples = await loadSamples();
+const body = (name: string): SampleBody => structuredClone(samples.find((s) => s.name === name)!.body);
+const ALLOWED_EU = 'deployment/samples/allowed/eu-credit-scoring-high-risk.json';
+const DENIED_EU = 'deployment/samples/denied/eu-critical-model-file-finding.json';
+
+let ids = 0;
+const deps = (overrides: Partial<DecideDeps> = {}): DecideDeps => ({
+  engine,
+  appendToLedger,
+  waivers,
+  decisions,
+  clock: () => SAMPLE_CLOCK,
+  actor: ci,
+  newId: () => `d-${++ids}`,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  handle = await openTestDatabase();
+  const db = handle.db as unknown as Kysely<PolicyTables>;
+  decisions = new DecisionStore(db);
+  waivers = new WaiverStore(db, { clock: () => SAMPLE_CLOCK });
+  ({ bundle, cleanup: cleanupBundle } = await buildRepositoryBundle('rev-1'));
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'arbiter-decisions-'));
+  bundles = createBundleStore(path.join(scratch, 'bundles'));
+  await bundles.put(bundle);
+  engine = await createPolicyEngine({ bundle, poolSize: 1 });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await cleanupBundle?.();
+  await handle?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('decide', () => {
+  it('evaluates, appends the decision entry to the region log, stores it and returns the receipt', async () => {
+    const receipt = await decide(body(ALLOWED_EU), deps());
+    expect(receipt).toMatchObject({
+      decision_id: 'd-1',
+      allow: true,
+      deny: [],
+      policy: { revision: 'rev-1', bundle_sha256: bundle.sha256 },
+      ledger: { region: 'eu', seq: 0 },
+    });
+    expect(receipt.obligations.map((o) => o.type)).toEqual(['human_review']);
+    expect(appended).toHaveLength(1);
+    const { region, entry } = appended[0]!;
+    expect(region).toBe('eu');
+    expect(entry).toMatchObject({
+      type: 'decision',
+      decision_id: 'd-1',
+      region: 'eu',
+      stage: 'deployment',
+      subject: body(ALLOWED_EU).subject,
+      policy: { revision: 'rev-1', bundle_sha256: bundle.sha256 },
+      actor: ci,
+      at: SAMPLE_CLOCK.toISOString(),
+    });
+    expect(entry.result.allow).toBe(true);
+    const row = await decisions.get('d-1');
+    expect(row.input_sha256).toBe(entry.input_sha256);
+    expect(createHash('sha256').update(row.input).digest('hex')).toBe(entry.input_sha256);
+    expect(JSON.parse(row.input).event).toEqual({
+      stage: 'deployment',
+      region: 'eu',
+      now: SAMPLE_CLOCK.toISOString(),
+    });
+    expect(row.ledger_seq).toBe(0);
+    expect(row.leaf_hash).toBe(receipt.ledger.leaf_hash);
+  });
+
+  describe('when the request is refused before evaluation', () => {
+    const refusals: [string, (b: Record<string, unknown>) => void, string, string][] = [
+      ['an unknown region', (b) => (b.region = 'mars'), 'POLICY_REGION_UNKNOWN', 'region'],
+      ['an unknown stage', (b) => (b.stage = 'retirement'), 'POLICY_STAGE_UNKNOWN', 'stage'],
+      [
+        'a missing owner',
+        (b) => delete (b.model_card as Record<string, unknown>).owner,
+        'POLICY_MODEL_CARD_INVALID',
+        'model_card.owner',
+      ],
+      [
+        'an invalid risk tier',
+        (b) => ((b.model_card as Record<string, unknown>).risk_tier = 'extreme'),
+        'POLICY_MODEL_CARD_INVALID',
+        'model_card.risk_tier',
+      ],
+      [
+        'a malformed model hash',
+        (b) => ((b.subject as Record<string, unknown>).model_sha256 = 'abc'),
+        'POLICY_INPUT_INVALID',
+        'subject.model_sha256',
+      ],
+      ['no evidence', (b) => delete b.evidence, 'POLICY_INPUT_INVALID', 'evidence'],
+      ['an unknown field', (b) => (b.extra = 1), 'POLICY_INPUT_INVALID', 'extra'],
+    ];
+    it.each(refusals)(
+      'refuses %s with a code naming the field and records nothing',
+      async (_, mutate, code, field) => {
+        const request = body(ALLOWED_EU) as unknown as Record<string, unknown>;
+        mutate(request);
+        const before = appended.length;
+        await expect(decide(request, deps())).rejects.toMatchObject({ code, field });
+        expect(appended).toHaveLength(before);
+        expect(await decisions.list({ model: 'credit-scoring', since: new Date(0) })).toHaveLength(1);
+      },
+    );
+  });
+
+  it('reports waived denials and lets them pass', async () => {
+    const { waiver } = await waivers.request(
+      {
+        rule: 'SEC-FINDING',
+        model: 'credit-scoring',
+        region: 'eu',
+        reason: 'scanner false positive, confirmed by security team',
+        expires_at: '2026-12-31T00:00:00Z',
+      },
+      { subject: 'alice', role: 'compliance_officer' },
+    );
+    const blocked = await decide(body(DENIED_EU), deps());
+    expect(blocked.allow).toBe(false);
+    await waivers.approve(waiver.id, { subject: 'bob', role: 'compliance_officer' });
+    const waived = await decide(body(DENIED_EU), deps());
+    expect(waived.allow).toBe(true);
+    expect(waived.waived).toMatchObject([{ rule: 'SEC-FINDING', waiver_id: waiver.id }]);
+  });
+
+  it('discards the stored decision when the ledger append fails', async () => {
+    const failing = async () => {
+      throw new Error('ledger unavailable');
+    };
+    await expect(
+      decide(body(ALLOWED_EU), deps({ appendToLedger: failing, newId: () => 'd-lost' })),
+    ).rejects.toThrow('ledger unavailable');
+    await expect(decisions.get('d-lost')).rejects.toMatchObject({ code: 'DECISION_NOT_FOUND' });
+  });
+});
+
+describe('replayDecision', () => {
+  it('recomputes a decision with its recorded bundle and input', async () => {
+    const result = await replayDecision('d-1', { decisions, bundles });
+    expect(result).toMatchObject({
+      matches: true,
+      input_sha256_matches: true,
+      policy: { bundle_sha256: bundle.sha256 },
+    });
+    expect(result.replayed).toEqual(result.recorded);
+  });
+
+  it('says so when the stored record no longer matches', async () => {
+    const db = handle.db as unknown as Kysely<PolicyTables>;
+    const row = await decisions.get('d-1');
+    const forged = { ...JSON.parse(row.result), allow: false };
+    await db
+      .updateTable('policy_decision')
+      .set({ result: JSON.stringify(forged) })
+      .where('decision_id', '=', 'd-1')
+      .execute();
+    expect((await replayDecision('d-1', { decisions, bundles })).matches).toBe(false);
+    await db
+      .updateTable('policy_decision')
+      .set({ result: row.result })
+      .where('decision_id', '=', 'd-1')
+      .execute();
+  });
+
+  it('fails with DECISION_NOT_FOUND for an unknown id', async () => {
+    await expect(replayDecision('nope', { decisions, bundles })).rejects.toMatchObject({
+      code: 'DECISION_NOT_FOUND',
+    });
+  });
+});
+
+describe('simulateDecisions', () => {
+  it('lists every recorded decision that a candidate policy would flip', async () => {
+    const regions = policyDataDocument(await loadRegions());
+    const stricter = structuredClone(regions) as {
+      regions: Record<string, { performance: { accuracy_min: number } }>;
+    };
+    stricter.regions.eu!.performance.accuracy_min = 0.9;
+    const candidate = await buildBundle({
+      sourceDir: POLICIES_DIR,
+      revision: 'candidate',
+      out: path.join(scratch, 'candidate.tar.gz'),
+      data: stricter,
+    });
+    const result = await simulateDecisions({ candidate, decisions, since: new Date('2026-01-01T00:00:00Z') });
+    expect(result.candidate).toEqual({ revision: 'candidate', bundle_sha256: candidate.sha256 });
+    const recorded = await decisions.list({ since: new Date(0) });
+    expect(result.evaluated).toBe(recorded.length);
+    const allowedBefore = recorded
+      .filter((r) => r.allow)
+      .map((r) => r.decision_id)
+      .sort();
+    expect(result.flips.map((f) => f.decision_id).sort()).toEqual(allowedBefore);
+    expect(result.flips[0]).toMatchObject({
+      recorded: { allow: true, deny: [] },
+      candidate: { allow: false, deny: ['PERF-ACCURACY-MIN'] },
+    });
+    const none = await simulateDecisions({
+      candidate: bundle,
+      decisions,
+      since: new Date('2026-01-01T00:00:00Z'),
+    });
+    expect(none.flips).toEqual([]);
+    const later = await simulateDecisions({ candidate, decisions, since: new Date('2027-01-01T00:00:00Z') });
+    expect(later.evaluated).toBe(0);
+  });
+});

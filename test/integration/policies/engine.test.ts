@@ -1,0 +1,185 @@
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildBundle,
+  buildInputDocument,
+  createBundleStore,
+  createPolicyEngine,
+  evaluateOnce,
+  PolicyError,
+  readBundle,
+  type InputDocument,
+  type PolicyBundle,
+} from '../../../policies/index.ts';
+import { buildRepositoryBundle, loadSamples, POLICIES_DIR, SAMPLE_CLOCK } from './support.ts';
+
+let bundle: PolicyBundle;
+let cleanup: () => Promise<void>;
+let scratch: string;
+
+beforeAll(async () => {
+  ({ bundle, cleanup } = await buildRepositoryBundle('rev-a'));
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'arbiter-engine-test-'));
+});
+
+afterAll(async () => {
+  await cleanup?.();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function deploymentInput(name: string, waivers: InputDocument['waivers'] = []): Promise<InputDocument> {
+  const sample = (await loadSamples()).find((s) => s.name === `deployment/samples/${name}.json`)!;
+  return buildInputDocument({
+    stage: 'deployment',
+    region: sample.body.region,
+    now: SAMPLE_CLOCK,
+    subject: sample.body.subject,
+    evidence: sample.body.evidence,
+    model_card: sample.body.model_card,
+    waivers,
+  });
+}
+
+describe('buildBundle', () => {
+  it('records the revision, the three entrypoints and the regions, and is reproducible', async () => {
+    expect(bundle.revision).toBe('rev-a');
+    expect([...bundle.entrypoints].sort()).toEqual([
+      'arbiter/deployment/decision',
+      'arbiter/monitoring/decision',
+      'arbiter/training/decision',
+    ]);
+    expect(Object.keys(bundle.data.regions as object).sort()).toEqual([
+      'ca',
+      'eu',
+      'sg',
+      'uk',
+      'us',
+      'us-nyc',
+    ]);
+    const again = await buildRepositoryBundle('rev-a');
+    expect(again.bundle.sha256).toBe(bundle.sha256);
+    await again.cleanup();
+    const other = await buildRepositoryBundle('rev-b');
+    expect(other.bundle.sha256).not.toBe(bundle.sha256);
+    await other.cleanup();
+  });
+
+  it('refuses at build time a builtin the Wasm runtime cannot provide', async () => {
+    const source = path.join(scratch, 'uses-time');
+    await cp(POLICIES_DIR, source, { recursive: true });
+    await writeFile(
+      path.join(source, 'checks', 'input', 'clock.rego'),
+      'package arbiter.checks.input\n\nnow_ns := time.now_ns()\n\ndeny contains "late" if now_ns > 0\n',
+    );
+    const failure = buildBundle({ sourceDir: source, revision: 'x', out: path.join(scratch, 'x.tar.gz') });
+    await expect(failure).rejects.toThrow(PolicyError);
+    await expect(failure).rejects.toMatchObject({ code: 'POLICY_BUILD_FAILED', message: /time\.now_ns/ });
+  });
+
+  it('keeps bundles by sha256 and reads them back intact', async () => {
+    const store = createBundleStore(path.join(scratch, 'bundles'));
+    await store.put(bundle);
+    expect(store.has(bundle.sha256)).toBe(true);
+    expect((await store.get(bundle.sha256)).sha256).toBe(bundle.sha256);
+    await expect(store.get('0'.repeat(64))).rejects.toMatchObject({ code: 'POLICY_BUNDLE_MISSING' });
+    await expect(store.get('../etc/passwd')).rejects.toMatchObject({ code: 'POLICY_BUNDLE_MISSING' });
+    await expect(readBundle(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({
+      code: 'POLICY_BUNDLE_INVALID',
+    });
+  });
+});
+
+describe('createPolicyEngine', () => {
+  it('returns the decision, the bundle identity and the sha256 of the canonical input', async () => {
+    const engine = await createPolicyEngine({ bundle, poolSize: 2 });
+    try {
+      const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+      const evaluation = await engine.evaluate('deployment', input);
+      const expectedHash = createHash('sha256').update(canonicalize(input)!).digest('hex');
+      expect(evaluation.inputSha256).toBe(expectedHash);
+      expect(evaluation.revision).toBe('rev-a');
+      expect(evaluation.bundleSha256).toBe(bundle.sha256);
+      expect(evaluation.decision.allow).toBe(true);
+      expect(evaluation.decision.obligations.map((o) => o.type)).toEqual(['human_review']);
+      // The in-thread evaluator used for replay agrees with the pool.
+      expect(await evaluateOnce(bundle, 'deployment', input)).toEqual(evaluation.decision);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('moves a waived denial to waived and ignores an expired waiver', async () => {
+    const engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    try {
+      const waiver = {
+        id: 'w-7',
+        rule: 'SEC-FINDING',
+        model: 'credit-scoring',
+        region: 'eu',
+        expires_at: '2026-12-01T00:00:00.000Z',
+      };
+      const waived = await engine.evaluate(
+        'deployment',
+        await deploymentInput('denied/eu-critical-model-file-finding', [waiver]),
+      );
+      expect(waived.decision.allow).toBe(true);
+      expect(waived.decision.waived).toMatchObject([{ rule: 'SEC-FINDING', waiver_id: 'w-7' }]);
+      const expired = { ...waiver, expires_at: '2026-11-23T11:59:59.000Z' };
+      const blocked = await engine.evaluate(
+        'deployment',
+        await deploymentInput('denied/eu-critical-model-file-finding', [expired]),
+      );
+      expect(blocked.decision.allow).toBe(false);
+      expect(blocked.decision.waived).toEqual([]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('swaps bundles atomically: evaluations started before activate finish on the old bundle', async () => {
+    const engine = await createPolicyEngine({ bundle, poolSize: 2 });
+    const next = await buildRepositoryBundle('rev-next');
+    try {
+      const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+      const before = Array.from({ length: 50 }, () => engine.evaluate('deployment', input));
+      const activation = engine.activate(next.bundle);
+      const duringStart = engine.evaluate('deployment', input);
+      await activation;
+      const after = await engine.evaluate('deployment', input);
+      for (const evaluation of await Promise.all(before)) expect(evaluation.revision).toBe('rev-a');
+      // Until the new workers are up, the old bundle keeps serving.
+      expect((await duringStart).revision).toBe('rev-a');
+      expect(after.revision).toBe('rev-next');
+      expect(engine.bundle.sha256).toBe(next.bundle.sha256);
+    } finally {
+      await engine.close();
+      await next.cleanup();
+    }
+  });
+
+  it('keeps the old bundle when the new one cannot load', async () => {
+    const engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    try {
+      const broken = { ...bundle, sha256: 'f'.repeat(64), wasm: new Uint8Array([0, 97, 115, 109]) };
+      await expect(engine.activate(broken)).rejects.toMatchObject({ code: 'POLICY_BUNDLE_INVALID' });
+      expect(engine.bundle.sha256).toBe(bundle.sha256);
+      const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+      expect((await engine.evaluate('deployment', input)).decision.allow).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('refuses evaluations after close', async () => {
+    const engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    await engine.close();
+    const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+    await expect(engine.evaluate('deployment', input)).rejects.toMatchObject({
+      code: 'POLICY_ENGINE_CLOSED',
+    });
+  });
+});

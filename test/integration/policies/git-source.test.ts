@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createBundleStore,
+  createGitPolicySource,
+  createPolicyEngine,
+  type ActivatedEvent,
+  type GitPolicySource,
+  type PolicyEngine,
+  type RejectedEvent,
+} from '../../../policies/index.ts';
+import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
+import { POLICIES_DIR } from './support.ts';
+
+const run = promisify(execFile);
+let repo: string;
+let scratch: string;
+
+async function git(...args: string[]): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'Carol Compliance',
+    GIT_AUTHOR_EMAIL: 'carol@example.org',
+    GIT_COMMITTER_NAME: 'Carol Compliance',
+    GIT_COMMITTER_EMAIL: 'carol@example.org',
+  };
+  return (await run('git', ['-C', repo, ...args], { env })).stdout.trim();
+}
+
+async function commit(message: string): Promise<string> {
+  await git('add', '-A');
+  await git('commit', '-q', '-m', message);
+  return git('rev-parse', 'HEAD');
+}
+
+let engine: PolicyEngine | undefined;
+let source: GitPolicySource;
+const activated: ActivatedEvent[] = [];
+const rejected: RejectedEvent[] = [];
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'arbiter-git-source-'));
+  repo = path.join(scratch, 'repo');
+  await run('git', ['init', '-q', '-b', 'main', repo]);
+  // The policies live in a sub-folder of the repository, as they do in Arbiter's own.
+  await cp(POLICIES_DIR, path.join(repo, 'policies'), {
+    recursive: true,
+    filter: (src) => !src.endsWith('.ts') && !src.includes(`${path.sep}engine`),
+  });
+  source = createGitPolicySource({
+    repository: repo,
+    branch: 'main',
+    path: 'policies',
+    data: policyDataDocument(await loadRegions()),
+    bundles: createBundleStore(path.join(scratch, 'bundles')),
+    // The first good commit starts the engine, later ones swap into it.
+    activate: async (bundle) => {
+      if (engine) await engine.activate(bundle);
+      else engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    },
+    onActivated: (e) => void activated.push(e),
+    onRejected: (e) => void rejected.push(e),
+    clock: () => new Date('2026-11-23T12:00:00Z'),
+  });
+});
+
+afterAll(async () => {
+  source?.stop();
+  await engine?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('createGitPolicySource', () => {
+  let good: string;
+
+  it('tests, builds and activates a good commit, recording who committed it', async () => {
+    good = await commit('initial policies');
+    await source.poll();
+    expect(rejected).toEqual([]);
+    expect(activated).toHaveLength(1);
+    expect(activated[0]).toMatchObject({ commit: good, author: 'Carol Compliance <carol@example.org>' });
+    expect(engine!.bundle.revision).toBe(good);
+    expect(engine!.bundle.sha256).toBe(activated[0]!.bundleSha256);
+    expect(source.status()).toMatchObject({
+      branch: 'main',
+      active: {
+        commit: good,
+        bundle_sha256: activated[0]!.bundleSha256,
+        author: 'Carol Compliance <carol@example.org>',
+      },
+      last_rejected: null,
+      last_error: null,
+    });
+    // Nothing new: nothing happens.
+    await source.poll();
+    expect(activated).toHaveLength(1);
+  });
+
+  it('refuses a commit that does not parse; the old bundle stays active', async () => {
+    await appendFile(
+      path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
+      '\ndeny contains x if {\n',
+    );
+    const broken = await commit('broken rego');
+    await source.poll();
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ commit: broken, author: 'Carol Compliance <carol@example.org>' });
+    expect(rejected[0]!.reason).toMatch(/rego_parse_error|parse/i);
+    expect(engine!.bundle.revision).toBe(good);
+    expect(source.status()).toMatchObject({ active: { commit: good }, last_rejected: { commit: broken } });
+  });
+
+  it('refuses a commit whose Rego tests fail', async () => {
+    await git('checkout', '-q', good, '--', 'policies');
+    await writeFile(
+      path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'),
+      'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
+    );
+    const failing = await commit('a failing test');
+    await source.poll();
+    expect(rejected.at(-1)).toMatchObject({ commit: failing });
+    expect(rejected.at(-1)!.reason).toMatch(/test_wrong_epoch/);
+    expect(engine!.bundle.revision).toBe(good);
+  });
+
+  it('activates the next good commit atomically', async () => {
+    await rm(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'));
+    const fixed = await commit('remove the failing test');
+    await source.poll();
+    expect(activated.at(-1)).toMatchObject({ commit: fixed });
+    expect(engine!.bundle.revision).toBe(fixed);
+  });
+
+  it('builds any ref for simulation without activating it', async () => {
+    const bundle = await source.buildRef(good);
+    expect(bundle.revision).toBe(good);
+    expect(bundle.sha256).toBe(activated[0]!.bundleSha256);
+    await expect(source.buildRef('no-such-branch')).rejects.toMatchObject({ code: 'POLICY_SOURCE_FAILED' });
+  });
+});

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildInputDocument,
+  createPolicyEngine,
+  type PolicyBundle,
+  type PolicyEngine,
+} from '../../../policies/index.ts';
+import { buildRepositoryBundle, loadSamples, SAMPLE_CLOCK } from './support.ts';
+
+// The samples are the contract between the Rego policies and the TypeScript side (STYLE.md item 17): each is
+// a complete POST /v1/decisions body, run here through the real opa build and the real Wasm engine.
+const samples = await loadSamples();
+
+// Denied samples name the rule that must fire; a sample denied for another reason would hide a broken rule.
+const EXPECTED_RULES: Record<string, string[]> = {
+  'deployment/samples/denied/eu-accuracy-below-minimum.json': ['PERF-ACCURACY-MIN', 'PERF-ROC-AUC-MIN'],
+  'deployment/samples/denied/eu-critical-model-file-finding.json': ['SEC-FINDING'],
+  'deployment/samples/denied/eu-evidence-too-old.json': ['EVIDENCE-STALE'],
+  'deployment/samples/denied/eu-unacceptable-risk-tier.json': ['RISK-UNACCEPTABLE'],
+  'deployment/samples/denied/us-impact-ratio-below-four-fifths.json': ['FAIR-DP-GAP', 'FAIR-IMPACT-RATIO'],
+  'deployment/samples/denied/us-nyc-bias-audit-older-than-a-year.json': ['LL144-BIAS-AUDIT-STALE'],
+  'deployment/samples/denied/us-nyc-no-bias-audit.json': ['LL144-BIAS-AUDIT-STALE'],
+  'monitoring/samples/denied/eu-priors-count-drifted.json': ['DRIFT-PSI'],
+  'monitoring/samples/denied/us-no-drift-evidence.json': ['DRIFT-EVIDENCE-MISSING'],
+  'training/samples/denied/ca-missing-values.json': ['DQ-MISSING-RATE'],
+  'training/samples/denied/eu-race-groups-unbalanced.json': [
+    'DQ-GROUP-COUNT',
+    'FAIR-DP-GAP',
+    'FAIR-EO-GAP',
+    'FAIR-IMPACT-RATIO',
+  ],
+};
+
+let bundle: PolicyBundle;
+let engine: PolicyEngine;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ bundle, cleanup } = await buildRepositoryBundle());
+  engine = await createPolicyEngine({ bundle, poolSize: 2 });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await cleanup?.();
+});
+
+describe('policy samples through the real engine', () => {
+  it('has allowed and denied samples for every stage', () => {
+    for (const stage of ['training', 'deployment', 'monitoring']) {
+      expect(samples.some((s) => s.name.startsWith(`${stage}/samples/allowed/`))).toBe(true);
+      expect(samples.some((s) => s.name.startsWith(`${stage}/samples/denied/`))).toBe(true);
+    }
+    for (const name of Object.keys(EXPECTED_RULES)) expect(samples.map((s) => s.name)).toContain(name);
+  });
+
+  it.each(samples.map((s) => [s.name, s] as const))('%s', async (_name, sample) => {
+    const { body } = sample;
+    const input = buildInputDocument({
+      stage: body.stage,
+      region: body.region,
+      now: SAMPLE_CLOCK,
+      subject: body.subject,
+      evidence: body.evidence,
+      model_card: body.model_card,
+      context: body.context,
+    });
+    const { decision, revision, bundleSha256 } = await engine.evaluate(body.stage, input);
+    expect({ revision, bundleSha256 }).toEqual({ revision: 'test', bundleSha256: bundle.sha256 });
+    if (sample.expected === 'allowed') {
+      expect(decision.deny).toEqual([]);
+      expect(decision.allow).toBe(true);
+    } else {
+      expect(decision.allow).toBe(false);
+      const rules = [...new Set(decision.deny.map((v) => v.rule))].sort();
+      expect(rules).toEqual(EXPECTED_RULES[sample.name]);
+    }
+    for (const v of [...decision.deny, ...decision.warn]) {
+      expect(Object.keys(v).sort()).toEqual([
+        'evidence_keys',
+        'message',
+        'regulation',
+        'rule',
+        'severity',
+        'title',
+      ]);
+    }
+  });
+});
