@@ -1,0 +1,243 @@
+import type { Kysely } from 'kysely';
+import { Anchorer, type AnchorOptions } from './anchor/anchorer.ts';
+import { encodeEntry } from './entry.ts';
+import { LedgerError } from './errors.ts';
+import { loadLedgerKeys, type LedgerKeysOption } from './keys/keys.ts';
+import { ed25519Signer, isValidKeyName } from './note/index.ts';
+import { LogAppender } from './store/appender.ts';
+import { integrateOnce, type IntegrationContext } from './store/integrator.ts';
+import { createReader, type LedgerReader, type LogInfo } from './store/reader.ts';
+import { bytes, num, toHex, type LedgerTables } from './store/tables.ts';
+import type { AnchorRecord, Sequenced, TreeHead } from './types.ts';
+
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
+export const DEFAULT_MAX_PENDING_APPENDS = 10_000;
+
+export interface LedgerOptions {
+  readonly db: Kysely<LedgerTables>;
+  /** One log per region; the origin is also the checkpoint key name (a schema-less URL, e.g. arbiter.example/eu). */
+  readonly logs: readonly { readonly region: string; readonly origin: string }[];
+  readonly keys: LedgerKeysOption;
+  readonly clock?: () => Date;
+  /** How often the background loop integrates and signs; a checkpoint follows an append within about this. */
+  readonly checkpointIntervalMs?: number;
+  /** Appends waiting per log beyond which append() fails fast with LEDGER_PUSHBACK. */
+  readonly maxPendingAppends?: number;
+  /** Anchor every Nth checkpoint on an EVM chain; without it nothing is anchored. */
+  readonly anchor?: AnchorOptions;
+  /** Errors from the background loop (integration, anchoring); default: written to stderr. */
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface Ledger {
+  /**
+   * Appends a JSON entry (with a string `type`) to the region's log. MUST NOT resolve before the entry and its
+   * sequence number are committed; sequence numbers are gap-free and strictly ordered per log, across
+   * processes. Rejects with LEDGER_PUSHBACK when too many appends are waiting (answer 503 + Retry-After).
+   */
+  append(region: string, entry: Record<string, unknown>): Promise<Sequenced>;
+  /** Starts the background loop: integrate, sign a checkpoint, anchor. */
+  start(): void;
+  /**
+   * Stops the loop, drains queued appends, integrates them and waits for anchors in flight. Integration
+   * failures here go to `onError`.
+   */
+  stop(): Promise<void>;
+  /** Integrates everything sequenced so far and returns the signed tree head. */
+  integrate(region: string): Promise<TreeHead>;
+  /** Anchors the latest checkpoint now (needs `anchor` options); null when it is already anchored. */
+  anchor(region: string): Promise<AnchorRecord | null>;
+  readonly reader: LedgerReader;
+}
+
+interface LogRuntime {
+  readonly info: LogInfo;
+  readonly appender: LogAppender;
+  readonly integration: IntegrationContext;
+  anchoring: Promise<unknown> | undefined;
+}
+
+function validateOptions(options: LedgerOptions): void {
+  if (options.logs.length === 0) throw new TypeError('ledger needs at least one log');
+  const regions = new Set(options.logs.map((l) => l.region));
+  const origins = new Set(options.logs.map((l) => l.origin));
+  if (regions.size !== options.logs.length || origins.size !== options.logs.length)
+    throw new TypeError('ledger regions and origins must be unique');
+  for (const { origin } of options.logs)
+    if (!isValidKeyName(origin))
+      throw new TypeError(`origin ${JSON.stringify(origin)} is not a valid key name`);
+  for (const [name, value] of [
+    ['checkpointIntervalMs', options.checkpointIntervalMs],
+    ['maxPendingAppends', options.maxPendingAppends],
+  ] as const)
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0))
+      throw new TypeError(`${name} must be > 0`);
+}
+
+/** Opens (creating on first start) one log per configured region and returns the ledger. */
+export async function createLedger(options: LedgerOptions): Promise<Ledger> {
+  validateOptions(options);
+  const { db } = options;
+  const clock = options.clock ?? (() => new Date());
+  const interval = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+  const maxPending = options.maxPendingAppends ?? DEFAULT_MAX_PENDING_APPENDS;
+  const onError = options.onError ?? ((err: unknown) => console.error('ledger:', err));
+  const keys = await loadLedgerKeys(options.keys);
+  const anchorer = options.anchor ? new Anchorer(options.anchor) : undefined;
+
+  const runtimes = new Map<string, LogRuntime>();
+  for (const { region, origin } of options.logs) {
+    const signer = ed25519Signer(origin, keys.ed25519Seed);
+    const publicKeys = { origin, ed25519_vkey: signer.vkey, eip191_address: keys.wallet.address };
+    // Never resets an existing log: a second process (or restart) finds the row and checks it.
+    await db
+      .insertInto('ledger_log')
+      .values({
+        region,
+        origin,
+        ed25519_vkey: publicKeys.ed25519_vkey,
+        eip191_address: publicKeys.eip191_address,
+        created_at: clock(),
+      })
+      .onConflict((oc) => oc.column('region').doNothing())
+      .execute();
+    const row = await db
+      .selectFrom('ledger_log')
+      .selectAll()
+      .where('region', '=', region)
+      .executeTakeFirstOrThrow();
+    if (
+      row.origin !== origin ||
+      row.ed25519_vkey !== publicKeys.ed25519_vkey ||
+      row.eip191_address !== publicKeys.eip191_address
+    )
+      throw new LedgerError(
+        'LEDGER_KEY_INVALID',
+        `the ${region} log was created as ${row.origin} with key ${row.ed25519_vkey}; refusing to sign it with another`,
+      );
+    const info: LogInfo = { region, origin, logId: row.id, keys: publicKeys };
+    runtimes.set(region, {
+      info,
+      appender: new LogAppender(db, row.id, maxPending, () => {}),
+      integration: { db, logId: row.id, origin, signer, wallet: keys.wallet, clock },
+      anchoring: undefined,
+    });
+  }
+
+  const runtimeOf = (region: string): LogRuntime => {
+    const runtime = runtimes.get(region);
+    if (!runtime)
+      throw new LedgerError('LEDGER_UNKNOWN_REGION', `no ledger for region ${JSON.stringify(region)}`);
+    return runtime;
+  };
+
+  const integrate = async (runtime: LogRuntime): Promise<TreeHead> => {
+    for (;;) {
+      const result = await integrateOnce(runtime.integration);
+      if (!result.more) {
+        const { region, origin } = runtime.info;
+        return { region, origin, size: result.size, root: toHex(result.root) };
+      }
+    }
+  };
+
+  const anchorLatest = async (runtime: LogRuntime, everyN: number): Promise<AnchorRecord | null> => {
+    if (!anchorer) throw new TypeError('anchoring is not configured');
+    const { logId, origin } = runtime.info;
+    const last = await db
+      .selectFrom('ledger_anchor')
+      .select((eb) => eb.fn.max('size').as('size'))
+      .where('log_id', '=', logId)
+      .executeTakeFirst();
+    const lastSize = last?.size === null || last?.size === undefined ? -1 : num(last.size);
+    const pending = await db
+      .selectFrom('ledger_checkpoint')
+      .select(['size', 'root'])
+      .where('log_id', '=', logId)
+      .where('size', '>', lastSize)
+      .orderBy('size', 'desc')
+      .limit(everyN)
+      .execute();
+    if (pending.length < everyN) return null;
+    const size = num(pending[0]!.size);
+    const root = bytes(pending[0]!.root);
+    const sent = await anchorer.anchor(origin, size, root);
+    const record = {
+      log_id: logId,
+      size,
+      root,
+      chain_id: sent.chainId,
+      tx_hash: sent.txHash,
+      block_number: sent.blockNumber,
+      status: sent.status,
+      from_address: sent.from,
+      created_at: clock(),
+    };
+    await db.insertInto('ledger_anchor').values(record).execute();
+    return {
+      size,
+      root: toHex(root),
+      chain_id: sent.chainId,
+      tx_hash: sent.txHash,
+      block_number: sent.blockNumber,
+      status: sent.status,
+      from_address: sent.from,
+      created_at: record.created_at.toISOString(),
+    };
+  };
+
+  // Every log starts with a signed checkpoint (size 0 on a new log).
+  for (const runtime of runtimes.values()) await integrate(runtime);
+
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+  const tick = async () => {
+    for (const runtime of runtimes.values()) {
+      try {
+        await integrate(runtime);
+        // Also checkpoints signed outside this loop (integrate() calls, other processes) count towards N.
+        if (anchorer && !runtime.anchoring) {
+          runtime.anchoring = anchorLatest(runtime, anchorer.options.everyN)
+            .catch(onError)
+            .finally(() => (runtime.anchoring = undefined));
+        }
+      } catch (err) {
+        onError(err);
+      }
+    }
+  };
+
+  return {
+    async append(region, entry) {
+      const runtime = runtimeOf(region);
+      const encoded = encodeEntry(entry);
+      const seq = await runtime.appender.append(encoded);
+      return { region, seq, leafHash: toHex(encoded.leafHash) };
+    },
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        if (!ticking) ticking = tick().finally(() => (ticking = undefined));
+      }, interval);
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await ticking;
+      for (const runtime of runtimes.values()) await runtime.appender.stop();
+      for (const runtime of runtimes.values()) {
+        // One log failing to integrate (e.g. LEDGER_CORRUPT) must not keep the others from shutting down.
+        await integrate(runtime).catch(onError);
+        await runtime.anchoring;
+      }
+      anchorer?.destroy();
+    },
+    async integrate(region) {
+      return integrate(runtimeOf(region));
+    },
+    async anchor(region) {
+      return anchorLatest(runtimeOf(region), 1);
+    },
+    reader: createReader(db, new Map([...runtimes].map(([region, r]) => [region, r.info]))),
+  };
+}

@@ -1,0 +1,99 @@
+import type { Kysely } from 'kysely';
+import type { Wallet } from 'ethers';
+import { LedgerError } from '../errors.ts';
+import { CompactRange, equalHashes, type StoredHash } from '../merkle/index.ts';
+import { formatCheckpoint, signCheckpointEip191, signNote, type NoteSigner } from '../note/index.ts';
+import { databaseHashReader } from './hash-reader.ts';
+import { lockLogForIntegration } from './locks.ts';
+import { bytes, num, type LedgerTables } from './tables.ts';
+
+const ROWS_PER_INSERT = 2_000;
+/** Entries folded into the tree per transaction; a long backlog is integrated in several steps. */
+export const MAX_INTEGRATE_BATCH = 50_000;
+
+export interface IntegrationContext {
+  readonly db: Kysely<LedgerTables>;
+  readonly logId: number;
+  readonly origin: string;
+  readonly signer: NoteSigner;
+  readonly wallet: Wallet;
+  readonly clock: () => Date;
+}
+
+export interface IntegrationResult {
+  readonly size: number;
+  readonly root: Uint8Array;
+  /** True when this call signed a new checkpoint. */
+  readonly signed: boolean;
+  /** True when the batch was full and more entries may be waiting. */
+  readonly more: boolean;
+}
+
+/**
+ * Folds sequenced entries beyond the latest checkpoint into the tree (stores their hashes) and signs a new
+ * checkpoint, all in one transaction under the log's integration lock. The new tree is built on the stored
+ * frontier of the previous checkpoint after checking that the frontier still yields the signed root, so every
+ * new checkpoint extends the previous one: the log cannot sign two inconsistent checkpoints.
+ */
+export async function integrateOnce(ctx: IntegrationContext): Promise<IntegrationResult> {
+  return ctx.db.transaction().execute(async (trx) => {
+    await lockLogForIntegration(trx, ctx.logId);
+    const latest = await trx
+      .selectFrom('ledger_checkpoint')
+      .select(['size', 'root'])
+      .where('log_id', '=', ctx.logId)
+      .orderBy('size', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const oldSize = latest ? num(latest.size) : 0;
+    const entries = await trx
+      .selectFrom('ledger_entry')
+      .select(['seq', 'leaf_hash'])
+      .where('log_id', '=', ctx.logId)
+      .where('seq', '>=', oldSize)
+      .orderBy('seq')
+      .limit(MAX_INTEGRATE_BATCH)
+      .execute();
+    if (latest && entries.length === 0)
+      return { size: oldSize, root: bytes(latest.root), signed: false, more: false };
+
+    const frontier = await databaseHashReader(trx, ctx.logId).readHashes(
+      CompactRange.frontierIndexes(oldSize),
+    );
+    const range = CompactRange.fromFrontier(oldSize, frontier);
+    if (latest && !equalHashes(range.root(), bytes(latest.root)))
+      throw new LedgerError(
+        'LEDGER_CORRUPT',
+        `stored tree of size ${oldSize} no longer matches its checkpoint`,
+      );
+    const added: StoredHash[] = [];
+    entries.forEach((e, i) => {
+      if (num(e.seq) !== oldSize + i)
+        throw new LedgerError('LEDGER_CORRUPT', `entry ${oldSize + i} is missing`);
+      added.push(...range.append(bytes(e.leaf_hash)));
+    });
+    for (let i = 0; i < added.length; i += ROWS_PER_INSERT) {
+      await trx
+        .insertInto('ledger_hash')
+        .values(
+          added.slice(i, i + ROWS_PER_INSERT).map((h) => ({ log_id: ctx.logId, idx: h.index, hash: h.hash })),
+        )
+        .execute();
+    }
+    const size = range.size;
+    const root = range.root();
+    const text = formatCheckpoint({ origin: ctx.origin, size, root });
+    await trx
+      .insertInto('ledger_checkpoint')
+      .values({
+        log_id: ctx.logId,
+        size,
+        root,
+        note: signNote(text, [ctx.signer]),
+        eip191_signature: await signCheckpointEip191(ctx.wallet, text),
+        created_at: ctx.clock(),
+      })
+      .execute();
+    return { size, root, signed: true, more: entries.length === MAX_INTEGRATE_BATCH };
+  });
+}

@@ -1,0 +1,7 @@
+export { verifyBundle } from './verify-bundle.ts';
+export type {
+  VerificationCheck,
+  VerificationFailure,
+  VerificationReport,
+  VerifyBundleOptions,
+} from './verify-bundle.ts';

@@ -1,0 +1,36 @@
+// A separate process that appends to one ledger log, for the concurrency and crash tests. Prints
+// "ack <seq> <label> <n>" only after append() resolved, i.e. after the entry was committed.
+// Env: LEDGER_WORKER_DB_URL (PostgreSQL) or LEDGER_WORKER_DATA_DIR (PGlite), LABEL, COUNT, CONCURRENCY.
+import type { Kysely } from 'kysely';
+import { createLedger, type LedgerTables } from '../../../ledger/index.ts';
+import { openDatabase } from '../../../server/db/database.ts';
+import { TEST_KEYS } from './ledger-harness.ts';
+
+const label = process.env.LABEL ?? 'w';
+const count = Number(process.env.COUNT ?? '100');
+const concurrency = Number(process.env.CONCURRENCY ?? '8');
+const handle = await openDatabase({
+  databaseUrl: process.env.LEDGER_WORKER_DB_URL,
+  dataDir: process.env.LEDGER_WORKER_DATA_DIR ?? '',
+  poolSize: concurrency + 2,
+});
+const ledger = await createLedger({
+  db: handle.db as unknown as Kysely<LedgerTables>,
+  logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
+  keys: TEST_KEYS,
+  checkpointIntervalMs: 20,
+});
+ledger.start();
+let next = 0;
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const n = next++;
+      const { seq } = await ledger.append('eu', { type: 'test.append', worker: label, n });
+      process.stdout.write(`ack ${seq} ${label} ${n}\n`);
+    }
+  }),
+);
+await ledger.stop();
+await handle.close();
+process.stdout.write('done\n');

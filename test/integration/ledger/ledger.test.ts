@@ -1,0 +1,433 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLedger,
+  fsck,
+  formatTilePath,
+  hashLeaf,
+  LedgerError,
+  openNote,
+  parseCheckpoint,
+  parseTilePath,
+  parseVerifierKey,
+  verifyBundle,
+  verifyConsistency,
+  verifyInclusion,
+  type AuditBundle,
+  type Ledger,
+  type LedgerTables,
+} from '../../../ledger/index.ts';
+import { rootOfRange, storedHashIndex } from '../../../ledger/merkle/index.ts';
+import { verifyCheckpointEip191 } from '../../../ledger/note/index.ts';
+import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { TEST_KEYS, tamper, waitFor } from './ledger-harness.ts';
+
+const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+const rootOf = (note: string) => parseCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1));
+
+async function rejection(promise: Promise<unknown>): Promise<LedgerError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(LedgerError);
+    return err as LedgerError;
+  }
+  throw new Error('expected a LedgerError');
+}
+
+let tdb: TestDatabase;
+let db: Kysely<LedgerTables>;
+let ledger: Ledger;
+const frozen = new Date('2026-11-23T01:00:00Z');
+// The tamper tests leave one log corrupt on purpose; stop() reports it here.
+const backgroundErrors: unknown[] = [];
+
+beforeAll(async () => {
+  tdb = await openTestDatabase();
+  db = tdb.db as unknown as Kysely<LedgerTables>;
+  ledger = await createLedger({
+    db,
+    logs: [
+      { region: 'eu', origin: 'arbiter.example/eu' },
+      { region: 'us', origin: 'arbiter.example/us' },
+      { region: 'tamper', origin: 'arbiter.example/tamper' },
+    ],
+    keys: TEST_KEYS,
+    clock: () => frozen,
+    onError: (err) => backgroundErrors.push(err),
+  });
+});
+afterAll(async () => {
+  await ledger.stop();
+  await tdb.close();
+});
+
+describe('append and integrate', () => {
+  it('starts every log with a signed size-0 checkpoint', async () => {
+    const head = await ledger.reader.treeHead('us');
+    expect(head).toEqual({
+      region: 'us',
+      origin: 'arbiter.example/us',
+      size: 0,
+      root: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
+  });
+
+  it('gives concurrent appends gap-free sequence numbers and the RFC 6962 leaf hash', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 600 }, (_, n) => ledger.append('eu', { type: 'decision', n, note: 'ünïcode' })),
+    );
+    expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    const first = results.find((r) => r.seq === 0)!;
+    const entry = await ledger.reader.entry('eu', 0);
+    const bytes = Buffer.from(entry.entry_b64, 'base64');
+    expect(first.leafHash).toBe(
+      createHash('sha256')
+        .update(Buffer.from([0]))
+        .update(bytes)
+        .digest('hex'),
+    );
+    expect(entry.leaf_hash).toBe(first.leafHash);
+    // RFC 8785: keys sorted, no white space.
+    expect(bytes.toString('utf8')).toBe(
+      JSON.stringify({ n: entry.entry.n, note: 'ünïcode', type: 'decision' }),
+    );
+  });
+
+  it('signs a checkpoint that verifies with the published keys (Ed25519 note and EIP-191)', async () => {
+    const head = await ledger.integrate('eu');
+    expect(head.size).toBe(600);
+    const note = await ledger.reader.checkpoint('eu');
+    const keys = await ledger.reader.keys('eu');
+    expect(keys.origin).toBe('arbiter.example/eu');
+    const { text } = openNote(note, [parseVerifierKey(keys.ed25519_vkey)]);
+    expect(parseCheckpoint(text).size).toBe(600);
+    const [record] = await ledger.reader.checkpoints('eu', { fromSize: 600 });
+    expect(verifyCheckpointEip191(text, record!.eip191_signature, keys.eip191_address)).toBe(true);
+    expect(record!.created_at).toBe(frozen.toISOString());
+  });
+
+  it('serves inclusion and consistency proofs that verify', async () => {
+    await Promise.all(
+      Array.from({ length: 37 }, (_, n) => ledger.append('eu', { type: 'decision', n: 600 + n })),
+    );
+    await ledger.integrate('eu');
+    const cps = await ledger.reader.checkpoints('eu');
+    const small = cps.find((c) => c.size === 600)!;
+    const big = cps[cps.length - 1]!;
+    expect(big.size).toBe(637);
+    for (const seq of [0, 1, 255, 256, 599]) {
+      const p = await ledger.reader.inclusionProof('eu', seq, 600);
+      verifyInclusion(seq, 600, hex(p.leaf_hash), p.proof.map(hex), rootOf(small.note).root);
+    }
+    const c = await ledger.reader.consistencyProof('eu', 600, 637);
+    verifyConsistency(600, 637, hex(small.root), hex(big.root), c.proof.map(hex));
+    expect((await rejection(ledger.reader.inclusionProof('eu', 5, 5000))).code).toBe('LEDGER_NOT_FOUND');
+    expect((await rejection(ledger.reader.inclusionProof('eu', 5, 5))).code).toBe('LEDGER_BAD_REQUEST');
+    expect((await rejection(ledger.reader.consistencyProof('eu', 9, 3))).code).toBe('LEDGER_BAD_REQUEST');
+    expect((await rejection(ledger.reader.entry('nowhere', 0))).code).toBe('LEDGER_UNKNOWN_REGION');
+  });
+
+  it('serves proofs that verify for random sizes, indexes and old sizes (property)', async () => {
+    const leaves = (await ledger.reader.entries('eu', { from: 0, to: 637 })).map((e) => hex(e.leaf_hash));
+    expect(leaves).toHaveLength(637);
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 1, max: 637 })
+          .chain((size) => fc.tuple(fc.constant(size), fc.nat(size - 1), fc.integer({ min: 1, max: size }))),
+        async ([size, seq, from]) => {
+          const root = rootOfRange(leaves, 0, size);
+          const p = await ledger.reader.inclusionProof('eu', seq, size);
+          verifyInclusion(seq, size, hex(p.leaf_hash), p.proof.map(hex), root);
+          const c = await ledger.reader.consistencyProof('eu', from, size);
+          verifyConsistency(from, size, rootOfRange(leaves, 0, from), root, c.proof.map(hex));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('serves C2SP tlog-tiles hash tiles and entry bundles, partial widths included', async () => {
+    const full = await ledger.reader.tile('eu', 0, 0);
+    expect(full.length).toBe(256 * 32);
+    const entry300 = await ledger.reader.entry('eu', 300);
+    const partial = await ledger.reader.tile('eu', 0, 2, 637 - 512);
+    expect(Buffer.from(full.subarray(0, 32)).toString('hex')).toBe(
+      (await ledger.reader.entry('eu', 0)).leaf_hash,
+    );
+    const tile1 = await ledger.reader.tile('eu', 0, 1);
+    expect(Buffer.from(tile1.subarray((300 - 256) * 32, (301 - 256) * 32)).toString('hex')).toBe(
+      entry300.leaf_hash,
+    );
+    // Level 1, hash i = MTH of leaves [256 i, 256 (i+1)): check it against an inclusion proof's sibling.
+    const level1 = await ledger.reader.tile('eu', 1, 0, 2);
+    expect(level1.length).toBe(64);
+    const proof = await ledger.reader.inclusionProof('eu', 256, 512);
+    expect(proof.proof[proof.proof.length - 1]).toBe(Buffer.from(level1.subarray(0, 32)).toString('hex'));
+    const bundle = Buffer.from(await ledger.reader.entryBundle('eu', 2, 637 - 512));
+    let offset = 0;
+    for (let seq = 512; seq < 637; seq++) {
+      const length = bundle.readUInt16BE(offset);
+      const body = bundle.subarray(offset + 2, offset + 2 + length);
+      expect(hashLeaf(body)).toEqual(Buffer.from((await ledger.reader.entry('eu', seq)).leaf_hash, 'hex'));
+      offset += 2 + length;
+    }
+    expect(offset).toBe(bundle.length);
+    expect(partial.length).toBe((637 - 512) * 32);
+    expect((await rejection(ledger.reader.tile('eu', 0, 2))).code).toBe('LEDGER_NOT_FOUND');
+    expect((await rejection(ledger.reader.tile('eu', 0, 2, 200))).code).toBe('LEDGER_NOT_FOUND');
+    expect(parseTilePath(formatTilePath({ kind: 'hash', level: 1, index: 1234067, width: 5 }))).toEqual({
+      kind: 'hash',
+      level: 1,
+      index: 1234067,
+      width: 5,
+    });
+    expect(formatTilePath({ kind: 'entries', index: 1234067 })).toBe('tile/entries/x001/x234/067');
+    expect(parseTilePath('tile/0/001.p/256')).toBeUndefined();
+  });
+
+  it('filters entries by type', async () => {
+    await ledger.append('us', { type: 'policy.activated', id: 'p1' });
+    await ledger.append('us', { type: 'attestation', who: 'alice' });
+    const list = await ledger.reader.entries('us', { from: 0, to: 100, type: 'attestation' });
+    expect(list.map((e) => e.entry)).toEqual([{ type: 'attestation', who: 'alice' }]);
+  });
+
+  it('rejects entries without a type, non-objects and oversized entries', async () => {
+    expect((await rejection(ledger.append('eu', { n: 1 }))).code).toBe('LEDGER_ENTRY_INVALID');
+    expect((await rejection(ledger.append('eu', [] as unknown as Record<string, unknown>))).code).toBe(
+      'LEDGER_ENTRY_INVALID',
+    );
+    expect((await rejection(ledger.append('eu', { type: 'x', blob: 'a'.repeat(70_000) }))).code).toBe(
+      'LEDGER_ENTRY_INVALID',
+    );
+  });
+
+  it('checkpoints in the background after an append', async () => {
+    const background = await createLedger({
+      db,
+      logs: [{ region: 'us', origin: 'arbiter.example/us' }],
+      keys: TEST_KEYS,
+      checkpointIntervalMs: 50,
+    });
+    background.start();
+    const { seq } = await background.append('us', { type: 'report.generated', id: 'r1' });
+    await waitFor(
+      async () => ((await background.reader.treeHead('us')).size > seq ? true : undefined),
+      'checkpoint',
+    );
+    await background.stop();
+    expect((await rejection(background.append('us', { type: 'x' }))).code).toBe('LEDGER_STOPPED');
+  });
+
+  it('pushes back instead of queueing without bound', async () => {
+    const small = await createLedger({
+      db,
+      logs: [{ region: 'us', origin: 'arbiter.example/us' }],
+      keys: TEST_KEYS,
+      maxPendingAppends: 5,
+    });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, n) => small.append('us', { type: 'x', n })),
+    );
+    const rejected = outcomes.filter((o) => o.status === 'rejected');
+    expect(rejected.length).toBeGreaterThan(0);
+    for (const r of rejected) expect((r as PromiseRejectedResult).reason.code).toBe('LEDGER_PUSHBACK');
+    expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBe(5);
+    await small.stop();
+  });
+});
+
+describe('append-only in the database', () => {
+  beforeAll(async () => {
+    // Row triggers only fire on rows: give the (otherwise empty) anchor table one.
+    const log = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'us')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('ledger_anchor')
+      .values({
+        log_id: log.id,
+        size: 0,
+        root: new Uint8Array(32),
+        chain_id: 31337,
+        tx_hash: '0x00',
+        block_number: 1,
+        status: 1,
+        from_address: '0x00',
+        created_at: frozen,
+      })
+      .execute();
+  });
+  for (const table of ['ledger_log', 'ledger_entry', 'ledger_hash', 'ledger_checkpoint', 'ledger_anchor']) {
+    it(`refuses UPDATE, DELETE and TRUNCATE on ${table}`, async () => {
+      const column = table === 'ledger_log' ? 'id' : 'log_id';
+      await expect(
+        sql`update ${sql.table(table)} set ${sql.ref(column)} = ${sql.ref(column)}`.execute(db),
+      ).rejects.toThrow(/append-only/);
+      await expect(sql`delete from ${sql.table(table)}`.execute(db)).rejects.toThrow(/append-only/);
+      await expect(sql`truncate ${sql.table(table)} cascade`.execute(db)).rejects.toThrow(/append-only/);
+    });
+  }
+  it('still holds every entry afterwards', async () => {
+    expect((await ledger.reader.entry('eu', 599)).entry).toMatchObject({ type: 'decision' });
+  });
+});
+
+describe('keys', () => {
+  it('creates key files with mode 0600 on first start and reuses them', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ledger-keys-'));
+    try {
+      const first = await createLedger({
+        db,
+        logs: [{ region: 'k', origin: 'arbiter.example/k' }],
+        keys: { dataDir: dir },
+      });
+      for (const file of ['ledger-ed25519.key', 'ledger-secp256k1.key'])
+        expect((await stat(path.join(dir, file))).mode & 0o777).toBe(0o600);
+      const again = await createLedger({
+        db,
+        logs: [{ region: 'k', origin: 'arbiter.example/k' }],
+        keys: { dataDir: dir },
+      });
+      expect(await again.reader.keys('k')).toEqual(await first.reader.keys('k'));
+      // The same log with another key is refused: it would let two keys sign one log's history.
+      const other = rejection(
+        createLedger({ db, logs: [{ region: 'k', origin: 'arbiter.example/k' }], keys: TEST_KEYS }),
+      );
+      expect((await other).code).toBe('LEDGER_KEY_INVALID');
+      await first.stop();
+      await again.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('audit bundle and fsck', () => {
+  let bundle: AuditBundle;
+  beforeAll(async () => {
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, n) => ledger.append('tamper', { type: 'decision', round, n })),
+      );
+      await ledger.integrate('tamper');
+    }
+    bundle = await ledger.reader.bundle('tamper', 5, 35, { trustedSize: 10 });
+  });
+
+  it('verifies a fresh bundle, also against a trusted checkpoint', async () => {
+    expect(bundle.entries).toHaveLength(30);
+    expect(bundle.checkpoints.map((c) => c.size)).toEqual([10, 20, 30, 40]);
+    const report = await verifyBundle(bundle);
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBe(true);
+    const trusted = (await ledger.reader.checkpoints('tamper', { fromSize: 10, toSize: 10 }))[0]!.note;
+    expect(
+      (await verifyBundle(bundle, { trustedCheckpoint: trusted, trustedVkey: bundle.keys.ed25519_vkey })).ok,
+    ).toBe(true);
+    const json = JSON.parse(JSON.stringify(bundle)) as AuditBundle;
+    expect((await verifyBundle(json)).ok).toBe(true);
+  });
+
+  it('names a changed entry, a bad proof hash, a forged checkpoint and a wrong key', async () => {
+    const copy = JSON.parse(JSON.stringify(bundle)) as {
+      entries: { seq: number; entry_b64: string; entry: Record<string, unknown> }[];
+      inclusion_proofs: { seq: number; proof: string[] }[];
+      checkpoints: { note: string }[];
+    };
+    const e = copy.entries.find((x) => x.seq === 12)!;
+    e.entry = { ...e.entry, round: 9 };
+    e.entry_b64 = Buffer.from(JSON.stringify(e.entry)).toString('base64');
+    const p = copy.inclusion_proofs.find((x) => x.seq === 21)!;
+    p.proof[0] = p.proof[0]!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    copy.checkpoints[1]!.note = copy.checkpoints[1]!.note.replace('\n20\n', '\n21\n');
+    const report = await verifyBundle(copy as unknown as AuditBundle);
+    expect(report.ok).toBe(false);
+    const named = report.failures.map((f) => `${f.check}:${f.seq ?? f.size ?? ''}`);
+    expect(named).toContain('entry:12');
+    expect(named).toContain('entry:21');
+    expect(named).toContain('checkpoint:20');
+    const otherKey = 'arbiter.example/tamper+00000000+AejRxPMI8ENsGRD5pvOHnYQGuonnnH/DQkkK5hR0JvCN';
+    expect((await verifyBundle(bundle, { trustedVkey: otherKey })).ok).toBe(false);
+  });
+
+  it('fsck finds nothing wrong in an untouched log', async () => {
+    const report = await fsck(db, 'tamper');
+    expect(report).toMatchObject({ ok: true, entries: 40, firstBadSeq: null, problems: [] });
+    expect((await fsck(db, 'eu')).ok).toBe(true);
+  });
+
+  it('names a changed entry (fsck and the verifier)', async () => {
+    const log = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'tamper')
+      .executeTakeFirstOrThrow();
+    await tamper(
+      db,
+      sql`update ledger_entry set body = convert_to('{"n":99,"round":1,"type":"decision"}', 'UTF8') where log_id = ${log.id} and seq = 17`,
+    );
+    const report = await fsck(db, 'tamper');
+    expect(report.ok).toBe(false);
+    expect(report.firstBadSeq).toBe(17);
+    expect(report.problems[0]).toMatchObject({ kind: 'leaf_hash', seq: 17 });
+    const fresh = await ledger.reader.bundle('tamper', 15, 20);
+    const verdict = await verifyBundle(fresh);
+    expect(verdict.failures.map((f) => `${f.check}:${f.seq}`)).toEqual(['entry:17']);
+  });
+
+  it('names a changed stored tree hash and a changed checkpoint', async () => {
+    const log = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'tamper')
+      .executeTakeFirstOrThrow();
+    // idx 2 is the level-1 hash over leaves 0 and 1, written when leaf 1 was appended.
+    await tamper(db, sql`update ledger_hash set hash = sha256('x') where log_id = ${log.id} and idx = 2`);
+    await tamper(
+      db,
+      sql`update ledger_checkpoint set note = replace(note, E'\n30\n', E'\n31\n') where log_id = ${log.id} and size = 30`,
+    );
+    const report = await fsck(db, 'tamper');
+    expect(report.firstBadSeq).toBe(1);
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'tree_hash', seq: 1 }),
+        expect.objectContaining({ kind: 'leaf_hash', seq: 17 }),
+        expect.objectContaining({ kind: 'checkpoint_signature', size: 30 }),
+      ]),
+    );
+    const verdict = await verifyBundle(await ledger.reader.bundle('tamper', 0, 4));
+    expect(verdict.failures.map((f) => f.check)).toContain('entry');
+    expect((await verifyBundle(await ledger.reader.bundle('tamper', 25, 29))).failures).toEqual(
+      expect.arrayContaining([expect.objectContaining({ check: 'checkpoint', size: 30 })]),
+    );
+  });
+
+  it('refuses to sign on top of a tree that no longer matches its checkpoint', async () => {
+    await ledger.append('tamper', { type: 'decision', after: 'tamper' });
+    const log = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'tamper')
+      .executeTakeFirstOrThrow();
+    // The frontier of the signed size-40 tree: subtrees [0, 32) and [32, 40).
+    const frontier = storedHashIndex(3, 4);
+    await tamper(
+      db,
+      sql`update ledger_hash set hash = sha256('y') where log_id = ${log.id} and idx = ${frontier}`,
+    );
+    expect((await rejection(ledger.integrate('tamper'))).code).toBe('LEDGER_CORRUPT');
+    await ledger.stop();
+    expect(backgroundErrors).toEqual([expect.objectContaining({ code: 'LEDGER_CORRUPT' })]);
+  });
+});
