@@ -15,7 +15,7 @@ const internalsOf = (mod) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.arbiter/', 'coverage/', 'bench/results/'] },
+  { ignores: ['node_modules/', '.tools/', '.arbiter/', 'coverage/', 'bench/results/', 'tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

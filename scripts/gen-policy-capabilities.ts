@@ -1,6 +1,6 @@
 // Writes policies/capabilities.json: the builtins a Wasm-compiled policy can use in @open-policy-agent/opa-wasm,
 // so that `opa build --capabilities` refuses any other builtin at build time instead of a decision failing
-// with "not implemented" at run time (docs: /work/shared/OPA.md §2-3).
+// with "not implemented" at run time (docs: ../shared/OPA.md §2-3).
 //
 //   npx tsx scripts/gen-policy-capabilities.ts [path/to/opa]
 import { execFile } from 'node:child_process';

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Authenticator } from './auth/identity.ts';
 import { AuthError } from './auth/errors.ts';
+import type { AuthFailureLimiter } from './auth/failure-limit.ts';
 import { errorHandler, notFoundHandler } from './http-errors.ts';
 import { createMetrics } from './metrics.ts';
 import { loadOpenApi } from './openapi.ts';
 import { operationsHandlers } from './routes/operations.ts';
-import type { Handler, Handlers } from './routes/types.ts';
+import type { Handlers } from './routes/types.ts';
 
 export interface AppOptions {
-  readonly logLevel: string;
+  readonly logger: FastifyBaseLogger;
   readonly bodyLimit: number;
   readonly version: string;
   readonly databaseKind: 'postgres' | 'pglite';
@@ -21,6 +22,8 @@ export interface AppOptions {
 export interface AppDeps {
   /** Turns a bearer credential into an identity (local tokens, OIDC). */
   readonly authenticator: Authenticator;
+  /** Answers 429 to a client that keeps failing authentication; absent → no limit. */
+  readonly authFailureLimit?: AuthFailureLimiter;
   /** Named readiness checks for /readyz. */
   readonly readiness: Record<string, () => Promise<boolean>>;
   /** The handlers of every operation in openapi.yaml except the operations group, by operationId. */
@@ -36,10 +39,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
  */
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: options.logLevel,
-      redact: { paths: ['req.headers.authorization', 'token'], censor: '[redacted]' },
-    },
+    loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: (req) => {
@@ -50,8 +50,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
   });
+  // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  deps.authFailureLimit?.attach(app);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -67,6 +70,16 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     ...deps.handlers,
   };
 
+  // fastify-openapi-glue runs a route's security handler as a preHandler, i.e. after the body is read and
+  // validated. Authentication comes first: an unauthenticated caller learns nothing about the contract and
+  // never makes us read its body.
+  app.addHook('onRoute', (route) => {
+    if (route.preHandler && !route.onRequest) {
+      route.onRequest = route.preHandler as never;
+      delete route.preHandler;
+    }
+  });
+
   const spec = loadOpenApi();
   await app.register(fastifySwagger, { mode: 'static', specification: { document: loadOpenApi() as never } });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
@@ -74,10 +87,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
 
   await app.register(openapiGlue, {
     specification: spec,
-    operationResolver: (operationId: string): Handler => {
+    operationResolver: (operationId: string) => {
       const handler = handlers[operationId];
       if (!handler) throw new TypeError(`openapi.yaml operation ${operationId} has no handler`);
-      return handler;
+      // A RouteOverride is a partial route: the plugin merges it over the route it built from the contract.
+      return handler as never;
     },
     securityHandlers: {
       bearerAuth: async (request: FastifyRequest, _reply: unknown, roles: string[]) => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ServerError } from './errors.ts';
+import { loadOidcSettings, type OidcSettings } from './auth/oidc-config.ts';
 
 /** Arbiter's configuration: built once at start-up, validated, frozen. */
 export interface Config {
@@ -17,6 +18,41 @@ export interface Config {
   readonly bodyLimit: number;
   /** How long a graceful shutdown waits for in-flight requests. */
   readonly shutdownTimeoutMs: number;
+  readonly auth: {
+    /** Trusted OIDC issuers (ARBITER_OIDC_CONFIG); absent → local API tokens only. */
+    readonly oidc: OidcSettings | undefined;
+    /** Failed authentications per client address within the window before 429; 0 → no limit. */
+    readonly failureLimit: { readonly maxFailures: number; readonly windowMs: number };
+  };
+  /** Largest artifact (model, dataset) an upload may carry, in bytes. */
+  readonly artifactMaxBytes: number;
+  /** Where policies come from; absent → Arbiter's own `policies/` at its checkout's HEAD. */
+  readonly policySource: {
+    readonly repository: string | undefined;
+    readonly branch: string | undefined;
+    readonly path: string | undefined;
+    readonly pollIntervalMs: number;
+  };
+  readonly reports: {
+    /** Whether this process runs the regions' report schedules (any number may; each report is made once). */
+    readonly scheduler: boolean;
+    readonly pollIntervalMs: number;
+  };
+  readonly evaluations: {
+    /** Whether this process takes evaluation jobs (scale workers out as separate processes). */
+    readonly worker: boolean;
+    readonly maxRows: number;
+    readonly timeoutMs: number;
+  };
+  readonly ledger: {
+    /** How soon after an append a new signed checkpoint appears. */
+    readonly checkpointIntervalMs: number;
+    /** Signing keys given by the deployment; absent → created in the data dir on first start. */
+    readonly keys: { readonly ed25519Seed: string; readonly secp256k1PrivateKey: string } | undefined;
+    /** EVM anchoring; absent → checkpoints are signed and stored, and nothing claims to be anchored. */
+    readonly anchor:
+      { readonly rpcUrl: string; readonly privateKey: string; readonly everyN: number } | undefined;
+  };
 }
 
 /** The environment variables Arbiter reads, with what each accepts. The README's reference is this table. */
@@ -28,6 +64,23 @@ export const CONFIG_VARIABLES = {
   ARBITER_LOG_LEVEL: 'fatal | error | warn | info | debug | trace | silent (default info)',
   ARBITER_BODY_LIMIT: 'largest request body in bytes, an integer 1024–1073741824 (default 1048576)',
   ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
+  ARBITER_ARTIFACT_MAX_BYTES: 'largest artifact upload in bytes, 1–17179869184 (default 268435456 = 256 MiB)',
+  ARBITER_CHECKPOINT_INTERVAL_MS:
+    'how soon after an append a signed checkpoint appears, 10–60000 ms (default 500)',
+  ARBITER_LEDGER_ED25519_SEED:
+    'checkpoint signing key: 32-byte Ed25519 seed, hex (with ARBITER_LEDGER_SECP256K1_KEY; default: created in the data dir)',
+  ARBITER_LEDGER_SECP256K1_KEY:
+    'EIP-191 checkpoint signer: secp256k1 private key, 0x hex (with ARBITER_LEDGER_ED25519_SEED)',
+  ARBITER_ANCHOR_RPC_URL:
+    'EVM JSON-RPC endpoint (http:// or https://) to anchor checkpoints on; unset → no anchoring',
+  ARBITER_ANCHOR_PRIVATE_KEY:
+    'funded account that sends anchor transactions, 0x hex (with ARBITER_ANCHOR_RPC_URL)',
+  ARBITER_ANCHOR_EVERY_N: 'anchor every Nth checkpoint, 1–100000 (default 1)',
+  ARBITER_OIDC_CONFIG:
+    'YAML or JSON file listing the trusted OIDC issuers and their claims → role rules; unset → local API tokens only',
+  ARBITER_AUTH_FAILURE_LIMIT:
+    'failed authentications per client address within the window before 429, 0–100000 (default 20; 0 = no limit)',
+  ARBITER_AUTH_FAILURE_WINDOW_S: 'window of ARBITER_AUTH_FAILURE_LIMIT in seconds, 1–86400 (default 60)',
   ARBITER_CONFIG: 'optional YAML or JSON file holding any of these variables by name',
 } as const;
 
@@ -53,6 +106,45 @@ const schema = z.object({
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ARBITER_BODY_LIMIT: intInRange(1024, 1024 ** 3).default(1024 * 1024),
   ARBITER_SHUTDOWN_TIMEOUT_MS: intInRange(0, 600_000).default(10_000),
+  ARBITER_OIDC_CONFIG: z.string().trim().min(1).optional(),
+  ARBITER_AUTH_FAILURE_LIMIT: intInRange(0, 100_000).default(20),
+  ARBITER_AUTH_FAILURE_WINDOW_S: intInRange(1, 86_400).default(60),
+  ARBITER_ARTIFACT_MAX_BYTES: intInRange(1, 16 * 1024 ** 3).default(256 * 1024 ** 2),
+  ARBITER_POLICY_REPO: z.string().trim().min(1).optional(),
+  ARBITER_POLICY_BRANCH: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._/-]+$/, { message: 'not a branch name' })
+    .optional(),
+  ARBITER_POLICY_PATH: z.string().trim().min(1).optional(),
+  ARBITER_POLICY_POLL_MS: intInRange(1_000, 86_400_000).default(30_000),
+  ARBITER_REPORT_SCHEDULER: z.enum(['on', 'off']).default('on'),
+  ARBITER_REPORT_POLL_MS: intInRange(1_000, 3_600_000).default(60_000),
+  ARBITER_EVAL_WORKER: z.enum(['on', 'off']).default('on'),
+  ARBITER_EVAL_MAX_ROWS: intInRange(1, 1_000_000_000).default(10_000_000),
+  ARBITER_EVAL_TIMEOUT_MS: intInRange(1_000, 86_400_000).default(900_000),
+  ARBITER_CHECKPOINT_INTERVAL_MS: intInRange(10, 60_000).default(500),
+  ARBITER_LEDGER_ED25519_SEED: z
+    .string()
+    .trim()
+    .regex(/^(0x)?[0-9a-fA-F]{64}$/, { message: 'not 32 bytes of hex' })
+    .optional(),
+  ARBITER_LEDGER_SECP256K1_KEY: z
+    .string()
+    .trim()
+    .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'not a 0x-prefixed 32-byte hex key' })
+    .optional(),
+  ARBITER_ANCHOR_RPC_URL: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/\S+$/, { message: 'not an http(s) URL' })
+    .optional(),
+  ARBITER_ANCHOR_PRIVATE_KEY: z
+    .string()
+    .trim()
+    .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'not a 0x-prefixed 32-byte hex key' })
+    .optional(),
+  ARBITER_ANCHOR_EVERY_N: intInRange(1, 100_000).default(1),
 });
 
 /** Reads ARBITER_CONFIG (YAML or JSON) into variables; its values sit below the environment's. */
@@ -103,6 +195,15 @@ export function loadConfig(
     throw new ServerError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const v = parsed.data;
+  const pairs: [VariableName, VariableName][] = [
+    ['ARBITER_LEDGER_ED25519_SEED', 'ARBITER_LEDGER_SECP256K1_KEY'],
+    ['ARBITER_ANCHOR_RPC_URL', 'ARBITER_ANCHOR_PRIVATE_KEY'],
+  ];
+  for (const [a, b] of pairs) {
+    if ((raw[a] === undefined) !== (raw[b] === undefined)) {
+      throw new ServerError('CONFIG_INVALID', `invalid configuration:\n  ${a} and ${b} must be set together`);
+    }
+  }
   return Object.freeze({
     host: v.ARBITER_HOST,
     port: v.ARBITER_PORT,
@@ -111,5 +212,46 @@ export function loadConfig(
     logLevel: v.ARBITER_LOG_LEVEL,
     bodyLimit: v.ARBITER_BODY_LIMIT,
     shutdownTimeoutMs: v.ARBITER_SHUTDOWN_TIMEOUT_MS,
+    auth: Object.freeze({
+      oidc: v.ARBITER_OIDC_CONFIG ? loadOidcSettings(v.ARBITER_OIDC_CONFIG) : undefined,
+      failureLimit: {
+        maxFailures: v.ARBITER_AUTH_FAILURE_LIMIT,
+        windowMs: v.ARBITER_AUTH_FAILURE_WINDOW_S * 1000,
+      },
+    }),
+    artifactMaxBytes: v.ARBITER_ARTIFACT_MAX_BYTES,
+    policySource: Object.freeze({
+      repository: v.ARBITER_POLICY_REPO ? path.resolve(v.ARBITER_POLICY_REPO) : undefined,
+      branch: v.ARBITER_POLICY_BRANCH,
+      path: v.ARBITER_POLICY_PATH,
+      pollIntervalMs: v.ARBITER_POLICY_POLL_MS,
+    }),
+    reports: Object.freeze({
+      scheduler: v.ARBITER_REPORT_SCHEDULER === 'on',
+      pollIntervalMs: v.ARBITER_REPORT_POLL_MS,
+    }),
+    evaluations: Object.freeze({
+      worker: v.ARBITER_EVAL_WORKER === 'on',
+      maxRows: v.ARBITER_EVAL_MAX_ROWS,
+      timeoutMs: v.ARBITER_EVAL_TIMEOUT_MS,
+    }),
+    ledger: Object.freeze({
+      checkpointIntervalMs: v.ARBITER_CHECKPOINT_INTERVAL_MS,
+      keys:
+        v.ARBITER_LEDGER_ED25519_SEED && v.ARBITER_LEDGER_SECP256K1_KEY
+          ? {
+              ed25519Seed: v.ARBITER_LEDGER_ED25519_SEED,
+              secp256k1PrivateKey: v.ARBITER_LEDGER_SECP256K1_KEY,
+            }
+          : undefined,
+      anchor:
+        v.ARBITER_ANCHOR_RPC_URL && v.ARBITER_ANCHOR_PRIVATE_KEY
+          ? {
+              rpcUrl: v.ARBITER_ANCHOR_RPC_URL,
+              privateKey: v.ARBITER_ANCHOR_PRIVATE_KEY,
+              everyN: v.ARBITER_ANCHOR_EVERY_N,
+            }
+          : undefined,
+    }),
   });
 }

@@ -2,7 +2,14 @@
 // Every module has its own error class with a `code` union; server/http-errors.ts maps codes to HTTP.
 
 export type ServerErrorCode =
-  'CONFIG_INVALID' | 'DATA_DIR_LOCKED' | 'DATABASE_UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT' | 'BAD_REQUEST';
+  | 'CONFIG_INVALID'
+  | 'DATA_DIR_LOCKED'
+  | 'DATABASE_UNAVAILABLE'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'BAD_REQUEST'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'POLICIES_UNAVAILABLE';
 
 export class ServerError extends Error {
   override readonly name = 'ServerError';

@@ -7,13 +7,43 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   DATABASE_UNAVAILABLE: 503,
+  LEDGER_PUSHBACK: 503,
+  LEDGER_STOPPED: 503,
+  LEDGER_ENTRY_INVALID: 400,
+  LEDGER_UNKNOWN_REGION: 404,
+  LEDGER_NOT_FOUND: 404,
+  LEDGER_BAD_REQUEST: 400,
+  POLICIES_UNAVAILABLE: 503,
+  POLICY_REGION_UNKNOWN: 400,
+  POLICY_STAGE_UNKNOWN: 400,
+  POLICY_INPUT_INVALID: 400,
+  POLICY_MODEL_CARD_INVALID: 400,
+  POLICY_SOURCE_FAILED: 400,
+  WAIVER_INVALID: 400,
+  WAIVER_NOT_FOUND: 404,
+  WAIVER_FOUR_EYES: 403,
+  WAIVER_NOT_PENDING: 409,
+  DECISION_NOT_FOUND: 404,
+  EVAL_SPEC_INVALID: 400,
+  EVAL_DATA_INVALID: 400,
+  EVAL_DATA_FORMAT: 400,
+  EVAL_MODEL_INVALID: 400,
+  EVAL_MODEL_UNSUPPORTED: 400,
+  EVAL_LIMIT_ROWS: 413,
+  EVAL_LIMIT_BYTES: 413,
 } satisfies Partial<Record<ServerErrorCode, number>> & Record<string, number>;
 
 /** Codes whose answer tells the client to come back later. */
-const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = { DATABASE_UNAVAILABLE: 5 };
+const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = {
+  DATABASE_UNAVAILABLE: 5,
+  LEDGER_PUSHBACK: 1,
+  LEDGER_STOPPED: 5,
+  POLICIES_UNAVAILABLE: 30,
+};
 
 /** fastify's own errors that are the client's fault, with the code and status we answer. */
 const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, { code: string; status: number }>> = {

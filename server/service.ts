@@ -1,13 +1,30 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
+import type PgBoss from 'pg-boss';
+import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { LocalTokens } from './auth/local-tokens.ts';
+import { AuthFailureLimiter, compositeAuthenticator, OidcAuthenticator } from './auth/index.ts';
 import type { Config } from './config.ts';
-import { isReachable, openDatabase, type DatabaseHandle } from './db/database.ts';
+import { isReachable, openDatabase, tablesOf, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { ServerTables } from './db/schema.ts';
+import { createLedger, type Ledger, type LedgerTables } from '../ledger/index.ts';
+import { loadRegions, type Region } from '../regions/index.ts';
+import { ArtifactStore } from './artifacts/store.ts';
+import type { PolicyTables } from '../policies/index.ts';
+import { Evaluations } from './evaluations/evaluations.ts';
+import { startPolicies, type PolicySubsystem } from './policies/policy-subsystem.ts';
+import { Reports } from './reports/reports.ts';
+import type { ReportTables } from '../reports/index.ts';
+import { startJobQueue } from './jobs/queue.ts';
 import { ModelInventory } from './inventory/models.ts';
+import { artifactHandlers } from './routes/artifacts.ts';
+import { decisionHandlers } from './routes/decisions.ts';
+import { evaluationHandlers } from './routes/evaluations.ts';
+import { waiverHandlers } from './routes/waivers.ts';
+import { ledgerHandlers } from './routes/ledger.ts';
+import { reportHandlers } from './routes/reports.ts';
 import { inventoryHandlers } from './routes/inventory.ts';
 import { tokenHandlers } from './routes/tokens.ts';
 import { VERSION } from './version.ts';
@@ -17,6 +34,8 @@ export interface Service {
   readonly app: FastifyInstance;
   readonly database: DatabaseHandle;
   readonly tokens: LocalTokens;
+  readonly ledger: Ledger;
+  readonly regions: ReadonlyMap<string, Region>;
   /** Where the first start wrote the initial admin token, if it did. */
   readonly adminTokenFile: string | undefined;
   close(): Promise<void>;
@@ -26,28 +45,98 @@ export interface Service {
  * The composition root: opens the database, migrates it, wires the modules and builds the app. It does not
  * listen; `serve` does.
  */
-export async function createService(config: Config): Promise<Service> {
+export interface ServiceOptions {
+  /** The clock policies, the ledger and reports see (tests pin it; production uses the system clock). */
+  readonly clock?: () => Date;
+}
+
+export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = pino({
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'token'], censor: '[redacted]' },
+  });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let queue: PgBoss | undefined;
+  let policies: PolicySubsystem | undefined;
+  let reports: Reports | undefined;
   try {
     await migrateToLatest(database.db);
     // Each store sees only its own tables; they all live in the one database.
-    const serverDb = database.db as Kysely<ServerTables>;
+    const serverDb = tablesOf<ServerTables>(database.db);
     const tokens = new LocalTokens(serverDb);
     const adminTokenFile = await tokens.ensureAdminToken(config.dataDir);
+    const regions = await loadRegions();
+    const clock = options.clock ?? (() => new Date());
+    const ledger = await createLedger({
+      db: tablesOf<LedgerTables>(database.db),
+      logs: [...regions.values()].map((r) => ({ region: r.id, origin: r.ledger.origin })),
+      keys: config.ledger.keys ?? { dataDir: config.dataDir },
+      checkpointIntervalMs: config.ledger.checkpointIntervalMs,
+      anchor: config.ledger.anchor,
+      clock,
+      onError: (err) => log.error({ err }, 'ledger background work failed'),
+    });
+    queue = await startJobQueue(database);
+    const artifacts = new ArtifactStore(serverDb, config.artifactMaxBytes);
+    const evaluations = new Evaluations(
+      serverDb,
+      artifacts,
+      queue,
+      { ...config.evaluations, maxBytes: config.artifactMaxBytes },
+      log,
+      clock,
+    );
+    if (config.evaluations.worker) await evaluations.startWorker();
+    policies = await startPolicies({
+      db: tablesOf<PolicyTables>(database.db),
+      ledger,
+      regions,
+      source: config.policySource,
+      dataDir: config.dataDir,
+      clock,
+      log,
+    });
+    const inventory = new ModelInventory(serverDb);
+    reports = new Reports({
+      db: serverDb,
+      schedulerDb: tablesOf<ReportTables>(database.db),
+      ledger,
+      regions,
+      inventory,
+      decisions: policies.decisions,
+      waivers: policies.waivers,
+      clock,
+      log,
+    });
+    if (config.reports.scheduler) reports.startScheduler(config.reports.pollIntervalMs);
     const app = await buildApp(
       {
-        authenticator: tokens,
-        readiness: { database: () => isReachable(database.db) },
-        handlers: { ...inventoryHandlers(new ModelInventory(serverDb)), ...tokenHandlers(tokens) },
+        authenticator: compositeAuthenticator(
+          tokens,
+          config.auth.oidc && new OidcAuthenticator(config.auth.oidc),
+        ),
+        authFailureLimit: new AuthFailureLimiter(config.auth.failureLimit),
+        readiness: { database: () => isReachable(database.db), policies: async () => policies!.ready() },
+        handlers: {
+          ...inventoryHandlers(inventory),
+          ...tokenHandlers(tokens),
+          ...artifactHandlers(artifacts),
+          ...evaluationHandlers(evaluations),
+          ...ledgerHandlers(ledger, regions, clock),
+          ...decisionHandlers({ policies, ledger, evaluations, clock }),
+          ...waiverHandlers(policies.waivers, ledger),
+          ...reportHandlers(reports),
+        },
       },
       {
-        logLevel: config.logLevel,
+        logger: log,
         bodyLimit: config.bodyLimit,
         version: VERSION,
         databaseKind: database.kind,
       },
     );
+    ledger.start();
     app.log.info({ database: database.kind, location: database.location }, 'database ready');
     if (adminTokenFile)
       app.log.info({ file: adminTokenFile }, 'created the initial admin token; it is in this file');
@@ -56,15 +145,24 @@ export async function createService(config: Config): Promise<Service> {
       app,
       database,
       tokens,
+      ledger,
+      regions,
       adminTokenFile,
       // Idempotent: the demo closes the service, then the signal handler may try again at exit.
       close: () =>
         (closing ??= (async () => {
           await app.close();
+          await reports!.close();
+          await policies!.close();
+          await queue!.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs });
+          await ledger.stop();
           await database.close();
         })()),
     };
   } catch (err) {
+    await reports?.close();
+    await policies?.close();
+    await queue?.stop({ graceful: false, wait: true });
     await database.close();
     throw err;
   }

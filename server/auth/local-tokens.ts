@@ -6,7 +6,7 @@ import type { ApiTokenTable, Role, ServerTables } from '../db/schema.ts';
 import { AuthError } from './errors.ts';
 import { LOCAL_ISSUER, type Authenticator, type Identity } from './identity.ts';
 
-const TOKEN_PREFIX = 'arb_';
+export const LOCAL_TOKEN_PREFIX = 'arb_';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export type TokenView = Omit<ApiTokenTable, 'secret_sha256' | 'created_by' | 'created_at'> & {
@@ -31,7 +31,7 @@ export class LocalTokens implements Authenticator {
     expiresAt?: Date;
     createdBy: string;
   }): Promise<CreatedToken> {
-    const token = TOKEN_PREFIX + randomBytes(24).toString('hex');
+    const token = LOCAL_TOKEN_PREFIX + randomBytes(24).toString('hex');
     const row = await this.db
       .insertInto('api_token')
       .values({
@@ -68,7 +68,7 @@ export class LocalTokens implements Authenticator {
   }
 
   async authenticate(credential: string): Promise<Identity> {
-    if (!credential.startsWith(TOKEN_PREFIX)) {
+    if (!credential.startsWith(LOCAL_TOKEN_PREFIX)) {
       throw new AuthError('UNAUTHENTICATED', 'invalid token', 'not a local token');
     }
     const row = await this.db

@@ -1,3 +1,4 @@
+import { readCachedToken } from '../auth/token-cache.ts';
 import { CliFailure } from './output.ts';
 
 export interface ServerTarget {
@@ -5,30 +6,68 @@ export interface ServerTarget {
   readonly token: string | undefined;
 }
 
-/** --server/--token, else ARBITER_SERVER/ARBITER_TOKEN; undefined when no server is named. */
+/** --server/--token, else ARBITER_SERVER/ARBITER_TOKEN, else the token `arbiter login` cached for that server. */
 export function serverTarget(flags: { server?: string; token?: string }): ServerTarget | undefined {
   const server = flags.server ?? process.env.ARBITER_SERVER;
   if (!server) return undefined;
-  return { server: server.replace(/\/+$/, ''), token: flags.token ?? process.env.ARBITER_TOKEN };
+  const base = server.replace(/\/+$/, '');
+  return { server: base, token: flags.token ?? process.env.ARBITER_TOKEN ?? readCachedToken(base) };
 }
 
-/** Calls the API; a non-2xx answer becomes a CliFailure carrying the server's error message. */
-export async function callApi<T>(
+/** A named server, or a CliFailure saying how to name one. */
+export function requireServerTarget(flags: { server?: string; token?: string }): ServerTarget {
+  const target = serverTarget(flags);
+  if (!target) throw new CliFailure('name the Arbiter service with --server URL (or ARBITER_SERVER)');
+  return target;
+}
+
+/** Calls the API with a JSON body; a non-2xx answer becomes a CliFailure carrying the server's error message. */
+export function callApi<T>(target: ServerTarget, method: string, path: string, body?: unknown): Promise<T> {
+  return send<T>(
+    target,
+    method,
+    path,
+    body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) },
+  );
+}
+
+/** Streams a file to POST /v1/artifacts and returns its sha256. */
+export async function uploadArtifact(target: ServerTarget, file: string): Promise<string> {
+  const { createReadStream } = await import('node:fs');
+  const { Readable } = await import('node:stream');
+  const { basename } = await import('node:path');
+  const name = basename(file).replace(/[^A-Za-z0-9._-]/g, '_');
+  const stream = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
+  const artifact = await send<{ sha256: string }>(
+    target,
+    'POST',
+    `/v1/artifacts?filename=${encodeURIComponent(name)}`,
+    {
+      type: 'application/octet-stream',
+      data: stream,
+    },
+  );
+  return artifact.sha256;
+}
+
+async function send<T>(
   target: ServerTarget,
   method: string,
   path: string,
-  body?: unknown,
+  body?: { type: string; data: string | ReadableStream<Uint8Array> },
 ): Promise<T> {
   const headers: Record<string, string> = {};
   if (target.token) headers.authorization = `Bearer ${target.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body) headers['content-type'] = body.type;
   let response: Response;
   try {
     response = await fetch(`${target.server}${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+      body: body?.data,
+      // A streamed body needs half duplex (Node's fetch refuses it otherwise).
+      ...(body && typeof body.data !== 'string' ? { duplex: 'half' } : {}),
+    } as RequestInit);
   } catch (err) {
     throw new CliFailure(`cannot reach ${target.server}: ${(err as Error).message}`);
   }

@@ -1,14 +1,22 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
+import { registerCheckCommand } from './check.ts';
 import { registerDemoCommand } from './demo.ts';
+import { registerEvaluateCommand } from './evaluate.ts';
+import { registerLedgerCommands } from './ledger.ts';
+import { registerLoginCommand } from './login.ts';
+import { registerPolicyCommands } from './policy.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerTokenCommands } from './token.ts';
+import { registerVerifyCommand } from './verify.ts';
 import { CliFailure } from './output.ts';
 
 const program = new Command('arbiter')
   .description('Policy-as-code governance for machine-learning models, with a verifiable audit ledger.')
   .version(VERSION, '-v, --version', 'print the version')
   .showHelpAfterError()
+  // Root options only before the command: `arbiter check --version 1.2.0` names a model version.
+  .enablePositionalOptions()
   .exitOverride();
 
 program
@@ -18,7 +26,13 @@ program
 
 registerServeCommand(program);
 registerDemoCommand(program);
+registerCheckCommand(program);
+registerEvaluateCommand(program);
+registerPolicyCommands(program);
 registerTokenCommands(program);
+registerVerifyCommand(program);
+registerLedgerCommands(program);
+registerLoginCommand(program);
 
 try {
   await program.parseAsync(process.argv);

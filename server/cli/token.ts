@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
+
 import { LocalTokens, type TokenView } from '../auth/local-tokens.ts';
-import { openDatabase } from '../db/database.ts';
+import { openDatabase, tablesOf } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import type { Role, ServerTables } from '../db/schema.ts';
 import { callApi, serverTarget } from './client.ts';
@@ -35,7 +35,7 @@ async function withLocalTokens<T>(flags: Flags, work: (tokens: LocalTokens) => P
   const database = await openDatabase({ ...configFrom(flags) });
   try {
     await migrateToLatest(database.db);
-    return await work(new LocalTokens(database.db as Kysely<ServerTables>));
+    return await work(new LocalTokens(tablesOf<ServerTables>(database.db)));
   } finally {
     await database.close();
   }

@@ -16,6 +16,10 @@ export interface DatabaseHandle {
   readonly kind: DatabaseKind;
   /** Human-readable location for logs: the data folder or the server's host/db (never the password). */
   readonly location: string;
+  /** The connection string (postgres only): for components that open their own pool, such as the job queue. */
+  readonly url?: string;
+  /** The embedded database (pglite only): for components that need its raw query interface. */
+  readonly pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -53,7 +57,7 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
       },
     );
   }
-  return { db, kind: 'postgres', location, close: () => db.destroy() };
+  return { db, kind: 'postgres', location, url, close: () => db.destroy() };
 }
 
 async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
@@ -83,6 +87,7 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
     db,
     kind: 'pglite',
     location: pgdata,
+    pglite,
     close: async () => {
       await db.destroy();
       await release();
@@ -98,4 +103,12 @@ export async function isReachable(db: Kysely<Database>): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The one kysely instance, typed with one module's tables only: each store sees just its part of the schema.
+ * (kysely's types are invariant in the schema, so narrowing needs this one cast.)
+ */
+export function tablesOf<Tables>(db: Kysely<Database>): Kysely<Tables> {
+  return db as unknown as Kysely<Tables>;
 }

@@ -2,6 +2,12 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import { ServerError } from '../errors.ts';
 import * as serverModels from './migrations/2026_11_23_0000_server_models.ts';
 import * as serverTokens from './migrations/2026_11_23_0001_server_tokens.ts';
+import { ledgerMigrations } from '../../ledger/index.ts';
+import { reportMigrations } from '../../reports/index.ts';
+import { policyMigrations } from '../../policies/index.ts';
+import * as serverArtifacts from './migrations/2026_11_23_0002_server_artifacts.ts';
+import * as serverEvaluations from './migrations/2026_11_23_0003_server_evaluations.ts';
+import * as serverReports from './migrations/2026_11_23_0004_server_reports.ts';
 
 /**
  * The one migration set: the server's own migrations and every module's, by name. Names start with a
@@ -10,6 +16,12 @@ import * as serverTokens from './migrations/2026_11_23_0001_server_tokens.ts';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0000_server_models': serverModels,
   '2026_11_23_0001_server_tokens': serverTokens,
+  ...ledgerMigrations,
+  ...reportMigrations,
+  ...policyMigrations,
+  '2026_11_23_0002_server_artifacts': serverArtifacts,
+  '2026_11_23_0003_server_evaluations': serverEvaluations,
+  '2026_11_23_0004_server_reports': serverReports,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
@@ -20,7 +32,8 @@ const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATION
  * Returns the names of the migrations this call applied.
  */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
+  // Modules add migrations independently; one written later may carry an earlier timestamp.
+  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error');

@@ -1,4 +1,7 @@
 import type { Generated } from 'kysely';
+import type { LedgerTables } from '../../ledger/index.ts';
+import type { ReportTables } from '../../reports/index.ts';
+import type { PolicyTables } from '../../policies/index.ts';
 
 /** The model inventory: what Arbiter governs. Versions are content-addressed by the model file's sha256. */
 export interface ModelTable {
@@ -25,13 +28,70 @@ export interface ApiTokenTable {
   revoked_at: Date | null;
 }
 
+/** Content-addressed files: models, datasets, specs. */
+export interface ArtifactTable {
+  sha256: string;
+  size: number;
+  media_type: string;
+  filename: string | null;
+  content: Buffer;
+  created_at: Generated<Date>;
+  created_by: string;
+}
+
+export type EvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Evaluation jobs: a model run on data, producing an evidence document. The job itself sits in pg-boss. */
+export interface EvaluationTable {
+  id: string;
+  status: EvaluationStatus;
+  model_sha256: string | null;
+  data_sha256: string;
+  reference_sha256: string | null;
+  /** The spec as submitted (JSON text). */
+  spec: string;
+  execution_provider: 'auto' | 'cuda' | 'cpu';
+  phase: string | null;
+  rows_done: Generated<number>;
+  cancel_requested: Generated<boolean>;
+  error_code: string | null;
+  error_message: string | null;
+  /** The evidence as RFC 8785 JSON: exactly the bytes its sha256 covers. */
+  evidence_json: string | null;
+  evidence_sha256: string | null;
+  created_by: string;
+  created_at: Generated<Date>;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** Generated reports: the PDF, the exact data it was rendered from, and the ledger entry that records both. */
+export interface ReportTable {
+  id: string;
+  region: string;
+  template: string;
+  period: string;
+  trigger: 'scheduled' | 'on_demand';
+  pdf: Buffer;
+  data_json: string;
+  pdf_sha256: string;
+  data_sha256: string;
+  ledger_seq: number;
+  leaf_hash: string;
+  generated_at: Date;
+  created_by: string;
+}
+
 export interface ServerTables {
   model: ModelTable;
   api_token: ApiTokenTable;
+  artifact: ArtifactTable;
+  evaluation: EvaluationTable;
+  report: ReportTable;
 }
 
 /**
  * Every table Arbiter stores: the server's own and each module's. The service hands each module's store the
  * one kysely instance typed with that module's tables only.
  */
-export type Database = ServerTables;
+export type Database = ServerTables & LedgerTables & ReportTables & PolicyTables;

@@ -4,7 +4,17 @@ import type { Identity } from '../auth/identity.ts';
 /** A route handler, looked up by the operationId of openapi.yaml. */
 export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
-export type Handlers = Record<string, Handler>;
+/**
+ * A route whose fastify options must differ from what the contract's path gives: tlog-tiles paths span several
+ * segments, which OpenAPI's templating cannot say, so that route is served from a wildcard URL.
+ */
+export interface RouteOverride {
+  readonly url: string;
+  readonly schema: Record<string, unknown>;
+  readonly handler: Handler;
+}
+
+export type Handlers = Record<string, Handler | RouteOverride>;
 
 declare module 'fastify' {
   interface FastifyRequest {

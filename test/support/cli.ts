@@ -54,7 +54,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const port = await freePort();
   const child = spawn(process.execPath, [ARBITER_BIN, 'serve', '--port', String(port), ...args], {
-    env: { ...process.env, ARBITER_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ARBITER_LOG_LEVEL: 'warn', ARBITER_REPORT_SCHEDULER: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

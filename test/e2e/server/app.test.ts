@@ -23,7 +23,7 @@ describe('the HTTP service', () => {
       expect((await service.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
       const ready = await service.app.inject('/readyz');
       expect(ready.statusCode).toBe(200);
-      expect(ready.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+      expect(ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', policies: 'ok' } });
     });
 
     it('serves the contract at /openapi.json and human docs at /docs', async () => {

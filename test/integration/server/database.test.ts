@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../server/db/database.ts';
+import { openDatabase, tablesOf } from '../../../server/db/database.ts';
 import { MIGRATIONS, migrateToLatest } from '../../../server/db/migrate.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
 import { ModelInventory } from '../../../server/inventory/models.ts';
@@ -40,7 +40,7 @@ describe(`database on ${testDatabaseKind()}`, () => {
   });
 
   it('stores the model inventory', async () => {
-    const inventory = new ModelInventory(database.db as Kysely<ServerTables>);
+    const inventory = new ModelInventory(tablesOf<ServerTables>(database.db));
     await inventory.register(
       {
         name: 'adult-income',

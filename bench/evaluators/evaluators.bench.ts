@@ -1,0 +1,220 @@
+// Evaluator benchmark (issue 5): 1,000,000 Adult-shaped synthetic rows.
+//   npx tsx bench/evaluators/evaluators.bench.ts [rows]
+// Writes bench/results/evaluators.md. Not part of the test suite.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import ort from 'onnxruntime-node';
+import { ADULT_COLUMNS, adultSpec, loadMatrix } from '../../evaluators/fixtures/datasets.ts';
+import { ADULT_TRAIN } from '../../evaluators/fixtures/generate.ts';
+import { mlpOnnx } from '../../evaluators/fixtures/models.ts';
+import { trainMlp } from '../../evaluators/fixtures/train.ts';
+import { evaluate, type EvaluationProgress } from '../../evaluators/index.ts';
+import { bootstrapFairness, buildCells, fairnessOf } from '../../evaluators/metrics/fairness.ts';
+import { createRng } from '../../evaluators/metrics/stats.ts';
+import { normalizeFeatures, TensorLayout } from '../../evaluators/onnx/features.ts';
+import { openModel } from '../../evaluators/onnx/runner.ts';
+import { readRows, type Row } from '../../evaluators/readers/rows.ts';
+import type { EvaluationSpec } from '../../evaluators/spec/types.ts';
+
+const ROWS = Number(process.argv[2] ?? 1_000_000);
+const BATCH = 4096;
+const lines: string[] = [];
+const log = (line: string): void => {
+  console.log(line);
+  lines.push(line);
+};
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const ms = (x: number): string => `${Math.round(x)} ms`;
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-bench-evaluators-'));
+try {
+  // Synthetic rows: Adult rows drawn with replacement (seeded), numeric columns jittered.
+  const source: Row[] = [];
+  for await (const row of readRows(ADULT_TRAIN, { columns: ADULT_COLUMNS, naValues: ['', '?'] }))
+    source.push(row);
+  const rng = createRng(2026);
+  const synthetic = (): Row => {
+    const r = { ...source[Math.floor(rng() * source.length)]! };
+    r.age = Math.max(17, Math.round(Number(r.age) + (rng() - 0.5) * 6));
+    r['hours-per-week'] = Math.max(1, Math.round(Number(r['hours-per-week']) + (rng() - 0.5) * 8));
+    return r;
+  };
+  const csv = path.join(dir, 'adult-1m.csv');
+  const out = createWriteStream(csv);
+  const cell = (v: unknown): string => (v === null ? '?' : String(v));
+  for (let i = 0; i < ROWS; i++) {
+    if (
+      !out.write(
+        ADULT_COLUMNS.map((c) => cell(synthetic()[c] ?? null))
+          .join(', ')
+          .replace(/^/, '') + '\n',
+      )
+    )
+      await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  const reference = path.join(dir, 'adult-ref.csv');
+  await writeFile(reference, (await readFile(ADULT_TRAIN, 'utf8')).trimEnd() + '\n');
+
+  // Model: a small MLP (16 hidden units) trained on adult.data by the fixture trainer.
+  const base = adultSpec();
+  const matrix = await loadMatrix(ADULT_TRAIN, base);
+  const modelPath = path.join(dir, 'adult-mlp.onnx');
+  await writeFile(modelPath, mlpOnnx(trainMlp(matrix, { hidden: 16, epochs: 3 })));
+  const spec: EvaluationSpec = {
+    ...base,
+    sensitive: ['sex', 'race', 'relationship'],
+    intersections: [
+      ['sex', 'race'],
+      ['sex', 'relationship'],
+      ['race', 'relationship'],
+      ['sex', 'race', 'relationship'],
+    ],
+    drift: { features: ['age', 'hours-per-week', 'sex', 'race'] },
+    model: { batch_size: BATCH },
+  };
+
+  log(`# Evaluators benchmark\n`);
+  log(
+    `- machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} (shared with other agents), ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}`,
+  );
+  log(
+    `- GPU: none on this machine; every figure is the CPU execution provider (auto fell back to CPU). The CUDA path was not measured.`,
+  );
+  log(`- command: \`npx tsx bench/evaluators/evaluators.bench.ts ${ROWS}\``);
+  log(
+    `- data: ${ROWS.toLocaleString('en-US')} Adult-shaped synthetic rows (adult.data resampled with a fixed seed, age and hours jittered), CSV; model: MLP 25→16→1 as ONNX; batch ${BATCH}\n`,
+  );
+
+  // 1. The whole pipeline: parse + map + infer + every metric family (bootstrap off, then 1,000 resamples).
+  for (const resamples of [0, 1000]) {
+    const marks: Record<string, number> = {};
+    const t0 = performance.now();
+    const result = await evaluate({
+      model: modelPath,
+      data: csv,
+      reference,
+      spec: { ...spec, bootstrap: { resamples, seed: 1 } },
+      executionProvider: 'auto',
+      onProgress: (p: EvaluationProgress) => (marks[p.phase] ??= performance.now()),
+    });
+    const total = performance.now() - t0;
+    log(`## evaluate(), all families, bootstrap ${resamples}`);
+    log(
+      `- total ${seconds(total)} for ${result.evidence.rows.toLocaleString('en-US')} rows (${Math.round(result.evidence.rows / (total / 1000)).toLocaleString('en-US')} rows/s); execution provider ${result.evidence.runtime.execution_provider}`,
+    );
+    log(
+      `- data pass (parse + map + infer): ${seconds(marks.reference! - marks.data!)}; reference pass (32,561 rows): ${seconds(marks.metrics! - marks.reference!)}`,
+    );
+    const t = result.timings;
+    const full = t.performance! + t.fairness! + t.drift! + t.data_quality!;
+    log(
+      `- metrics over all rows (performance ${ms(t.performance!)}, fairness 3 attributes + 4 intersections ${ms(t.fairness!)}, drift ${ms(t.drift!)}, data quality ${ms(t.data_quality!)}): **${seconds(full)}**`,
+    );
+    log(
+      `- model probes on a 500-row sample, independent of row count (robustness ${ms(t.robustness!)}, explainability ${ms(t.explainability!)}); canonical JSON + schema check ${ms(t.serialize!)}\n`,
+    );
+  }
+
+  // 2. Fairness alone on the collected columns: 3 attributes and their intersections.
+  const codes: Int32Array[] = [];
+  const values: string[][] = [];
+  const labels = new Int8Array(ROWS);
+  const preds = new Int8Array(ROWS);
+  const attrs = ['sex', 'race', 'relationship'];
+  const dicts = attrs.map(() => new Map<string, number>());
+  attrs.forEach(() => codes.push(new Int32Array(ROWS)));
+  attrs.forEach(() => values.push([]));
+  let i = 0;
+  for await (const row of readRows(csv, { columns: ADULT_COLUMNS, naValues: ['', '?'] })) {
+    attrs.forEach((a, k) => {
+      const v = String(row[a]);
+      let c = dicts[k]!.get(v);
+      if (c === undefined) dicts[k]!.set(v, (c = values[k]!.push(v) - 1));
+      codes[k]![i] = c;
+    });
+    labels[i] = String(row.income).startsWith('>50K') ? 1 : 0;
+    preds[i] = Number(row['education-num']) >= 13 ? 1 : 0;
+    i++;
+  }
+  const sets = [[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
+  let t = performance.now();
+  const cells = buildCells(attrs, values, codes, labels, preds, null);
+  const built = performance.now() - t;
+  t = performance.now();
+  for (const set of sets) fairnessOf(cells, set, { minGroupSize: 30, hasLabel: true, hasScore: false });
+  const point = performance.now() - t;
+  t = performance.now();
+  bootstrapFairness(cells, sets, {
+    resamples: 1000,
+    seed: 1,
+    confidence: 0.95,
+    minGroupSize: 30,
+    hasLabel: true,
+  });
+  const boot = performance.now() - t;
+  log(
+    `## Fairness: 3 attributes + 4 intersections (${sets.length} groupings, ${cells.count.length} outcome cells)`,
+  );
+  log(`- aggregate ${ROWS.toLocaleString('en-US')} rows into cells: ${seconds(built)}`);
+  log(
+    `- all fairness metrics without bootstrap: ${seconds(built + point)} (cells ${seconds(built)} + metrics ${point.toFixed(1)} ms)`,
+  );
+  log(`- with 1,000 bootstrap resamples: ${seconds(built + point + boot)} (resampling ${seconds(boot)})\n`);
+
+  // 3. Inference throughput: our runner (row objects → one-hot tensor → session.run → scores) against a bare
+  //    session.run loop over the same batches, pre-encoded outside the timer. Two model sizes: the per-row
+  //    encoding cost is fixed, so its share shrinks as the model does more work per row.
+  const features = normalizeFeatures(spec.features!);
+  const layout = new TensorLayout(features);
+  const largePath = path.join(dir, 'adult-mlp-256.onnx');
+  await writeFile(largePath, mlpOnnx(trainMlp(matrix, { hidden: 256, epochs: 1 })));
+  for (const [label, file] of [
+    ['MLP 25→16→1', modelPath],
+    ['MLP 25→256→1', largePath],
+  ] as const) {
+    const runner = await openModel(await readFile(file), spec, 'cpu');
+    const session = await ort.InferenceSession.create(await readFile(file), { executionProviders: ['cpu'] });
+    let ours = 0;
+    let bare = 0;
+    let done = 0;
+    for (let b = 0; b * BATCH < ROWS; b++) {
+      const rows = Array.from({ length: Math.min(BATCH, ROWS - b * BATCH) }, synthetic);
+      const x = new Float32Array(rows.length * layout.width);
+      rows.forEach((r, k) => layout.encode(r, x, k * layout.width));
+      const tensor = new ort.Tensor('float32', x, [rows.length, layout.width]);
+      // Alternate the order so that neither side always runs on a warmer cache.
+      const runBare = async (): Promise<void> => {
+        const s = performance.now();
+        await session.run({ features: tensor }, ['probabilities']);
+        bare += performance.now() - s;
+      };
+      const runOurs = async (): Promise<void> => {
+        const s = performance.now();
+        await runner.predict(rows);
+        ours += performance.now() - s;
+      };
+      if (b % 2) await runBare().then(runOurs);
+      else await runOurs().then(runBare);
+      done += rows.length;
+    }
+    await runner.close();
+    await session.release();
+    log(`## Inference throughput, ${label}, batch ${BATCH}, CPU, ${done.toLocaleString('en-US')} rows`);
+    log(
+      `- bare \`session.run\` loop on pre-encoded tensors: ${seconds(bare)} (${Math.round(done / (bare / 1000)).toLocaleString('en-US')} rows/s)`,
+    );
+    log(
+      `- our runner from row objects (encode + run + extract): ${seconds(ours)} (${Math.round(done / (ours / 1000)).toLocaleString('en-US')} rows/s)`,
+    );
+    log(`- overhead: ${(((ours - bare) / bare) * 100).toFixed(1)}% (target ≤ 25%)\n`);
+  }
+
+  await writeFile(path.resolve(import.meta.dirname, '../results/evaluators.md'), lines.join('\n') + '\n');
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

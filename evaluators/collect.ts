@@ -1,0 +1,112 @@
+import { numericValue } from './onnx/features.ts';
+import type { Cell, Row } from './readers/rows.ts';
+import type { ColumnData } from './metrics/data-quality.ts';
+
+// Row-streaming accumulators. Everything the metrics need is kept as typed columns, so a million rows cost
+// a few bytes per tracked column each, never a million row objects.
+
+export class Growable<T extends Float64Array | Int32Array | Int8Array> {
+  private data: T;
+  length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.data = make(1024);
+  }
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const bigger = this.make(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = x;
+  }
+  set(i: number, x: number): void {
+    this.data[i] = x;
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+}
+
+// A categorical column with more distinct values than this stops being dictionary-coded (an ID column, say).
+const MAX_CATEGORIES = 5000;
+
+export class ColumnCollector {
+  readonly nums = new Growable((n) => new Float64Array(n));
+  readonly codes = new Growable((n) => new Int32Array(n));
+  readonly values: string[] = [];
+  private readonly index = new Map<string, number>();
+  missing = 0;
+  nonNumeric = 0;
+  highCardinality = false;
+
+  constructor(
+    readonly name: string,
+    public kind: 'numeric' | 'categorical' | null,
+  ) {}
+
+  add(value: Cell | undefined): void {
+    if (value === null || value === undefined) {
+      this.missing++;
+      this.nums.push(Number.NaN);
+      this.codes.push(-1);
+      return;
+    }
+    const x = numericValue(value);
+    if (this.kind === null) this.kind = Number.isFinite(x) ? 'numeric' : 'categorical';
+    if (!Number.isFinite(x)) this.nonNumeric++;
+    this.nums.push(x);
+    if (this.kind === 'numeric' || this.highCardinality) {
+      this.codes.push(-1);
+      return;
+    }
+    const key = String(value);
+    let code = this.index.get(key);
+    if (code === undefined) {
+      if (this.values.length >= MAX_CATEGORIES) {
+        this.highCardinality = true;
+        this.codes.push(-1);
+        return;
+      }
+      code = this.values.push(key) - 1;
+      this.index.set(key, code);
+    }
+    this.codes.push(code);
+  }
+
+  data(): ColumnData {
+    return {
+      name: this.name,
+      nums: this.nums.view(),
+      codes: this.codes.view(),
+      values: this.values,
+      missing: this.missing,
+      nonNumeric: this.nonNumeric,
+    };
+  }
+
+  /** Category counts (for chi-square drift). */
+  counts(): Map<string, number> {
+    const byCode = new Float64Array(this.values.length);
+    for (const c of this.codes.view()) if (c >= 0) byCode[c]!++;
+    return new Map(this.values.map((v, c) => [v, byCode[c]!]));
+  }
+}
+
+/** Missing cells per column, over every column seen in the data (absent keys count as missing). */
+export class MissingCounter {
+  private readonly present = new Map<string, number>();
+  rows = 0;
+  add(row: Row): void {
+    this.rows++;
+    for (const key in row) {
+      if (row[key] !== null) this.present.set(key, (this.present.get(key) ?? 0) + 1);
+      else if (!this.present.has(key)) this.present.set(key, 0);
+    }
+  }
+  columns(): string[] {
+    return [...this.present.keys()].sort();
+  }
+  missing(column: string): number {
+    return this.rows - (this.present.get(column) ?? 0);
+  }
+}

@@ -1,0 +1,687 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { Ajv } from 'ajv';
+import canonicalize from 'canonicalize';
+import { ColumnCollector, Growable, MissingCounter } from './collect.ts';
+import { EvaluatorError } from './errors.ts';
+import type { Evidence, SkippedMetric } from './evidence.ts';
+import { classBalanceOf, proxiesOf, representationOf } from './metrics/data-quality.ts';
+import { categoricalDrift, numericDrift } from './metrics/drift.ts';
+import { bootstrapFairness, buildCells, fairnessOf } from './metrics/fairness.ts';
+import {
+  counterfactualFlips,
+  permutationImportance,
+  perturbationSensitivity,
+  topReasons,
+} from './metrics/model-probes.ts';
+import { calibrationOf, eceByGroup, performanceOf } from './metrics/performance.ts';
+import { createRng } from './metrics/stats.ts';
+import { normalizeFeatures, type Feature } from './onnx/features.ts';
+import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
+import { readRows, type Row } from './readers/rows.ts';
+import EVIDENCE_SCHEMA from './schema/evidence.schema.json' with { type: 'json' };
+import { scanModelFile, type ScanReport } from './security/scan.ts';
+import { loadSpec } from './spec/load-spec.ts';
+import { METRIC_FAMILIES, type EvaluationSpec, type MetricFamily } from './spec/types.ts';
+import { libraryVersions } from './versions.ts';
+
+export interface EvaluateLimits {
+  maxRows?: number;
+  maxBytes?: number;
+  timeoutMs?: number;
+}
+
+export interface EvaluationProgress {
+  phase: 'scan' | 'data' | 'reference' | 'metrics' | 'done';
+  rows: number;
+}
+
+export interface EvaluateInput {
+  /** Path of an ONNX model; without it, predictions come from spec.prediction.column. */
+  model?: string;
+  data: string;
+  /** Reference dataset for drift. */
+  reference?: string;
+  /** A validated spec, or YAML / JSON text. */
+  spec: EvaluationSpec | string;
+  executionProvider?: ExecutionProvider;
+  onProgress?: (progress: EvaluationProgress) => void;
+  limits?: EvaluateLimits;
+  signal?: AbortSignal;
+  /**
+   * When the evidence was gathered, recorded as `generated_at` (policies judge freshness by it). An input
+   * like the others: the same inputs and the same instant give the same bytes; without it, none is recorded.
+   */
+  generatedAt?: Date;
+}
+
+export interface EvaluationResult {
+  evidence: Evidence;
+  /** Wall-clock milliseconds per phase; not part of the evidence, which must not depend on timing. */
+  timings: Record<string, number>;
+  /** The evidence as RFC 8785 canonical JSON: the bytes that are hashed and stored. */
+  json: string;
+  sha256: string;
+}
+
+export const DEFAULT_MIN_GROUP_SIZE = 30;
+export const DEFAULT_PROBE_SAMPLE = 500;
+const PROGRESS_EVERY = 10_000;
+const REASON_ROWS = 10;
+
+const validateEvidence = new Ajv({ allErrors: true, strict: false }).compile(EVIDENCE_SCHEMA);
+
+function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const positives = (p: unknown): Set<string> => new Set((Array.isArray(p) ? p : [p]).map(String));
+
+class Guard {
+  private readonly deadline: number;
+  constructor(
+    private readonly limits: EvaluateLimits,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.deadline = limits.timeoutMs === undefined ? Infinity : Date.now() + limits.timeoutMs;
+  }
+  check(rows?: number): void {
+    if (this.signal?.aborted) throw new EvaluatorError('EVAL_ABORTED', 'evaluation was cancelled');
+    if (Date.now() > this.deadline) {
+      throw new EvaluatorError(
+        'EVAL_TIMEOUT',
+        `evaluation ran past its time limit of ${this.limits.timeoutMs} ms`,
+      );
+    }
+    if (rows !== undefined && this.limits.maxRows !== undefined && rows > this.limits.maxRows) {
+      throw new EvaluatorError(
+        'EVAL_LIMIT_ROWS',
+        `data has more than the limit of ${this.limits.maxRows} rows`,
+      );
+    }
+  }
+  async size(path: string, what: string): Promise<void> {
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (cause) {
+      throw new EvaluatorError(
+        what === 'model' ? 'EVAL_MODEL_INVALID' : 'EVAL_DATA_INVALID',
+        `cannot read ${what} file ${path}`,
+        { cause },
+      );
+    }
+    if (this.limits.maxBytes !== undefined && size > this.limits.maxBytes) {
+      throw new EvaluatorError(
+        'EVAL_LIMIT_BYTES',
+        `${what} file is ${size} bytes, over the limit of ${this.limits.maxBytes}`,
+      );
+    }
+  }
+}
+
+interface Collected {
+  rows: number;
+  label: Int8Array | null;
+  pred: Int8Array;
+  score: Float64Array | null;
+  columns: Map<string, ColumnCollector>;
+  missing: MissingCounter;
+  sample: Row[];
+  sampleLabels: Int8Array | null;
+  rowsWithoutPrediction: number;
+}
+
+interface Plan {
+  spec: EvaluationSpec;
+  features: Feature[];
+  families: Set<MetricFamily>;
+  runner: ModelRunner | null;
+  threshold: number;
+  probeSample: number;
+  seed: number;
+}
+
+async function collect(
+  path: string,
+  plan: Plan,
+  guard: Guard,
+  onRows: (rows: number) => void,
+  signal?: AbortSignal,
+): Promise<Collected> {
+  const { spec, runner } = plan;
+  const labelColumn = spec.label?.column;
+  const labelPositive = spec.label ? positives(spec.label.positive) : null;
+  const predColumn = runner ? null : (spec.prediction?.column ?? null);
+  const predPositive = positives(spec.prediction?.positive ?? 1);
+  const scoreColumn = runner ? null : (spec.prediction?.score ?? null);
+  const columns = new Map<string, ColumnCollector>();
+  const track = (name: string, kind: 'numeric' | 'categorical' | null): void => {
+    if (!columns.has(name)) columns.set(name, new ColumnCollector(name, kind));
+  };
+  for (const s of spec.sensitive ?? []) track(s, 'categorical');
+  for (const f of plan.features)
+    track(
+      f.column,
+      f.kind === 'categorical' ? 'categorical' : (spec.data_quality?.columns?.[f.column] ?? null),
+    );
+  for (const d of spec.drift?.features ?? []) track(d, spec.data_quality?.columns?.[d] ?? null);
+  const tracked = [...columns.values()];
+
+  const label = new Growable((n) => new Int8Array(n));
+  const pred = new Growable((n) => new Int8Array(n));
+  const score = new Growable((n) => new Float64Array(n));
+  const missing = new MissingCounter();
+  const rng = createRng(plan.seed);
+  const sample: Row[] = [];
+  const sampleLabels: number[] = [];
+  let eligible = 0;
+  let rows = 0;
+  let batch: Row[] = [];
+  let batchStart = 0;
+
+  const fill = (rowsOfBatch: Row[], start: number, scores: Float64Array): void => {
+    for (let i = 0; i < rowsOfBatch.length; i++) {
+      const s = scores[i]!;
+      const at = start + i;
+      score.set(at, s);
+      pred.set(at, Number.isNaN(s) ? -1 : s >= plan.threshold ? 1 : 0);
+      // Reservoir sampling (Algorithm R) of scorable rows for the model probes, seeded for reproducibility.
+      if (!Number.isNaN(s) && plan.probeSample > 0) {
+        eligible++;
+        const y = labelColumn ? label.view()[at]! : -1;
+        if (sample.length < plan.probeSample) {
+          sample.push(rowsOfBatch[i]!);
+          sampleLabels.push(y);
+        } else {
+          const j = Math.floor(rng() * eligible);
+          if (j < plan.probeSample) {
+            sample[j] = rowsOfBatch[i]!;
+            sampleLabels[j] = y;
+          }
+        }
+      }
+    }
+  };
+  const flush = async (): Promise<void> => {
+    if (!runner || batch.length === 0) return;
+    fill(batch, batchStart, await runner.predict(batch));
+    batch = [];
+  };
+
+  for await (const row of readRows(path, {
+    format: spec.data?.format,
+    columns: spec.data?.columns,
+    delimiter: spec.data?.delimiter,
+    skipLines: spec.data?.skip_lines,
+    naValues: spec.data?.na_values,
+    signal,
+  })) {
+    rows++;
+    if (rows % 1000 === 0) guard.check(rows);
+    missing.add(row);
+    for (const c of tracked) c.add(row[c.name]);
+    if (labelColumn) {
+      const v = row[labelColumn];
+      label.push(v === null || v === undefined ? -1 : labelPositive!.has(String(v)) ? 1 : 0);
+    }
+    if (runner) {
+      if (batch.length === 0) batchStart = rows - 1;
+      pred.push(-1);
+      score.push(Number.NaN);
+      batch.push(row);
+      if (batch.length >= runner.batchSize) await flush();
+    } else {
+      const v = predColumn ? row[predColumn] : null;
+      pred.push(v === null || v === undefined ? -1 : predPositive.has(String(v)) ? 1 : 0);
+      if (scoreColumn) {
+        const s = row[scoreColumn];
+        score.push(
+          typeof s === 'number' ? s : typeof s === 'string' && s.trim() !== '' ? Number(s) : Number.NaN,
+        );
+      }
+    }
+    if (rows % PROGRESS_EVERY === 0) onRows(rows);
+  }
+  await flush();
+  guard.check(rows);
+  onRows(rows);
+  const predView = pred.view();
+  let withoutPrediction = 0;
+  for (const p of predView) if (p < 0) withoutPrediction++;
+  return {
+    rows,
+    label: labelColumn ? label.view() : null,
+    pred: predView,
+    score: runner || scoreColumn ? score.view() : null,
+    columns,
+    missing,
+    sample,
+    sampleLabels: labelColumn ? Int8Array.from(sampleLabels) : null,
+    rowsWithoutPrediction: withoutPrediction,
+  };
+}
+
+// Typed arrays' filter and from-with-callback are slow in V8; plain loops keep a million rows cheap.
+function presentSorted(values: Float64Array): Float64Array {
+  const out = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) out[n++] = values[i]!;
+  return out.subarray(0, n).sort();
+}
+
+function median(values: Float64Array): number | null {
+  const present = presentSorted(values);
+  if (present.length === 0) return null;
+  const mid = present.length >> 1;
+  return present.length % 2 ? present[mid]! : (present[mid - 1]! + present[mid]!) / 2;
+}
+
+function std(values: Float64Array): number {
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  for (const x of values) {
+    if (Number.isNaN(x)) continue;
+    n++;
+    const d = x - mean;
+    mean += d / n;
+    m2 += d * (x - mean);
+  }
+  return n > 1 ? Math.sqrt(m2 / (n - 1)) : 0;
+}
+
+/**
+ * Runs the model (or reads predictions from a column) over the data and computes the evidence document
+ * (arbiter.evidence/v1): the same inputs give the same canonical bytes and sha256.
+ *
+ * @example
+ * const { json, sha256 } = await evaluate({ data: 'compas.csv', spec: specText });
+ */
+export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> {
+  const spec = loadSpec(input.spec);
+  const limits = input.limits ?? {};
+  const guard = new Guard(limits, input.signal);
+  const progress = input.onProgress ?? (() => {});
+  const families = new Set<MetricFamily>(spec.metrics ?? METRIC_FAMILIES);
+  const skipped: SkippedMetric[] = [];
+  const skip = (metric: string, reason: string): void => void skipped.push({ metric, reason });
+  const timings: Record<string, number> = {};
+  const started = performance.now();
+  if (!input.model && !spec.prediction?.column) {
+    throw new EvaluatorError(
+      'EVAL_SPEC_INVALID',
+      'spec.prediction.column is required when no model is given',
+    );
+  }
+  if (input.model && spec.prediction?.column) {
+    throw new EvaluatorError(
+      'EVAL_SPEC_INVALID',
+      'spec.prediction.column and a model are exclusive; use spec.prediction.output with a model',
+    );
+  }
+  await guard.size(input.data, 'data');
+  if (input.reference) await guard.size(input.reference, 'reference');
+
+  let runner: ModelRunner | null = null;
+  let scan: ScanReport | null = null;
+  let modelSha: string | undefined;
+  if (input.model) {
+    await guard.size(input.model, 'model');
+    progress({ phase: 'scan', rows: 0 });
+    scan = await scanModelFile(
+      input.model,
+      limits.maxBytes === undefined ? {} : { maxBytes: limits.maxBytes },
+    );
+    modelSha = scan.sha256 ?? undefined;
+    const blocking = scan.findings.filter((f) => f.severity === 'high' || f.severity === 'critical');
+    // A model that fails the scan is never handed to onnxruntime: loading it is what the scan guards against.
+    if (blocking.length > 0) {
+      throw new EvaluatorError(
+        'EVAL_MODEL_INVALID',
+        `model failed the security scan: ${blocking.map((f) => `${f.id}: ${f.message}`).join('; ')}`,
+      );
+    }
+    runner = await openModel(await readFile(input.model), spec, input.executionProvider ?? 'auto');
+  }
+
+  try {
+    const features = spec.features ? normalizeFeatures(spec.features) : [];
+    const probeSample = runner
+      ? Math.max(
+          families.has('robustness') ? (spec.robustness?.sample ?? DEFAULT_PROBE_SAMPLE) : 0,
+          families.has('explainability') ? (spec.explainability?.sample ?? DEFAULT_PROBE_SAMPLE) : 0,
+        )
+      : 0;
+    const plan: Plan = {
+      spec,
+      features,
+      families,
+      runner,
+      threshold: spec.prediction?.threshold ?? 0.5,
+      probeSample,
+      seed: spec.robustness?.seed ?? 0,
+    };
+    // Hashing reads the files a second time; start it now so it overlaps with parsing and inference.
+    const dataSha = sha256File(input.data);
+    const referenceSha = input.reference ? sha256File(input.reference) : null;
+    dataSha.catch(() => {});
+    referenceSha?.catch(() => {});
+    const data = await collect(
+      input.data,
+      plan,
+      guard,
+      (rows) => progress({ phase: 'data', rows }),
+      input.signal,
+    );
+    const reference = input.reference
+      ? await collect(
+          input.reference,
+          { ...plan, probeSample: 0 },
+          guard,
+          (rows) => progress({ phase: 'reference', rows }),
+          input.signal,
+        )
+      : null;
+    progress({ phase: 'metrics', rows: data.rows });
+    guard.check();
+    timings.read = performance.now() - started;
+    let mark = performance.now();
+    const lap = (name: string): void => {
+      const now = performance.now();
+      timings[name] = now - mark;
+      mark = now;
+    };
+
+    const hasLabel = data.label !== null;
+    const scored = data.score !== null && (runner ? runner.probabilistic : true);
+    // A score column may be any ranking (COMPAS deciles); probability metrics need scores in [0, 1].
+    const probabilistic = scored && data.score!.every((s) => Number.isNaN(s) || (s >= 0 && s <= 1));
+    const rowsMissing: Record<string, number> = { prediction: data.rowsWithoutPrediction };
+    if (spec.label) rowsMissing.label = data.missing.missing(spec.label.column);
+    for (const s of spec.sensitive ?? []) rowsMissing[s] = data.columns.get(s)!.missing;
+    if (runner) rowsMissing.features = data.rowsWithoutPrediction;
+
+    const evidence: Evidence = {
+      schema: 'arbiter.evidence/v1',
+      ...(input.generatedAt ? { generated_at: input.generatedAt.toISOString() } : {}),
+      subject: {
+        ...(modelSha ? { model_sha256: modelSha } : {}),
+        dataset_sha256: await dataSha,
+        ...(referenceSha ? { reference_sha256: await referenceSha } : {}),
+        spec_sha256: sha256Hex(canonicalize(spec) ?? ''),
+      },
+      runtime: runner ? runner.runtime : { engine: 'none (predictions from a column)' },
+      ...(runner ? { model: { ...runner.metadata, output_used: runner.output } } : {}),
+      rows: data.rows,
+      rows_missing: rowsMissing,
+      seeds: {
+        bootstrap: spec.bootstrap?.seed ?? 0,
+        sample: plan.seed,
+        perturbation: spec.robustness?.seed ?? 0,
+        permutation: spec.explainability?.seed ?? 0,
+      },
+      libraries: await libraryVersions(),
+      skipped,
+    };
+
+    // Performance
+    if (families.has('performance')) {
+      if (!hasLabel) skip('performance', 'no label column in the spec');
+      else {
+        const perf = performanceOf(data.label!, data.pred, scored ? data.score : null);
+        const { rows: _rows, ...metrics } = perf;
+        if (!probabilistic) Object.assign(metrics, { log_loss: null, brier: null });
+        const calibration = probabilistic ? calibrationOf(data.label!, data.score!) : null;
+        const byGroup: Record<string, Record<string, number | null>> = {};
+        if (calibration) {
+          for (const s of spec.sensitive ?? []) {
+            const column = data.columns.get(s)!;
+            const ece = eceByGroup(data.label!, data.score!, column.codes.view(), column.values.length);
+            byGroup[s] = Object.fromEntries(column.values.map((value, code) => [value, ece[code]!]));
+          }
+        }
+        evidence.performance = {
+          ...metrics,
+          rows: perf.rows,
+          ...(calibration
+            ? {
+                calibration: {
+                  ece: calibration.ece,
+                  bins: calibration.bins,
+                  binning: 'equal_width_10',
+                  ece_by_group: byGroup,
+                },
+              }
+            : {}),
+        };
+        if (!scored) skip('performance.roc_auc', 'no scores (a label output or no score column)');
+        if (!probabilistic) {
+          for (const m of ['log_loss', 'brier', 'calibration'])
+            skip(`performance.${m}`, 'no probability scores in [0, 1]');
+        }
+      }
+    }
+
+    lap('performance');
+    // Fairness
+    if (families.has('fairness') && (spec.sensitive ?? []).length > 0) {
+      const attrs = spec.sensitive!;
+      const cols = attrs.map((a) => data.columns.get(a)!);
+      const med = data.score ? median(data.score) : null;
+      let high: Int8Array | null = null;
+      if (data.score && med !== null) {
+        high = new Int8Array(data.score.length);
+        for (let i = 0; i < high.length; i++)
+          high[i] = Number.isNaN(data.score[i]!) ? -1 : data.score[i]! > med ? 1 : 0;
+      }
+      const cells = buildCells(
+        attrs,
+        cols.map((c) => c.values),
+        cols.map((c) => c.codes.view()),
+        data.label,
+        data.pred,
+        high,
+      );
+      const sets = [
+        ...attrs.map((_, i) => [i]),
+        ...(spec.intersections ?? []).map((g) => g.map((a) => attrs.indexOf(a))),
+      ];
+      const minGroupSize = spec.min_group_size ?? DEFAULT_MIN_GROUP_SIZE;
+      const fairness: Evidence['fairness'] = {};
+      const options = { minGroupSize, hasLabel, hasScore: high !== null };
+      const results = sets.map((set) => fairnessOf(cells, set, options));
+      const resamples = spec.bootstrap?.resamples ?? 0;
+      if (resamples > 0) {
+        const intervals = bootstrapFairness(cells, sets, {
+          resamples,
+          seed: spec.bootstrap!.seed,
+          confidence: spec.bootstrap!.confidence ?? 0.95,
+          minGroupSize,
+          hasLabel,
+        });
+        results.forEach((r, k) => (r.bootstrap = intervals[k]!));
+      } else skip('fairness.bootstrap', 'spec.bootstrap.resamples is 0 or not set');
+      results.forEach((r, k) => (fairness[sets[k]!.map((a) => attrs[a]!).join('&')] = r));
+      evidence.fairness = fairness;
+      if (!hasLabel) {
+        skip('fairness.tpr_fpr_fnr_ppv_accuracy', 'no label column in the spec');
+        skip('fairness.equalized_odds', 'no label column in the spec');
+      }
+      if (!high) skip('fairness.ll144.scoring', 'no scores to compute scoring rates');
+    } else if (families.has('fairness')) skip('fairness', 'spec.sensitive is empty');
+
+    lap('fairness');
+    // Drift
+    if (families.has('drift')) {
+      if (!reference) skip('drift', 'no reference dataset');
+      else {
+        const bins = spec.drift?.bins ?? 10;
+        const driftFeatures: Record<string, unknown> = {};
+        for (const name of spec.drift?.features ?? []) {
+          const current = data.columns.get(name)!;
+          const ref = reference.columns.get(name)!;
+          driftFeatures[name] =
+            current.kind === 'numeric' && ref.kind !== 'categorical'
+              ? numericDrift(ref.nums.view(), current.nums.view(), bins)
+              : categoricalDrift(ref.counts(), current.counts());
+        }
+        const prediction =
+          probabilistic && reference.score
+            ? numericDrift(reference.score, data.score!, bins)
+            : categoricalDrift(countLabels(reference.pred), countLabels(data.pred));
+        evidence.drift = { features: driftFeatures, prediction };
+      }
+    }
+
+    lap('drift');
+    // Model probes: robustness and explainability need a model to re-run.
+    const predict = runner ? (rows: Row[]) => runner.predict(rows) : null;
+    if (families.has('robustness')) {
+      if (!predict) skip('robustness', 'predictions come from a column; there is no model to probe');
+      else {
+        const counterfactual = [];
+        for (const s of spec.sensitive ?? []) {
+          const feature = features.find((f) => f.column === s);
+          if (!feature) {
+            skip(`robustness.counterfactual.${s}`, `${s} is not a model feature`);
+            continue;
+          }
+          const values = feature.categories ?? data.columns.get(s)!.values;
+          counterfactual.push(await counterfactualFlips(data.sample, s, values, predict, plan.threshold));
+          guard.check();
+        }
+        const numeric = features
+          .filter((f) => f.kind === 'numeric')
+          .map((f) => ({ column: f.column, std: std(data.columns.get(f.column)!.nums.view()) }));
+        const perturbation = await perturbationSensitivity(
+          data.sample,
+          numeric,
+          predict,
+          plan.threshold,
+          spec.robustness?.perturbation ?? 0.05,
+          spec.robustness?.seed ?? 0,
+        );
+        evidence.robustness = { sample_rows: data.sample.length, counterfactual, perturbation };
+      }
+    }
+    lap('robustness');
+    if (families.has('explainability')) {
+      if (!predict) skip('explainability', 'predictions come from a column; there is no model to probe');
+      else {
+        const columnsOfModel = features.map((f) => f.column);
+        const importance = await permutationImportance(
+          data.sample,
+          columnsOfModel,
+          data.sampleLabels,
+          predict,
+          plan.threshold,
+          spec.explainability?.repeats ?? 3,
+          spec.explainability?.seed ?? 0,
+        );
+        guard.check();
+        const baseline: Row = {};
+        for (const f of features) {
+          const column = data.columns.get(f.column)!;
+          if (f.kind === 'numeric') baseline[f.column] = median(column.nums.view());
+          else {
+            const counts = column.counts();
+            baseline[f.column] =
+              [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
+          }
+        }
+        const reasons = await topReasons(
+          data.sample.slice(0, REASON_ROWS),
+          columnsOfModel,
+          baseline,
+          predict,
+          plan.threshold,
+          spec.explainability?.top_reasons ?? 3,
+        );
+        evidence.explainability = {
+          permutation_importance: importance,
+          reasons: { method: 'reset_to_baseline', baseline, rows: reasons },
+        };
+      }
+    }
+
+    lap('explainability');
+    // Data quality
+    if (families.has('data_quality')) {
+      const expected = new Set<string>([
+        ...(spec.label ? [spec.label.column] : []),
+        ...(spec.prediction?.column ? [spec.prediction.column] : []),
+        ...(spec.prediction?.score ? [spec.prediction.score] : []),
+        ...(spec.sensitive ?? []),
+        ...features.map((f) => f.column),
+        ...(spec.drift?.features ?? []),
+      ]);
+      const seen = new Set(data.missing.columns());
+      const nonNumeric: Record<string, number> = {};
+      for (const f of features)
+        if (f.kind === 'numeric') nonNumeric[f.column] = data.columns.get(f.column)!.nonNumeric;
+      const missingValues: Record<string, { count: number; share: number | null }> = {};
+      for (const c of data.missing.columns()) {
+        const n = data.missing.missing(c);
+        missingValues[c] = { count: n, share: data.rows === 0 ? null : n / data.rows };
+      }
+      const sensitiveData = (spec.sensitive ?? []).map((s) => data.columns.get(s)!.data());
+      const threshold = spec.data_quality?.proxy_threshold ?? 0.5;
+      const proxies = proxiesOf(
+        [...data.columns.values()]
+          .filter((c) => !(spec.sensitive ?? []).includes(c.name) && !c.highCardinality)
+          .map((c) => ({ column: c.data(), numeric: c.kind === 'numeric' })),
+        sensitiveData,
+        threshold,
+      );
+      evidence.data_quality = {
+        schema: {
+          expected_columns: [...expected].sort(),
+          missing_columns: [...expected].filter((c) => !seen.has(c)).sort(),
+          non_numeric_values: nonNumeric,
+        },
+        missing_values: missingValues,
+        ...(data.label ? { class_balance: classBalanceOf(data.label) } : {}),
+        representation: Object.fromEntries(sensitiveData.map((c) => [c.name, representationOf(c)])),
+        proxies: {
+          threshold,
+          measure: 'cramers_v',
+          features: proxies,
+          flagged: proxies.filter((p) => p.flagged).map((p) => `${p.feature}~${p.sensitive}`),
+        },
+        ...(runner ? { unknown_categories: runner.unknownCategories() } : {}),
+      };
+    }
+
+    lap('data_quality');
+    if (families.has('security')) {
+      if (scan)
+        evidence.security = { format: scan.format, max_severity: scan.max_severity, findings: scan.findings };
+      else skip('security', 'no model file');
+    }
+
+    if (!validateEvidence(evidence)) {
+      throw new Error(`evidence does not match its schema: ${JSON.stringify(validateEvidence.errors)}`);
+    }
+    const json = canonicalize(evidence);
+    if (json === undefined) throw new Error('evidence could not be canonicalized');
+    lap('serialize');
+    progress({ phase: 'done', rows: data.rows });
+    return { evidence, json, sha256: sha256Hex(json), timings };
+  } finally {
+    await runner?.close();
+  }
+}
+
+function countLabels(pred: Int8Array): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of pred) if (p >= 0) counts.set(String(p), (counts.get(String(p)) ?? 0) + 1);
+  return counts;
+}

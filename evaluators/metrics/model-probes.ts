@@ -1,0 +1,229 @@
+import type { Cell, Row } from '../readers/rows.ts';
+import { createRng, rate, type Rng } from './stats.ts';
+
+// Robustness and explainability probe the model on a seeded sample of rows. The model arrives as a
+// predict function (scores in [0, 1]), so these stay pure apart from that call.
+export type Predict = (rows: Row[]) => Promise<Float64Array>;
+
+export interface CounterfactualResult {
+  attribute: string;
+  rows: number;
+  flip_rate: number | null;
+  mean_abs_score_change: number | null;
+  swaps: Record<string, { rows: number; flip_rate: number | null }>;
+}
+
+/** Share of rows whose decision changes when the sensitive attribute alone is set to another value. */
+export async function counterfactualFlips(
+  rows: Row[],
+  attribute: string,
+  values: string[],
+  predict: Predict,
+  threshold: number,
+): Promise<CounterfactualResult> {
+  const eligible = rows.filter((r) => r[attribute] !== null && r[attribute] !== undefined);
+  const variants: Row[] = [];
+  const origin: { row: number; from: string; to: string }[] = [];
+  eligible.forEach((row, i) => {
+    const from = String(row[attribute]);
+    for (const to of values) {
+      if (to === from) continue;
+      variants.push({ ...row, [attribute]: to });
+      origin.push({ row: i, from, to });
+    }
+  });
+  const base = await predict(eligible);
+  const swapped = variants.length > 0 ? await predict(variants) : new Float64Array(0);
+  const flippedRow = new Uint8Array(eligible.length);
+  const swaps = new Map<string, { rows: number; flips: number }>();
+  let change = 0;
+  origin.forEach((o, k) => {
+    const before = base[o.row]! >= threshold;
+    const after = swapped[k]! >= threshold;
+    change += Math.abs(swapped[k]! - base[o.row]!);
+    const key = `${o.from}->${o.to}`;
+    const s = swaps.get(key) ?? { rows: 0, flips: 0 };
+    s.rows++;
+    if (before !== after) {
+      s.flips++;
+      flippedRow[o.row] = 1;
+    }
+    swaps.set(key, s);
+  });
+  const out: CounterfactualResult['swaps'] = {};
+  for (const key of [...swaps.keys()].sort()) {
+    const s = swaps.get(key)!;
+    out[key] = { rows: s.rows, flip_rate: rate(s.flips, s.rows) };
+  }
+  return {
+    attribute,
+    rows: eligible.length,
+    flip_rate: rate(
+      flippedRow.reduce((a, b) => a + b, 0),
+      eligible.length,
+    ),
+    mean_abs_score_change: rate(change, origin.length),
+    swaps: out,
+  };
+}
+
+export interface PerturbationResult {
+  relative_noise: number;
+  seed: number;
+  rows: number;
+  features: string[];
+  flip_rate: number | null;
+  mean_abs_score_change: number | null;
+  max_abs_score_change: number | null;
+}
+
+/** Gaussian noise of relative_noise × (feature's standard deviation) on every numeric feature at once. */
+export async function perturbationSensitivity(
+  rows: Row[],
+  numeric: { column: string; std: number }[],
+  predict: Predict,
+  threshold: number,
+  relativeNoise: number,
+  seed: number,
+): Promise<PerturbationResult> {
+  const rng = createRng(seed);
+  const noisy = rows.map((row) => {
+    const copy: Row = { ...row };
+    for (const f of numeric) {
+      const v = row[f.column];
+      if (typeof v === 'number') copy[f.column] = v + relativeNoise * f.std * gaussian(rng);
+      else if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) {
+        copy[f.column] = Number(v) + relativeNoise * f.std * gaussian(rng);
+      }
+    }
+    return copy;
+  });
+  const base = await predict(rows);
+  const moved = await predict(noisy);
+  let flips = 0;
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const d = Math.abs(moved[i]! - base[i]!);
+    sum += d;
+    max = Math.max(max, d);
+    if (base[i]! >= threshold !== moved[i]! >= threshold) flips++;
+  }
+  return {
+    relative_noise: relativeNoise,
+    seed,
+    rows: rows.length,
+    features: numeric.map((f) => f.column),
+    flip_rate: rate(flips, rows.length),
+    mean_abs_score_change: rate(sum, rows.length),
+    max_abs_score_change: rows.length === 0 ? null : max,
+  };
+}
+
+function gaussian(rng: Rng): number {
+  let u = rng();
+  while (u === 0) u = rng();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+export interface PermutationImportance {
+  metric: 'accuracy_drop' | 'mean_abs_score_change';
+  repeats: number;
+  seed: number;
+  rows: number;
+  features: { feature: string; importance: number; std: number }[];
+}
+
+function accuracy(scores: Float64Array, labels: Int8Array, threshold: number): number {
+  let right = 0;
+  for (let i = 0; i < scores.length; i++) if ((scores[i]! >= threshold ? 1 : 0) === labels[i]) right++;
+  return right / scores.length;
+}
+
+/**
+ * Permutation importance: shuffle one raw column across the sample and measure the loss. With labels the
+ * loss is the accuracy drop (scikit-learn's permutation_importance with accuracy); without, the mean
+ * absolute change of the score.
+ */
+export async function permutationImportance(
+  rows: Row[],
+  features: string[],
+  labels: Int8Array | null,
+  predict: Predict,
+  threshold: number,
+  repeats: number,
+  seed: number,
+): Promise<PermutationImportance> {
+  const rng = createRng(seed);
+  const base = await predict(rows);
+  const baseAccuracy = labels ? accuracy(base, labels, threshold) : 0;
+  const result: PermutationImportance['features'] = [];
+  for (const feature of features) {
+    const losses: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const column: Cell[] = rows.map((row) => row[feature] ?? null);
+      for (let i = column.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [column[i], column[j]] = [column[j]!, column[i]!];
+      }
+      const scores = await predict(rows.map((row, i) => ({ ...row, [feature]: column[i]! })));
+      if (labels) losses.push(baseAccuracy - accuracy(scores, labels, threshold));
+      else {
+        let s = 0;
+        for (let i = 0; i < scores.length; i++) s += Math.abs(scores[i]! - base[i]!);
+        losses.push(s / Math.max(1, scores.length));
+      }
+    }
+    const mean = losses.reduce((a, b) => a + b, 0) / repeats;
+    const std = Math.sqrt(losses.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats);
+    result.push({ feature, importance: mean, std });
+  }
+  result.sort((a, b) => b.importance - a.importance || (a.feature < b.feature ? -1 : 1));
+  return {
+    metric: labels ? 'accuracy_drop' : 'mean_abs_score_change',
+    repeats,
+    seed,
+    rows: rows.length,
+    features: result,
+  };
+}
+
+export interface RowReasons {
+  row: number;
+  score: number;
+  decision: 0 | 1;
+  reasons: { feature: string; value: Cell; baseline: Cell; contribution: number }[];
+}
+
+/**
+ * Per-row reasons for adverse-action notices: each feature's contribution is the score change when that
+ * feature alone is reset to a baseline (median or mode); the top ones pushing toward the decision made.
+ */
+export async function topReasons(
+  rows: Row[],
+  features: string[],
+  baseline: Row,
+  predict: Predict,
+  threshold: number,
+  k: number,
+): Promise<RowReasons[]> {
+  const base = await predict(rows);
+  const variants: Row[] = [];
+  for (const row of rows) for (const f of features) variants.push({ ...row, [f]: baseline[f] ?? null });
+  const scores = await predict(variants);
+  return rows.map((row, i) => {
+    const decision: 0 | 1 = base[i]! >= threshold ? 1 : 0;
+    const contributions = features.map((f, j) => ({
+      feature: f,
+      value: row[f] ?? null,
+      baseline: baseline[f] ?? null,
+      contribution: base[i]! - scores[i * features.length + j]!,
+    }));
+    const toward = contributions
+      .filter((c) => (decision === 1 ? c.contribution > 0 : c.contribution < 0))
+      .sort(
+        (a, b) => Math.abs(b.contribution) - Math.abs(a.contribution) || (a.feature < b.feature ? -1 : 1),
+      );
+    return { row: i, score: base[i]!, decision, reasons: toward.slice(0, k) };
+  });
+}

@@ -1,0 +1,177 @@
+// Numerical building blocks shared by the metric families: rates that are null when undefined, special
+// functions for p-values, and a seeded random source (results must be reproducible byte for byte).
+
+/** n / d, or null when the rate is undefined (0/0 and x/0), never 0 and never NaN. */
+export function rate(n: number, d: number): number | null {
+  return d === 0 ? null : n / d;
+}
+
+export function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+/** Complementary error function (Numerical Recipes erfcc, fractional error below 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const coefficients = [
+    -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+    -0.82215223, 0.17087277,
+  ];
+  let poly = 0;
+  for (let k = coefficients.length - 1; k >= 0; k--) poly = coefficients[k]! + t * poly;
+  const r = t * Math.exp(-z * z + poly);
+  return x >= 0 ? r : 2 - r;
+}
+
+/** Two-sided p-value of a standard normal statistic. */
+export function normalTwoSidedP(z: number): number {
+  return erfc(Math.abs(z) / Math.SQRT2);
+}
+
+function logGamma(x: number): number {
+  // Lanczos coefficients of Numerical Recipes' gammln, rounded to the nearest double.
+  const c = [
+    76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155, 0.001208650973866179,
+    -0.000005395239384953,
+  ];
+  let y = x;
+  const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
+  let ser = 1.000000000190015;
+  for (const coefficient of c) ser += coefficient / ++y;
+  return -tmp + Math.log((2.5066282746310007 * ser) / x);
+}
+
+/** Regularized upper incomplete gamma Q(a, x) (series for x < a + 1, continued fraction above). */
+export function gammaQ(a: number, x: number): number {
+  if (x <= 0) return 1;
+  const gln = logGamma(a);
+  if (x < a + 1) {
+    let ap = a;
+    let sum = 1 / a;
+    let del = sum;
+    for (let n = 0; n < 1000; n++) {
+      ap += 1;
+      del *= x / ap;
+      sum += del;
+      if (Math.abs(del) < Math.abs(sum) * 1e-15) break;
+    }
+    return 1 - sum * Math.exp(-x + a * Math.log(x) - gln);
+  }
+  let b = x + 1 - a;
+  let c = 1 / 1e-300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (Math.abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return Math.exp(-x + a * Math.log(x) - gln) * h;
+}
+
+/** Survival function of the chi-square distribution. */
+export function chiSquareSf(statistic: number, df: number): number {
+  return gammaQ(df / 2, statistic / 2);
+}
+
+/** Asymptotic p-value of the two-sample Kolmogorov–Smirnov statistic (Stephens' small-sample correction). */
+export function ksPValue(d: number, n: number, m: number): number {
+  const en = Math.sqrt((n * m) / (n + m));
+  const lambda = (en + 0.12 + 0.11 / en) * d;
+  if (lambda < 1e-3) return 1;
+  let sum = 0;
+  let sign = 1;
+  for (let j = 1; j <= 100; j++) {
+    const term = sign * Math.exp(-2 * j * j * lambda * lambda);
+    sum += term;
+    if (Math.abs(term) < 1e-12) break;
+    sign = -sign;
+  }
+  return Math.min(1, Math.max(0, 2 * sum));
+}
+
+/** numpy's default ("linear") percentile of an ascending-sorted array. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+export type Rng = () => number;
+
+/** sfc32 seeded through splitmix32: small, fast, and the same sequence on every platform. */
+export function createRng(seed: number): Rng {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = next();
+  let b = next();
+  let c = next();
+  let d = next();
+  return () => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t / 4294967296;
+  };
+}
+
+export function normal(rng: Rng): number {
+  let u = rng();
+  while (u === 0) u = rng();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+/**
+ * Poisson sample: multiplication method for small means, Hörmann's PTRS (transformed rejection with
+ * squeeze, 1993; as numpy's random_poisson_ptrs) above. O(1) expected time for any mean.
+ */
+export function poisson(rng: Rng, lambda: number): number {
+  if (lambda <= 0) return 0;
+  if (lambda < 10) {
+    const limit = Math.exp(-lambda);
+    let k = 0;
+    let product = rng();
+    while (product > limit) {
+      k++;
+      product *= rng();
+    }
+    return k;
+  }
+  const slam = Math.sqrt(lambda);
+  const loglam = Math.log(lambda);
+  const b = 0.931 + 2.53 * slam;
+  const a = -0.059 + 0.02483 * b;
+  const invalpha = 1.1239 + 1.1328 / (b - 3.4);
+  const vr = 0.9277 - 3.6224 / (b - 2);
+  for (;;) {
+    const u = rng() - 0.5;
+    const v = rng();
+    const us = 0.5 - Math.abs(u);
+    const k = Math.floor(((2 * a) / us + b) * u + lambda + 0.43);
+    if (us >= 0.07 && v <= vr) return k;
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (
+      Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b) <=
+      -lambda + k * loglam - logGamma(k + 1)
+    )
+      return k;
+  }
+}

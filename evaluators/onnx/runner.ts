@@ -1,0 +1,365 @@
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { EvaluatorError } from '../errors.ts';
+import type { Row } from '../readers/rows.ts';
+import type { EvaluationSpec } from '../spec/types.ts';
+import { normalizeFeatures, numericValue, TensorLayout, type Feature } from './features.ts';
+import { metadataOf, parseModel, type ModelMetadata } from './metadata.ts';
+import { ModelProto, ONNX_ROOT, type ModelObject } from './onnx-proto.ts';
+
+export type ExecutionProvider = 'auto' | 'cuda' | 'cpu';
+
+export interface Runtime {
+  engine: 'onnxruntime-node';
+  version: string;
+  execution_provider: 'cuda' | 'cpu';
+  device: string;
+}
+
+export interface ModelRunner {
+  readonly runtime: Runtime;
+  readonly metadata: ModelMetadata;
+  readonly features: Feature[];
+  /** Whether scores are probabilities (or only 0/1 from a label output). */
+  readonly probabilistic: boolean;
+  readonly output: {
+    name: string;
+    kind: 'probabilities' | 'label' | 'zipmap';
+    positive_index: number | null;
+  };
+  readonly batchSize: number;
+  /** Unseen categories met while one-hot encoding. */
+  unknownCategories(): number;
+  /** Positive-class scores; NaN for rows with a missing feature. */
+  predict(rows: Row[]): Promise<Float64Array>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_BATCH_SIZE = 4096;
+
+// A missing CUDA provider is the normal case on CPU machines and is reported through our own result (the
+// runtime's execution_provider); onnxruntime's native log would print it as an error. Its failures still
+// surface as exceptions. The level is read when onnxruntime's environment starts, so it is set on import.
+ort.env.logLevel = 'fatal';
+
+interface OutputChoice {
+  fetch: string;
+  kind: 'probabilities' | 'label' | 'zipmap';
+  positiveIndex: number | null;
+  /** Model bytes to load instead (ZipMap's input exposed as a graph output). */
+  bytes?: Uint8Array;
+}
+
+function classLabels(model: ModelObject, zipmapOutput: string): { input: string; labels: string[] } | null {
+  for (const node of model.graph?.node ?? []) {
+    if (node.opType === 'ZipMap' && node.output?.[0] === zipmapOutput && node.input?.[0]) {
+      const attr = (name: string) => node.attribute?.find((a) => a.name === name);
+      const ints = attr('classlabels_int64s')?.ints;
+      const strings = attr('classlabels_strings')?.strings;
+      const labels = ints?.length
+        ? ints.map(String)
+        : (strings ?? []).map((s) => new TextDecoder().decode(s));
+      return { input: node.input[0], labels };
+    }
+  }
+  return null;
+}
+
+// onnxruntime-node cannot return sequences of maps ("Non tensor type is temporarily not supported"), so a
+// ZipMap output is read from the probability tensor that feeds it, added here as an extra graph output.
+function exposeTensor(bytes: Uint8Array, name: string): Uint8Array {
+  const message = ModelProto.decode(bytes) as unknown as { graph: { output: unknown[] } };
+  message.graph.output.push(ONNX_ROOT.lookupType('onnx.ValueInfoProto').create({ name }));
+  return ModelProto.encode(message as never).finish();
+}
+
+function chooseOutput(
+  model: ModelObject,
+  metadata: ModelMetadata,
+  bytes: Uint8Array,
+  spec: EvaluationSpec,
+): OutputChoice {
+  const wanted = spec.prediction?.output ?? 'probabilities';
+  const positive = spec.prediction?.positive_class ?? 1;
+  const isProbTensor = (o: ModelMetadata['outputs'][number]) =>
+    o.type === 'tensor(float)' || o.type === 'tensor(double)';
+  const isLabel = (o: ModelMetadata['outputs'][number]) => o.type.startsWith('tensor(') && !isProbTensor(o);
+  const isZip = (o: ModelMetadata['outputs'][number]) => o.type.startsWith('seq(map(');
+  const named = metadata.outputs.find((o) => o.name === wanted);
+  const candidates =
+    named !== undefined
+      ? [named]
+      : wanted === 'label'
+        ? metadata.outputs.filter(isLabel)
+        : wanted === 'probabilities'
+          ? [
+              ...metadata.outputs.filter(isProbTensor),
+              ...metadata.outputs.filter(isZip),
+              ...metadata.outputs.filter(isLabel),
+            ]
+          : [];
+  const out = candidates[0];
+  if (!out) {
+    throw new EvaluatorError(
+      'EVAL_MODEL_UNSUPPORTED',
+      `spec.prediction.output ${wanted} matches none of the model outputs (${metadata.outputs.map((o) => `${o.name}: ${o.type}`).join(', ')})`,
+    );
+  }
+  if (isZip(out)) {
+    const zip = classLabels(model, out.name);
+    if (!zip)
+      throw new EvaluatorError(
+        'EVAL_MODEL_UNSUPPORTED',
+        `output ${out.name} is a sequence of maps not made by ZipMap`,
+      );
+    const index = zip.labels.indexOf(String(positive));
+    if (index < 0) {
+      throw new EvaluatorError(
+        'EVAL_SPEC_INVALID',
+        `spec.prediction.positive_class ${positive} is not among the ZipMap class labels ${zip.labels.join(', ')}`,
+      );
+    }
+    return { fetch: zip.input, kind: 'zipmap', positiveIndex: index, bytes: exposeTensor(bytes, zip.input) };
+  }
+  if (isProbTensor(out)) {
+    const index = typeof positive === 'number' ? positive : 1;
+    return { fetch: out.name, kind: 'probabilities', positiveIndex: index };
+  }
+  if (isLabel(out)) return { fetch: out.name, kind: 'label', positiveIndex: null };
+  throw new EvaluatorError('EVAL_MODEL_UNSUPPORTED', `output ${out.name} has unsupported type ${out.type}`);
+}
+
+async function createSession(
+  bytes: Uint8Array,
+  provider: ExecutionProvider,
+): Promise<{ session: ort.InferenceSession; used: 'cuda' | 'cpu' }> {
+  if (provider !== 'cpu') {
+    try {
+      return {
+        session: await ort.InferenceSession.create(bytes, {
+          executionProviders: ['cuda'],
+          logSeverityLevel: 4,
+        }),
+        used: 'cuda',
+      };
+    } catch (cause) {
+      if (provider === 'cuda') {
+        throw new EvaluatorError(
+          'EVAL_INFERENCE_FAILED',
+          'the CUDA execution provider did not load (its provider libraries are not installed with onnxruntime-node; see evaluators/README.md)',
+          { cause },
+        );
+      }
+    }
+  }
+  try {
+    return {
+      session: await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }),
+      used: 'cpu',
+    };
+  } catch (cause) {
+    throw new EvaluatorError(
+      'EVAL_MODEL_INVALID',
+      `onnxruntime refused the model: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+}
+
+const TYPED: Record<string, 'float32' | 'float64' | 'int64' | 'int32' | 'string' | 'bool'> = {
+  float: 'float32',
+  double: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  string: 'string',
+  bool: 'bool',
+};
+
+interface InputPlan {
+  build(rows: Row[], ok: Uint8Array): Record<string, ort.Tensor>;
+  unknownCategories(): number;
+}
+
+function singleTensorPlan(metadata: ModelMetadata, features: Feature[], spec: EvaluationSpec): InputPlan {
+  const input = spec.model?.input
+    ? metadata.inputs.find((i) => i.name === spec.model?.input)
+    : metadata.inputs[0];
+  if (!input)
+    throw new EvaluatorError(
+      'EVAL_SPEC_INVALID',
+      `spec.model.input ${spec.model?.input} is not an input of the model`,
+    );
+  if (input.type !== 'tensor(float)') {
+    throw new EvaluatorError(
+      'EVAL_MODEL_UNSUPPORTED',
+      `input ${input.name} is ${input.type}; a single input must be tensor(float)`,
+    );
+  }
+  const layout = new TensorLayout(features);
+  const declared = input.shape?.[input.shape.length - 1];
+  if (typeof declared === 'number' && declared !== layout.width) {
+    throw new EvaluatorError(
+      'EVAL_SPEC_INVALID',
+      `spec.features encode ${layout.width} values per row but model input ${input.name} takes ${declared}`,
+    );
+  }
+  return {
+    build(rows, ok) {
+      const data = new Float32Array(rows.length * layout.width);
+      rows.forEach((row, i) => (ok[i] = layout.encode(row, data, i * layout.width) ? 1 : 0));
+      return { [input.name]: new ort.Tensor('float32', data, [rows.length, layout.width]) };
+    },
+    unknownCategories: () => layout.unknownCategories,
+  };
+}
+
+function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan {
+  const plans = metadata.inputs.map((input) => {
+    const feature = features.find((f) => f.input === input.name);
+    if (!feature)
+      throw new EvaluatorError(
+        'EVAL_SPEC_INVALID',
+        `spec.features has no column for model input ${input.name}`,
+      );
+    const type = TYPED[input.elem_type ?? ''];
+    if (!type)
+      throw new EvaluatorError(
+        'EVAL_MODEL_UNSUPPORTED',
+        `input ${input.name} has unsupported type ${input.type}`,
+      );
+    return { input, feature, type, rank2: (input.shape?.length ?? 2) === 2 };
+  });
+  return {
+    build(rows, ok) {
+      ok.fill(1);
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const p of plans) {
+        const dims = p.rank2 ? [rows.length, 1] : [rows.length];
+        const values = rows.map((r) => r[p.feature.column]);
+        values.forEach((v, i) => {
+          if (v === null || v === undefined) ok[i] = 0;
+        });
+        if (p.type === 'string')
+          feeds[p.input.name] = new ort.Tensor(
+            'string',
+            values.map((v) => String(v ?? '')),
+            dims,
+          );
+        else if (p.type === 'int64')
+          feeds[p.input.name] = new ort.Tensor(
+            'int64',
+            BigInt64Array.from(values, (v) => {
+              const x = numericValue(v);
+              return Number.isInteger(x) ? BigInt(x) : 0n;
+            }),
+            dims,
+          );
+        else {
+          const numbers = values.map((v, i) => {
+            const x = numericValue(v);
+            if (!Number.isFinite(x)) ok[i] = 0;
+            return Number.isFinite(x) ? x : 0;
+          });
+          const data =
+            p.type === 'float32'
+              ? Float32Array.from(numbers)
+              : p.type === 'float64'
+                ? Float64Array.from(numbers)
+                : p.type === 'int32'
+                  ? Int32Array.from(numbers)
+                  : Uint8Array.from(numbers);
+          feeds[p.input.name] = new ort.Tensor(p.type, data, dims);
+        }
+      }
+      return feeds;
+    },
+    unknownCategories: () => 0,
+  };
+}
+
+/** Loads an ONNX model for inference with the chosen execution provider (auto: CUDA when it loads, else CPU). */
+export async function openModel(
+  bytes: Uint8Array,
+  spec: EvaluationSpec,
+  provider: ExecutionProvider = 'auto',
+): Promise<ModelRunner> {
+  const model = parseModel(bytes);
+  const metadata = metadataOf(model, bytes);
+  if (!spec.features || spec.features.length === 0) {
+    throw new EvaluatorError('EVAL_SPEC_INVALID', 'spec.features is required to feed a model');
+  }
+  const features = normalizeFeatures(spec.features);
+  const choice = chooseOutput(model, metadata, bytes, spec);
+  const plan =
+    metadata.inputs.length === 1 && !spec.features.some((f) => typeof f !== 'string' && f.input)
+      ? singleTensorPlan(metadata, features, spec)
+      : perColumnPlan(metadata, features);
+  const { session, used } = await createSession(choice.bytes ?? bytes, provider);
+  const batchSize = spec.model?.batch_size ?? DEFAULT_BATCH_SIZE;
+  const positive = String(spec.prediction?.positive_class ?? 1);
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown';
+
+  async function runBatch(
+    rows: Row[],
+    ok: Uint8Array,
+    feeds: Record<string, ort.Tensor>,
+    into: Float64Array,
+    at: number,
+  ): Promise<void> {
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await session.run(feeds, [choice.fetch]);
+    } catch (cause) {
+      throw new EvaluatorError('EVAL_INFERENCE_FAILED', `inference failed: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    const tensor = result[choice.fetch] as ort.Tensor;
+    const data = tensor.data as ArrayLike<number | bigint | string>;
+    const cols = tensor.dims.length === 2 ? tensor.dims[1]! : 1;
+    if (
+      choice.kind !== 'label' &&
+      cols > 1 &&
+      choice.positiveIndex !== null &&
+      choice.positiveIndex >= cols
+    ) {
+      throw new EvaluatorError(
+        'EVAL_SPEC_INVALID',
+        `spec.prediction.positive_class ${choice.positiveIndex} is outside the ${cols} output columns`,
+      );
+    }
+    for (let i = 0; i < rows.length; i++) {
+      if (!ok[i]) {
+        into[at + i] = Number.NaN;
+        continue;
+      }
+      if (choice.kind === 'label') into[at + i] = String(data[i]) === positive ? 1 : 0;
+      else into[at + i] = Number(data[i * cols + (cols > 1 ? choice.positiveIndex! : 0)]);
+    }
+  }
+
+  return {
+    runtime: {
+      engine: 'onnxruntime-node',
+      version: ort.env.versions.node ?? ort.env.versions.common,
+      execution_provider: used,
+      device: used === 'cuda' ? 'cuda:0' : `cpu: ${cpu}`,
+    },
+    metadata,
+    features,
+    probabilistic: choice.kind !== 'label',
+    output: { name: choice.fetch, kind: choice.kind, positive_index: choice.positiveIndex },
+    batchSize,
+    unknownCategories: () => plan.unknownCategories(),
+    async predict(rows) {
+      const scores = new Float64Array(rows.length);
+      for (let start = 0; start < rows.length; start += batchSize) {
+        const batch = rows.slice(start, start + batchSize);
+        const ok = new Uint8Array(batch.length);
+        await runBatch(batch, ok, plan.build(batch, ok), scores, start);
+      }
+      return scores;
+    },
+    close: () => session.release(),
+  };
+}

@@ -1,0 +1,145 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { parse as parseCsv } from 'csv-parse';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { EvaluatorError } from '../errors.ts';
+
+/** One data row: missing values (empty cells, configured NA markers, JSON null) are null. */
+export type Cell = string | number | boolean | null;
+export type Row = Record<string, Cell>;
+export type DataFormat = 'csv' | 'jsonl' | 'parquet';
+
+export interface ReadOptions {
+  format?: DataFormat;
+  /** Column names for a CSV file without a header line. */
+  columns?: string[];
+  delimiter?: string;
+  /** Lines to skip before the header (or the first row): adult.test's `|1x3 Cross validator`. */
+  skipLines?: number;
+  naValues?: string[];
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_NA_VALUES: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'null'];
+
+export function formatOf(path: string, explicit?: DataFormat): DataFormat {
+  if (explicit) return explicit;
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  if (lower.endsWith('.csv') || lower.endsWith('.data') || lower.endsWith('.test') || lower.endsWith('.txt'))
+    return 'csv';
+  throw new EvaluatorError('EVAL_DATA_FORMAT', `cannot tell the format of ${path}; set spec.data.format`);
+}
+
+function normalize(value: unknown, na: ReadonlySet<string>): Cell {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return na.has(value) ? null : value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'boolean') return value;
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value);
+}
+
+// pandas renames repeated header names to name.1, name.2 (COMPAS repeats decile_score and priors_count).
+function dedupeHeader(header: string[]): string[] {
+  const seen = new Map<string, number>();
+  return header.map((raw) => {
+    const name = raw.trim();
+    const n = seen.get(name) ?? 0;
+    seen.set(name, n + 1);
+    return n === 0 ? name : `${name}.${n}`;
+  });
+}
+
+async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<string>): AsyncGenerator<Row> {
+  const parser = createReadStream(path).pipe(
+    parseCsv({
+      columns: options.columns ? options.columns : dedupeHeader,
+      delimiter: options.delimiter ?? ',',
+      from_line: (options.skipLines ?? 0) + 1,
+      trim: true,
+      skip_empty_lines: true,
+      relax_quotes: false,
+    }),
+  );
+  try {
+    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      const row: Row = {};
+      for (const key in record) row[key] = normalize(record[key], na);
+      yield row;
+    }
+  } catch (cause) {
+    if (cause instanceof EvaluatorError) throw cause;
+    throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}: not valid CSV: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGenerator<Row> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n += 1;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: not valid JSON`, { cause });
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: each line must be a JSON object`);
+    }
+    const row: Row = {};
+    for (const [key, cell] of Object.entries(value)) row[key] = normalize(cell, na);
+    yield row;
+  }
+}
+
+// Row group by row group, so memory holds one group's columns at a time, never the whole file.
+async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerator<Row> {
+  let file;
+  let metadata;
+  try {
+    file = await asyncBufferFromFile(path);
+    metadata = await parquetMetadataAsync(file);
+  } catch (cause) {
+    throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}: not a readable Parquet file`, { cause });
+  }
+  let start = 0;
+  for (const group of metadata.row_groups) {
+    const end = start + Number(group.num_rows);
+    const rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+    for (const record of rows) {
+      const row: Row = {};
+      for (const key in record) row[key] = normalize(record[key], na);
+      yield row;
+    }
+    start = end;
+  }
+}
+
+/** Streams the rows of a CSV, JSON Lines or Parquet file. */
+export async function* readRows(path: string, options: ReadOptions = {}): AsyncGenerator<Row> {
+  const na = new Set(options.naValues ?? DEFAULT_NA_VALUES);
+  const format = formatOf(path, options.format);
+  try {
+    await stat(path);
+  } catch (cause) {
+    throw new EvaluatorError('EVAL_DATA_INVALID', `cannot read data file ${path}`, { cause });
+  }
+  const source =
+    format === 'csv'
+      ? readCsv(path, options, na)
+      : format === 'jsonl'
+        ? readJsonLines(path, na)
+        : readParquet(path, na);
+  for await (const row of source) {
+    if (options.signal?.aborted) throw new EvaluatorError('EVAL_ABORTED', 'evaluation was cancelled');
+    yield row;
+  }
+}

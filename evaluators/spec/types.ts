@@ -1,0 +1,57 @@
+// The evaluation spec (evaluators/schema/spec.schema.json). Keys are snake_case so that specs written in YAML
+// for other tools read naturally.
+
+export type Scalar = string | number | boolean;
+
+export type MetricFamily =
+  'performance' | 'fairness' | 'drift' | 'robustness' | 'explainability' | 'data_quality' | 'security';
+
+export const METRIC_FAMILIES: readonly MetricFamily[] = [
+  'performance',
+  'fairness',
+  'drift',
+  'robustness',
+  'explainability',
+  'data_quality',
+  'security',
+];
+
+export interface FeatureObjectSpec {
+  column: string;
+  type?: 'numeric' | 'categorical';
+  /** One-hot order for a categorical feature fed through a single float tensor. */
+  categories?: Scalar[];
+  /** Model input name for one-input-per-column models (defaults to the column name). */
+  input?: string;
+}
+export type FeatureSpec = string | FeatureObjectSpec;
+
+export interface EvaluationSpec {
+  label?: { column: string; positive: Scalar | Scalar[] };
+  prediction?: {
+    column?: string;
+    positive?: Scalar | Scalar[];
+    score?: string;
+    output?: string;
+    threshold?: number;
+    positive_class?: Scalar;
+  };
+  sensitive?: string[];
+  intersections?: string[][];
+  min_group_size?: number;
+  features?: FeatureSpec[];
+  model?: { input?: string; batch_size?: number };
+  data?: {
+    format?: 'csv' | 'jsonl' | 'parquet';
+    columns?: string[];
+    delimiter?: string;
+    skip_lines?: number;
+    na_values?: string[];
+  };
+  drift?: { features?: string[]; bins?: number };
+  metrics?: MetricFamily[];
+  bootstrap?: { resamples: number; seed: number; confidence?: number };
+  robustness?: { sample?: number; perturbation?: number; seed?: number };
+  explainability?: { sample?: number; repeats?: number; top_reasons?: number; seed?: number };
+  data_quality?: { proxy_threshold?: number; columns?: Record<string, 'numeric' | 'categorical'> };
+}

@@ -1,0 +1,19 @@
+export type ReportErrorCode =
+  | 'REPORT_TEMPLATE_UNKNOWN'
+  | 'REPORT_TEMPLATE_FAILED'
+  | 'REPORT_INPUT_INVALID'
+  | 'REPORT_PERIOD_INVALID'
+  | 'REPORT_CHART_FAILED'
+  | 'REPORT_PDF_FAILED'
+  | 'REPORT_HASH_MISMATCH';
+
+/** Every failure of report rendering, hashing or scheduling that a caller may want to tell apart. */
+export class ReportError extends Error {
+  override readonly name = 'ReportError';
+  readonly code: ReportErrorCode;
+
+  constructor(code: ReportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,675 @@
+import { hashCanonical } from './canonical.ts';
+import { ReportError } from './errors.ts';
+import { parsePeriod, type Period } from './period.ts';
+import type { TemplateInfo } from './templates.ts';
+import type {
+  EvidenceRecord,
+  FairnessAttribute,
+  ImpactAssessment,
+  ModelDocumentation,
+  ModelRecord,
+  ReportInput,
+} from './types.ts';
+
+// The view model is everything a template prints, computed from the input: handlebars runs in strict mode, so
+// every field a template names must exist here (null where the data has nothing), and a misspelt field is a
+// template error rather than a silently empty cell.
+
+/** NYC 6 RCNY §5-301: a category under 2% of the data may be left out of the impact-ratio calculation. */
+const SMALL_CATEGORY_SHARE = 0.02;
+/** UGESP §1607.4(D): a rate under four-fifths of the highest group's is evidence of adverse impact. */
+const FOUR_FIFTHS = 0.8;
+
+const UNKNOWN_GROUP = /^(unknown|not provided|undisclosed)$/i;
+const SEX_ATTRIBUTE = /^(sex|gender)$/i;
+const RACE_ATTRIBUTE = /^(race|ethnicity|race_ethnicity|race\/ethnicity)$/i;
+
+const DOC_FIELDS: readonly (keyof ModelDocumentation)[] = [
+  'organisation',
+  'team',
+  'contact',
+  'senior_responsible_owner',
+  'supplier',
+  'supplier_company_no',
+  'procurement_type',
+  'data_access_terms',
+  'description',
+  'scope',
+  'benefits',
+  'alternatives_considered',
+  'model_type',
+  'phase',
+  'process_integration',
+  'outputs',
+  'human_review',
+  'training',
+  'appeals',
+  'notice',
+  'contingency',
+  'data_sources',
+  'data_collection',
+  'data_sharing',
+  'data_storage',
+  'data_quality',
+  'representativeness',
+  'sensitive_attributes',
+  'design_choices',
+  'architecture',
+  'cybersecurity',
+  'risk_management',
+  'standards_applied',
+  'declaration_of_conformity',
+  'pmm_plan',
+];
+
+/** What each performance metric means (IV.4 asks why it was chosen; the definition is the reader's key). */
+const METRIC_DEFINITIONS: Readonly<Record<string, string>> = {
+  accuracy: 'share of predictions that are correct',
+  precision: 'share of positive predictions that are correct',
+  recall: 'share of actual positives predicted positive (TPR)',
+  f1: 'harmonic mean of precision and recall',
+  roc_auc: 'area under the ROC curve',
+  brier: 'mean squared error of predicted probabilities (lower is better)',
+  log_loss: 'negative log-likelihood of the labels (lower is better)',
+};
+
+export interface GroupRow {
+  group: string;
+  count: number;
+  share: number | null;
+  rate: number | null;
+  impact_ratio: number | null;
+  excluded: boolean;
+  below: boolean;
+  metrics: {
+    tpr: number | null;
+    fpr: number | null;
+    fnr: number | null;
+    tnr: number | null;
+    ppv: number | null;
+    npv: number | null;
+    accuracy: number | null;
+  };
+}
+
+export interface AttributeTable {
+  attribute: string;
+  rate_kind: 'selection' | 'scoring';
+  total: number;
+  unknown_count: number;
+  reference_group: string | null;
+  rows: GroupRow[];
+  excluded_groups: string[];
+  below_groups: string[];
+  demographic_parity_difference: number | null;
+  demographic_parity_ratio: number | null;
+  equalized_odds_difference: number | null;
+  equalized_odds_ratio: number | null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Rates and impact ratios of one sensitive attribute. The impact ratio is recomputed from the selection (or
+ * scoring) rates so that the reference group follows the rule in force: unknown categories and, where
+ * `smallShare` > 0, categories under that share of the known total never serve as the reference.
+ */
+export function attributeTable(
+  attribute: string,
+  fa: FairnessAttribute,
+  options: { threshold: number; smallShare: number },
+): AttributeTable {
+  const names = Object.keys(fa.groups).sort();
+  const known = names.filter((g) => !UNKNOWN_GROUP.test(g));
+  const unknownInGroups = names
+    .filter((g) => UNKNOWN_GROUP.test(g))
+    .reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
+  const unknown_count = fa.unknown_count ?? unknownInGroups;
+  const total = known.reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
+  const rate_kind = names.some((g) => fa.groups[g]?.selection_rate !== undefined) ? 'selection' : 'scoring';
+  const rateOf = (g: string) =>
+    num(rate_kind === 'selection' ? fa.groups[g]?.selection_rate : fa.groups[g]?.scoring_rate);
+  const shareOf = (g: string) => (total > 0 ? (fa.groups[g]?.count ?? 0) / total : null);
+  const isExcluded = (g: string) => {
+    const share = shareOf(g);
+    return options.smallShare > 0 && share !== null && share < options.smallShare;
+  };
+  let reference: string | null = null;
+  for (const g of known) {
+    const r = rateOf(g);
+    if (r === null || isExcluded(g)) continue;
+    if (reference === null || r > (rateOf(reference) ?? -1)) reference = g;
+  }
+  const refRate = reference === null ? null : rateOf(reference);
+  const rows: GroupRow[] = known.map((g) => {
+    const group = fa.groups[g]!;
+    const rate = rateOf(g);
+    const excluded = isExcluded(g);
+    const impact_ratio = excluded || rate === null || !refRate ? null : rate / refRate;
+    return {
+      group: g,
+      count: group.count,
+      share: shareOf(g),
+      rate,
+      impact_ratio,
+      excluded,
+      // 0.44 / 0.55 is 0.7999…: a ratio that equals the threshold to 12 digits meets it.
+      below: impact_ratio !== null && impact_ratio < options.threshold - 1e-12,
+      metrics: {
+        tpr: num(group.tpr),
+        fpr: num(group.fpr),
+        fnr: num(group.fnr),
+        tnr: num(group.tnr),
+        ppv: num(group.ppv),
+        npv: num(group.npv),
+        accuracy: num(group.accuracy),
+      },
+    };
+  });
+  return {
+    attribute,
+    rate_kind,
+    total,
+    unknown_count,
+    reference_group: reference,
+    rows,
+    excluded_groups: rows.filter((r) => r.excluded).map((r) => r.group),
+    below_groups: rows.filter((r) => r.below).map((r) => r.group),
+    demographic_parity_difference: num(fa.demographic_parity_difference),
+    demographic_parity_ratio: num(fa.demographic_parity_ratio),
+    equalized_odds_difference: num(fa.equalized_odds_difference),
+    equalized_odds_ratio: num(fa.equalized_odds_ratio),
+  };
+}
+
+/** Canada DADM: the impact level from the share of the maximum raw score, lowered 15% at ≥80% mitigation. */
+export function aiaLevel(a: ImpactAssessment): {
+  raw_score: number;
+  max_score: number;
+  raw_share: number;
+  mitigation_share: number | null;
+  mitigation_applied: boolean;
+  adjusted_share: number;
+  level: 'I' | 'II' | 'III' | 'IV';
+} | null {
+  if (a.raw_score === undefined || !a.max_score) return null;
+  const raw_share = a.raw_score / a.max_score;
+  const mitigation_share =
+    a.mitigation_score !== undefined && a.mitigation_max ? a.mitigation_score / a.mitigation_max : null;
+  const mitigation_applied = mitigation_share !== null && mitigation_share >= 0.8;
+  const adjusted_share = mitigation_applied ? raw_share * 0.85 : raw_share;
+  const level =
+    adjusted_share <= 0.25 ? 'I' : adjusted_share <= 0.5 ? 'II' : adjusted_share <= 0.75 ? 'III' : 'IV';
+  return {
+    raw_score: a.raw_score,
+    max_score: a.max_score,
+    raw_share,
+    mitigation_share,
+    mitigation_applied,
+    adjusted_share,
+    level,
+  };
+}
+
+function latestEvidence(evidence: readonly EvidenceRecord[], modelId: string): EvidenceRecord | null {
+  let best: EvidenceRecord | null = null;
+  for (const e of evidence) {
+    if (e.model_id !== modelId) continue;
+    if (
+      !best ||
+      e.collected_at > best.collected_at ||
+      (e.collected_at === best.collected_at && e.id > best.id)
+    )
+      best = e;
+  }
+  return best;
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+
+function validate(input: ReportInput): void {
+  const fail = (message: string) => {
+    throw new ReportError('REPORT_INPUT_INVALID', message);
+  };
+  if (!input.region?.id || !input.region.timezone) fail('region must have an id and a timezone');
+  try {
+    new Intl.DateTimeFormat(input.region.locale, { timeZone: input.region.timezone });
+  } catch (err) {
+    throw new ReportError(
+      'REPORT_INPUT_INVALID',
+      `region ${input.region.id}: bad locale ${input.region.locale} or timezone ${input.region.timezone}`,
+      { cause: err },
+    );
+  }
+  if (Number.isNaN(Date.parse(input.generated_at)))
+    fail(`generated_at ${JSON.stringify(input.generated_at)} is not a date`);
+  const ids = new Set<string>();
+  for (const m of input.models) {
+    if (ids.has(m.id)) fail(`model ${m.id} appears twice in the inventory`);
+    ids.add(m.id);
+  }
+  for (const d of input.decisions)
+    if (!ids.has(d.model_id))
+      fail(`decision ${d.decision_id} cites model ${d.model_id}, not in the inventory`);
+  for (const e of input.evidence)
+    if (!ids.has(e.model_id)) fail(`evidence ${e.id} cites model ${e.model_id}, not in the inventory`);
+  for (const w of input.waivers)
+    if (!ids.has(w.model_id)) fail(`waiver ${w.id} cites model ${w.model_id}, not in the inventory`);
+}
+
+export interface ChartRequest {
+  readonly key: string;
+  readonly kind: 'decisions' | 'impact' | 'accuracy' | 'selection' | 'importance';
+  readonly model_id?: string;
+  readonly attribute?: string;
+}
+
+/** Builds the view model a template is rendered with. `charts` maps chart keys to rendered SVG. */
+export function buildViewModel(
+  input: ReportInput,
+  template: TemplateInfo,
+  period: Period = parsePeriod(input.period, input.region.timezone),
+) {
+  validate(input);
+  const region = input.region;
+  const fairnessMin = num(region.policy_data?.fairness?.impact_ratio_min);
+  const threshold = fairnessMin ?? FOUR_FIFTHS;
+  const smallShare = template.id === 'us-nyc/ll144-bias-audit' ? SMALL_CATEGORY_SHARE : 0;
+  const perfPolicy = (region.policy_data?.['performance'] ?? {}) as Record<string, unknown>;
+  const driftPolicy = (region.policy_data?.['drift'] ?? {}) as Record<string, unknown>;
+  const psiMax = num(driftPolicy['psi_max']);
+
+  const models = [...input.models].sort(byKey((m: ModelRecord) => m.id));
+  const decisionsByModel = countBy(input.decisions, (d) => d.model_id);
+
+  // Decisions: counts, by stage, denials by rule (waived or not).
+  const allowed = input.decisions.filter((d) => d.allow).length;
+  const waivedDecisions = input.decisions.filter((d) => d.waived_rules.length > 0).length;
+  const byStage = [...countBy(input.decisions, (d) => d.stage)]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([stage, ds]) => ({
+      stage,
+      total: ds.length,
+      allowed: ds.filter((d) => d.allow).length,
+      denied: ds.filter((d) => !d.allow).length,
+    }));
+  const ruleCounts = new Map<string, { count: number; waived: number }>();
+  for (const d of input.decisions) {
+    for (const rule of d.denied_rules) {
+      const c = ruleCounts.get(rule) ?? { count: 0, waived: 0 };
+      c.count += 1;
+      if (d.waived_rules.includes(rule)) c.waived += 1;
+      ruleCounts.set(rule, c);
+    }
+  }
+  const denialsByRule = [...ruleCounts]
+    .map(([rule, c]) => ({ rule, count: c.count, waived: c.waived, unwaived: c.count - c.waived }))
+    .sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1));
+
+  const modelViews = models.map((m) => {
+    const ev = latestEvidence(input.evidence, m.id);
+    const doc = Object.fromEntries(DOC_FIELDS.map((f) => [f, m.documentation?.[f] ?? null])) as Record<
+      keyof ModelDocumentation,
+      string | null
+    >;
+    const fairness = Object.entries(ev?.document.fairness ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([attr, fa]) => attributeTable(attr, fa, { threshold, smallShare }));
+    const findAttr = (test: (a: string) => boolean) => fairness.find((t) => test(t.attribute)) ?? null;
+    const performance = Object.entries(ev?.document.performance ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([metric, value]) => {
+        const declared = num(perfPolicy[`${metric}_min`]);
+        const v = num(value);
+        return {
+          metric,
+          definition: METRIC_DEFINITIONS[metric] ?? null,
+          value: v,
+          declared,
+          meets: declared === null || v === null ? null : v >= declared,
+        };
+      });
+    const performanceByGroup = Object.entries(ev?.document.performance_by_group ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .flatMap(([metric, groups]) =>
+        Object.entries(groups)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([group, g]) => {
+            const overall = num(ev?.document.performance?.[metric]);
+            return {
+              metric,
+              group,
+              n: g.n,
+              value: num(g.value),
+              ci_low: g.ci95 ? g.ci95[0] : null,
+              ci_high: g.ci95 ? g.ci95[1] : null,
+              gap: overall === null || num(g.value) === null ? null : (g.value as number) - overall,
+            };
+          }),
+      );
+    const drift = Object.entries(ev?.document.drift?.features ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([feature, f]) => ({
+        feature,
+        test: f.test ?? null,
+        statistic: num(f.statistic),
+        p_value: num(f.p_value),
+        psi: num(f.psi),
+        alert: psiMax !== null && num(f.psi) !== null ? (f.psi as number) > psiMax : null,
+      }));
+    const importance = Object.entries(ev?.document.explainability?.global_importance ?? {})
+      .map(([feature, value]) => ({ feature, value }))
+      .sort((a, b) => b.value - a.value || (a.feature < b.feature ? -1 : 1))
+      .slice(0, 10);
+    const robustness = Object.entries(ev?.document.robustness ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([test, value]) => ({
+        test,
+        value: typeof value === 'number' ? value : null,
+        text: typeof value === 'number' ? null : JSON.stringify(value),
+      }));
+    const securityFindings = (ev?.document.security?.findings ?? []).map((f) => ({
+      id: f.id ?? null,
+      severity: f.severity ?? null,
+      title: f.title ?? null,
+    }));
+    const assessments = [...(m.impact_assessments ?? [])]
+      .sort(byKey((a: ImpactAssessment) => `${a.date}|${a.name}`))
+      .map((a) => ({
+        kind: a.kind,
+        name: a.name,
+        date: a.date,
+        link: a.link ?? null,
+        summary: a.summary ?? null,
+        reviewers: a.reviewers?.join(', ') || null,
+      }));
+    const aiaAssessment = [...(m.impact_assessments ?? [])]
+      .filter((a) => a.kind === 'aia')
+      .sort(byKey((a: ImpactAssessment) => a.date))
+      .pop();
+    const aia = aiaAssessment ? aiaLevel(aiaAssessment) : null;
+    const hasKind = (kind: string) => (m.impact_assessments ?? []).some((a) => a.kind === kind);
+    const ds = decisionsByModel.get(m.id) ?? [];
+    const present = (v: unknown) => (v === null || v === undefined ? 'missing' : 'met');
+    // Canada DADM Appendix C, read from what the data shows; `levels` is where the directive asks for it.
+    const requirements = [
+      {
+        requirement: 'Notice before the decision',
+        levels: 'I-IV',
+        status: present(doc.notice),
+        evidence: doc.notice,
+      },
+      {
+        requirement: 'Meaningful explanation',
+        levels: 'I-IV',
+        status: present(ev?.document.explainability),
+        evidence: ev ? `evidence ${ev.id}` : null,
+      },
+      {
+        requirement: 'Peer review, published',
+        levels: 'II-IV',
+        status: hasKind('peer_review') ? 'met' : 'missing',
+        evidence: assessments.find((a) => a.kind === 'peer_review')?.link ?? null,
+      },
+      {
+        requirement: 'GBA Plus',
+        levels: 'I-IV',
+        status: hasKind('gba_plus') ? 'met' : 'missing',
+        evidence: assessments.find((a) => a.kind === 'gba_plus')?.link ?? null,
+      },
+      {
+        requirement: 'Testing for unintended bias',
+        levels: 'I-IV',
+        status: fairness.length > 0 ? 'met' : 'missing',
+        evidence: ev ? `evidence ${ev.id}` : null,
+      },
+      {
+        requirement: 'Ongoing outcome monitoring',
+        levels: 'I-IV',
+        status: drift.length > 0 ? 'met' : 'missing',
+        evidence: ev ? `evidence ${ev.id}` : null,
+      },
+      {
+        requirement: 'Data quality and governance',
+        levels: 'I-IV',
+        status: present(ev?.document.data_quality ?? doc.data_quality),
+        evidence: doc.data_quality,
+      },
+      {
+        requirement: 'Human makes the final decision',
+        levels: 'III-IV',
+        status: present(doc.human_review),
+        evidence: doc.human_review,
+      },
+      {
+        requirement: 'Contingency plan',
+        levels: 'III-IV',
+        status: present(doc.contingency),
+        evidence: doc.contingency,
+      },
+      {
+        requirement: 'Training of staff',
+        levels: 'II-IV',
+        status: present(doc.training),
+        evidence: doc.training,
+      },
+      { requirement: 'Recourse', levels: 'I-IV', status: present(doc.appeals), evidence: doc.appeals },
+    ];
+    // AI Verify process checks: answered Yes when the evidence or documentation the check asks for exists.
+    const yesNo = (v: unknown) =>
+      v === null || v === undefined || (Array.isArray(v) && v.length === 0) ? 'No' : 'Yes';
+    const principles = [
+      {
+        principle: 'Transparency',
+        evidence: 'notice and description',
+        answer: yesNo(doc.notice ?? doc.description),
+      },
+      { principle: 'Explainability', evidence: 'global feature importance', answer: yesNo(importance) },
+      {
+        principle: 'Repeatability / reproducibility',
+        evidence: 'model, dataset and spec hashes',
+        answer: yesNo(ev?.document.subject?.dataset_sha256),
+      },
+      { principle: 'Safety', evidence: 'contingency plan', answer: yesNo(doc.contingency) },
+      { principle: 'Security', evidence: 'security scan findings', answer: yesNo(ev?.document.security) },
+      { principle: 'Robustness', evidence: 'robustness tests', answer: yesNo(robustness) },
+      { principle: 'Fairness', evidence: 'fairness metrics by group', answer: yesNo(fairness) },
+      {
+        principle: 'Data governance',
+        evidence: 'data sources and quality',
+        answer: yesNo(doc.data_sources ?? ev?.document.data_quality),
+      },
+      { principle: 'Accountability', evidence: 'owner and ledger decisions', answer: yesNo(ds) },
+      {
+        principle: 'Human agency and oversight',
+        evidence: 'human review design',
+        answer: yesNo(doc.human_review),
+      },
+      { principle: 'Inclusive growth', evidence: 'benefits statement', answer: yesNo(doc.benefits) },
+    ];
+    return {
+      id: m.id,
+      name: m.name,
+      version: m.version,
+      model_sha256: m.model_sha256 ?? ev?.document.subject?.model_sha256 ?? null,
+      owner: m.owner,
+      intended_purpose: m.intended_purpose,
+      risk_tier: m.risk_tier,
+      lifecycle_status: m.lifecycle_status,
+      use_case_category: m.use_case_category ?? null,
+      vendor: m.vendor ?? null,
+      distribution_date: m.distribution_date ?? null,
+      doc,
+      decisions: {
+        total: ds.length,
+        allowed: ds.filter((d) => d.allow).length,
+        denied: ds.filter((d) => !d.allow).length,
+      },
+      evidence: ev
+        ? {
+            id: ev.id,
+            collected_at: ev.collected_at,
+            data_source: ev.data_source ?? null,
+            signed_by: ev.signed_by ?? null,
+            ledger_seq: ev.ledger_seq ?? null,
+            rows: ev.document.rows ?? null,
+            dataset_sha256: ev.document.subject?.dataset_sha256 ?? null,
+            runtime: ev.document.runtime
+              ? Object.entries(ev.document.runtime)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join(', ')
+              : null,
+          }
+        : null,
+      performance,
+      performance_by_group: performanceByGroup,
+      fairness,
+      ll144: {
+        sex: findAttr((a) => SEX_ATTRIBUTE.test(a)),
+        race: findAttr((a) => RACE_ATTRIBUTE.test(a)),
+        intersectional: findAttr((a) => a.includes('&')),
+      },
+      drift,
+      importance,
+      robustness,
+      security_findings: securityFindings,
+      assessments,
+      aia,
+      requirements,
+      principles,
+      changes: [...(m.changes ?? [])]
+        .sort(byKey((c: { date: string; version: string }) => `${c.date}|${c.version}`))
+        .map((c) => ({ ...c, approval_seq: c.approval_seq ?? null })),
+      test_log: input.evidence
+        .filter((e) => e.model_id === m.id)
+        .sort(byKey((e: EvidenceRecord) => `${e.collected_at}|${e.id}`))
+        .map((e) => ({
+          id: e.id,
+          dataset_sha256: e.document.subject?.dataset_sha256 ?? null,
+          date: e.collected_at,
+          result: e.document.performance?.['accuracy'] ?? null,
+          signed_by: e.signed_by ?? null,
+          ledger_seq: e.ledger_seq ?? null,
+        })),
+    };
+  });
+
+  const flagged = modelViews.flatMap((m) =>
+    m.fairness.flatMap((t) =>
+      t.rows
+        .filter((r) => r.below)
+        .map((r) => ({
+          model: m.id,
+          attribute: t.attribute,
+          group: r.group,
+          rate: r.rate,
+          impact_ratio: r.impact_ratio,
+          reference: t.reference_group,
+        })),
+    ),
+  );
+
+  const incidents = [...(input.incidents ?? [])].sort(byKey((i) => `${i.detected_at}|${i.id}`)).map((i) => ({
+    ...i,
+    reported_to: i.reported_to ?? null,
+    corrective_action: i.corrective_action ?? null,
+  }));
+
+  const seqs = input.decisions.map((d) => d.seq);
+  const inputHashes = [
+    { name: 'region', sha256: hashCanonical(input.region) },
+    { name: 'models', sha256: hashCanonical(input.models) },
+    { name: 'decisions', sha256: hashCanonical(input.decisions) },
+    { name: 'waivers', sha256: hashCanonical(input.waivers) },
+    ...[...input.evidence]
+      .sort(byKey((e: EvidenceRecord) => e.id))
+      .map((e) => ({ name: `evidence ${e.id}`, sha256: hashCanonical(e) })),
+    { name: 'trends', sha256: hashCanonical(input.trends) },
+    { name: 'incidents', sha256: hashCanonical(input.incidents ?? []) },
+    { name: 'verification', sha256: hashCanonical(input.verification) },
+  ];
+
+  const regulations = region.regulations.map((r) => ({
+    id: r.id,
+    title: r.title,
+    articles: r.articles?.join(', ') || null,
+  }));
+  const origin = region.ledger.origin;
+  const serverUrl = input.verification.server_url ?? null;
+
+  return {
+    meta: {
+      title: template.title,
+      template_id: template.id,
+      regulation: template.regulation,
+      region_id: region.id,
+      region_name: region.name,
+      timezone: region.timezone,
+      locale: region.locale,
+      period: period.id,
+      period_start: period.start.toISOString(),
+      period_end: period.end.toISOString(),
+      generated_at: new Date(input.generated_at).toISOString(),
+      trigger: input.trigger ?? 'on_demand',
+      ledger_origin: origin,
+      first_seq: seqs.length ? Math.min(...seqs) : null,
+      last_seq: seqs.length ? Math.max(...seqs) : null,
+      threshold,
+      threshold_source: fairnessMin === null ? 'four-fifths rule' : `region ${region.id} policy data`,
+      small_share: SMALL_CATEGORY_SHARE,
+      psi_max: psiMax,
+      data_sha256: hashCanonical(input),
+    },
+    regulations,
+    toc: template.sections.map((sec, i) => ({ ...sec, number: i + 1 })),
+    models: modelViews,
+    decisions: {
+      total: input.decisions.length,
+      allowed,
+      denied: input.decisions.length - allowed,
+      waived: waivedDecisions,
+      by_stage: byStage,
+      denials_by_rule: denialsByRule,
+    },
+    waivers: [...input.waivers].sort(byKey((w) => `${w.granted_at}|${w.id}`)).map((w) => ({
+      ...w,
+      approved_by: w.approved_by.join(', '),
+      seq: w.seq ?? null,
+    })),
+    flagged,
+    incidents,
+    charts: {} as Record<string, string>,
+    verification: {
+      checkpoint: input.verification.checkpoint,
+      tree_size: input.verification.tree_size,
+      entries: [...input.verification.entries]
+        .sort((a, b) => a.seq - b.seq)
+        .map((e) => ({ ...e, proof_length: e.proof.length })),
+      input_hashes: inputHashes,
+      server_url: serverUrl,
+      commands: [
+        `arbiter verify --report report.pdf --server ${serverUrl ?? 'https://<arbiter server>'}`,
+        `arbiter verify --report report.pdf --bundle ${region.id}-${period.id}.bundle`,
+      ],
+    },
+  };
+}
+
+export type ViewModel = ReturnType<typeof buildViewModel>;
+export type ModelView = ViewModel['models'][number];

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { callApi, requireServerTarget } from './client.ts';
+import { CliFailure } from './output.ts';
+
+const DEFAULT_POLICY_DIR = 'policies';
+
+/** `arbiter policy test | build | simulate`: what a policy author runs before and after a change. */
+export function registerPolicyCommands(program: Command): void {
+  const policy = program.command('policy').description('test, build and simulate policies');
+
+  policy
+    .command('test')
+    .description('run the Rego tests (opa test) of a policy folder')
+    .argument('[dir]', 'policy folder', DEFAULT_POLICY_DIR)
+    .action(async (dir: string) => {
+      const { testPolicies } = await import('../../policies/index.ts');
+      try {
+        console.log(await testPolicies(path.resolve(dir)));
+      } catch (err) {
+        throw new CliFailure((err as Error).message, 1);
+      }
+    });
+
+  policy
+    .command('build')
+    .description("compile a policy folder to a WebAssembly bundle with the regions' thresholds as data")
+    .argument('[dir]', 'policy folder', DEFAULT_POLICY_DIR)
+    .requiredOption('--out <file>', 'bundle to write (.tar.gz)')
+    .option('--revision <rev>', "revision to record (default: the folder's Git HEAD commit)")
+    .action(async (dir: string, flags: { out: string; revision?: string }) => {
+      const [{ buildBundle }, { loadRegions, policyDataDocument }, { execFileSync }] = await Promise.all([
+        import('../../policies/index.ts'),
+        import('../../regions/index.ts'),
+        import('node:child_process'),
+      ]);
+      const revision =
+        flags.revision ?? execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+      const bundle = await buildBundle({
+        sourceDir: path.resolve(dir),
+        revision,
+        out: flags.out,
+        data: policyDataDocument(await loadRegions()),
+      });
+      console.log(`wrote ${flags.out}: revision ${bundle.revision}, sha256 ${bundle.sha256}`);
+      console.log(`  entrypoints: ${bundle.entrypoints.join(', ')}`);
+    });
+
+  policy
+    .command('simulate')
+    .description(
+      're-evaluate recorded decisions under a candidate commit and list every decision that would flip',
+    )
+    .requiredOption('--ref <ref>', 'candidate commit, branch or tag of the policy repository')
+    .option('--since <date>', 'decisions since this date-time (default: 90 days)')
+    .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
+    .option('--token <token>', 'API token (ARBITER_TOKEN)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (flags: { ref: string; since?: string; server?: string; token?: string; json?: boolean }) => {
+        const since = flags.since ? new Date(flags.since) : undefined;
+        if (since && Number.isNaN(since.getTime()))
+          throw new CliFailure(`--since ${flags.since}: not a date-time`);
+        const result = await callApi<{
+          candidate: { revision: string };
+          evaluated: number;
+          flips: {
+            decision_id: string;
+            region: string;
+            model: string;
+            version: string;
+            recorded: { allow: boolean };
+            candidate: { allow: boolean; deny: string[] };
+          }[];
+        }>(requireServerTarget(flags), 'POST', '/v1/policies/simulate', {
+          ref: flags.ref,
+          since: since?.toISOString(),
+        });
+        if (flags.json) {
+          console.log(JSON.stringify(result, null, 2));
+          return;
+        }
+        console.log(
+          `candidate ${result.candidate.revision}: ${result.evaluated} recorded decisions re-evaluated, ${result.flips.length} would flip`,
+        );
+        for (const f of result.flips) {
+          const change = `${f.recorded.allow ? 'allow' : 'deny'} → ${f.candidate.allow ? 'allow' : 'deny'}`;
+          console.log(
+            `  ${f.decision_id}  ${f.region.padEnd(7)} ${f.model}@${f.version}  ${change}  ${f.candidate.deny.join(', ')}`,
+          );
+        }
+      },
+    );
+}

@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Kysely, Selectable } from 'kysely';
+import type PgBoss from 'pg-boss';
+import { evaluate, EvaluatorError, loadSpec, type Evidence } from '../../evaluators/index.ts';
+import type { ArtifactStore } from '../artifacts/store.ts';
+import type { EvaluationTable, ServerTables } from '../db/schema.ts';
+import { ServerError } from '../errors.ts';
+
+const QUEUE = 'evaluate';
+
+export interface EvaluationLimits {
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  readonly timeoutMs: number;
+}
+
+export interface EvaluationRequest {
+  readonly model_sha256?: string;
+  readonly data_sha256: string;
+  readonly reference_sha256?: string;
+  readonly spec: Record<string, unknown>;
+  readonly execution_provider?: 'auto' | 'cuda' | 'cpu';
+}
+
+export interface EvaluationView {
+  id: string;
+  status: EvaluationTable['status'];
+  model_sha256: string | null;
+  data_sha256: string;
+  reference_sha256: string | null;
+  execution_provider: string;
+  progress: { phase: string | null; rows: number };
+  error: { code: string; message: string } | null;
+  evidence: Evidence | null;
+  evidence_sha256: string | null;
+  created_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function view(row: Selectable<EvaluationTable>): EvaluationView {
+  return {
+    id: row.id,
+    status: row.status,
+    model_sha256: row.model_sha256,
+    data_sha256: row.data_sha256,
+    reference_sha256: row.reference_sha256,
+    execution_provider: row.execution_provider,
+    progress: { phase: row.phase, rows: Number(row.rows_done) },
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    evidence: row.evidence_json ? (JSON.parse(row.evidence_json) as Evidence) : null,
+    evidence_sha256: row.evidence_sha256,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+  };
+}
+
+/**
+ * Evaluations as durable background jobs: the request is a row, the work a pg-boss job, so a job survives a
+ * restart (an interrupted run expires and is retried) and any replica's worker may take it. Progress and
+ * cancellation go through the row, so they work across processes too.
+ */
+export class Evaluations {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly db: Kysely<ServerTables>,
+    private readonly artifacts: ArtifactStore,
+    private readonly queue: PgBoss,
+    private readonly limits: EvaluationLimits,
+    private readonly log: { error(obj: object, msg: string): void },
+    private readonly clock: () => Date,
+  ) {}
+
+  async submit(request: EvaluationRequest, createdBy: string): Promise<EvaluationView> {
+    // Refuse what can never run before it is queued: a bad spec or an artifact that is not there.
+    try {
+      loadSpec(request.spec as never);
+    } catch (err) {
+      if (err instanceof EvaluatorError) throw err;
+      throw new ServerError('BAD_REQUEST', `spec: ${(err as Error).message}`);
+    }
+    for (const [field, sha] of [
+      ['model_sha256', request.model_sha256],
+      ['data_sha256', request.data_sha256],
+      ['reference_sha256', request.reference_sha256],
+    ] as const) {
+      if (sha === undefined) continue;
+      try {
+        await this.artifacts.info(sha);
+      } catch {
+        throw new ServerError(
+          'BAD_REQUEST',
+          `${field}: no artifact ${sha}; upload it with POST /v1/artifacts`,
+        );
+      }
+    }
+    const row = await this.db
+      .insertInto('evaluation')
+      .values({
+        id: `eval_${randomBytes(8).toString('hex')}`,
+        status: 'queued',
+        model_sha256: request.model_sha256 ?? null,
+        data_sha256: request.data_sha256,
+        reference_sha256: request.reference_sha256 ?? null,
+        spec: JSON.stringify(request.spec),
+        execution_provider: request.execution_provider ?? 'auto',
+        phase: null,
+        error_code: null,
+        error_message: null,
+        evidence_json: null,
+        evidence_sha256: null,
+        created_by: createdBy,
+        started_at: null,
+        finished_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await this.queue.send(
+      QUEUE,
+      { id: row.id },
+      {
+        singletonKey: row.id,
+        retryLimit: 2,
+        retryDelay: 5,
+        expireInSeconds: Math.ceil(this.limits.timeoutMs / 1000) + 60,
+      },
+    );
+    return view(row);
+  }
+
+  async get(id: string): Promise<EvaluationView> {
+    const row = await this.db.selectFrom('evaluation').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ServerError('NOT_FOUND', `no evaluation ${id}`);
+    return view(row);
+  }
+
+  /** Asks a queued or running evaluation to stop; the worker that runs it notices within a second. */
+  async cancel(id: string): Promise<EvaluationView> {
+    const row = await this.db
+      .updateTable('evaluation')
+      .set({ cancel_requested: true })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new ServerError('NOT_FOUND', `no evaluation ${id}`);
+    if (row.status === 'queued') {
+      await this.finish(id, {
+        status: 'cancelled',
+        error_code: 'EVAL_ABORTED',
+        error_message: 'cancelled before it ran',
+      });
+    }
+    this.running.get(id)?.abort();
+    return this.get(id);
+  }
+
+  /** Starts taking jobs from the queue (one at a time per process: inference uses every core it is given). */
+  async startWorker(): Promise<void> {
+    await this.queue.createQueue(QUEUE);
+    await this.queue.work<{ id: string }>(
+      QUEUE,
+      { batchSize: 1, pollingIntervalSeconds: 1 },
+      async ([job]) => {
+        if (job) await this.run(job.data.id);
+      },
+    );
+  }
+
+  private async finish(id: string, values: Partial<Selectable<EvaluationTable>>): Promise<void> {
+    await this.db
+      .updateTable('evaluation')
+      .set({ ...values, finished_at: new Date() })
+      .where('id', '=', id)
+      .where('status', 'in', ['queued', 'running'])
+      .execute();
+  }
+
+  private async run(id: string): Promise<void> {
+    const claimed = await this.db
+      .updateTable('evaluation')
+      .set({ status: 'running', started_at: new Date(), rows_done: 0, phase: null })
+      .where('id', '=', id)
+      .where('status', 'in', ['queued', 'running'])
+      .where('cancel_requested', '=', false)
+      .returningAll()
+      .executeTakeFirst();
+    if (!claimed) return;
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    const workDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-eval-'));
+    let lastWrite = 0;
+    try {
+      const fetch = (sha: string | null) =>
+        sha ? this.artifacts.materialize(sha, workDir) : Promise.resolve(undefined);
+      const [model, data, reference] = await Promise.all([
+        fetch(claimed.model_sha256),
+        fetch(claimed.data_sha256),
+        fetch(claimed.reference_sha256),
+      ]);
+      const result = await evaluate({
+        model,
+        data: data!,
+        reference,
+        spec: JSON.parse(claimed.spec),
+        executionProvider: claimed.execution_provider,
+        limits: this.limits,
+        signal: controller.signal,
+        generatedAt: this.clock(),
+        onProgress: (progress) => {
+          // At most one write a second: progress for readers, and the moment to notice a cancellation.
+          const now = Date.now();
+          if (now - lastWrite < 1000) return;
+          lastWrite = now;
+          void this.db
+            .updateTable('evaluation')
+            .set({ phase: progress.phase, rows_done: progress.rows })
+            .where('id', '=', id)
+            .returning('cancel_requested')
+            .executeTakeFirst()
+            .then((row) => row?.cancel_requested && controller.abort());
+        },
+      });
+      await this.finish(id, {
+        status: 'succeeded',
+        phase: 'done',
+        rows_done: result.evidence.rows,
+        evidence_json: result.json,
+        evidence_sha256: result.sha256,
+      });
+    } catch (err) {
+      if (err instanceof EvaluatorError) {
+        await this.finish(id, {
+          status: err.code === 'EVAL_ABORTED' ? 'cancelled' : 'failed',
+          error_code: err.code,
+          error_message: err.message,
+        });
+      } else {
+        this.log.error({ err, evaluation: id }, 'evaluation failed');
+        await this.finish(id, {
+          status: 'failed',
+          error_code: 'INTERNAL',
+          error_message: 'internal error; see the service log',
+        });
+      }
+    } finally {
+      this.running.delete(id);
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+}

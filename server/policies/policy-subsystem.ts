@@ -1,0 +1,150 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Ledger } from '../../ledger/index.ts';
+import {
+  createBundleStore,
+  createGitPolicySource,
+  createPolicyEngine,
+  DecisionStore,
+  WaiverStore,
+  type BundleStore,
+  type GitPolicySource,
+  type PolicyBundle,
+  type PolicyEngine,
+  type PolicyTables,
+} from '../../policies/index.ts';
+import { policyDataDocument, type Region } from '../../regions/index.ts';
+import { ServerError } from '../errors.ts';
+
+/** Where the service takes its policies from: a Git repository, a branch, a folder in it. */
+export interface PolicySourceConfig {
+  readonly repository: string | undefined;
+  readonly branch: string | undefined;
+  readonly path: string | undefined;
+  readonly pollIntervalMs: number;
+}
+
+/** Arbiter's own checkout: its `policies/` folder at HEAD is the default policy source. */
+const BUILTIN_POLICY_SOURCE = {
+  repository: fileURLToPath(new URL('../..', import.meta.url)),
+  branch: 'HEAD',
+  path: 'policies',
+} as const;
+
+/** How often expired waivers are marked expired (and that recorded); policies never honour them regardless. */
+const WAIVER_EXPIRY_INTERVAL_MS = 60_000;
+
+export interface PolicySubsystem {
+  readonly source: GitPolicySource;
+  readonly bundles: BundleStore;
+  readonly decisions: DecisionStore;
+  readonly waivers: WaiverStore;
+  /** The engine, once a commit has been activated. */
+  engine(): PolicyEngine;
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Policies as the service runs them: a Git branch followed by polling; each new commit tested, compiled to
+ * Wasm and activated atomically, or refused while the old bundle stays. Every activation and refusal is
+ * recorded in every region's ledger, so any region's auditor sees which policy was in force when.
+ */
+export async function startPolicies(options: {
+  readonly db: Kysely<PolicyTables>;
+  readonly ledger: Ledger;
+  readonly regions: ReadonlyMap<string, Region>;
+  readonly source: PolicySourceConfig;
+  readonly dataDir: string;
+  readonly clock: () => Date;
+  readonly log: Logger;
+}): Promise<PolicySubsystem> {
+  const { ledger, regions, clock, log } = options;
+  const bundles = createBundleStore(path.join(options.dataDir, 'bundles'));
+  let engine: PolicyEngine | undefined;
+  const recordInEveryRegion = async (entry: Record<string, unknown>) => {
+    for (const region of regions.keys()) await ledger.append(region, entry);
+  };
+  const configured = options.source.repository !== undefined;
+  const where = configured
+    ? {
+        repository: options.source.repository!,
+        branch: options.source.branch ?? 'main',
+        path: options.source.path,
+      }
+    : BUILTIN_POLICY_SOURCE;
+  const source = createGitPolicySource({
+    ...where,
+    data: policyDataDocument(regions),
+    bundles,
+    intervalMs: options.source.pollIntervalMs,
+    clock,
+    activate: async (bundle: PolicyBundle) => {
+      if (engine) await engine.activate(bundle);
+      else engine = await createPolicyEngine({ bundle });
+    },
+    onActivated: async (event) => {
+      log.info(
+        { commit: event.commit, bundle: event.bundleSha256, author: event.author },
+        'policy activated',
+      );
+      await recordInEveryRegion({
+        type: 'policy.activated',
+        commit: event.commit,
+        bundle_sha256: event.bundleSha256,
+        author: event.author,
+        branch: where.branch,
+        at: clock().toISOString(),
+      });
+    },
+    onRejected: async (event) => {
+      log.warn(
+        { commit: event.commit, author: event.author, reason: event.reason },
+        'policy commit rejected',
+      );
+      await recordInEveryRegion({
+        type: 'policy.rejected',
+        commit: event.commit,
+        author: event.author,
+        reason: event.reason,
+        at: clock().toISOString(),
+      });
+    },
+  });
+  // The first poll activates the branch's head before the service answers; later commits arrive by polling.
+  await source.start();
+  if (!engine)
+    log.error({ status: source.status() }, 'no policy bundle could be activated; decisions are refused');
+  const waivers = new WaiverStore(options.db, { clock });
+  const expiry = setInterval(() => {
+    void waivers
+      .expireDue()
+      .then(async (changes) => {
+        for (const { waiver, entry } of changes) await ledger.append(waiver.region, { ...entry });
+      })
+      .catch((err: unknown) => log.error({ err }, 'expiring waivers failed'));
+  }, WAIVER_EXPIRY_INTERVAL_MS);
+  expiry.unref();
+  return {
+    source,
+    bundles,
+    decisions: new DecisionStore(options.db),
+    waivers,
+    engine: () => {
+      if (!engine)
+        throw new ServerError(
+          'POLICIES_UNAVAILABLE',
+          'no policy bundle is active; see GET /v1/policies/status',
+        );
+      return engine;
+    },
+    ready: () => engine !== undefined,
+    close: async () => {
+      clearInterval(expiry);
+      source.stop();
+      await engine?.close();
+    },
+  };
+}

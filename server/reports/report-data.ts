@@ -1,0 +1,193 @@
+import type { Ledger } from '../../ledger/index.ts';
+import type { DecisionRow, DecisionStore, WaiverStore } from '../../policies/index.ts';
+import type { Region } from '../../regions/index.ts';
+import {
+  parsePeriod,
+  type DecisionRecord,
+  type EvidenceDocument,
+  type EvidenceRecord,
+  type ModelRecord,
+  type ReportInput,
+  type TrendPoint,
+  type WaiverRecord,
+} from '../../reports/index.ts';
+import type { ModelInventory } from '../inventory/models.ts';
+
+/** Quarters shown in a report's trend charts, this one included. */
+const TREND_QUARTERS = 4;
+/** Decisions read per region and period; a quarter with more is summarised from the newest this many. */
+const MAX_DECISIONS = 100_000;
+
+interface Violation {
+  rule: string;
+}
+interface RecordedDecision {
+  allow: boolean;
+  deny: Violation[];
+  waived: Violation[];
+}
+
+function quarterIds(period: string, count: number): string[] {
+  const [year, quarter] = period.split('-Q').map(Number) as [number, number];
+  const ids: string[] = [];
+  for (let i = count - 1; i >= 0; i--) {
+    const index = year * 4 + (quarter - 1) - i;
+    ids.push(`${Math.floor(index / 4)}-Q${(index % 4) + 1}`);
+  }
+  return ids;
+}
+
+function minImpactRatio(evidence: EvidenceDocument | undefined): number | null {
+  let min: number | null = null;
+  for (const attribute of Object.values(evidence?.fairness ?? {})) {
+    for (const group of Object.values(attribute.groups)) {
+      const ratio = group.impact_ratio;
+      if (typeof ratio === 'number' && (min === null || ratio < min)) min = ratio;
+    }
+  }
+  return min;
+}
+
+const evidenceOf = (row: DecisionRow) => (JSON.parse(row.input) as { evidence: EvidenceDocument }).evidence;
+
+/** The signed checkpoint of exactly this tree size (a newer one may exist by now; the proofs are against this). */
+async function checkpointAt(ledger: Ledger, region: string, size: number): Promise<string> {
+  const [checkpoint] = await ledger.reader.checkpoints(region, { fromSize: size, toSize: size });
+  if (!checkpoint) throw new TypeError(`no checkpoint of size ${size} in ${region}`);
+  return checkpoint.note;
+}
+
+/**
+ * Gathers what a region's report for a period is rendered from — the inventory, the decisions and waivers of
+ * the period, the evidence those decisions were made on, quarter trends — and the inclusion proof of every
+ * cited ledger entry against one signed checkpoint. Reads only: it changes nothing.
+ */
+export async function assembleReportInput(options: {
+  readonly region: Region;
+  readonly template: string;
+  readonly period: string;
+  readonly trigger: 'scheduled' | 'on_demand';
+  readonly clock: () => Date;
+  readonly inventory: ModelInventory;
+  readonly decisions: DecisionStore;
+  readonly waivers: WaiverStore;
+  readonly ledger: Ledger;
+}): Promise<ReportInput> {
+  const { region, ledger } = options;
+  const quarters = quarterIds(options.period, TREND_QUARTERS).map((id) => parsePeriod(id, region.timezone));
+  const period = quarters.at(-1)!;
+  const rows = (
+    await options.decisions.list({ region: region.id, since: quarters[0]!.start, limit: MAX_DECISIONS })
+  ).filter((r) => r.decided_at < period.end);
+  const inPeriod = rows.filter((r) => r.decided_at >= period.start);
+
+  const decisions: DecisionRecord[] = inPeriod.map((row) => {
+    const result = JSON.parse(row.result) as RecordedDecision;
+    return {
+      seq: row.ledger_seq ?? -1,
+      decision_id: row.decision_id,
+      model_id: row.model,
+      stage: row.stage,
+      allow: row.allow,
+      denied_rules: [...result.deny, ...result.waived].map((v) => v.rule),
+      waived_rules: result.waived.map((v) => v.rule),
+      decided_at: row.decided_at.toISOString(),
+    };
+  });
+
+  // The evidence each model's latest decision of the period was made on.
+  const latestByModel = new Map<string, DecisionRow>();
+  for (const row of inPeriod) {
+    const seen = latestByModel.get(row.model);
+    if (!seen || row.decided_at > seen.decided_at) latestByModel.set(row.model, row);
+  }
+  const evidence: EvidenceRecord[] = [...latestByModel.values()].map((row) => {
+    const document = evidenceOf(row);
+    const generatedAt = (document as { generated_at?: string }).generated_at;
+    return {
+      id: row.decision_id,
+      model_id: row.model,
+      collected_at: generatedAt ?? row.decided_at.toISOString(),
+      ledger_seq: row.ledger_seq ?? undefined,
+      document,
+    };
+  });
+
+  const inventory = new Map((await options.inventory.list()).map((m) => [m.name, m]));
+  const modelIds = [...new Set(rows.map((r) => r.model))].sort();
+  const models: ModelRecord[] = modelIds.map((id) => {
+    const registered = inventory.get(id);
+    const latest = rows.filter((r) => r.model === id).sort((a, b) => +b.decided_at - +a.decided_at)[0]!;
+    const card = (JSON.parse(latest.input) as { model_card?: Record<string, string> }).model_card ?? {};
+    const deployed = rows.some((r) => r.model === id && r.stage === 'deployment' && r.allow);
+    return {
+      id,
+      name: id,
+      version: latest.version,
+      owner: registered?.owner ?? card.owner ?? 'not registered',
+      intended_purpose: registered?.intended_purpose ?? card.intended_purpose ?? 'not registered',
+      risk_tier: registered?.risk_tier ?? card.risk_tier ?? 'unknown',
+      lifecycle_status: deployed ? 'deployed' : 'in review',
+      documentation: registered?.description ? { description: registered.description } : undefined,
+    };
+  });
+
+  const waivers: WaiverRecord[] = (await options.waivers.list({ region: region.id }))
+    .filter((w) => w.decided_at !== null && (w.status === 'approved' || w.status === 'expired'))
+    .filter((w) => w.decided_at! < period.end && w.expires_at > period.start)
+    .map((w) => ({
+      id: w.id,
+      model_id: w.model,
+      rule: w.rule,
+      reason: w.reason,
+      approved_by: [w.decided_by!],
+      granted_at: w.decided_at!.toISOString(),
+      expires_at: w.expires_at.toISOString(),
+    }));
+
+  const trends: TrendPoint[] = quarters.flatMap((q) =>
+    modelIds.map((model) => {
+      const inQuarter = rows.filter(
+        (r) => r.model === model && r.decided_at >= q.start && r.decided_at < q.end,
+      );
+      const last = inQuarter.sort((a, b) => +b.decided_at - +a.decided_at)[0];
+      const document = last ? evidenceOf(last) : undefined;
+      const accuracy = document?.performance?.accuracy;
+      return {
+        period: q.id,
+        model_id: model,
+        decisions: inQuarter.length,
+        denials: inQuarter.filter((r) => !r.allow).length,
+        min_impact_ratio: minImpactRatio(document),
+        accuracy: typeof accuracy === 'number' ? accuracy : null,
+      };
+    }),
+  );
+
+  // Every cited entry is proven against one signed checkpoint that covers them all.
+  const head = await ledger.integrate(region.id);
+  const cited = decisions.filter((d) => d.seq >= 0 && d.seq < head.size);
+  const entries = await Promise.all(
+    cited.map(async (d) => {
+      const proof = await ledger.reader.inclusionProof(region.id, d.seq, head.size);
+      return { seq: d.seq, type: 'decision', leaf_hash: proof.leaf_hash, proof: proof.proof };
+    }),
+  );
+  return {
+    region,
+    template: options.template,
+    period: period.id,
+    generated_at: options.clock().toISOString(),
+    trigger: options.trigger,
+    models,
+    decisions,
+    waivers,
+    evidence,
+    trends,
+    verification: {
+      checkpoint: await checkpointAt(ledger, region.id, head.size),
+      tree_size: head.size,
+      entries,
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { EVIDENCE_SCHEMA } from '../../evaluators/index.ts';
+import type { Ledger } from '../../ledger/index.ts';
+import {
+  decide,
+  replayDecision,
+  simulateDecisions,
+  type Actor,
+  type DecisionRow,
+} from '../../policies/index.ts';
+import { assertInScope } from '../auth/index.ts';
+import { ServerError } from '../errors.ts';
+import type { Evaluations } from '../evaluations/evaluations.ts';
+import type { PolicySubsystem } from '../policies/policy-subsystem.ts';
+import { callerOf, type Handlers } from './types.ts';
+
+const NINETY_DAYS_MS = 90 * 86_400_000;
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+addFormats.default(ajv);
+// Evidence attached by a pipeline that scored elsewhere has no evaluator provenance (seeds, library versions,
+// skipped metrics); whatever parts it does carry must have the shape of arbiter.evidence/v1.
+const validateEvidence = ajv.compile({ ...EVIDENCE_SCHEMA, required: ['schema'] });
+
+function actorOf(request: Parameters<typeof callerOf>[0]): Actor {
+  const { subject, role, issuer } = callerOf(request);
+  return { subject, role, issuer };
+}
+
+/** A recorded decision, shaped as the receipt `POST /v1/decisions` answered, plus what it was about. */
+function decisionView(row: DecisionRow) {
+  const result = JSON.parse(row.result) as Record<string, unknown>;
+  const input = JSON.parse(row.input) as { subject: unknown };
+  return {
+    decision_id: row.decision_id,
+    region: row.region,
+    stage: row.stage,
+    subject: input.subject,
+    decided_at: row.decided_at,
+    input_sha256: row.input_sha256,
+    ...result,
+    policy: { revision: row.revision, bundle_sha256: row.bundle_sha256 },
+    ledger:
+      row.ledger_seq === null ? null : { region: row.region, seq: row.ledger_seq, leaf_hash: row.leaf_hash },
+  };
+}
+
+interface DecisionBody {
+  evidence?: Record<string, unknown>;
+  evaluation_id?: string;
+  [key: string]: unknown;
+}
+
+export function decisionHandlers(deps: {
+  policies: PolicySubsystem;
+  ledger: Ledger;
+  evaluations: Evaluations;
+  clock: () => Date;
+}): Handlers {
+  const { policies, ledger, evaluations, clock } = deps;
+
+  /** The evidence of the request: attached (checked against its schema) or a succeeded evaluation's. */
+  async function evidenceOf(body: DecisionBody): Promise<Record<string, unknown>> {
+    if ((body.evidence === undefined) === (body.evaluation_id === undefined)) {
+      throw new ServerError('BAD_REQUEST', 'give exactly one of evidence or evaluation_id');
+    }
+    if (body.evaluation_id !== undefined) {
+      const evaluation = await evaluations.get(body.evaluation_id);
+      if (evaluation.status !== 'succeeded' || !evaluation.evidence) {
+        throw new ServerError(
+          'BAD_REQUEST',
+          `evaluation_id: evaluation ${body.evaluation_id} is ${evaluation.status}, not succeeded`,
+        );
+      }
+      return evaluation.evidence as unknown as Record<string, unknown>;
+    }
+    if (!validateEvidence(body.evidence)) {
+      const e = validateEvidence.errors![0]!;
+      const field = `evidence${e.instancePath.replaceAll('/', '.')}`;
+      throw new ServerError(
+        'BAD_REQUEST',
+        `${field}: ${e.message ?? 'is invalid'} (schema arbiter.evidence/v1)`,
+      );
+    }
+    return body.evidence!;
+  }
+
+  return {
+    createDecision: async (request, reply) => {
+      const { evaluation_id: _evaluationId, ...body } = request.body as DecisionBody;
+      // A CI identity may gate only the models and regions its rule names.
+      assertInScope(callerOf(request), {
+        model: (body.subject as { model?: string } | undefined)?.model,
+        region: body.region as string | undefined,
+      });
+      const evidence = await evidenceOf(request.body as DecisionBody);
+      const receipt = await decide(
+        { ...body, evidence },
+        {
+          engine: policies.engine(),
+          appendToLedger: async (region, entry) => {
+            const { seq, leafHash } = await ledger.append(region, { ...entry });
+            return { seq, leafHash };
+          },
+          waivers: policies.waivers,
+          decisions: policies.decisions,
+          clock,
+          actor: actorOf(request),
+        },
+      );
+      return reply.status(201).send(receipt);
+    },
+    listDecisions: async (request) => {
+      const q = request.query as { model?: string; region?: string; since?: string; limit?: number };
+      const rows = await policies.decisions.list({
+        model: q.model,
+        region: q.region,
+        since: q.since ? new Date(q.since) : undefined,
+        limit: q.limit ?? 100,
+      });
+      return { decisions: rows.map(decisionView) };
+    },
+    getDecision: async (request) =>
+      decisionView(await policies.decisions.get((request.params as { id: string }).id)),
+    replayDecision: async (request) =>
+      replayDecision((request.params as { id: string }).id, {
+        decisions: policies.decisions,
+        bundles: policies.bundles,
+      }),
+    getPolicyStatus: async () => {
+      const active = policies.ready() ? policies.engine() : undefined;
+      return {
+        source: policies.source.status(),
+        active: active
+          ? {
+              revision: active.bundle.revision,
+              bundle_sha256: active.bundle.sha256,
+              entrypoints: active.bundle.entrypoints,
+              pool_size: active.poolSize,
+            }
+          : null,
+      };
+    },
+    simulatePolicy: async (request) => {
+      const body = request.body as { ref: string; since?: string; model?: string; region?: string };
+      const candidate = await policies.source.buildRef(body.ref);
+      return simulateDecisions({
+        candidate,
+        decisions: policies.decisions,
+        since: body.since ? new Date(body.since) : new Date(clock().getTime() - NINETY_DAYS_MS),
+        filter: { model: body.model, region: body.region },
+      });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../../../support/service.ts';
+
+describe('repeated authentication failures', () => {
+  let service: TestService;
+  const get = (token: string, remoteAddress = '127.0.0.1') =>
+    service.app.inject({ url: '/v1/tokens', headers: { authorization: `Bearer ${token}` }, remoteAddress });
+
+  beforeAll(async () => {
+    service = await startTestService({
+      ARBITER_AUTH_FAILURE_LIMIT: '5',
+      ARBITER_AUTH_FAILURE_WINDOW_S: '60',
+    });
+  });
+  afterAll(() => service?.close());
+
+  it('answer 429 with Retry-After once a client reached the limit, for that client only', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(`arb_guess${i}`, '192.0.2.7')).statusCode).toBe(401);
+    const blocked = await get(service.adminToken, '192.0.2.7');
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json()).toMatchObject({ statusCode: 429, code: 'TOO_MANY_AUTH_FAILURES' });
+    const retryAfter = Number(blocked.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Probes without credentials still pass; other clients are untouched.
+    expect((await service.app.inject({ url: '/healthz', remoteAddress: '192.0.2.7' })).statusCode).toBe(200);
+    expect((await get(service.adminToken, '192.0.2.8')).statusCode).toBe(200);
+  });
+
+  it('counts refusals (401), not wrong roles (403)', async () => {
+    const auditor = (await service.tokens.create({ role: 'auditor', createdBy: 'test' })).token;
+    for (let i = 0; i < 8; i++) expect((await get(auditor, '192.0.2.9')).statusCode).toBe(403);
+    expect((await get(service.adminToken, '192.0.2.9')).statusCode).toBe(200);
+  });
+});

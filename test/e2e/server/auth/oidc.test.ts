@@ -1,0 +1,300 @@
+import { createPublicKey } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { base64url, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import {
+  compositeAuthenticator,
+  OidcAuthenticator,
+  parseOidcSettings,
+} from '../../../../server/auth/index.ts';
+import { loadOpenApi, operationsOf } from '../../../../server/openapi.ts';
+import { startTestService, type TestService } from '../../../support/service.ts';
+import { JWT_AUDIENCE, OPAQUE_AUDIENCE, startTestIssuer, type TestIssuer } from './support/oidc-issuer.ts';
+
+const SECRET = 'a-client-secret-of-sufficient-length';
+const IDP_CLIENTS = [
+  { clientId: 'alice-admin', clientSecret: SECRET, claims: { groups: ['staff', 'arbiter-admins'] } },
+  { clientId: 'olga-officer', clientSecret: SECRET, claims: { groups: ['arbiter-compliance'] } },
+  { clientId: 'ann-auditor', clientSecret: SECRET, claims: { groups: ['arbiter-auditors'] } },
+  { clientId: 'mallory', clientSecret: SECRET, claims: { groups: ['marketing'] } },
+  { clientId: 'arbiter-introspector', clientSecret: SECRET },
+];
+const CI_JOB = { repository: 'acme/fraud-model', ref: 'refs/heads/main', workflow: 'gate' };
+const CI_CLIENTS = [
+  { clientId: 'gate-job', clientSecret: SECRET, claims: CI_JOB },
+  { clientId: 'branch-job', clientSecret: SECRET, claims: { ...CI_JOB, ref: 'refs/heads/experiment' } },
+];
+
+/**
+ * Operations that use POST but change nothing, which an auditor may call: replaying a decision and simulating a
+ * policy change against recorded history are part of an audit. Every other non-GET operation, including any
+ * added later, must refuse an auditor.
+ */
+const READ_ONLY_OPERATIONS = new Set(['replayDecision', 'simulatePolicy']);
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function accessToken(issuer: TestIssuer, clientId: string, resource = JWT_AUDIENCE): Promise<string> {
+  const config = await client.discovery(new URL(issuer.issuer), clientId, SECRET, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
+  return (await client.clientCredentialsGrant(config, { resource })).access_token;
+}
+
+/** Signs claims with a private JWK the way an issuer would, with header fields overridable. */
+async function signed(key: JWK & { kid: string }, claims: JWTPayload, header: Record<string, unknown> = {}) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid, ...header })
+    .sign(await importJWK(key, 'ES256'));
+}
+
+describe('OIDC access tokens from a real provider', () => {
+  let idp: TestIssuer;
+  let ci: TestIssuer;
+  let service: TestService;
+  let oidcDoc: unknown;
+  let oidcFile: string;
+  const now = () => Math.floor(Date.now() / 1000);
+  const goodClaims = (): JWTPayload => ({
+    iss: idp.issuer,
+    aud: JWT_AUDIENCE,
+    sub: 'alice-admin',
+    groups: ['arbiter-admins'],
+    iat: now(),
+    exp: now() + 300,
+  });
+  const call = (token: string, url = '/v1/tokens', method: 'GET' | 'POST' = 'GET') =>
+    service.app.inject({ method, url, headers: bearer(token) });
+
+  beforeAll(async () => {
+    idp = await startTestIssuer(IDP_CLIENTS);
+    ci = await startTestIssuer(CI_CLIENTS);
+    oidcFile = path.join(os.tmpdir(), `arbiter-oidc-${process.pid}.yaml`);
+    oidcDoc = {
+      clock_tolerance_seconds: 30,
+      jwks_cooldown_seconds: 0,
+      issuers: [
+        {
+          issuer: idp.issuer,
+          audience: [JWT_AUDIENCE, OPAQUE_AUDIENCE],
+          introspection: { client_id: 'arbiter-introspector', client_secret: SECRET },
+          rules: [
+            { claims: { groups: 'arbiter-admins' }, role: 'admin' },
+            { claims: { groups: 'arbiter-compliance' }, role: 'compliance_officer' },
+            { claims: { groups: 'arbiter-auditors' }, role: 'auditor' },
+          ],
+        },
+        {
+          issuer: ci.issuer,
+          audience: JWT_AUDIENCE,
+          algorithms: ['ES256'],
+          rules: [
+            {
+              claims: { repository: 'acme/fraud-model', ref: ['refs/heads/main', 'refs/tags/v*'] },
+              role: 'ci',
+              models: ['fraud-*'],
+              regions: ['eu'],
+            },
+          ],
+        },
+      ],
+    };
+    await writeFile(oidcFile, toYaml(oidcDoc));
+    service = await startTestService({ ARBITER_OIDC_CONFIG: oidcFile, ARBITER_AUTH_FAILURE_LIMIT: '0' });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await idp?.close();
+    await ci?.close();
+    await rm(oidcFile, { force: true });
+  });
+
+  describe('valid tokens get their role', () => {
+    it.each([
+      ['alice-admin', 200],
+      ['olga-officer', 403],
+      ['ann-auditor', 403],
+    ])('%s → admin-only route answers %i, a shared route 200', async (clientId, adminStatus) => {
+      const token = await accessToken(idp, clientId);
+      expect((await call(token)).statusCode).toBe(adminStatus);
+      expect((await call(token, '/v1/models')).statusCode).toBe(200);
+    });
+
+    it('a compliance officer may fetch an audit bundle, a CI job may not', async () => {
+      const officer = await accessToken(idp, 'olga-officer');
+      const job = await accessToken(ci, 'gate-job');
+      expect((await call(officer, '/v1/ledger/eu/bundle')).statusCode).not.toBe(403);
+      expect((await call(job, '/v1/models')).statusCode).toBe(200);
+      const refused = await call(job, '/v1/ledger/eu/bundle');
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().code).toBe('FORBIDDEN');
+    });
+
+    it('an opaque token is accepted through RFC 7662 introspection', async () => {
+      const token = await accessToken(idp, 'alice-admin', OPAQUE_AUDIENCE);
+      expect(token.split('.')).toHaveLength(1);
+      expect((await call(token)).statusCode).toBe(200);
+      expect((await call(`${token}x`)).statusCode).toBe(401);
+    });
+
+    it('the authenticator records subject, issuer, role, and the CI rule’s scope', async () => {
+      const oidc = new OidcAuthenticator(parseOidcSettings(oidcDoc));
+      const authenticator = compositeAuthenticator(service.tokens, oidc);
+      expect(await authenticator.authenticate(await accessToken(ci, 'gate-job'))).toEqual({
+        subject: 'gate-job',
+        issuer: ci.issuer,
+        role: 'ci',
+        scope: { models: ['fraud-*'], regions: ['eu'] },
+      });
+      expect(await authenticator.authenticate(await accessToken(idp, 'ann-auditor'))).toEqual({
+        subject: 'ann-auditor',
+        issuer: idp.issuer,
+        role: 'auditor',
+      });
+    });
+  });
+
+  describe('refusals', () => {
+    it('a CI token whose ref no rule allows → 403 (valid token, no role)', async () => {
+      const r = await call(await accessToken(ci, 'branch-job'), '/v1/models');
+      expect(r.statusCode).toBe(403);
+      expect(r.json().message).toBe('this identity has no role in Arbiter');
+    });
+
+    it('a valid token whose claims map to no role → 403', async () => {
+      expect((await call(await accessToken(idp, 'mallory'), '/v1/models')).statusCode).toBe(403);
+    });
+
+    it('expired → 401', async () => {
+      const token = await signed(idp.signingKey, { ...goodClaims(), iat: now() - 900, exp: now() - 120 });
+      expect((await call(token)).statusCode).toBe(401);
+    });
+
+    it('expired within the clock leeway → still accepted', async () => {
+      const token = await signed(idp.signingKey, { ...goodClaims(), exp: now() - 5 });
+      expect((await call(token)).statusCode).toBe(200);
+    });
+
+    it('not yet valid → 401', async () => {
+      const token = await signed(idp.signingKey, { ...goodClaims(), nbf: now() + 600, exp: now() + 900 });
+      expect((await call(token)).statusCode).toBe(401);
+    });
+
+    it('without exp → 401', async () => {
+      const { exp: _exp, ...claims } = goodClaims();
+      expect((await call(await signed(idp.signingKey, claims))).statusCode).toBe(401);
+    });
+
+    it('wrong audience → 401 (a real token for another resource)', async () => {
+      const forOther = await signed(idp.signingKey, { ...goodClaims(), aud: 'https://other.example/api' });
+      expect((await call(forOther)).statusCode).toBe(401);
+      // A real CI token, but the CI issuer is configured for JWT_AUDIENCE only.
+      const config = await client.discovery(new URL(ci.issuer), 'gate-job', SECRET, undefined, {
+        execute: [client.allowInsecureRequests],
+      });
+      const opaqueAud = (await client.clientCredentialsGrant(config, { resource: OPAQUE_AUDIENCE }))
+        .access_token;
+      expect((await call(opaqueAud, '/v1/models')).statusCode).toBe(401);
+    });
+
+    it('wrong issuer → 401, also when signed with a trusted issuer’s key', async () => {
+      const unknown = await signed(idp.signingKey, { ...goodClaims(), iss: 'https://evil.example' });
+      expect((await call(unknown)).statusCode).toBe(401);
+      // Signed by the IdP's key but claiming the CI issuer: the CI issuer's JWKS does not hold that key.
+      const crossed = await signed(idp.signingKey, { ...goodClaims(), iss: ci.issuer });
+      expect((await call(crossed, '/v1/models')).statusCode).toBe(401);
+    });
+
+    it('alg: none → 401', async () => {
+      const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }));
+      const payload = base64url.encode(JSON.stringify(goodClaims()));
+      expect((await call(`${header}.${payload}.`)).statusCode).toBe(401);
+    });
+
+    it('HS256 signed with the issuer’s public key → 401', async () => {
+      const { d: _d, ...publicJwk } = idp.signingKey;
+      const pem = createPublicKey({ key: publicJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+      for (const secret of [Buffer.from(pem), Buffer.from(JSON.stringify(publicJwk))]) {
+        const token = await new SignJWT(goodClaims())
+          .setProtectedHeader({ alg: 'HS256', kid: idp.signingKey.kid })
+          .sign(new Uint8Array(secret));
+        expect((await call(token)).statusCode).toBe(401);
+      }
+    });
+
+    it('a tampered signature or payload → 401', async () => {
+      const token = await signed(idp.signingKey, goodClaims());
+      const [h, p, s] = token.split('.') as [string, string, string];
+      const flipped = s.slice(0, 10) + (s[10] === 'A' ? 'B' : 'A') + s.slice(11);
+      expect((await call(`${h}.${p}.${flipped}`)).statusCode).toBe(401);
+      const promoted = base64url.encode(JSON.stringify({ ...goodClaims(), sub: 'someone-else' }));
+      expect((await call(`${h}.${promoted}.${s}`)).statusCode).toBe(401);
+    });
+
+    it('an unknown kid → 401', async () => {
+      const { privateKey } = await generateKeyPair('ES256');
+      const token = await new SignJWT(goodClaims())
+        .setProtectedHeader({ alg: 'ES256', kid: 'not-in-the-jwks' })
+        .sign(privateKey);
+      expect((await call(token)).statusCode).toBe(401);
+    });
+
+    it('garbage and an unknown local token → 401', async () => {
+      expect((await call('not-a-token')).statusCode).toBe(401);
+      expect((await call('arb_' + '0'.repeat(48))).statusCode).toBe(401);
+    });
+  });
+
+  it('picks up a rotated JWKS, and refuses tokens signed with the retired key', async () => {
+    const before = await accessToken(ci, 'gate-job');
+    expect((await call(before, '/v1/models')).statusCode).toBe(200);
+    const retired = ci.signingKey;
+    await ci.rotateKey();
+    expect(ci.signingKey.kid).not.toBe(retired.kid);
+    const after = await accessToken(ci, 'gate-job');
+    expect((await call(after, '/v1/models')).statusCode).toBe(200);
+    const oldKeyToken = await signed(retired, {
+      iss: ci.issuer,
+      aud: JWT_AUDIENCE,
+      sub: 'gate-job',
+      ...CI_JOB,
+      exp: now() + 300,
+    });
+    expect((await call(oldKeyToken, '/v1/models')).statusCode).toBe(401);
+  });
+
+  describe('local tokens beside OIDC', () => {
+    it('an auditor gets 403 on every mutating route of the contract', async () => {
+      const auditor = (await service.tokens.create({ role: 'auditor', createdBy: 'test' })).token;
+      const mutating = operationsOf(loadOpenApi()).filter(
+        (o) =>
+          !['get', 'head', 'options'].includes(o.method) &&
+          !READ_ONLY_OPERATIONS.has(o.operation.operationId ?? ''),
+      );
+      expect(mutating.length).toBeGreaterThanOrEqual(5);
+      for (const { method, path: route } of mutating) {
+        const url = route.replace(/\{[^}]+\}/g, 'eu');
+        const r = await service.app.inject({
+          method: method.toUpperCase() as 'POST',
+          url,
+          headers: { ...bearer(auditor), 'content-type': 'application/json' },
+          payload: '{}',
+        });
+        expect(r.statusCode, `${method.toUpperCase()} ${route}`).toBe(403);
+      }
+    });
+
+    it('a revoked local token → 401', async () => {
+      const { id, token } = await service.tokens.create({ role: 'admin', createdBy: 'test' });
+      expect((await call(token)).statusCode).toBe(200);
+      await service.tokens.revoke(id);
+      const r = await call(token);
+      expect(r.statusCode).toBe(401);
+      expect(r.json().code).toBe('UNAUTHENTICATED');
+    });
+  });
+});

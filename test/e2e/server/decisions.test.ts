@@ -1,0 +1,165 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../../support/service.ts';
+
+// The policy samples are written for this instant (their evidence ages are counted from it).
+const NOW = new Date('2026-11-23T12:00:00Z');
+const sample = (file: string) =>
+  JSON.parse(readFileSync(new URL(`../../../policies/${file}`, import.meta.url), 'utf8'));
+const FOUR_FIFTHS = sample('deployment/samples/denied/us-impact-ratio-below-four-fifths.json');
+const ALLOWED = sample('deployment/samples/allowed/eu-credit-scoring-high-risk.json');
+
+describe('decisions through the API', () => {
+  let service: TestService;
+  let ci: string;
+  let officerA: string;
+  let officerB: string;
+  let auditor: string;
+  const call = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
+    service.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload });
+
+  beforeAll(async () => {
+    service = await startTestService({}, { clock: () => NOW });
+    const token = async (role: 'ci' | 'compliance_officer' | 'auditor', name: string) =>
+      (await service.tokens.create({ role, name, createdBy: 'test' })).token;
+    ci = await token('ci', 'pipeline');
+    officerA = await token('compliance_officer', 'officer a');
+    officerB = await token('compliance_officer', 'officer b');
+    auditor = await token('auditor', 'auditor');
+  });
+  afterAll(() => service?.close());
+
+  it('activates the policies of this checkout and says so', async () => {
+    const ready = (await service.app.inject('/readyz')).json();
+    expect(ready.checks.policies).toBe('ok');
+    const status = (await call('GET', '/v1/policies/status', auditor)).json();
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    expect(status.active.revision).toBe(head);
+    expect(status.active.bundle_sha256).toMatch(/^[0-9a-f]{64}$/);
+    await service.ledger.integrate('us');
+    const entry = (await call('GET', '/v1/ledger/us/entries/0', auditor)).json();
+    expect(entry.entry).toMatchObject({
+      type: 'policy.activated',
+      commit: head,
+      bundle_sha256: status.active.bundle_sha256,
+    });
+  });
+
+  it('allows a compliant deployment and records the decision in the ledger', async () => {
+    const r = await call('POST', '/v1/decisions', ci, ALLOWED);
+    expect(r.statusCode).toBe(201);
+    const receipt = r.json();
+    expect(receipt.allow).toBe(true);
+    expect(receipt.deny).toEqual([]);
+    expect(receipt.obligations.map((o: { type: string }) => o.type)).toContain('human_review');
+    expect(receipt.ledger).toMatchObject({
+      region: 'eu',
+      leaf_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    await service.ledger.integrate('eu');
+    const entry = (await call('GET', `/v1/ledger/eu/entries/${receipt.ledger.seq}`, auditor)).json();
+    expect(entry.entry).toMatchObject({
+      type: 'decision',
+      decision_id: receipt.decision_id,
+      policy: receipt.policy,
+      actor: { role: 'ci' },
+      input_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const replay = (await call('POST', `/v1/decisions/${receipt.decision_id}/replay`, auditor)).json();
+    expect(replay.matches).toBe(true);
+  });
+
+  it('denies an impact ratio below four-fifths, then allows it under an approved waiver', async () => {
+    const denied = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
+    expect(denied.allow).toBe(false);
+    const rule = denied.deny.find((v: { rule: string }) => v.rule === 'FAIR-IMPACT-RATIO');
+    expect(rule).toMatchObject({
+      severity: expect.any(String),
+      message: expect.stringContaining('impact ratio'),
+    });
+
+    const requested = await call('POST', '/v1/waivers', officerA, {
+      rule: 'FAIR-IMPACT-RATIO',
+      model: FOUR_FIFTHS.subject.model,
+      region: 'us',
+      reason: 'Remediated model ships next sprint; interim human review of every adverse outcome.',
+      expires_at: '2027-01-31T00:00:00Z',
+    });
+    expect(requested.statusCode).toBe(201);
+    const waiver = requested.json();
+    expect(waiver.status).toBe('requested');
+    expect((await call('POST', `/v1/waivers/${waiver.id}/approve`, officerA, {})).statusCode).toBe(403);
+    const approved = await call('POST', `/v1/waivers/${waiver.id}/approve`, officerB, { note: 'four eyes' });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({ status: 'approved', ledger: { region: 'us' } });
+
+    const again = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
+    expect(again.waived.map((v: { rule: string }) => v.rule)).toContain('FAIR-IMPACT-RATIO');
+    expect(again.deny.map((v: { rule: string }) => v.rule)).not.toContain('FAIR-IMPACT-RATIO');
+    expect(again.allow).toBe(again.deny.length === 0);
+  });
+
+  it('refuses bad input with 400 naming the field, and appends nothing', async () => {
+    await service.ledger.integrate('eu');
+    const before = (await service.ledger.reader.treeHead('eu')).size;
+    const unknownRegion = await call('POST', '/v1/decisions', ci, { ...ALLOWED, region: 'atlantis' });
+    expect(unknownRegion.statusCode).toBe(400);
+    const badEvidence = await call('POST', '/v1/decisions', ci, {
+      ...ALLOWED,
+      evidence: { ...ALLOWED.evidence, rows: 'many' },
+    });
+    expect(badEvidence.statusCode).toBe(400);
+    expect(badEvidence.json().message).toContain('evidence.rows');
+    const card = { ...ALLOWED.model_card };
+    delete card.owner;
+    const missingCard = await call('POST', '/v1/decisions', ci, { ...ALLOWED, model_card: card });
+    expect(missingCard.statusCode).toBe(400);
+    expect(missingCard.json().message).toContain('model_card.owner');
+    await service.ledger.integrate('eu');
+    expect((await service.ledger.reader.treeHead('eu')).size).toBe(before);
+  });
+
+  it('lists decisions for auditors, and refuses an auditor deciding', async () => {
+    const listed = (await call('GET', '/v1/decisions?region=us', auditor)).json();
+    expect(listed.decisions.length).toBe(2);
+    expect((await call('POST', '/v1/decisions', auditor, ALLOWED)).statusCode).toBe(403);
+  });
+
+  it("renders the region's quarterly report from those decisions and records it in the ledger", async () => {
+    const officer = officerA;
+    const bad = await call('POST', '/v1/reports', officer, {
+      region: 'us',
+      template: 'eu/ai-act-annex-iv',
+      period: '2026-Q4',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect((await call('GET', '/v1/reports?region=us', auditor)).json().reports).toEqual([]);
+
+    const created = await call('POST', '/v1/reports', officer, {
+      region: 'us',
+      template: 'us/adverse-impact-quarterly',
+      period: '2026-Q4',
+    });
+    expect(created.statusCode).toBe(201);
+    const report = created.json();
+    const pdf = await call('GET', `/v1/reports/${report.id}/pdf`, auditor);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(createHash('sha256').update(pdf.rawPayload).digest('hex')).toBe(report.pdf_sha256);
+    await service.ledger.integrate('us');
+    const entry = (await call('GET', `/v1/ledger/us/entries/${report.ledger_seq}`, auditor)).json();
+    expect(entry.entry).toMatchObject({
+      type: 'report.generated',
+      pdf_sha256: report.pdf_sha256,
+      data_sha256: report.data_sha256,
+    });
+    const file = path.join(service.dataDir, 'report.pdf');
+    writeFileSync(file, pdf.rawPayload);
+    const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+    expect(text).toContain(FOUR_FIFTHS.subject.model);
+    expect(text).toMatch(/four-fifths|4\/5|80%/i);
+  }, 120_000);
+});

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../../support/service.ts';
+
+/** A small, hand-checkable dataset: predictions already made, two groups with different selection rates. */
+function csv(): Buffer {
+  const lines = ['sex,label,y_pred'];
+  for (let i = 0; i < 100; i++) lines.push(`Female,${i % 2},${i < 30 ? 1 : 0}`);
+  for (let i = 0; i < 100; i++) lines.push(`Male,${i % 2},${i < 60 ? 1 : 0}`);
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+describe('evaluations as background jobs', () => {
+  let service: TestService;
+  let ci: string;
+  const auth = () => ({ authorization: `Bearer ${ci}` });
+
+  beforeAll(async () => {
+    service = await startTestService();
+    ci = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+  });
+  afterAll(() => service?.close());
+
+  async function upload(bytes: Buffer, filename: string): Promise<string> {
+    const r = await service.app.inject({
+      method: 'POST',
+      url: `/v1/artifacts?filename=${filename}`,
+      headers: { ...auth(), 'content-type': 'application/octet-stream' },
+      payload: bytes,
+    });
+    expect(r.statusCode).toBeLessThan(300);
+    return r.json().sha256;
+  }
+
+  async function waitFor(id: string, done: (status: string) => boolean) {
+    for (let i = 0; i < 600; i++) {
+      const e = (await service.app.inject({ url: `/v1/evaluations/${id}`, headers: auth() })).json();
+      if (done(e.status)) return e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`evaluation ${id} did not finish`);
+  }
+
+  it('runs an evaluation and serves its evidence', async () => {
+    const data = await upload(csv(), 'predictions.csv');
+    const spec = {
+      label: { column: 'label', positive: 1 },
+      prediction: { column: 'y_pred', positive: 1 },
+      sensitive: ['sex'],
+      min_group_size: 30,
+    };
+    const created = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: { data_sha256: data, spec },
+    });
+    expect(created.statusCode).toBe(202);
+    expect(created.json()).toMatchObject({ status: 'queued', data_sha256: data });
+    const finished = await waitFor(created.json().id, (s) => s !== 'queued' && s !== 'running');
+    expect(finished.error).toBeNull();
+    expect(finished.status).toBe('succeeded');
+    expect(finished.progress.rows).toBe(200);
+    expect(finished.evidence_sha256).toMatch(/^[0-9a-f]{64}$/);
+    const sex = finished.evidence.fairness.sex;
+    expect(sex.groups.Female.selection_rate).toBeCloseTo(0.3, 10);
+    expect(sex.groups.Male.selection_rate).toBeCloseTo(0.6, 10);
+    expect(sex.groups.Female.impact_ratio).toBeCloseTo(0.5, 10);
+    expect(sex.demographic_parity_difference).toBeCloseTo(0.3, 10);
+  });
+
+  it('refuses a bad spec and a missing artifact before queueing', async () => {
+    const data = await upload(csv(), 'predictions.csv');
+    const badSpec = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: { data_sha256: data, spec: { sensitive: 'sex' } },
+    });
+    expect(badSpec.statusCode).toBe(400);
+    const missing = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: {
+        data_sha256: 'f'.repeat(64),
+        spec: { prediction: { column: 'y_pred', positive: 1 }, sensitive: ['sex'] },
+      },
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().message).toContain('data_sha256');
+  });
+
+  it('reports a failing evaluation with its reason', async () => {
+    // Bytes that claim to be Parquet but are not.
+    const data = await upload(Buffer.from('sex,label,y_pred\nFemale,1,1\n'), 'broken.parquet');
+    const created = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: {
+        data_sha256: data,
+        spec: {
+          label: { column: 'label', positive: 1 },
+          prediction: { column: 'y_pred', positive: 1 },
+          sensitive: ['sex'],
+        },
+      },
+    });
+    const finished = await waitFor(created.json().id, (s) => s === 'failed' || s === 'succeeded');
+    expect(finished.status).toBe('failed');
+    expect(finished.error.code).toMatch(/^EVAL_/);
+    expect(finished.error.message.toLowerCase()).toContain('parquet');
+  });
+});

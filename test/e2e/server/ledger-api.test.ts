@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hashLeaf,
+  openNote,
+  parseCheckpoint,
+  parseVerifierKey,
+  verifyBundle,
+  verifyInclusion,
+} from '../../../ledger/index.ts';
+import { startTestService, type TestService } from '../../support/service.ts';
+
+const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+
+describe('the ledger through the API', () => {
+  let service: TestService;
+  let officer: string;
+  let auditor: string;
+  const get = (url: string, token = auditor) =>
+    service.app.inject({ url, headers: { authorization: `Bearer ${token}` } });
+
+  beforeAll(async () => {
+    service = await startTestService({ ARBITER_CHECKPOINT_INTERVAL_MS: '50' });
+    officer = (await service.tokens.create({ role: 'compliance_officer', createdBy: 'test' })).token;
+    auditor = (await service.tokens.create({ role: 'auditor', createdBy: 'test' })).token;
+  });
+  afterAll(() => service?.close());
+
+  it('lists the regions with their ledger origins', async () => {
+    const { regions } = (await get('/v1/regions')).json();
+    expect(regions.map((r: { id: string }) => r.id)).toEqual(
+      expect.arrayContaining(['eu', 'us', 'us-nyc', 'uk', 'ca', 'sg']),
+    );
+    expect(regions.find((r: { id: string }) => r.id === 'eu').ledger.origin).toBe('arbiter.example/eu');
+  });
+
+  it('records attestations, signs checkpoints and proves inclusion', async () => {
+    const receipts = [];
+    for (const statement of ['model card reviewed', 'bias audit commissioned', 'DPIA signed off']) {
+      const r = await service.app.inject({
+        method: 'POST',
+        url: '/v1/ledger/eu/attestations',
+        headers: { authorization: `Bearer ${officer}` },
+        payload: {
+          statement,
+          subject: { model: 'credit-scoring', version: '1.2.0' },
+          references: ['https://example.com/dpia'],
+        },
+      });
+      expect(r.statusCode).toBe(201);
+      receipts.push(r.json());
+    }
+    expect(receipts.map((r) => r.seq)).toEqual([0, 1, 2]);
+    await service.ledger.integrate('eu');
+
+    const note = (await get('/v1/ledger/eu/checkpoint')).body;
+    const keys = (await get('/v1/ledger/eu/keys')).json();
+    const verified = openNote(note, [parseVerifierKey(keys.ed25519_vkey)]);
+    const checkpoint = parseCheckpoint(verified.text);
+    expect(checkpoint.origin).toBe('arbiter.example/eu');
+    expect(checkpoint.size).toBe(3);
+
+    const entry = (await get('/v1/ledger/eu/entries/1')).json();
+    expect(entry.entry).toMatchObject({
+      type: 'attestation',
+      statement: 'bias audit commissioned',
+      actor: { role: 'compliance_officer' },
+    });
+    expect(Buffer.from(hashLeaf(Buffer.from(entry.entry_b64, 'base64'))).toString('hex')).toBe(
+      receipts[1].leaf_hash,
+    );
+
+    const proof = (await get(`/v1/ledger/eu/proof/inclusion?seq=1&size=${checkpoint.size}`)).json();
+    expect(() =>
+      verifyInclusion(1, checkpoint.size, hex(proof.leaf_hash), proof.proof.map(hex), checkpoint.root),
+    ).not.toThrow();
+  });
+
+  it('serves an audit bundle that verifies offline, and tlog tiles', async () => {
+    const bundle = (await get('/v1/ledger/eu/bundle')).json();
+    const report = await verifyBundle(bundle);
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.checked.entries).toBe(3);
+
+    const tile = await get('/v1/ledger/eu/tlog/tile/0/000.p/3');
+    expect(tile.statusCode).toBe(200);
+    expect(tile.rawPayload.length).toBe(3 * 32);
+    expect(Buffer.from(tile.rawPayload.subarray(32, 64)).toString('hex')).toBe(bundle.entries[1].leaf_hash);
+    expect((await get('/v1/ledger/eu/tlog/tile/0/bogus')).statusCode).toBe(404);
+  });
+
+  it('refuses auditors writing, unknown regions and proofs beyond the tree', async () => {
+    const write = await service.app.inject({
+      method: 'POST',
+      url: '/v1/ledger/eu/attestations',
+      headers: { authorization: `Bearer ${auditor}` },
+      payload: { statement: 'x' },
+    });
+    expect(write.statusCode).toBe(403);
+    expect((await get('/v1/ledger/mars/checkpoint')).statusCode).toBe(404);
+    const beyond = await get('/v1/ledger/eu/proof/inclusion?seq=5&size=3');
+    expect(beyond.statusCode).toBeGreaterThanOrEqual(400);
+    expect(beyond.statusCode).toBeLessThan(500);
+  });
+});

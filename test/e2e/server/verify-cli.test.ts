@@ -1,0 +1,63 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../support/cli.ts';
+import { startTestService, type TestService } from '../../support/service.ts';
+
+describe('arbiter verify and arbiter ledger fsck', () => {
+  let service: TestService;
+  let bundleFile: string;
+  let bundle: { entries: { seq: number; entry: Record<string, unknown>; entry_b64: string }[] };
+
+  beforeAll(async () => {
+    service = await startTestService();
+    for (let i = 0; i < 5; i++) {
+      await service.ledger.append('us', { type: 'attestation', statement: `sign-off ${i}` });
+    }
+    await service.ledger.integrate('us');
+    bundle = (await service.ledger.reader.bundle('us', 0, 5)) as unknown as typeof bundle;
+    bundleFile = path.join(service.dataDir, 'bundle.json');
+    await writeFile(bundleFile, JSON.stringify(bundle));
+  });
+  afterAll(() => service?.close());
+
+  it('exits 0 on an intact bundle', async () => {
+    const { code, stdout } = await runCli(['verify', bundleFile]);
+    expect(stdout).toContain('checked 5 entries');
+    expect(stdout).toContain('OK: every check holds');
+    expect(code).toBe(0);
+  });
+
+  it('exits 1 on a tampered copy and names the entry', async () => {
+    const tampered = structuredClone(bundle);
+    const entry = { ...tampered.entries[3]!.entry, statement: 'nothing to see here' };
+    tampered.entries[3]!.entry = entry;
+    tampered.entries[3]!.entry_b64 = Buffer.from(JSON.stringify(entry)).toString('base64');
+    const file = path.join(service.dataDir, 'tampered.json');
+    await writeFile(file, JSON.stringify(tampered));
+    const { code, stdout } = await runCli(['verify', file]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAIL \w+ \(seq 3/);
+  });
+
+  it('exits 2 when the bundle cannot be read', async () => {
+    const { code, stderr } = await runCli(['verify', path.join(service.dataDir, 'missing.json')]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('cannot read bundle');
+  });
+
+  it('fsck finds the stored tree consistent', async () => {
+    await service.stop();
+    const { code, stdout } = await runCli([
+      'ledger',
+      'fsck',
+      '--region',
+      'us',
+      '--data-dir',
+      service.dataDir,
+    ]);
+    expect(stdout).toContain('arbiter.example/us: 5 entries');
+    expect(stdout).toContain('OK');
+    expect(code).toBe(0);
+  }, 60_000);
+});

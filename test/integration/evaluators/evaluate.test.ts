@@ -1,0 +1,214 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADULT_TEST,
+  ADULT_TRAIN,
+  COMPAS_CSV,
+  generateFixtures,
+  type Fixtures,
+} from '../../../evaluators/fixtures/generate.ts';
+import {
+  EVIDENCE_SCHEMA,
+  evaluate,
+  EvaluatorError,
+  type EvaluationProgress,
+} from '../../../evaluators/index.ts';
+import { hostileOnnx } from '../../support/evaluators/hostile.ts';
+
+// ProPublica's published table (compas-analysis, "Compas Analysis.ipynb" cells 75–77), as quoted in
+// ../shared/datasets/compas/README.md: all 7,214 rows, prediction = score_text Medium or High.
+const COMPAS_SPEC = `
+label: { column: two_year_recid, positive: 1 }
+prediction: { column: score_text, positive: [Medium, High], score: decile_score }
+sensitive: [race, sex]
+intersections: [[race, sex]]
+min_group_size: 30
+bootstrap: { resamples: 200, seed: 7 }
+`;
+
+let dir: string;
+let fixtures: Fixtures;
+const validate = new Ajv({ strict: false }).compile(EVIDENCE_SCHEMA);
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-evaluate-'));
+  fixtures = await generateFixtures(dir);
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('evaluate on COMPAS with predictions from a column', () => {
+  it("reproduces ProPublica's table to 4 decimals", async () => {
+    const { evidence } = await evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC });
+    expect(evidence.rows).toBe(7214);
+    expect(evidence.performance!.confusion_matrix).toEqual({ tn: 2681, fp: 1282, fn: 1216, tp: 2035 });
+    const race = evidence.fairness!.race!.groups;
+    expect(race['African-American']).toMatchObject({
+      count: 3696,
+      confusion_matrix: { tn: 990, fp: 805, fn: 532, tp: 1369 },
+    });
+    expect(race.Caucasian).toMatchObject({
+      count: 2454,
+      confusion_matrix: { tn: 1139, fp: 349, fn: 461, tp: 505 },
+    });
+    const table = [
+      [race['African-American']!, 0.4485, 0.2799],
+      [race.Caucasian!, 0.2345, 0.4772],
+    ] as const;
+    for (const [group, fpr, fnr] of table) {
+      expect(group.fpr!.toFixed(4)).toBe(fpr.toFixed(4));
+      expect(group.fnr!.toFixed(4)).toBe(fnr.toFixed(4));
+    }
+    const all = evidence.performance!.confusion_matrix;
+    expect((all.fp / (all.fp + all.tn)).toFixed(4)).toBe('0.3235');
+    expect((all.fn / (all.fn + all.tp)).toFixed(4)).toBe('0.3740');
+    expect(evidence.fairness!.race!.excluded_groups).toEqual([
+      {
+        group: 'Native American',
+        count: 18,
+        reason: 'count 18 is below min_group_size 30',
+        from: ['demographic_parity', 'equalized_odds', 'impact_ratio'],
+      },
+    ]);
+    expect(evidence.fairness!['race&sex']!.groups['African-American&Male']!.count).toBeGreaterThan(0);
+    expect(evidence.skipped.map((s) => s.metric)).toEqual(
+      expect.arrayContaining(['performance.log_loss', 'drift', 'robustness', 'explainability', 'security']),
+    );
+  });
+
+  it('gives the same bytes and sha256 for the same inputs, valid against the evidence schema', async () => {
+    const progress: EvaluationProgress[] = [];
+    const a = await evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, onProgress: (p) => progress.push(p) });
+    const b = await evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC });
+    expect(a.json).toBe(b.json);
+    expect(a.sha256).toBe(b.sha256);
+    expect(JSON.parse(a.json)).toEqual(a.evidence);
+    expect(validate(a.evidence)).toBe(true);
+    expect(a.evidence.subject.dataset_sha256).toBe(
+      'c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d',
+    );
+    expect(progress.at(-1)).toEqual({ phase: 'done', rows: 7214 });
+    const reseeded = await evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC.replace('seed: 7', 'seed: 8') });
+    expect(reseeded.sha256).not.toBe(a.sha256);
+  });
+
+  it('without a label computes selection rates, LL144 and drift, and lists what it skipped', async () => {
+    const spec = {
+      prediction: { column: 'score_text', positive: ['Medium', 'High'], score: 'decile_score' },
+      sensitive: ['race', 'sex'],
+      drift: { features: ['age', 'c_charge_degree'] },
+    };
+    const { evidence } = await evaluate({ data: COMPAS_CSV, reference: COMPAS_CSV, spec });
+    expect(evidence.performance).toBeUndefined();
+    expect(evidence.fairness!.sex!.groups.Female).toEqual({
+      count: 1395,
+      selection_rate: expect.any(Number),
+      impact_ratio: expect.any(Number),
+    });
+    expect(evidence.fairness!.sex!.ll144.scoring).not.toBeNull();
+    expect(evidence.drift!.features.age).toMatchObject({ test: 'ks', statistic: 0, psi: 0 });
+    expect(evidence.drift!.features.c_charge_degree).toMatchObject({ test: 'chi_square', statistic: 0 });
+    expect(evidence.skipped.map((s) => s.metric)).toEqual(
+      expect.arrayContaining(['performance', 'fairness.equalized_odds', 'fairness.tpr_fpr_fnr_ppv_accuracy']),
+    );
+  });
+});
+
+describe('evaluate with an ONNX model', () => {
+  it('shows the fairness problem of a COMPAS model that takes race as a feature', async () => {
+    const spec = {
+      ...fixtures.compasMlp.spec,
+      bootstrap: { resamples: 100, seed: 1 },
+      drift: { features: ['age', 'race'] },
+    };
+    const { evidence } = await evaluate({
+      model: fixtures.compasMlp.model,
+      data: COMPAS_CSV,
+      reference: COMPAS_CSV,
+      spec,
+      executionProvider: 'cpu',
+    });
+    expect(validate(evidence)).toBe(true);
+    expect(evidence.runtime).toMatchObject({
+      engine: 'onnxruntime-node',
+      version: '1.29.0',
+      execution_provider: 'cpu',
+    });
+    expect(evidence.subject.model_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(evidence.performance!.roc_auc).toBeGreaterThan(0.65);
+    expect(evidence.fairness!.race!.demographic_parity_difference).toBeGreaterThan(0.2);
+    expect(evidence.fairness!.race!.four_fifths.adverse_impact).toContain('Caucasian');
+    const robustness = evidence.robustness as { counterfactual: { attribute: string; flip_rate: number }[] };
+    expect(robustness.counterfactual.find((c) => c.attribute === 'race')!.flip_rate).toBeGreaterThan(0);
+    const explain = evidence.explainability as {
+      permutation_importance: { features: { feature: string }[] };
+      reasons: { rows: unknown[] };
+    };
+    expect(explain.permutation_importance.features[0]!.feature).toBe('priors_count');
+    expect(explain.reasons.rows).toHaveLength(10);
+    expect(evidence.security!.findings).toEqual([]);
+    expect((evidence.data_quality as { proxies: { flagged: string[] } }).proxies.flagged).toBeInstanceOf(
+      Array,
+    );
+  });
+
+  it('evaluates an sklearn-shaped adult model on the test file, with the train file as reference', async () => {
+    // skip_lines applies to both files: adult.test's first line is not data; adult.data loses one row.
+    const spec = {
+      ...fixtures.adultLogisticSklearn.spec,
+      data: { ...fixtures.adultLogisticSklearn.spec.data, skip_lines: 1 },
+      drift: { features: ['age', 'sex'] },
+      metrics: ['performance' as const, 'fairness' as const, 'drift' as const],
+    };
+    const test = await evaluate({
+      model: fixtures.adultLogisticSklearn.model,
+      data: ADULT_TEST,
+      spec,
+      reference: ADULT_TRAIN,
+      executionProvider: 'auto',
+    });
+    expect(test.evidence.rows).toBe(16281);
+    expect(test.evidence.performance!.accuracy).toBeGreaterThan(0.8);
+    expect(test.evidence.fairness!.sex!.groups.Female!.selection_rate).toBeLessThan(
+      test.evidence.fairness!.sex!.groups.Male!.selection_rate!,
+    );
+    expect((test.evidence.model as { output_used: { kind: string } }).output_used.kind).toBe('zipmap');
+  });
+
+  it('refuses a model that fails the security scan, without loading it', async () => {
+    const model = path.join(dir, 'evil.onnx');
+    await writeFile(model, hostileOnnx.externalData('../../../../etc/passwd'));
+    await expect(evaluate({ model, data: COMPAS_CSV, spec: fixtures.compasMlp.spec })).rejects.toMatchObject({
+      code: 'EVAL_MODEL_INVALID',
+      message: expect.stringContaining('onnx.external_data_path_traversal'),
+    });
+  });
+});
+
+describe('evaluate limits', () => {
+  it('stops at maxRows, maxBytes, a timeout and a cancel, with clear codes', async () => {
+    await expect(
+      evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, limits: { maxRows: 5000 } }),
+    ).rejects.toMatchObject({ code: 'EVAL_LIMIT_ROWS' });
+    await expect(
+      evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, limits: { maxBytes: 1000 } }),
+    ).rejects.toMatchObject({ code: 'EVAL_LIMIT_BYTES' });
+    await expect(
+      evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, limits: { timeoutMs: 0 } }),
+    ).rejects.toMatchObject({ code: 'EVAL_TIMEOUT' });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, signal: controller.signal }),
+    ).rejects.toBeInstanceOf(EvaluatorError);
+  });
+  it('rejects a spec without a prediction source', async () => {
+    await expect(evaluate({ data: COMPAS_CSV, spec: { sensitive: ['race'] } })).rejects.toMatchObject({
+      code: 'EVAL_SPEC_INVALID',
+    });
+  });
+});

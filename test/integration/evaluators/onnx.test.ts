@@ -1,0 +1,134 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateFixtures, COMPAS_CSV, type Fixtures } from '../../../evaluators/fixtures/generate.ts';
+import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
+import { readModelMetadata } from '../../../evaluators/index.ts';
+import { normalizeFeatures, TensorLayout } from '../../../evaluators/onnx/features.ts';
+import { openModel } from '../../../evaluators/onnx/runner.ts';
+import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
+
+let dir: string;
+let fixtures: Fixtures;
+const compasRows: Row[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-onnx-'));
+  fixtures = await generateFixtures(dir);
+  for await (const row of readRows(COMPAS_CSV)) if (compasRows.push(row) >= 300) break;
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readModelMetadata', () => {
+  it('reads opset, producer, typed inputs and outputs, metadata_props, size and sha256', async () => {
+    const meta = await readModelMetadata(fixtures.adultLogisticSklearn.model);
+    const bytes = await readFile(fixtures.adultLogisticSklearn.model);
+    expect(meta.size).toBe(bytes.length);
+    expect(meta.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(meta.opset).toEqual([
+      { domain: '', version: 13 },
+      { domain: 'ai.onnx.ml', version: 1 },
+    ]);
+    expect(meta.producer.name).toBe('arbiter-fixtures');
+    expect(meta.inputs).toEqual([
+      { name: 'features', type: 'tensor(float)', shape: ['N', 25], elem_type: 'float' },
+    ]);
+    expect(meta.outputs.map((o) => o.type)).toEqual(['tensor(int64)', 'seq(map(int64,tensor(float)))']);
+    expect(meta.metadata_props).toEqual({ model_type: 'logistic_regression', dataset: 'adult' });
+  });
+  it('refuses a truncated file with EVAL_MODEL_INVALID', async () => {
+    const truncated = path.join(dir, 'truncated.onnx');
+    const bytes = await readFile(fixtures.compasMlp.model);
+    await (await import('node:fs/promises')).writeFile(truncated, bytes.subarray(0, bytes.length >> 1));
+    await expect(readModelMetadata(truncated)).rejects.toMatchObject({ code: 'EVAL_MODEL_INVALID' });
+  });
+});
+
+describe('openModel (onnxruntime-node)', () => {
+  it('matches an independent computation of the trained logistic regression', async () => {
+    // A hand-set model: logit = 0.02·age + 0.1·priors − 1 + 0.5·[race = African-American].
+    const features = normalizeFeatures(fixtures.compasLogistic.spec.features!);
+    const width = new TensorLayout(features).width;
+    const w = new Float32Array(width);
+    w[0] = 0.02;
+    w[1] = 0.1;
+    w[9] = 0.5; // race one-hot starts after 5 numeric + 2 charge-degree + 2 sex slots
+    const bytes = logisticOnnx({ w, b: Float32Array.of(-1), in: width, out: 1 });
+    const runner = await openModel(bytes, fixtures.compasLogistic.spec, 'cpu');
+    const scores = await runner.predict(compasRows);
+    compasRows.forEach((r, i) => {
+      const logit =
+        0.02 * Number(r.age) + 0.1 * Number(r.priors_count) - 1 + (r.race === 'African-American' ? 0.5 : 0);
+      expect(scores[i]).toBeCloseTo(1 / (1 + Math.exp(-logit)), 5);
+    });
+    expect(runner.runtime).toMatchObject({
+      engine: 'onnxruntime-node',
+      version: '1.29.0',
+      execution_provider: 'cpu',
+    });
+    await runner.close();
+  });
+
+  it('reads ZipMap outputs and one-input-per-column models the same as the probability tensor', async () => {
+    const adultRows: Row[] = [];
+    const spec = fixtures.adultLogisticSklearn.spec;
+    for await (const row of readRows(path.resolve(COMPAS_CSV, '../../adult/adult.data'), {
+      columns: spec.data!.columns,
+      naValues: ['', '?'],
+    })) {
+      if (adultRows.push(row) >= 500) break;
+    }
+    const zip = await openModel(await readFile(fixtures.adultLogisticSklearn.model), spec, 'cpu');
+    const perColumn = await openModel(
+      await readFile(fixtures.adultPerColumn.model),
+      fixtures.adultPerColumn.spec,
+      'cpu',
+    );
+    const labels = await openModel(
+      await readFile(fixtures.adultLogisticSklearn.model),
+      { ...spec, prediction: { output: 'label' } },
+      'cpu',
+    );
+    expect(zip.output.kind).toBe('zipmap');
+    expect(perColumn.output.kind).toBe('zipmap');
+    const a = await zip.predict(adultRows);
+    const b = await perColumn.predict(adultRows);
+    const c = await labels.predict(adultRows);
+    for (let i = 0; i < adultRows.length; i++) {
+      expect(b[i]).toBeCloseTo(a[i]!, 5);
+      expect(c[i]).toBe(a[i]! > 0.5 ? 1 : 0);
+    }
+    expect(labels.probabilistic).toBe(false);
+    await Promise.all([zip.close(), perColumn.close(), labels.close()]);
+  });
+
+  it('scores rows with a missing feature as NaN and batches large inputs', async () => {
+    const runner = await openModel(
+      await readFile(fixtures.compasMlp.model),
+      { ...fixtures.compasMlp.spec, model: { batch_size: 7 } },
+      'auto',
+    );
+    const rows = compasRows.slice(0, 20).map((r, i) => (i === 3 ? { ...r, age: null } : r));
+    const scores = await runner.predict(rows);
+    expect(Number.isNaN(scores[3]!)).toBe(true);
+    expect(scores.filter((s) => s > 0 && s < 1)).toHaveLength(19);
+    expect(['cuda', 'cpu']).toContain(runner.runtime.execution_provider);
+    await runner.close();
+  });
+
+  it('rejects a feature layout that does not fit the model input', async () => {
+    await expect(
+      openModel(
+        await readFile(fixtures.compasMlp.model),
+        { ...fixtures.compasMlp.spec, features: ['age'] },
+        'cpu',
+      ),
+    ).rejects.toMatchObject({
+      code: 'EVAL_SPEC_INVALID',
+      message: expect.stringContaining('encode 1 values per row but model input features takes 15'),
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EvaluatorError } from '../../../evaluators/index.ts';
+import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
+
+let dir: string;
+const collect = async (file: string, options = {}): Promise<Row[]> => {
+  const rows: Row[] = [];
+  for await (const row of readRows(file, options)) rows.push(row);
+  return rows;
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-readers-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readRows', () => {
+  it('reads CSV with a header, renaming repeated names as pandas does, NA markers as null', async () => {
+    const file = path.join(dir, 'a.csv');
+    await writeFile(file, 'id,score,group,score\n1,0.5,a,0.5\n2,,NA,0.7\n');
+    expect(await collect(file)).toEqual([
+      { id: '1', score: '0.5', group: 'a', 'score.1': '0.5' },
+      { id: '2', score: null, group: null, 'score.1': '0.7' },
+    ]);
+  });
+
+  it('reads headerless CSV with given columns, skipped lines and custom NA values (adult.test style)', async () => {
+    const file = path.join(dir, 'adult.test');
+    await writeFile(file, '|1x3 Cross validator\n39, State-gov, ?, >50K.\n\n');
+    const rows = await collect(file, {
+      columns: ['age', 'work', 'x', 'income'],
+      skipLines: 1,
+      naValues: ['', '?'],
+    });
+    expect(rows).toEqual([{ age: '39', work: 'State-gov', x: null, income: '>50K.' }]);
+  });
+
+  it('reads JSON Lines, keeping types, and names the bad line', async () => {
+    const file = path.join(dir, 'a.jsonl');
+    await writeFile(file, '{"a": 1, "b": "x"}\n\n{"a": null}\n');
+    expect(await collect(file)).toEqual([{ a: 1, b: 'x' }, { a: null }]);
+    const bad = path.join(dir, 'bad.jsonl');
+    await writeFile(bad, '{"a": 1}\n[1, 2]\n');
+    await expect(collect(bad)).rejects.toThrow(/bad\.jsonl:2: each line must be a JSON object/);
+  });
+
+  it('reads Parquet row group by row group, with nulls and int64 as numbers', async () => {
+    const file = path.join(dir, 'a.parquet');
+    await parquetWriteFile({
+      filename: file,
+      rowGroupSize: 2,
+      columnData: [
+        { name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' },
+        { name: 'g', data: ['a', null, 'b'], type: 'STRING', nullable: true },
+        { name: 'p', data: Float64Array.from([0.25, 0.5, 0.75]), type: 'DOUBLE' },
+      ],
+    });
+    expect(await collect(file)).toEqual([
+      { id: 1, g: 'a', p: 0.25 },
+      { id: 2, g: null, p: 0.5 },
+      { id: 3, g: 'b', p: 0.75 },
+    ]);
+  });
+
+  it('raises EvaluatorError for unreadable or unknown files', async () => {
+    await expect(collect(path.join(dir, 'missing.csv'))).rejects.toBeInstanceOf(EvaluatorError);
+    await expect(collect(path.join(dir, 'x.bin'))).rejects.toThrow(/set spec.data.format/);
+    const notParquet = path.join(dir, 'n.parquet');
+    await writeFile(notParquet, 'not parquet at all');
+    await expect(collect(notParquet)).rejects.toMatchObject({ code: 'EVAL_DATA_FORMAT' });
+  });
+});

@@ -1,0 +1,97 @@
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanModelFile } from '../../../evaluators/index.ts';
+import {
+  hostileOnnx,
+  kerasH5,
+  osSystemPickleV0,
+  osSystemPickleV4,
+  zipOf,
+} from '../../support/evaluators/hostile.ts';
+
+let dir: string;
+const file = async (name: string, bytes: Uint8Array): Promise<string> => {
+  const p = path.join(dir, name);
+  await writeFile(p, bytes);
+  return p;
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-scan-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('scanModelFile', () => {
+  it('passes a plain ONNX model', async () => {
+    const report = await scanModelFile(await file('ok.onnx', hostileOnnx.valid()));
+    expect(report).toMatchObject({ format: 'onnx', findings: [], max_severity: null });
+    expect(report.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+  it('reports a truncated ONNX file as a finding', async () => {
+    const bytes = hostileOnnx.valid();
+    const report = await scanModelFile(await file('cut.onnx', bytes.subarray(0, bytes.length - 9)));
+    expect(report.max_severity).toBe('high');
+    expect(report.findings[0]!.id).toBe('onnx.unreadable');
+  });
+  it('reports a 10 GB claimed dimension without allocating it', async () => {
+    const report = await scanModelFile(await file('huge.onnx', hostileOnnx.tenGigabyteDimension()));
+    expect(report.findings.map((f) => f.id)).toEqual(['onnx.absurd_dimension']);
+  });
+  it('finds os.system in a pickle, plain and gzip-compressed (joblib)', async () => {
+    for (const [name, bytes] of [
+      ['model.pkl', osSystemPickleV0()],
+      ['model.joblib', gzipSync(osSystemPickleV4())],
+    ] as const) {
+      const report = await scanModelFile(await file(name, bytes));
+      expect(report.format).toBe('pickle');
+      expect(report.max_severity).toBe('critical');
+    }
+  });
+  it('finds a pickle inside a PyTorch-style zip, and stops at a zip bomb', async () => {
+    const torch = await scanModelFile(
+      await file('model.pt', zipOf([{ name: 'archive/data.pkl', data: osSystemPickleV4(), deflate: true }])),
+    );
+    expect(
+      torch.findings.some(
+        (f) => f.id === 'pickle.dangerous_import' && f.location?.startsWith('archive/data.pkl@'),
+      ),
+    ).toBe(true);
+    const bomb = await scanModelFile(
+      await file(
+        'bomb.zip',
+        zipOf([{ name: 'data.pkl', data: new Uint8Array(50 * 1024 ** 2), deflate: true }]),
+      ),
+    );
+    expect(bomb.findings.map((f) => f.id)).toEqual(['zip.bomb_ratio']);
+  });
+  it('finds Keras Lambda layers in H5 files', async () => {
+    const report = await scanModelFile(
+      await file('m.h5', kerasH5([{ class_name: 'Lambda', config: { name: 'l' } }])),
+    );
+    expect(report).toMatchObject({ format: 'keras-h5', max_severity: 'high' });
+  });
+  it('checks external data on disk: symlinks out of the folder, missing files', async () => {
+    const sub = path.join(dir, 'model');
+    await (await import('node:fs/promises')).mkdir(sub);
+    await symlink('/etc/hostname', path.join(sub, 'weights.bin'));
+    await writeFile(path.join(sub, 'm.onnx'), hostileOnnx.externalData('weights.bin'));
+    const report = await scanModelFile(path.join(sub, 'm.onnx'));
+    expect(report.findings[0]).toMatchObject({ id: 'onnx.external_data_symlink', severity: 'high' });
+    await writeFile(path.join(sub, 'n.onnx'), hostileOnnx.externalData('absent.bin'));
+    expect((await scanModelFile(path.join(sub, 'n.onnx'))).findings[0]!.id).toBe(
+      'onnx.external_data_not_found',
+    );
+  });
+  it('reports a symlinked model, a missing file and an oversized file', async () => {
+    const target = await file('t.onnx', hostileOnnx.valid());
+    await symlink(target, path.join(dir, 'link.onnx'));
+    expect((await scanModelFile(path.join(dir, 'link.onnx'))).findings[0]!.id).toBe('file.symlink');
+    expect((await scanModelFile(path.join(dir, 'nope.onnx'))).findings[0]!.id).toBe('file.unreadable');
+    expect((await scanModelFile(target, { maxBytes: 10 })).findings[0]!.id).toBe('file.too_large');
+  });
+});

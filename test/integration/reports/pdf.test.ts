@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPdfRenderer,
+  generateReport,
+  renderHtml,
+  renderPdf,
+  ReportError,
+  verifyReportFile,
+  type PdfRenderer,
+} from '../../../reports/index.ts';
+import { makeReportInput } from '../../unit/reports/fixture.ts';
+
+// One Chromium for the whole file; pdftotext/pdftoppm (poppler) read the PDFs back.
+let renderer: PdfRenderer;
+let dir: string;
+
+beforeAll(async () => {
+  renderer = await createPdfRenderer();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-reports-pdf-'));
+});
+afterAll(async () => {
+  await renderer?.close();
+  // ARBITER_KEEP_REPORT_PNGS=<folder> keeps the rendered pages for a person to look at.
+  if (process.env.ARBITER_KEEP_REPORT_PNGS)
+    execFileSync('cp', ['-r', `${dir}/.`, process.env.ARBITER_KEEP_REPORT_PNGS]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function pdfOf(template: string): Promise<{ pdf: Uint8Array; text: string; file: string }> {
+  const input = makeReportInput({ template });
+  const { pdf, entry } = await generateReport(input, renderer);
+  verifyReportFile(pdf, entry);
+  const file = path.join(dir, `${template.replace('/', '__')}.pdf`);
+  writeFileSync(file, pdf);
+  const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
+  return { pdf, text, file };
+}
+
+/**
+ * pdftotext -raw keeps Chromium's content order (the DOM order: a table row's cells one after another); runs
+ * of whitespace, line breaks inside a wrapped cell included, collapse to one space.
+ */
+const flat = (text: string) => text.replace(/\s+/g, ' ');
+
+describe('report PDFs (Chromium + poppler)', () => {
+  it('LL144 bias audit: the three §5-301 tables with rates, ratios, unknowns and the 2% rule', async () => {
+    const { text, file } = await pdfOf('us-nyc/ll144-bias-audit');
+    const t = flat(text);
+    for (const heading of [
+      'Audit summary',
+      'Sex categories',
+      'Race/ethnicity categories',
+      'Intersectional categories',
+      'Method',
+      'Appendix: verifying this report',
+    ]) {
+      expect(t).toContain(heading);
+    }
+    expect(t).toContain('Female 500 45.5% 35.0% 0.700 below 0.800');
+    expect(t).toContain('Male 600 54.5% 50.0% 1.000 highest rate (reference)');
+    expect(t).toContain('unknown category: 30.');
+    expect(t).toContain('15 1.4% 60.0% excluded under 2% of the data');
+    expect(t).toContain('Excluded under the 2% rule: Native Hawaiian or Pacific Islander.');
+    expect(t).toContain('Black or African American 300 27.3% 38.0% 0.760 below 0.800');
+    expect(t).toContain('Black or African American Female 140 12.9% 30.0% 0.545 below 0.800');
+    expect(t).toContain('arbiter verify --report report.pdf --server https://arbiter.example');
+    // Page numbers from Chromium's footer.
+    expect(t).toMatch(/Page 1 of \d+/);
+    // Every glyph comes from the embedded Noto Sans, none from a system font.
+    const fonts = execFileSync('pdffonts', [file], { encoding: 'utf8' }).trim().split('\n').slice(2);
+    expect(fonts.length).toBeGreaterThan(0);
+    for (const line of fonts)
+      expect(line).toMatch(/^[A-Z]{6}\+NotoSans-(Regular|Bold)\s.*\syes\s+yes\s+yes\s/);
+    execFileSync('pdftoppm', ['-r', '60', '-png', file, path.join(dir, 'll144')]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('ll144')).length).toBeGreaterThan(3);
+  });
+
+  it('adverse impact: the four-fifths flags and decision counts', async () => {
+    const { text } = await pdfOf('us/adverse-impact-quarterly');
+    const t = flat(text);
+    expect(t).toContain('Groups below the threshold');
+    expect(t).toContain('model-001 sex Female 35.0% 0.700 Male');
+    expect(t).toMatch(/Decisions recorded 40/);
+    expect(t).toContain('Trends over quarters');
+    expect(t).toContain('Lowest impact ratio per quarter');
+  });
+
+  it('every other template prints each of its sections', async () => {
+    const expected: Record<string, readonly string[]> = {
+      'eu/ai-act-pmm-quarterly': [
+        'Performance against declared levels',
+        'accuracy share of predictions that are correct 0.812 at least 0.700 yes',
+        'income ks 0.120 0.001 0.270 PSI above 0.200',
+        'INC-7',
+        'waiver-1 model-001 fairness.impact_ratio Remediation',
+      ],
+      'eu/ai-act-annex-iv': [
+        'T-A1 Metric specification',
+        'T-A2 Performance by group',
+        'accuracy Female 500 0.790 0.754 to 0.826 -0.022',
+        'T-A3 Test log',
+        'T-A4 Change log',
+        'Retrained on 2025 data',
+      ],
+      'uk/atrs-record': [
+        'Tier 1: summary',
+        'Senior responsible owner',
+        'Appeals Candidates may ask for a human review',
+        'DPIA 2026',
+      ],
+      'ca/aia-summary': [
+        'Impact level (AIA score breakdown)',
+        '40 / 100 40.0% 85.7% (−15%) 34.0% Level II',
+        'Requirements by impact level',
+        'Outcome monitoring',
+      ],
+      'sg/ai-verify-summary': [
+        'Process checks by principle',
+        'Inclusive growth',
+        'Female 500 35.0% 0.700 0.660 0.150 0.340 0.850 0.720 0.790',
+        'gaussian_noise_accuracy 0.790',
+        'income 0.310',
+      ],
+      'governance-quarterly': [
+        'GOVERN: policies, inventory and oversight',
+        'MAP: context and impacts',
+        'MEASURE: performance, fairness and drift',
+        'MANAGE: treatment of risks',
+      ],
+    };
+    for (const [template, phrases] of Object.entries(expected)) {
+      const t = flat((await pdfOf(template)).text);
+      for (const phrase of [
+        ...phrases,
+        'Contents',
+        'Appendix: verifying this report',
+        'Hashes of this report',
+      ]) {
+        expect(t, `${template}: ${phrase}`).toContain(phrase);
+      }
+    }
+  });
+
+  it('makes no network request from the page', async () => {
+    let hits = 0;
+    const server = http.createServer((_req, res) => {
+      hits += 1;
+      res.end('x');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const pdf = await renderer.render(
+        `<html><body><img src="http://127.0.0.1:${port}/img.png"><link rel="stylesheet" href="http://127.0.0.1:${port}/s.css"><p>offline</p></body></html>`,
+      );
+      expect(Buffer.from(pdf.subarray(0, 5)).toString()).toBe('%PDF-');
+    } finally {
+      server.close();
+    }
+    expect(hits).toBe(0);
+  });
+
+  it('fails with a clear ReportError, and no PDF, when Chromium is not where it is said to be', async () => {
+    const html = await renderHtml(makeReportInput({ template: 'governance-quarterly' }));
+    await expect(renderPdf(html, { chromiumPath: '/nonexistent/chromium' })).rejects.toThrow(ReportError);
+    await expect(renderPdf(html, { chromiumPath: '/nonexistent/chromium' })).rejects.toThrow(
+      /cannot start Chromium at \/nonexistent/,
+    );
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import {
+  classBalanceOf,
+  cramersV,
+  proxiesOf,
+  representationOf,
+  type ColumnData,
+} from '../../../../evaluators/metrics/data-quality.ts';
+
+const column = (name: string, values: string[], codes: number[], nums?: number[]): ColumnData => ({
+  name,
+  values,
+  codes: Int32Array.from(codes),
+  nums: Float64Array.from(nums ?? codes.map(() => Number.NaN)),
+  missing: codes.filter((c) => c < 0).length,
+  nonNumeric: 0,
+});
+
+describe('data quality', () => {
+  it("Cramér's V is 1 for a perfect association and 0 for independence", () => {
+    expect(cramersV(Int32Array.from([0, 0, 1, 1]), Int32Array.from([1, 1, 0, 0]))).toBeCloseTo(1, 12);
+    expect(cramersV(Int32Array.from([0, 0, 1, 1]), Int32Array.from([0, 1, 0, 1]))).toBeCloseTo(0, 12);
+    expect(cramersV(Int32Array.from([0, 0]), Int32Array.from([0, 1]))).toBeNull();
+  });
+  it('flags numeric and categorical proxies of a sensitive attribute', () => {
+    const sex = column('sex', ['f', 'm'], [0, 0, 0, 1, 1, 1]);
+    const height = column('height', [], [-1, -1, -1, -1, -1, -1], [150, 155, 160, 180, 185, 190]);
+    const color = column('color', ['r', 'g'], [0, 1, 0, 1, 0, 1]);
+    const found = proxiesOf(
+      [
+        { column: height, numeric: true },
+        { column: color, numeric: false },
+      ],
+      [sex],
+      0.5,
+    );
+    expect(found.map((p) => [p.feature, p.flagged])).toEqual([
+      ['height', true],
+      ['color', false],
+    ]);
+  });
+  it('class balance and representation', () => {
+    expect(classBalanceOf(Int8Array.from([1, 0, 0, -1]))).toEqual({
+      positive: 1,
+      negative: 2,
+      missing: 1,
+      positive_share: 1 / 3,
+    });
+    expect(representationOf(column('g', ['b', 'a'], [0, 1, 1, -1]))).toEqual({
+      a: { count: 2, share: 2 / 3 },
+      b: { count: 1, share: 1 / 3 },
+    });
+  });
+});

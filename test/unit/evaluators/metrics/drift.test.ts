@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import {
+  categoricalDrift,
+  jensenShannon,
+  ksStatistic,
+  numericDrift,
+  psi,
+} from '../../../../evaluators/metrics/drift.ts';
+
+describe('drift', () => {
+  it('KS statistic is the largest CDF gap', () => {
+    expect(ksStatistic(Float64Array.from([1, 2, 3, 4]), Float64Array.from([3, 4, 5, 6]))).toBe(0.5);
+    expect(ksStatistic(Float64Array.from([1, 2]), Float64Array.from([1, 2]))).toBe(0);
+  });
+  it('PSI and Jensen–Shannon distance match hand computation', () => {
+    // (0.25 − 0.5)·ln(0.5) + (0.75 − 0.5)·ln(1.5)
+    expect(psi([50, 50], [25, 75])).toBeCloseTo(0.2746530721670274, 12);
+    expect(jensenShannon([50, 50], [25, 75])).toBeCloseTo(0.22089576884901735, 12);
+    expect(jensenShannon([1, 0], [0, 1])).toBeCloseTo(1, 12);
+    expect(psi([0, 0], [1, 1])).toBeNull();
+  });
+  it('chi-square test of two categorical samples', () => {
+    const d = categoricalDrift(
+      new Map([
+        ['a', 30],
+        ['b', 70],
+      ]),
+      new Map([
+        ['a', 50],
+        ['b', 50],
+      ]),
+    );
+    expect(d.statistic).toBeCloseTo(8.333333333333334, 9);
+    expect(d.df).toBe(1);
+    expect(d.p_value).toBeCloseTo(0.003892417122778627, 6); // df 1: erfc(sqrt(x/2))
+    expect(d.binning.categories).toEqual(['a', 'b']);
+  });
+  it('numeric drift records its binning and ignores missing values', () => {
+    const ref = Float64Array.from({ length: 100 }, (_, i) => i);
+    const d = numericDrift(ref, Float64Array.from([...ref, Number.NaN]), 4);
+    expect(d.statistic).toBe(0);
+    expect(d.psi).toBe(0);
+    expect(d.binning.edges).toEqual([25, 50, 75]);
+    expect(d.current_count).toBe(100);
+  });
+  it('is null where a sample is empty', () => {
+    const d = numericDrift(Float64Array.from([1, 2]), new Float64Array(0));
+    expect(d.statistic).toBeNull();
+    expect(d.p_value).toBeNull();
+  });
+});

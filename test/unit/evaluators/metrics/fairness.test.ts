@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { bootstrapFairness, cellsFromRecords, fairnessOf } from '../../../../evaluators/metrics/fairness.ts';
+
+type Rec = Parameters<typeof cellsFromRecords>[1][number];
+const rows = (group: string, labels: (0 | 1)[], preds: (0 | 1)[]): Rec[] =>
+  labels.map((label, i) => ({ groups: [group], label, pred: preds[i]! }));
+
+describe('fairnessOf', () => {
+  // A: TPR 1/2, FPR 1/2, selection 1/2. B: TPR 1, FPR 1/3, selection 1/2. C: two rows, below min size 3.
+  const cells = cellsFromRecords(
+    ['g'],
+    [
+      ...rows('A', [1, 1, 0, 0], [1, 0, 1, 0]),
+      ...rows('B', [1, 0, 0, 0], [1, 1, 0, 0]),
+      ...rows('C', [1, 0], [1, 1]),
+      { groups: [null], label: 1, pred: 1 },
+    ],
+  );
+  const f = fairnessOf(cells, [0], { minGroupSize: 3, hasLabel: true, hasScore: false });
+
+  it('computes per-group rates as Fairlearn does', () => {
+    expect(f.groups.A).toMatchObject({
+      count: 4,
+      selection_rate: 0.5,
+      tpr: 0.5,
+      fpr: 0.5,
+      fnr: 0.5,
+      ppv: 0.5,
+      accuracy: 0.5,
+    });
+    expect(f.groups.B).toMatchObject({
+      count: 4,
+      selection_rate: 0.5,
+      tpr: 1,
+      fnr: 0,
+      ppv: 0.5,
+      accuracy: 0.75,
+    });
+    expect(f.groups.B!.fpr).toBeCloseTo(1 / 3, 12);
+    expect(f.groups.B!.confusion_matrix).toEqual({ tn: 2, fp: 1, fn: 0, tp: 1 });
+    expect(f.missing).toBe(1);
+  });
+
+  it('computes the gaps over groups of at least min_group_size, listing the others with the reason', () => {
+    expect(f.demographic_parity_difference).toBe(0);
+    expect(f.demographic_parity_ratio).toBe(1);
+    expect(f.equalized_odds_difference).toBeCloseTo(0.5, 12); // max(|1 − 1/2|, |1/2 − 1/3|)
+    expect(f.equalized_odds_ratio).toBeCloseTo(0.5, 12); // min(1/2 ÷ 1, (1/3) ÷ (1/2))
+    expect(f.excluded_groups).toEqual([
+      {
+        group: 'C',
+        count: 2,
+        reason: 'count 2 is below min_group_size 3',
+        from: ['demographic_parity', 'equalized_odds', 'impact_ratio'],
+      },
+    ]);
+    // C selects everyone, but as an excluded group it does not set the reference rate.
+    expect(f.groups.C!.impact_ratio).toBe(2);
+  });
+
+  it('reports a rate with no denominator as null and leaves the group out of equalized odds', () => {
+    const c = cellsFromRecords(
+      ['g'],
+      [...rows('A', [1, 0, 1, 0], [1, 0, 0, 1]), ...rows('B', [0, 0, 0, 0], [1, 0, 0, 0])],
+    );
+    const r = fairnessOf(c, [0], { minGroupSize: 1, hasLabel: true, hasScore: false });
+    expect(r.groups.B!.tpr).toBeNull();
+    expect(r.groups.B!.fnr).toBeNull();
+    expect(r.groups.B!.ppv).toBe(0);
+    expect(r.excluded_groups).toEqual([
+      { group: 'B', count: 4, reason: 'tpr undefined (no positive labels)', from: ['equalized_odds'] },
+    ]);
+    // Only A has a TPR, so the TPR range is 0; FPR range is |1/2 − 1/4|.
+    expect(r.equalized_odds_difference).toBeCloseTo(0.25, 12);
+  });
+
+  it('without labels computes selection rates only', () => {
+    const c = cellsFromRecords(
+      ['g'],
+      [
+        { groups: ['A'], pred: 1 },
+        { groups: ['A'], pred: 0 },
+        { groups: ['B'], pred: 0 },
+        { groups: ['B'], pred: 0 },
+      ],
+    );
+    const r = fairnessOf(c, [0], { minGroupSize: 1, hasLabel: false, hasScore: false });
+    expect(r.groups.A).toEqual({ count: 2, selection_rate: 0.5, impact_ratio: 1 });
+    expect(r.groups.B!.impact_ratio).toBe(0);
+    expect(r.demographic_parity_ratio).toBe(0);
+    expect(r.equalized_odds_difference).toBeNull();
+  });
+
+  it('names intersection groups by joining values with &', () => {
+    const c = cellsFromRecords(
+      ['race', 'sex'],
+      [
+        { groups: ['a', 'f'], label: 1, pred: 1 },
+        { groups: ['a', 'm'], label: 0, pred: 0 },
+        { groups: ['b', null], label: 0, pred: 0 },
+      ],
+    );
+    const r = fairnessOf(c, [0, 1], { minGroupSize: 1, hasLabel: true, hasScore: false });
+    expect(Object.keys(r.groups)).toEqual(['a&f', 'a&m']);
+    expect(r.missing).toBe(1);
+    expect(r.attributes).toEqual(['race', 'sex']);
+  });
+});
+
+describe('four-fifths rule', () => {
+  // 60/100 versus 30/100: ratio 0.5; pooled two-proportion z = −4.2640, two-sided p = 2.0079e-5.
+  const records: Rec[] = [];
+  for (let i = 0; i < 100; i++)
+    records.push({ groups: ['hi'], pred: i < 60 ? 1 : 0 }, { groups: ['lo'], pred: i < 30 ? 1 : 0 });
+  const r = fairnessOf(cellsFromRecords(['g'], records), [0], {
+    minGroupSize: 30,
+    hasLabel: false,
+    hasScore: false,
+  });
+  it('flags a group below 4/5 of the top rate when the difference is significant', () => {
+    expect(r.four_fifths.reference_group).toBe('hi');
+    expect(r.four_fifths.groups.lo!.impact_ratio).toBe(0.5);
+    expect(r.four_fifths.groups.lo!.z).toBeCloseTo(-4.264014327112208, 9);
+    expect(r.four_fifths.groups.lo!.p_value).toBeCloseTo(2.007865612426492e-5, 9);
+    expect(r.four_fifths.adverse_impact).toEqual(['lo']);
+    expect(r.four_fifths.groups.hi).toMatchObject({ impact_ratio: 1, below_threshold: false, z: null });
+  });
+});
+
+describe('NYC LL144', () => {
+  const records: Rec[] = [];
+  for (let i = 0; i < 100; i++) {
+    records.push({ groups: ['A'], pred: i < 50 ? 1 : 0, high: i < 40 ? 1 : 0 });
+    records.push({ groups: ['B'], pred: i < 25 ? 1 : 0, high: i < 60 ? 1 : 0 });
+  }
+  for (let i = 0; i < 3; i++) records.push({ groups: ['C'], pred: 1, high: 1 });
+  for (let i = 0; i < 5; i++) records.push({ groups: [null], pred: 1, high: 0 });
+  const r = fairnessOf(cellsFromRecords(['g'], records), [0], {
+    minGroupSize: 1,
+    hasLabel: false,
+    hasScore: true,
+  });
+  it('reports selection and scoring rates, impact ratios and unknowns, excluding categories under 2%', () => {
+    expect(r.ll144.total).toBe(208);
+    expect(r.ll144.unknown_count).toBe(5);
+    expect(r.ll144.excluded_under_2pct).toEqual(['C']); // 3 / 208 < 2%
+    expect(r.ll144.selection.A).toEqual({
+      count: 100,
+      selection_rate: 0.5,
+      impact_ratio: 1,
+      excluded_under_2pct: false,
+    });
+    expect(r.ll144.selection.B!.impact_ratio).toBe(0.5);
+    expect(r.ll144.selection.C!.impact_ratio).toBeNull();
+    expect(r.ll144.scoring!.B).toEqual({
+      count: 100,
+      scoring_rate: 0.6,
+      impact_ratio: 1,
+      excluded_under_2pct: false,
+    });
+    expect(r.ll144.scoring!.A!.impact_ratio).toBeCloseTo(0.4 / 0.6, 12);
+  });
+});
+
+describe('bootstrapFairness', () => {
+  const records: Rec[] = [];
+  for (let i = 0; i < 400; i++)
+    records.push({
+      groups: [i % 2 ? 'A' : 'B'],
+      label: i % 3 === 0 ? 1 : 0,
+      pred: i % 5 < (i % 2 ? 3 : 1) ? 1 : 0,
+    });
+  const cells = cellsFromRecords(['g'], records);
+  const options = { resamples: 300, seed: 11, confidence: 0.9, minGroupSize: 30, hasLabel: true };
+
+  it('is reproducible from its seed', () => {
+    expect(bootstrapFairness(cells, [[0]], options)).toEqual(bootstrapFairness(cells, [[0]], options));
+    expect(bootstrapFairness(cells, [[0]], { ...options, seed: 12 })).not.toEqual(
+      bootstrapFairness(cells, [[0]], options),
+    );
+  });
+
+  it('gives intervals around the point estimates', () => {
+    const [b] = bootstrapFairness(cells, [[0]], options);
+    const point = fairnessOf(cells, [0], { minGroupSize: 30, hasLabel: true, hasScore: false });
+    const [lo, hi] = b!.demographic_parity_difference!;
+    expect(lo).toBeLessThan(point.demographic_parity_difference!);
+    expect(hi).toBeGreaterThan(point.demographic_parity_difference!);
+    const [slo, shi] = b!.groups.A!.selection_rate!;
+    expect(slo).toBeLessThan(0.6);
+    expect(shi).toBeGreaterThan(0.6);
+    expect(shi - slo).toBeLessThan(0.2);
+  });
+});

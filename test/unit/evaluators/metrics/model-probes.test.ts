@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import {
+  counterfactualFlips,
+  permutationImportance,
+  perturbationSensitivity,
+  topReasons,
+  type Predict,
+} from '../../../../evaluators/metrics/model-probes.ts';
+import type { Row } from '../../../../evaluators/readers/rows.ts';
+
+// A transparent scoring function stands in for a model here: these tests check the probes' arithmetic.
+const byGroup: Predict = async (rows) => Float64Array.from(rows, (r) => (r.g === 'a' ? 0.9 : 0.1));
+const byX: Predict = async (rows) => Float64Array.from(rows, (r) => ((r.x as number) > 5 ? 0.8 : 0.2));
+const rows: Row[] = Array.from({ length: 10 }, (_, i) => ({ g: i % 2 ? 'a' : 'b', x: i, y: 100 - i }));
+
+describe('model probes', () => {
+  it('counterfactual flip rate when the sensitive attribute is swapped', async () => {
+    const r = await counterfactualFlips(rows, 'g', ['a', 'b'], byGroup, 0.5);
+    expect(r.flip_rate).toBe(1);
+    expect(r.swaps).toEqual({ 'a->b': { rows: 5, flip_rate: 1 }, 'b->a': { rows: 5, flip_rate: 1 } });
+    expect(r.mean_abs_score_change).toBeCloseTo(0.8, 12);
+    expect((await counterfactualFlips(rows, 'g', ['a', 'b'], byX, 0.5)).flip_rate).toBe(0);
+  });
+  it('perturbation sensitivity is zero for a model that ignores the perturbed feature', async () => {
+    const r = await perturbationSensitivity(rows, [{ column: 'y', std: 3 }], byX, 0.5, 0.1, 3);
+    expect(r).toMatchObject({ flip_rate: 0, mean_abs_score_change: 0, max_abs_score_change: 0 });
+  });
+  it('permutation importance is zero for an unused feature and positive for the used one', async () => {
+    const labels = Int8Array.from(rows, (r) => ((r.x as number) > 5 ? 1 : 0));
+    const r = await permutationImportance(rows, ['x', 'y'], labels, byX, 0.5, 5, 1);
+    expect(r.features[0]!.feature).toBe('x');
+    expect(r.features[0]!.importance).toBeGreaterThan(0);
+    expect(r.features[1]).toEqual({ feature: 'y', importance: 0, std: 0 });
+  });
+  it('top reasons name the feature that moved the decision', async () => {
+    const [reason] = await topReasons([{ g: 'a', x: 9, y: 1 }], ['x', 'y'], { x: 0, y: 0 }, byX, 0.5, 2);
+    expect(reason!.decision).toBe(1);
+    expect(reason!.reasons).toEqual([
+      { feature: 'x', value: 9, baseline: 0, contribution: expect.closeTo(0.6, 12) },
+    ]);
+  });
+});

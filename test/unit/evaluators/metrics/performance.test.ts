@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import {
+  calibrationOf,
+  confusionOf,
+  performanceOf,
+  rocAuc,
+} from '../../../../evaluators/metrics/performance.ts';
+
+const y = Int8Array.from([1, 1, 0, 0, 1, 0]);
+const pred = Int8Array.from([1, 0, 0, 1, 1, 0]);
+const score = Float64Array.from([0.9, 0.4, 0.35, 0.8, 0.7, 0.1]);
+
+describe('performanceOf', () => {
+  it('matches a hand-checked confusion matrix and rates', () => {
+    const p = performanceOf(y, pred, score);
+    expect(p.confusion_matrix).toEqual({ tn: 2, fp: 1, fn: 1, tp: 2 });
+    expect(p.accuracy).toBeCloseTo(4 / 6, 12);
+    expect(p.precision).toBeCloseTo(2 / 3, 12);
+    expect(p.recall).toBeCloseTo(2 / 3, 12);
+    expect(p.f1).toBeCloseTo(2 / 3, 12);
+    // Positive/negative pairs ranked correctly: 0.9 beats 3, 0.4 beats 2, 0.7 beats 2, of 9 pairs.
+    expect(p.roc_auc).toBeCloseTo(7 / 9, 12);
+    const logLoss =
+      -(Math.log(0.9) + Math.log(0.4) + Math.log(0.65) + Math.log(0.2) + Math.log(0.7) + Math.log(0.9)) / 6;
+    expect(p.log_loss).toBeCloseTo(logLoss, 12);
+    expect(p.brier).toBeCloseTo((0.01 + 0.36 + 0.1225 + 0.64 + 0.09 + 0.01) / 6, 12);
+  });
+
+  it('counts ties in ROC AUC as one half', () => {
+    expect(rocAuc(Int8Array.from([1, 0]), Float64Array.from([0.5, 0.5]))).toBe(0.5);
+  });
+
+  it('leaves out rows with a missing label or prediction', () => {
+    const c = confusionOf(Int8Array.from([1, -1, 0]), Int8Array.from([1, 1, -1]));
+    expect(c).toEqual({ tn: 0, fp: 0, fn: 0, tp: 1 });
+  });
+
+  describe('when a rate is undefined', () => {
+    it('is null, never 0', () => {
+      const p = performanceOf(Int8Array.from([0, 0]), Int8Array.from([0, 0]), Float64Array.from([0.2, 0.3]));
+      expect(p.recall).toBeNull();
+      expect(p.precision).toBeNull();
+      expect(p.f1).toBeNull();
+      expect(p.roc_auc).toBeNull();
+      expect(p.accuracy).toBe(1);
+    });
+    it('has null accuracy when no row has both label and prediction', () => {
+      expect(performanceOf(Int8Array.from([-1]), Int8Array.from([1]), null).accuracy).toBeNull();
+    });
+  });
+});
+
+describe('calibrationOf', () => {
+  it('computes expected calibration error over equal-width bins', () => {
+    // Bin [0.1,0.2): mean score .15, positive rate .5; bin [0.8,0.9): mean .85, rate 1 → .5·.35 + .5·.15.
+    const c = calibrationOf(Int8Array.from([0, 1, 1, 1]), Float64Array.from([0.15, 0.15, 0.85, 0.85]));
+    expect(c.ece).toBeCloseTo(0.25, 12);
+    expect(c.bins[1]).toEqual({ lower: 0.1, upper: 0.2, count: 2, mean_score: 0.15, positive_rate: 0.5 });
+    expect(c.bins[0]!.mean_score).toBeNull();
+  });
+  it('puts a score of exactly 1 in the last bin', () => {
+    expect(calibrationOf(Int8Array.from([1]), Float64Array.from([1])).bins[9]!.count).toBe(1);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SCAN_LIMITS } from '../../../../evaluators/security/findings.ts';
+import { scanKerasH5 } from '../../../../evaluators/security/h5.ts';
+import { scanOnnx } from '../../../../evaluators/security/onnx.ts';
+import { classifyGlobal, scanPickle } from '../../../../evaluators/security/pickle.ts';
+import { checkZip } from '../../../../evaluators/security/zip.ts';
+import {
+  benignPickle,
+  hostileOnnx,
+  kerasH5,
+  osSystemPickleV0,
+  osSystemPickleV4,
+  zipOf,
+} from '../../../support/evaluators/hostile.ts';
+
+describe('pickle opcode scan', () => {
+  it('finds os.system imported by GLOBAL (protocol 0)', () => {
+    const findings = scanPickle(osSystemPickleV0());
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: 'critical',
+        message: expect.stringContaining('os.system'),
+      }),
+    );
+  });
+  it('finds posix.system imported by STACK_GLOBAL through the memo (protocol 4)', () => {
+    const findings = scanPickle(osSystemPickleV4());
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: 'critical',
+        message: expect.stringContaining('posix.system'),
+      }),
+    );
+  });
+  it('passes a benign pickle with only an info finding', () => {
+    expect(scanPickle(benignPickle()).map((f) => f.severity)).toEqual(['info']);
+  });
+  it('reports truncated and garbage streams instead of throwing', () => {
+    const truncated = osSystemPickleV4().subarray(0, 20);
+    expect(scanPickle(truncated).some((f) => f.id === 'pickle.truncated')).toBe(true);
+    expect(scanPickle(Uint8Array.from([0xff, 0x00])).map((f) => f.id)).toEqual(['pickle.invalid_opcode']);
+    expect(scanPickle(new Uint8Array(0)).map((f) => f.id)).toEqual(['pickle.truncated']);
+  });
+  it('classifies callables', () => {
+    expect(classifyGlobal('builtins', 'eval')).toBe('critical');
+    expect(classifyGlobal('subprocess', 'Popen')).toBe('critical');
+    expect(classifyGlobal('numpy.core.multiarray', '_reconstruct')).toBeNull();
+    expect(classifyGlobal('mypkg', 'Thing')).toBe('low');
+  });
+});
+
+describe('Keras H5 scan', () => {
+  it('finds Lambda layers in model_config without an HDF5 library', () => {
+    const findings = scanKerasH5(
+      kerasH5([
+        { class_name: 'Dense', config: { name: 'dense' } },
+        { class_name: 'Lambda', config: { name: 'sneaky', function: ['4wEAAAAAAAAA', null, null] } },
+      ]),
+    );
+    expect(findings).toEqual([
+      expect.objectContaining({
+        id: 'keras.lambda_layer',
+        severity: 'high',
+        message: expect.stringContaining('sneaky'),
+      }),
+    ]);
+  });
+  it('passes a model without Lambda layers', () => {
+    expect(scanKerasH5(kerasH5([{ class_name: 'Dense', config: { name: 'd' } }]))).toEqual([]);
+  });
+});
+
+describe('zip checks', () => {
+  it('flags a zip bomb by its compression ratio', () => {
+    const bomb = zipOf([{ name: 'data.pkl', data: new Uint8Array(64 * 1024 ** 2), deflate: true }]);
+    const { findings, bomb: isBomb } = checkZip(bomb, DEFAULT_SCAN_LIMITS);
+    expect(isBomb).toBe(true);
+    expect(findings[0]).toMatchObject({ id: 'zip.bomb_ratio', severity: 'high' });
+  });
+  it('flags path traversal and a total over the cap', () => {
+    const zip = zipOf([{ name: '../evil.py', data: new Uint8Array(10) }]);
+    expect(checkZip(zip, DEFAULT_SCAN_LIMITS).findings.map((f) => f.id)).toEqual(['zip.path_traversal']);
+    expect(
+      checkZip(zip, { ...DEFAULT_SCAN_LIMITS, maxUncompressedBytes: 5 }).findings.map((f) => f.id),
+    ).toContain('zip.bomb_total');
+  });
+  it('reports an unreadable archive', () => {
+    expect(checkZip(Uint8Array.from([0x50, 0x4b, 3, 4, 0]), DEFAULT_SCAN_LIMITS).findings[0]!.id).toBe(
+      'zip.unreadable',
+    );
+  });
+});
+
+describe('ONNX scan', () => {
+  it('finds nothing in a plain model', async () => {
+    expect(await scanOnnx(hostileOnnx.valid(), null, DEFAULT_SCAN_LIMITS)).toEqual([]);
+  });
+  it('flags a 10 GB claimed dimension', async () => {
+    const findings = await scanOnnx(hostileOnnx.tenGigabyteDimension(), null, DEFAULT_SCAN_LIMITS);
+    expect(findings).toEqual([expect.objectContaining({ id: 'onnx.absurd_dimension', severity: 'high' })]);
+  });
+  it('flags a truncated model', async () => {
+    const bytes = hostileOnnx.valid();
+    const findings = await scanOnnx(bytes.subarray(0, bytes.length - 7), null, DEFAULT_SCAN_LIMITS);
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([['onnx.unreadable', 'high']]);
+  });
+  it('flags custom operator domains and external data outside the folder', async () => {
+    expect(
+      (await scanOnnx(hostileOnnx.customDomain(), null, DEFAULT_SCAN_LIMITS)).map((f) => f.id),
+    ).toContain('onnx.custom_operator_domain');
+    expect(
+      (await scanOnnx(hostileOnnx.externalData('../../etc/passwd'), null, DEFAULT_SCAN_LIMITS))[0],
+    ).toMatchObject({
+      id: 'onnx.external_data_path_traversal',
+      severity: 'critical',
+    });
+    expect((await scanOnnx(hostileOnnx.externalData('/etc/passwd'), null, DEFAULT_SCAN_LIMITS))[0]!.id).toBe(
+      'onnx.external_data_absolute_path',
+    );
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { EvaluatorError, loadSpec } from '../../../../evaluators/index.ts';
+
+const expectSpecError = (source: string | object, message: string | RegExp): void => {
+  try {
+    loadSpec(source);
+    expect.unreachable('loadSpec accepted an invalid spec');
+  } catch (e) {
+    expect(e).toBeInstanceOf(EvaluatorError);
+    expect((e as EvaluatorError).code).toBe('EVAL_SPEC_INVALID');
+    expect((e as Error).message).toMatch(message);
+  }
+};
+
+describe('loadSpec', () => {
+  it('accepts the portable keys of the issue, in YAML and in JSON', () => {
+    const yaml = `
+label: { column: two_year_recid, positive: 1 }
+prediction: { column: y_pred, positive: 1 }
+sensitive: [race, sex]
+intersections: [[race, sex]]
+min_group_size: 30
+drift: { features: [decile_score, age] }
+bootstrap: { resamples: 1000, seed: 42 }
+`;
+    const spec = loadSpec(yaml);
+    expect(spec.intersections).toEqual([['race', 'sex']]);
+    expect(loadSpec(JSON.stringify(spec))).toEqual(spec);
+    expect(
+      loadSpec({
+        prediction: { output: 'probabilities', threshold: 0.5 },
+        features: ['age', { column: 'sex', categories: ['M', 'F'] }],
+      }).features,
+    ).toHaveLength(2);
+  });
+
+  describe('when the spec is invalid', () => {
+    it('names the offending field', () => {
+      expectSpecError('label: { column: 3, positive: 1 }', 'spec.label.column must be string');
+      expectSpecError('label: { column: y }', 'spec.label.positive is required');
+      expectSpecError('metrics: [performance, speed]', /spec\.metrics\[1\] must be one of/);
+      expectSpecError('min_group_size: 0', 'spec.min_group_size must be >= 1');
+      expectSpecError('colour: red', 'spec.colour is not a known key');
+      expectSpecError('bootstrap: { resamples: 10 }', 'spec.bootstrap.seed is required');
+      expectSpecError('features: [{ column: sex, type: sometimes }]', /spec\.features\[0\]/);
+    });
+    it('rejects a prediction given both as a column and as a model output', () => {
+      expectSpecError({ prediction: { column: 'y', threshold: 0.5 } }, 'either column');
+    });
+    it('rejects intersections of attributes that are not sensitive', () => {
+      expectSpecError(
+        { sensitive: ['race'], intersections: [['race', 'sex']] },
+        'spec.intersections[0] names sex',
+      );
+    });
+    it('rejects text that is not a mapping', () => {
+      expectSpecError('- a\n- b', 'mapping');
+      expectSpecError('{ unclosed', 'neither valid YAML nor JSON');
+    });
+  });
+});
