@@ -36,6 +36,7 @@ export interface Service {
   readonly tokens: LocalTokens;
   readonly ledger: Ledger;
   readonly regions: ReadonlyMap<string, Region>;
+  readonly reports: Reports;
   /** Where the first start wrote the initial admin token, if it did. */
   readonly adminTokenFile: string | undefined;
   close(): Promise<void>;
@@ -147,6 +148,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       tokens,
       ledger,
       regions,
+      reports,
       adminTokenFile,
       // Idempotent: the demo closes the service, then the signal handler may try again at exit.
       close: () =>

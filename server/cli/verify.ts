@@ -1,7 +1,19 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { AuditBundle, VerificationReport } from '../../ledger/index.ts';
+import { callApi, requireServerTarget } from './client.ts';
 import { CliFailure } from './output.ts';
+
+interface Flags {
+  report?: string;
+  server?: string;
+  token?: string;
+  trustedCheckpoint?: string;
+  trustedVkey?: string;
+  rpc?: string;
+  json?: boolean;
+}
 
 async function readText(file: string, what: string): Promise<string> {
   try {
@@ -11,9 +23,18 @@ async function readText(file: string, what: string): Promise<string> {
   }
 }
 
-function printReport(report: VerificationReport, file: string): void {
+async function readBundle(file: string): Promise<AuditBundle> {
+  const text = await readText(file, 'bundle');
+  try {
+    return JSON.parse(text) as AuditBundle;
+  } catch (err) {
+    throw new CliFailure(`${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function printReport(report: VerificationReport, source: string): void {
   const { checked } = report;
-  console.log(`${file}: log ${report.origin}`);
+  console.log(`${source}: log ${report.origin}`);
   console.log(
     `  checked ${checked.entries} entries, ${checked.checkpoints} checkpoints, ` +
       `${checked.consistencyProofs} consistency proofs, ${checked.anchors} anchors` +
@@ -32,17 +53,40 @@ function printReport(report: VerificationReport, file: string): void {
   console.log(report.ok ? '  OK: every check holds' : `  FAILED: ${report.failures.length} checks failed`);
 }
 
+/** The bundle of the one ledger entry that records a report with this PDF's hash, fetched from a service. */
+async function bundleForReport(flags: Flags, pdfSha256: string): Promise<AuditBundle | undefined> {
+  const target = requireServerTarget(flags);
+  const { reports } = await callApi<{
+    reports: { region: string; pdf_sha256: string; ledger_seq: number }[];
+  }>(target, 'GET', '/v1/reports');
+  const report = reports.find((r) => r.pdf_sha256 === pdfSha256);
+  if (!report) return undefined;
+  return callApi<AuditBundle>(
+    target,
+    'GET',
+    `/v1/ledger/${encodeURIComponent(report.region)}/bundle?from=${report.ledger_seq}&to=${report.ledger_seq + 1}`,
+  );
+}
+
 /**
- * `arbiter verify BUNDLE`: what an auditor runs. Offline (no database; no network unless --rpc), and built only
- * on ledger/'s pure verifier. Exit 0 when everything holds, 1 when a check fails, 2 when it cannot run.
+ * `arbiter verify`: what an auditor runs. A bundle is checked offline (no database; no network unless --rpc),
+ * with ledger/'s pure verifier only. With --report, it also confirms that the ledger recorded that very PDF.
+ * Exit 0 when everything holds, 1 when a check fails, 2 when it cannot run.
  */
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description(
-      'verify an audit bundle offline: leaf hashes, inclusion and consistency proofs, signatures, anchors',
+    .description('verify an audit bundle (offline) or a report PDF against the ledger that recorded it')
+    .argument('[bundle]', 'audit bundle JSON (GET /v1/ledger/{region}/bundle)')
+    .option(
+      '--report <pdf>',
+      'a report PDF: confirm the ledger recorded exactly this file (with a bundle or --server)',
     )
-    .argument('<bundle>', 'audit bundle JSON (GET /v1/ledger/{region}/bundle)')
+    .option(
+      '--server <url>',
+      'with --report and no bundle: fetch the proof from this service (ARBITER_SERVER)',
+    )
+    .option('--token <token>', 'API token for --server (ARBITER_TOKEN)')
     .option(
       '--trusted-checkpoint <file>',
       'a signed checkpoint you already trust; the bundle must be consistent with it',
@@ -50,29 +94,51 @@ export function registerVerifyCommand(program: Command): void {
     .option('--trusted-vkey <vkey>', "the log's verifier key as you know it (C2SP vkey text)")
     .option('--rpc <url>', 'EVM JSON-RPC endpoint: also check every anchor transaction on chain')
     .option('--json', 'print the report as JSON')
-    .action(
-      async (
-        file: string,
-        flags: { trustedCheckpoint?: string; trustedVkey?: string; rpc?: string; json?: boolean },
-      ) => {
-        let bundle: AuditBundle;
-        try {
-          bundle = JSON.parse(await readText(file, 'bundle')) as AuditBundle;
-        } catch (err) {
-          if (err instanceof CliFailure) throw err;
-          throw new CliFailure(`${file} is not JSON: ${(err as Error).message}`);
+    .action(async (file: string | undefined, flags: Flags) => {
+      if (!file && !flags.report) throw new CliFailure('give a bundle file, or --report FILE.pdf');
+      const pdfSha256 = flags.report
+        ? createHash('sha256')
+            .update(
+              await readFile(flags.report).catch((err: Error) =>
+                Promise.reject(new CliFailure(`cannot read report ${flags.report}: ${err.message}`)),
+              ),
+            )
+            .digest('hex')
+        : undefined;
+      const bundle = file ? await readBundle(file) : await bundleForReport(flags, pdfSha256!);
+      if (!bundle) {
+        console.log(`${flags.report}: FAILED: the ledger records no report with sha256 ${pdfSha256}`);
+        process.exitCode = 1;
+        return;
+      }
+      const { verifyBundle } = await import('../../ledger/index.ts');
+      const report = await verifyBundle(bundle, {
+        trustedCheckpoint: flags.trustedCheckpoint
+          ? await readText(flags.trustedCheckpoint, 'checkpoint')
+          : undefined,
+        trustedVkey: flags.trustedVkey,
+        rpcUrl: flags.rpc,
+      });
+      if (flags.json) console.log(JSON.stringify(report, null, 2));
+      else
+        printReport(report, file ?? `${bundle.origin} (from ${flags.server ?? process.env.ARBITER_SERVER})`);
+      let ok = report.ok;
+      if (pdfSha256) {
+        const recorded = bundle.entries.find(
+          (e) => e.entry.type === 'report.generated' && e.entry.pdf_sha256 === pdfSha256,
+        );
+        if (recorded) {
+          const { region, template, period } = recorded.entry as Record<string, string>;
+          console.log(
+            `${flags.report}: recorded at seq ${recorded.seq} as ${region} ${template} ${period} (sha256 ${pdfSha256})`,
+          );
+        } else {
+          console.log(
+            `${flags.report}: FAILED: no report.generated entry in the bundle has sha256 ${pdfSha256}`,
+          );
+          ok = false;
         }
-        const { verifyBundle } = await import('../../ledger/index.ts');
-        const report = await verifyBundle(bundle, {
-          trustedCheckpoint: flags.trustedCheckpoint
-            ? await readText(flags.trustedCheckpoint, 'checkpoint')
-            : undefined,
-          trustedVkey: flags.trustedVkey,
-          rpcUrl: flags.rpc,
-        });
-        if (flags.json) console.log(JSON.stringify(report, null, 2));
-        else printReport(report, file);
-        if (!report.ok) process.exitCode = 1;
-      },
-    );
+      }
+      if (!ok) process.exitCode = 1;
+    });
 }

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { periodContaining } from '../../../reports/index.ts';
 import { runCli, startServer, type RunningServer } from '../../support/cli.ts';
 
 /** A policy sample's request, with its evidence made fresh (the service runs on the real clock). */
@@ -15,6 +16,8 @@ describe('arbiter check, the CI gate', () => {
   let dir: string;
   let server: RunningServer;
   let ciToken: string;
+  let officerToken: string;
+  let auditorToken: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-check-'));
@@ -31,6 +34,10 @@ describe('arbiter check, the CI gate', () => {
       admin,
     ]);
     ciToken = created.stdout.trim();
+    const token = async (role: string) =>
+      (await runCli(['token', 'create', '--role', role, '--server', server.url, '--token', admin])).stdout.trim();
+    officerToken = await token('compliance_officer');
+    auditorToken = await token('auditor');
     for (const [name, file] of [
       ['allowed', 'deployment/samples/allowed/eu-credit-scoring-high-risk.json'],
       ['denied', 'deployment/samples/denied/us-impact-ratio-below-four-fifths.json'],
@@ -89,4 +96,49 @@ describe('arbiter check, the CI gate', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('region');
   });
+
+  it('generates a report, and verify --report confirms the ledger recorded exactly that PDF', async () => {
+    const pdf = path.join(dir, 'us-q.pdf');
+    const period = periodContaining(new Date(), 'America/New_York').id;
+    const generated = await runCli([
+      'report', 'generate',
+      '--server', server.url,
+      '--token', officerToken,
+      '--region', 'us',
+      '--template', 'us/adverse-impact-quarterly',
+      '--period', period,
+      '--out', pdf,
+    ]);
+    expect(generated.stderr).toBe('');
+    expect(generated.code).toBe(0);
+    expect((await readFile(pdf)).subarray(0, 5).toString()).toBe('%PDF-');
+    // The report.generated entry must be in a signed checkpoint before a proof exists for it.
+    await new Promise((r) => setTimeout(r, 1500));
+    const ok = await runCli(['verify', '--report', pdf, '--server', server.url, '--token', auditorToken]);
+    expect(ok.stdout).toMatch(/recorded at seq \d+ as us us\/adverse-impact-quarterly/);
+    expect(ok.code).toBe(0);
+
+    const tampered = path.join(dir, 'tampered.pdf');
+    await writeFile(tampered, Buffer.concat([await readFile(pdf), Buffer.from('\n% edited\n')]));
+    const bad = await runCli(['verify', '--report', tampered, '--server', server.url, '--token', auditorToken]);
+    expect(bad.stdout).toContain('the ledger records no report with sha256');
+    expect(bad.code).toBe(1);
+  }, 180_000);
+
+  it('lists templates and renders a report offline from evidence files', async () => {
+    const templates = await runCli(['report', 'templates']);
+    for (const id of ['eu/ai-act-pmm-quarterly', 'us-nyc/ll144-bias-audit', 'governance-quarterly']) {
+      expect(templates.stdout).toContain(id);
+    }
+    const out = path.join(dir, 'offline.pdf');
+    const rendered = await runCli([
+      'report', 'render',
+      '--template', 'us/adverse-impact-quarterly',
+      '--evidence', path.join(dir, 'denied-evidence.json'),
+      '--out', out,
+    ]);
+    expect(rendered.code).toBe(0);
+    expect(rendered.stdout).toContain('not recorded in a ledger');
+    expect((await readFile(out)).subarray(0, 5).toString()).toBe('%PDF-');
+  }, 120_000);
 });
