@@ -27,7 +27,9 @@ interface RenderFlags {
 
 /** `arbiter report templates | generate | render`. */
 export function registerReportCommands(program: Command): void {
-  const report = program.command('report').description('regulatory reports: list templates, generate, render offline');
+  const report = program
+    .command('report')
+    .description('regulatory reports: list templates, generate, render offline');
 
   report
     .command('templates')
@@ -45,7 +47,10 @@ export function registerReportCommands(program: Command): void {
       .requiredOption('--template <id>', 'template id (arbiter report templates)')
       .requiredOption('--period <period>', 'quarter, e.g. 2026-Q3')
       .requiredOption('--out <file>', 'where to write the PDF')
-      .option('--server <url>', 'a running Arbiter (ARBITER_SERVER); without it, the database is used directly')
+      .option(
+        '--server <url>',
+        'a running Arbiter (ARBITER_SERVER); without it, the database is used directly',
+      )
       .option('--token <token>', 'API token for --server (ARBITER_TOKEN)'),
   ).action(async (flags: GenerateFlags) => {
     const request = { region: flags.region, template: flags.template, period: flags.period };
@@ -61,7 +66,10 @@ export function registerReportCommands(program: Command): void {
       pdf = Buffer.from(await response.arrayBuffer());
     } else {
       const { createService } = await import('../service.ts');
-      const service = await createService({ ...configFrom(flags), reports: { scheduler: false, pollIntervalMs: 60_000 } });
+      const service = await createService({
+        ...configFrom(flags),
+        reports: { scheduler: false, pollIntervalMs: 60_000 },
+      });
       try {
         meta = await service.reports.generate(request, 'on_demand', 'cli');
         pdf = await service.reports.pdf(meta.id);
@@ -70,14 +78,19 @@ export function registerReportCommands(program: Command): void {
       }
     }
     await writeFile(path.resolve(flags.out), pdf);
-    console.log(`wrote ${flags.out}: report ${meta.id}, sha256 ${meta.pdf_sha256}, ledger ${flags.region} seq ${meta.ledger_seq}`);
+    console.log(
+      `wrote ${flags.out}: report ${meta.id}, sha256 ${meta.pdf_sha256}, ledger ${flags.region} seq ${meta.ledger_seq}`,
+    );
   });
 
   report
     .command('render')
     .description('render a report from evidence files alone, offline: no server, no database, no ledger')
     .requiredOption('--template <id>', 'template id (arbiter report templates)')
-    .requiredOption('--evidence <file...>', 'evidence documents (arbiter.evidence/v1), one per model; name.json → model "name"')
+    .requiredOption(
+      '--evidence <file...>',
+      'evidence documents (arbiter.evidence/v1), one per model; name.json → model "name"',
+    )
     .requiredOption('--out <file>', 'where to write the PDF')
     .option('--region <region>', "region whose regulations and thresholds apply (default: the template's)")
     .option('--period <period>', 'quarter, e.g. 2026-Q3 (default: the current one)')
@@ -86,7 +99,8 @@ export function registerReportCommands(program: Command): void {
         import('../../regions/index.ts'),
         import('../../reports/index.ts'),
       ]);
-      const regionId = flags.region ?? (flags.template.includes('/') ? flags.template.split('/')[0] : undefined);
+      const regionId =
+        flags.region ?? (flags.template.includes('/') ? flags.template.split('/')[0] : undefined);
       if (!regionId) throw new CliFailure(`--region is needed for template ${flags.template}`);
       const region = requireRegion(await loadRegions(), regionId);
       const now = new Date();
@@ -128,7 +142,8 @@ export function registerReportCommands(program: Command): void {
         })),
         trends: [],
         verification: {
-          checkpoint: 'none: this report was rendered offline from evidence files and is recorded in no ledger',
+          checkpoint:
+            'none: this report was rendered offline from evidence files and is recorded in no ledger',
           tree_size: 0,
           entries: [],
         },
@@ -137,7 +152,8 @@ export function registerReportCommands(program: Command): void {
       const pdf = await reports.renderPdf(html);
       await writeFile(path.resolve(flags.out), pdf);
       const { pdf_sha256 } = reports.hashReport(pdf, input);
-      console.log(`wrote ${flags.out}: ${flags.template} for ${region.id} ${period}, sha256 ${pdf_sha256} (not recorded in a ledger)`);
+      console.log(
+        `wrote ${flags.out}: ${flags.template} for ${region.id} ${period}, sha256 ${pdf_sha256} (not recorded in a ledger)`,
+      );
     });
-
 }

@@ -35,7 +35,9 @@ describe('arbiter check, the CI gate', () => {
     ]);
     ciToken = created.stdout.trim();
     const token = async (role: string) =>
-      (await runCli(['token', 'create', '--role', role, '--server', server.url, '--token', admin])).stdout.trim();
+      (
+        await runCli(['token', 'create', '--role', role, '--server', server.url, '--token', admin])
+      ).stdout.trim();
     officerToken = await token('compliance_officer');
     auditorToken = await token('auditor');
     for (const [name, file] of [
@@ -101,13 +103,20 @@ describe('arbiter check, the CI gate', () => {
     const pdf = path.join(dir, 'us-q.pdf');
     const period = periodContaining(new Date(), 'America/New_York').id;
     const generated = await runCli([
-      'report', 'generate',
-      '--server', server.url,
-      '--token', officerToken,
-      '--region', 'us',
-      '--template', 'us/adverse-impact-quarterly',
-      '--period', period,
-      '--out', pdf,
+      'report',
+      'generate',
+      '--server',
+      server.url,
+      '--token',
+      officerToken,
+      '--region',
+      'us',
+      '--template',
+      'us/adverse-impact-quarterly',
+      '--period',
+      period,
+      '--out',
+      pdf,
     ]);
     expect(generated.stderr).toBe('');
     expect(generated.code).toBe(0);
@@ -120,7 +129,15 @@ describe('arbiter check, the CI gate', () => {
 
     const tampered = path.join(dir, 'tampered.pdf');
     await writeFile(tampered, Buffer.concat([await readFile(pdf), Buffer.from('\n% edited\n')]));
-    const bad = await runCli(['verify', '--report', tampered, '--server', server.url, '--token', auditorToken]);
+    const bad = await runCli([
+      'verify',
+      '--report',
+      tampered,
+      '--server',
+      server.url,
+      '--token',
+      auditorToken,
+    ]);
     expect(bad.stdout).toContain('the ledger records no report with sha256');
     expect(bad.code).toBe(1);
   }, 180_000);
@@ -132,10 +149,14 @@ describe('arbiter check, the CI gate', () => {
     }
     const out = path.join(dir, 'offline.pdf');
     const rendered = await runCli([
-      'report', 'render',
-      '--template', 'us/adverse-impact-quarterly',
-      '--evidence', path.join(dir, 'denied-evidence.json'),
-      '--out', out,
+      'report',
+      'render',
+      '--template',
+      'us/adverse-impact-quarterly',
+      '--evidence',
+      path.join(dir, 'denied-evidence.json'),
+      '--out',
+      out,
     ]);
     expect(rendered.code).toBe(0);
     expect(rendered.stdout).toContain('not recorded in a ledger');

@@ -12,7 +12,10 @@ describe('README', () => {
   it('keeps the Quick start to the two commands that CI and a new user run', () => {
     const quickStart = readme.split('## Quick start')[1]!.split('```sh')[1]!.split('```')[0]!;
     const commands = quickStart.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
-    expect(commands.map((l) => l.split('#')[0]!.trim())).toEqual(['bash scripts/demo.sh', 'bash scripts/test.sh']);
+    expect(commands.map((l) => l.split('#')[0]!.trim())).toEqual([
+      'bash scripts/demo.sh',
+      'bash scripts/test.sh',
+    ]);
     expect(readFileSync(new URL('../../../.ci/run', import.meta.url), 'utf8')).toContain('scripts/test.sh');
   });
 });
