@@ -71,7 +71,13 @@ export function registerReportCommands(program: Command): void {
         reports: { scheduler: false, pollIntervalMs: 60_000 },
       });
       try {
-        meta = await service.reports.generate(request, 'on_demand', 'cli');
+        // Working on the database directly is an operator's act, recorded as such.
+        const operator = {
+          subject: `cli:${process.env.USER ?? 'unknown'}`,
+          issuer: 'arbiter-cli',
+          role: 'admin',
+        } as const;
+        meta = await service.reports.generate(request, 'on_demand', operator);
         pdf = await service.reports.pdf(meta.id);
       } finally {
         await service.close();

@@ -14,6 +14,7 @@ import {
   type ReportScheduler,
   type ReportTables,
 } from '../../reports/index.ts';
+import type { Identity } from '../auth/index.ts';
 import type { ReportTable, ServerTables } from '../db/schema.ts';
 import { ServerError } from '../errors.ts';
 import type { ModelInventory } from '../inventory/models.ts';
@@ -34,6 +35,9 @@ const META = [
   'generated_at',
   'created_by',
 ] as const;
+
+/** Who the scheduler's reports are recorded as. */
+const SCHEDULER: Identity = { subject: 'report-scheduler', issuer: 'arbiter', role: 'admin' };
 
 /**
  * Regulatory reports: rendered on demand or by each region's schedule, stored with the exact data they were
@@ -61,7 +65,7 @@ export class Reports {
   async generate(
     request: { region: string; template: string; period: string },
     trigger: 'scheduled' | 'on_demand',
-    createdBy: string,
+    actor: Identity,
   ): Promise<ReportMeta> {
     const region = this.deps.regions.get(request.region);
     if (!region) throw new ServerError('NOT_FOUND', `no region ${request.region}`);
@@ -77,7 +81,11 @@ export class Reports {
     // One browser for the process, started on first use: most API calls never render.
     this.renderer ??= createPdfRenderer();
     const report = await generateReport(input, await this.renderer);
-    const receipt = await this.deps.ledger.append(region.id, { ...report.entry, requested_by: createdBy });
+    const receipt = await this.deps.ledger.append(region.id, {
+      ...report.entry,
+      trigger,
+      actor: { subject: actor.subject, issuer: actor.issuer, role: actor.role },
+    });
     return this.deps.db
       .insertInto('report')
       .values({
@@ -93,7 +101,7 @@ export class Reports {
         ledger_seq: receipt.seq,
         leaf_hash: receipt.leafHash,
         generated_at: new Date(report.entry.generated_at),
-        created_by: createdBy,
+        created_by: actor.subject,
       })
       .returning(META)
       .executeTakeFirstOrThrow();
@@ -130,7 +138,7 @@ export class Reports {
       pollIntervalMs,
       onError: (err, run) => this.deps.log.warn({ err, run }, 'scheduled report failed; it will be retried'),
       generate: async (run) => {
-        const meta = await this.generate(run, 'scheduled', 'scheduler');
+        const meta = await this.generate(run, 'scheduled', SCHEDULER);
         this.deps.log.info(
           { report: meta.id, region: run.region, template: run.template, period: run.period },
           'scheduled report generated',

@@ -12,7 +12,7 @@ export function reportHandlers(reports: Reports): Handlers {
           await reports.generate(
             request.body as { region: string; template: string; period: string },
             'on_demand',
-            callerOf(request).subject,
+            callerOf(request),
           ),
         ),
     listReports: async (request) => ({

@@ -155,6 +155,7 @@ describe('decisions through the API', () => {
       type: 'report.generated',
       pdf_sha256: report.pdf_sha256,
       data_sha256: report.data_sha256,
+      actor: { role: 'compliance_officer', issuer: 'arbiter-local' },
     });
     const file = path.join(service.dataDir, 'report.pdf');
     writeFileSync(file, pdf.rawPayload);
