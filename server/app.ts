@@ -52,6 +52,10 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   });
   // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  // PDFs are only ever served (reports), never accepted.
+  app.addContentTypeParser('application/pdf', (_request, _payload, done) =>
+    done(Object.assign(new Error('PDF request bodies are not accepted'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })),
+  );
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   deps.authFailureLimit?.attach(app);

@@ -65,6 +65,18 @@ export const CONFIG_VARIABLES = {
   ARBITER_BODY_LIMIT: 'largest request body in bytes, an integer 1024–1073741824 (default 1048576)',
   ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
   ARBITER_ARTIFACT_MAX_BYTES: 'largest artifact upload in bytes, 1–17179869184 (default 268435456 = 256 MiB)',
+  ARBITER_POLICY_REPO:
+    "Git repository (a path on this machine) holding the policies; unset → Arbiter's own policies/",
+  ARBITER_POLICY_BRANCH: 'branch of ARBITER_POLICY_REPO to follow (default main)',
+  ARBITER_POLICY_PATH:
+    'folder inside ARBITER_POLICY_REPO that holds the policy bundle (default: the repository root)',
+  ARBITER_POLICY_POLL_MS: 'how often to look for a new policy commit, 1000–86400000 ms (default 30000)',
+  ARBITER_REPORT_SCHEDULER: "on | off: whether this process runs the regions' report schedules (default on)",
+  ARBITER_REPORT_POLL_MS:
+    'how often the report scheduler looks for due reports, 1000–3600000 ms (default 60000)',
+  ARBITER_EVAL_WORKER: 'on | off: whether this process runs evaluation jobs (default on)',
+  ARBITER_EVAL_MAX_ROWS: 'most rows an evaluation may read, 1–1000000000 (default 10000000)',
+  ARBITER_EVAL_TIMEOUT_MS: 'longest an evaluation may run, 1000–86400000 ms (default 900000)',
   ARBITER_CHECKPOINT_INTERVAL_MS:
     'how soon after an append a signed checkpoint appears, 10–60000 ms (default 500)',
   ARBITER_LEDGER_ED25519_SEED:
@@ -94,7 +106,8 @@ const intInRange = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, { message: 'out of range' });
 
-const schema = z.object({
+/** Every variable's parser; CONFIG_VARIABLES documents each (a test keeps the two the same). */
+export const configSchema = z.object({
   ARBITER_HOST: z.string().trim().min(1).default('127.0.0.1'),
   ARBITER_PORT: intInRange(0, 65535).default(8080),
   ARBITER_DATA_DIR: z.string().trim().min(1).default('./.arbiter'),
@@ -186,7 +199,7 @@ export function loadConfig(
     const value = overrides[name as VariableName] ?? env[name];
     if (value !== undefined && value !== '') raw[name] = value;
   }
-  const parsed = schema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]) as VariableName;

@@ -18,6 +18,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   LEDGER_NOT_FOUND: 404,
   LEDGER_BAD_REQUEST: 400,
   POLICIES_UNAVAILABLE: 503,
+  POLICY_ENGINE_CLOSED: 503,
   POLICY_REGION_UNKNOWN: 400,
   POLICY_STAGE_UNKNOWN: 400,
   POLICY_INPUT_INVALID: 400,
@@ -43,6 +44,7 @@ const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = {
   LEDGER_PUSHBACK: 1,
   LEDGER_STOPPED: 5,
   POLICIES_UNAVAILABLE: 30,
+  POLICY_ENGINE_CLOSED: 5,
 };
 
 /** fastify's own errors that are the client's fault, with the code and status we answer. */

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../server/config.ts';
+import { CONFIG_VARIABLES, configSchema, loadConfig } from '../../../server/config.ts';
 import { ServerError } from '../../../server/errors.ts';
 
 function configError(run: () => unknown): ServerError {
@@ -69,5 +69,24 @@ describe('loadConfig', () => {
     expect(
       configError(() => loadConfig({ ARBITER_CONFIG: path.join(dir, 'missing.yaml') })).message,
     ).toContain('cannot read');
+  });
+});
+
+describe('CONFIG_VARIABLES', () => {
+  it('documents exactly the variables the configuration reads', () => {
+    const documented = Object.keys(CONFIG_VARIABLES).filter((k) => k !== 'ARBITER_CONFIG');
+    expect(Object.keys(configSchema.shape).sort()).toEqual(documented.sort());
+  });
+
+  it('reads the policy source, workers and schedules from the environment', () => {
+    const config = loadConfig({
+      ARBITER_POLICY_REPO: '/srv/policies',
+      ARBITER_POLICY_BRANCH: 'release',
+      ARBITER_EVAL_WORKER: 'off',
+      ARBITER_REPORT_SCHEDULER: 'off',
+    });
+    expect(config.policySource).toMatchObject({ repository: '/srv/policies', branch: 'release' });
+    expect(config.evaluations.worker).toBe(false);
+    expect(config.reports.scheduler).toBe(false);
   });
 });
