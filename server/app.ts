@@ -54,7 +54,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
   // PDFs are only ever served (reports), never accepted.
   app.addContentTypeParser('application/pdf', (_request, _payload, done) =>
-    done(Object.assign(new Error('PDF request bodies are not accepted'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })),
+    done(
+      Object.assign(new Error('PDF request bodies are not accepted'), {
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      }),
+    ),
   );
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -1,134 +1,104 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { serve } from '../serve.ts';
+import { DemoApi } from './demo/api.ts';
+import { PolicyRepo, POLICY_FOLDER } from './demo/policy-repo.ts';
+import { STEPS, type DemoContext, type DemoState } from './demo/steps.ts';
 import { CliFailure } from './output.ts';
 
-interface Step {
-  readonly title: string;
-  run(): Promise<string>;
-}
+const POLICIES = path.resolve(import.meta.dirname, '../../policies');
 
 /**
- * `arbiter demo`: Arbiter's main job on its embedded defaults, start to finish, in a fresh data folder.
- * Each step prints what it showed; any failed step makes the command exit non-zero.
+ * `arbiter demo`: Arbiter's whole job on its embedded defaults, start to finish, in a fresh data folder —
+ * tokens, trained models, evaluations, gated lifecycle events with a waiver, drift monitoring, a policy change
+ * through Git, quarterly PDFs, and audit bundles verified offline. Each step prints what it showed; the first
+ * failed step stops the demo and the command exits non-zero (later steps build on earlier ones).
  */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description(
-      "run Arbiter's main job on the embedded defaults in a fresh data folder and show what it does",
-    )
+    .description("run Arbiter's whole job on the embedded defaults in a fresh data folder and show it")
     .option('--data-dir <dir>', 'data folder for the demo (emptied first)', '.arbiter/demo')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', '0')
     .option('--keep-running', 'leave the service up afterwards (Ctrl-C stops it)')
     .action(async (flags: { dataDir: string; port: string; keepRunning?: boolean }) => {
+      const started = new Date();
       const dataDir = path.resolve(flags.dataDir);
+      const outDir = path.join(dataDir, 'out');
       await rm(dataDir, { recursive: true, force: true });
+      await mkdir(outDir, { recursive: true });
+      console.log(`Arbiter demo — data folder ${dataDir}\n`);
+
+      console.log('[setup] policies repository and service');
+      const repo = await PolicyRepo.create(path.join(dataDir, 'policies-repo'), POLICIES);
       const config = loadConfig(
         {
           ...process.env,
           DATABASE_URL: undefined,
-          ARBITER_LOG_LEVEL: process.env.ARBITER_LOG_LEVEL ?? 'warn',
+          ARBITER_LOG_LEVEL: process.env.ARBITER_LOG_LEVEL ?? 'error',
         },
-        { ARBITER_DATA_DIR: dataDir, ARBITER_PORT: flags.port },
+        {
+          ARBITER_DATA_DIR: dataDir,
+          ARBITER_PORT: flags.port,
+          ARBITER_POLICY_REPO: repo.dir,
+          ARBITER_POLICY_BRANCH: 'main',
+          ARBITER_POLICY_PATH: POLICY_FOLDER,
+          ARBITER_POLICY_POLL_MS: '1000',
+          ARBITER_REPORT_SCHEDULER: 'off',
+          ARBITER_EVAL_WORKER: 'on',
+        },
       );
-      const started = Date.now();
+      const { serve } = await import('../serve.ts');
       const { service, url } = await serve(config);
       const adminToken = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
-      const api = (p: string, init: RequestInit = {}) => fetch(`${url}${p}`, init);
-      const expectStatus = async (response: Response, status: number, what: string) => {
-        if (response.status !== status) {
-          throw new CliFailure(
-            `${what}: expected HTTP ${status}, got ${response.status}: ${await response.text()}`,
-          );
-        }
-        return response;
+      const api = new DemoApi(url, adminToken);
+      const status = await api.json<{ active: { revision: string } | null }>('GET', '/v1/policies/status');
+      console.log(`      service ${url} on embedded PostgreSQL (PGlite) in ${dataDir}`);
+      console.log(
+        `      policies from ${repo.dir} (branch main, folder ${POLICY_FOLDER}); active commit ${status.active?.revision ?? 'NONE'}`,
+      );
+
+      const ctx: DemoContext = {
+        api,
+        dataDir,
+        outDir,
+        repo,
+        started,
+        // Filled step by step; a step reads only what an earlier one wrote.
+        state: { reports: [], bundles: [], evidenceFiles: [], deniedRules: [] } as unknown as DemoState,
       };
-      const steps: Step[] = [
-        {
-          title: 'service is up (GET /healthz)',
-          run: async () =>
-            JSON.stringify(await (await expectStatus(await api('/healthz'), 200, '/healthz')).json()),
-        },
-        {
-          title: 'database reachable (GET /readyz)',
-          run: async () =>
-            JSON.stringify(await (await expectStatus(await api('/readyz'), 200, '/readyz')).json()),
-        },
-        {
-          title: 'HTTP contract served (GET /openapi.json, /docs)',
-          run: async () => {
-            const doc = (await (
-              await expectStatus(await api('/openapi.json'), 200, '/openapi.json')
-            ).json()) as {
-              paths: Record<string, object>;
-            };
-            await expectStatus(await api('/docs/'), 200, '/docs');
-            return `${Object.keys(doc.paths).length} paths; human docs at ${url}/docs`;
-          },
-        },
-        {
-          title: 'nothing is open by default (POST /v1/models without a token)',
-          run: async () => {
-            const r = await expectStatus(
-              await api('/v1/models', { method: 'POST' }),
-              401,
-              'unauthenticated POST',
-            );
-            return `refused: ${JSON.stringify(await r.json())}`;
-          },
-        },
-        {
-          title: 'register a model with the initial admin token (POST /v1/models)',
-          run: async () => {
-            const r = await api('/v1/models', {
-              method: 'POST',
-              headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-              body: JSON.stringify({
-                name: 'compas-recidivism',
-                owner: 'risk-analytics@example.com',
-                intended_purpose: 'pre-trial risk screening (demo)',
-                risk_tier: 'high',
-              }),
-            });
-            const model = (await (await expectStatus(r, 201, 'register model')).json()) as { name: string };
-            return `registered ${model.name}`;
-          },
-        },
-        {
-          title: 'metrics recorded (GET /metrics)',
-          run: async () => {
-            const text = await (await expectStatus(await api('/metrics'), 200, '/metrics')).text();
-            const samples = text
-              .split('\n')
-              .filter((l) => l.startsWith('arbiter_http_request_duration_seconds_count'));
-            if (samples.length === 0) throw new CliFailure('/metrics has no request timings');
-            return `${samples.length} request-timing series`;
-          },
-        },
-      ];
-      let failed = 0;
-      for (const [i, step] of steps.entries()) {
+      let failure: string | undefined;
+      for (const [i, step] of STEPS.entries()) {
+        console.log(`\n[${i + 1}/${STEPS.length}] ${step.title}`);
         try {
-          console.log(`[${i + 1}/${steps.length}] ${step.title}\n      ${await step.run()}`);
+          await step.run(ctx, (line) => console.log(`      ${line}`));
         } catch (err) {
-          failed += 1;
-          console.log(`[${i + 1}/${steps.length}] ${step.title}\n      FAILED: ${(err as Error).message}`);
+          failure = `step ${i + 1} (${step.title}): ${(err as Error).message}`;
+          console.log(`      FAILED: ${(err as Error).message}`);
+          break;
         }
       }
+
+      const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(1);
+      console.log(`\nArbiter ${failure ? 'demo FAILED' : 'demo finished'} in ${seconds} s`);
+      console.log(`  service:        ${url}  (API docs: ${url}/docs, contract: ${url}/openapi.json)`);
+      console.log(`  data folder:    ${dataDir} (embedded PostgreSQL: PGlite)`);
       console.log(
-        `\nArbiter ${failed === 0 ? 'demo finished' : `demo FAILED (${failed} steps)`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `  tokens:         ${path.join(dataDir, 'admin-token')}, ${path.join(dataDir, 'demo-tokens.json')}`,
       );
-      console.log(`  service:     ${url}  (docs: ${url}/docs)`);
-      console.log(`  data folder: ${dataDir} (embedded PostgreSQL: PGlite)`);
-      console.log(`  admin token: ${path.join(dataDir, 'admin-token')}`);
-      if (flags.keepRunning && failed === 0) {
+      console.log(`  policies repo:  ${repo.dir} (commit to main; the service activates it within seconds)`);
+      for (const file of ctx.state.reports) console.log(`  report PDF:     ${file}`);
+      for (const file of ctx.state.bundles)
+        console.log(`  audit bundle:   ${file}  (node bin/arbiter.js verify ${file})`);
+      if (ctx.state.evidenceFiles.length > 0)
+        console.log(`  evidence:       ${path.dirname(ctx.state.evidenceFiles[0]!)}/`);
+      if (flags.keepRunning && !failure) {
         console.log('  --keep-running: the service stays up; Ctrl-C stops it.');
         return;
       }
+      console.log('  to explore:     node bin/arbiter.js demo --keep-running, then use the tokens above');
       await service.close();
-      if (failed > 0) throw new CliFailure(`${failed} demo steps failed`, 1);
+      if (failure) throw new CliFailure(`demo failed at ${failure}`, 1);
     });
 }
