@@ -2,31 +2,31 @@ import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type PgBoss from 'pg-boss';
 import { pino } from 'pino';
+import { createLedger, type Ledger, type LedgerTables } from '../ledger/index.ts';
+import type { PolicyTables } from '../policies/index.ts';
+import { loadRegions, type Region } from '../regions/index.ts';
+import type { ReportTables } from '../reports/index.ts';
 import { buildApp } from './app.ts';
-import { LocalTokens } from './auth/local-tokens.ts';
+import { ArtifactStore } from './artifacts/store.ts';
 import { AuthFailureLimiter, compositeAuthenticator, OidcAuthenticator } from './auth/index.ts';
+import { LocalTokens } from './auth/local-tokens.ts';
 import type { Config } from './config.ts';
 import { isReachable, openDatabase, tablesOf, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { ServerTables } from './db/schema.ts';
-import { createLedger, type Ledger, type LedgerTables } from '../ledger/index.ts';
-import { loadRegions, type Region } from '../regions/index.ts';
-import { ArtifactStore } from './artifacts/store.ts';
-import type { PolicyTables } from '../policies/index.ts';
 import { Evaluations } from './evaluations/evaluations.ts';
+import { ModelInventory } from './inventory/models.ts';
+import { startJobQueue } from './jobs/queue.ts';
 import { startPolicies, type PolicySubsystem } from './policies/policy-subsystem.ts';
 import { Reports } from './reports/reports.ts';
-import type { ReportTables } from '../reports/index.ts';
-import { startJobQueue } from './jobs/queue.ts';
-import { ModelInventory } from './inventory/models.ts';
 import { artifactHandlers } from './routes/artifacts.ts';
 import { decisionHandlers } from './routes/decisions.ts';
 import { evaluationHandlers } from './routes/evaluations.ts';
-import { waiverHandlers } from './routes/waivers.ts';
+import { inventoryHandlers } from './routes/inventory.ts';
 import { ledgerHandlers } from './routes/ledger.ts';
 import { reportHandlers } from './routes/reports.ts';
-import { inventoryHandlers } from './routes/inventory.ts';
 import { tokenHandlers } from './routes/tokens.ts';
+import { waiverHandlers } from './routes/waivers.ts';
 import { VERSION } from './version.ts';
 
 /** A composed Arbiter: the database, every module, and the HTTP app on top. */
@@ -42,15 +42,15 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/**
- * The composition root: opens the database, migrates it, wires the modules and builds the app. It does not
- * listen; `serve` does.
- */
 export interface ServiceOptions {
   /** The clock policies, the ledger and reports see (tests pin it; production uses the system clock). */
   readonly clock?: () => Date;
 }
 
+/**
+ * The composition root: opens the database, migrates it, wires the modules and builds the app. It does not
+ * listen; `serve` does.
+ */
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const log = pino({
