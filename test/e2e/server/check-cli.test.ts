@@ -122,7 +122,16 @@ describe('arbiter check, the CI gate', () => {
     expect(generated.code).toBe(0);
     expect((await readFile(pdf)).subarray(0, 5).toString()).toBe('%PDF-');
     // The report.generated entry must be in a signed checkpoint before a proof exists for it.
-    await new Promise((r) => setTimeout(r, 1500));
+    const seq = Number(/ledger us seq (\d+)/.exec(generated.stdout)![1]);
+    for (let covered = false; !covered;) {
+      const note = await (
+        await fetch(`${server.url}/v1/ledger/us/checkpoint`, {
+          headers: { authorization: `Bearer ${auditorToken}` },
+        })
+      ).text();
+      covered = Number(note.split('\n')[1]) > seq;
+      if (!covered) await new Promise((r) => setTimeout(r, 200));
+    }
     const ok = await runCli(['verify', '--report', pdf, '--server', server.url, '--token', auditorToken]);
     expect(ok.stdout).toMatch(/recorded at seq \d+ as us us\/adverse-impact-quarterly/);
     expect(ok.code).toBe(0);
