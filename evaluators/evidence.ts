@@ -1,5 +1,5 @@
 import type { FairnessAttribute } from './metrics/fairness.ts';
-import type { Confusion } from './metrics/performance.ts';
+import type { Performance } from './metrics/performance.ts';
 import type { Finding } from './security/findings.ts';
 
 export interface SkippedMetric {
@@ -20,18 +20,7 @@ export interface Evidence {
   seeds: Record<string, number>;
   libraries: Record<string, string>;
   skipped: SkippedMetric[];
-  performance?: {
-    accuracy: number | null;
-    precision: number | null;
-    recall: number | null;
-    f1: number | null;
-    roc_auc: number | null;
-    log_loss: number | null;
-    brier: number | null;
-    confusion_matrix: Confusion;
-    rows: number;
-    calibration?: Record<string, unknown>;
-  };
+  performance?: Performance & { calibration?: Record<string, unknown> };
   fairness?: Record<string, FairnessAttribute>;
   drift?: { features: Record<string, unknown>; prediction: unknown };
   robustness?: Record<string, unknown>;

@@ -2,18 +2,12 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVIDENCE_SCHEMA } from '../../evaluators/index.ts';
 import type { Ledger } from '../../ledger/index.ts';
-import {
-  decide,
-  replayDecision,
-  simulateDecisions,
-  type Actor,
-  type DecisionRow,
-} from '../../policies/index.ts';
+import { decide, replayDecision, simulateDecisions, type DecisionRow } from '../../policies/index.ts';
 import { assertInScope } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import type { Evaluations } from '../evaluations/evaluations.ts';
 import type { PolicySubsystem } from '../policies/policy-subsystem.ts';
-import { callerOf, type Handlers } from './types.ts';
+import { actorOf, callerOf, type Handlers } from './types.ts';
 
 const NINETY_DAYS_MS = 90 * 86_400_000;
 
@@ -22,11 +16,6 @@ addFormats.default(ajv);
 // Evidence attached by a pipeline that scored elsewhere has no evaluator provenance (seeds, library versions,
 // skipped metrics); whatever parts it does carry must have the shape of arbiter.evidence/v1.
 const validateEvidence = ajv.compile({ ...EVIDENCE_SCHEMA, required: ['schema'] });
-
-function actorOf(request: Parameters<typeof callerOf>[0]): Actor {
-  const { subject, role, issuer } = callerOf(request);
-  return { subject, role, issuer };
-}
 
 /** A recorded decision, shaped as the receipt `POST /v1/decisions` answered, plus what it was about. */
 function decisionView(row: DecisionRow) {

@@ -28,3 +28,9 @@ export function callerOf(request: FastifyRequest): Identity {
   if (!request.identity) throw new TypeError('route has no security requirement but reads the caller');
   return request.identity;
 }
+
+/** The caller as the modules record it in ledger entries: subject, role, issuer. */
+export function actorOf(request: FastifyRequest): { subject: string; role: string; issuer: string } {
+  const { subject, role, issuer } = callerOf(request);
+  return { subject, role, issuer };
+}

@@ -1,7 +1,7 @@
 import type { Ledger } from '../../ledger/index.ts';
 import type { WaiverChange, WaiverRequest, WaiverStore } from '../../policies/index.ts';
 import { assertInScope } from '../auth/index.ts';
-import { callerOf, type Handlers } from './types.ts';
+import { actorOf, callerOf, type Handlers } from './types.ts';
 
 /** Every change of a waiver is a ledger entry in the waiver's region; the answer carries its receipt. */
 export function waiverHandlers(waivers: WaiverStore, ledger: Ledger): Handlers {
@@ -9,27 +9,23 @@ export function waiverHandlers(waivers: WaiverStore, ledger: Ledger): Handlers {
     const receipt = await ledger.append(waiver.region, { ...entry });
     return { ...waiver, ledger: { region: waiver.region, seq: receipt.seq, leaf_hash: receipt.leafHash } };
   };
-  const actor = (request: Parameters<typeof callerOf>[0]) => {
-    const { subject, role, issuer } = callerOf(request);
-    return { subject, role, issuer };
-  };
   const noteOf = (body: unknown) => (body as { note?: string } | undefined)?.note;
   return {
     requestWaiver: async (request, reply) => {
       const body = request.body as WaiverRequest;
       assertInScope(callerOf(request), { model: body.model, region: body.region });
-      return reply.status(201).send(await record(await waivers.request(body, actor(request))));
+      return reply.status(201).send(await record(await waivers.request(body, actorOf(request))));
     },
     listWaivers: async (request) => ({
       waivers: await waivers.list(request.query as Parameters<WaiverStore['list']>[0]),
     }),
     approveWaiver: async (request) =>
       record(
-        await waivers.approve((request.params as { id: string }).id, actor(request), noteOf(request.body)),
+        await waivers.approve((request.params as { id: string }).id, actorOf(request), noteOf(request.body)),
       ),
     rejectWaiver: async (request) =>
       record(
-        await waivers.reject((request.params as { id: string }).id, actor(request), noteOf(request.body)),
+        await waivers.reject((request.params as { id: string }).id, actorOf(request), noteOf(request.body)),
       ),
   };
 }

@@ -121,6 +121,17 @@ function decide(ctx: DemoContext, body: Record<string, unknown>): Promise<Decisi
   return ctx.api.as(ctx.state.tokens.ci).json<DecisionReceipt>('POST', '/v1/decisions', body);
 }
 
+/** The deployment of compas-recidivism in eu, sent once to be denied and again under the waivers. */
+function compasDeploymentInEu(ctx: DemoContext) {
+  return {
+    region: 'eu',
+    stage: 'deployment',
+    subject: subject(ctx.state.compas),
+    evaluation_id: ctx.state.evaluations.compas.id,
+    model_card: ctx.state.compas.card,
+  };
+}
+
 function subject(model: ModelUnderReview) {
   return { model: model.name, version: model.version, model_sha256: model.sha256 };
 }
@@ -309,13 +320,7 @@ export const STEPS: DemoStep[] = [
     title:
       'deployment of compas-recidivism in eu: denied for fairness (POST /v1/decisions, stage deployment)',
     async run(ctx, say) {
-      const receipt = await decide(ctx, {
-        region: 'eu',
-        stage: 'deployment',
-        subject: subject(ctx.state.compas),
-        evaluation_id: ctx.state.evaluations.compas.id,
-        model_card: ctx.state.compas.card,
-      });
+      const receipt = await decide(ctx, compasDeploymentInEu(ctx));
       describe(receipt, say);
       if (receipt.allow) throw new CliFailure('expected the fairness gate to deny this deployment');
       const rules = [...new Set(receipt.deny.map((v) => v.rule))];
@@ -363,13 +368,7 @@ export const STEPS: DemoStep[] = [
   {
     title: 'the same deployment again: allowed under the approved waiver',
     async run(ctx, say) {
-      const receipt = await decide(ctx, {
-        region: 'eu',
-        stage: 'deployment',
-        subject: subject(ctx.state.compas),
-        evaluation_id: ctx.state.evaluations.compas.id,
-        model_card: ctx.state.compas.card,
-      });
+      const receipt = await decide(ctx, compasDeploymentInEu(ctx));
       describe(receipt, say);
       if (!receipt.allow) throw new CliFailure('expected the waived deployment to be allowed');
     },
