@@ -1,7 +1,8 @@
 // The ledger: one RFC 6962 transparency log per region, with C2SP checkpoints, tlog-tiles reads, EVM anchors
 // and an offline verifier. See ledger/README.md for formats and design.
 export { createLedger, DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_MAX_PENDING_APPENDS } from './ledger.ts';
-export type { Ledger, LedgerOptions } from './ledger.ts';
+export type { AppendOptions, Ledger, LedgerOptions } from './ledger.ts';
+export type { CompanionRow } from './store/appender.ts';
 export { LedgerError } from './errors.ts';
 export type { LedgerErrorCode } from './errors.ts';
 export { encodeEntry, MAX_ENTRY_BYTES } from './entry.ts';

@@ -4,7 +4,7 @@ import { encodeEntry } from './entry.ts';
 import { LedgerError } from './errors.ts';
 import { loadLedgerKeys, type LedgerKeysOption } from './keys/keys.ts';
 import { ed25519Signer, isValidKeyName } from './note/index.ts';
-import { LogAppender } from './store/appender.ts';
+import { LogAppender, type CompanionRow } from './store/appender.ts';
 import { integrateOnce, type IntegrationContext } from './store/integrator.ts';
 import { createReader, type LedgerReader, type LogInfo } from './store/reader.ts';
 import { bytes, num, toHex, type LedgerTables } from './store/tables.ts';
@@ -29,13 +29,21 @@ export interface LedgerOptions {
   readonly onError?: (err: unknown) => void;
 }
 
+export interface AppendOptions {
+  /**
+   * A row for a table of the caller's that commits in the same transaction as the entry, built from the
+   * entry's receipt: the caller's record and the log never disagree about whether it was appended.
+   */
+  readonly companion?: (receipt: Sequenced) => CompanionRow;
+}
+
 export interface Ledger {
   /**
    * Appends a JSON entry (with a string `type`) to the region's log. MUST NOT resolve before the entry and its
    * sequence number are committed; sequence numbers are gap-free and strictly ordered per log, across
    * processes. Rejects with LEDGER_PUSHBACK when too many appends are waiting (answer 503 + Retry-After).
    */
-  append(region: string, entry: Record<string, unknown>): Promise<Sequenced>;
+  append(region: string, entry: Record<string, unknown>, options?: AppendOptions): Promise<Sequenced>;
   /** Starts the background loop: integrate, sign a checkpoint, anchor. */
   start(): void;
   /**
@@ -118,7 +126,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     const info: LogInfo = { region, origin, logId: row.id, keys: publicKeys };
     runtimes.set(region, {
       info,
-      appender: new LogAppender(db, row.id, maxPending, () => {}),
+      appender: new LogAppender(db, row.id, maxPending),
       integration: { db, logId: row.id, origin, signer, wallet: keys.wallet, clock },
       anchoring: undefined,
     });
@@ -208,11 +216,16 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   };
 
   return {
-    async append(region, entry) {
+    async append(region, entry, options) {
       const runtime = runtimeOf(region);
       const encoded = encodeEntry(entry);
-      const seq = await runtime.appender.append(encoded);
-      return { region, seq, leafHash: toHex(encoded.leafHash) };
+      const leafHash = toHex(encoded.leafHash);
+      const { companion } = options ?? {};
+      const seq = await runtime.appender.append(
+        encoded,
+        companion && ((assigned) => companion({ region, seq: assigned, leafHash })),
+      );
+      return { region, seq, leafHash };
     },
     start() {
       if (timer) return;

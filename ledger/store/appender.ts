@@ -3,8 +3,20 @@ import { LedgerError } from '../errors.ts';
 import type { EncodedEntry } from '../entry.ts';
 import { num, type LedgerTables } from './tables.ts';
 
+/**
+ * A row of the caller's own table that commits in the same transaction as its entry, given the entry's
+ * sequence number: the two exist together or not at all (e.g. a decision and its stored input document).
+ */
+export interface CompanionRow {
+  readonly table: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export type Companion = (seq: number) => CompanionRow;
+
 interface Pending {
   readonly entry: EncodedEntry;
+  readonly companion: Companion | undefined;
   readonly resolve: (seq: number) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -17,7 +29,7 @@ const MAX_BATCH = 5_000;
  * bounded queue and go into the next transaction together, so N concurrent appends cost one commit, not N.
  * A batch is one call of the ledger_append() SQL function, which holds the log's advisory lock while it reads
  * max(seq) and inserts: sequence numbers are gap-free and strictly ordered across every process that shares
- * the database, and the batch is committed when the statement returns.
+ * the database, and the batch is committed when the statement returns. Companion rows join that transaction.
  */
 export class LogAppender {
   private queue: Pending[] = [];
@@ -28,18 +40,17 @@ export class LogAppender {
     private readonly db: Kysely<LedgerTables>,
     private readonly logId: number,
     private readonly maxPending: number,
-    private readonly onCommitted: () => void,
   ) {}
 
-  /** Resolves with the sequence number once the entry is committed; MUST NOT resolve earlier. */
-  append(entry: EncodedEntry): Promise<number> {
+  /** Resolves with the sequence number once the entry (and its companion row) is committed; MUST NOT resolve earlier. */
+  append(entry: EncodedEntry, companion?: Companion): Promise<number> {
     if (this.stopped) return Promise.reject(new LedgerError('LEDGER_STOPPED', 'the ledger is stopped'));
     if (this.queue.length >= this.maxPending)
       return Promise.reject(
         new LedgerError('LEDGER_PUSHBACK', `append queue is full (${this.maxPending} pending); retry later`),
       );
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
+      this.queue.push({ entry, companion, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Let every append issued in this tick join the first batch.
@@ -58,29 +69,58 @@ export class LogAppender {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        const first = await this.commit(batch.map((p) => p.entry));
-        batch.forEach((p, i) => p.resolve(first + i));
-        this.onCommitted();
+        await this.settle(batch);
       } catch (err) {
-        const failure = new LedgerError('LEDGER_APPEND_FAILED', `append failed: ${(err as Error).message}`, {
-          cause: err,
-        });
-        batch.forEach((p) => p.reject(failure));
+        // A companion row that breaks a constraint fails its whole transaction; alone, each append either
+        // commits or fails on its own account, so one bad row does not cost the others theirs.
+        if (batch.length === 1 || !batch.some((p) => p.companion)) this.fail(batch, err);
+        else for (const pending of batch) await this.settle([pending]).catch((e) => this.fail([pending], e));
       }
     }
     this.flushing = false;
   }
 
-  private async commit(entries: readonly EncodedEntry[]): Promise<number> {
+  private async settle(batch: readonly Pending[]): Promise<void> {
+    const first = await this.commit(batch);
+    batch.forEach((p, i) => p.resolve(first + i));
+  }
+
+  private fail(batch: readonly Pending[], err: unknown): void {
+    const failure = new LedgerError('LEDGER_APPEND_FAILED', `append failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+    for (const p of batch) p.reject(failure);
+  }
+
+  private async commit(batch: readonly Pending[]): Promise<number> {
+    if (!batch.some((p) => p.companion)) return this.appendEntries(this.db, batch);
+    return this.db.transaction().execute(async (trx) => {
+      const first = await this.appendEntries(trx, batch);
+      const byTable = new Map<string, Readonly<Record<string, unknown>>[]>();
+      batch.forEach((p, i) => {
+        if (!p.companion) return;
+        const { table, values } = p.companion(first + i);
+        const rows = byTable.get(table);
+        if (rows) rows.push(values);
+        else byTable.set(table, [values]);
+      });
+      // The companion tables belong to the caller's module, not to LedgerTables.
+      const untyped = trx as unknown as Kysely<Record<string, Record<string, unknown>>>;
+      for (const [table, rows] of byTable) await untyped.insertInto(table).values(rows).execute();
+      return first;
+    });
+  }
+
+  private async appendEntries(db: Kysely<LedgerTables>, batch: readonly Pending[]): Promise<number> {
     // Hex text arrays travel the same way through node-postgres and PGlite; the function decodes them.
     const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
     const { rows } = await sql<{ first: number | bigint | string }>`
       select ledger_append(
         ${this.logId}::int4,
-        ${entries.map((e) => e.type)}::text[],
-        ${entries.map((e) => hex(e.leafHash))}::text[],
-        ${entries.map((e) => hex(e.bytes))}::text[]
-      ) as first`.execute(this.db);
+        ${batch.map((p) => p.entry.type)}::text[],
+        ${batch.map((p) => hex(p.entry.leafHash))}::text[],
+        ${batch.map((p) => hex(p.entry.bytes))}::text[]
+      ) as first`.execute(db);
     return num(rows[0]!.first);
   }
 }
