@@ -35,8 +35,8 @@ export interface PolicyDecisionTable {
   bundle_sha256: string;
   actor: string;
   decided_at: Date;
-  ledger_seq: number | null;
-  leaf_hash: string | null;
+  ledger_seq: number;
+  leaf_hash: string;
   created_at: Generated<Date>;
 }
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Decision, Obligation, Violation } from '../engine/decision.ts';
@@ -7,7 +6,7 @@ import { buildInputDocument, type Subject } from '../engine/input-document.ts';
 import type { PolicyEngine } from '../engine/policy-engine.ts';
 import { isStage, STAGES, type Stage } from '../engine/stages.ts';
 import { PolicyError } from '../errors.ts';
-import type { DecisionStore } from './decision-store.ts';
+import { decisionRecord, type DecisionRecord } from './decision-store.ts';
 
 /** The body of `POST /v1/decisions` once evidence is resolved (an evaluation_id is the server's to resolve). */
 export interface DecisionRequest {
@@ -39,16 +38,20 @@ export interface LedgerReceipt {
 }
 
 /**
- * Appends an entry to a region's log; MUST resolve only once the entry is durable (the ledger's contract).
- * The ledger is another module's: the server injects it.
+ * Appends an entry to a region's log together with `record(receipt)`, a row of ours that MUST commit in the
+ * same transaction as the entry; resolves only once both are durable (the ledger's contract). The ledger is
+ * another module's: the server injects it.
  */
-export type AppendToLedger = (region: string, entry: DecisionLedgerEntry) => Promise<LedgerReceipt>;
+export type AppendToLedger = (
+  region: string,
+  entry: DecisionLedgerEntry,
+  record: (receipt: LedgerReceipt) => DecisionRecord,
+) => Promise<LedgerReceipt>;
 
 export interface DecideDeps {
   readonly engine: PolicyEngine;
   readonly appendToLedger: AppendToLedger;
   readonly waivers: { activeFor(model: string, region: string): Promise<DecisionWaivers> };
-  readonly decisions: DecisionStore;
   readonly clock: () => Date;
   readonly actor: Actor;
   readonly newId?: () => string;
@@ -92,8 +95,8 @@ const bodySchema = z
 
 /**
  * Decides one lifecycle event: validates the request (refusing with a PolicyError that names the field,
- * before anything is recorded), evaluates it with the active waivers, stores the decision with its exact
- * input, appends the `decision` entry to the region's ledger and returns the receipt.
+ * before anything is recorded), evaluates it with the active waivers, appends the `decision` entry to the
+ * region's ledger together with the stored decision and its exact input, and returns the receipt.
  */
 export async function decide(request: unknown, deps: DecideDeps): Promise<DecisionReceipt> {
   const body = validate(request, deps.engine);
@@ -112,40 +115,39 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
   const evaluation = await deps.engine.evaluate(stage, input);
   const decisionId = (deps.newId ?? randomUUID)();
   const policy = { revision: evaluation.revision, bundle_sha256: evaluation.bundleSha256 };
-  await deps.decisions.insert({
+  const entry: DecisionLedgerEntry = {
+    type: 'decision',
     decision_id: decisionId,
     region: body.region,
     stage,
-    model: body.subject.model,
-    version: body.subject.version,
-    input: canonicalize(input)!,
+    subject: body.subject,
     input_sha256: evaluation.inputSha256,
-    result: JSON.stringify(evaluation.decision),
-    allow: evaluation.decision.allow,
-    revision: policy.revision,
-    bundle_sha256: policy.bundle_sha256,
-    actor: JSON.stringify(deps.actor),
-    decided_at: now,
-  });
-  let receipt: LedgerReceipt;
-  try {
-    receipt = await deps.appendToLedger(body.region, {
-      type: 'decision',
-      decision_id: decisionId,
-      region: body.region,
-      stage,
-      subject: body.subject,
-      input_sha256: evaluation.inputSha256,
-      policy,
-      result: evaluation.decision,
-      actor: deps.actor,
-      at: now.toISOString(),
-    });
-  } catch (err) {
-    await deps.decisions.discard(decisionId);
-    throw err;
-  }
-  await deps.decisions.recordReceipt(decisionId, receipt.seq, receipt.leafHash);
+    policy,
+    result: evaluation.decision,
+    actor: deps.actor,
+    at: now.toISOString(),
+  };
+  // The stored decision (with its exact input, for replay) commits with its ledger entry or not at all.
+  const receipt = await deps.appendToLedger(body.region, entry, (ledger) =>
+    decisionRecord(
+      {
+        decision_id: decisionId,
+        region: body.region,
+        stage,
+        model: body.subject.model,
+        version: body.subject.version,
+        input: evaluation.inputJson,
+        input_sha256: evaluation.inputSha256,
+        result: JSON.stringify(evaluation.decision),
+        allow: evaluation.decision.allow,
+        revision: policy.revision,
+        bundle_sha256: policy.bundle_sha256,
+        actor: JSON.stringify(deps.actor),
+        decided_at: now,
+      },
+      ledger,
+    ),
+  );
   return {
     decision_id: decisionId,
     ...evaluation.decision,

@@ -1,8 +1,25 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { PolicyError } from '../errors.ts';
 import type { PolicyDecisionTable, PolicyTables } from '../tables.ts';
 
 export type DecisionRow = Selectable<PolicyDecisionTable>;
+
+/** A decision row as the ledger commits it with the decision's entry (see AppendToLedger). */
+export interface DecisionRecord {
+  readonly table: 'policy_decision';
+  readonly values: Insertable<PolicyDecisionTable>;
+}
+
+/** The row recording a decision, given the receipt of its ledger entry. */
+export function decisionRecord(
+  decision: Omit<DecisionRow, 'created_at' | 'ledger_seq' | 'leaf_hash'>,
+  receipt: { readonly seq: number; readonly leafHash: string },
+): DecisionRecord {
+  return {
+    table: 'policy_decision',
+    values: { ...decision, ledger_seq: receipt.seq, leaf_hash: receipt.leafHash },
+  };
+}
 
 export interface DecisionFilter {
   readonly model?: string;
@@ -15,30 +32,6 @@ export interface DecisionFilter {
 export class DecisionStore {
   constructor(private readonly db: Kysely<PolicyTables>) {}
 
-  async insert(row: Omit<DecisionRow, 'created_at' | 'ledger_seq' | 'leaf_hash'>): Promise<void> {
-    await this.db
-      .insertInto('policy_decision')
-      .values({ ...row, ledger_seq: null, leaf_hash: null })
-      .execute();
-  }
-
-  async recordReceipt(decisionId: string, seq: number, leafHash: string): Promise<void> {
-    await this.db
-      .updateTable('policy_decision')
-      .set({ ledger_seq: seq, leaf_hash: leafHash })
-      .where('decision_id', '=', decisionId)
-      .execute();
-  }
-
-  /** Removes a decision whose ledger append failed: nothing unrecorded may look decided. */
-  async discard(decisionId: string): Promise<void> {
-    await this.db
-      .deleteFrom('policy_decision')
-      .where('decision_id', '=', decisionId)
-      .where('ledger_seq', 'is', null)
-      .execute();
-  }
-
   async get(decisionId: string): Promise<DecisionRow> {
     const row = await this.db
       .selectFrom('policy_decision')
@@ -49,9 +42,9 @@ export class DecisionStore {
     return row;
   }
 
-  /** Recorded decisions (with a ledger receipt), oldest first. */
+  /** Recorded decisions, oldest first. */
   list(filter: DecisionFilter = {}): Promise<DecisionRow[]> {
-    let query = this.db.selectFrom('policy_decision').selectAll().where('ledger_seq', 'is not', null);
+    let query = this.db.selectFrom('policy_decision').selectAll();
     if (filter.model) query = query.where('model', '=', filter.model);
     if (filter.region) query = query.where('region', '=', filter.region);
     if (filter.since) query = query.where('decided_at', '>=', filter.since);

@@ -8,7 +8,7 @@ export type {
   LedgerReceipt,
 } from './decide.ts';
 export { DecisionStore } from './decision-store.ts';
-export type { DecisionFilter, DecisionRow } from './decision-store.ts';
+export type { DecisionFilter, DecisionRecord, DecisionRow } from './decision-store.ts';
 export { replayDecision } from './replay.ts';
 export type { ReplayResult } from './replay.ts';
 export { simulateDecisions } from './simulate.ts';

@@ -1,4 +1,4 @@
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical-json.ts';
 import { sha256Hex } from './bundle.ts';
 import type { Stage } from './stages.ts';
 
@@ -60,7 +60,5 @@ export function buildInputDocument(parts: InputParts): InputDocument {
 
 /** sha256 (hex) of the RFC 8785 canonical form of the input document: what the ledger records. */
 export function hashInput(input: unknown): string {
-  const text = canonicalize(input);
-  if (text === undefined) throw new TypeError('input document is not JSON');
-  return sha256Hex(text);
+  return sha256Hex(canonicalJson(input));
 }

@@ -1,9 +1,10 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { PolicyError } from '../errors.ts';
-import type { PolicyBundle } from './bundle.ts';
+import { sha256Hex, type PolicyBundle } from './bundle.ts';
 import { normalizeDecision, type Decision } from './decision.ts';
-import { hashInput, type InputDocument } from './input-document.ts';
+import type { InputDocument } from './input-document.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { ENTRYPOINTS, entrypointOf, type Stage } from './stages.ts';
 import type { EvaluateRequest, MemoryDescriptor, WorkerInit, WorkerMessage } from './worker.ts';
 
@@ -26,7 +27,9 @@ export interface Evaluation {
   readonly decision: Decision;
   readonly revision: string;
   readonly bundleSha256: string;
-  /** sha256 of the RFC 8785 form of the exact input document evaluated. */
+  /** The exact input document evaluated, as RFC 8785 canonical JSON. */
+  readonly inputJson: string;
+  /** sha256 of inputJson. */
   readonly inputSha256: string;
 }
 
@@ -73,9 +76,11 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
       if (closed) throw new PolicyError('POLICY_ENGINE_CLOSED', 'the policy engine is closed');
       // Captured synchronously: an activate() that lands while this evaluation runs does not affect it.
       const generation = current;
-      const json = JSON.stringify(input);
-      const inputSha256 = hashInput(input);
-      const resultSet = await generation.run(entrypointOf(stage), json);
+      // The canonical form is what is stored and hashed, and it is JSON the policy reads as well.
+      const json = canonicalJson(input);
+      const evaluating = generation.run(entrypointOf(stage), json);
+      const inputSha256 = sha256Hex(json);
+      const resultSet = await evaluating;
       const decision = Array.isArray(resultSet) ? normalizeDecision(resultSet[0]?.result) : undefined;
       if (!decision) {
         throw new PolicyError(
@@ -87,6 +92,7 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
         decision,
         revision: generation.bundle.revision,
         bundleSha256: generation.bundle.sha256,
+        inputJson: json,
         inputSha256,
       };
     },

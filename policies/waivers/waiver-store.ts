@@ -42,7 +42,22 @@ export interface WaiverRequest {
 export interface WaiverStoreOptions {
   readonly clock?: () => Date;
   readonly newId?: () => string;
+  /**
+   * How long `activeFor` may serve approved waivers from memory before reading them again (default 1000 ms):
+   * the bound on how late an approval made by another process is honoured here.
+   */
+  readonly refreshMs?: number;
 }
+
+type ActiveWaiver = Pick<Waiver, 'id' | 'rule' | 'model' | 'region' | 'expires_at'>;
+
+interface ActiveSnapshot {
+  readonly readAt: number;
+  /** Approved waivers by model and region, in id order. */
+  readonly byScope: ReadonlyMap<string, readonly ActiveWaiver[]>;
+}
+
+const scopeKey = (model: string, region: string) => JSON.stringify([model, region]);
 
 /** Only compliance officers approve or reject; the requester never approves their own (four-eyes). */
 export const WAIVER_APPROVER_ROLE = 'compliance_officer';
@@ -63,6 +78,8 @@ const requestSchema = z.object({
 export class WaiverStore {
   private readonly clock: () => Date;
   private readonly newId: () => string;
+  private readonly refreshMs: number;
+  private snapshot: Promise<ActiveSnapshot> | undefined;
 
   constructor(
     private readonly db: Kysely<PolicyTables>,
@@ -70,6 +87,7 @@ export class WaiverStore {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
+    this.refreshMs = options.refreshMs ?? 1000;
   }
 
   async request(request: WaiverRequest, actor: Actor): Promise<WaiverChange> {
@@ -124,18 +142,57 @@ export class WaiverStore {
     return rows.map((waiver) => ({ waiver, entry: entryOf('waiver.expired', waiver, null, now) }));
   }
 
-  /** Approved, unexpired waivers for a model in a region, as the policies take them. */
+  /**
+   * Approved, unexpired waivers for a model in a region, as the policies take them. Every decision asks, so
+   * they come from a snapshot of all approved waivers, read again after `refreshMs` and at once after an
+   * approval through this store. Staleness can only delay an approval made elsewhere, which keeps a denial in
+   * place a moment longer; it never lets anything through. Expiry is checked against the clock on every call.
+   */
   async activeFor(model: string, region: string): Promise<WaiverInput[]> {
-    const rows = await this.db
+    const now = this.clock();
+    const { byScope } = await this.activeSnapshot();
+    return (byScope.get(scopeKey(model, region)) ?? [])
+      .filter((w) => w.expires_at > now)
+      .map((w) => ({ ...w, expires_at: w.expires_at.toISOString() }));
+  }
+
+  private activeSnapshot(): Promise<ActiveSnapshot> {
+    const current = this.snapshot;
+    if (current) {
+      // A snapshot still loading or fresh enough is shared, and so is the read that replaces a stale one.
+      return current.then((s) => {
+        if (performance.now() - s.readAt < this.refreshMs) return s;
+        return this.snapshot && this.snapshot !== current ? this.snapshot : this.readActive();
+      });
+    }
+    return this.readActive();
+  }
+
+  private readActive(): Promise<ActiveSnapshot> {
+    const readAt = performance.now();
+    const loading = this.db
       .selectFrom('policy_waiver')
       .select(['id', 'rule', 'model', 'region', 'expires_at'])
-      .where('model', '=', model)
-      .where('region', '=', region)
       .where('status', '=', 'approved')
       .where('expires_at', '>', this.clock())
       .orderBy('id')
-      .execute();
-    return rows.map((r) => ({ ...r, expires_at: r.expires_at.toISOString() }));
+      .execute()
+      .then((rows) => {
+        const byScope = new Map<string, ActiveWaiver[]>();
+        for (const row of rows) {
+          const key = scopeKey(row.model, row.region);
+          const scoped = byScope.get(key);
+          if (scoped) scoped.push(row);
+          else byScope.set(key, [row]);
+        }
+        return { readAt, byScope };
+      });
+    this.snapshot = loading;
+    // A failed read is not kept: the next call reads again.
+    loading.catch(() => {
+      if (this.snapshot === loading) this.snapshot = undefined;
+    });
+    return loading;
   }
 
   async get(id: string): Promise<Waiver> {
@@ -185,6 +242,7 @@ export class WaiverStore {
       .executeTakeFirst();
     if (!waiver)
       throw new PolicyError('WAIVER_NOT_PENDING', `waiver ${id} is ${current.status}, not requested`);
+    if (status === 'approved') this.snapshot = undefined;
     return {
       waiver,
       entry: entryOf(status === 'approved' ? 'waiver.approved' : 'waiver.rejected', waiver, actor, now),

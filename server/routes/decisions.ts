@@ -30,8 +30,7 @@ function decisionView(row: DecisionRow) {
     input_sha256: row.input_sha256,
     ...result,
     policy: { revision: row.revision, bundle_sha256: row.bundle_sha256 },
-    ledger:
-      row.ledger_seq === null ? null : { region: row.region, seq: row.ledger_seq, leaf_hash: row.leaf_hash },
+    ledger: { region: row.region, seq: row.ledger_seq, leaf_hash: row.leaf_hash },
   };
 }
 
@@ -88,12 +87,11 @@ export function decisionHandlers(deps: {
         { ...body, evidence },
         {
           engine: policies.engine(),
-          appendToLedger: async (region, entry) => {
-            const { seq, leafHash } = await ledger.append(region, { ...entry });
+          appendToLedger: async (region, entry, record) => {
+            const { seq, leafHash } = await ledger.append(region, { ...entry }, { companion: record });
             return { seq, leafHash };
           },
           waivers: policies.waivers,
-          decisions: policies.decisions,
           clock,
           actor: actorOf(request),
         },

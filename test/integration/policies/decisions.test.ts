@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import canonicalize from 'canonicalize';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,12 +16,15 @@ import {
   type Actor,
   type BundleStore,
   type DecideDeps,
+  type AppendToLedger,
   type DecisionLedgerEntry,
   type PolicyBundle,
   type PolicyEngine,
   type PolicyTables,
 } from '../../../policies/index.ts';
+import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
 import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
+import { TEST_KEYS } from '../ledger/ledger-harness.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 import {
   buildRepositoryBundle,
@@ -42,17 +44,15 @@ let decisions: DecisionStore;
 let waivers: WaiverStore;
 let bundles: BundleStore;
 let scratch: string;
-const appended: { region: string; entry: DecisionLedgerEntry }[] = [];
+let ledger: Ledger;
 
-// The ledger is another module's; decide() only needs its append contract, so the test records what it is
-// given and answers with the RFC 6962 leaf hash of the entry.
-async function appendToLedger(region: string, entry: DecisionLedgerEntry) {
-  appended.push({ region, entry });
-  const leaf = createHash('sha256')
-    .update(Buffer.concat([Buffer.from([0]), Buffer.from(canonicalize(entry)!)]))
-    .digest('hex');
-  return { seq: appended.filter((a) => a.region === region).length - 1, leafHash: leaf };
-}
+// The real ledger, wired as the server wires it: the decision row commits with its entry.
+const appendToLedger: AppendToLedger = (region, entry, record) =>
+  ledger.append(region, { ...entry }, { companion: record });
+
+const ledgerSize = async (region: string) => (await ledger.integrate(region)).size;
+const ledgerEntry = async (region: string, seq: number) =>
+  (await ledger.reader.entry(region, seq)).entry as unknown as DecisionLedgerEntry;
 
 const samples = await loadSamples();
 const body = (name: string): SampleBody => structuredClone(samples.find((s) => s.name === name)!.body);
@@ -64,7 +64,6 @@ const deps = (overrides: Partial<DecideDeps> = {}): DecideDeps => ({
   engine,
   appendToLedger,
   waivers,
-  decisions,
   clock: () => SAMPLE_CLOCK,
   actor: ci,
   newId: () => `d-${++ids}`,
@@ -75,6 +74,15 @@ beforeAll(async () => {
   handle = await openTestDatabase();
   const db = handle.db as unknown as Kysely<PolicyTables>;
   decisions = new DecisionStore(db);
+  ledger = await createLedger({
+    db: handle.db as unknown as Kysely<LedgerTables>,
+    logs: [
+      { region: 'eu', origin: 'arbiter.example/eu' },
+      { region: 'us', origin: 'arbiter.example/us' },
+    ],
+    keys: TEST_KEYS,
+    clock: () => SAMPLE_CLOCK,
+  });
   waivers = new WaiverStore(db, { clock: () => SAMPLE_CLOCK });
   ({ bundle, cleanup: cleanupBundle } = await buildRepositoryBundle('rev-1'));
   scratch = await mkdtemp(path.join(os.tmpdir(), 'arbiter-decisions-'));
@@ -84,6 +92,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await ledger?.stop();
   await engine?.close();
   await cleanupBundle?.();
   await handle?.close();
@@ -101,9 +110,8 @@ describe('decide', () => {
       ledger: { region: 'eu', seq: 0 },
     });
     expect(receipt.obligations.map((o) => o.type)).toEqual(['human_review']);
-    expect(appended).toHaveLength(1);
-    const { region, entry } = appended[0]!;
-    expect(region).toBe('eu');
+    expect(await ledgerSize('eu')).toBe(1);
+    const entry = await ledgerEntry('eu', 0);
     expect(entry).toMatchObject({
       type: 'decision',
       decision_id: 'd-1',
@@ -157,9 +165,9 @@ describe('decide', () => {
       async (_, mutate, code, field) => {
         const request = body(ALLOWED_EU) as unknown as Record<string, unknown>;
         mutate(request);
-        const before = appended.length;
+        const before = await ledgerSize('eu');
         await expect(decide(request, deps())).rejects.toMatchObject({ code, field });
-        expect(appended).toHaveLength(before);
+        expect(await ledgerSize('eu')).toBe(before);
         expect(await decisions.list({ model: 'credit-scoring', since: new Date(0) })).toHaveLength(1);
       },
     );
@@ -184,14 +192,33 @@ describe('decide', () => {
     expect(waived.waived).toMatchObject([{ rule: 'SEC-FINDING', waiver_id: waiver.id }]);
   });
 
-  it('discards the stored decision when the ledger append fails', async () => {
-    const failing = async () => {
-      throw new Error('ledger unavailable');
-    };
-    await expect(
-      decide(body(ALLOWED_EU), deps({ appendToLedger: failing, newId: () => 'd-lost' })),
-    ).rejects.toThrow('ledger unavailable');
-    await expect(decisions.get('d-lost')).rejects.toMatchObject({ code: 'DECISION_NOT_FOUND' });
+  it('records a decision and its ledger entry together or not at all, one failure costing no other', async () => {
+    const before = await ledgerSize('eu');
+    const original = await decisions.get('d-1');
+    // Five decisions at once; the third reuses d-1's id, so its row breaks the primary key.
+    const results = await Promise.allSettled(
+      ['d-batch-1', 'd-batch-2', 'd-1', 'd-batch-4', 'd-batch-5'].map((id) =>
+        decide(body(ALLOWED_EU), deps({ newId: () => id })),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'LEDGER_APPEND_FAILED' });
+    expect(await ledgerSize('eu')).toBe(before + 4);
+    expect(await decisions.get('d-1')).toEqual(original);
+    for (const result of results.filter((r) => r.status === 'fulfilled')) {
+      const { decision_id, ledger: receipt } = result.value;
+      expect(await decisions.get(decision_id)).toMatchObject({
+        ledger_seq: receipt.seq,
+        leaf_hash: receipt.leaf_hash,
+      });
+      expect(await ledgerEntry('eu', receipt.seq)).toMatchObject({ decision_id });
+    }
   });
 });
 

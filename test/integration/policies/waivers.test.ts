@@ -76,6 +76,23 @@ describe('WaiverStore', () => {
     expect((await store.activeFor('credit-scoring', 'eu')).map((w) => w.rule)).toEqual(['SEC-FINDING']);
   });
 
+  it('honours an approval made by another process once its snapshot is older than refreshMs', async () => {
+    const db = handle.db as unknown as Kysely<PolicyTables>;
+    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 200 });
+    const { waiver } = await request({
+      model: 'churn',
+      rule: 'DRIFT-PSI',
+      expires_at: '2027-06-01T00:00:00Z',
+    });
+    expect(await elsewhere.activeFor('churn', 'eu')).toEqual([]);
+    await store.approve(waiver.id, bob);
+    expect((await store.activeFor('churn', 'eu')).map((w) => w.id)).toEqual([waiver.id]);
+    // Until its snapshot ages, the other process still denies: late, never early.
+    expect(await elsewhere.activeFor('churn', 'eu')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect((await elsewhere.activeFor('churn', 'eu')).map((w) => w.id)).toEqual([waiver.id]);
+  });
+
   it('never honours an expired waiver and records its expiry', async () => {
     now = new Date('2026-12-01T00:00:00Z');
     expect(await store.activeFor('credit-scoring', 'eu')).toEqual([]);
