@@ -14,9 +14,19 @@ function checkSize(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer`);
 }
 
+function isHash(value: unknown): boolean {
+  return value instanceof Uint8Array && value.length === HASH_SIZE;
+}
+
 function checkHash(hash: Uint8Array, what: string): void {
-  if (!(hash instanceof Uint8Array) || hash.length !== HASH_SIZE)
-    throw invalid(`${what} is not a ${HASH_SIZE}-byte hash`);
+  if (!isHash(hash)) throw invalid(`${what} is not a ${HASH_SIZE}-byte hash`);
+}
+
+// Names the bad element only once one is found, rather than building a `proof[i]` string for every element of
+// every proof.
+function checkProof(proof: readonly Uint8Array[]): void {
+  const bad = proof.findIndex((p) => !isHash(p));
+  if (bad !== -1) throw invalid(`proof[${bad}] is not a ${HASH_SIZE}-byte hash`);
 }
 
 /** The root that an inclusion proof for `leafHash` at `index` in a tree of `size` leaves leads to. */
@@ -30,7 +40,7 @@ export function rootFromInclusionProof(
   checkSize(size, 'tree size');
   if (index >= size) throw invalid(`leaf index ${index} is not below tree size ${size}`);
   checkHash(leafHash, 'leaf hash');
-  proof.forEach((p, i) => checkHash(p, `proof[${i}]`));
+  checkProof(proof);
   let fn = index;
   let sn = size - 1;
   let r = leafHash;
@@ -95,7 +105,7 @@ export function verifyConsistency(
   checkSize(size1, 'size1');
   checkSize(size2, 'size2');
   if (size1 > size2) throw invalid(`size1 ${size1} is larger than size2 ${size2}`);
-  proof.forEach((p, i) => checkHash(p, `proof[${i}]`));
+  checkProof(proof);
   if (size1 === 0) {
     if (!options.allowEmptyOld) throw invalid('consistency from an empty tree is not accepted');
     if (proof.length !== 0) throw invalid('consistency proof from size 0 must be empty');

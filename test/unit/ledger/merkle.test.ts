@@ -83,6 +83,27 @@ describe('hasher (hashes.json)', () => {
   it.each(v.node)('hashes node $left $right', ({ left, right, hash }) =>
     expect(toHex(hashChildren(hex(left), hex(right)))).toBe(hash),
   );
+  // Node hashing reuses one input buffer and one WebAssembly instance; what it returns must still be the
+  // caller's to keep (CompactRange and the stores hold on to node hashes).
+  it('returns a node hash that later calls do not overwrite', () => {
+    const [a, b] = leafHashes(2) as [Uint8Array, Uint8Array];
+    const node = hashChildren(a, b);
+    const kept = toHex(node);
+    hashChildren(b, a);
+    expect(toHex(node)).toBe(kept);
+  });
+  // 32-byte children take the WebAssembly hasher, any other length node:crypto; both must be SHA-256.
+  it('hashes nodes as node:crypto does', () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 64 })),
+        fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 64 })),
+        (left, right) => {
+          const want = createHash('sha256').update(Uint8Array.of(1)).update(left).update(right).digest('hex');
+          expect(toHex(hashChildren(left, right))).toBe(want);
+        },
+      ),
+    ));
 });
 
 describe('roots (roots.json)', () => {
