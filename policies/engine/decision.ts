@@ -1,4 +1,4 @@
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical-json.ts';
 
 /** One finding of a rule, as policies/lib/result/result.rego shapes it. */
 export interface Violation {
@@ -39,7 +39,7 @@ export function normalizeDecision(value: unknown): Decision | undefined {
   const list = <T>(key: string): T[] => {
     const items = Array.isArray(doc[key]) ? (doc[key] as T[]) : [];
     return items
-      .map((item) => [canonicalize(item) ?? '', item] as const)
+      .map((item) => [canonicalJson(item), item] as const)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, item]) => item);
   };
