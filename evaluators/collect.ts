@@ -1,4 +1,4 @@
-import { numericValue } from './onnx/features.ts';
+import { numericValue, type CollectedColumn } from './onnx/features.ts';
 import type { Cell, Row } from './readers/rows.ts';
 import type { ColumnData } from './metrics/data-quality.ts';
 
@@ -84,10 +84,21 @@ export class ColumnCollector {
     };
   }
 
+  /** The column so far, as the model runner encodes it. */
+  collected(): CollectedColumn {
+    return {
+      nums: this.nums.view(),
+      codes: this.codes.view(),
+      values: this.values,
+      coded: this.kind === 'categorical' && !this.highCardinality,
+    };
+  }
+
   /** Category counts (for chi-square drift). */
   counts(): Map<string, number> {
     const byCode = new Float64Array(this.values.length);
-    for (const c of this.codes.view()) if (c >= 0) byCode[c]!++;
+    const codes = this.codes.view();
+    for (let i = 0; i < codes.length; i++) if (codes[i]! >= 0) byCode[codes[i]!]!++;
     return new Map(this.values.map((v, c) => [v, byCode[c]!]));
   }
 }

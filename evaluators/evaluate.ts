@@ -7,7 +7,7 @@ import { ColumnCollector, Growable, MissingCounter } from './collect.ts';
 import { EvaluatorError } from './errors.ts';
 import type { Evidence, SkippedMetric } from './evidence.ts';
 import { classBalanceOf, proxiesOf, representationOf } from './metrics/data-quality.ts';
-import { categoricalDrift, numericDrift } from './metrics/drift.ts';
+import { categoricalDrift, numericDrift, numericDriftOfSorted } from './metrics/drift.ts';
 import { bootstrapFairness, buildCells, fairnessOf } from './metrics/fairness.ts';
 import {
   counterfactualFlips,
@@ -15,11 +15,11 @@ import {
   perturbationSensitivity,
   topReasons,
 } from './metrics/model-probes.ts';
-import { calibrationOf, eceByGroup, performanceOf } from './metrics/performance.ts';
-import { createRng } from './metrics/stats.ts';
+import { calibrationOf, performanceOf } from './metrics/performance.ts';
+import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
 import { normalizeFeatures, type Feature } from './onnx/features.ts';
 import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
-import { readRows, type Row } from './readers/rows.ts';
+import { readRowBatches, type Row } from './readers/rows.ts';
 import EVIDENCE_SCHEMA from './schema/evidence.schema.json' with { type: 'json' };
 import { scanModelFile, type ScanReport } from './security/scan.ts';
 import { loadSpec } from './spec/load-spec.ts';
@@ -174,6 +174,7 @@ async function collect(
     );
   for (const d of spec.drift?.features ?? []) track(d, spec.data_quality?.columns?.[d] ?? null);
   const tracked = [...columns.values()];
+  const featureColumns = plan.features.map((f) => columns.get(f.column)!);
 
   const label = new Growable((n) => new Int8Array(n));
   const pred = new Growable((n) => new Int8Array(n));
@@ -212,11 +213,13 @@ async function collect(
   };
   const flush = async (): Promise<void> => {
     if (!runner || batch.length === 0) return;
-    fill(batch, batchStart, await runner.predict(batch));
+    // The features were just collected for these rows: the runner encodes them from there.
+    const collected = { columns: featureColumns.map((c) => c.collected()), start: batchStart };
+    fill(batch, batchStart, await runner.predict(batch, collected));
     batch = [];
   };
 
-  for await (const row of readRows(path, {
+  for await (const rowsRead of readRowBatches(path, {
     format: spec.data?.format,
     columns: spec.data?.columns,
     delimiter: spec.data?.delimiter,
@@ -224,31 +227,33 @@ async function collect(
     naValues: spec.data?.na_values,
     signal,
   })) {
-    rows++;
-    if (rows % 1000 === 0) guard.check(rows);
-    missing.add(row);
-    for (const c of tracked) c.add(row[c.name]);
-    if (labelColumn) {
-      const v = row[labelColumn];
-      label.push(v === null || v === undefined ? -1 : labelPositive!.has(String(v)) ? 1 : 0);
-    }
-    if (runner) {
-      if (batch.length === 0) batchStart = rows - 1;
-      pred.push(-1);
-      score.push(Number.NaN);
-      batch.push(row);
-      if (batch.length >= runner.batchSize) await flush();
-    } else {
-      const v = predColumn ? row[predColumn] : null;
-      pred.push(v === null || v === undefined ? -1 : predPositive.has(String(v)) ? 1 : 0);
-      if (scoreColumn) {
-        const s = row[scoreColumn];
-        score.push(
-          typeof s === 'number' ? s : typeof s === 'string' && s.trim() !== '' ? Number(s) : Number.NaN,
-        );
+    for (const row of rowsRead) {
+      rows++;
+      if (rows % 1000 === 0) guard.check(rows);
+      missing.add(row);
+      for (const c of tracked) c.add(row[c.name]);
+      if (labelColumn) {
+        const v = row[labelColumn];
+        label.push(v === null || v === undefined ? -1 : labelPositive!.has(String(v)) ? 1 : 0);
       }
+      if (runner) {
+        if (batch.length === 0) batchStart = rows - 1;
+        pred.push(-1);
+        score.push(Number.NaN);
+        batch.push(row);
+        if (batch.length >= runner.batchSize) await flush();
+      } else {
+        const v = predColumn ? row[predColumn] : null;
+        pred.push(v === null || v === undefined ? -1 : predPositive.has(String(v)) ? 1 : 0);
+        if (scoreColumn) {
+          const s = row[scoreColumn];
+          score.push(
+            typeof s === 'number' ? s : typeof s === 'string' && s.trim() !== '' ? Number(s) : Number.NaN,
+          );
+        }
+      }
+      if (rows % PROGRESS_EVERY === 0) onRows(rows);
     }
-    if (rows % PROGRESS_EVERY === 0) onRows(rows);
   }
   await flush();
   guard.check(rows);
@@ -269,16 +274,7 @@ async function collect(
   };
 }
 
-// Typed arrays' filter and from-with-callback are slow in V8; plain loops keep a million rows cheap.
-function presentSorted(values: Float64Array): Float64Array {
-  const out = new Float64Array(values.length);
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) out[n++] = values[i]!;
-  return out.subarray(0, n).sort();
-}
-
-function median(values: Float64Array): number | null {
-  const present = presentSorted(values);
+function medianOfSorted(present: Float64Array): number | null {
   if (present.length === 0) return null;
   const mid = present.length >> 1;
   return present.length % 2 ? present[mid]! : (present[mid - 1]! + present[mid]!) / 2;
@@ -288,7 +284,8 @@ function std(values: Float64Array): number {
   let n = 0;
   let mean = 0;
   let m2 = 0;
-  for (const x of values) {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
     if (Number.isNaN(x)) continue;
     n++;
     const d = x - mean;
@@ -403,7 +400,12 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     const hasLabel = data.label !== null;
     const scored = data.score !== null && (runner ? runner.probabilistic : true);
     // A score column may be any ranking (COMPAS deciles); probability metrics need scores in [0, 1].
-    const probabilistic = scored && data.score!.every((s) => Number.isNaN(s) || (s >= 0 && s <= 1));
+    const probabilistic = scored && inUnitInterval(data.score!);
+    // The present scores sorted once, with their labels, serve ROC AUC, the median that LL144 scoring rates
+    // compare against, and prediction drift.
+    let sortedScores: SortedValues | null = null;
+    const scoresSorted = (): SortedValues =>
+      (sortedScores ??= data.label ? sortPresent(data.score!, data.label) : sortPresent(data.score!));
     const rowsMissing: Record<string, number> = { prediction: data.rowsWithoutPrediction };
     if (spec.label) rowsMissing.label = data.missing.missing(spec.label.column);
     for (const s of spec.sensitive ?? []) rowsMissing[s] = data.columns.get(s)!.missing;
@@ -436,17 +438,28 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     if (families.has('performance')) {
       if (!hasLabel) skip('performance', 'no label column in the spec');
       else {
-        const perf = performanceOf(data.label!, data.pred, scored ? data.score : null);
+        // With a label, the sorted scores carry the labels along.
+        const sorted = scored ? (scoresSorted() as SortedValues<Int8Array>) : null;
+        const perf = performanceOf(data.label!, data.pred, scored ? data.score : null, sorted);
         const { rows: _rows, ...metrics } = perf;
         if (!probabilistic) Object.assign(metrics, { log_loss: null, brier: null });
-        const calibration = probabilistic ? calibrationOf(data.label!, data.score!) : null;
+        const sensitiveColumns = (spec.sensitive ?? []).map((s) => data.columns.get(s)!);
+        const calibration = probabilistic
+          ? calibrationOf(
+              data.label!,
+              data.score!,
+              10,
+              sensitiveColumns.map((c) => ({ codes: c.codes.view(), groups: c.values.length })),
+            )
+          : null;
         const byGroup: Record<string, Record<string, number | null>> = {};
         if (calibration) {
-          for (const s of spec.sensitive ?? []) {
-            const column = data.columns.get(s)!;
-            const ece = eceByGroup(data.label!, data.score!, column.codes.view(), column.values.length);
-            byGroup[s] = Object.fromEntries(column.values.map((value, code) => [value, ece[code]!]));
-          }
+          sensitiveColumns.forEach((column, k) => {
+            const ece = calibration.byGroup[k]!;
+            byGroup[column.name] = Object.fromEntries(
+              column.values.map((value, code) => [value, ece[code]!]),
+            );
+          });
         }
         evidence.performance = {
           ...metrics,
@@ -475,7 +488,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     if (families.has('fairness') && (spec.sensitive ?? []).length > 0) {
       const attrs = spec.sensitive!;
       const cols = attrs.map((a) => data.columns.get(a)!);
-      const med = data.score ? median(data.score) : null;
+      const med = data.score ? medianOfSorted(scoresSorted().values) : null;
       let high: Int8Array | null = null;
       if (data.score && med !== null) {
         high = new Int8Array(data.score.length);
@@ -535,7 +548,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         }
         const prediction =
           probabilistic && reference.score
-            ? numericDrift(reference.score, data.score!, bins)
+            ? numericDriftOfSorted(sortPresent(reference.score).values, scoresSorted().values, bins)
             : categoricalDrift(countLabels(reference.pred), countLabels(data.pred));
         evidence.drift = { features: driftFeatures, prediction };
       }
@@ -590,7 +603,8 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         const baseline: Row = {};
         for (const f of features) {
           const column = data.columns.get(f.column)!;
-          if (f.kind === 'numeric') baseline[f.column] = median(column.nums.view());
+          if (f.kind === 'numeric')
+            baseline[f.column] = medianOfSorted(sortPresent(column.nums.view()).values);
           else {
             const counts = column.counts();
             baseline[f.column] =
@@ -681,7 +695,22 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
 }
 
 function countLabels(pred: Int8Array): Map<string, number> {
+  let negative = 0;
+  let positive = 0;
+  for (let i = 0; i < pred.length; i++) {
+    if (pred[i] === 0) negative++;
+    else if (pred[i] === 1) positive++;
+  }
   const counts = new Map<string, number>();
-  for (const p of pred) if (p >= 0) counts.set(String(p), (counts.get(String(p)) ?? 0) + 1);
+  if (negative > 0) counts.set('0', negative);
+  if (positive > 0) counts.set('1', positive);
   return counts;
+}
+
+function inUnitInterval(score: Float64Array): boolean {
+  for (let i = 0; i < score.length; i++) {
+    const s = score[i]!;
+    if (!Number.isNaN(s) && (s < 0 || s > 1)) return false;
+  }
+  return true;
 }

@@ -1,4 +1,4 @@
-import { chiSquareSf, ksPValue } from './stats.ts';
+import { chiSquareSf, ksPValue, sortPresent } from './stats.ts';
 
 // Empty bins would make PSI infinite; like Evidently, proportions are floored at a small epsilon, and the
 // value used is recorded with the binning.
@@ -25,13 +25,6 @@ export interface CategoricalDrift {
   reference_count: number;
   current_count: number;
   binning: { method: 'categories'; categories: string[]; psi_epsilon: number; js_log_base: 2 };
-}
-
-function finite(values: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(values.length);
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) out[n++] = values[i]!;
-  return out.subarray(0, n).sort();
 }
 
 /** Two-sample Kolmogorov–Smirnov statistic of two ascending-sorted samples. */
@@ -106,9 +99,15 @@ export function quantileEdges(sortedReference: Float64Array, bins: number): numb
   return edges;
 }
 
-export function histogram(values: Float64Array, edges: number[]): Float64Array {
+/** Counts per bin of ascending-sorted values, in one walk: the bin only moves up as the values do. */
+export function histogramOfSorted(sorted: Float64Array, edges: number[]): Float64Array {
   const counts = new Float64Array(edges.length + 1);
-  for (const x of values) counts[binIndex(edges, x)]!++;
+  let bin = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const x = sorted[i]!;
+    while (bin < edges.length && x > edges[bin]!) bin++;
+    counts[bin]!++;
+  }
   return counts;
 }
 
@@ -117,12 +116,15 @@ export function numericDrift(
   current: ArrayLike<number>,
   bins = 10,
 ): NumericDrift {
-  const r = finite(reference);
-  const c = finite(current);
+  return numericDriftOfSorted(sortPresent(reference).values, sortPresent(current).values, bins);
+}
+
+/** numericDrift of samples already sorted, without missing values (see sortPresent). */
+export function numericDriftOfSorted(r: Float64Array, c: Float64Array, bins = 10): NumericDrift {
   const edges = r.length > 0 ? quantileEdges(r, bins) : [];
   const empty = r.length === 0 || c.length === 0;
-  const rh = histogram(r, edges);
-  const ch = histogram(c, edges);
+  const rh = histogramOfSorted(r, edges);
+  const ch = histogramOfSorted(c, edges);
   const d = empty ? null : ksStatistic(r, c);
   return {
     test: 'ks',

@@ -1,4 +1,4 @@
-import { finiteOrNull, rate } from './stats.ts';
+import { finiteOrNull, rate, sortPresent, type SortedValues } from './stats.ts';
 
 // Labels and predictions are Int8Arrays holding 1, 0, or -1 for missing; scores are Float64Arrays with NaN
 // for missing. A row enters a metric only when every input that metric needs is present.
@@ -38,84 +38,84 @@ export function confusionOf(y: Int8Array, pred: Int8Array, mask?: (i: number) =>
 }
 
 /**
- * Mann–Whitney form of the ROC AUC, ties counted half (as scikit-learn's roc_auc_score): positives' and
- * negatives' scores are sorted apart and merged, O(n log n) with typed-array sorts.
+ * Mann–Whitney form of the ROC AUC, ties counted half (as scikit-learn's roc_auc_score), O(n log n) with
+ * typed-array sorts.
  */
 export function rocAuc(y: Int8Array, score: Float64Array): number | null {
+  return rocAucOfSorted(sortPresent(score, y));
+}
+
+/**
+ * ROC AUC from the scores sorted with their labels (rows without a label, -1, are passed over), walking tie
+ * groups: each positive wins over the negatives below its score and half of those equal to it. Every term
+ * is a multiple of ½ and the total stays under 2^53, so the sum is exact in any order.
+ */
+export function rocAucOfSorted(sorted: SortedValues<Int8Array>): number | null {
+  const { values, labels } = sorted;
   let p = 0;
   let q = 0;
-  const pos = new Float64Array(y.length);
-  const neg = new Float64Array(y.length);
-  for (let i = 0; i < y.length; i++) {
-    const s = score[i]!;
-    if (y[i]! < 0 || Number.isNaN(s)) continue;
-    if (y[i] === 1) pos[p++] = s;
-    else neg[q++] = s;
+  let wins = 0;
+  for (let i = 0; i < values.length;) {
+    const s = values[i]!;
+    let tiedPositives = 0;
+    let tiedNegatives = 0;
+    for (; i < values.length && values[i] === s; i++) {
+      if (labels[i] === 1) tiedPositives++;
+      else if (labels[i] === 0) tiedNegatives++;
+    }
+    wins += tiedPositives * q + (tiedPositives * tiedNegatives) / 2;
+    p += tiedPositives;
+    q += tiedNegatives;
   }
   if (p === 0 || q === 0) return null;
-  const P = pos.subarray(0, p).sort();
-  const N = neg.subarray(0, q).sort();
-  let wins = 0;
-  let below = 0;
-  let equal = 0;
-  let j = 0;
-  for (let i = 0; i < p; i++) {
-    const s = P[i]!;
-    if (i === 0 || s !== P[i - 1]) {
-      while (j < q && N[j]! < s) j++;
-      below = j;
-      let k = j;
-      while (k < q && N[k] === s) k++;
-      equal = k - j;
-    }
-    wins += below + equal / 2;
-  }
   return wins / (p * q);
 }
 
 // scikit-learn clips probabilities away from 0 and 1 before taking logs.
 const LOG_LOSS_EPS = 1e-15;
 
-export function logLoss(y: Int8Array, score: Float64Array): number | null {
-  let sum = 0;
+/** Log loss and Brier score in one pass over the rows that have both a label and a score. */
+export function probabilityLosses(
+  y: Int8Array,
+  score: Float64Array,
+): { logLoss: number | null; brier: number | null } {
+  let logSum = 0;
+  let squares = 0;
   let n = 0;
   for (let i = 0; i < y.length; i++) {
     const s = score[i]!;
-    if (y[i]! < 0 || Number.isNaN(s)) continue;
+    const t = y[i]!;
+    if (t < 0 || Number.isNaN(s)) continue;
     const p = Math.min(1 - LOG_LOSS_EPS, Math.max(LOG_LOSS_EPS, s));
-    sum -= y[i] === 1 ? Math.log(p) : Math.log(1 - p);
+    logSum -= t === 1 ? Math.log(p) : Math.log(1 - p);
+    squares += (s - t) ** 2;
     n++;
   }
-  return n === 0 ? null : finiteOrNull(sum / n);
+  return n === 0 ? { logLoss: null, brier: null } : { logLoss: finiteOrNull(logSum / n), brier: squares / n };
 }
 
-export function brier(y: Int8Array, score: Float64Array): number | null {
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < y.length; i++) {
-    const s = score[i]!;
-    if (y[i]! < 0 || Number.isNaN(s)) continue;
-    sum += (s - y[i]!) ** 2;
-    n++;
-  }
-  return n === 0 ? null : sum / n;
-}
-
-export function performanceOf(y: Int8Array, pred: Int8Array, score: Float64Array | null): Performance {
+/** `sorted`: the scores sorted with their labels, when the caller has them already (see rocAucOfSorted). */
+export function performanceOf(
+  y: Int8Array,
+  pred: Int8Array,
+  score: Float64Array | null,
+  sorted: SortedValues<Int8Array> | null = score ? sortPresent(score, y) : null,
+): Performance {
   const c = confusionOf(y, pred);
   const precision = rate(c.tp, c.tp + c.fp);
   const recall = rate(c.tp, c.tp + c.fn);
   // F1 = 2TP / (2TP + FP + FN); undefined only when there is neither a positive label nor a positive prediction.
   const f1 = rate(2 * c.tp, 2 * c.tp + c.fp + c.fn);
   const rows = c.tn + c.fp + c.fn + c.tp;
+  const losses = score ? probabilityLosses(y, score) : null;
   return {
     accuracy: rate(c.tp + c.tn, rows),
     precision,
     recall,
     f1,
-    roc_auc: score ? rocAuc(y, score) : null,
-    log_loss: score ? logLoss(y, score) : null,
-    brier: score ? brier(y, score) : null,
+    roc_auc: sorted ? rocAucOfSorted(sorted) : null,
+    log_loss: losses ? losses.logLoss : null,
+    brier: losses ? losses.brier : null,
     confusion_matrix: c,
     rows,
   };
@@ -132,28 +132,50 @@ export interface Calibration {
   }[];
 }
 
+/** Rows split into groups: code per row (-1 when missing), codes below `groups`. */
+export interface Grouping {
+  codes: Int32Array;
+  groups: number;
+}
+
 /**
  * Expected calibration error over equal-width score bins: sum over bins of (bin share) * |positive rate −
- * mean score|. The upper edge of the last bin is closed.
+ * mean score|. The upper edge of the last bin is closed. With groupings, also the ECE of each group
+ * (`byGroup[k][code]`, null for a group without scored rows), in the same pass over the rows.
  */
 export function calibrationOf(
   y: Int8Array,
   score: Float64Array,
   binCount = 10,
-  mask?: (i: number) => boolean,
-): Calibration {
+  groupings: Grouping[] = [],
+): Calibration & { byGroup: (number | null)[][] } {
   const count = new Float64Array(binCount);
   const sumScore = new Float64Array(binCount);
   const sumLabel = new Float64Array(binCount);
+  const width = binCount * 3;
+  // Per grouping: count, score sum and label sum per (group, bin), and scored rows per group.
+  const acc = groupings.map((g) => new Float64Array(g.groups * width));
+  const totals = groupings.map((g) => new Float64Array(g.groups));
   let n = 0;
   for (let i = 0; i < y.length; i++) {
     const s = score[i]!;
-    if (y[i]! < 0 || Number.isNaN(s) || (mask && !mask(i))) continue;
+    const t = y[i]!;
+    if (t < 0 || Number.isNaN(s)) continue;
     const b = Math.min(binCount - 1, Math.max(0, Math.floor(s * binCount)));
     count[b]!++;
     sumScore[b]! += s;
-    sumLabel[b]! += y[i]!;
+    sumLabel[b]! += t;
     n++;
+    for (let k = 0; k < groupings.length; k++) {
+      const g = groupings[k]!.codes[i]!;
+      if (g < 0) continue;
+      const a = acc[k]!;
+      const o = g * width + b * 3;
+      a[o]!++;
+      a[o + 1]! += s;
+      a[o + 2]! += t;
+      totals[k]![g]!++;
+    }
   }
   let ece = 0;
   const bins: Calibration['bins'] = [];
@@ -168,44 +190,23 @@ export function calibrationOf(
       positive_rate: rate(sumLabel[b]!, c),
     });
   }
-  return { ece: n === 0 ? null : ece, bins };
-}
-
-/** ECE per group in one pass over the rows (codes: group per row, -1 when missing). */
-export function eceByGroup(
-  y: Int8Array,
-  score: Float64Array,
-  codes: Int32Array,
-  groups: number,
-  binCount = 10,
-): (number | null)[] {
-  const width = binCount * 3;
-  const acc = new Float64Array(groups * width);
-  const totals = new Float64Array(groups);
-  for (let i = 0; i < y.length; i++) {
-    const g = codes[i]!;
-    const s = score[i]!;
-    if (g < 0 || y[i]! < 0 || Number.isNaN(s)) continue;
-    const b = Math.min(binCount - 1, Math.max(0, Math.floor(s * binCount)));
-    const o = g * width + b * 3;
-    acc[o]!++;
-    acc[o + 1]! += s;
-    acc[o + 2]! += y[i]!;
-    totals[g]!++;
-  }
-  const out: (number | null)[] = [];
-  for (let g = 0; g < groups; g++) {
-    if (totals[g] === 0) {
-      out.push(null);
-      continue;
+  const byGroup = groupings.map((grouping, k) => {
+    const out: (number | null)[] = [];
+    for (let g = 0; g < grouping.groups; g++) {
+      const total = totals[k]![g]!;
+      if (total === 0) {
+        out.push(null);
+        continue;
+      }
+      let e = 0;
+      for (let b = 0; b < binCount; b++) {
+        const o = g * width + b * 3;
+        const c = acc[k]![o]!;
+        if (c > 0) e += (c / total) * Math.abs(acc[k]![o + 2]! / c - acc[k]![o + 1]! / c);
+      }
+      out.push(e);
     }
-    let ece = 0;
-    for (let b = 0; b < binCount; b++) {
-      const o = g * width + b * 3;
-      const c = acc[o]!;
-      if (c > 0) ece += (c / totals[g]!) * Math.abs(acc[o + 2]! / c - acc[o + 1]! / c);
-    }
-    out.push(ece);
-  }
-  return out;
+    return out;
+  });
+  return { ece: n === 0 ? null : ece, bins, byGroup };
 }

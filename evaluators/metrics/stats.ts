@@ -106,6 +106,149 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
+/** Present (non-NaN) values in ascending order; labels[i] (when asked for) is the label of values[i]. */
+export interface SortedValues<L extends Int8Array | null = Int8Array | null> {
+  values: Float64Array;
+  labels: L;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
+const MAX_DIGIT_BITS = 11;
+// Up to this many varying bits, and with no labels to carry, values are counted rather than moved.
+const MAX_COUNTING_BITS = 16;
+
+/**
+ * The present values in ascending order, each with its label when labels are given: the same array that
+ * copying them and calling Float64Array#sort gives (−0 before +0), by least-significant-digit radix sort.
+ * IEEE-754 doubles order as unsigned 64-bit keys once negatives have every bit flipped and positives only
+ * the sign bit, and only the span of bits that differ between the values needs sorting, 11 bits a pass:
+ * small integers such as ages take one pass, float32-derived scores three or four. About twice as fast as
+ * the comparison sort on a million values, which was most of the metrics' time.
+ */
+export function sortPresent(values: ArrayLike<number>): SortedValues<null>;
+export function sortPresent(values: ArrayLike<number>, labels: Int8Array): SortedValues<Int8Array>;
+export function sortPresent(values: ArrayLike<number>, labels?: Int8Array): SortedValues {
+  // Sized for every value and cut to the present ones after, which saves a counting pass.
+  const all = new Float64Array(values.length);
+  // While sorting, the words hold keys (lo, hi per value), not doubles.
+  const keys = new Uint32Array(all.buffer);
+  const allTags = labels ? new Int8Array(values.length) : null;
+  let n = 0;
+  let orLo = 0;
+  let andLo = -1;
+  let orHi = 0;
+  let andHi = -1;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (Number.isNaN(x)) continue;
+    all[n] = x;
+    let l = keys[2 * n + LO]!;
+    let h = keys[2 * n + HI]!;
+    if (h >>> 31) {
+      h = ~h;
+      l = ~l;
+    } else h |= 0x80000000;
+    keys[2 * n + LO] = l;
+    keys[2 * n + HI] = h;
+    orLo |= l;
+    andLo &= l;
+    orHi |= h;
+    andHi &= h;
+    if (allTags) allTags[n] = labels![i]!;
+    n++;
+  }
+  const out = all.subarray(0, n);
+  let tags = allTags && allTags.subarray(0, n);
+  // Key bits 0–31 are lo, 32–63 hi; lowest..highest is the span of bits that are not the same in all.
+  const varyLo = (orLo ^ andLo) >>> 0;
+  const varyHi = (orHi ^ andHi) >>> 0;
+  if (varyLo === 0 && varyHi === 0) return { values: restore(out, keys), labels: tags };
+  const lowest = varyLo ? 31 - Math.clz32(varyLo & -varyLo) : 63 - Math.clz32(varyHi & -varyHi);
+  const highest = varyHi ? 63 - Math.clz32(varyHi) : 31 - Math.clz32(varyLo);
+  const span = highest - lowest + 1;
+  if (!tags && span <= MAX_COUNTING_BITS)
+    return { values: countingSort(out, keys, lowest, span, andLo, andHi), labels: null };
+  const passes = Math.ceil(span / MAX_DIGIT_BITS);
+  const bits = Math.ceil(span / passes);
+  const starts = new Int32Array(passes << bits);
+  for (let i = 0; i < n; i++) {
+    const l = keys[2 * i + LO]!;
+    const h = keys[2 * i + HI]!;
+    for (let p = 0; p < passes; p++) starts[(p << bits) + digitOf(l, h, lowest + p * bits, bits)]!++;
+  }
+  let src = keys;
+  let dst = new Uint32Array(2 * n);
+  let tags2 = tags ? new Int8Array(n) : null;
+  for (let p = 0; p < passes; p++) {
+    const base = p << bits;
+    const shift = lowest + p * bits;
+    for (let b = base, sum = 0; b < base + (1 << bits); b++) {
+      const c = starts[b]!;
+      starts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const l = src[2 * i + LO]!;
+      const h = src[2 * i + HI]!;
+      const at = starts[base + digitOf(l, h, shift, bits)]!++;
+      dst[2 * at + LO] = l;
+      dst[2 * at + HI] = h;
+      if (tags) tags2![at] = tags[i]!;
+    }
+    [src, dst, tags, tags2] = [dst, src, tags2, tags];
+  }
+  if (src !== keys) keys.set(src);
+  return { values: restore(out, keys), labels: tags };
+}
+
+/**
+ * Sorts by counting each digit value (the span of varying bits) and writing each value out as many times
+ * as it occurs: a key is the bits every key shares (andLo, andHi) with the digit in the span.
+ */
+function countingSort(
+  out: Float64Array,
+  keys: Uint32Array,
+  lowest: number,
+  span: number,
+  andLo: number,
+  andHi: number,
+): Float64Array {
+  const counts = new Int32Array(1 << span);
+  for (let i = 0; i < out.length; i++) counts[digitOf(keys[2 * i + LO]!, keys[2 * i + HI]!, lowest, span)]!++;
+  const one = new Float64Array(1);
+  const key = new Uint32Array(one.buffer);
+  for (let d = 0, at = 0; d < counts.length; d++) {
+    if (counts[d] === 0) continue;
+    key[LO] = andLo | (lowest >= 32 ? 0 : d << lowest);
+    key[HI] = andHi | (lowest >= 32 ? d << (lowest - 32) : (d >>> (31 - lowest)) >>> 1);
+    restore(one, key);
+    out.fill(one[0]!, at, at + counts[d]!);
+    at += counts[d]!;
+  }
+  return out;
+}
+
+/** The `bits` bits of the key hi:lo from bit `shift` on (a digit may straddle the two words). */
+function digitOf(lo: number, hi: number, shift: number, bits: number): number {
+  const d = shift >= 32 ? hi >>> (shift - 32) : (lo >>> shift) | ((hi << (31 - shift)) << 1);
+  return d & ((1 << bits) - 1);
+}
+
+/** Turns the keys in `keys` (the words of `out`, from the start) back into the doubles they were made from. */
+function restore(out: Float64Array, keys: Uint32Array): Float64Array {
+  for (let i = 0; i < out.length; i++) {
+    const h = keys[2 * i + HI]!;
+    if (h >>> 31) keys[2 * i + HI] = h & 0x7fffffff;
+    else {
+      keys[2 * i + HI] = ~h;
+      keys[2 * i + LO] = ~keys[2 * i + LO]!;
+    }
+  }
+  return out;
+}
+
 export type Rng = () => number;
 
 /** sfc32 seeded through splitmix32: small, fast, and the same sequence on every platform. */

@@ -30,6 +30,17 @@ export function numericValue(value: unknown): number {
   return Number.NaN;
 }
 
+/** A feature's column as the data pass collected it (ColumnCollector), for encoding without row objects. */
+export interface CollectedColumn {
+  /** numericValue of each row's cell: NaN where it is missing or not a number. */
+  nums: Float64Array;
+  /** Code of String(cell) in `values` per row, -1 where the cell is missing. */
+  codes: Int32Array;
+  values: readonly string[];
+  /** Whether every present cell has a code so far (a categorical column under the cardinality cap). */
+  coded: boolean;
+}
+
 /**
  * Lays features out in one float vector in spec order: a numeric column takes one slot, a categorical column
  * one slot per category (one-hot; an unseen category is all zeros and counted).
@@ -37,44 +48,110 @@ export function numericValue(value: unknown): number {
 export class TensorLayout {
   readonly width: number;
   unknownCategories = 0;
-  private readonly slots: { feature: Feature; offset: number; index: Map<string, number> | null }[];
+  // Per feature, in spec order: its column, where its slots start, and the one-hot index of each category
+  // (null for a numeric slot). Flat arrays keep the per-row loop free of object lookups.
+  private readonly columns: string[];
+  private readonly offsets: number[];
+  private readonly indexes: (Map<string, number> | null)[];
+  // Per feature, the one-hot index of each code of the collected column last encoded (-1: unseen category).
+  private readonly codeSlots: { values: readonly string[] | null; slots: Int32Array }[];
 
   constructor(readonly features: Feature[]) {
     let offset = 0;
-    this.slots = features.map((feature) => {
+    this.columns = [];
+    this.offsets = [];
+    this.indexes = [];
+    for (const feature of features) {
       if (feature.kind === 'categorical' && !feature.categories) {
         throw new EvaluatorError(
           'EVAL_SPEC_INVALID',
           `spec.features: categorical feature ${feature.column} needs categories for its one-hot encoding`,
         );
       }
-      const slot = {
-        feature,
-        offset,
-        index: feature.categories ? new Map(feature.categories.map((c, i) => [c, i])) : null,
-      };
+      this.columns.push(feature.column);
+      this.offsets.push(offset);
+      this.indexes.push(feature.categories ? new Map(feature.categories.map((c, i) => [c, i])) : null);
       offset += feature.categories ? feature.categories.length : 1;
-      return slot;
-    });
+    }
     this.width = offset;
+    this.codeSlots = features.map(() => ({ values: null, slots: new Int32Array(0) }));
   }
 
   /** Writes one row at out[at..at+width); false when a value is missing (the row cannot be scored). */
   encode(row: Row, out: Float32Array, at: number): boolean {
-    for (const slot of this.slots) {
-      const value = row[slot.feature.column];
+    for (let f = 0; f < this.columns.length; f++) {
+      const value = row[this.columns[f]!];
       if (value === null || value === undefined) return false;
-      if (slot.index) {
-        for (let k = 0; k < slot.index.size; k++) out[at + slot.offset + k] = 0;
-        const hit = slot.index.get(String(value));
+      const index = this.indexes[f];
+      const offset = at + this.offsets[f]!;
+      if (index) {
+        for (let k = 0; k < index.size; k++) out[offset + k] = 0;
+        const hit = index.get(typeof value === 'string' ? value : String(value));
         if (hit === undefined) this.unknownCategories++;
-        else out[at + slot.offset + hit] = 1;
+        else out[offset + hit] = 1;
       } else {
-        const x = numericValue(value);
+        const x = typeof value === 'number' ? value : numericValue(value);
         if (!Number.isFinite(x)) return false;
-        out[at + slot.offset] = x;
+        out[offset] = x;
       }
     }
     return true;
+  }
+
+  /**
+   * Writes rows start..start+count of collected columns (one per feature, in spec order) into `out`, which
+   * must be zero, and sets ok[i] as encode would for the same rows: the same values, the same unseen
+   * categories counted, and a row's slots after its first missing value left zero. Feature by feature
+   * rather than row by row, and with the numbers parsed once by the data pass. Returns false, writing
+   * nothing, when a one-hot feature's column is not coded throughout; the caller then encodes the rows.
+   */
+  encodeColumns(
+    columns: CollectedColumn[],
+    start: number,
+    count: number,
+    out: Float32Array,
+    ok: Uint8Array,
+  ): boolean {
+    if (this.indexes.some((index, f) => index && !columns[f]!.coded)) return false;
+    ok.fill(1, 0, count);
+    const width = this.width;
+    for (let f = 0; f < this.columns.length; f++) {
+      const column = columns[f]!;
+      const offset = this.offsets[f]!;
+      if (this.indexes[f]) {
+        const slots = this.slotsOf(f, column.values);
+        const codes = column.codes;
+        for (let i = 0; i < count; i++) {
+          if (!ok[i]) continue;
+          const code = codes[start + i]!;
+          if (code < 0) ok[i] = 0;
+          else if (slots[code]! < 0) this.unknownCategories++;
+          else out[i * width + offset + slots[code]!] = 1;
+        }
+      } else {
+        const nums = column.nums;
+        for (let i = 0; i < count; i++) {
+          if (!ok[i]) continue;
+          const x = nums[start + i]!;
+          if (Number.isFinite(x)) out[i * width + offset] = x;
+          else ok[i] = 0;
+        }
+      }
+    }
+    return true;
+  }
+
+  // A collected column's dictionary only grows, so its codes are looked up once each, as they appear.
+  private slotsOf(f: number, values: readonly string[]): Int32Array {
+    let cache = this.codeSlots[f]!;
+    if (cache.values !== values) cache = this.codeSlots[f] = { values, slots: new Int32Array(0) };
+    if (cache.slots.length < values.length) {
+      const slots = new Int32Array(values.length);
+      slots.set(cache.slots);
+      for (let c = cache.slots.length; c < values.length; c++)
+        slots[c] = this.indexes[f]!.get(values[c]!) ?? -1;
+      cache.slots = slots;
+    }
+    return cache.slots;
   }
 }

@@ -3,7 +3,13 @@ import ort from 'onnxruntime-node';
 import { EvaluatorError } from '../errors.ts';
 import type { Row } from '../readers/rows.ts';
 import type { EvaluationSpec } from '../spec/types.ts';
-import { normalizeFeatures, numericValue, TensorLayout, type Feature } from './features.ts';
+import {
+  normalizeFeatures,
+  numericValue,
+  TensorLayout,
+  type CollectedColumn,
+  type Feature,
+} from './features.ts';
 import { metadataOf, parseModel, type ModelMetadata } from './metadata.ts';
 import { ModelProto, ONNX_ROOT, type ModelObject } from './onnx-proto.ts';
 
@@ -30,9 +36,18 @@ export interface ModelRunner {
   readonly batchSize: number;
   /** Unseen categories met while one-hot encoding. */
   unknownCategories(): number;
-  /** Positive-class scores; NaN for rows with a missing feature. */
-  predict(rows: Row[]): Promise<Float64Array>;
+  /**
+   * Positive-class scores; NaN for rows with a missing feature. `collected`: the same rows as the data pass
+   * collected them (one column per feature, in spec order; rows[i] is row start + i there), so that a
+   * single-tensor model is fed from parsed numbers and dictionary codes instead of the row objects.
+   */
+  predict(rows: Row[], collected?: Collected): Promise<Float64Array>;
   close(): Promise<void>;
+}
+
+export interface Collected {
+  columns: CollectedColumn[];
+  start: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 4096;
@@ -176,7 +191,12 @@ const TYPED: Record<string, 'float32' | 'float64' | 'int64' | 'int32' | 'string'
 };
 
 interface InputPlan {
-  build(rows: Row[], ok: Uint8Array): Record<string, ort.Tensor>;
+  /** The feeds for a batch; `release` once the run that reads them has finished. */
+  build(
+    rows: Row[],
+    ok: Uint8Array,
+    collected?: Collected,
+  ): { feeds: Record<string, ort.Tensor>; release?: () => void };
   unknownCategories(): number;
 }
 
@@ -203,11 +223,23 @@ function singleTensorPlan(metadata: ModelMetadata, features: Feature[], spec: Ev
       `spec.features encode ${layout.width} values per row but model input ${input.name} takes ${declared}`,
     );
   }
+  // Input arrays are reused: a fresh one per batch costs the runtime page faults and zeroing each time, a
+  // noticeable share of a small model's inference. A batch in flight holds its array until released.
+  const idle: Float32Array[] = [];
   return {
-    build(rows, ok) {
-      const data = new Float32Array(rows.length * layout.width);
-      rows.forEach((row, i) => (ok[i] = layout.encode(row, data, i * layout.width) ? 1 : 0));
-      return { [input.name]: new ort.Tensor('float32', data, [rows.length, layout.width]) };
+    build(rows, ok, collected) {
+      const size = rows.length * layout.width;
+      let buffer = idle.pop();
+      if (!buffer || buffer.length < size) buffer = new Float32Array(size);
+      const data = buffer.subarray(0, size);
+      data.fill(0);
+      if (!collected || !layout.encodeColumns(collected.columns, collected.start, rows.length, data, ok)) {
+        for (let i = 0; i < rows.length; i++) ok[i] = layout.encode(rows[i]!, data, i * layout.width) ? 1 : 0;
+      }
+      return {
+        feeds: { [input.name]: new ort.Tensor('float32', data, [rows.length, layout.width]) },
+        release: () => void idle.push(buffer),
+      };
     },
     unknownCategories: () => layout.unknownCategories,
   };
@@ -271,7 +303,7 @@ function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan 
           feeds[p.input.name] = new ort.Tensor(p.type, data, dims);
         }
       }
-      return feeds;
+      return { feeds };
     },
     unknownCategories: () => 0,
   };
@@ -328,14 +360,13 @@ export async function openModel(
         `spec.prediction.positive_class ${choice.positiveIndex} is outside the ${cols} output columns`,
       );
     }
-    for (let i = 0; i < rows.length; i++) {
-      if (!ok[i]) {
-        into[at + i] = Number.NaN;
-        continue;
-      }
-      if (choice.kind === 'label') into[at + i] = String(data[i]) === positive ? 1 : 0;
-      else into[at + i] = Number(data[i * cols + (cols > 1 ? choice.positiveIndex! : 0)]);
+    if (choice.kind === 'label') {
+      for (let i = 0; i < rows.length; i++)
+        into[at + i] = ok[i] ? (String(data[i]) === positive ? 1 : 0) : Number.NaN;
+      return;
     }
+    const column = cols > 1 ? choice.positiveIndex! : 0;
+    for (let i = 0; i < rows.length; i++) into[at + i] = ok[i] ? Number(data[i * cols + column]) : Number.NaN;
   }
 
   return {
@@ -351,12 +382,21 @@ export async function openModel(
     output: { name: choice.fetch, kind: choice.kind, positive_index: choice.positiveIndex },
     batchSize,
     unknownCategories: () => plan.unknownCategories(),
-    async predict(rows) {
+    async predict(rows, collected) {
       const scores = new Float64Array(rows.length);
       for (let start = 0; start < rows.length; start += batchSize) {
-        const batch = rows.slice(start, start + batchSize);
+        const batch = rows.length <= batchSize ? rows : rows.slice(start, start + batchSize);
         const ok = new Uint8Array(batch.length);
-        await runBatch(batch, ok, plan.build(batch, ok), scores, start);
+        const { feeds, release } = plan.build(
+          batch,
+          ok,
+          collected && { columns: collected.columns, start: collected.start + start },
+        );
+        try {
+          await runBatch(batch, ok, feeds, scores, start);
+        } finally {
+          release?.();
+        }
       }
       return scores;
     },

@@ -54,10 +54,25 @@ function dedupeHeader(header: string[]): string[] {
   });
 }
 
-async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<string>): AsyncGenerator<Row> {
+// Rows travel in batches: one await per batch rather than per row, which on a million rows is a
+// noticeable share of the data pass.
+const MAX_BATCH = 4096;
+
+// The stream's async iterator waits once; the records it has buffered already are then taken synchronously.
+async function* batchesOf<T>(stream: AsyncIterable<T> & { read(): T | null }): AsyncGenerator<T[]> {
+  for await (const first of stream) {
+    const batch = [first];
+    let next: T | null;
+    while (batch.length < MAX_BATCH && (next = stream.read()) !== null) batch.push(next);
+    yield batch;
+  }
+}
+
+async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
+  // Records come as arrays and become row objects here, once: csv-parse's own `columns` would build an
+  // object per record that normalizing then copies.
   const parser = createReadStream(path).pipe(
     parseCsv({
-      columns: options.columns ? options.columns : dedupeHeader,
       delimiter: options.delimiter ?? ',',
       from_line: (options.skipLines ?? 0) + 1,
       trim: true,
@@ -65,11 +80,28 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
       relax_quotes: false,
     }),
   );
+  let header = options.columns ?? null;
+  let records = 0;
   try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
-      const row: Row = {};
-      for (const key in record) row[key] = normalize(record[key], na);
-      yield row;
+    for await (const batch of batchesOf<string[]>(parser)) {
+      const rows: Row[] = [];
+      for (const record of batch) {
+        if (header === null) {
+          header = dedupeHeader(record);
+          continue;
+        }
+        records++;
+        if (record.length !== header.length) {
+          throw new EvaluatorError(
+            'EVAL_DATA_FORMAT',
+            `${path}: not valid CSV: columns length is ${header.length}, got ${record.length} in data row ${records}`,
+          );
+        }
+        const row: Row = {};
+        for (let k = 0; k < header.length; k++) row[header[k]!] = normalize(record[k], na);
+        rows.push(row);
+      }
+      yield rows;
     }
   } catch (cause) {
     if (cause instanceof EvaluatorError) throw cause;
@@ -79,9 +111,10 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
   }
 }
 
-async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGenerator<Row> {
+async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let n = 0;
+  let rows: Row[] = [];
   for await (const line of lines) {
     n += 1;
     if (line.trim() === '') continue;
@@ -96,12 +129,17 @@ async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGener
     }
     const row: Row = {};
     for (const [key, cell] of Object.entries(value)) row[key] = normalize(cell, na);
-    yield row;
+    rows.push(row);
+    if (rows.length === MAX_BATCH) {
+      yield rows;
+      rows = [];
+    }
   }
+  if (rows.length > 0) yield rows;
 }
 
 // Row group by row group, so memory holds one group's columns at a time, never the whole file.
-async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerator<Row> {
+async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
   let file;
   let metadata;
   try {
@@ -113,18 +151,22 @@ async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerat
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
-    for (const record of rows) {
-      const row: Row = {};
-      for (const key in record) row[key] = normalize(record[key], na);
-      yield row;
+    const records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+    for (let at = 0; at < records.length; at += MAX_BATCH) {
+      const rows: Row[] = [];
+      for (const record of records.slice(at, at + MAX_BATCH)) {
+        const row: Row = {};
+        for (const key in record) row[key] = normalize(record[key], na);
+        rows.push(row);
+      }
+      yield rows;
     }
     start = end;
   }
 }
 
-/** Streams the rows of a CSV, JSON Lines or Parquet file. */
-export async function* readRows(path: string, options: ReadOptions = {}): AsyncGenerator<Row> {
+/** Streams the rows of a CSV, JSON Lines or Parquet file, in batches of up to 4,096 rows. */
+export async function* readRowBatches(path: string, options: ReadOptions = {}): AsyncGenerator<Row[]> {
   const na = new Set(options.naValues ?? DEFAULT_NA_VALUES);
   const format = formatOf(path, options.format);
   try {
@@ -138,8 +180,13 @@ export async function* readRows(path: string, options: ReadOptions = {}): AsyncG
       : format === 'jsonl'
         ? readJsonLines(path, na)
         : readParquet(path, na);
-  for await (const row of source) {
+  for await (const rows of source) {
     if (options.signal?.aborted) throw new EvaluatorError('EVAL_ABORTED', 'evaluation was cancelled');
-    yield row;
+    if (rows.length > 0) yield rows;
   }
+}
+
+/** Streams the rows of a CSV, JSON Lines or Parquet file. */
+export async function* readRows(path: string, options: ReadOptions = {}): AsyncGenerator<Row> {
+  for await (const rows of readRowBatches(path, options)) yield* rows;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvaluatorError } from '../../../evaluators/index.ts';
-import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
+import { readRowBatches, readRows, type Row } from '../../../evaluators/readers/rows.ts';
 
 let dir: string;
 const collect = async (file: string, options = {}): Promise<Row[]> => {
@@ -39,6 +39,21 @@ describe('readRows', () => {
       naValues: ['', '?'],
     });
     expect(rows).toEqual([{ age: '39', work: 'State-gov', x: null, income: '>50K.' }]);
+  });
+
+  it('streams batches of rows, and refuses a record whose length differs from the given columns', async () => {
+    const file = path.join(dir, 'many.csv');
+    await writeFile(file, 'a,b\n' + Array.from({ length: 5000 }, (_, i) => `${i},x`).join('\n') + '\n');
+    const sizes: number[] = [];
+    for await (const rows of readRowBatches(file)) sizes.push(rows.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(5000);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+    const short = path.join(dir, 'short.csv');
+    await writeFile(short, '1\n2\n');
+    await expect(collect(short, { columns: ['a', 'b'] })).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('columns length is 2, got 1'),
+    });
   });
 
   it('reads JSON Lines, keeping types, and names the bad line', async () => {

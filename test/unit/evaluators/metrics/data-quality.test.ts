@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../../../../evaluators/metrics/stats.ts';
 import {
+  binnedCodes,
   classBalanceOf,
   cramersV,
   proxiesOf,
@@ -38,6 +40,36 @@ describe('data quality', () => {
       ['height', true],
       ['color', false],
     ]);
+  });
+  it("gives Cramér's V of each feature–attribute pair, whether attributes are counted jointly or apart", () => {
+    const rng = createRng(9);
+    const n = 500;
+    const categorical = (name: string, k: number): ColumnData =>
+      column(
+        name,
+        Array.from({ length: k }, (_, i) => `${name}${i}`),
+        Array.from({ length: n }, () => Math.floor(rng() * (k + 1)) - 1),
+      );
+    const age = column(
+      'age',
+      [],
+      Array.from({ length: n }, () => -1),
+      Array.from({ length: n }, () => (rng() < 0.1 ? Number.NaN : 18 + Math.floor(rng() * 60))),
+    );
+    const features = [
+      { column: age, numeric: true },
+      { column: categorical('job', 4), numeric: false },
+    ];
+    // Few categories: one joint table; 120³ joint codes: a table per attribute.
+    for (const sensitive of [
+      [categorical('sex', 2), categorical('race', 5)],
+      [categorical('a', 120), categorical('b', 120), categorical('c', 120)],
+    ]) {
+      const expected = features.flatMap((f) =>
+        sensitive.map((s) => cramersV(binnedCodes(f.column, f.numeric).codes, s.codes)),
+      );
+      expect(proxiesOf(features, sensitive, 0.5).map((p) => p.cramers_v)).toEqual(expected);
+    }
   });
   it('class balance and representation', () => {
     expect(classBalanceOf(Int8Array.from([1, 0, 0, -1]))).toEqual({

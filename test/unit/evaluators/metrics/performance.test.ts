@@ -5,6 +5,7 @@ import {
   performanceOf,
   rocAuc,
 } from '../../../../evaluators/metrics/performance.ts';
+import { createRng } from '../../../../evaluators/metrics/stats.ts';
 
 const y = Int8Array.from([1, 1, 0, 0, 1, 0]);
 const pred = Int8Array.from([1, 0, 0, 1, 1, 0]);
@@ -28,6 +29,25 @@ describe('performanceOf', () => {
 
   it('counts ties in ROC AUC as one half', () => {
     expect(rocAuc(Int8Array.from([1, 0]), Float64Array.from([0.5, 0.5]))).toBe(0.5);
+  });
+
+  it('gives the ROC AUC of counting every positive–negative pair, with ties, missing labels and scores', () => {
+    const rng = createRng(11);
+    const n = 400;
+    const y = Int8Array.from({ length: n }, () => (rng() < 0.1 ? -1 : rng() < 0.4 ? 1 : 0));
+    const s = Float64Array.from({ length: n }, () =>
+      rng() < 0.05 ? Number.NaN : Math.round(rng() * 20) / 20,
+    );
+    let wins = 0;
+    let pairs = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (y[i] !== 1 || y[j] !== 0 || Number.isNaN(s[i]!) || Number.isNaN(s[j]!)) continue;
+        pairs++;
+        wins += s[i]! > s[j]! ? 1 : s[i] === s[j] ? 0.5 : 0;
+      }
+    }
+    expect(rocAuc(y, s)).toBe(wins / pairs);
   });
 
   it('leaves out rows with a missing label or prediction', () => {
@@ -60,5 +80,22 @@ describe('calibrationOf', () => {
   });
   it('puts a score of exactly 1 in the last bin', () => {
     expect(calibrationOf(Int8Array.from([1]), Float64Array.from([1])).bins[9]!.count).toBe(1);
+  });
+  it("gives each group's ECE, as calibrationOf of that group's rows alone, in the same pass", () => {
+    const rng = createRng(5);
+    const n = 300;
+    const y = Int8Array.from({ length: n }, () => (rng() < 0.05 ? -1 : rng() < 0.5 ? 1 : 0));
+    const score = Float64Array.from({ length: n }, () => (rng() < 0.05 ? Number.NaN : rng()));
+    const codes = Int32Array.from({ length: n }, () => Math.floor(rng() * 4) - 1);
+    const { byGroup } = calibrationOf(y, score, 10, [{ codes, groups: 4 }]);
+    for (let g = 0; g < 3; g++) {
+      const rows = [...codes.keys()].filter((i) => codes[i] === g);
+      const alone = calibrationOf(
+        Int8Array.from(rows, (i) => y[i]!),
+        Float64Array.from(rows, (i) => score[i]!),
+      );
+      expect(byGroup[0]![g]).toBe(alone.ece);
+    }
+    expect(byGroup[0]![3]).toBeNull();
   });
 });

@@ -7,6 +7,7 @@ import {
   poisson,
   quantileSorted,
   rate,
+  sortPresent,
 } from '../../../../evaluators/metrics/stats.ts';
 
 describe('stats', () => {
@@ -61,5 +62,35 @@ describe('stats', () => {
       expect(variance / lambda).toBeLessThan(1.05);
     }
     expect(poisson(rng, 0)).toBe(0);
+  });
+
+  describe('sortPresent', () => {
+    const bytes = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const nativeSorted = (values: Float64Array): Float64Array =>
+      Float64Array.from([...values].filter((x) => !Number.isNaN(x))).sort();
+    const rng = createRng(3);
+    const samples: [string, () => number][] = [
+      ['special values', () => [0, -0, NaN, Infinity, -Infinity, 5e-324, -5e-324, 1, -1][(rng() * 9) | 0]!],
+      ['signed, wide exponents', () => (rng() - 0.5) * 2 ** (rng() * 200 - 100)],
+      ['small integers', () => 17 + Math.floor(rng() * 70)],
+      ['float32 scores', () => Math.fround(rng())],
+      ['one value', () => 0.25],
+    ];
+
+    it.each(samples)('gives the bytes Float64Array#sort gives, without NaN: %s', (_, draw) => {
+      for (const n of [0, 1, 7, 3000]) {
+        const values = Float64Array.from({ length: n }, draw);
+        expect(bytes(sortPresent(values).values)).toEqual(bytes(nativeSorted(values)));
+      }
+    });
+
+    it('carries each label along with its value', () => {
+      const values = Float64Array.from({ length: 2000 }, () => Math.floor(rng() * 50) - 25);
+      values[7] = Number.NaN;
+      const labels = Int8Array.from(values, (x) => (x > 0 ? 1 : x < 0 ? 0 : -1));
+      const sorted = sortPresent(values, labels);
+      expect(sorted.values).toHaveLength(1999);
+      sorted.values.forEach((x, i) => expect(sorted.labels[i]).toBe(x > 0 ? 1 : x < 0 ? 0 : -1));
+    });
   });
 });
