@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { ApiTokenTable, Role, ServerTables } from '../db/schema.ts';
 import { AuthError } from './errors.ts';
 import { LOCAL_ISSUER, type Authenticator, type Identity } from './identity.ts';
@@ -18,8 +19,19 @@ export interface CreatedToken extends TokenView {
   readonly token: string;
 }
 
+type KnownToken = Pick<ApiTokenTable, 'id' | 'role' | 'expires_at'>;
+
+/** How long a valid token's row is trusted without reading it again. */
+const KNOWN_TOKEN_TTL_MS = 1000;
+
 /** Local API tokens: the credentials of the embedded default (and of any deployment without OIDC). */
 export class LocalTokens implements Authenticator {
+  // Every request presents a token; reading its row once a second instead of every time saves the hot paths
+  // a database round trip. A revocation through this process takes effect at once; one made by another
+  // process (the CLI on the database) within KNOWN_TOKEN_TTL_MS. Expiry is checked on every request, and
+  // only valid tokens are remembered.
+  private readonly known = new LRUCache<string, KnownToken>({ max: 10_000, ttl: KNOWN_TOKEN_TTL_MS });
+
   constructor(
     private readonly db: Kysely<ServerTables>,
     private readonly clock: () => Date = () => new Date(),
@@ -64,6 +76,7 @@ export class LocalTokens implements Authenticator {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    this.known.clear();
     return result.numUpdatedRows > 0n;
   }
 
@@ -71,17 +84,24 @@ export class LocalTokens implements Authenticator {
     if (!credential.startsWith(LOCAL_TOKEN_PREFIX)) {
       throw new AuthError('UNAUTHENTICATED', 'invalid token', 'not a local token');
     }
-    const row = await this.db
-      .selectFrom('api_token')
-      .select(['id', 'role', 'name', 'expires_at', 'revoked_at'])
-      .where('secret_sha256', '=', sha256(credential))
-      .executeTakeFirst();
-    if (!row) throw new AuthError('UNAUTHENTICATED', 'invalid token', 'unknown local token');
-    if (row.revoked_at) throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${row.id} is revoked`);
-    if (row.expires_at && row.expires_at <= this.clock()) {
-      throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${row.id} expired`);
+    const secret = sha256(credential);
+    let token = this.known.get(secret);
+    if (!token) {
+      const row = await this.db
+        .selectFrom('api_token')
+        .select(['id', 'role', 'expires_at', 'revoked_at'])
+        .where('secret_sha256', '=', secret)
+        .executeTakeFirst();
+      if (!row) throw new AuthError('UNAUTHENTICATED', 'invalid token', 'unknown local token');
+      if (row.revoked_at)
+        throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${row.id} is revoked`);
+      token = { id: row.id, role: row.role, expires_at: row.expires_at };
+      this.known.set(secret, token);
     }
-    return { subject: row.id, issuer: LOCAL_ISSUER, role: row.role };
+    if (token.expires_at && token.expires_at <= this.clock()) {
+      throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${token.id} expired`);
+    }
+    return { subject: token.id, issuer: LOCAL_ISSUER, role: token.role };
   }
 
   /**
