@@ -6,24 +6,11 @@
 //
 // Writes bench/results/ledger-http.md.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { startArbiterServer } from '../support/arbiter-server.ts';
+import { autocannon, numericFlags } from '../support/load.ts';
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  non2xx: number;
-  errors: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-const SECONDS = Number(args.get('seconds') ?? 10);
+const { seconds: SECONDS } = numericFlags({ seconds: 10 });
 
 const server = await startArbiterServer(18183);
 const url = server.url;

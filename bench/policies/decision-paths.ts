@@ -9,7 +9,6 @@
 // Writes bench/results/policies.md.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,23 +25,13 @@ import {
 import { loadRegions, policyDataDocument } from '../../regions/index.ts';
 import { loadSamples, POLICIES_DIR, type SampleBody } from '../../test/integration/policies/support.ts';
 import { startArbiterServer } from '../support/arbiter-server.ts';
+import { autocannon, numericFlags } from '../support/load.ts';
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  non2xx: number;
-  errors: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-const INPUTS = Number(args.get('inputs') ?? 1000);
-const SECONDS = Number(args.get('seconds') ?? 10);
-const CONNECTIONS = Number(args.get('connections') ?? 16);
+const {
+  inputs: INPUTS,
+  seconds: SECONDS,
+  connections: CONNECTIONS,
+} = numericFlags({ inputs: 1000, seconds: 10, connections: 16 });
 const TARGET_RATE = 1000;
 const OPA_PORT = 18181;
 const ARBITER_PORT = 18182;
