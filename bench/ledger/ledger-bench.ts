@@ -8,7 +8,14 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { createLedger, type InclusionProof, type Ledger, type LedgerTables } from '../../ledger/index.ts';
+import {
+  createLedger,
+  verifyBundle,
+  type InclusionProof,
+  type Ledger,
+  type LedgerTables,
+} from '../../ledger/index.ts';
+import { MAX_RANGE } from '../../ledger/store/reader.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { migrateToLatest } from '../../server/db/migrate.ts';
 import { measureVerifier } from './verifier.ts';
@@ -157,15 +164,32 @@ async function main(): Promise<void> {
       `inclusion p50 ${ms(incl.p50)} p99 ${ms(incl.p99)}; consistency p50 ${ms(cons.p50)} p99 ${ms(cons.p99)}`,
     );
 
-    // 3. Verifier throughput on real proofs from the 1M tree.
+    // 3. Verifier throughput on real proofs from the 1M tree: 200 random leaves' proofs one by one, and the
+    //    largest audit bundle the server exports (10,000 consecutive entries), its proofs as `arbiter verify`
+    //    checks them and then the whole bundle through verifyBundle (entries, signatures, consistency).
     const proofs: InclusionProof[] = [];
     for (let i = 0; i < 200; i++)
       proofs.push(await big.reader.inclusionProof('big', rand(head.size), head.size));
-    const verifier = measureVerifier(proofs, head.root, SECONDS);
+    const from = rand(head.size - MAX_RANGE);
+    const bundle = await big.reader.bundle('big', from, from + MAX_RANGE);
+    const verifier = measureVerifier(
+      proofs,
+      head.root,
+      {
+        proofs: bundle.inclusion_proofs,
+        roots: new Map(bundle.checkpoints.map((c) => [c.size, c.root])),
+      },
+      SECONDS,
+    );
     const verifyRate = verifier.rate;
     const hashingMicros = verifier.hashesPerProof * verifier.nodeHashMicros;
+    const trees = [...new Set(bundle.inclusion_proofs.map((p) => p.size))].join(', ');
+    const bundleStart = performance.now();
+    const report = await verifyBundle(bundle);
+    const bundleSeconds = (performance.now() - bundleStart) / 1000;
+    if (!report.ok) throw new Error(`the bundle did not verify: ${JSON.stringify(report.failures[0])}`);
     console.log(
-      `verifier ${verifyRate} inclusion proofs/s (${verifier.hashesPerProof.toFixed(1)} hashes per proof, ${verifier.nodeHashMicros.toFixed(2)} µs per node hash)`,
+      `verifier ${verifyRate} independent inclusion proofs/s (${verifier.hashesPerProof.toFixed(1)} hashes per proof, ${verifier.nodeHashMicros.toFixed(2)} µs per node hash); ${verifier.bundleRate} proofs/s of a ${MAX_RANGE}-entry bundle; verifyBundle ${bundleSeconds.toFixed(2)} s`,
     );
     await big.stop();
 
@@ -204,14 +228,20 @@ async function main(): Promise<void> {
       '',
       `- ≥ 5,000 durable appends/s: best ${Math.max(...appendRates)}/s (64 clients) → ${Math.max(...appendRates) >= 5000 ? 'met' : 'not met'}.`,
       `- proof p99 < 5 ms at 1M entries: inclusion ${ms(incl.p99)} ms, consistency ${ms(cons.p99)} ms → ${Math.max(incl.p99, cons.p99) < 5 ? 'met' : 'not met'}.`,
-      `- ≥ 50,000 verified inclusion proofs/s: ${verifyRate}/s → ${verifyRate >= 50_000 ? 'met' : 'not met'} (one core; a node hash costs ${verifier.nodeHashMicros.toFixed(2)} µs here, so a proof is ~${hashingMicros.toFixed(0)} µs of hashing out of ${(1e6 / verifyRate).toFixed(0)} µs).`,
+      `- ≥ 50,000 verified inclusion proofs/s: ${verifyRate}/s for independent proofs → ${verifyRate >= 50_000 ? 'met' : 'not met'} (one core; a node hash costs ${verifier.nodeHashMicros.toFixed(2)} µs here, so a proof is ~${hashingMicros.toFixed(0)} µs of hashing out of ${(1e6 / verifyRate).toFixed(0)} µs); ${verifier.bundleRate}/s for a bundle's proofs → ${verifier.bundleRate >= 50_000 ? 'met' : 'not met'}.`,
       '',
-      '## Verifier',
+      '## Verifier (one core)',
       '',
-      `\`verifyInclusion\` on 200 real proofs (${verifier.hashesPerProof.toFixed(1)} hashes on average) from the ${TOTAL.toLocaleString('en-US')}-entry tree:`,
-      `**${verifyRate.toLocaleString('en-US')} proofs/s** (one core; ${verifier.nodeHashMicros.toFixed(2)} µs per SHA-256 node hash, timed in the same run).`,
+      `- Independent proofs: \`verifyInclusion\` on 200 real proofs of random leaves (${verifier.hashesPerProof.toFixed(1)} hashes each) from the ${TOTAL.toLocaleString('en-US')}-entry tree: **${verifyRate.toLocaleString('en-US')} proofs/s** (${verifier.nodeHashMicros.toFixed(2)} µs per SHA-256 node hash, timed in the same run).`,
+      `- A bundle's proofs: the ${MAX_RANGE.toLocaleString('en-US')} inclusion proofs of \`reader.bundle('big', ${from}, ${from + MAX_RANGE})\` (consecutive entries; the largest bundle the server exports), against the signed trees the bundle names (${trees}), checked as \`arbiter verify\` checks them, one \`InclusionVerifier\` per signed tree, new each round: **${verifier.bundleRate.toLocaleString('en-US')} proofs/s**.`,
+      `- The whole bundle through \`verifyBundle\` (leaf hashes, RFC 8785 re-serialization of every entry, proofs, checkpoint signatures, consistency): ${bundleSeconds.toFixed(2)} s, ${Math.round(MAX_RANGE / bundleSeconds).toLocaleString('en-US')} entries/s.`,
       '',
     );
+  } catch (err) {
+    // Printed here: dropping the database below ends the ledger's connections, and their errors would hide it.
+    console.error(err);
+    process.exitCode = 1;
+    throw err;
   } finally {
     await handle.close();
     await admin.query(`drop database if exists ${name} with (force)`);

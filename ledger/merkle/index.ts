@@ -21,3 +21,4 @@ export { CompactRange } from './compact-range.ts';
 export type { StoredHash } from './compact-range.ts';
 export { rootFromInclusionProof, verifyConsistency, verifyInclusion } from './verify.ts';
 export type { ConsistencyOptions } from './verify.ts';
+export { InclusionVerifier } from './inclusion-verifier.ts';

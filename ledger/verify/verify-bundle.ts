@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { JsonRpcProvider, getBytes } from 'ethers';
 import { encodeAnchorData } from '../anchor/anchor-data.ts';
-import { equalHashes, hashLeaf, verifyConsistency, verifyInclusion } from '../merkle/index.ts';
+import { InclusionVerifier, equalHashes, hashLeaf, verifyConsistency } from '../merkle/index.ts';
 import {
   openNote,
   parseCheckpoint,
@@ -129,6 +129,17 @@ export async function verifyBundle(
 
   // Entries: canonical bytes, leaf hash, inclusion in a signed checkpoint.
   const proofs = new Map(bundle.inclusion_proofs.map((p) => [p?.seq, p]));
+  // One verifier per signed tree: the proofs of a bundle's entries share most of their nodes.
+  const inclusionVerifiers = new Map<number, InclusionVerifier>();
+  const inclusionVerifierOf = (checkpoint: Checkpoint): InclusionVerifier => {
+    let inclusion = inclusionVerifiers.get(checkpoint.size);
+    if (!inclusion)
+      inclusionVerifiers.set(
+        checkpoint.size,
+        (inclusion = new InclusionVerifier(checkpoint.size, checkpoint.root)),
+      );
+    return inclusion;
+  };
   for (const entry of bundle.entries) {
     checked.entries++;
     const seq = entry?.seq;
@@ -147,7 +158,7 @@ export async function verifyBundle(
         throw new Error(`inclusion proof is against size ${proof.size}, which no valid checkpoint signs`);
       const path = Array.isArray(proof.proof) ? hexHashes(proof.proof) : undefined;
       if (!path) throw new Error('inclusion proof is not a list of hex hashes');
-      verifyInclusion(seq, checkpoint.size, leaf, path, checkpoint.root);
+      inclusionVerifierOf(checkpoint).verify(seq, leaf, path);
     } catch (err) {
       fail({ check: 'entry', seq: typeof seq === 'number' ? seq : undefined, message: message(err) });
     }

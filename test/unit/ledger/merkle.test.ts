@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CompactRange,
   EMPTY_ROOT,
+  InclusionVerifier,
   consistencyProofOf,
   hashChildren,
   hashLeaf,
@@ -287,9 +288,65 @@ describe('properties', () => {
     );
   });
 
+  it('a verifier shared by many proofs gives each the outcome verifyInclusion gives it', async () => {
+    const outcome = (fn: () => void): string => {
+      try {
+        fn();
+        return 'ok';
+      } catch (err) {
+        expect(err).toBeInstanceOf(LedgerError);
+        return (err as LedgerError).code;
+      }
+    };
+    const change = fc.oneof(
+      fc.constant({ kind: 'none' as const }),
+      fc.record({ kind: fc.constant('proof' as const), at: fc.nat(), bit: fc.nat(255) }),
+      fc.record({ kind: fc.constant('leaf' as const), bit: fc.nat(255) }),
+      fc.constant({ kind: 'drop' as const }),
+      fc.constant({ kind: 'extra' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 1, max: 300 })
+          .chain((size) =>
+            fc.tuple(
+              fc.constant(size),
+              fc.array(fc.tuple(fc.nat(size - 1), change), { minLength: 1, maxLength: 60 }),
+            ),
+          ),
+        async ([size, checks]) => {
+          const root = rootOfRange(leaves, 0, size);
+          const verifier = new InclusionVerifier(size, root);
+          for (const [index, c] of checks) {
+            let proof = await proveInclusion(size, index, reader);
+            let leaf = leaves[index]!;
+            // Size 1 has an empty proof: nothing to flip or drop.
+            const changed =
+              c.kind === 'leaf' || c.kind === 'extra' || (c.kind !== 'none' && proof.length > 0);
+            if (c.kind === 'proof' && proof.length > 0)
+              proof = proof.map((h, i) => (i === c.at % proof.length ? flip(h, c.bit) : h));
+            if (c.kind === 'leaf') leaf = flip(leaf, c.bit);
+            if (c.kind === 'drop') proof = proof.slice(0, -1);
+            if (c.kind === 'extra') proof = [...proof, leaves[0]!];
+            const alone = outcome(() => verifyInclusion(index, size, leaf, proof, root));
+            expect(outcome(() => verifier.verify(index, leaf, proof))).toBe(alone);
+            if (changed) expect(alone).not.toBe('ok');
+          }
+          // Every leaf, in order, as a bundle holds them: all verify against the nodes remembered so far.
+          for (let index = 0; index < size; index++)
+            verifier.verify(index, leaves[index]!, await proveInclusion(size, index, reader));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('rejects hostile sizes with LedgerError, not RangeError', () => {
     const proof = [leaves[1]!];
-    for (const size of [-1, 1.5, Number.NaN, 2 ** 60])
+    for (const size of [-1, 1.5, Number.NaN, 2 ** 60]) {
       throwsLedgerError(() => rootFromInclusionProof(0, size, leaves[0]!, proof));
+      throwsLedgerError(() => new InclusionVerifier(size, EMPTY_ROOT).verify(0, leaves[0]!, proof));
+    }
   });
 });
