@@ -31,10 +31,11 @@ export interface LedgerOptions {
 
 export interface AppendOptions {
   /**
-   * A row for a table of the caller's that commits in the same transaction as the entry, built from the
-   * entry's receipt: the caller's record and the log never disagree about whether it was appended.
+   * A row for a table of the caller's that commits in the same statement as the entry, built once the entry's
+   * leaf hash is known (its sequence number goes into the row's `seqColumn`): the caller's record and the log
+   * never disagree about whether it was appended.
    */
-  readonly companion?: (receipt: Sequenced) => CompanionRow;
+  readonly companion?: (entry: { readonly region: string; readonly leafHash: string }) => CompanionRow;
 }
 
 export interface Ledger {
@@ -221,10 +222,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
       const encoded = encodeEntry(entry);
       const leafHash = toHex(encoded.leafHash);
       const { companion } = options ?? {};
-      const seq = await runtime.appender.append(
-        encoded,
-        companion && ((assigned) => companion({ region, seq: assigned, leafHash })),
-      );
+      const seq = await runtime.appender.append(encoded, companion?.({ region, leafHash }));
       return { region, seq, leafHash };
     },
     start() {

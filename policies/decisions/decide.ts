@@ -38,14 +38,14 @@ export interface LedgerReceipt {
 }
 
 /**
- * Appends an entry to a region's log together with `record(receipt)`, a row of ours that MUST commit in the
- * same transaction as the entry; resolves only once both are durable (the ledger's contract). The ledger is
- * another module's: the server injects it.
+ * Appends an entry to a region's log together with `record(entry)`, a row of ours that MUST commit in the
+ * same transaction as the entry, with the entry's sequence number in its `seqColumn`; resolves only once both
+ * are durable (the ledger's contract). The ledger is another module's: the server injects it.
  */
 export type AppendToLedger = (
   region: string,
   entry: DecisionLedgerEntry,
-  record: (receipt: LedgerReceipt) => DecisionRecord,
+  record: (appended: { readonly leafHash: string }) => DecisionRecord,
 ) => Promise<LedgerReceipt>;
 
 export interface DecideDeps {

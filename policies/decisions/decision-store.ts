@@ -4,20 +4,25 @@ import type { PolicyDecisionTable, PolicyTables } from '../tables.ts';
 
 export type DecisionRow = Selectable<PolicyDecisionTable>;
 
-/** A decision row as the ledger commits it with the decision's entry (see AppendToLedger). */
+/**
+ * A decision row as the ledger commits it with the decision's entry (see AppendToLedger): the ledger writes
+ * the entry's sequence number into ledger_seq.
+ */
 export interface DecisionRecord {
   readonly table: 'policy_decision';
-  readonly values: Insertable<PolicyDecisionTable>;
+  readonly values: Omit<Insertable<PolicyDecisionTable>, 'ledger_seq'>;
+  readonly seqColumn: 'ledger_seq';
 }
 
-/** The row recording a decision, given the receipt of its ledger entry. */
+/** The row recording a decision, given the leaf hash of its ledger entry. */
 export function decisionRecord(
   decision: Omit<DecisionRow, 'created_at' | 'ledger_seq' | 'leaf_hash'>,
-  receipt: { readonly seq: number; readonly leafHash: string },
+  appended: { readonly leafHash: string },
 ): DecisionRecord {
   return {
     table: 'policy_decision',
-    values: { ...decision, ledger_seq: receipt.seq, leaf_hash: receipt.leafHash },
+    values: { ...decision, leaf_hash: appended.leafHash },
+    seqColumn: 'ledger_seq',
   };
 }
 

@@ -7,15 +7,17 @@ import { TEST_KEYS } from './ledger-harness.ts';
 // A caller's table whose rows must exist exactly when their entries do.
 interface NoteTables {
   ledger_note: { id: string; seq: number; leaf_hash: string };
+  ledger_note_detail: { seq: number; at: Date; ok: boolean; body: string; created_at: Date };
 }
 
 let tdb: TestDatabase;
 let ledger: Ledger;
 let db: Kysely<NoteTables>;
 
-const noteFor = (id: string) => (receipt: { seq: number; leafHash: string }) => ({
+const noteFor = (id: string) => (appended: { leafHash: string }) => ({
   table: 'ledger_note',
-  values: { id, seq: receipt.seq, leaf_hash: receipt.leafHash },
+  values: { id, leaf_hash: appended.leafHash },
+  seqColumn: 'seq',
 });
 
 beforeAll(async () => {
@@ -24,6 +26,8 @@ beforeAll(async () => {
   await sql`create table ledger_note (id text primary key, seq bigint not null, leaf_hash text not null)`.execute(
     db,
   );
+  await sql`create table ledger_note_detail (seq bigint not null, at timestamptz not null, ok boolean not null,
+    body text not null, created_at timestamptz not null default now())`.execute(db);
   ledger = await createLedger({
     db: tdb.db as unknown as Kysely<LedgerTables>,
     logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
@@ -80,5 +84,39 @@ describe('append with a companion row', () => {
       .where('id', '=', 'e')
       .executeTakeFirstOrThrow();
     expect(Number(row.seq)).toBe(withRow.seq);
+  });
+
+  it('writes rows of several tables in one batch, with their column types and defaults', async () => {
+    const at = new Date('2026-12-02T03:04:05.678Z');
+    // Quotes, backslashes, an escaped NUL as JSON text, non-BMP characters: stored exactly as given.
+    const body = `{"q":"\\"x\\"","nul":"\\u0000","emoji":"🦉","path":"C:\\\\tmp"}`;
+    const before = Date.now();
+    const [note, detail] = await Promise.all([
+      ledger.append('eu', { type: 'note', n: 'two tables' }, { companion: noteFor('f') }),
+      ledger.append(
+        'eu',
+        { type: 'note', n: 'detail' },
+        {
+          companion: () => ({
+            table: 'ledger_note_detail',
+            values: { at, ok: false, body },
+            seqColumn: 'seq',
+          }),
+        },
+      ),
+    ]);
+    expect(detail.seq).toBe(note.seq + 1);
+    expect(
+      Number(
+        (await db.selectFrom('ledger_note').select('seq').where('id', '=', 'f').executeTakeFirstOrThrow())
+          .seq,
+      ),
+    ).toBe(note.seq);
+    const row = await db.selectFrom('ledger_note_detail').selectAll().executeTakeFirstOrThrow();
+    expect(Number(row.seq)).toBe(detail.seq);
+    expect(new Date(row.at).toISOString()).toBe(at.toISOString());
+    expect(row.ok).toBe(false);
+    expect(row.body).toBe(body);
+    expect(new Date(row.created_at).getTime()).toBeGreaterThanOrEqual(before - 60_000);
   });
 });
