@@ -100,10 +100,11 @@ export class TensorLayout {
 
   /**
    * Writes rows start..start+count of collected columns (one per feature, in spec order) into `out`, which
-   * must be zero, and sets ok[i] as encode would for the same rows: the same values, the same unseen
-   * categories counted, and a row's slots after its first missing value left zero. Feature by feature
-   * rather than row by row, and with the numbers parsed once by the data pass. Returns false, writing
-   * nothing, when a one-hot feature's column is not coded throughout; the caller then encodes the rows.
+   * must be zero, and sets ok[i] as encode would for the same rows, counting the same unseen categories
+   * (those met before a row's first missing value). A row that is not ok may hold other values than encode
+   * leaves in it: its score is discarded. Feature by feature rather than row by row, and with the numbers
+   * parsed once by the data pass. Returns false, writing nothing, when a one-hot feature's column is not coded
+   * throughout; the caller then encodes the rows.
    */
   encodeColumns(
     columns: CollectedColumn[],
@@ -114,28 +115,21 @@ export class TensorLayout {
   ): boolean {
     if (this.indexes.some((index, f) => index && !columns[f]!.coded)) return false;
     ok.fill(1, 0, count);
-    const width = this.width;
     for (let f = 0; f < this.columns.length; f++) {
       const column = columns[f]!;
-      const offset = this.offsets[f]!;
       if (this.indexes[f]) {
-        const slots = this.slotsOf(f, column.values);
-        const codes = column.codes;
-        for (let i = 0; i < count; i++) {
-          if (!ok[i]) continue;
-          const code = codes[start + i]!;
-          if (code < 0) ok[i] = 0;
-          else if (slots[code]! < 0) this.unknownCategories++;
-          else out[i * width + offset + slots[code]!] = 1;
-        }
+        this.unknownCategories += encodeOneHot(
+          column.codes,
+          this.slotsOf(f, column.values),
+          start,
+          count,
+          out,
+          this.offsets[f]!,
+          this.width,
+          ok,
+        );
       } else {
-        const nums = column.nums;
-        for (let i = 0; i < count; i++) {
-          if (!ok[i]) continue;
-          const x = nums[start + i]!;
-          if (Number.isFinite(x)) out[i * width + offset] = x;
-          else ok[i] = 0;
-        }
+        encodeNumeric(column.nums, start, count, out, this.offsets[f]!, this.width, ok);
       }
     }
     return true;
@@ -154,4 +148,43 @@ export class TensorLayout {
     }
     return cache.slots;
   }
+}
+
+// The column passes of encodeColumns, as functions of their own so that each stays monomorphic. Every row is
+// written, whether or not an earlier feature already ruled it out: a branch per row costs more than the store.
+function encodeNumeric(
+  nums: Float64Array,
+  start: number,
+  count: number,
+  out: Float32Array,
+  offset: number,
+  width: number,
+  ok: Uint8Array,
+): void {
+  for (let i = 0, at = offset; i < count; i++, at += width) {
+    const x = nums[start + i]!;
+    out[at] = x;
+    if (!Number.isFinite(x)) ok[i] = 0;
+  }
+}
+
+/** Returns how many unseen categories it met in rows still ok. */
+function encodeOneHot(
+  codes: Int32Array,
+  slots: Int32Array,
+  start: number,
+  count: number,
+  out: Float32Array,
+  offset: number,
+  width: number,
+  ok: Uint8Array,
+): number {
+  let unseen = 0;
+  for (let i = 0, at = offset; i < count; i++, at += width) {
+    const code = codes[start + i]!;
+    if (code < 0) ok[i] = 0;
+    else if (slots[code]! >= 0) out[at + slots[code]!] = 1;
+    else if (ok[i]) unseen++;
+  }
+  return unseen;
 }
