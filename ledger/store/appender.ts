@@ -6,7 +6,8 @@ import { num, type LedgerTables } from './tables.ts';
 /**
  * A row of the caller's own table that commits in the same statement as its entry: the two exist together or
  * not at all (e.g. a decision and its stored input document). The entry's sequence number is assigned only as
- * that statement runs, and goes into `seqColumn`. A column that some rows of a table give and others leave out is NULL in the latter, not its default.
+ * that statement runs, and goes into `seqColumn`. A column that some rows of a table give and others leave
+ * out is NULL in the latter, not its default.
  */
 export interface CompanionRow {
   readonly table: string;

@@ -38,9 +38,9 @@ export interface LedgerReceipt {
 }
 
 /**
- * Appends an entry to a region's log together with `record(entry)`, a row of ours that MUST commit in the
- * same transaction as the entry, with the entry's sequence number in its `seqColumn`; resolves only once both
- * are durable (the ledger's contract). The ledger is another module's: the server injects it.
+ * Appends an entry to a region's log together with `record({ leafHash })`, a row of ours that MUST commit
+ * in the same transaction as the entry, with the entry's sequence number in its `seqColumn`; resolves only
+ * once both are durable (the ledger's contract). The ledger is another module's: the server injects it.
  */
 export type AppendToLedger = (
   region: string,
