@@ -57,7 +57,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'token'], censor: '[redacted]' },
   });
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onIdleConnectionError: (err) => log.warn({ err }, 'an idle database connection failed; it was replaced'),
+  });
   let queue: PgBoss | undefined;
   let policies: PolicySubsystem | undefined;
   let reports: Reports | undefined;

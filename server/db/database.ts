@@ -28,6 +28,11 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** Connection pool size for PostgreSQL. */
   readonly poolSize?: number;
+  /**
+   * Told when an idle pooled connection fails (PostgreSQL restarted, or an administrator ended the session).
+   * The pool has already dropped that connection and opens a new one for the next query. Default: ignored.
+   */
+  readonly onIdleConnectionError?: (err: Error) => void;
 }
 
 // node-postgres returns int8 (bigint) as strings; our counters (sequence numbers, sizes) fit in 2^53.
@@ -36,12 +41,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 /** Opens PostgreSQL when a URL is configured, else the embedded PGlite under `<dataDir>/pgdata`. */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.onIdleConnectionError ?? (() => {}))
     : openEmbedded(options.dataDir);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  onIdleConnectionError: (err: Error) => void,
+): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Without a listener, node-postgres re-emits an idle connection's error as an unhandled 'error' event,
+  // which ends the process.
+  pool.on('error', onIdleConnectionError);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const target = new URL(url);
   const location = `postgres://${target.host}${target.pathname}`;

@@ -39,6 +39,26 @@ describe(`database on ${testDatabaseKind()}`, () => {
     }
   });
 
+  it('survives an idle connection that PostgreSQL ends, and reconnects', async () => {
+    if (database.kind !== 'postgres') return; // PGlite runs in this process: it has no connections to end.
+    const failures: Error[] = [];
+    const other = await openDatabase({
+      databaseUrl: database.url,
+      dataDir: database.dataDir,
+      onIdleConnectionError: (err) => failures.push(err),
+    });
+    try {
+      const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(other.db)).rows[0]!.pid;
+      await sql`select pg_terminate_backend(${pid})`.execute(database.db);
+      for (let i = 0; i < 100 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(failures).toEqual([expect.objectContaining({ code: '57P01' })]);
+      const { rows } = await sql<{ n: number }>`select 1 as n`.execute(other.db);
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('stores the model inventory', async () => {
     const inventory = new ModelInventory(tablesOf<ServerTables>(database.db));
     await inventory.register(
