@@ -13,6 +13,8 @@ export interface Config {
   readonly dataDir: string;
   /** PostgreSQL connection string; absent → the embedded PGlite database under dataDir. */
   readonly databaseUrl: string | undefined;
+  /** Whether PostgreSQL connections run frequent statements as prepared statements (no effect on PGlite). */
+  readonly preparedStatements: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body, in bytes. */
   readonly bodyLimit: number;
@@ -61,6 +63,8 @@ export const CONFIG_VARIABLES = {
   ARBITER_PORT: 'TCP port, an integer 0–65535 (default 8080; 0 picks a free port)',
   ARBITER_DATA_DIR: 'folder for the embedded database, keys and tokens (default ./.arbiter)',
   DATABASE_URL: 'postgres:// or postgresql:// connection string; unset → embedded PGlite in the data dir',
+  ARBITER_DB_PREPARED_STATEMENTS:
+    'on | off: run frequent statements as prepared statements (default on; off behind a connection pooler in transaction mode that cannot keep them, such as PgBouncer before 1.21)',
   ARBITER_LOG_LEVEL: 'fatal | error | warn | info | debug | trace | silent (default info)',
   ARBITER_BODY_LIMIT: 'largest request body in bytes, an integer 1024–1073741824 (default 1048576)',
   ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
@@ -116,6 +120,7 @@ export const configSchema = z.object({
     .trim()
     .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v), { message: 'not a postgres:// URL' })
     .optional(),
+  ARBITER_DB_PREPARED_STATEMENTS: z.enum(['on', 'off']).default('on'),
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ARBITER_BODY_LIMIT: intInRange(1024, 1024 ** 3).default(1024 * 1024),
   ARBITER_SHUTDOWN_TIMEOUT_MS: intInRange(0, 600_000).default(10_000),
@@ -222,6 +227,7 @@ export function loadConfig(
     port: v.ARBITER_PORT,
     dataDir: path.resolve(v.ARBITER_DATA_DIR),
     databaseUrl: v.DATABASE_URL,
+    preparedStatements: v.ARBITER_DB_PREPARED_STATEMENTS === 'on',
     logLevel: v.ARBITER_LOG_LEVEL,
     bodyLimit: v.ARBITER_BODY_LIMIT,
     shutdownTimeoutMs: v.ARBITER_SHUTDOWN_TIMEOUT_MS,

@@ -60,6 +60,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    preparedStatements: config.preparedStatements,
     onIdleConnectionError: (err) => log.warn({ err }, 'an idle database connection failed; it was replaced'),
   });
   let queue: PgBoss | undefined;

@@ -6,6 +6,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { ServerError } from '../errors.ts';
+import { preparingPool } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -28,6 +29,8 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** Connection pool size for PostgreSQL. */
   readonly poolSize?: number;
+  /** Whether PostgreSQL connections prepare their frequent statements (preparingPool). Default: true. */
+  readonly preparedStatements?: boolean;
   /**
    * Told when an idle pooled connection fails (PostgreSQL restarted, or an administrator ended the session).
    * The pool has already dropped that connection and opens a new one for the next query. Default: ignored.
@@ -41,20 +44,28 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 /** Opens PostgreSQL when a URL is configured, else the embedded PGlite under `<dataDir>/pgdata`. */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.onIdleConnectionError ?? (() => {}))
+    ? openPostgres(
+        options.databaseUrl,
+        options.poolSize ?? 10,
+        options.preparedStatements ?? true,
+        options.onIdleConnectionError ?? (() => {}),
+      )
     : openEmbedded(options.dataDir);
 }
 
 async function openPostgres(
   url: string,
   poolSize: number,
+  preparedStatements: boolean,
   onIdleConnectionError: (err: Error) => void,
 ): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // Without a listener, node-postgres re-emits an idle connection's error as an unhandled 'error' event,
   // which ends the process.
   pool.on('error', onIdleConnectionError);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: preparedStatements ? preparingPool(pool) : pool }),
+  });
   const target = new URL(url);
   const location = `postgres://${target.host}${target.pathname}`;
   try {

@@ -1,7 +1,9 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, tablesOf } from '../../../server/db/database.ts';
 import { MIGRATIONS, migrateToLatest } from '../../../server/db/migrate.ts';
+import { preparingPool } from '../../../server/db/prepared-statements.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
 import { ModelInventory } from '../../../server/inventory/models.ts';
 import { openTestDatabase, testDatabaseKind, type TestDatabase } from '../../support/database.ts';
@@ -56,6 +58,53 @@ describe(`database on ${testDatabaseKind()}`, () => {
       expect(rows).toEqual([{ n: 1 }]);
     } finally {
       await other.close();
+    }
+  });
+
+  it('prepares a statement with parameters from its second use on a connection, up to the limit', async () => {
+    if (database.kind !== 'postgres') return; // PGlite has no connections and no prepared statements of ours.
+    // One connection, so that pg_prepared_statements (per session) shows what this pool prepared.
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: preparingPool(pool, { maxPrepared: 3, maxCandidates: 10 }) }),
+    });
+    const prepared = async () =>
+      (
+        await sql<{
+          statement: string;
+        }>`select statement from pg_prepared_statements order by statement`.execute(db)
+      ).rows.map((r) => r.statement);
+    const plusOne = async (n: number) =>
+      (await sql<{ n: number }>`select ${n}::int + 1 as n`.execute(db)).rows[0]!.n;
+    try {
+      expect(await plusOne(1)).toBe(2);
+      expect(await prepared()).toEqual([]);
+      expect(await plusOne(2)).toBe(3);
+      expect(await prepared()).toEqual(['select $1::int + 1 as n']);
+      expect(await plusOne(41)).toBe(42);
+      // A statement PostgreSQL refuses fails each time, named or not, and leaves the connection working.
+      for (let i = 0; i < 3; i++)
+        await expect(sql`select * from no_such_table where id = ${i}`.execute(db)).rejects.toThrow(
+          /no_such_table/,
+        );
+      expect(await plusOne(9)).toBe(10);
+      // Without parameters (BEGIN, COMMIT, DDL): never prepared.
+      for (let i = 0; i < 3; i++) await sql`select 1`.execute(db);
+      await db.transaction().execute(async (tx) => {
+        await sql`select ${1}::int`.execute(tx);
+      });
+      await db.transaction().execute(async (tx) => {
+        await sql`select ${2}::int`.execute(tx);
+      });
+      expect(await prepared()).toEqual(['select $1::int', 'select $1::int + 1 as n']);
+      // The connection is at its limit: another text runs unnamed, and correctly.
+      for (let i = 0; i < 3; i++)
+        expect((await sql<{ s: string }>`select ${`x${i}`}::text as s`.execute(db)).rows).toEqual([
+          { s: `x${i}` },
+        ]);
+      expect(await prepared()).toEqual(['select $1::int', 'select $1::int + 1 as n']);
+    } finally {
+      await db.destroy();
     }
   });
 

@@ -78,13 +78,16 @@ describe('CONFIG_VARIABLES', () => {
     expect(Object.keys(configSchema.shape).sort()).toEqual(documented.sort());
   });
 
-  it('reads the policy source, workers and schedules from the environment', () => {
+  it('reads the policy source, workers, schedules and database options from the environment', () => {
     const config = loadConfig({
       ARBITER_POLICY_REPO: '/srv/policies',
       ARBITER_POLICY_BRANCH: 'release',
       ARBITER_EVAL_WORKER: 'off',
       ARBITER_REPORT_SCHEDULER: 'off',
+      ARBITER_DB_PREPARED_STATEMENTS: 'off',
     });
+    expect(config.preparedStatements).toBe(false);
+    expect(loadConfig({}).preparedStatements).toBe(true);
     expect(config.policySource).toMatchObject({ repository: '/srv/policies', branch: 'release' });
     expect(config.evaluations.worker).toBe(false);
     expect(config.reports.scheduler).toBe(false);
