@@ -21,7 +21,8 @@ const DEFAULT_LIMITS: PreparedStatementLimits = { maxPrepared: 200, maxCandidate
  * Only statements with parameters are prepared (BEGIN, COMMIT and the migrations' DDL have none), and only
  * those seen twice, so that one-off texts never take a place. Prepared statements are never evicted:
  * node-postgres remembers which it has parsed, and would not parse one again after a DEALLOCATE. Past
- * `maxPrepared`, a connection runs new texts unnamed, as before.
+ * `maxPrepared` names, a connection runs new texts unnamed, as before. A statement that PostgreSQL can no
+ * longer run as prepared (its table gained a column) is prepared again under a new name.
  */
 export function preparingPool(pool: pg.Pool, limits: PreparedStatementLimits = DEFAULT_LIMITS): PostgresPool {
   const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
@@ -36,30 +37,55 @@ export function preparingPool(pool: pg.Pool, limits: PreparedStatementLimits = D
   };
 }
 
+// Kysely opens and ends its transactions with these texts, through this same client.
+const TRANSACTION_START = /^\s*(begin|start transaction)\b/i;
+const TRANSACTION_END = /^\s*(commit|rollback|end|abort)\s*$/i;
+
 function preparingClient(client: pg.PoolClient, limits: PreparedStatementLimits): PostgresPoolClient {
   const prepared = new Map<string, string>();
   const candidates = new LRUCache<string, true>({ max: limits.maxCandidates });
+  // Names given out, replaced ones included: each still holds a plan in the session.
+  let issued = 0;
+  let inTransaction = false;
   const nameOf = (text: string): string | undefined => {
     const name = prepared.get(text);
-    if (name !== undefined || prepared.size >= limits.maxPrepared) return name;
+    if (name !== undefined || issued >= limits.maxPrepared) return name;
     if (!candidates.has(text)) {
       candidates.set(text, true);
       return undefined;
     }
     candidates.delete(text);
-    // Names are per connection; a digest keeps them within PostgreSQL's 63 bytes and the same for one text.
-    const named = `arbiter_${createHash('sha1').update(text).digest('hex')}`;
+    // A digest keeps a name within PostgreSQL's 63 bytes; the count makes a replacement's name new, since
+    // node-postgres would not parse a name it has parsed before.
+    const named = `arbiter_${createHash('sha1').update(text).digest('hex')}_${issued++}`;
     prepared.set(text, named);
     return named;
   };
   // kysely calls query(text, parameters), or query(cursor) for a streamed result, which passes through.
+  async function run(text: string, values: unknown[]): Promise<pg.QueryResult> {
+    const name = values.length > 0 ? nameOf(text) : undefined;
+    if (name === undefined) {
+      // A transaction is over once COMMIT or ROLLBACK is sent, whether or not it succeeds.
+      if (TRANSACTION_END.test(text)) inTransaction = false;
+      const result = await client.query(text, values);
+      if (TRANSACTION_START.test(text)) inTransaction = true;
+      return result;
+    }
+    try {
+      return await client.query({ name, text, values });
+    } catch (err) {
+      // A column added to a table that a prepared `select *` or `returning *` reads (a newer Arbiter's
+      // migration, while this process runs) fails the statement for good in this session. It is prepared
+      // afresh next time; outside a transaction it is run again unnamed now, and the caller sees nothing.
+      if ((err as { routine?: string }).routine !== 'RevalidateCachedQuery') throw err;
+      prepared.delete(text);
+      if (inTransaction) throw err;
+      return client.query(text, values);
+    }
+  }
   function query(textOrCursor: unknown, parameters?: readonly unknown[]): unknown {
     if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable);
-    const values = parameters ? [...parameters] : [];
-    const name = values.length > 0 ? nameOf(textOrCursor) : undefined;
-    return name === undefined
-      ? client.query(textOrCursor, values)
-      : client.query({ name, text: textOrCursor, values });
+    return run(textOrCursor, parameters ? [...parameters] : []);
   }
   return { query: query as PostgresPoolClient['query'], release: () => client.release() };
 }

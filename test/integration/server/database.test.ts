@@ -108,6 +108,36 @@ describe(`database on ${testDatabaseKind()}`, () => {
     }
   });
 
+  it('prepares afresh a statement whose table gained a column, and retries it unnamed outside a transaction', async () => {
+    if (database.kind !== 'postgres') return;
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+    const read = async (on: Kysely<unknown> = db) =>
+      (await sql`select * from prepared_probe where id = ${1}`.execute(on)).rows;
+    // The column comes from another connection, as a newer Arbiter's migration would add it.
+    const addColumn = (column: string) =>
+      sql`alter table prepared_probe add column ${sql.id(column)} text default 'x'`.execute(database.db);
+    try {
+      await sql`create table prepared_probe (id int)`.execute(db);
+      await sql`insert into prepared_probe values (${1})`.execute(db);
+      expect(await read()).toEqual([{ id: 1 }]);
+      expect(await read()).toEqual([{ id: 1 }]);
+      await addColumn('a');
+      expect(await read()).toEqual([{ id: 1, a: 'x' }]);
+      // Prepared again (two uses); inside a transaction the failure cannot be retried, so it surfaces once.
+      expect(await read()).toEqual([{ id: 1, a: 'x' }]);
+      expect(await read()).toEqual([{ id: 1, a: 'x' }]);
+      await addColumn('b');
+      await expect(db.transaction().execute((tx) => read(tx))).rejects.toThrow(
+        /cached plan must not change result type/,
+      );
+      expect(await read()).toEqual([{ id: 1, a: 'x', b: 'x' }]);
+    } finally {
+      await sql`drop table if exists prepared_probe`.execute(database.db);
+      await db.destroy();
+    }
+  });
+
   it('stores the model inventory', async () => {
     const inventory = new ModelInventory(tablesOf<ServerTables>(database.db));
     await inventory.register(
