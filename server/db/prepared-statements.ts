@@ -61,7 +61,6 @@ function preparingClient(client: pg.PoolClient, limits: PreparedStatementLimits)
     prepared.set(text, named);
     return named;
   };
-  // kysely calls query(text, parameters), or query(cursor) for a streamed result, which passes through.
   async function run(text: string, values: unknown[]): Promise<pg.QueryResult> {
     const name = values.length > 0 ? nameOf(text) : undefined;
     if (name === undefined) {
@@ -83,6 +82,7 @@ function preparingClient(client: pg.PoolClient, limits: PreparedStatementLimits)
       return client.query(text, values);
     }
   }
+  // kysely calls query(text, parameters), or query(cursor) for a streamed result, which passes through.
   function query(textOrCursor: unknown, parameters?: readonly unknown[]): unknown {
     if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable);
     return run(textOrCursor, parameters ? [...parameters] : []);
