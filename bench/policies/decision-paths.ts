@@ -25,6 +25,7 @@ import {
 import { loadRegions, policyDataDocument } from '../../regions/index.ts';
 import { loadSamples, POLICIES_DIR, type SampleBody } from '../../test/integration/policies/support.ts';
 import { startArbiterServer } from '../support/arbiter-server.ts';
+import { cpuPerRequest, cpuTimes } from '../support/cpu.ts';
 import { autocannon, numericFlags } from '../support/load.ts';
 
 const {
@@ -119,7 +120,7 @@ async function load(
   connections: number,
   headers: Record<string, string>,
   overallRate?: number,
-): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
+): Promise<{ rps: number; p50: number; p99: number; failed: number; ok: number }> {
   let next = 0;
   const r = await autocannon({
     url,
@@ -140,7 +141,7 @@ async function load(
   const ok = Object.entries(r.statusCodeStats)
     .filter(([code]) => code.startsWith('2'))
     .reduce((sum, [, { count }]) => sum + count, 0);
-  return { rps: ok / SECONDS, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors };
+  return { rps: ok / SECONDS, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors, ok };
 }
 
 async function main() {
@@ -336,12 +337,18 @@ async function main() {
         rate: 'max',
         ...(await load(decisionsUrl, httpBodies, connections, ci)),
       });
+    const cpuBefore = cpuTimes(arbiter.pid);
+    const atRate = await load(decisionsUrl, httpBodies, CONNECTIONS, ci, TARGET_RATE);
+    const cpuAfter = cpuTimes(arbiter.pid);
     record({
       path: '`arbiter serve` POST /v1/decisions (durable ledger append)',
       concurrency: `${CONNECTIONS} connections`,
       rate: `${TARGET_RATE}/s`,
-      ...(await load(decisionsUrl, httpBodies, CONNECTIONS, ci, TARGET_RATE)),
+      ...atRate,
     });
+    const cpuAtRate =
+      cpuBefore && cpuAfter ? cpuPerRequest(cpuBefore, cpuAfter, atRate.ok) : 'not measured (no /proc)';
+    console.log(`CPU per decision at ${TARGET_RATE}/s: ${cpuAtRate}`);
 
     const [opa1, opaN, wasm1, wasmN, http1, httpN, httpAtRate] = rows as [Row, Row, Row, Row, Row, Row, Row];
     const ratio = (a: Row, b: Row) => `${(a.rps / b.rps).toFixed(2)}×`;
@@ -374,6 +381,7 @@ async function main() {
       `- In-process / OPA server: ${ratio(wasm1, opa1)} at 1, ${ratio(wasmN, opaN)} at ${CONNECTIONS} (target ≥ 5×).`,
       `- \`POST /v1/decisions\` / OPA server: ${ratio(http1, opa1)} at 1, ${ratio(httpN, opaN)} at ${CONNECTIONS} (target ≥ 1×).`,
       `- \`POST /v1/decisions\` asked for ${TARGET_RATE}/s: ${httpAtRate.rps.toFixed(0)}/s with p99 ${httpAtRate.p99} ms (target p99 ≤ 10 ms).`,
+      `- CPU per decision at ${TARGET_RATE}/s (from /proc): ${cpuAtRate}.`,
       '',
       'The in-process figures include what a decision costs us besides the policy: JSON serialisation, the RFC 8785 hash of ' +
         'the input and the worker-thread round trip. The OPA figures include HTTP and JSON on loopback. `POST /v1/decisions` ' +

@@ -12,6 +12,8 @@ const ADMIN_URL = process.env.ARBITER_TEST_PG_URL ?? 'postgres://postgres@127.0.
 
 export interface ArbiterServer {
   readonly url: string;
+  /** The server's process id (for CPU accounting). */
+  readonly pid: number;
   /** A new local API token with this role. */
   token(role: 'ci' | 'compliance_officer' | 'admin' | 'auditor'): Promise<string>;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startArbiterServer(port: number): Promise<ArbiterServer> {
   }
   return {
     url,
+    pid: server.pid!,
     async token(role) {
       const { stdout } = await promisify(execFile)(
         process.execPath,
