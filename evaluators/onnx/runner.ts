@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { EvaluatorError } from '../errors.ts';
 import type { Row } from '../readers/rows.ts';
@@ -51,6 +54,20 @@ export interface Collected {
 }
 
 export const DEFAULT_BATCH_SIZE = 4096;
+
+/**
+ * Where onnxruntime-node looks for the CUDA execution provider: beside its own libonnxruntime. Its npm package
+ * ships without it; `scripts/setup.sh --gpu` puts it there.
+ */
+export const CUDA_PROVIDER_LIBRARY = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+  '..',
+  'bin',
+  'napi-v6',
+  process.platform,
+  process.arch,
+  'libonnxruntime_providers_cuda.so',
+);
 
 // A missing CUDA provider is the normal case on CPU machines and is reported through our own result (the
 // runtime's execution_provider); onnxruntime's native log would print it as an error. Its failures still
@@ -161,7 +178,9 @@ async function createSession(
       if (provider === 'cuda') {
         throw new EvaluatorError(
           'EVAL_INFERENCE_FAILED',
-          'the CUDA execution provider did not load (its provider libraries are not installed with onnxruntime-node; see evaluators/README.md)',
+          existsSync(CUDA_PROVIDER_LIBRARY)
+            ? `the CUDA execution provider did not load (${(cause as Error).message}): it needs an NVIDIA GPU, its driver and the CUDA 13 runtime libraries; scripts/setup.sh --gpu lists those missing`
+            : 'the CUDA execution provider is not installed: onnxruntime-node ships without it; scripts/setup.sh --gpu installs it',
           { cause },
         );
       }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,8 @@ import { generateFixtures, COMPAS_CSV, type Fixtures } from '../../../evaluators
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
 import { readModelMetadata } from '../../../evaluators/index.ts';
 import { normalizeFeatures, TensorLayout } from '../../../evaluators/onnx/features.ts';
-import { openModel } from '../../../evaluators/onnx/runner.ts';
+import { EvaluatorError } from '../../../evaluators/errors.ts';
+import { CUDA_PROVIDER_LIBRARY, openModel, type ModelRunner } from '../../../evaluators/onnx/runner.ts';
 import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
 
 let dir: string;
@@ -117,6 +119,26 @@ describe('openModel (onnxruntime-node)', () => {
     expect(scores.filter((s) => s > 0 && s < 1)).toHaveLength(19);
     expect(['cuda', 'cpu']).toContain(runner.runtime.execution_provider);
     await runner.close();
+  });
+
+  it('says why CUDA is unavailable where it is, and auto then runs on the CPU', async () => {
+    const bytes = await readFile(fixtures.compasMlp.model);
+    const cuda = await openModel(bytes, fixtures.compasMlp.spec, 'cuda').catch((err: unknown) => err);
+    if (!(cuda instanceof EvaluatorError)) {
+      // A machine with a GPU and the provider installed.
+      expect((cuda as ModelRunner).runtime).toMatchObject({ execution_provider: 'cuda', device: 'cuda:0' });
+      return (cuda as ModelRunner).close();
+    }
+    expect(cuda.code).toBe('EVAL_INFERENCE_FAILED');
+    expect(cuda.message).toMatch(
+      existsSync(CUDA_PROVIDER_LIBRARY)
+        ? /did not load .*CUDA 13 runtime.*setup\.sh --gpu/
+        : /not installed.*setup\.sh --gpu installs it/,
+    );
+    const auto = await openModel(bytes, fixtures.compasMlp.spec, 'auto');
+    expect(auto.runtime.execution_provider).toBe('cpu');
+    expect((await auto.predict(compasRows.slice(0, 5))).every((s) => s > 0 && s < 1)).toBe(true);
+    await auto.close();
   });
 
   it('rejects a feature layout that does not fit the model input', async () => {
