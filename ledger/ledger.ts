@@ -4,7 +4,7 @@ import { encodeEntry } from './entry.ts';
 import { LedgerError } from './errors.ts';
 import { loadLedgerKeys, type LedgerKeysOption } from './keys/keys.ts';
 import { ed25519Signer, isValidKeyName } from './note/index.ts';
-import { LogAppender, type CompanionRow } from './store/appender.ts';
+import { Appender, type CompanionRow } from './store/appender.ts';
 import { integrateOnce, type IntegrationContext } from './store/integrator.ts';
 import { createReader, type LedgerReader, type LogInfo } from './store/reader.ts';
 import { bytes, num, toHex, type LedgerTables } from './store/tables.ts';
@@ -61,7 +61,6 @@ export interface Ledger {
 
 interface LogRuntime {
   readonly info: LogInfo;
-  readonly appender: LogAppender;
   readonly integration: IntegrationContext;
   anchoring: Promise<unknown> | undefined;
 }
@@ -94,6 +93,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const keys = await loadLedgerKeys(options.keys);
   const anchorer = options.anchor ? new Anchorer(options.anchor) : undefined;
 
+  const appender = new Appender(db, maxPending);
   const runtimes = new Map<string, LogRuntime>();
   for (const { region, origin } of options.logs) {
     const signer = ed25519Signer(origin, keys.ed25519Seed);
@@ -127,7 +127,6 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     const info: LogInfo = { region, origin, logId: row.id, keys: publicKeys };
     runtimes.set(region, {
       info,
-      appender: new LogAppender(db, row.id, maxPending),
       integration: { db, logId: row.id, origin, signer, wallet: keys.wallet, clock },
       anchoring: undefined,
     });
@@ -222,7 +221,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
       const encoded = encodeEntry(entry);
       const leafHash = toHex(encoded.leafHash);
       const { companion } = options ?? {};
-      const seq = await runtime.appender.append(encoded, companion?.({ region, leafHash }));
+      const seq = await appender.append(runtime.info.logId, encoded, companion?.({ region, leafHash }));
       return { region, seq, leafHash };
     },
     start() {
@@ -235,7 +234,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
       clearInterval(timer);
       timer = undefined;
       await ticking;
-      for (const runtime of runtimes.values()) await runtime.appender.stop();
+      await appender.stop();
       for (const runtime of runtimes.values()) {
         // One log failing to integrate (e.g. LEDGER_CORRUPT) must not keep the others from shutting down.
         await integrate(runtime).catch(onError);

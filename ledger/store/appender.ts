@@ -17,6 +17,7 @@ export interface CompanionRow {
 }
 
 interface Pending {
+  readonly logId: number;
   readonly entry: EncodedEntry;
   readonly companion: CompanionRow | undefined;
   readonly resolve: (seq: number) => void;
@@ -27,33 +28,41 @@ interface Pending {
 const MAX_BATCH = 5_000;
 
 /**
- * Sequencing for one log with group commit: appends that arrive while a batch is being committed wait in a
- * bounded queue and go into the next transaction together, so N concurrent appends cost one commit, not N.
- * A batch is one call of the ledger_append() SQL function, which holds the log's advisory lock while it reads
- * max(seq) and inserts: sequence numbers are gap-free and strictly ordered across every process that shares
- * the database, and the batch is committed when the statement returns. Companion rows are inserted by the same
+ * Sequencing with group commit, for every log of a database at once: appends that arrive while a batch is
+ * being committed wait in a bounded queue per log and go into the next transaction together, whatever their
+ * log, so N concurrent appends cost one commit, not N and not one per region. A batch is one statement that
+ * calls the ledger_append() SQL function once per log in it, in ascending log id; the function holds the log's
+ * advisory lock while it reads max(seq) and inserts, so sequence numbers are gap-free and strictly ordered per
+ * log across every process that shares the database, and the fixed lock order keeps two processes' batches
+ * from deadlocking. The batch is committed when the statement returns. Companion rows are inserted by the same
  * statement.
  */
-export class LogAppender {
+export class Appender {
   private queue: Pending[] = [];
+  /** Appends waiting per log, not yet in a batch. */
+  private readonly waiting = new Map<number, number>();
   private flushing = false;
   private stopped = false;
 
   constructor(
     private readonly db: Kysely<LedgerTables>,
-    private readonly logId: number,
-    private readonly maxPending: number,
+    private readonly maxPendingPerLog: number,
   ) {}
 
   /** Resolves with the sequence number once the entry (and its companion row) is committed; MUST NOT resolve earlier. */
-  append(entry: EncodedEntry, companion?: CompanionRow): Promise<number> {
+  append(logId: number, entry: EncodedEntry, companion?: CompanionRow): Promise<number> {
     if (this.stopped) return Promise.reject(new LedgerError('LEDGER_STOPPED', 'the ledger is stopped'));
-    if (this.queue.length >= this.maxPending)
+    const waiting = this.waiting.get(logId) ?? 0;
+    if (waiting >= this.maxPendingPerLog)
       return Promise.reject(
-        new LedgerError('LEDGER_PUSHBACK', `append queue is full (${this.maxPending} pending); retry later`),
+        new LedgerError(
+          'LEDGER_PUSHBACK',
+          `append queue is full (${this.maxPendingPerLog} pending); retry later`,
+        ),
       );
+    this.waiting.set(logId, waiting + 1);
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ entry, companion, resolve, reject });
+      this.queue.push({ logId, entry, companion, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Let every append issued in this tick join the first batch.
@@ -71,6 +80,7 @@ export class LogAppender {
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
+      for (const p of batch) this.waiting.set(p.logId, this.waiting.get(p.logId)! - 1);
       try {
         await this.settle(batch);
       } catch (err) {
@@ -84,8 +94,9 @@ export class LogAppender {
   }
 
   private async settle(batch: readonly Pending[]): Promise<void> {
-    const first = await this.commit(batch);
-    batch.forEach((p, i) => p.resolve(first + i));
+    const byLog = groupByLog(batch);
+    const firsts = await this.commit(byLog);
+    for (const [logId, pending] of byLog) pending.forEach((p, i) => p.resolve(firsts.get(logId)! + i));
   }
 
   private fail(batch: readonly Pending[], err: unknown): void {
@@ -95,38 +106,60 @@ export class LogAppender {
     for (const p of batch) p.reject(failure);
   }
 
-  // One statement, so one round trip and one implicit transaction: ledger_append() in a CTE, and one
-  // data-modifying CTE per companion table that reads the first sequence number from it. Each companion row
-  // carries its offset in the batch in its seqColumn until the statement adds the first sequence number.
-  private async commit(batch: readonly Pending[]): Promise<number> {
+  // One statement, so one round trip and one implicit transaction: a CTE `appended` with one ledger_append()
+  // call per log (a UNION ALL runs its branches in order, which is the lock order), and one data-modifying CTE
+  // per companion table and log that reads that log's first sequence number from it. Each companion row
+  // carries its entry's offset among its log's entries in the batch in its seqColumn until the statement adds
+  // the first sequence number.
+  private async commit(byLog: ReadonlyMap<number, readonly Pending[]>): Promise<Map<number, number>> {
     // Hex text arrays travel the same way through node-postgres and PGlite; the function decodes them.
     const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-    const groups = new Map<string, { table: string; seqColumn: string; rows: Record<string, unknown>[] }>();
-    batch.forEach((p, offset) => {
-      if (!p.companion) return;
-      const { table, values, seqColumn } = p.companion;
-      const key = JSON.stringify([table, seqColumn]);
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { table, seqColumn, rows: [] }));
-      group.rows.push({ ...values, [seqColumn]: offset });
-    });
-    const companions = [...groups.values()].map(({ table, seqColumn, rows }, k) => {
+    const appends = [...byLog].map(
+      ([logId, pending]) => sql`select ${logId}::int4, ledger_append(
+          ${logId}::int4,
+          ${pending.map((p) => p.entry.type)}::text[],
+          ${pending.map((p) => hex(p.entry.leafHash))}::text[],
+          ${pending.map((p) => hex(p.entry.bytes))}::text[]
+        )`,
+    );
+    const groups = new Map<
+      string,
+      { logId: number; table: string; seqColumn: string; rows: Record<string, unknown>[] }
+    >();
+    for (const [logId, pending] of byLog) {
+      pending.forEach((p, offset) => {
+        if (!p.companion) return;
+        const { table, values, seqColumn } = p.companion;
+        const key = JSON.stringify([logId, table, seqColumn]);
+        let group = groups.get(key);
+        if (!group) groups.set(key, (group = { logId, table, seqColumn, rows: [] }));
+        group.rows.push({ ...values, [seqColumn]: offset });
+      });
+    }
+    const companions = [...groups.values()].map(({ logId, table, seqColumn, rows }, k) => {
       const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))].filter((c) => c !== seqColumn);
       return sql`${sql.id(`companion_${k}`)} as (
         insert into ${sql.table(table)} (${sql.join([...columns, seqColumn].map((c) => sql.id(c)))})
         select ${sql.join([...columns.map((c) => sql`r.${sql.id(c)}`), sql`appended.first + r.${sql.id(seqColumn)}`])}
-        from appended, jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) as r)`;
+        from appended, jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) as r
+        where appended.log_id = ${logId}::int4)`;
     });
-    const { rows } = await sql<{ first: number | bigint | string }>`
-      with appended as (
-        select ledger_append(
-          ${this.logId}::int4,
-          ${batch.map((p) => p.entry.type)}::text[],
-          ${batch.map((p) => hex(p.entry.leafHash))}::text[],
-          ${batch.map((p) => hex(p.entry.bytes))}::text[]
-        ) as first
-      )${companions.length > 0 ? sql`, ${sql.join(companions)}` : sql``}
-      select first from appended`.execute(this.db);
-    return num(rows[0]!.first);
+    const { rows } = await sql<{ log_id: number; first: number | bigint | string }>`
+      with appended (log_id, first) as (${sql.join(appends, sql` union all `)})${
+        companions.length > 0 ? sql`, ${sql.join(companions)}` : sql``
+      }
+      select log_id, first from appended`.execute(this.db);
+    return new Map(rows.map((row) => [Number(row.log_id), num(row.first)]));
   }
+}
+
+/** The batch's appends by log, in ascending log id (the lock order) and, within a log, in arrival order. */
+function groupByLog(batch: readonly Pending[]): Map<number, Pending[]> {
+  const byLog = new Map<number, Pending[]>();
+  for (const p of [...batch].sort((a, b) => a.logId - b.logId)) {
+    let pending = byLog.get(p.logId);
+    if (!pending) byLog.set(p.logId, (pending = []));
+    pending.push(p);
+  }
+  return byLog;
 }

@@ -1,6 +1,8 @@
-// A separate process that appends to one ledger log, for the concurrency and crash tests. Prints
-// "ack <seq> <label> <n>" only after append() resolved, i.e. after the entry was committed.
-// Env: LEDGER_WORKER_DB_URL (PostgreSQL) or LEDGER_WORKER_DATA_DIR (PGlite), LABEL, COUNT, CONCURRENCY.
+// A separate process that appends to ledger logs, for the concurrency and crash tests: append n goes to
+// REGIONS[n % REGIONS.length]. Prints "ack <region> <seq> <label> <n>" only after append() resolved, i.e.
+// after the entry was committed.
+// Env: LEDGER_WORKER_DB_URL (PostgreSQL) or LEDGER_WORKER_DATA_DIR (PGlite), LABEL, COUNT, CONCURRENCY,
+// REGIONS (comma-separated, default eu).
 import type { Kysely } from 'kysely';
 import { createLedger, type LedgerTables } from '../../../ledger/index.ts';
 import { openDatabase } from '../../../server/db/database.ts';
@@ -9,6 +11,7 @@ import { TEST_KEYS } from './ledger-harness.ts';
 const label = process.env.LABEL ?? 'w';
 const count = Number(process.env.COUNT ?? '100');
 const concurrency = Number(process.env.CONCURRENCY ?? '8');
+const regions = (process.env.REGIONS ?? 'eu').split(',');
 const handle = await openDatabase({
   databaseUrl: process.env.LEDGER_WORKER_DB_URL,
   dataDir: process.env.LEDGER_WORKER_DATA_DIR ?? '',
@@ -16,7 +19,7 @@ const handle = await openDatabase({
 });
 const ledger = await createLedger({
   db: handle.db as unknown as Kysely<LedgerTables>,
-  logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
+  logs: regions.map((region) => ({ region, origin: `arbiter.example/${region}` })),
   keys: TEST_KEYS,
   checkpointIntervalMs: 20,
 });
@@ -26,8 +29,9 @@ await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (next < count) {
       const n = next++;
-      const { seq } = await ledger.append('eu', { type: 'test.append', worker: label, n });
-      process.stdout.write(`ack ${seq} ${label} ${n}\n`);
+      const region = regions[n % regions.length]!;
+      const { seq } = await ledger.append(region, { type: 'test.append', worker: label, n });
+      process.stdout.write(`ack ${region} ${seq} ${label} ${n}\n`);
     }
   }),
 );

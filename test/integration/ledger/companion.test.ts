@@ -30,7 +30,10 @@ beforeAll(async () => {
     body text not null, created_at timestamptz not null default now())`.execute(db);
   ledger = await createLedger({
     db: tdb.db as unknown as Kysely<LedgerTables>,
-    logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
+    logs: [
+      { region: 'eu', origin: 'arbiter.example/eu' },
+      { region: 'us', origin: 'arbiter.example/us' },
+    ],
     keys: TEST_KEYS,
   });
 });
@@ -118,5 +121,61 @@ describe('append with a companion row', () => {
     expect(row.ok).toBe(false);
     expect(row.body).toBe(body);
     expect(new Date(row.created_at).getTime()).toBeGreaterThanOrEqual(before - 60_000);
+  });
+
+  it('commits appends to several logs in one transaction, each row with the sequence number of its own log', async () => {
+    const [euBefore, usBefore] = await Promise.all([ledger.integrate('eu'), ledger.integrate('us')]);
+    // Issued in one tick, interleaved; the fourth row's id is taken, which fails that append alone.
+    const calls = [
+      ['eu', 'g'],
+      ['us', 'h'],
+      ['us', 'i'],
+      ['eu', 'a'],
+      ['eu', 'j'],
+      ['us', 'k'],
+    ] as const;
+    const results = await Promise.allSettled(
+      calls.map(([region, id]) =>
+        ledger.append(region, { type: 'note', n: `${region} ${id}` }, { companion: noteFor(id) }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    const seqs = results.map((r) => (r.status === 'fulfilled' ? r.value.seq : null));
+    // Per log, gap-free and in the order of the calls.
+    expect(seqs).toEqual([
+      euBefore.size,
+      usBefore.size,
+      usBefore.size + 1,
+      null,
+      euBefore.size + 1,
+      usBefore.size + 2,
+    ]);
+    for (const [k, [region, id]] of calls.entries()) {
+      if (seqs[k] === null) continue;
+      const row = await db
+        .selectFrom('ledger_note')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(Number(row.seq)).toBe(seqs[k]);
+      expect((await ledger.reader.entry(region, seqs[k]!)).leaf_hash).toBe(row.leaf_hash);
+    }
+
+    // Without a failing row, appends to both logs are one transaction: their rows carry one xmin.
+    const together = await Promise.all([
+      ledger.append('eu', { type: 'note', n: 'together eu' }),
+      ledger.append('us', { type: 'note', n: 'together us' }),
+    ]);
+    const { rows } = await sql<{ xmin: string }>`
+      select distinct e.xmin::text as xmin from ledger_entry e join ledger_log l on l.id = e.log_id
+      where (l.region, e.seq) in (('eu', ${together[0].seq}), ('us', ${together[1].seq}))`.execute(db);
+    expect(rows).toHaveLength(1);
   });
 });

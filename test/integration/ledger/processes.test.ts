@@ -10,7 +10,7 @@ import { migrateToLatest } from '../../../server/db/migrate.ts';
 import { openTestDatabase, testDatabaseKind, type TestDatabase } from '../../support/database.ts';
 import { TEST_KEYS } from './ledger-harness.ts';
 
-// Several writers on one log, and a writer killed with SIGKILL mid-stream. On PostgreSQL the writers are
+// Several writers on two logs, and a writer killed with SIGKILL mid-stream. On PostgreSQL the writers are
 // separate Node processes; PGlite is one process's database by design (its data dir is locked), so there the
 // concurrency test runs two ledger instances in one process and the crash test kills the only writer process.
 
@@ -18,6 +18,7 @@ const WORKER = path.join(import.meta.dirname, 'append-worker.ts');
 const kind = testDatabaseKind();
 
 interface Ack {
+  region: string;
   seq: number;
   label: string;
   n: number;
@@ -41,8 +42,8 @@ function startWorker(env: Record<string, string>): {
     const lines = buffer.split('\n');
     buffer = lines.pop()!;
     for (const line of lines) {
-      const m = /^ack (\d+) (\S+) (\d+)$/.exec(line);
-      if (m) acks.push({ seq: Number(m[1]), label: m[2]!, n: Number(m[3]) });
+      const m = /^ack (\S+) (\d+) (\S+) (\d+)$/.exec(line);
+      if (m) acks.push({ region: m[1]!, seq: Number(m[2]), label: m[3]!, n: Number(m[4]) });
     }
   });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -55,16 +56,16 @@ function startWorker(env: Record<string, string>): {
   return { child, acks, exited };
 }
 
-async function checkLog(db: Kysely<LedgerTables>, acks: readonly Ack[]): Promise<number> {
-  const ledger = await createLedger({
-    db,
-    logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
-    keys: TEST_KEYS,
-  });
-  const head = await ledger.integrate('eu');
+const logOf = (region: string) => ({ region, origin: `arbiter.example/${region}` });
+
+/** Checks one region's log against the acks of appends to it; returns its size. */
+async function checkLog(db: Kysely<LedgerTables>, region: string, allAcks: readonly Ack[]): Promise<number> {
+  const acks = allAcks.filter((a) => a.region === region);
+  const ledger = await createLedger({ db, logs: [logOf(region)], keys: TEST_KEYS });
+  const head = await ledger.integrate(region);
   const entries = [];
   for (let from = 0; from < head.size; from += 10_000)
-    entries.push(...(await ledger.reader.entries('eu', { from, to: Math.min(from + 10_000, head.size) })));
+    entries.push(...(await ledger.reader.entries(region, { from, to: Math.min(from + 10_000, head.size) })));
   // No gaps: seq i at position i. No duplicates: every (worker, n) once.
   expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: head.size }, (_, i) => i));
   const keys = entries.map((e) => `${String(e.entry.worker)}/${String(e.entry.n)}`);
@@ -73,38 +74,42 @@ async function checkLog(db: Kysely<LedgerTables>, acks: readonly Ack[]): Promise
   for (const ack of acks)
     expect(entries[ack.seq]?.entry).toEqual({ type: 'test.append', worker: ack.label, n: ack.n });
   // One consistent tree: every stored hash and every checkpoint agrees with the recomputed tree.
-  const report = await fsck(db, 'eu');
+  const report = await fsck(db, region);
   expect(report.problems).toEqual([]);
   await ledger.stop();
   return head.size;
 }
 
-describe('several writers on one log', () => {
+describe('several writers on two logs', () => {
   let tdb: TestDatabase;
   beforeAll(async () => {
     tdb = await openTestDatabase();
   });
   afterAll(async () => tdb.close());
 
-  it('leaves no gaps, no duplicates and one consistent tree', async () => {
+  // Each writer's batches hold appends to both logs, so the writers contend for both logs' locks at once: a
+  // lock order that differed between batches would deadlock here (PostgreSQL aborts one, a failed append).
+  it('leaves no gaps, no duplicates and one consistent tree per log', async () => {
     const db = tdb.db as unknown as Kysely<LedgerTables>;
     if (kind === 'postgres') {
       const workers = ['a', 'b'].map((label) =>
-        startWorker({ LEDGER_WORKER_DB_URL: tdb.url!, LABEL: label, COUNT: '300', CONCURRENCY: '16' }),
+        startWorker({
+          LEDGER_WORKER_DB_URL: tdb.url!,
+          LABEL: label,
+          COUNT: '300',
+          CONCURRENCY: '16',
+          REGIONS: label === 'a' ? 'eu,us' : 'us,eu',
+        }),
       );
       expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
       const acks = workers.flatMap((w) => w.acks);
       expect(acks).toHaveLength(600);
-      expect(await checkLog(db, acks)).toBe(600);
+      expect(await checkLog(db, 'eu', acks)).toBe(300);
+      expect(await checkLog(db, 'us', acks)).toBe(300);
     } else {
       const ledgers = await Promise.all(
         ['a', 'b'].map(() =>
-          createLedger({
-            db,
-            logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
-            keys: TEST_KEYS,
-            checkpointIntervalMs: 20,
-          }),
+          createLedger({ db, logs: ['eu', 'us'].map(logOf), keys: TEST_KEYS, checkpointIntervalMs: 20 }),
         ),
       );
       ledgers.forEach((l) => l.start());
@@ -114,15 +119,17 @@ describe('several writers on one log', () => {
             Promise.all(
               Array.from({ length: 150 }, async (_, n) => {
                 const label = w === 0 ? 'a' : 'b';
-                const { seq } = await l.append('eu', { type: 'test.append', worker: label, n });
-                return { seq, label, n };
+                const region = n % 2 === 0 ? 'eu' : 'us';
+                const { seq } = await l.append(region, { type: 'test.append', worker: label, n });
+                return { region, seq, label, n };
               }),
             ),
           ),
         )
       ).flat();
       await Promise.all(ledgers.map((l) => l.stop()));
-      expect(await checkLog(db, acks)).toBe(300);
+      expect(await checkLog(db, 'eu', acks)).toBe(150);
+      expect(await checkLog(db, 'us', acks)).toBe(150);
     }
   }, 120_000);
 });
@@ -161,7 +168,7 @@ describe('a writer killed with SIGKILL', () => {
       expect(await worker.exited).toBeNull();
       const reopened = tdb ?? (await openDatabase({ databaseUrl: undefined, dataDir: dataDir! }));
       try {
-        const size = await checkLog(reopened.db as unknown as Kysely<LedgerTables>, worker.acks);
+        const size = await checkLog(reopened.db as unknown as Kysely<LedgerTables>, 'eu', worker.acks);
         expect(size).toBeGreaterThanOrEqual(worker.acks.length);
       } finally {
         if (!tdb) await reopened.close();
