@@ -45,24 +45,31 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
   let ok = 0;
   let failed = 0;
 
-  const send = async (i: number, due: number): Promise<void> => {
-    const sent = performance.now();
-    lateness[i] = sent - due;
-    try {
-      const response = await pool.request({
-        path: pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...options.headers },
-        body: options.bodies[i % options.bodies.length],
-      });
-      await response.body.dump();
-      if (response.statusCode >= 200 && response.statusCode < 300) ok++;
-      else failed++;
-    } catch {
-      failed++;
-    }
-    latencies[i] = performance.now() - sent;
-  };
+  // pool.dispatch with a bare handler rather than pool.request: no promise or body stream per request, so the
+  // generator takes less of the CPU it shares with the server.
+  const headers = { 'content-type': 'application/json', ...options.headers };
+  const send = (i: number, due: number): Promise<void> =>
+    new Promise((resolve) => {
+      const sent = performance.now();
+      lateness[i] = sent - due;
+      let status = 0;
+      const settle = (succeeded: boolean): void => {
+        latencies[i] = performance.now() - sent;
+        if (succeeded) ok++;
+        else failed++;
+        resolve();
+      };
+      pool.dispatch(
+        { path: pathname, method: 'POST', headers, body: options.bodies[i % options.bodies.length] },
+        {
+          // Its presence tells undici that this handler speaks the controller API.
+          onRequestStart: () => undefined,
+          onResponseStart: (_controller, statusCode) => void (status = statusCode),
+          onResponseEnd: () => settle(status >= 200 && status < 300),
+          onResponseError: () => settle(false),
+        },
+      );
+    });
 
   const start = performance.now();
   const inFlight: Promise<void>[] = [];
