@@ -5,7 +5,7 @@ import { LedgerError } from './errors.ts';
 import { loadLedgerKeys, type LedgerKeysOption } from './keys/keys.ts';
 import { ed25519Signer, isValidKeyName } from './note/index.ts';
 import { Appender, type CompanionRow } from './store/appender.ts';
-import { integrateOnce, type IntegrationContext } from './store/integrator.ts';
+import { integrateOnce, logsWithNewEntries, type IntegrationContext } from './store/integrator.ts';
 import { createReader, type LedgerReader, type LogInfo } from './store/reader.ts';
 import { bytes, num, toHex, type LedgerTables } from './store/tables.ts';
 import type { AnchorRecord, Sequenced, TreeHead } from './types.ts';
@@ -200,9 +200,18 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   const tick = async () => {
+    let behind: Set<number>;
+    try {
+      behind = await logsWithNewEntries(
+        db,
+        [...runtimes.values()].map((r) => r.info.logId),
+      );
+    } catch (err) {
+      return onError(err);
+    }
     for (const runtime of runtimes.values()) {
       try {
-        await integrate(runtime);
+        if (behind.has(runtime.info.logId)) await integrate(runtime);
         // Also checkpoints signed outside this loop (integrate() calls, other processes) count towards N.
         if (anchorer && !runtime.anchoring) {
           runtime.anchoring = anchorLatest(runtime, anchorer.options.everyN)

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { LedgerError } from '../errors.ts';
 import type { HashReader } from '../merkle/index.ts';
 import { bytes, num, type LedgerTables } from './tables.ts';
@@ -8,11 +8,12 @@ export function databaseHashReader(db: Kysely<LedgerTables>, logId: number): Has
   return {
     async readHashes(indexes) {
       if (indexes.length === 0) return [];
+      // An array parameter keeps the statement's text the same for any number of indexes (one prepared plan).
       const rows = await db
         .selectFrom('ledger_hash')
         .select(['idx', 'hash'])
         .where('log_id', '=', logId)
-        .where('idx', 'in', [...new Set(indexes)])
+        .where('idx', '=', sql<number>`any(${[...new Set(indexes)]}::int8[])`)
         .execute();
       const byIndex = new Map(rows.map((r) => [num(r.idx), bytes(r.hash)]));
       return indexes.map((i) => {

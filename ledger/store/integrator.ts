@@ -1,13 +1,12 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Wallet } from 'ethers';
 import { LedgerError } from '../errors.ts';
 import { CompactRange, equalHashes, type StoredHash } from '../merkle/index.ts';
 import { formatCheckpoint, signCheckpointEip191, signNote, type NoteSigner } from '../note/index.ts';
 import { databaseHashReader } from './hash-reader.ts';
 import { lockLogForIntegration } from './locks.ts';
-import { bytes, num, type LedgerTables } from './tables.ts';
+import { bytes, num, toHex, type LedgerTables } from './tables.ts';
 
-const ROWS_PER_INSERT = 2_000;
 /** Entries folded into the tree per transaction; a long backlog is integrated in several steps. */
 export const MAX_INTEGRATE_BATCH = 50_000;
 
@@ -72,14 +71,13 @@ export async function integrateOnce(ctx: IntegrationContext): Promise<Integratio
         throw new LedgerError('LEDGER_CORRUPT', `entry ${oldSize + i} is missing`);
       added.push(...range.append(bytes(e.leaf_hash)));
     });
-    for (let i = 0; i < added.length; i += ROWS_PER_INSERT) {
-      await trx
-        .insertInto('ledger_hash')
-        .values(
-          added.slice(i, i + ROWS_PER_INSERT).map((h) => ({ log_id: ctx.logId, idx: h.index, hash: h.hash })),
-        )
-        .execute();
-    }
+    // One statement of constant text however many hashes: arrays, not a VALUES row per hash (hex text, as
+    // appends send bodies, so node-postgres and PGlite pass them alike).
+    await sql`insert into ledger_hash (log_id, idx, hash)
+      select ${ctx.logId}::int4, h.idx, decode(h.hash, 'hex')
+      from unnest(${added.map((h) => h.index)}::int8[], ${added.map((h) => toHex(h.hash))}::text[]) as h(idx, hash)`.execute(
+      trx,
+    );
     const size = range.size;
     const root = range.root();
     const text = formatCheckpoint({ origin: ctx.origin, size, root });
@@ -96,4 +94,20 @@ export async function integrateOnce(ctx: IntegrationContext): Promise<Integratio
       .execute();
     return { size, root, signed: true, more: entries.length === MAX_INTEGRATE_BATCH };
   });
+}
+
+/**
+ * The logs among `logIds` with sequenced entries beyond their latest checkpoint (or with no checkpoint yet):
+ * the only ones an integration would change. One query for all logs, so idle logs cost no transaction.
+ */
+export async function logsWithNewEntries(
+  db: Kysely<LedgerTables>,
+  logIds: readonly number[],
+): Promise<Set<number>> {
+  const { rows } = await sql<{ id: number }>`
+    select l.id from ledger_log l
+    where l.id = any(${logIds}::int4[])
+      and coalesce((select max(e.seq) + 1 from ledger_entry e where e.log_id = l.id), 0)
+        > coalesce((select max(c.size) from ledger_checkpoint c where c.log_id = l.id), -1)`.execute(db);
+  return new Set(rows.map((r) => Number(r.id)));
 }

@@ -23,6 +23,7 @@ import {
   type LedgerTables,
 } from '../../../ledger/index.ts';
 import { rootOfRange, storedHashIndex } from '../../../ledger/merkle/index.ts';
+import { logsWithNewEntries } from '../../../ledger/store/integrator.ts';
 import { verifyCheckpointEip191 } from '../../../ledger/note/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { TEST_KEYS, tamper, waitFor } from './ledger-harness.ts';
@@ -224,6 +225,20 @@ describe('append and integrate', () => {
     );
     await background.stop();
     expect((await rejection(background.append('us', { type: 'x' }))).code).toBe('LEDGER_STOPPED');
+  });
+
+  it('finds the logs with entries beyond their checkpoint, so that the loop skips the others', async () => {
+    const ids = new Map(
+      (await db.selectFrom('ledger_log').select(['id', 'region']).execute()).map((r) => [r.region, r.id]),
+    );
+    const [eu, us] = [ids.get('eu')!, ids.get('us')!];
+    await Promise.all([ledger.integrate('eu'), ledger.integrate('us')]);
+    expect(await logsWithNewEntries(db, [eu, us])).toEqual(new Set());
+    await ledger.append('eu', { type: 'note', n: 'new' });
+    expect(await logsWithNewEntries(db, [eu, us])).toEqual(new Set([eu]));
+    expect(await logsWithNewEntries(db, [us])).toEqual(new Set());
+    await ledger.integrate('eu');
+    expect(await logsWithNewEntries(db, [eu, us])).toEqual(new Set());
   });
 
   it('pushes back instead of queueing without bound', async () => {
