@@ -11,10 +11,12 @@ export interface CpuTimes {
   readonly loadGenerator: number;
 }
 
-// utime and stime in /proc/<pid>/stat are in clock ticks of USER_HZ, which is 100 on Linux.
+// utime and stime (and cutime and cstime) in /proc/<pid>/stat are in clock ticks of USER_HZ, which is 100 on
+// Linux.
 const MS_PER_TICK = 10;
 
-function statCpuMs(file: string): { comm: string; ms: number } | undefined {
+/** `ms`: the process's own CPU; `reapedChildrenMs`: that of its children that have ended and been waited for. */
+function statCpuMs(file: string): { comm: string; ms: number; reapedChildrenMs: number } | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -26,6 +28,7 @@ function statCpuMs(file: string): { comm: string; ms: number } | undefined {
   return {
     comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')),
     ms: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK,
+    reapedChildrenMs: (Number(fields[13]) + Number(fields[14])) * MS_PER_TICK,
   };
 }
 
@@ -38,7 +41,9 @@ export function cpuTimes(serverPid: number): CpuTimes | undefined {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const stat = statCpuMs(`/proc/${pid}/stat`);
-    if (stat?.comm.startsWith('postgres')) postgres += stat.ms;
+    // A backend that ends between two snapshots (a pool closing a connection) takes its CPU out of the live
+    // processes' sum; the postmaster's reaped-children time has it, so the difference stays whole.
+    if (stat?.comm.startsWith('postgres')) postgres += stat.ms + stat.reapedChildrenMs;
   }
   const self = process.cpuUsage();
   return {
