@@ -72,12 +72,13 @@ export async function integrateOnce(ctx: IntegrationContext): Promise<Integratio
       added.push(...range.append(bytes(e.leaf_hash)));
     });
     // One statement of constant text however many hashes: arrays, not a VALUES row per hash (hex text, as
-    // appends send bodies, so node-postgres and PGlite pass them alike).
-    await sql`insert into ledger_hash (log_id, idx, hash)
-      select ${ctx.logId}::int4, h.idx, decode(h.hash, 'hex')
-      from unnest(${added.map((h) => h.index)}::int8[], ${added.map((h) => toHex(h.hash))}::text[]) as h(idx, hash)`.execute(
-      trx,
-    );
+    // appends send bodies, so node-postgres and PGlite pass them alike). A new log's size-0 checkpoint has none.
+    if (added.length > 0)
+      await sql`insert into ledger_hash (log_id, idx, hash)
+        select ${ctx.logId}::int4, h.idx, decode(h.hash, 'hex')
+        from unnest(${added.map((h) => h.index)}::int8[], ${added.map((h) => toHex(h.hash))}::text[]) as h(idx, hash)`.execute(
+        trx,
+      );
     const size = range.size;
     const root = range.root();
     const text = formatCheckpoint({ origin: ctx.origin, size, root });

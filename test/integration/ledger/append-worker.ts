@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { createLedger, type LedgerTables } from '../../../ledger/index.ts';
 import { openDatabase } from '../../../server/db/database.ts';
-import { TEST_KEYS } from './ledger-harness.ts';
+import { logOf, TEST_KEYS } from './ledger-harness.ts';
 
 const label = process.env.LABEL ?? 'w';
 const count = Number(process.env.COUNT ?? '100');
@@ -19,7 +19,7 @@ const handle = await openDatabase({
 });
 const ledger = await createLedger({
   db: handle.db as unknown as Kysely<LedgerTables>,
-  logs: regions.map((region) => ({ region, origin: `arbiter.example/${region}` })),
+  logs: regions.map(logOf),
   keys: TEST_KEYS,
   checkpointIntervalMs: 20,
 });

@@ -7,6 +7,9 @@ export const TEST_KEYS = {
   secp256k1PrivateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
 } as const;
 
+/** A test log for a region, with the origin the tests give every region. */
+export const logOf = (region: string) => ({ region, origin: `arbiter.example/${region}` });
+
 /** Runs `statements` as the superuser with triggers off, the way an attacker with database access would. */
 export async function tamper(db: Kysely<LedgerTables>, statement: ReturnType<typeof sql>): Promise<void> {
   await db.transaction().execute(async (trx) => {

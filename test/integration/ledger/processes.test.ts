@@ -8,7 +8,7 @@ import { createLedger, fsck, type LedgerTables } from '../../../ledger/index.ts'
 import { openDatabase } from '../../../server/db/database.ts';
 import { migrateToLatest } from '../../../server/db/migrate.ts';
 import { openTestDatabase, testDatabaseKind, type TestDatabase } from '../../support/database.ts';
-import { TEST_KEYS } from './ledger-harness.ts';
+import { logOf, TEST_KEYS } from './ledger-harness.ts';
 
 // Several writers on two logs, and a writer killed with SIGKILL mid-stream. On PostgreSQL the writers are
 // separate Node processes; PGlite is one process's database by design (its data dir is locked), so there the
@@ -55,8 +55,6 @@ function startWorker(env: Record<string, string>): {
   );
   return { child, acks, exited };
 }
-
-const logOf = (region: string) => ({ region, origin: `arbiter.example/${region}` });
 
 /** Checks one region's log against the acks of appends to it; returns its size. */
 async function checkLog(db: Kysely<LedgerTables>, region: string, allAcks: readonly Ack[]): Promise<number> {
