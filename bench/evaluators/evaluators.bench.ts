@@ -76,10 +76,13 @@ try {
 
   log(`# Evaluators benchmark\n`);
   log(
-    `- machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} (shared with other agents), ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}`,
+    `- machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}; load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')}`,
   );
   log(
-    `- GPU: none on this machine; every figure is the CPU execution provider (auto fell back to CPU). The CUDA path was not measured.`,
+    `- execution provider: evaluate() runs with \`auto\` (CUDA when its provider loads, else CPU) and each run below names the one it got; the inference-throughput sections use the CPU provider on both sides.`,
   );
   log(`- command: \`npx tsx bench/evaluators/evaluators.bench.ts ${ROWS}\``);
   log(

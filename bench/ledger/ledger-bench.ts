@@ -201,10 +201,10 @@ async function main(): Promise<void> {
       `Command: \`npx tsx bench/ledger/ledger-bench.ts --entries ${TOTAL} --seconds ${SECONDS}\``,
       `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM,`,
       `Node ${process.version}, PostgreSQL ${pgVersion} on 127.0.0.1 (default settings, synchronous_commit on).`,
-      `Date: ${new Date().toISOString()}. The machine is shared with other agents (load average at start ${loadAtStart}, at end ${os
+      `Date: ${new Date().toISOString()}. Load average at start ${loadAtStart}, at end ${os
         .loadavg()
         .map((l) => l.toFixed(1))
-        .join(' / ')}); p99 figures in particular include scheduling delay.`,
+        .join(' / ')}: other processes on the machine count in these figures, p99 most.`,
       '',
       '## Append (in-process `ledger.append`, durable: resolves after COMMIT; background integration on)',
       '',

@@ -132,10 +132,10 @@ const md = `# Reports benchmark
 
 Command: \`npx tsx bench/reports/quarterly-bench.ts --models ${models} --decisions ${decisions} --runs ${runs} --template ${values.template}\`
 Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, Debian Chromium (\`/usr/bin/chromium\`).
-Date: ${new Date().toISOString()}. The machine is shared with other agents (load average ${os
+Date: ${new Date().toISOString()}. Load average ${os
   .loadavg()
   .map((l) => l.toFixed(1))
-  .join(', ')} at the end); treat wall times as upper bounds.
+  .join(', ')} at the end; treat wall times as upper bounds.
 
 Input: one region, ${models} models, ${decisions.toLocaleString('en-US')} decisions, ${models} evidence documents, 4 quarters of trends
 (${(inputBytes / 1024).toFixed(0)} KiB of JSON). Template \`${values.template}\`. "Total" is input → HTML (charts included) → PDF → sha256s and the
