@@ -30,7 +30,11 @@ export interface DecisionFilter {
   readonly model?: string;
   readonly region?: string;
   readonly since?: Date;
+  /** Only decisions made before this instant. */
+  readonly before?: Date;
   readonly limit?: number;
+  /** Newest first, so that a limit keeps the latest; oldest first otherwise. */
+  readonly newestFirst?: boolean;
 }
 
 /** Recorded decisions with their exact input documents (for replay and simulation). */
@@ -47,13 +51,15 @@ export class DecisionStore {
     return row;
   }
 
-  /** Recorded decisions, oldest first. */
+  /** Recorded decisions, oldest first unless `newestFirst`. */
   list(filter: DecisionFilter = {}): Promise<DecisionRow[]> {
     let query = this.db.selectFrom('policy_decision').selectAll();
     if (filter.model) query = query.where('model', '=', filter.model);
     if (filter.region) query = query.where('region', '=', filter.region);
     if (filter.since) query = query.where('decided_at', '>=', filter.since);
-    query = query.orderBy('decided_at').orderBy('decision_id');
+    if (filter.before) query = query.where('decided_at', '<', filter.before);
+    const direction = filter.newestFirst ? 'desc' : 'asc';
+    query = query.orderBy('decided_at', direction).orderBy('decision_id', direction);
     if (filter.limit) query = query.limit(filter.limit);
     return query.execute();
   }

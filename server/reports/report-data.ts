@@ -77,8 +77,14 @@ export async function assembleReportInput(options: {
   const quarters = quarterIds(options.period, TREND_QUARTERS).map((id) => parsePeriod(id, region.timezone));
   const period = quarters.at(-1)!;
   const rows = (
-    await options.decisions.list({ region: region.id, since: quarters[0]!.start, limit: MAX_DECISIONS })
-  ).filter((r) => r.decided_at < period.end);
+    await options.decisions.list({
+      region: region.id,
+      since: quarters[0]!.start,
+      before: period.end,
+      limit: MAX_DECISIONS,
+      newestFirst: true,
+    })
+  ).reverse();
   const inPeriod = rows.filter((r) => r.decided_at >= period.start);
 
   const decisions: DecisionRecord[] = inPeriod.map((row) => {

@@ -105,6 +105,7 @@ export function decisionHandlers(deps: {
         region: q.region,
         since: q.since ? new Date(q.since) : undefined,
         limit: q.limit ?? 100,
+        newestFirst: true,
       });
       return { decisions: rows.map(decisionView) };
     },

@@ -293,3 +293,24 @@ describe('simulateDecisions', () => {
     expect(later.evaluated).toBe(0);
   });
 });
+
+describe('DecisionStore.list', () => {
+  it('lists oldest first, or newest first so that a limit keeps the latest, within since and before', async () => {
+    const at = [1, 2, 3].map((s) => new Date(SAMPLE_CLOCK.getTime() + s * 1000));
+    const made: string[] = [];
+    for (const time of at) {
+      const request = body(ALLOWED_EU);
+      request.subject.model = 'listing-order';
+      made.push((await decide(request, deps({ clock: () => time }))).decision_id);
+    }
+    const ids = (rows: { decision_id: string }[]) => rows.map((r) => r.decision_id);
+    expect(ids(await decisions.list({ model: 'listing-order' }))).toEqual(made);
+    expect(ids(await decisions.list({ model: 'listing-order', newestFirst: true, limit: 2 }))).toEqual([
+      made[2],
+      made[1],
+    ]);
+    expect(ids(await decisions.list({ model: 'listing-order', since: at[1], before: at[2] }))).toEqual([
+      made[1],
+    ]);
+  });
+});
