@@ -24,6 +24,11 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   POLICY_INPUT_INVALID: 400,
   POLICY_MODEL_CARD_INVALID: 400,
   POLICY_SOURCE_FAILED: 400,
+  // A candidate ref (simulation) whose Rego fails its tests or does not compile: opa's reason is the message.
+  POLICY_TEST_FAILED: 422,
+  POLICY_BUILD_FAILED: 422,
+  // A recorded decision whose bundle this instance does not hold cannot be replayed here.
+  POLICY_BUNDLE_MISSING: 409,
   WAIVER_INVALID: 400,
   WAIVER_NOT_FOUND: 404,
   WAIVER_FOUR_EYES: 403,

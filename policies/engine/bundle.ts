@@ -36,10 +36,17 @@ export interface BuildBundleOptions {
    * `policyDataDocument(regions)`. Built into the bundle so that its sha256 covers every threshold.
    */
   readonly data?: Readonly<Record<string, unknown>>;
-  /** Capabilities file; defaults to `<sourceDir>/capabilities.json` when that exists. */
+  /** Capabilities file; defaults to Arbiter's own (WASM_CAPABILITIES). */
   readonly capabilities?: string;
   readonly opa?: string;
 }
+
+/**
+ * The builtins the Wasm runtime this Arbiter runs can provide. It belongs to Arbiter, not to the policies: a
+ * commit under review could otherwise drop or widen its own copy and build a bundle that fails at decision
+ * time.
+ */
+export const WASM_CAPABILITIES = path.join(import.meta.dirname, '..', 'capabilities.json');
 
 /**
  * Compiles the stage entrypoints to Wasm with `opa build -t wasm`. A builtin outside the capabilities
@@ -47,14 +54,14 @@ export interface BuildBundleOptions {
  */
 export async function buildBundle(options: BuildBundleOptions): Promise<PolicyBundle> {
   const opa = resolveOpaBinary(options.opa);
-  const capabilities = options.capabilities ?? path.join(options.sourceDir, 'capabilities.json');
+  const capabilities = options.capabilities ?? WASM_CAPABILITIES;
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'arbiter-bundle-data-'));
   try {
     const roots = Object.keys(options.data ?? {});
     const out = path.resolve(options.out);
     const args = ['build', '-t', 'wasm', '-r', options.revision, '-o', out, '--ignore', '*_test.rego'];
     for (const entrypoint of ENTRYPOINTS) args.push('-e', entrypoint);
-    if (existsSync(capabilities)) args.push('--capabilities', path.resolve(capabilities));
+    args.push('--capabilities', path.resolve(capabilities));
     // Relative to sourceDir, so file paths inside the bundle (and so its sha256) do not depend on where the
     // checkout lives.
     args.push('-b', '.');
@@ -113,12 +120,27 @@ export async function readBundle(bytes: Uint8Array): Promise<PolicyBundle> {
   };
 }
 
-/** Built bundles kept on disk by sha256, so a decision can be replayed with the exact bundle it was made with. */
+/** The commit whose bundle is active; a bundle store keeps the latest across restarts. */
+export interface ActiveCommit {
+  readonly commit: string;
+  readonly bundle_sha256: string;
+  readonly author: string;
+  readonly committer: string;
+  readonly activated_at: string;
+}
+
+/**
+ * Built bundles kept on disk by sha256, so a decision can be replayed with the exact bundle it was made with,
+ * and which of them was last active, so a restart can fall back to it.
+ */
 export interface BundleStore {
   readonly dir: string;
   put(bundle: PolicyBundle): Promise<string>;
   get(sha256: string): Promise<PolicyBundle>;
   has(sha256: string): boolean;
+  setActive(active: ActiveCommit): Promise<void>;
+  /** The last `setActive`, or null when there was none. */
+  getActive(): Promise<ActiveCommit | null>;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -129,6 +151,7 @@ export function createBundleStore(dir: string): BundleStore {
     if (!SHA256_HEX.test(sha256)) throw new PolicyError('POLICY_BUNDLE_MISSING', `not a sha256: ${sha256}`);
     return path.join(dir, `${sha256}.tar.gz`);
   };
+  const activeFile = path.join(dir, 'active.json');
   return {
     dir,
     async put(bundle) {
@@ -145,7 +168,7 @@ export function createBundleStore(dir: string): BundleStore {
       try {
         bytes = await readFile(fileOf(sha256));
       } catch (err) {
-        throw new PolicyError('POLICY_BUNDLE_MISSING', `no stored bundle ${sha256} in ${dir}`, {
+        throw new PolicyError('POLICY_BUNDLE_MISSING', `this instance holds no policy bundle ${sha256}`, {
           cause: err,
         });
       }
@@ -157,6 +180,22 @@ export function createBundleStore(dir: string): BundleStore {
     },
     has(sha256) {
       return SHA256_HEX.test(sha256) && existsSync(fileOf(sha256));
+    },
+    async setActive(active) {
+      await mkdir(dir, { recursive: true });
+      const tmp = `${activeFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(active));
+      await rename(tmp, activeFile);
+    },
+    async getActive() {
+      let text: string;
+      try {
+        text = await readFile(activeFile, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+      return JSON.parse(text) as ActiveCommit;
     },
   };
 }

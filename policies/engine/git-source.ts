@@ -3,7 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PolicyError } from '../errors.ts';
-import { buildBundle, testPolicies, type BundleStore, type PolicyBundle } from './bundle.ts';
+import {
+  buildBundle,
+  testPolicies,
+  type ActiveCommit,
+  type BundleStore,
+  type PolicyBundle,
+} from './bundle.ts';
 import { untar, writeFiles } from './tar.ts';
 
 export interface ActivatedEvent {
@@ -11,12 +17,20 @@ export interface ActivatedEvent {
   readonly bundleSha256: string;
   /** `Name <email>` of the commit's author. */
   readonly author: string;
+  /** `Name <email>` of who committed it (who merged it, for a merge). */
+  readonly committer: string;
   readonly bundle: PolicyBundle;
+  /**
+   * The last commit that was active before this process started, activated again because the branch's
+   * head was rejected: so a restart never leaves the service without policies.
+   */
+  readonly restored: boolean;
 }
 
 export interface RejectedEvent {
   readonly commit: string;
   readonly author: string;
+  readonly committer: string;
   /** Why: opa's own parse, test or compile output. */
   readonly reason: string;
 }
@@ -50,15 +64,11 @@ export interface PolicySourceStatus {
   readonly repository: string;
   readonly branch: string;
   readonly polling: boolean;
-  readonly active: {
-    readonly commit: string;
-    readonly bundle_sha256: string;
-    readonly author: string;
-    readonly activated_at: string;
-  } | null;
+  readonly active: ActiveCommit | null;
   readonly last_rejected: {
     readonly commit: string;
     readonly author: string;
+    readonly committer: string;
     readonly reason: string;
     readonly rejected_at: string;
   } | null;
@@ -87,7 +97,7 @@ const DEFAULT_INTERVAL_MS = 30_000;
 export function createGitPolicySource(options: GitPolicySourceOptions): GitPolicySource {
   const clock = options.clock ?? (() => new Date());
   const git = (args: string[]) => runGit(options.git ?? 'git', ['-C', options.repository, ...args]);
-  let active: PolicySourceStatus['active'] = null;
+  let active: ActiveCommit | null = null;
   let lastRejected: PolicySourceStatus['last_rejected'] = null;
   let lastCheckedAt: string | null = null;
   let lastError: string | null = null;
@@ -119,22 +129,53 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     return bundle;
   };
 
+  /** Called once `bundle` is active. */
+  const activated = async (bundle: PolicyBundle, who: ActiveCommit, restored: boolean) => {
+    active = who;
+    await options.bundles.setActive(who);
+    const { commit, author, committer } = who;
+    await options.onActivated?.({ commit, bundleSha256: bundle.sha256, author, committer, bundle, restored });
+  };
+
+  // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
+  // failure to record an activation that happened does not.
   const consider = async (commit: string) => {
-    const author = (await git(['log', '-1', '--format=%an <%ae>', commit])).toString('utf8').trim();
+    const [author, committer] = (await git(['log', '-1', '--format=%an <%ae>%x00%cn <%ce>', commit]))
+      .toString('utf8')
+      .trim()
+      .split('\0') as [string, string];
     const { dir, sourceDir } = await checkout(commit);
+    let bundle: PolicyBundle;
     try {
       await testPolicies(sourceDir, { opa: options.opa });
-      const bundle = await build(commit, sourceDir, dir);
+      bundle = await build(commit, sourceDir, dir);
       await options.activate(bundle);
-      active = { commit, bundle_sha256: bundle.sha256, author, activated_at: clock().toISOString() };
-      await options.onActivated?.({ commit, bundleSha256: bundle.sha256, author, bundle });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      lastRejected = { commit, author, reason, rejected_at: clock().toISOString() };
-      await options.onRejected?.({ commit, author, reason });
+      lastRejected = { commit, author, committer, reason, rejected_at: clock().toISOString() };
+      await options.onRejected?.({ commit, author, committer, reason });
+      if (!active) await restore();
+      return;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+    const who = {
+      commit,
+      bundle_sha256: bundle.sha256,
+      author,
+      committer,
+      activated_at: clock().toISOString(),
+    };
+    await activated(bundle, who, false);
+  };
+
+  /** After a restart whose head is rejected: the bundle that was active before, if the store still has it. */
+  const restore = async () => {
+    const last = await options.bundles.getActive();
+    if (!last || !options.bundles.has(last.bundle_sha256)) return;
+    const bundle = await options.bundles.get(last.bundle_sha256);
+    await options.activate(bundle);
+    await activated(bundle, { ...last, activated_at: clock().toISOString() }, true);
   };
 
   const pollOnce = async () => {
@@ -151,7 +192,12 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     // A rejected commit is not retried: only a new commit can change the outcome.
     if (commit === lastSeen) return;
     lastSeen = commit;
-    await consider(commit);
+    try {
+      await consider(commit);
+    } catch (err) {
+      // Recording the outcome failed (the ledger, say); the status says so rather than the poll dying.
+      lastError = `commit ${commit}: ${(err as Error).message}`;
+    }
   };
 
   const source: GitPolicySource = {

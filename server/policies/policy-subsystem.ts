@@ -87,27 +87,37 @@ export async function startPolicies(options: {
     },
     onActivated: async (event) => {
       log.info(
-        { commit: event.commit, bundle: event.bundleSha256, author: event.author },
-        'policy activated',
+        {
+          commit: event.commit,
+          bundle: event.bundleSha256,
+          committer: event.committer,
+          restored: event.restored,
+        },
+        event.restored
+          ? 'branch head rejected; the last active policy was activated again'
+          : 'policy activated',
       );
       await recordInEveryRegion({
         type: 'policy.activated',
         commit: event.commit,
         bundle_sha256: event.bundleSha256,
         author: event.author,
+        committer: event.committer,
         branch: where.branch,
+        ...(event.restored ? { restored: true } : {}),
         at: clock().toISOString(),
       });
     },
     onRejected: async (event) => {
       log.warn(
-        { commit: event.commit, author: event.author, reason: event.reason },
+        { commit: event.commit, committer: event.committer, reason: event.reason },
         'policy commit rejected',
       );
       await recordInEveryRegion({
         type: 'policy.rejected',
         commit: event.commit,
         author: event.author,
+        committer: event.committer,
         reason: event.reason,
         at: clock().toISOString(),
       });

@@ -20,22 +20,37 @@ const run = promisify(execFile);
 let repo: string;
 let scratch: string;
 
-async function git(...args: string[]): Promise<string> {
+const CAROL = { name: 'Carol Compliance', email: 'carol@example.org' };
+
+async function git(args: string[], committer = CAROL): Promise<string> {
   const env = {
     ...process.env,
-    GIT_AUTHOR_NAME: 'Carol Compliance',
-    GIT_AUTHOR_EMAIL: 'carol@example.org',
-    GIT_COMMITTER_NAME: 'Carol Compliance',
-    GIT_COMMITTER_EMAIL: 'carol@example.org',
+    GIT_AUTHOR_NAME: CAROL.name,
+    GIT_AUTHOR_EMAIL: CAROL.email,
+    GIT_COMMITTER_NAME: committer.name,
+    GIT_COMMITTER_EMAIL: committer.email,
   };
   return (await run('git', ['-C', repo, ...args], { env })).stdout.trim();
 }
 
-async function commit(message: string): Promise<string> {
-  await git('add', '-A');
-  await git('commit', '-q', '-m', message);
-  return git('rev-parse', 'HEAD');
+async function commit(message: string, committer = CAROL): Promise<string> {
+  await git(['add', '-A']);
+  await git(['commit', '-q', '-m', message], committer);
+  return git(['rev-parse', 'HEAD']);
 }
+
+const sourceOver = async (bundles: string, onEngine: (engine: PolicyEngine) => void) =>
+  createGitPolicySource({
+    repository: repo,
+    branch: 'main',
+    path: 'policies',
+    data: policyDataDocument(await loadRegions()),
+    bundles: createBundleStore(bundles),
+    activate: async (bundle) => onEngine(await createPolicyEngine({ bundle, poolSize: 1 })),
+    onActivated: (e) => void activated.push(e),
+    onRejected: (e) => void rejected.push(e),
+    clock: () => new Date('2026-11-23T12:00:00Z'),
+  });
 
 let engine: PolicyEngine | undefined;
 let source: GitPolicySource;
@@ -76,6 +91,7 @@ afterAll(async () => {
 
 describe('createGitPolicySource', () => {
   let good: string;
+  let fixed: string;
 
   it('tests, builds and activates a good commit, recording who committed it', async () => {
     good = await commit('initial policies');
@@ -115,7 +131,7 @@ describe('createGitPolicySource', () => {
   });
 
   it('refuses a commit whose Rego tests fail', async () => {
-    await git('checkout', '-q', good, '--', 'policies');
+    await git(['checkout', '-q', good, '--', 'policies']);
     await writeFile(
       path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'),
       'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
@@ -127,12 +143,59 @@ describe('createGitPolicySource', () => {
     expect(engine!.bundle.revision).toBe(good);
   });
 
-  it('activates the next good commit atomically', async () => {
+  it('refuses a commit whose tests pass but which needs a builtin the Wasm runtime lacks', async () => {
     await rm(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'));
-    const fixed = await commit('remove the failing test');
+    // The commit also drops its copy of the capabilities: they are Arbiter's, so that changes nothing.
+    await rm(path.join(repo, 'policies', 'capabilities.json'));
+    await writeFile(
+      path.join(repo, 'policies', 'checks', 'input', 'clock.rego'),
+      'package arbiter.checks.input\n\nnow_ns := time.now_ns()\n',
+    );
+    const clock = await commit('read the clock in a policy');
     await source.poll();
-    expect(activated.at(-1)).toMatchObject({ commit: fixed });
+    expect(rejected.at(-1)).toMatchObject({ commit: clock });
+    expect(rejected.at(-1)!.reason).toMatch(/time\.now_ns/);
+    expect(engine!.bundle.revision).toBe(good);
+  });
+
+  it('activates the next good commit atomically, recording its author and who committed it', async () => {
+    await git(['checkout', '-q', good, '--', 'policies']);
+    await rm(path.join(repo, 'policies', 'checks', 'input', 'clock.rego'));
+    fixed = await commit('back to the good policies', { name: 'Mia Merger', email: 'mia@example.org' });
+    await source.poll();
+    expect(activated.at(-1)).toMatchObject({
+      commit: fixed,
+      author: 'Carol Compliance <carol@example.org>',
+      committer: 'Mia Merger <mia@example.org>',
+      restored: false,
+    });
     expect(engine!.bundle.revision).toBe(fixed);
+  });
+
+  it('after a restart onto a rejected head, activates again the bundle that was active before', async () => {
+    await appendFile(
+      path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
+      '\ndeny contains x if {\n',
+    );
+    const broken = await commit('broken again');
+    // A new process: its own engine, the same bundle store.
+    let restarted: PolicyEngine | undefined;
+    const again = await sourceOver(path.join(scratch, 'bundles'), (e) => (restarted = e));
+    try {
+      await again.poll();
+      expect(rejected.at(-1)).toMatchObject({ commit: broken });
+      expect(activated.at(-1)).toMatchObject({ commit: fixed, restored: true });
+      expect(restarted!.bundle.revision).toBe(fixed);
+      expect(again.status()).toMatchObject({ active: { commit: fixed }, last_rejected: { commit: broken } });
+      // With no bundle ever active, a rejected head leaves nothing active.
+      const fresh = await sourceOver(path.join(scratch, 'fresh-bundles'), () => {
+        throw new Error('nothing may be activated');
+      });
+      await fresh.poll();
+      expect(fresh.status()).toMatchObject({ active: null, last_rejected: { commit: broken } });
+    } finally {
+      await restarted?.close();
+    }
   });
 
   it('builds any ref for simulation without activating it', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../../server/auth/errors.ts';
 import { ServerError } from '../../../server/errors.ts';
 import { toHttpError } from '../../../server/http-errors.ts';
+import { PolicyError } from '../../../policies/index.ts';
 
 describe('toHttpError', () => {
   it('maps typed errors by code', () => {
@@ -13,6 +14,21 @@ describe('toHttpError', () => {
     expect(toHttpError(new ServerError('DATABASE_UNAVAILABLE', 'down'))).toMatchObject({
       statusCode: 503,
       retryAfter: 5,
+    });
+  });
+
+  it("answers a simulation's failing candidate with 422 and opa's reason, a replay without its bundle with 409", () => {
+    const reason = 'policies/checks/input/clock.rego:3: rego_type_error: undefined function time.now_ns';
+    expect(toHttpError(new PolicyError('POLICY_BUILD_FAILED', reason))).toEqual({
+      statusCode: 422,
+      code: 'POLICY_BUILD_FAILED',
+      message: reason,
+    });
+    expect(toHttpError(new PolicyError('POLICY_TEST_FAILED', 'FAIL: test_wrong_epoch'))).toMatchObject({
+      statusCode: 422,
+    });
+    expect(toHttpError(new PolicyError('POLICY_BUNDLE_MISSING', 'no bundle'))).toMatchObject({
+      statusCode: 409,
     });
   });
 
