@@ -7,26 +7,27 @@
 package arbiter.lib.result
 
 # fail turns the annotation chain of the calling rule (rego.metadata.chain()) and the details of one
-# finding into a violation.
+# finding into a violation. It is defined whatever the METADATA holds: a rule whose author left out its id
+# or severity still denies (as RULE-WITHOUT-ID, critical) rather than silently finding nothing.
 fail(chain, details) := {
-	"rule": annotations.custom.id,
-	"title": annotations.title,
-	"regulation": annotations.custom.regulation,
-	"severity": annotations.custom.severity,
+	"rule": object.get(annotations, ["custom", "id"], "RULE-WITHOUT-ID"),
+	"title": object.get(annotations, "title", ""),
+	"regulation": object.get(annotations, ["custom", "regulation"], []),
+	"severity": object.get(annotations, ["custom", "severity"], "critical"),
 	"message": details.message,
 	"evidence_keys": details.evidence_keys,
 } if {
-	annotations := chain[0].annotations
+	annotations := object.get(chain[0], "annotations", {})
 }
 
 # obligation is fail's counterpart for duties the decision imposes rather than forbids.
 obligation(chain, details) := object.union(
 	{
-		"rule": annotations.custom.id,
-		"title": annotations.title,
-		"regulation": annotations.custom.regulation,
+		"rule": object.get(annotations, ["custom", "id"], "RULE-WITHOUT-ID"),
+		"title": object.get(annotations, "title", ""),
+		"regulation": object.get(annotations, ["custom", "regulation"], []),
 	},
 	details,
 ) if {
-	annotations := chain[0].annotations
+	annotations := object.get(chain[0], "annotations", {})
 }

@@ -32,3 +32,24 @@ test_obligation_merges_details if {
 		"type": "human_review",
 	}
 }
+
+# A rule without METADATA (its chain entry has only a path) still yields a violation, so it still denies.
+test_fail_without_metadata_still_denies if {
+	result.fail([{"path": ["arbiter", "checks", "x", "deny"]}], {"message": "m", "evidence_keys": []}) == {
+		"rule": "RULE-WITHOUT-ID",
+		"title": "",
+		"regulation": [],
+		"severity": "critical",
+		"message": "m",
+		"evidence_keys": [],
+	}
+}
+
+test_obligation_without_metadata_keeps_its_details if {
+	result.obligation([{"path": ["arbiter", "checks", "x", "obligations"]}], {"type": "human_review"}) == {
+		"rule": "RULE-WITHOUT-ID",
+		"title": "",
+		"regulation": [],
+		"type": "human_review",
+	}
+}
