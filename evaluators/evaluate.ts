@@ -136,6 +136,8 @@ interface Collected {
   missing: MissingCounter;
   sample: Row[];
   sampleLabels: Int8Array | null;
+  /** Each sampled row's position in the data (0 = the first data row). */
+  sampleRows: number[];
   rowsWithoutPrediction: number;
 }
 
@@ -183,6 +185,7 @@ async function collect(
   const rng = createRng(plan.seed);
   const sample: Row[] = [];
   const sampleLabels: number[] = [];
+  const sampleRows: number[] = [];
   let eligible = 0;
   let rows = 0;
   let batch: Row[] = [];
@@ -201,11 +204,13 @@ async function collect(
         if (sample.length < plan.probeSample) {
           sample.push(rowsOfBatch[i]!);
           sampleLabels.push(y);
+          sampleRows.push(at);
         } else {
           const j = Math.floor(rng() * eligible);
           if (j < plan.probeSample) {
             sample[j] = rowsOfBatch[i]!;
             sampleLabels[j] = y;
+            sampleRows[j] = at;
           }
         }
       }
@@ -270,6 +275,7 @@ async function collect(
     missing,
     sample,
     sampleLabels: labelColumn ? Int8Array.from(sampleLabels) : null,
+    sampleRows,
     rowsWithoutPrediction: withoutPrediction,
   };
 }
@@ -611,9 +617,14 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
               [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
           }
         }
+        // An adverse-action notice may not give a protected characteristic as a reason (ECOA / Regulation B,
+        // 12 CFR 1002.9): sensitive attributes are left out of the reasons, and said to be. What they do to the
+        // scores is in robustness (counterfactual flips) and in the permutation importance above.
+        const sensitive = new Set(spec.sensitive ?? []);
+        const reasonRows = data.sample.slice(0, REASON_ROWS);
         const reasons = await topReasons(
-          data.sample.slice(0, REASON_ROWS),
-          columnsOfModel,
+          reasonRows,
+          columnsOfModel.filter((c) => !sensitive.has(c)),
           baseline,
           predict,
           plan.threshold,
@@ -621,7 +632,12 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         );
         evidence.explainability = {
           permutation_importance: importance,
-          reasons: { method: 'reset_to_baseline', baseline, rows: reasons },
+          reasons: {
+            method: 'reset_to_baseline',
+            baseline,
+            not_given_as_reasons: columnsOfModel.filter((c) => sensitive.has(c)),
+            rows: reasons.map(({ row, ...reason }) => ({ row: data.sampleRows[row]!, ...reason })),
+          },
         };
       }
     }

@@ -16,6 +16,7 @@ import {
   EvaluatorError,
   type EvaluationProgress,
 } from '../../../evaluators/index.ts';
+import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
 import { hostileOnnx } from '../../support/evaluators/hostile.ts';
 
 // ProPublica's published table (compas-analysis, "Compas Analysis.ipynb" cells 75–77), as quoted in
@@ -146,10 +147,25 @@ describe('evaluate with an ONNX model', () => {
     expect(robustness.counterfactual.find((c) => c.attribute === 'race')!.flip_rate).toBeGreaterThan(0);
     const explain = evidence.explainability as {
       permutation_importance: { features: { feature: string }[] };
-      reasons: { rows: unknown[] };
+      reasons: {
+        not_given_as_reasons: string[];
+        rows: { row: number; reasons: { feature: string; value: unknown }[] }[];
+      };
     };
     expect(explain.permutation_importance.features[0]!.feature).toBe('priors_count');
+    // The model scores by race, but an adverse-action reason never names a sensitive attribute; each row is
+    // the applicant's position in the data, so a notice can be tied to them.
+    expect(explain.reasons.not_given_as_reasons.sort()).toEqual(['race', 'sex']);
     expect(explain.reasons.rows).toHaveLength(10);
+    const compas: Row[] = [];
+    for await (const row of readRows(COMPAS_CSV)) compas.push(row);
+    for (const { row, reasons } of explain.reasons.rows) {
+      for (const reason of reasons) {
+        expect(['race', 'sex']).not.toContain(reason.feature);
+        expect(reason.value).toEqual(compas[row]![reason.feature]);
+      }
+    }
+    expect(explain.reasons.rows.flatMap((r) => r.reasons).length).toBeGreaterThan(0);
     expect(evidence.security!.findings).toEqual([]);
     expect((evidence.data_quality as { proxies: { flagged: string[] } }).proxies.flagged).toBeInstanceOf(
       Array,
