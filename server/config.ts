@@ -68,7 +68,8 @@ export const CONFIG_VARIABLES = {
   ARBITER_LOG_LEVEL: 'fatal | error | warn | info | debug | trace | silent (default info)',
   ARBITER_BODY_LIMIT: 'largest request body in bytes, an integer 1024–1073741824 (default 1048576)',
   ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
-  ARBITER_ARTIFACT_MAX_BYTES: 'largest artifact upload in bytes, 1–17179869184 (default 268435456 = 256 MiB)',
+  ARBITER_ARTIFACT_MAX_BYTES:
+    'largest artifact upload in bytes, 1–1073741823 (default 268435456 = 256 MiB); an artifact is stored as one PostgreSQL bytea value, which holds less than 1 GiB',
   ARBITER_POLICY_REPO:
     "Git repository (a path on this machine) holding the policies; unset → Arbiter's own policies/",
   ARBITER_POLICY_BRANCH: 'branch of ARBITER_POLICY_REPO to follow (default main)',
@@ -102,6 +103,9 @@ export const CONFIG_VARIABLES = {
 
 type VariableName = keyof typeof CONFIG_VARIABLES;
 
+/** PostgreSQL's limit on one field value (bytea included): 1 GiB less one byte. */
+const MAX_BYTEA_BYTES = 1024 ** 3 - 1;
+
 const intInRange = (min: number, max: number) =>
   z
     .string()
@@ -127,7 +131,7 @@ export const configSchema = z.object({
   ARBITER_OIDC_CONFIG: z.string().trim().min(1).optional(),
   ARBITER_AUTH_FAILURE_LIMIT: intInRange(0, 100_000).default(20),
   ARBITER_AUTH_FAILURE_WINDOW_S: intInRange(1, 86_400).default(60),
-  ARBITER_ARTIFACT_MAX_BYTES: intInRange(1, 16 * 1024 ** 3).default(256 * 1024 ** 2),
+  ARBITER_ARTIFACT_MAX_BYTES: intInRange(1, MAX_BYTEA_BYTES).default(256 * 1024 ** 2),
   ARBITER_POLICY_REPO: z.string().trim().min(1).optional(),
   ARBITER_POLICY_BRANCH: z
     .string()

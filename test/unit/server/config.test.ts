@@ -59,6 +59,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ ARBITER_CONFIG: file, ARBITER_PORT: '7001' }).port).toBe(7001);
   });
 
+  it('refuses an artifact limit PostgreSQL could not store as one value', () => {
+    expect(loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(1024 ** 3 - 1) }).artifactMaxBytes).toBe(
+      1024 ** 3 - 1,
+    );
+    expect(
+      configError(() => loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(1024 ** 3) })).message,
+    ).toContain('ARBITER_ARTIFACT_MAX_BYTES');
+  });
+
   it('refuses unknown keys and unreadable files in ARBITER_CONFIG', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-config-'));
     const file = path.join(dir, 'arbiter.yaml');
