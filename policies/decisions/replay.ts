@@ -4,35 +4,71 @@ import type { Decision } from '../engine/decision.ts';
 import { evaluateOnce } from '../engine/evaluate-once.ts';
 import { hashInput } from '../engine/input-document.ts';
 import type { Stage } from '../engine/stages.ts';
+import type { DecisionLedgerEntry } from './decide.ts';
 import type { DecisionStore } from './decision-store.ts';
 
 export interface ReplayResult {
   readonly decision_id: string;
-  /** The recomputed decision equals the recorded one, and the stored input still hashes to the recorded hash. */
+  /**
+   * The recomputed decision equals the one in the ledger, the stored input hashes to the ledger's input
+   * hash, and the stored record agrees with the ledger.
+   */
   readonly matches: boolean;
   readonly input_sha256_matches: boolean;
+  /** The database's copy of the decision (result, input hash, bundle) is the one its ledger entry holds. */
+  readonly stored_record_matches_ledger: boolean;
   readonly policy: { readonly revision: string; readonly bundle_sha256: string };
+  readonly ledger: { readonly region: string; readonly seq: number };
+  /** The decision as its ledger entry records it. */
   readonly recorded: Decision;
   readonly replayed: Decision;
 }
 
-/** Recomputes a recorded decision with the exact bundle (by sha256) and input it was made with. */
+/**
+ * Recomputes a recorded decision with the exact bundle (by sha256) and input it was made with, and checks it
+ * against the decision's ledger entry: the database row supplies only the input document, which must hash
+ * to what the ledger says was decided on.
+ */
 export async function replayDecision(
   decisionId: string,
-  deps: { decisions: DecisionStore; bundles: BundleStore },
+  deps: {
+    decisions: DecisionStore;
+    bundles: BundleStore;
+    /** The ledger entry at `seq` of `region`'s log. */
+    ledgerEntry: (region: string, seq: number) => Promise<Record<string, unknown>>;
+  },
 ): Promise<ReplayResult> {
   const row = await deps.decisions.get(decisionId);
-  const bundle = await deps.bundles.get(row.bundle_sha256);
+  const entry = await deps.ledgerEntry(row.region, row.ledger_seq);
+  const stored: DecisionLedgerEntry['result'] = JSON.parse(row.result);
+  // What the ledger says was decided; a row pointing at another entry is replayed from its own fields, and
+  // can only fail to match.
+  const ofThisDecision = entry.type === 'decision' && entry.decision_id === row.decision_id;
+  const ledgered = ofThisDecision
+    ? (entry as unknown as DecisionLedgerEntry)
+    : {
+        stage: row.stage,
+        input_sha256: row.input_sha256,
+        policy: { bundle_sha256: row.bundle_sha256 },
+        result: stored,
+      };
+  const bundle = await deps.bundles.get(ledgered.policy.bundle_sha256);
   const input = JSON.parse(row.input) as unknown;
-  const recorded = JSON.parse(row.result) as Decision;
-  const replayed = await evaluateOnce(bundle, row.stage as Stage, input);
-  const inputMatches = hashInput(input) === row.input_sha256;
+  const replayed = await evaluateOnce(bundle, ledgered.stage as Stage, input);
+  const inputMatches = hashInput(input) === ledgered.input_sha256;
+  const storedMatches =
+    ofThisDecision &&
+    ledgered.input_sha256 === row.input_sha256 &&
+    ledgered.policy.bundle_sha256 === row.bundle_sha256 &&
+    canonicalize(ledgered.result) === canonicalize(stored);
   return {
     decision_id: row.decision_id,
-    matches: inputMatches && canonicalize(recorded) === canonicalize(replayed),
+    matches: inputMatches && storedMatches && canonicalize(ledgered.result) === canonicalize(replayed),
     input_sha256_matches: inputMatches,
+    stored_record_matches_ledger: storedMatches,
     policy: { revision: bundle.revision, bundle_sha256: bundle.sha256 },
-    recorded,
+    ledger: { region: row.region, seq: row.ledger_seq },
+    recorded: ledgered.result,
     replayed,
   };
 }

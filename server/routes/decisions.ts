@@ -115,6 +115,7 @@ export function decisionHandlers(deps: {
       replayDecision((request.params as { id: string }).id, {
         decisions: policies.decisions,
         bundles: policies.bundles,
+        ledgerEntry: async (region, seq) => (await ledger.reader.entry(region, seq)).entry,
       }),
     getPolicyStatus: async () => {
       const active = policies.ready() ? policies.engine() : undefined;

@@ -69,8 +69,23 @@ describe('decisions through the API', () => {
       actor: { role: 'ci' },
       input_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    const stored = await call('GET', `/v1/decisions/${receipt.decision_id}`, auditor);
+    expect(stored.statusCode).toBe(200);
+    expect(stored.json()).toMatchObject({
+      decision_id: receipt.decision_id,
+      allow: true,
+      policy: receipt.policy,
+      ledger: receipt.ledger,
+    });
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await call('GET', `/v1/decisions/${unknown}`, auditor)).statusCode).toBe(404);
     const replay = (await call('POST', `/v1/decisions/${receipt.decision_id}/replay`, auditor)).json();
-    expect(replay.matches).toBe(true);
+    expect(replay).toMatchObject({
+      matches: true,
+      input_sha256_matches: true,
+      stored_record_matches_ledger: true,
+      ledger: { region: receipt.ledger.region, seq: receipt.ledger.seq },
+    });
   });
 
   it('denies an impact ratio below four-fifths, then allows it under an approved waiver', async () => {
@@ -100,7 +115,13 @@ describe('decisions through the API', () => {
     const again = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
     expect(again.waived.map((v: { rule: string }) => v.rule)).toContain('FAIR-IMPACT-RATIO');
     expect(again.deny.map((v: { rule: string }) => v.rule)).not.toContain('FAIR-IMPACT-RATIO');
-    expect(again.allow).toBe(again.deny.length === 0);
+    // The waiver covers its one rule: the sample's other denial stands, so the deployment stays denied.
+    expect(denied.deny.map((v: { rule: string }) => v.rule).sort()).toEqual([
+      'FAIR-DP-GAP',
+      'FAIR-IMPACT-RATIO',
+    ]);
+    expect(again.allow).toBe(false);
+    expect(again.deny.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-DP-GAP']);
   });
 
   it('refuses bad input with 400 naming the field, and appends nothing', async () => {

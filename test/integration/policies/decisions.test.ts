@@ -10,6 +10,8 @@ import {
   createPolicyEngine,
   decide,
   DecisionStore,
+  evaluateOnce,
+  hashInput,
   replayDecision,
   simulateDecisions,
   WaiverStore,
@@ -21,6 +23,7 @@ import {
   type PolicyBundle,
   type PolicyEngine,
   type PolicyTables,
+  type Stage,
 } from '../../../policies/index.ts';
 import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
 import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
@@ -223,35 +226,71 @@ describe('decide', () => {
 });
 
 describe('replayDecision', () => {
-  it('recomputes a decision with its recorded bundle and input', async () => {
-    const result = await replayDecision('d-1', { decisions, bundles });
+  const replayDeps = () => ({
+    decisions,
+    bundles,
+    ledgerEntry: async (region: string, seq: number) => (await ledger.reader.entry(region, seq)).entry,
+  });
+
+  it('recomputes a decision with its recorded bundle and input, against its ledger entry', async () => {
+    const result = await replayDecision('d-1', replayDeps());
+    const row = await decisions.get('d-1');
     expect(result).toMatchObject({
       matches: true,
       input_sha256_matches: true,
+      stored_record_matches_ledger: true,
       policy: { bundle_sha256: bundle.sha256 },
+      ledger: { region: row.region, seq: row.ledger_seq },
     });
     expect(result.replayed).toEqual(result.recorded);
   });
 
-  it('says so when the stored record no longer matches', async () => {
+  it('says so when the stored record no longer matches the ledger, however consistently it was edited', async () => {
     const db = handle.db as unknown as Kysely<PolicyTables>;
     const row = await decisions.get('d-1');
-    const forged = { ...JSON.parse(row.result), allow: false };
-    await db
-      .updateTable('policy_decision')
-      .set({ result: JSON.stringify(forged) })
-      .where('decision_id', '=', 'd-1')
-      .execute();
-    expect((await replayDecision('d-1', { decisions, bundles })).matches).toBe(false);
-    await db
-      .updateTable('policy_decision')
-      .set({ result: row.result })
-      .where('decision_id', '=', 'd-1')
-      .execute();
+    const recorded = JSON.parse(row.result);
+    const restore = () =>
+      db
+        .updateTable('policy_decision')
+        .set({ result: row.result, input: row.input, input_sha256: row.input_sha256 })
+        .where('decision_id', '=', 'd-1')
+        .execute();
+    try {
+      await db
+        .updateTable('policy_decision')
+        .set({ result: JSON.stringify({ ...recorded, allow: !recorded.allow }) })
+        .where('decision_id', '=', 'd-1')
+        .execute();
+      const forgedResult = await replayDecision('d-1', replayDeps());
+      expect(forgedResult).toMatchObject({ matches: false, stored_record_matches_ledger: false });
+      // The ledger's decision is what is reported as recorded, not the edited row.
+      expect(forgedResult.recorded.allow).toBe(recorded.allow);
+
+      // An edited input with its hash and result edited to agree: the database alone would look sound.
+      const input = { ...JSON.parse(row.input), context: { edited: true } };
+      const replayed = await evaluateOnce(bundle, row.stage as Stage, input);
+      await db
+        .updateTable('policy_decision')
+        .set({
+          input: JSON.stringify(input),
+          input_sha256: hashInput(input),
+          result: JSON.stringify(replayed),
+        })
+        .where('decision_id', '=', 'd-1')
+        .execute();
+      expect(await replayDecision('d-1', replayDeps())).toMatchObject({
+        matches: false,
+        input_sha256_matches: false,
+        stored_record_matches_ledger: false,
+      });
+    } finally {
+      await restore();
+    }
+    expect((await replayDecision('d-1', replayDeps())).matches).toBe(true);
   });
 
   it('fails with DECISION_NOT_FOUND for an unknown id', async () => {
-    await expect(replayDecision('nope', { decisions, bundles })).rejects.toMatchObject({
+    await expect(replayDecision('nope', replayDeps())).rejects.toMatchObject({
       code: 'DECISION_NOT_FOUND',
     });
   });
