@@ -22,10 +22,12 @@ export type {
 } from './engine/git-source.ts';
 export { WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
 export type {
+  AppendWaiverEntry,
   Waiver,
   WaiverChange,
   WaiverEntryType,
   WaiverLedgerEntry,
+  WaiverRecord,
   WaiverRequest,
   WaiverStoreOptions,
 } from './waivers/index.ts';
@@ -45,5 +47,11 @@ export type {
   SimulationResult,
 } from './decisions/index.ts';
 export { policyMigrations } from './migrations/index.ts';
-export type { PolicyTables, PolicyWaiverTable, PolicyDecisionTable, WaiverStatus } from './tables.ts';
+export type {
+  PolicyTables,
+  PolicyWaiverTable,
+  PolicyWaiverChangeTable,
+  PolicyDecisionTable,
+  WaiverStatus,
+} from './tables.ts';
 export type { Actor } from './actor.ts';

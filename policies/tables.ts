@@ -16,6 +16,18 @@ export interface PolicyWaiverTable {
   decided_by: string | null;
   decided_at: Date | null;
   decision_note: string | null;
+  /** The sequence number of the waiver.requested entry in its region's log (null: requested before 2026-12-02). */
+  ledger_seq: number | null;
+}
+
+/** One status change of a waiver; inserted with its ledger entry, and applied to the waiver by a trigger. */
+export interface PolicyWaiverChangeTable {
+  waiver_id: string;
+  status: 'approved' | 'rejected' | 'expired';
+  changed_by: string | null;
+  changed_at: Date;
+  note: string | null;
+  ledger_seq: number;
 }
 
 /** Every decision made, with the exact input document, so it can be replayed and simulated. */
@@ -42,5 +54,6 @@ export interface PolicyDecisionTable {
 
 export interface PolicyTables {
   policy_waiver: PolicyWaiverTable;
+  policy_waiver_change: PolicyWaiverChangeTable;
   policy_decision: PolicyDecisionTable;
 }

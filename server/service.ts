@@ -131,7 +131,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
           ...evaluationHandlers(evaluations),
           ...ledgerHandlers(ledger, regions, clock),
           ...decisionHandlers({ policies, ledger, evaluations, clock }),
-          ...waiverHandlers(policies.waivers, ledger),
+          ...waiverHandlers(policies.waivers),
           ...reportHandlers(reports),
         },
       },

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as waivers from './2026_11_23_0400_policies_waivers.ts';
 import * as decisions from './2026_11_23_0401_policies_decisions.ts';
 import * as decisionReceipt from './2026_12_01_0402_policies_decision_receipt.ts';
+import * as waiverLedger from './2026_12_02_0403_policies_waiver_ledger.ts';
 
 /** The policy module's tables (waivers, recorded decisions), for the server's one migration set. */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0400_policies_waivers': waivers,
   '2026_11_23_0401_policies_decisions': decisions,
   '2026_12_01_0402_policies_decision_receipt': decisionReceipt,
+  '2026_12_02_0403_policies_waiver_ledger': waiverLedger,
 });

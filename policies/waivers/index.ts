@@ -1,9 +1,11 @@
 export { WaiverStore, WAIVER_APPROVER_ROLE } from './waiver-store.ts';
 export type {
+  AppendWaiverEntry,
   Waiver,
   WaiverChange,
   WaiverEntryType,
   WaiverLedgerEntry,
+  WaiverRecord,
   WaiverRequest,
   WaiverStoreOptions,
 } from './waiver-store.ts';

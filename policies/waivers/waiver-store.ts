@@ -10,7 +10,7 @@ export type Waiver = Selectable<PolicyWaiverTable>;
 
 export type WaiverEntryType = 'waiver.requested' | 'waiver.approved' | 'waiver.rejected' | 'waiver.expired';
 
-/** The ledger entry a waiver state change produces; the caller appends it to `region`'s log. */
+/** The ledger entry of a waiver state change, in the waiver region's log. */
 export interface WaiverLedgerEntry {
   readonly type: WaiverEntryType;
   readonly waiver_id: string;
@@ -28,7 +28,25 @@ export interface WaiverLedgerEntry {
 export interface WaiverChange {
   readonly waiver: Waiver;
   readonly entry: WaiverLedgerEntry;
+  readonly ledger: { readonly region: string; readonly seq: number; readonly leafHash: string };
 }
+
+/** A row written in the same transaction as its ledger entry; `seqColumn` receives the entry's number. */
+export interface WaiverRecord {
+  readonly table: 'policy_waiver' | 'policy_waiver_change';
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly seqColumn: 'ledger_seq';
+}
+
+/**
+ * Appends `entry` to `region`'s log together with `record`: both commit or neither does (the ledger's
+ * companion row). Fails when the record's insert fails, e.g. when its trigger refuses the change.
+ */
+export type AppendWaiverEntry = (
+  region: string,
+  entry: WaiverLedgerEntry,
+  record: WaiverRecord,
+) => Promise<{ readonly seq: number; readonly leafHash: string }>;
 
 export interface WaiverRequest {
   readonly rule: string;
@@ -40,6 +58,8 @@ export interface WaiverRequest {
 }
 
 export interface WaiverStoreOptions {
+  /** How every request and status change reaches the ledger, with its row. */
+  readonly append: AppendWaiverEntry;
   readonly clock?: () => Date;
   readonly newId?: () => string;
   /**
@@ -72,10 +92,11 @@ const requestSchema = z.object({
 
 /**
  * Waivers: exceptions to one rule for one model in one region, until an expiry. Requested by anyone,
- * approved or rejected by a different compliance officer; an expired waiver never reaches a policy. Each
- * state change returns the ledger entry the caller must append.
+ * approved or rejected by a different compliance officer; an expired waiver never reaches a policy. A
+ * request and every status change commit with their ledger entry, or not at all.
  */
 export class WaiverStore {
+  private readonly append: AppendWaiverEntry;
   private readonly clock: () => Date;
   private readonly newId: () => string;
   private readonly refreshMs: number;
@@ -83,8 +104,9 @@ export class WaiverStore {
 
   constructor(
     private readonly db: Kysely<PolicyTables>,
-    options: WaiverStoreOptions = {},
+    options: WaiverStoreOptions,
   ) {
+    this.append = options.append;
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.refreshMs = options.refreshMs ?? 1000;
@@ -101,21 +123,23 @@ export class WaiverStore {
     if (parsed.data.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', 'expires_at: must lie in the future', { field: 'expires_at' });
     }
-    const waiver = await this.db
-      .insertInto('policy_waiver')
-      .values({
-        id: this.newId(),
-        ...parsed.data,
-        status: 'requested',
-        requested_by: actor.subject,
-        requested_at: now,
-        decided_by: null,
-        decided_at: null,
-        decision_note: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return { waiver, entry: entryOf('waiver.requested', waiver, actor, now) };
+    const values = {
+      id: this.newId(),
+      ...parsed.data,
+      status: 'requested' as const,
+      requested_by: actor.subject,
+      requested_at: now,
+      decided_by: null,
+      decided_at: null,
+      decision_note: null,
+    };
+    const entry = entryOf('waiver.requested', { ...values, ledger_seq: null }, actor, now);
+    const ledger = await this.append(values.region, entry, {
+      table: 'policy_waiver',
+      values,
+      seqColumn: 'ledger_seq',
+    });
+    return { waiver: await this.get(values.id), entry, ledger: { region: values.region, ...ledger } };
   }
 
   approve(id: string, actor: Actor, note?: string): Promise<WaiverChange> {
@@ -132,14 +156,23 @@ export class WaiverStore {
    */
   async expireDue(): Promise<WaiverChange[]> {
     const now = this.clock();
-    const rows = await this.db
-      .updateTable('policy_waiver')
-      .set({ status: 'expired' })
+    const due = await this.db
+      .selectFrom('policy_waiver')
+      .selectAll()
       .where('status', '=', 'approved')
       .where('expires_at', '<=', now)
-      .returningAll()
+      .orderBy('id')
       .execute();
-    return rows.map((waiver) => ({ waiver, entry: entryOf('waiver.expired', waiver, null, now) }));
+    const changes: WaiverChange[] = [];
+    for (const waiver of due) {
+      try {
+        changes.push(await this.change(waiver, 'expired', null, null, now));
+      } catch (err) {
+        // Another instance expired it first; anything else is for the caller.
+        if ((await this.get(waiver.id)).status !== 'expired') throw err;
+      }
+    }
+    return changes;
   }
 
   /**
@@ -232,21 +265,42 @@ export class WaiverStore {
     if (status === 'approved' && current.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', `waiver ${id} expired at ${current.expires_at.toISOString()}`);
     }
-    // The status condition makes the transition atomic: of two officers deciding at once, one wins.
-    const waiver = await this.db
-      .updateTable('policy_waiver')
-      .set({ status, decided_by: actor.subject, decided_at: now, decision_note: note ?? null })
-      .where('id', '=', id)
-      .where('status', '=', 'requested')
-      .returningAll()
-      .executeTakeFirst();
-    if (!waiver)
+    if (current.status !== 'requested')
       throw new PolicyError('WAIVER_NOT_PENDING', `waiver ${id} is ${current.status}, not requested`);
-    if (status === 'approved') this.snapshot = undefined;
-    return {
-      waiver,
-      entry: entryOf(status === 'approved' ? 'waiver.approved' : 'waiver.rejected', waiver, actor, now),
-    };
+    try {
+      return await this.change(current, status, actor, note ?? null, now);
+    } catch (err) {
+      // The trigger applies a change only to a waiver still requested: of two officers deciding at once,
+      // one wins, and the other's entry is not appended either.
+      const after = await this.get(id);
+      if (after.status !== 'requested')
+        throw new PolicyError('WAIVER_NOT_PENDING', `waiver ${id} is ${after.status}, not requested`, {
+          cause: err,
+        });
+      throw err;
+    }
+  }
+
+  /** Appends the change's entry with its policy_waiver_change row, whose trigger applies it to the waiver. */
+  private async change(
+    waiver: Waiver,
+    status: 'approved' | 'rejected' | 'expired',
+    actor: Actor | null,
+    note: string | null,
+    at: Date,
+  ): Promise<WaiverChange> {
+    const changed: Waiver =
+      status === 'expired'
+        ? { ...waiver, status }
+        : { ...waiver, status, decided_by: actor!.subject, decided_at: at, decision_note: note };
+    const entry = entryOf(`waiver.${status}`, changed, actor, at);
+    const ledger = await this.append(waiver.region, entry, {
+      table: 'policy_waiver_change',
+      values: { waiver_id: waiver.id, status, changed_by: actor?.subject ?? null, changed_at: at, note },
+      seqColumn: 'ledger_seq',
+    });
+    this.snapshot = undefined;
+    return { waiver: await this.get(waiver.id), entry, ledger: { region: waiver.region, ...ledger } };
   }
 }
 

@@ -127,12 +127,16 @@ export async function startPolicies(options: {
   await source.start();
   if (!engine)
     log.error({ status: source.status() }, 'no policy bundle could be activated; decisions are refused');
-  const waivers = new WaiverStore(options.db, { clock });
+  const waivers = new WaiverStore(options.db, {
+    clock,
+    append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
+  });
   const expiry = setInterval(() => {
     void waivers
       .expireDue()
-      .then(async (changes) => {
-        for (const { waiver, entry } of changes) await ledger.append(waiver.region, { ...entry });
+      .then((changes) => {
+        for (const { waiver, ledger: receipt } of changes)
+          log.info({ waiver: waiver.id, seq: receipt.seq }, 'waiver expired');
       })
       .catch((err: unknown) => log.error({ err }, 'expiring waivers failed'));
   }, WAIVER_EXPIRY_INTERVAL_MS);

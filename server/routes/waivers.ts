@@ -1,14 +1,13 @@
-import type { Ledger } from '../../ledger/index.ts';
 import type { WaiverChange, WaiverRequest, WaiverStore } from '../../policies/index.ts';
 import { assertInScope } from '../auth/index.ts';
 import { actorOf, callerOf, type Handlers } from './types.ts';
 
 /** Every change of a waiver is a ledger entry in the waiver's region; the answer carries its receipt. */
-export function waiverHandlers(waivers: WaiverStore, ledger: Ledger): Handlers {
-  const record = async ({ waiver, entry }: WaiverChange) => {
-    const receipt = await ledger.append(waiver.region, { ...entry });
-    return { ...waiver, ledger: { region: waiver.region, seq: receipt.seq, leaf_hash: receipt.leafHash } };
-  };
+export function waiverHandlers(waivers: WaiverStore): Handlers {
+  const record = ({ waiver, ledger }: WaiverChange) => ({
+    ...waiver,
+    ledger: { region: ledger.region, seq: ledger.seq, leaf_hash: ledger.leafHash },
+  });
   const noteOf = (body: unknown) => (body as { note?: string } | undefined)?.note;
   return {
     requestWaiver: async (request, reply) => {

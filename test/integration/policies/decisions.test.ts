@@ -86,7 +86,10 @@ beforeAll(async () => {
     keys: TEST_KEYS,
     clock: () => SAMPLE_CLOCK,
   });
-  waivers = new WaiverStore(db, { clock: () => SAMPLE_CLOCK });
+  waivers = new WaiverStore(db, {
+    clock: () => SAMPLE_CLOCK,
+    append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
+  });
   ({ bundle, cleanup: cleanupBundle } = await buildRepositoryBundle('rev-1'));
   scratch = await mkdtemp(path.join(os.tmpdir(), 'arbiter-decisions-'));
   bundles = createBundleStore(path.join(scratch, 'bundles'));

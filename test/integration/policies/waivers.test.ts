@@ -1,7 +1,14 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WaiverStore, type Actor, type PolicyTables } from '../../../policies/index.ts';
+import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
+import {
+  WaiverStore,
+  type Actor,
+  type AppendWaiverEntry,
+  type PolicyTables,
+} from '../../../policies/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { TEST_KEYS } from '../ledger/ledger-harness.ts';
 
 const alice: Actor = { subject: 'alice', role: 'compliance_officer' };
 const bob: Actor = { subject: 'bob', role: 'compliance_officer' };
@@ -10,17 +17,38 @@ const ci: Actor = { subject: 'pipeline', role: 'ci' };
 let handle: TestDatabase;
 let now = new Date('2026-11-23T12:00:00Z');
 let store: WaiverStore;
+let ledger: Ledger;
 let ids = 0;
+let append: AppendWaiverEntry;
 
 beforeAll(async () => {
   handle = await openTestDatabase();
+  ledger = await createLedger({
+    db: handle.db as unknown as Kysely<LedgerTables>,
+    logs: [{ region: 'eu', origin: 'arbiter.example/eu' }],
+    keys: TEST_KEYS,
+    clock: () => now,
+  });
+  append = (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record });
   store = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
     clock: () => now,
     newId: () => `w-${++ids}`,
+    append,
   });
 });
 
-afterAll(() => handle?.close());
+afterAll(async () => {
+  await ledger?.stop();
+  await handle?.close();
+});
+
+/** The waiver's ledger entries, in order. */
+const entriesOf = async (waiverId: string) => {
+  await ledger.integrate('eu');
+  const { size } = await ledger.reader.treeHead('eu');
+  const all = await ledger.reader.entries('eu', { from: 0, to: size });
+  return all.filter((e) => e.entry.waiver_id === waiverId).map((e) => e.entry.type);
+};
 
 const request = (overrides: Partial<Parameters<WaiverStore['request']>[0]> = {}) =>
   store.request(
@@ -38,6 +66,8 @@ const request = (overrides: Partial<Parameters<WaiverStore['request']>[0]> = {})
 describe('WaiverStore', () => {
   it('requests, then a different compliance officer approves; the active waiver reaches the policy input', async () => {
     const requested = await request();
+    expect(requested.ledger).toMatchObject({ region: 'eu', seq: expect.any(Number) });
+    expect(requested.waiver.ledger_seq).toBe(requested.ledger.seq);
     expect(requested.entry).toEqual({
       type: 'waiver.requested',
       waiver_id: 'w-1',
@@ -78,7 +108,7 @@ describe('WaiverStore', () => {
 
   it('honours an approval made by another process once its snapshot is older than refreshMs', async () => {
     const db = handle.db as unknown as Kysely<PolicyTables>;
-    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 200 });
+    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 200, append });
     const { waiver } = await request({
       model: 'churn',
       rule: 'DRIFT-PSI',
@@ -104,6 +134,68 @@ describe('WaiverStore', () => {
       at: '2026-12-01T00:00:00.000Z',
     });
     expect(await store.expireDue()).toEqual([]);
+    expect(await entriesOf('w-1')).toEqual(['waiver.requested', 'waiver.approved', 'waiver.expired']);
+  });
+
+  it('commits each change with its ledger entry: a change refused by the database appends nothing', async () => {
+    now = new Date('2026-12-01T00:00:00Z');
+    const { waiver } = await request({ rule: 'DATA-MISSING', expires_at: '2027-03-01T00:00:00Z' });
+    // Another officer's rejection commits between this store's check and its write.
+    const db = handle.db as unknown as Kysely<PolicyTables>;
+    const overtaken = new WaiverStore(db, {
+      clock: () => now,
+      append: async (region, entry, record) => {
+        await store.reject(waiver.id, bob, 'no');
+        return append(region, entry, record);
+      },
+    });
+    await expect(overtaken.approve(waiver.id, bob)).rejects.toMatchObject({ code: 'WAIVER_NOT_PENDING' });
+    expect((await store.get(waiver.id)).status).toBe('rejected');
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.rejected']);
+
+    // A ledger that refuses the entry leaves the waiver as it was.
+    const { waiver: second } = await request({ rule: 'DATA-BALANCE', expires_at: '2027-03-01T00:00:00Z' });
+    const failing = new WaiverStore(db, {
+      clock: () => now,
+      append: () => Promise.reject(new Error('ledger unavailable')),
+    });
+    await expect(failing.approve(second.id, bob)).rejects.toThrow('ledger unavailable');
+    expect((await store.get(second.id)).status).toBe('requested');
+    await expect(
+      failing.request(
+        {
+          rule: 'DATA-BALANCE',
+          model: 'm',
+          region: 'eu',
+          reason: 'a reason long enough',
+          expires_at: '2027-03-01T00:00:00Z',
+        },
+        alice,
+      ),
+    ).rejects.toThrow('ledger unavailable');
+    expect((await store.list({ model: 'm' })).length).toBe(0);
+  });
+
+  it('refuses through the database a change from the wrong state, whoever writes it', async () => {
+    const db = handle.db as unknown as Kysely<PolicyTables>;
+    const { waiver } = await request({ rule: 'DRIFT-KS', expires_at: '2027-03-01T00:00:00Z' });
+    const change = (status: 'approved' | 'rejected' | 'expired', changedBy: string | null) =>
+      db
+        .insertInto('policy_waiver_change')
+        .values({
+          waiver_id: waiver.id,
+          status,
+          changed_by: changedBy,
+          changed_at: now,
+          note: null,
+          ledger_seq: 0,
+        })
+        .execute();
+    await expect(change('expired', null)).rejects.toThrow(/cannot become expired/);
+    await expect(change('approved', 'alice')).rejects.toThrow(/four_eyes/);
+    await change('approved', 'bob');
+    await expect(change('rejected', 'bob')).rejects.toThrow(/cannot become rejected/);
+    expect((await store.get(waiver.id)).status).toBe('approved');
   });
 
   it('refuses a waiver that expires in the past, or lacks a reason, naming the field', async () => {
