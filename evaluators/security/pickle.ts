@@ -1,83 +1,110 @@
 import type { Finding, Severity } from './findings.ts';
 
 // Reads a pickle's opcode stream without unpickling it (pickletools' opcode table, protocols 0–5). Loading a
-// pickle can import and call any callable; what it would import is visible in GLOBAL / STACK_GLOBAL / INST
-// arguments, so those are classified. See https://github.com/python/cpython/blob/main/Lib/pickletools.py.
+// pickle can import and call any callable; what it would import is visible in GLOBAL / INST arguments and in the
+// two strings STACK_GLOBAL takes from the stack, so those are classified. To know what STACK_GLOBAL takes, the
+// scan runs the stream symbolically, as pickle.py's _Unpickler would: a stack with its MARK fences and a memo,
+// whose slots hold either a str constant the stream spelled out or "anything else". Every opcode pops and pushes
+// per its stack effect (pickletools' stack_before / stack_after); nothing is ever imported or called. See
+// https://github.com/python/cpython/blob/main/Lib/pickletools.py and Lib/pickle.py.
 
 type Arg = 'none' | 'line' | 'twolines' | 1 | 2 | 4 | 8 | 'len1' | 'len4' | 'len8';
+/**
+ * Values an opcode pops: a count; 'mark', everything above the topmost MARK and the MARK; 'mark+1', that and then
+ * the list, dict or set below it, which the opcode extends (and the table's push puts back).
+ */
+type Pops = number | 'mark' | 'mark+1';
+/** How the argument of an opcode that pushes a str becomes that str (pickle.py's load_* for the opcode). */
+type Text = 'utf8' | 'latin1' | 'escaped' | 'raw-unicode-escape';
 
-const OPCODES: Record<number, { name: string; arg: Arg; pushesString?: boolean }> = {};
-const def = (code: string | number, name: string, arg: Arg, pushesString = false): void => {
-  OPCODES[typeof code === 'string' ? code.charCodeAt(0) : code] = { name, arg, pushesString };
+interface Opcode {
+  name: string;
+  arg: Arg;
+  pops: Pops;
+  pushes: number;
+  text?: Text;
+}
+
+const OPCODES: Record<number, Opcode> = {};
+const def = (
+  code: string | number,
+  name: string,
+  arg: Arg,
+  pops: Pops,
+  pushes: number,
+  text?: Text,
+): void => {
+  OPCODES[typeof code === 'string' ? code.charCodeAt(0) : code] = { name, arg, pops, pushes, text };
 };
-def('(', 'MARK', 'none');
-def('.', 'STOP', 'none');
-def('0', 'POP', 'none');
-def('1', 'POP_MARK', 'none');
-def('2', 'DUP', 'none');
-def('F', 'FLOAT', 'line');
-def('I', 'INT', 'line');
-def('J', 'BININT', 4);
-def('K', 'BININT1', 1);
-def('L', 'LONG', 'line');
-def('M', 'BININT2', 2);
-def('N', 'NONE', 'none');
-def('P', 'PERSID', 'line');
-def('Q', 'BINPERSID', 'none');
-def('R', 'REDUCE', 'none');
-def('S', 'STRING', 'line', true);
-def('T', 'BINSTRING', 'len4', true);
-def('U', 'SHORT_BINSTRING', 'len1', true);
-def('V', 'UNICODE', 'line', true);
-def('X', 'BINUNICODE', 'len4', true);
-def('a', 'APPEND', 'none');
-def('b', 'BUILD', 'none');
-def('c', 'GLOBAL', 'twolines');
-def('d', 'DICT', 'none');
-def('}', 'EMPTY_DICT', 'none');
-def('e', 'APPENDS', 'none');
-def('g', 'GET', 'line');
-def('h', 'BINGET', 1);
-def('i', 'INST', 'twolines');
-def('j', 'LONG_BINGET', 4);
-def('l', 'LIST', 'none');
-def(']', 'EMPTY_LIST', 'none');
-def('o', 'OBJ', 'none');
-def('p', 'PUT', 'line');
-def('q', 'BINPUT', 1);
-def('r', 'LONG_BINPUT', 4);
-def('s', 'SETITEM', 'none');
-def('t', 'TUPLE', 'none');
-def(')', 'EMPTY_TUPLE', 'none');
-def('u', 'SETITEMS', 'none');
-def('G', 'BINFLOAT', 8);
-def(0x80, 'PROTO', 1);
-def(0x81, 'NEWOBJ', 'none');
-def(0x82, 'EXT1', 1);
-def(0x83, 'EXT2', 2);
-def(0x84, 'EXT4', 4);
-def(0x85, 'TUPLE1', 'none');
-def(0x86, 'TUPLE2', 'none');
-def(0x87, 'TUPLE3', 'none');
-def(0x88, 'NEWTRUE', 'none');
-def(0x89, 'NEWFALSE', 'none');
-def(0x8a, 'LONG1', 'len1');
-def(0x8b, 'LONG4', 'len4');
-def('B', 'BINBYTES', 'len4');
-def('C', 'SHORT_BINBYTES', 'len1');
-def(0x8c, 'SHORT_BINUNICODE', 'len1', true);
-def(0x8d, 'BINUNICODE8', 'len8', true);
-def(0x8e, 'BINBYTES8', 'len8');
-def(0x8f, 'EMPTY_SET', 'none');
-def(0x90, 'ADDITEMS', 'none');
-def(0x91, 'FROZENSET', 'none');
-def(0x92, 'NEWOBJ_EX', 'none');
-def(0x93, 'STACK_GLOBAL', 'none');
-def(0x94, 'MEMOIZE', 'none');
-def(0x95, 'FRAME', 8);
-def(0x96, 'BYTEARRAY8', 'len8');
-def(0x97, 'NEXT_BUFFER', 'none');
-def(0x98, 'READONLY_BUFFER', 'none');
+// MARK, POP, DUP, the memo opcodes and STACK_GLOBAL are run by hand in scanPickle; their entries document them.
+def('(', 'MARK', 'none', 0, 0);
+def('.', 'STOP', 'none', 1, 0);
+def('0', 'POP', 'none', 1, 0);
+def('1', 'POP_MARK', 'none', 'mark', 0);
+def('2', 'DUP', 'none', 1, 2);
+def('F', 'FLOAT', 'line', 0, 1);
+def('I', 'INT', 'line', 0, 1);
+def('J', 'BININT', 4, 0, 1);
+def('K', 'BININT1', 1, 0, 1);
+def('L', 'LONG', 'line', 0, 1);
+def('M', 'BININT2', 2, 0, 1);
+def('N', 'NONE', 'none', 0, 1);
+def('P', 'PERSID', 'line', 0, 1);
+def('Q', 'BINPERSID', 'none', 1, 1);
+def('R', 'REDUCE', 'none', 2, 1);
+def('S', 'STRING', 'line', 0, 1, 'escaped');
+def('T', 'BINSTRING', 'len4', 0, 1, 'latin1');
+def('U', 'SHORT_BINSTRING', 'len1', 0, 1, 'latin1');
+def('V', 'UNICODE', 'line', 0, 1, 'raw-unicode-escape');
+def('X', 'BINUNICODE', 'len4', 0, 1, 'utf8');
+def('a', 'APPEND', 'none', 2, 1);
+def('b', 'BUILD', 'none', 2, 1);
+def('c', 'GLOBAL', 'twolines', 0, 1);
+def('d', 'DICT', 'none', 'mark', 1);
+def('}', 'EMPTY_DICT', 'none', 0, 1);
+def('e', 'APPENDS', 'none', 'mark+1', 1);
+def('g', 'GET', 'line', 0, 1);
+def('h', 'BINGET', 1, 0, 1);
+def('i', 'INST', 'twolines', 'mark', 1);
+def('j', 'LONG_BINGET', 4, 0, 1);
+def('l', 'LIST', 'none', 'mark', 1);
+def(']', 'EMPTY_LIST', 'none', 0, 1);
+def('o', 'OBJ', 'none', 'mark', 1);
+def('p', 'PUT', 'line', 0, 0);
+def('q', 'BINPUT', 1, 0, 0);
+def('r', 'LONG_BINPUT', 4, 0, 0);
+def('s', 'SETITEM', 'none', 3, 1);
+def('t', 'TUPLE', 'none', 'mark', 1);
+def(')', 'EMPTY_TUPLE', 'none', 0, 1);
+def('u', 'SETITEMS', 'none', 'mark+1', 1);
+def('G', 'BINFLOAT', 8, 0, 1);
+def(0x80, 'PROTO', 1, 0, 0);
+def(0x81, 'NEWOBJ', 'none', 2, 1);
+def(0x82, 'EXT1', 1, 0, 1);
+def(0x83, 'EXT2', 2, 0, 1);
+def(0x84, 'EXT4', 4, 0, 1);
+def(0x85, 'TUPLE1', 'none', 1, 1);
+def(0x86, 'TUPLE2', 'none', 2, 1);
+def(0x87, 'TUPLE3', 'none', 3, 1);
+def(0x88, 'NEWTRUE', 'none', 0, 1);
+def(0x89, 'NEWFALSE', 'none', 0, 1);
+def(0x8a, 'LONG1', 'len1', 0, 1);
+def(0x8b, 'LONG4', 'len4', 0, 1);
+def('B', 'BINBYTES', 'len4', 0, 1);
+def('C', 'SHORT_BINBYTES', 'len1', 0, 1);
+def(0x8c, 'SHORT_BINUNICODE', 'len1', 0, 1, 'utf8');
+def(0x8d, 'BINUNICODE8', 'len8', 0, 1, 'utf8');
+def(0x8e, 'BINBYTES8', 'len8', 0, 1);
+def(0x8f, 'EMPTY_SET', 'none', 0, 1);
+def(0x90, 'ADDITEMS', 'none', 'mark+1', 1);
+def(0x91, 'FROZENSET', 'none', 'mark', 1);
+def(0x92, 'NEWOBJ_EX', 'none', 3, 1);
+def(0x93, 'STACK_GLOBAL', 'none', 2, 1);
+def(0x94, 'MEMOIZE', 'none', 0, 0);
+def(0x95, 'FRAME', 8, 0, 0);
+def(0x96, 'BYTEARRAY8', 'len8', 0, 1);
+def(0x97, 'NEXT_BUFFER', 'none', 0, 1);
+def(0x98, 'READONLY_BUFFER', 'none', 1, 1);
 
 // Modules whose every callable can run commands, reach the network or load code (ModelScan's unsafe list).
 const DANGEROUS_MODULES: Record<string, Severity> = {
@@ -154,6 +181,8 @@ const SAFE_PREFIXES = [
   '__builtin__.object',
 ];
 
+const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+
 export function classifyGlobal(module: string, name: string): Severity | null {
   const top = module.split('.')[0]!;
   if (module === 'builtins' || module === '__builtin__') {
@@ -162,28 +191,197 @@ export function classifyGlobal(module: string, name: string): Severity | null {
   const bySubmodule = DANGEROUS_MODULES[module] ?? DANGEROUS_MODULES[top];
   if (bySubmodule) return bySubmodule;
   if (module === 'operator' && (name === 'attrgetter' || name === 'methodcaller')) return 'medium';
+  if (name.includes('.')) return classifyAttributePath(name);
   const full = `${module}.${name}`;
   if (SAFE_PREFIXES.some((p) => full === p || full.startsWith(p.endsWith('.') ? p : `${p}.`) || full === p))
     return null;
   return 'low';
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
+/**
+ * From protocol 4 on, find_class resolves a dotted name attribute by attribute, so module `torch` with name
+ * `os.system` is os.system (torch imports os). No allow-listed module vouches for where such a path leads: each
+ * step is judged (a module alias like `_os` as the module), and a path that names nothing known is still 'low'.
+ */
+function classifyAttributePath(name: string): Severity {
+  let worst: Severity = 'low';
+  for (const part of name.split('.')) {
+    const severity: Severity | undefined = DANGEROUS_BUILTINS.has(part)
+      ? 'critical'
+      : (DANGEROUS_MODULES[part] ??
+        DANGEROUS_MODULES[part.replace(/^_+/, '')] ??
+        (/^__\w+__$/.test(part) ? 'high' : undefined));
+    if (severity && RANK[severity] > RANK[worst]) worst = severity;
+  }
+  return worst;
+}
 
-/** Scans one pickle stream (or several concatenated, as joblib writes them). Never throws on bad input. */
+/**
+ * A stack or memo slot: a str constant the stream spelled out, or (a number) anything else, as the byte offset of
+ * the opcode that produced it or one of the negative codes below.
+ */
+type Value = string | number;
+/** Popped from an empty stack, or from below a MARK. */
+const UNDERFLOW = -1;
+/** Fetched from a memo slot nothing stored. */
+const UNSET = -2;
+/** Beyond what the scan keeps (a stack or memo past its limit below). */
+const UNTRACKED = -3;
+
+/** Longer str constants are never decoded: no module or attribute name is this long. */
+const MAX_CONSTANT_BYTES = 4096;
+/** Stack values plus MARKs kept; past this the stack is dropped and what lay below it is unknown. */
+const MAX_STACK = 1 << 22;
+/** Memo slots kept (a JavaScript Map holds at most 2^24). */
+const MAX_MEMO = 1 << 22;
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const latin1 = (raw: Uint8Array): string => {
+  let out = '';
+  for (const b of raw) out += String.fromCharCode(b);
+  return out;
+};
+
+/** Python's escapes in a STRING argument after its quotes; `\n` and the like become one byte each. */
+const BYTE_ESCAPES: Record<number, number> = {
+  0x0a: -1, // backslash-newline: nothing
+  0x5c: 0x5c,
+  0x27: 0x27,
+  0x22: 0x22,
+  0x62: 0x08,
+  0x66: 0x0c,
+  0x74: 0x09,
+  0x6e: 0x0a,
+  0x72: 0x0d,
+  0x76: 0x0b,
+  0x61: 0x07,
+};
+const isOctal = (b: number | undefined): b is number => b !== undefined && b >= 0x30 && b <= 0x37;
+const isHex = (b: number | undefined): b is number =>
+  b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66));
+
+/** codecs.escape_decode, as pickle.py applies it to a STRING argument (bytes out, here as latin-1 text). */
+function escapeDecode(raw: Uint8Array): string | null {
+  let out = '';
+  for (let i = 0; i < raw.length;) {
+    const c = raw[i++]!;
+    if (c !== 0x5c) {
+      out += String.fromCharCode(c);
+      continue;
+    }
+    if (i >= raw.length) return null; // "Trailing \ in string"
+    const e = raw[i++]!;
+    const simple = BYTE_ESCAPES[e];
+    if (simple !== undefined) {
+      if (simple >= 0) out += String.fromCharCode(simple);
+    } else if (isOctal(e)) {
+      let v = e - 0x30;
+      for (let k = 0; k < 2 && isOctal(raw[i]); k++) v = v * 8 + raw[i++]! - 0x30;
+      out += String.fromCharCode(v & 0xff);
+    } else if (e === 0x78) {
+      if (!isHex(raw[i]) || !isHex(raw[i + 1])) return null; // "invalid \x escape"
+      out += String.fromCharCode(parseInt(latin1(raw.subarray(i, i + 2)), 16));
+      i += 2;
+    } else out += '\\' + String.fromCharCode(e); // an unknown escape stays as written
+  }
+  return out;
+}
+
+/** The raw-unicode-escape codec, as pickle.py applies it to a UNICODE argument: only \uXXXX and \UXXXXXXXX. */
+function rawUnicodeEscape(raw: Uint8Array): string | null {
+  let out = '';
+  for (let i = 0; i < raw.length;) {
+    const c = raw[i++]!;
+    if (c !== 0x5c || i >= raw.length) {
+      out += String.fromCharCode(c);
+      continue;
+    }
+    const e = raw[i++]!;
+    const count = e === 0x75 ? 4 : e === 0x55 ? 8 : 0;
+    if (count === 0) {
+      out += '\\' + String.fromCharCode(e);
+      continue;
+    }
+    for (let k = 0; k < count; k++) if (!isHex(raw[i + k])) return null;
+    const codePoint = parseInt(latin1(raw.subarray(i, i + count)), 16);
+    if (codePoint > 0x10ffff) return null;
+    out += String.fromCodePoint(codePoint);
+    i += count;
+  }
+  return out;
+}
+
+/** The str Python would push for a string opcode's argument, or null where it pushes none (or it is too long). */
+function constant(text: Text, raw: Uint8Array): string | null {
+  if (raw.length > MAX_CONSTANT_BYTES) return null;
+  switch (text) {
+    case 'utf8':
+      try {
+        return strictUtf8.decode(raw);
+      } catch {
+        return null;
+      }
+    case 'latin1':
+      return latin1(raw);
+    case 'escaped': {
+      // STRING's argument must be quoted, the same quote at both ends.
+      const q = raw[0];
+      if (raw.length < 2 || (q !== 0x27 && q !== 0x22) || raw[raw.length - 1] !== q) return null;
+      return escapeDecode(raw.subarray(1, raw.length - 1));
+    }
+    case 'raw-unicode-escape':
+      return rawUnicodeEscape(raw);
+  }
+}
+
+/**
+ * A memo index as pickle.py reads a PUT or GET line, int() of the text: surrounding whitespace, a sign, underscores
+ * between digits, leading zeros. Returns a number where it is exact (so that text and binary opcodes share slots),
+ * else its canonical decimal text; 'negative' for an index below zero, null for text int() rejects.
+ */
+function memoIndex(line: string): number | string | null {
+  const m = /^[ \t\n\r\v\f]*([+-]?)(\d+(?:_\d+)*)[ \t\n\r\v\f]*$/.exec(line);
+  if (!m) return null;
+  const digits = m[2]!.replaceAll('_', '').replace(/^0+(?=\d)/, '');
+  if (m[1] === '-' && digits !== '0') return 'negative';
+  return digits.length <= 15 ? Number(digits) : digits;
+}
+
+/**
+ * Scans one pickle stream (or several concatenated, as joblib and torch write them). Never throws on bad input: a
+ * malformed stream (truncated, an unknown opcode, a stack underflow, a memo slot never set) is a finding.
+ */
 export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
   const findings: Finding[] = [];
+  try {
+    scan(bytes, location, findings);
+  } catch (cause) {
+    findings.push({
+      id: 'pickle.scan_error',
+      severity: 'high',
+      message: `the pickle scan could not finish: ${(cause as Error).message}`,
+      location,
+    });
+  }
+  return findings;
+}
+
+function scan(bytes: Uint8Array, location: string, findings: Finding[]): void {
   const imports = new Map<string, Severity>();
-  const memo = new Map<number, string>();
-  const recent: string[] = [];
   let pos = 0;
   let calls = 0;
-  const readLine = (): string | null => {
+  const readLineBytes = (): Uint8Array | null => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) return null;
-    const text = decoder.decode(bytes.subarray(pos, end));
+    const line = bytes.subarray(pos, end);
     pos = end + 1;
-    return text;
+    return line;
+  };
+  const readLine = (): string | null => {
+    const line = readLineBytes();
+    return line === null ? null : decoder.decode(line);
   };
   const readUint = (n: number): number | null => {
     if (pos + n > bytes.length) return null;
@@ -205,6 +403,117 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
       });
     }
   };
+  // Reported once per id, with a count at the end: a hostile stream can repeat one malformation millions of times.
+  const repeated = new Map<string, { finding: Finding; count: number }>();
+  const report = (id: string, severity: Severity, message: string, offset: number): void => {
+    const seen = repeated.get(id);
+    if (seen) {
+      seen.count++;
+      return;
+    }
+    const finding: Finding = { id, severity, message, location: `${location}@${offset}` };
+    findings.push(finding);
+    repeated.set(id, { finding, count: 1 });
+  };
+  const tooComplex = (offset: number): void =>
+    report(
+      'pickle.too_complex',
+      'low',
+      `the stream holds more than ${MAX_STACK} stack values or memo slots; the scan treats the excess as unknown`,
+      offset,
+    );
+  const describe = (v: Value): string =>
+    typeof v === 'string'
+      ? `'${v.length > 80 ? `${v.slice(0, 80)}…` : v}'`
+      : v === UNDERFLOW
+        ? 'missing (stack underflow)'
+        : v === UNSET
+          ? 'a memo slot nothing stored'
+          : v === UNTRACKED
+            ? 'a value the scan no longer tracks'
+            : OPCODES[bytes[v]!]?.text
+              ? `a string at byte ${v} that the scan does not decode (malformed or over ${MAX_CONSTANT_BYTES} bytes)`
+              : `the ${OPCODES[bytes[v]!]?.name ?? 'opcode'} result at byte ${v}, not a str constant`;
+
+  // The unpickler's state. `marks` holds the stack height at each MARK (as _pickle.c does); a pop never reaches
+  // below the topmost one. `lost`: the stack outgrew MAX_STACK and was dropped, so below it lies the unknown.
+  let stack: Value[] = [];
+  let marks: number[] = [];
+  let lost = false;
+  const memo = new Map<number | string, Value>();
+  let memoLen = 0; // len(memo) in pickle.py: the slot MEMOIZE fills
+  let memoLost = false;
+  const fence = (): number => (marks.length > 0 ? marks[marks.length - 1]! : 0);
+  const underflow = (op: string, offset: number): number => {
+    if (lost && marks.length === 0) return UNTRACKED;
+    report(
+      'pickle.stack_underflow',
+      'medium',
+      `${op} needs a value the stack does not hold; Python's unpickler would stop here`,
+      offset,
+    );
+    return UNDERFLOW;
+  };
+  const pop = (op: string, offset: number): Value =>
+    stack.length > fence() ? stack.pop()! : underflow(op, offset);
+  const peek = (op: string, offset: number): Value =>
+    stack.length > fence() ? stack[stack.length - 1]! : underflow(op, offset);
+  const popMark = (op: string, offset: number): void => {
+    const mark = marks.pop();
+    if (mark !== undefined) stack.length = mark;
+    else {
+      if (!lost)
+        report(
+          'pickle.stack_underflow',
+          'medium',
+          `${op} needs a MARK the stack does not hold; Python's unpickler would stop here`,
+          offset,
+        );
+      stack = [];
+    }
+  };
+  const room = (offset: number): void => {
+    if (stack.length + marks.length < MAX_STACK) return;
+    tooComplex(offset);
+    stack = [];
+    marks = [];
+    lost = true;
+  };
+  const push = (v: Value, offset: number): void => {
+    room(offset);
+    stack.push(v);
+  };
+  const store = (key: number | string, v: Value, offset: number): void => {
+    if (!memo.has(key)) {
+      memoLen++;
+      if (memo.size >= MAX_MEMO) {
+        memoLost = true;
+        tooComplex(offset);
+        return;
+      }
+    }
+    memo.set(key, v);
+  };
+  const fetch = (key: number | string, op: string, offset: number): Value => {
+    const v = memo.get(key);
+    if (v !== undefined) return v;
+    if (memoLost) return UNTRACKED;
+    report(
+      'pickle.memo_unset',
+      'medium',
+      `${op} fetches memo slot ${key}, which nothing stored; Python's unpickler would stop here`,
+      offset,
+    );
+    return UNSET;
+  };
+  const badIndex = (op: string, offset: number): void =>
+    report(
+      'pickle.memo_unset',
+      'medium',
+      `${op} names a memo slot that is not a non-negative integer; Python's unpickler would stop here`,
+      offset,
+    );
+
   let sawOpcode = false;
   for (;;) {
     if (pos >= bytes.length) {
@@ -229,14 +538,15 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
       break;
     }
     sawOpcode = true;
-    let text: string | null = null;
+    let raw: Uint8Array | null = null; // a line argument (without its newline), or a counted string's bytes
+    let int: number | null = null; // a fixed-width integer argument
     let truncated = false;
     switch (op.arg) {
       case 'none':
         break;
       case 'line':
-        text = readLine();
-        truncated = text === null;
+        raw = readLineBytes();
+        truncated = raw === null;
         break;
       case 'twolines': {
         const module = readLine();
@@ -248,22 +558,17 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
       case 1:
       case 2:
       case 4:
-      case 8: {
-        const v = readUint(op.arg);
-        truncated = v === null;
-        if (!truncated && (op.name === 'BINPUT' || op.name === 'LONG_BINPUT') && recent.length > 0)
-          memo.set(v!, recent[recent.length - 1]!);
-        if (!truncated && (op.name === 'BINGET' || op.name === 'LONG_BINGET') && memo.has(v!))
-          recent.push(memo.get(v!)!);
+      case 8:
+        int = readUint(op.arg);
+        truncated = int === null;
         break;
-      }
       case 'len1':
       case 'len4':
       case 'len8': {
         const n = readUint(op.arg === 'len1' ? 1 : op.arg === 'len4' ? 4 : 8);
         if (n === null || pos + n > bytes.length) truncated = true;
         else {
-          if (op.pushesString) text = decoder.decode(bytes.subarray(pos, pos + n));
+          if (op.text) raw = bytes.subarray(pos, pos + n);
           pos += n;
         }
         break;
@@ -278,20 +583,66 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
       });
       break;
     }
-    if (op.pushesString && text !== null)
-      recent.push(op.arg === 'line' ? text.replace(/^['"]|['"]$/g, '') : text);
-    if (op.name === 'MEMOIZE' && recent.length > 0) memo.set(memo.size, recent[recent.length - 1]!);
-    if (op.name === 'STACK_GLOBAL') {
-      // The module and name are the two most recent strings pushed (possibly through the memo).
-      if (recent.length >= 2)
-        note(recent[recent.length - 2]!, recent[recent.length - 1]!, 'STACK_GLOBAL', offset);
-      else
-        findings.push({
-          id: 'pickle.unresolved_global',
-          severity: 'high',
-          message: 'STACK_GLOBAL with a module or name that could not be resolved statically',
-          location: `${location}@${offset}`,
-        });
+    switch (op.name) {
+      case 'MARK':
+        room(offset);
+        marks.push(stack.length);
+        break;
+      case 'POP':
+        // A MARK on top is popped like a value (pickle.py pops the mark stack when the stack above it is empty).
+        if (marks.length > 0 && marks[marks.length - 1] === stack.length) marks.pop();
+        else pop(op.name, offset);
+        break;
+      case 'DUP':
+        push(peek(op.name, offset), offset);
+        break;
+      case 'PUT':
+      case 'BINPUT':
+      case 'LONG_BINPUT':
+      case 'MEMOIZE': {
+        const key =
+          op.name === 'MEMOIZE' ? memoLen : op.name === 'PUT' ? memoIndex(decoder.decode(raw!)) : int!;
+        // Python stores nothing when the stack holds nothing above the topmost MARK.
+        const top =
+          stack.length > fence() ? stack[stack.length - 1]! : lost && marks.length === 0 ? UNTRACKED : null;
+        if (key === null || key === 'negative') badIndex(op.name, offset);
+        else if (top === null) underflow(op.name, offset);
+        else store(key, top, offset);
+        break;
+      }
+      case 'GET':
+      case 'BINGET':
+      case 'LONG_BINGET': {
+        const key = op.name === 'GET' ? memoIndex(decoder.decode(raw!)) : int!;
+        if (key === null || key === 'negative') badIndex(op.name, offset);
+        push(key === null || key === 'negative' ? UNSET : fetch(key, op.name, offset), offset);
+        break;
+      }
+      case 'STACK_GLOBAL': {
+        const name = pop(op.name, offset);
+        const module = pop(op.name, offset);
+        if (typeof module === 'string' && typeof name === 'string') note(module, name, op.name, offset);
+        else
+          report(
+            'pickle.unresolved_global',
+            'high',
+            `STACK_GLOBAL with a module or name that could not be resolved statically: module ${describe(module)}, name ${describe(name)}`,
+            offset,
+          );
+        push(offset, offset);
+        break;
+      }
+      default: {
+        if (typeof op.pops === 'number') for (let k = 0; k < op.pops; k++) pop(op.name, offset);
+        else {
+          // OBJ takes the class from just above the MARK, so it needs one value there.
+          if (op.name === 'OBJ' && marks.length > 0 && stack.length === fence()) underflow(op.name, offset);
+          popMark(op.name, offset);
+          if (op.pops === 'mark+1') pop(op.name, offset);
+        }
+        const value = op.text && raw !== null ? (constant(op.text, raw) ?? offset) : offset;
+        for (let k = 0; k < op.pushes; k++) push(value, offset);
+      }
     }
     if (
       op.name === 'REDUCE' ||
@@ -302,8 +653,14 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
     )
       calls++;
     if (op.name === 'STOP') {
-      // joblib and torch may append further pickles; keep reading only if another stream starts here.
-      if (pos < bytes.length && bytes[pos] === 0x80 && (bytes[pos + 1] ?? 99) <= 5) continue;
+      // joblib and torch may append further pickles; keep reading only if another stream starts here. Each load()
+      // starts with an empty stack; the memo is kept, as one Unpickler reused for several loads keeps it.
+      if (pos < bytes.length && bytes[pos] === 0x80 && (bytes[pos + 1] ?? 99) <= 5) {
+        stack = [];
+        marks = [];
+        lost = false;
+        continue;
+      }
       findings.push({
         id: 'pickle.stop',
         severity: 'info',
@@ -313,5 +670,6 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
       break;
     }
   }
-  return findings;
+  for (const { finding, count } of repeated.values())
+    if (count > 1) finding.message += ` (and ${count - 1} more like it in the stream)`;
 }

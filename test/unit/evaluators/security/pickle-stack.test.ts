@@ -1,0 +1,325 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../../../../evaluators/security/findings.ts';
+import { classifyGlobal, scanPickle } from '../../../../evaluators/security/pickle.ts';
+import { osSystemPickleV0 } from '../../../support/evaluators/hostile.ts';
+
+// Pickles assembled opcode by opcode. Each hostile one below was loaded once, by hand, with Python 3.11's
+// pickle.Unpickler and pickle._Unpickler (find_class overridden to record its arguments instead of importing)
+// and reached os.system; none of these tests needs Python.
+
+type Part = number | string | Uint8Array | Part[];
+/** The bytes of the parts: a number is one byte, a string its latin-1 bytes (protocol-0 text such as `p0\n`). */
+const pkl = (...parts: Part[]): Uint8Array => {
+  const out: Uint8Array[] = [];
+  const add = (p: Part): void => {
+    if (typeof p === 'number') out.push(Uint8Array.of(p));
+    else if (typeof p === 'string') out.push(Buffer.from(p, 'latin1'));
+    else if (p instanceof Uint8Array) out.push(p);
+    else p.forEach(add);
+  };
+  parts.forEach(add);
+  return new Uint8Array(Buffer.concat(out));
+};
+/** SHORT_BINUNICODE: a str constant. */
+const str = (s: string): Part => {
+  const b = Buffer.from(s, 'utf8');
+  return [0x8c, b.length, b];
+};
+const PROTO4 = [0x80, 4];
+const MARK = 0x28;
+const STOP = 0x2e;
+const POP = 0x30;
+const POP_MARK = 0x31;
+const DUP = 0x32;
+const REDUCE = 0x52;
+const EMPTY_TUPLE = 0x29;
+const TUPLE1 = 0x85;
+const BINPUT = 0x71;
+const BINGET = 0x68;
+const LONG_BINPUT = 0x72;
+const LONG_BINGET = 0x6a;
+const MEMOIZE = 0x94;
+const STACK_GLOBAL = 0x93;
+const SHORT_BINBYTES = 0x43;
+/** With module and name on the stack: import them, then call the result with one argument. */
+const CALL = [STACK_GLOBAL, str('echo pwned'), TUPLE1, REDUCE, STOP];
+const le32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24];
+
+const ids = (findings: Finding[]): string[] => findings.map((f) => f.id);
+const high = (findings: Finding[]): Finding[] =>
+  findings.filter((f) => f.severity === 'high' || f.severity === 'critical');
+
+/** The severity the scanner gives a plain GLOBAL os.system. */
+const plainSeverity = scanPickle(osSystemPickleV0()).find((f) => f.message.includes('os.system'))!.severity;
+
+/** Hostile pickles whose STACK_GLOBAL imports os.system, each hiding it from a "last two strings" reading. */
+const bypasses: [string, Uint8Array][] = [
+  [
+    "the reviewer's: text PUT, POP, decoy strings, text GET",
+    pkl(PROTO4, str('os'), 'p0\n', POP, str('decoy'), str('list'), POP, POP, 'g0\n', str('system'), CALL),
+  ],
+  [
+    'BINPUT, POP, decoy, BINGET, decoy popped',
+    pkl(
+      PROTO4,
+      [str('os'), BINPUT, 7, POP, str('decoy'), POP],
+      [BINGET, 7, str('list'), POP, str('system'), CALL],
+    ),
+  ],
+  [
+    'MEMOIZE after a memoized non-string (MEMOIZE fills slot len(memo)), BINGET',
+    pkl(
+      PROTO4,
+      [0x5d, MEMOIZE, POP, str('os'), MEMOIZE, POP, str('collections'), MEMOIZE, POP],
+      [BINGET, 1, str('system'), CALL],
+    ),
+  ],
+  [
+    'LONG_BINPUT, LONG_BINGET, decoys dropped by POP_MARK',
+    pkl(
+      PROTO4,
+      [str('os'), LONG_BINPUT, le32(70000), POP, LONG_BINGET, le32(70000)],
+      [MARK, str('decoy'), str('list'), POP_MARK, str('system'), CALL],
+    ),
+  ],
+  [
+    'text PUT read back by BINGET (text and binary indices share the memo)',
+    pkl(PROTO4, str('os'), 'p3\n', POP, str('decoy'), POP, BINGET, 3, str('system'), CALL),
+  ],
+  [
+    'a memo index written as int() reads it (sign, underscore, spaces, leading zeros)',
+    pkl(PROTO4, str('os'), 'p+0_0\n', POP, str('decoy'), POP, 'g 00 \n', str('system'), CALL),
+  ],
+  [
+    'DUP, then decoys dropped by POP_MARK, then POP of the copy',
+    pkl(PROTO4, str('os'), DUP, MARK, str('decoy'), str('list'), POP_MARK, POP, str('system'), CALL),
+  ],
+  [
+    'POP taking a MARK off the stack',
+    pkl(PROTO4, str('os'), MARK, str('decoy'), POP, POP, str('system'), CALL),
+  ],
+  [
+    'module and name spelled with STRING escapes (protocol 2)',
+    pkl(0x80, 2, "S'\\x6fs'\n", "S'sys\\164em'\n", CALL),
+  ],
+  [
+    'module and name spelled with UNICODE raw-unicode-escapes',
+    pkl(PROTO4, 'V\\u006fs\n', 'Vsyst\\U00000065m\n', CALL),
+  ],
+];
+
+describe('pickle STACK_GLOBAL over a modelled stack and memo', () => {
+  it('gives a plain os.system import its critical severity', () => {
+    expect(plainSeverity).toBe('critical');
+  });
+
+  it.each(bypasses)('finds os.system through %s', (_name, bytes) => {
+    const findings = scanPickle(bytes);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: plainSeverity,
+        message: expect.stringContaining('imports os.system;'),
+      }),
+    );
+    // Nothing else: no decoy import, no underflow or memo miss in a stream Python loads cleanly.
+    expect(ids(findings).sort()).toEqual(['pickle.dangerous_import', 'pickle.stop']);
+  });
+
+  it('resolves a dotted name attribute by attribute: torch + os.system is os.system', () => {
+    const findings = scanPickle(pkl(PROTO4, str('torch'), str('os.system'), CALL));
+    expect(findings[0]).toMatchObject({ id: 'pickle.dangerous_import', severity: 'critical' });
+    expect(classifyGlobal('torch', 'os.system')).toBe('critical');
+    expect(classifyGlobal('collections', '_sys.modules')).toBe('critical');
+    expect(classifyGlobal('numpy', 'testing.__builtins__')).toBe('high');
+    expect(classifyGlobal('mypkg', 'Outer.Inner')).toBe('low');
+    expect(classifyGlobal('collections', 'OrderedDict')).toBeNull();
+  });
+
+  it('keeps the memo across concatenated streams and starts each with an empty stack', () => {
+    const first = pkl(PROTO4, str('os'), BINPUT, 0, STOP);
+    const second = pkl(PROTO4, BINGET, 0, str('system'), CALL);
+    expect(scanPickle(pkl(first, second))[0]).toMatchObject({
+      id: 'pickle.dangerous_import',
+      message: expect.stringContaining('os.system'),
+    });
+    // The first stream's leftover value is not the second's operand.
+    const leftover = scanPickle(pkl(PROTO4, str('os'), str('x'), STOP, PROTO4, str('system'), CALL));
+    expect(leftover).toContainEqual(
+      expect.objectContaining({ id: 'pickle.unresolved_global', severity: 'high' }),
+    );
+  });
+});
+
+describe('pickle STACK_GLOBAL operands that are not str constants', () => {
+  const unresolved = expect.objectContaining({ id: 'pickle.unresolved_global', severity: 'high' });
+
+  it('reports a module built by a REDUCE', () => {
+    // builtins.str(('os',)) is a str at load time, but not one the stream spells out.
+    const findings = scanPickle(
+      pkl(PROTO4, 'cbuiltins\nstr\n', str('os'), TUPLE1, REDUCE, str('system'), CALL),
+    );
+    expect(findings).toContainEqual(unresolved);
+    expect(findings.find((f) => f.id === 'pickle.unresolved_global')!.message).toContain('REDUCE');
+  });
+
+  it('reports a name built by a REDUCE, naming the module it did resolve', () => {
+    const findings = scanPickle(
+      pkl(PROTO4, str('os'), 'cbuiltins\nstr\n', str('system'), TUPLE1, REDUCE, CALL),
+    );
+    expect(findings).toContainEqual(unresolved);
+    expect(findings.find((f) => f.id === 'pickle.unresolved_global')!.message).toContain("module 'os'");
+  });
+
+  it('reports an operand fetched from a memo slot never set', () => {
+    const findings = scanPickle(pkl(PROTO4, str('os'), BINGET, 9, CALL));
+    expect(findings).toContainEqual(unresolved);
+    expect(ids(findings)).toContain('pickle.memo_unset');
+  });
+
+  it('reports bytes (not str) operands', () => {
+    // Python refuses them ('STACK_GLOBAL requires str'); the scan still calls nothing resolved that is not a str.
+    const findings = scanPickle(pkl(PROTO4, SHORT_BINBYTES, 2, 'os', str('system'), CALL));
+    expect(findings).toContainEqual(unresolved);
+  });
+
+  it('reports operands that lie below a MARK, out of its reach', () => {
+    const findings = scanPickle(pkl(PROTO4, str('os'), str('system'), MARK, STACK_GLOBAL, STOP));
+    expect(findings).toContainEqual(unresolved);
+    expect(ids(findings)).toContain('pickle.stack_underflow');
+    expect(ids(findings)).not.toContain('pickle.dangerous_import');
+  });
+
+  it('reports a stack underflow', () => {
+    const findings = scanPickle(pkl(PROTO4, str('system'), CALL));
+    expect(findings).toContainEqual(unresolved);
+    expect(ids(findings)).toContain('pickle.stack_underflow');
+  });
+});
+
+describe('benign pickles', () => {
+  it('passes a dict of numbers', () => {
+    // pickle.dumps({1: 2.5, 'x': [1, 2]}, 2)
+    const bytes = pkl(
+      0x80,
+      2,
+      '}q\x00(K\x01G@\x04\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00xq\x01]q\x02(K\x01K\x02eu.',
+    );
+    expect(scanPickle(bytes).map((f) => f.severity)).toEqual(['info']);
+  });
+
+  it('passes protocol 4 collections globals whose module string the pickler reuses through the memo', () => {
+    // pickle.dumps([OrderedDict(a=1), Counter('ab')], 4): the second STACK_GLOBAL takes 'collections' by BINGET.
+    const body = pkl(
+      [0x5d, MEMOIZE, MARK],
+      [
+        str('collections'),
+        MEMOIZE,
+        str('OrderedDict'),
+        MEMOIZE,
+        STACK_GLOBAL,
+        MEMOIZE,
+        EMPTY_TUPLE,
+        REDUCE,
+        MEMOIZE,
+      ],
+      [str('a'), MEMOIZE, 'K\x01s'],
+      [BINGET, 1, str('Counter'), MEMOIZE, STACK_GLOBAL, MEMOIZE],
+      [
+        '}',
+        MEMOIZE,
+        MARK,
+        str('a'),
+        MEMOIZE,
+        'K\x01',
+        str('b'),
+        MEMOIZE,
+        'K\x01u',
+        TUPLE1,
+        MEMOIZE,
+        REDUCE,
+        MEMOIZE,
+      ],
+      ['e', STOP],
+    );
+    const bytes = pkl(PROTO4, 0x95, le32(body.length), 0, 0, 0, 0, body);
+    const findings = scanPickle(bytes);
+    expect(high(findings)).toEqual([]);
+    expect(ids(findings)).toEqual(['pickle.stop']);
+  });
+
+  it('passes a GLOBAL of collections.OrderedDict (protocol 2)', () => {
+    expect(ids(scanPickle(pkl(0x80, 2, 'ccollections\nOrderedDict\nq\x00)Rq\x01.')))).toEqual([
+      'pickle.stop',
+    ]);
+  });
+});
+
+describe('malformed pickles', () => {
+  it('reports a stack underflow as a finding', () => {
+    for (const bytes of [
+      pkl(PROTO4, REDUCE, STOP),
+      pkl(PROTO4, POP_MARK, STOP),
+      pkl(PROTO4, MARK, DUP, STOP),
+      pkl(PROTO4, MARK, MEMOIZE, POP, STOP),
+      pkl(PROTO4, MARK, 'o', STOP),
+      pkl(PROTO4, 'e', STOP),
+      pkl(PROTO4, STOP),
+    ]) {
+      const findings = scanPickle(bytes);
+      expect(findings).toContainEqual(
+        expect.objectContaining({ id: 'pickle.stack_underflow', severity: 'medium' }),
+      );
+    }
+  });
+
+  it('reports a bad memo index as a finding', () => {
+    for (const bytes of [pkl(PROTO4, 'N', 'px\n', STOP), pkl(PROTO4, 'g-1\n', POP, 'N', STOP)])
+      expect(ids(scanPickle(bytes))).toContain('pickle.memo_unset');
+  });
+
+  it('reports one finding per kind of malformation, with a count', () => {
+    const findings = scanPickle(pkl(PROTO4, new Array<number>(10_000).fill(REDUCE), 'N', STOP));
+    const underflows = findings.filter((f) => f.id === 'pickle.stack_underflow');
+    expect(underflows).toHaveLength(1);
+    expect(underflows[0]!.message).toMatch(/\(and \d+ more like it in the stream\)$/);
+  });
+
+  it('reports every truncation of a hostile pickle instead of throwing', () => {
+    const whole = bypasses[0]![1];
+    for (let n = 0; n < whole.length; n++) {
+      const findings = scanPickle(whole.subarray(0, n));
+      expect(ids(findings)).toContain('pickle.truncated');
+      expect(ids(findings)).not.toContain('pickle.scan_error');
+    }
+  });
+
+  it('never throws on random or mutated bytes', () => {
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 16;
+    for (let round = 0; round < 2000; round++) {
+      const base = bypasses[round % bypasses.length]![1];
+      const bytes =
+        round % 2 === 0
+          ? Uint8Array.from({ length: next() % 200 }, () => next() & 0xff)
+          : base.map((b) => (next() % 10 === 0 ? next() & 0xff : b));
+      const findings = scanPickle(bytes);
+      expect(findings.length).toBeGreaterThan(0);
+      expect(ids(findings)).not.toContain('pickle.scan_error');
+    }
+  });
+
+  it('keeps scanning past a stack too deep to track, treating what it dropped as unknown', () => {
+    const deep = new Uint8Array((1 << 22) + 10).fill(0x4e); // NONE, NONE, …
+    const bytes = pkl(PROTO4, str('os'), deep, str('os'), str('system'), CALL);
+    const findings = scanPickle(bytes);
+    expect(findings).toContainEqual(expect.objectContaining({ id: 'pickle.too_complex', severity: 'low' }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ id: 'pickle.dangerous_import', severity: 'critical' }),
+    );
+    // Past the drop, what lies below is unknown, not missing: unresolved, but no underflow.
+    const below = scanPickle(pkl(PROTO4, str('os'), deep, POP_MARK, str('system'), STACK_GLOBAL, STOP));
+    expect(ids(below)).toContain('pickle.unresolved_global');
+    expect(ids(below)).not.toContain('pickle.stack_underflow');
+  });
+});
