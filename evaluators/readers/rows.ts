@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { PassThrough, type Transform } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { EvaluatorError } from '../errors.ts';
@@ -68,10 +69,29 @@ async function* batchesOf<T>(stream: AsyncIterable<T> & { read(): T | null }): A
   }
 }
 
+/**
+ * The file's bytes through `into`. A read error (a directory, no permission, an I/O error) reaches `into`'s
+ * consumer as `failed()`, instead of escaping as an unhandled 'error' event that ends the process: `pipe`
+ * does not forward errors.
+ */
+function readThrough<T extends Transform>(path: string, into: T): { stream: T; failed(): Error | undefined } {
+  const source = createReadStream(path);
+  let failure: Error | undefined;
+  source.on('error', (err) => {
+    failure = err;
+    into.destroy(err);
+  });
+  return { stream: source.pipe(into), failed: () => failure };
+}
+
+const readFailure = (path: string, cause: Error) =>
+  new EvaluatorError('EVAL_DATA_INVALID', `cannot read data file ${path}: ${cause.message}`, { cause });
+
 async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
   // Records come as arrays and become row objects here, once: csv-parse's own `columns` would build an
   // object per record that normalizing then copies.
-  const parser = createReadStream(path).pipe(
+  const { stream: parser, failed } = readThrough(
+    path,
     parseCsv({
       delimiter: options.delimiter ?? ',',
       from_line: (options.skipLines ?? 0) + 1,
@@ -105,6 +125,8 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
     }
   } catch (cause) {
     if (cause instanceof EvaluatorError) throw cause;
+    const failure = failed();
+    if (failure) throw readFailure(path, failure);
     throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}: not valid CSV: ${(cause as Error).message}`, {
       cause,
     });
@@ -112,28 +134,35 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
 }
 
 async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const { stream: text, failed } = readThrough(path, new PassThrough({ encoding: 'utf8' }));
+  const lines = createInterface({ input: text, crlfDelay: Infinity });
   let n = 0;
   let rows: Row[] = [];
-  for await (const line of lines) {
-    n += 1;
-    if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (cause) {
-      throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: not valid JSON`, { cause });
+  try {
+    for await (const line of lines) {
+      n += 1;
+      if (line.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (cause) {
+        throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: not valid JSON`, { cause });
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: each line must be a JSON object`);
+      }
+      const row: Row = {};
+      for (const [key, cell] of Object.entries(value)) row[key] = normalize(cell, na);
+      rows.push(row);
+      if (rows.length === MAX_BATCH) {
+        yield rows;
+        rows = [];
+      }
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: each line must be a JSON object`);
-    }
-    const row: Row = {};
-    for (const [key, cell] of Object.entries(value)) row[key] = normalize(cell, na);
-    rows.push(row);
-    if (rows.length === MAX_BATCH) {
-      yield rows;
-      rows = [];
-    }
+  } catch (cause) {
+    const failure = failed();
+    if (failure && !(cause instanceof EvaluatorError)) throw readFailure(path, failure);
+    throw cause;
   }
   if (rows.length > 0) yield rows;
 }

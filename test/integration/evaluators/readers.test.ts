@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -89,5 +89,16 @@ describe('readRows', () => {
     const notParquet = path.join(dir, 'n.parquet');
     await writeFile(notParquet, 'not parquet at all');
     await expect(collect(notParquet)).rejects.toMatchObject({ code: 'EVAL_DATA_FORMAT' });
+  });
+
+  it('turns a failure to read the file into an EvaluatorError, not an unhandled stream error', async () => {
+    // A folder passes the existence check and fails at the first read, as an I/O error would.
+    for (const name of ['folder.csv', 'folder.jsonl']) {
+      await mkdir(path.join(dir, name));
+      await expect(collect(path.join(dir, name))).rejects.toMatchObject({
+        code: 'EVAL_DATA_INVALID',
+        message: expect.stringMatching(/cannot read data file .*EISDIR/),
+      });
+    }
   });
 });
