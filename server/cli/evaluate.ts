@@ -1,6 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
 import { CliFailure } from './output.ts';
 
 interface Flags {
@@ -12,6 +14,167 @@ interface Flags {
   out: string;
   provider: 'auto' | 'cuda' | 'cpu';
   progress: boolean;
+  generatedAt?: string;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** A file system error as a short phrase ("no such file or directory"), without Node's "ENOENT: …, open 'x'". */
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'no such file or directory';
+  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied';
+  if (e.code === 'EISDIR') return 'is a directory';
+  if (e.code === 'ENOTDIR') return 'a parent is not a directory';
+  return e.message ?? String(err);
+}
+
+/**
+ * Refuses an input file that cannot be opened and read as a file (missing, a directory, no permission) with
+ * one line, before any work starts rather than minutes into it.
+ */
+async function checkReadable(file: string, what: string): Promise<void> {
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!info.isFile()) throw new Error('not a regular file');
+    await (await open(file, 'r')).close();
+  } catch (err) {
+    throw new CliFailure(`cannot read ${what} file ${file}: ${reason(err)}`);
+  }
+}
+
+/** The spec file parsed (YAML, of which JSON is a part) but not yet validated: flags are merged in first. */
+async function readSpecFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read spec file ${file}: ${reason(err)}`);
+  }
+  const { parse } = await import('yaml');
+  try {
+    return parse(text, { maxAliasCount: 100 });
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw new CliFailure(`spec file ${file} is neither valid YAML nor JSON: ${first}`);
+  }
+}
+
+/**
+ * Where the predictions come from, with the flags merged into the parsed spec (before it is validated):
+ * --prediction-column fills in spec.prediction.column, which must not name another column; with --model,
+ * spec.prediction may only say how to read the model's output. Without either flag, a spec that names
+ * spec.prediction.column is enough.
+ */
+function mergePredictionSource(
+  raw: unknown,
+  flags: Flags,
+): { spec: unknown; source: { model: string } | { column: string } } {
+  if (flags.model && flags.predictionColumn) {
+    throw new CliFailure(
+      '--model and --prediction-column are exclusive: run a model, or read predictions from a column',
+    );
+  }
+  // Not a mapping: leave it to the validator to say so.
+  if (!isObject(raw)) {
+    if (flags.model) return { spec: raw, source: { model: flags.model } };
+    if (flags.predictionColumn) return { spec: raw, source: { column: flags.predictionColumn } };
+    throw new CliFailure('give --model M.onnx, or --prediction-column C for predictions already in the data');
+  }
+  const prediction = raw.prediction;
+  const fields = isObject(prediction) ? prediction : {};
+  const named = typeof fields.column === 'string' ? fields.column : undefined;
+
+  if (flags.model) {
+    if (fields.column !== undefined) {
+      throw new CliFailure(
+        `spec.prediction.column (${String(fields.column)}) reads predictions from the data, but --model runs ` +
+          'a model: remove one (with a model, spec.prediction takes output and threshold)',
+      );
+    }
+    for (const key of ['positive', 'score'] as const) {
+      if (fields[key] !== undefined) {
+        throw new CliFailure(
+          `spec.prediction.${key} goes with predictions from a data column, not with --model ` +
+            '(with a model, spec.prediction takes output and threshold)',
+        );
+      }
+    }
+    return { spec: raw, source: { model: flags.model } };
+  }
+
+  const column = flags.predictionColumn ?? named;
+  if (column === undefined) {
+    throw new CliFailure(
+      'give --model M.onnx, or --prediction-column C for predictions already in the data ' +
+        '(or name the column in spec.prediction.column)',
+    );
+  }
+  if (!flags.predictionColumn) return { spec: raw, source: { column } };
+  if (fields.column !== undefined && fields.column !== column) {
+    throw new CliFailure(
+      `--prediction-column ${column} disagrees with spec.prediction.column (${String(fields.column)}): ` +
+        'remove one or make them name the same column',
+    );
+  }
+  for (const key of ['output', 'threshold'] as const) {
+    if (fields[key] !== undefined) {
+      throw new CliFailure(
+        `spec.prediction.${key} goes with a model output, not with --prediction-column ` +
+          '(with a column, spec.prediction takes positive and score)',
+      );
+    }
+  }
+  // A spec.prediction that is not a mapping is left as it is, for the validator to name.
+  if (prediction !== undefined && !isObject(prediction)) return { spec: raw, source: { column } };
+  return { spec: { ...raw, prediction: { ...fields, column } }, source: { column } };
+}
+
+const PHASES: Record<EvaluationProgress['phase'], string> = {
+  scan: 'scanning the model',
+  data: 'reading data',
+  reference: 'reading reference data',
+  metrics: 'computing metrics',
+  done: 'done',
+};
+
+/**
+ * Progress on stderr, only when stderr is a terminal. The evaluator reports rows read, not bytes, and the
+ * number of rows is not known until the end, so it shows rows done and the time taken: no total, no bar.
+ */
+async function progressOf(enabled: boolean): Promise<{
+  update(p: EvaluationProgress): void;
+  stop(): void;
+}> {
+  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const { SingleBar } = await import('cli-progress');
+  const bar = new SingleBar({
+    format: ' {status}  {duration_formatted}',
+    stream: process.stderr,
+    clearOnComplete: true,
+  });
+  const status = ({ phase, rows }: EvaluationProgress): string => {
+    const n = `${rows.toLocaleString('en-US')} rows`;
+    if (phase === 'scan') return PHASES.scan;
+    return phase === 'metrics' ? `${PHASES.metrics} on ${n}` : `${PHASES[phase]}: ${n}`;
+  };
+  bar.start(0, 0, { status: 'starting' });
+  return {
+    update: (p) => bar.update(p.rows, { status: status(p) }),
+    stop: () => bar.stop(),
+  };
+}
+
+function runtimeLine(evidence: Evidence, source: { model: string } | { column: string }): string {
+  const r = evidence.runtime;
+  if ('column' in source) return `  predictions: from data column ${source.column} (no model run)`;
+  const provider = r.execution_provider ? `, execution provider ${r.execution_provider}` : '';
+  const device = r.device ? `, device ${r.device}` : '';
+  return `  runtime: ${r.engine}${r.version ? ` ${r.version}` : ''}${provider}${device}`;
 }
 
 /** `arbiter evaluate`: run the evaluator locally (no service) and write the evidence document. */
@@ -28,55 +191,74 @@ export function registerEvaluateCommand(program: Command): void {
     .requiredOption('--spec <file>', 'evaluation spec (YAML or JSON)')
     .requiredOption('--out <file>', 'where to write the evidence (canonical JSON)')
     .option('--provider <provider>', 'execution provider: auto | cuda | cpu', 'auto')
+    .option(
+      '--generated-at <time>',
+      'when the evidence was gathered, RFC 3339 (default: now); policies judge freshness by it, and the same inputs with the same time give the same bytes',
+    )
     .option('--no-progress', 'no progress bar')
+    // Usage errors (a missing --data, an unknown option) are errors like the others: one line, exit code 2.
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: () => {} })
+    .exitOverride((err) => {
+      if (err.exitCode === 0) throw err;
+      const message = err.message.replace(/^error: /, '');
+      throw new CliFailure(`${message} (see arbiter evaluate --help)`);
+    })
     .action(async (flags: Flags) => {
-      if (!flags.model === !flags.predictionColumn)
-        throw new CliFailure('give exactly one of --model or --prediction-column');
       if (!['auto', 'cuda', 'cpu'].includes(flags.provider))
         throw new CliFailure('--provider: use auto, cuda or cpu');
-      const [{ evaluate, loadSpec }, { readFile }, { SingleBar, Presets }] = await Promise.all([
-        import('../../evaluators/index.ts'),
-        import('node:fs/promises'),
-        import('cli-progress'),
-      ]);
-      let spec = loadSpec(await readFile(flags.spec, 'utf8'));
-      if (flags.predictionColumn) {
-        spec = {
-          ...spec,
-          prediction: { ...(spec.prediction ?? {}), column: flags.predictionColumn },
-        } as typeof spec;
-      }
-      const bar = new SingleBar(
-        { format: ' {phase} |{bar}| {value} rows', stream: process.stderr },
-        Presets.shades_classic,
-      );
-      if (flags.progress) bar.start(0, 0, { phase: 'scan'.padEnd(9) });
+      const generatedAt = flags.generatedAt === undefined ? new Date() : new Date(flags.generatedAt);
+      if (Number.isNaN(generatedAt.getTime()) || (flags.generatedAt && !RFC3339.test(flags.generatedAt)))
+        throw new CliFailure(
+          `--generated-at: ${flags.generatedAt} is not an RFC 3339 time such as 2026-12-01T09:00:00Z`,
+        );
+      const { spec: merged, source } = mergePredictionSource(await readSpecFile(flags.spec), flags);
+      const { evaluate, loadSpec, EvaluatorError } = await import('../../evaluators/index.ts');
+      let spec: EvaluationSpec;
       try {
-        const result = await evaluate({
-          model: flags.model,
+        spec = loadSpec(merged as object);
+      } catch (err) {
+        throw new CliFailure(`spec file ${flags.spec}: ${(err as Error).message}`);
+      }
+      await checkReadable(flags.data, 'data');
+      if (flags.reference) await checkReadable(flags.reference, 'reference');
+      if ('model' in source) await checkReadable(source.model, 'model');
+      const out = path.resolve(flags.out);
+      // Before minutes of work, not after: the evidence must have somewhere to go.
+      try {
+        await access(path.dirname(out), constants.W_OK);
+      } catch (err) {
+        throw new CliFailure(`cannot write --out ${flags.out}: ${reason(err)}`);
+      }
+
+      const progress = await progressOf(flags.progress);
+      let result;
+      try {
+        result = await evaluate({
+          model: 'model' in source ? source.model : undefined,
           data: flags.data,
           reference: flags.reference,
           spec,
           executionProvider: flags.provider,
-          generatedAt: new Date(),
-          onProgress: (p) => {
-            if (!flags.progress) return;
-            bar.setTotal(Math.max(p.rows, 1));
-            bar.update(p.rows, { phase: p.phase.padEnd(9) });
-          },
+          generatedAt,
+          onProgress: (p) => progress.update(p),
         });
-        if (flags.progress) bar.stop();
-        await writeFile(path.resolve(flags.out), result.json);
-        const e = result.evidence;
-        console.log(`wrote ${flags.out}: ${e.rows} rows, sha256 ${result.sha256}`);
-        console.log(
-          `  runtime: ${e.runtime ? `${e.runtime.engine} ${e.runtime.version} on ${e.runtime.execution_provider}` : 'predictions from the data'}`,
-        );
-        if (e.skipped.length > 0)
-          console.log(`  skipped: ${e.skipped.map((s) => `${s.metric} (${s.reason})`).join('; ')}`);
       } catch (err) {
-        if (flags.progress) bar.stop();
-        throw err;
+        // The evaluator's errors are written for the user; anything else is reported as one line too.
+        const message = ((err as Error).message ?? String(err)).replace(/\s*\n\s*/g, ' ');
+        throw new CliFailure(err instanceof EvaluatorError ? message : `evaluation failed: ${message}`);
+      } finally {
+        progress.stop();
       }
+      try {
+        await writeFile(out, result.json);
+      } catch (err) {
+        throw new CliFailure(`cannot write --out ${flags.out}: ${reason(err)}`);
+      }
+      const e = result.evidence;
+      console.log(`wrote ${flags.out}: ${e.rows} rows, sha256 ${result.sha256}`);
+      console.log(runtimeLine(e, source));
+      if (e.skipped.length > 0)
+        console.log(`  skipped: ${e.skipped.map((s) => `${s.metric} (${s.reason})`).join('; ')}`);
     });
 }
