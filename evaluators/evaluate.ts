@@ -17,7 +17,7 @@ import {
 } from './metrics/model-probes.ts';
 import { calibrationOf, performanceOf } from './metrics/performance.ts';
 import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
-import { normalizeFeatures, type Feature } from './onnx/features.ts';
+import { normalizeFeatures, numericValue, type Feature } from './onnx/features.ts';
 import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
 import { readRowBatches, type Row } from './readers/rows.ts';
 import EVIDENCE_SCHEMA from './schema/evidence.schema.json' with { type: 'json' };
@@ -38,7 +38,10 @@ export interface EvaluationProgress {
 }
 
 export interface EvaluateInput {
-  /** Path of an ONNX model; without it, predictions come from spec.prediction.column. */
+  /**
+   * Path of an ONNX model; without it, predictions come from spec.prediction.column, or from
+   * spec.prediction.score at spec.prediction.threshold.
+   */
   model?: string;
   data: string;
   /** Reference dataset for drift. */
@@ -248,14 +251,12 @@ async function collect(
         batch.push(row);
         if (batch.length >= runner.batchSize) await flush();
       } else {
-        const v = predColumn ? row[predColumn] : null;
-        pred.push(v === null || v === undefined ? -1 : predPositive.has(String(v)) ? 1 : 0);
-        if (scoreColumn) {
-          const s = row[scoreColumn];
-          score.push(
-            typeof s === 'number' ? s : typeof s === 'string' && s.trim() !== '' ? Number(s) : Number.NaN,
-          );
-        }
+        const s = scoreColumn ? numericValue(row[scoreColumn]) : Number.NaN;
+        if (scoreColumn) score.push(s);
+        if (predColumn) {
+          const v = row[predColumn];
+          pred.push(v === null || v === undefined ? -1 : predPositive.has(String(v)) ? 1 : 0);
+        } else pred.push(Number.isNaN(s) ? -1 : s >= plan.threshold ? 1 : 0);
       }
       if (rows % PROGRESS_EVERY === 0) onRows(rows);
     }
@@ -318,16 +319,24 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   const skip = (metric: string, reason: string): void => void skipped.push({ metric, reason });
   const timings: Record<string, number> = {};
   const started = performance.now();
-  if (!input.model && !spec.prediction?.column) {
+  const fromData = spec.prediction?.column ?? spec.prediction?.score;
+  if (!input.model && !fromData) {
     throw new EvaluatorError(
       'EVAL_SPEC_INVALID',
-      'spec.prediction.column is required when no model is given',
+      'spec.prediction.column (or spec.prediction.score with a threshold) is required when no model is given',
     );
   }
-  if (input.model && spec.prediction?.column) {
+  if (input.model && fromData) {
     throw new EvaluatorError(
       'EVAL_SPEC_INVALID',
-      'spec.prediction.column and a model are exclusive; use spec.prediction.output with a model',
+      'spec.prediction.column and score read predictions from the data, not from a model; use spec.prediction.output with a model',
+    );
+  }
+  const threshold = spec.prediction?.threshold;
+  if (input.model && threshold !== undefined && (threshold < 0 || threshold > 1)) {
+    throw new EvaluatorError(
+      'EVAL_SPEC_INVALID',
+      `spec.prediction.threshold ${threshold} lies outside [0, 1], where a model's probabilities lie`,
     );
   }
   await guard.size(input.data, 'data');

@@ -70,10 +70,7 @@ async function readSpecFile(file: string): Promise<unknown> {
  * spec.prediction may only say how to read the model's output. Without either flag, a spec that names
  * spec.prediction.column is enough.
  */
-function mergePredictionSource(
-  raw: unknown,
-  flags: Flags,
-): { spec: unknown; source: { model: string } | { column: string } } {
+function mergePredictionSource(raw: unknown, flags: Flags): { spec: unknown; source: PredictionSource } {
   if (flags.model && flags.predictionColumn) {
     throw new CliFailure(
       '--model and --prediction-column are exclusive: run a model, or read predictions from a column',
@@ -108,10 +105,12 @@ function mergePredictionSource(
   }
 
   const column = flags.predictionColumn ?? named;
+  if (column === undefined && typeof fields.score === 'string' && fields.threshold !== undefined)
+    return { spec: raw, source: { score: fields.score, threshold: Number(fields.threshold) } };
   if (column === undefined) {
     throw new CliFailure(
       'give --model M.onnx, or --prediction-column C for predictions already in the data ' +
-        '(or name the column in spec.prediction.column)',
+        '(or name it in spec.prediction.column, or give spec.prediction.score with a threshold)',
     );
   }
   if (!flags.predictionColumn) return { spec: raw, source: { column } };
@@ -133,6 +132,8 @@ function mergePredictionSource(
   if (prediction !== undefined && !isObject(prediction)) return { spec: raw, source: { column } };
   return { spec: { ...raw, prediction: { ...fields, column } }, source: { column } };
 }
+
+type PredictionSource = { model: string } | { column: string } | { score: string; threshold: number };
 
 const PHASES: Record<EvaluationProgress['phase'], string> = {
   scan: 'scanning the model',
@@ -169,9 +170,11 @@ async function progressOf(enabled: boolean): Promise<{
   };
 }
 
-function runtimeLine(evidence: Evidence, source: { model: string } | { column: string }): string {
+function runtimeLine(evidence: Evidence, source: PredictionSource): string {
   const r = evidence.runtime;
   if ('column' in source) return `  predictions: from data column ${source.column} (no model run)`;
+  if ('score' in source)
+    return `  predictions: data column ${source.score} at or above ${source.threshold} (no model run)`;
   const provider = r.execution_provider ? `, execution provider ${r.execution_provider}` : '';
   const device = r.device ? `, device ${r.device}` : '';
   return `  runtime: ${r.engine}${r.version ? ` ${r.version}` : ''}${provider}${device}`;

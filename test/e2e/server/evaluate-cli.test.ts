@@ -147,6 +147,21 @@ describe('arbiter evaluate', () => {
     expect(evidence.rows).toBe(7214);
     expect(evidence.performance!.roc_auc).toBeGreaterThan(0.6);
 
+    // With a threshold, the score alone gives the predictions: no flag needed.
+    await writeFile(
+      spec,
+      'label: { column: two_year_recid, positive: 1 }\nprediction: { score: decile_score, threshold: 5 }\n',
+    );
+    const scored = await runCli(['evaluate', '--data', COMPAS_CSV, '--spec', spec, '--out', out]);
+    expect(scored.code, scored.stderr).toBe(0);
+    expect(scored.stdout).toContain('predictions: data column decile_score at or above 5 (no model run)');
+    expect((JSON.parse(await readFile(out, 'utf8')) as Evidence).performance!.confusion_matrix).toEqual({
+      tn: 2681,
+      fp: 1282,
+      fn: 1216,
+      tp: 2035,
+    });
+
     const named = path.join(dir, 'compas-named.yaml');
     await writeFile(named, 'prediction: { column: score_text, positive: [High] }\nsensitive: [race]\n');
     expectOneLineError(

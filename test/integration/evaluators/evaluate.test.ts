@@ -81,6 +81,29 @@ describe('evaluate on COMPAS with predictions from a column', () => {
     );
   });
 
+  it('derives the same predictions from the decile score alone at a threshold (Medium and High are 5–10)', async () => {
+    const fromScore = COMPAS_SPEC.replace(
+      'prediction: { column: score_text, positive: [Medium, High], score: decile_score }',
+      'prediction: { score: decile_score, threshold: 5 }',
+    );
+    const { evidence } = await evaluate({ data: COMPAS_CSV, spec: fromScore });
+    expect(evidence.performance!.confusion_matrix).toEqual({ tn: 2681, fp: 1282, fn: 1216, tp: 2035 });
+    expect(evidence.fairness!.race!.groups['African-American']!.fpr!.toFixed(4)).toBe('0.4485');
+    expect(evidence.performance!.roc_auc).toBeGreaterThan(0.5);
+    await expect(
+      evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC.replace('score: decile_score', 'threshold: 5') }),
+    ).rejects.toMatchObject({ code: 'EVAL_SPEC_INVALID' });
+    await expect(
+      evaluate({
+        data: COMPAS_CSV,
+        spec: fromScore.replace(
+          'prediction: { score: decile_score, threshold: 5 }',
+          'prediction: { score: decile_score }',
+        ),
+      }),
+    ).rejects.toMatchObject({ code: 'EVAL_SPEC_INVALID' });
+  });
+
   it('gives the same bytes and sha256 for the same inputs, valid against the evidence schema', async () => {
     const progress: EvaluationProgress[] = [];
     const a = await evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, onProgress: (p) => progress.push(p) });
