@@ -68,6 +68,9 @@ function view(row: Selectable<EvaluationTable>): EvaluationView {
  */
 export class Evaluations {
   private readonly running = new Map<string, AbortController>();
+  // pg-boss drops a job sent to a queue that does not exist (send() answers null), and a process that only
+  // queues (ARBITER_EVAL_WORKER=off) never starts a worker: every process makes sure the queue is there.
+  private queueReady: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<ServerTables>,
@@ -122,7 +125,8 @@ export class Evaluations {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await this.queue.send(
+    await this.ensureQueue();
+    const job = await this.queue.send(
       QUEUE,
       { id: row.id },
       {
@@ -132,6 +136,14 @@ export class Evaluations {
         expireInSeconds: Math.ceil(this.limits.timeoutMs / 1000) + 60,
       },
     );
+    if (job === null) {
+      await this.finish(row.id, {
+        status: 'failed',
+        error_code: 'INTERNAL',
+        error_message: 'the job queue did not take the evaluation',
+      });
+      throw new Error(`pg-boss did not queue evaluation ${row.id}`);
+    }
     return view(row);
   }
 
@@ -163,7 +175,7 @@ export class Evaluations {
 
   /** Starts taking jobs from the queue (one at a time per process: inference uses every core it is given). */
   async startWorker(): Promise<void> {
-    await this.queue.createQueue(QUEUE);
+    await this.ensureQueue();
     await this.queue.work<{ id: string }>(
       QUEUE,
       { batchSize: 1, pollingIntervalSeconds: 1 },
@@ -171,6 +183,14 @@ export class Evaluations {
         if (job) await this.run(job.data.id);
       },
     );
+  }
+
+  private ensureQueue(): Promise<void> {
+    this.queueReady ??= this.queue.createQueue(QUEUE).catch((err: unknown) => {
+      this.queueReady = undefined;
+      throw err;
+    });
+    return this.queueReady;
   }
 
   private async finish(id: string, values: Partial<Selectable<EvaluationTable>>): Promise<void> {

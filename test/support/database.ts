@@ -35,27 +35,7 @@ export async function openTestDatabase(options: { migrate?: boolean } = {}): Pro
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-test-'));
   let url: string | undefined;
   let dropDatabase = async () => {};
-  if (testDatabaseKind() === 'postgres') {
-    const name = `arbiter_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    try {
-      await admin.connect();
-    } catch (err) {
-      throw new Error(
-        `PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}). Start it with:\n` +
-          '  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
-      );
-    }
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    url = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
-  }
+  if (testDatabaseKind() === 'postgres') ({ url, drop: dropDatabase } = await createPostgresDatabase());
   const handle = await openDatabase({ databaseUrl: url, dataDir, poolSize: 20 });
   if (options.migrate !== false) await migrateToLatest(handle.db);
   return {
@@ -66,6 +46,31 @@ export async function openTestDatabase(options: { migrate?: boolean } = {}): Pro
       await handle.close();
       await dropDatabase();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A new, empty database on the machine's PostgreSQL server, whatever the test project's kind. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `arbiter_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}). Start it with:\n` +
+        '  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+    );
+  }
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  return {
+    url: Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
     },
   };
 }

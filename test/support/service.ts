@@ -12,12 +12,15 @@ export interface TestService extends Service {
   stop(): Promise<void>;
 }
 
-/** A whole service on a fresh embedded database in a temp folder, not listening (use app.inject()). */
+/**
+ * A whole service on a fresh embedded database in a temp folder, not listening (use app.inject()). With
+ * ARBITER_DATA_DIR in `env`, it opens that folder again (a restart after stop()).
+ */
 export async function startTestService(
   env: Record<string, string> = {},
   options: ServiceOptions = {},
 ): Promise<TestService> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-e2e-'));
+  const dataDir = env.ARBITER_DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'arbiter-e2e-')));
   // The report scheduler renders PDFs in the background on a first start; tests of it turn it on.
   const config = loadConfig(
     { ARBITER_LOG_LEVEL: 'silent', ARBITER_REPORT_SCHEDULER: 'off', ...env },

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase } from '../../support/database.ts';
+import { startTestService, type TestService } from '../../support/service.ts';
+
+// Evaluation jobs are pg-boss rows in Arbiter's own database: here the real PostgreSQL server, so the queue's
+// own connection pool is the one in use (the other e2e tests run on the embedded database).
+const SPEC = {
+  label: { column: 'label', positive: 1 },
+  prediction: { column: 'y_pred', positive: 1 },
+  sensitive: ['sex'],
+  min_group_size: 30,
+};
+
+function csv(rowsPerGroup: number): Buffer {
+  const lines = ['sex,label,y_pred'];
+  for (const sex of ['Female', 'Male'])
+    for (let i = 0; i < rowsPerGroup; i++) lines.push(`${sex},${i % 2},${i % 3 === 0 ? 1 : 0}`);
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+describe('evaluation jobs on PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let service: TestService | undefined;
+  let token: string;
+  const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+    service!.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload });
+  const upload = async (bytes: Buffer) =>
+    (
+      await service!.app.inject({
+        method: 'POST',
+        url: '/v1/artifacts?filename=predictions.csv',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        payload: bytes,
+      })
+    ).json().sha256 as string;
+  const waitFor = async (id: string) => {
+    for (let i = 0; i < 300; i++) {
+      const e = (await call('GET', `/v1/evaluations/${id}`)).json();
+      if (e.status !== 'queued' && e.status !== 'running') return e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`evaluation ${id} did not finish`);
+  };
+
+  beforeAll(async () => {
+    database = await createPostgresDatabase();
+  });
+  afterAll(async () => {
+    await service?.close();
+    await database?.drop();
+  });
+
+  it(
+    'keeps queued jobs across a restart, honours a cancel, and bounds the rows a job may read',
+    { timeout: 60_000 },
+    async () => {
+      // A service that queues but runs no jobs, then stops with two of them in the queue.
+      service = await startTestService({ DATABASE_URL: database.url, ARBITER_EVAL_WORKER: 'off' });
+      token = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+      const small = await upload(csv(50));
+      const large = await upload(csv(100));
+      const create = async (data: string) => {
+        const created = await call('POST', '/v1/evaluations', { data_sha256: data, spec: SPEC });
+        expect(created.statusCode).toBe(202);
+        return created.json().id as string;
+      };
+      const kept = await create(small);
+      const cancelled = await create(small);
+      const tooLarge = await create(large);
+      const cancel = await call('POST', `/v1/evaluations/${cancelled}/cancel`);
+      expect(cancel.statusCode).toBe(202);
+      expect((await call('GET', `/v1/evaluations/${cancelled}`)).json().status).toBe('cancelled');
+      expect((await call('GET', `/v1/evaluations/${kept}`)).json().status).toBe('queued');
+      const dataDir = service.dataDir;
+      await service.stop();
+
+      // The next process runs them, with a bound of 150 rows.
+      service = await startTestService({
+        DATABASE_URL: database.url,
+        ARBITER_DATA_DIR: dataDir,
+        ARBITER_EVAL_MAX_ROWS: '150',
+      });
+      const done = await waitFor(kept);
+      expect(done).toMatchObject({ status: 'succeeded', error: null, progress: { rows: 100 } });
+      expect(done.evidence.fairness.sex.groups.Female.count).toBe(50);
+      const refused = await waitFor(tooLarge);
+      expect(refused.status).toBe('failed');
+      expect(refused.error.code).toBe('EVAL_LIMIT_ROWS');
+      expect(refused.error.message).toContain('150');
+      expect((await call('GET', `/v1/evaluations/${cancelled}`)).json()).toMatchObject({
+        status: 'cancelled',
+        evidence: null,
+      });
+    },
+  );
+});
