@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POLICIES_DIR } from '../../integration/policies/support.ts';
+import { runCli } from '../../support/cli.ts';
+
+describe('arbiter policy test | build', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-cli-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** A copy of the policies with `file` written into it. */
+  const variant = async (name: string, file: string, rego: string) => {
+    const copy = path.join(dir, name);
+    await cp(POLICIES_DIR, copy, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+    await writeFile(path.join(copy, file), rego);
+    return copy;
+  };
+
+  it("runs the policies' Rego tests, and exits 1 naming a failing one", async () => {
+    const passing = await runCli(['policy', 'test', POLICIES_DIR]);
+    expect(passing.code, passing.stderr).toBe(0);
+    expect(passing.stdout).toMatch(/PASS: \d+\/\d+/);
+    const failing = await variant(
+      'failing',
+      path.join('lib', 'time', 'failing_test.rego'),
+      'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
+    );
+    const failed = await runCli(['policy', 'test', failing]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain('test_wrong_epoch');
+  });
+
+  it('builds the same bundle twice, and refuses a builtin the Wasm runtime lacks', async () => {
+    const build = (source: string, out: string) =>
+      runCli(['policy', 'build', source, '--out', path.join(dir, out), '--revision', 'r1']);
+    const first = await build(POLICIES_DIR, 'a.tar.gz');
+    const second = await build(POLICIES_DIR, 'b.tar.gz');
+    expect(first.code, first.stderr).toBe(0);
+    const sha = /sha256 ([0-9a-f]{64})/.exec(first.stdout)?.[1];
+    expect(sha).toBeDefined();
+    expect(second.stdout).toContain(`sha256 ${sha}`);
+    expect(first.stdout).toContain(
+      'entrypoints: arbiter/training/decision, arbiter/deployment/decision, arbiter/monitoring/decision',
+    );
+    const clock = await variant(
+      'clock',
+      path.join('checks', 'input', 'clock.rego'),
+      'package arbiter.checks.input\n\nnow_ns := time.now_ns()\n',
+    );
+    const refused = await build(clock, 'c.tar.gz');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('time.now_ns');
+    expect(existsSync(path.join(dir, 'c.tar.gz'))).toBe(false);
+  });
+});
