@@ -71,7 +71,7 @@ export const CONFIG_VARIABLES = {
   ARBITER_ARTIFACT_MAX_BYTES:
     'largest artifact upload in bytes, 1–1073741823 (default 268435456 = 256 MiB); an artifact is stored as one PostgreSQL bytea value, which holds less than 1 GiB',
   ARBITER_POLICY_REPO:
-    "Git repository (a path on this machine) holding the policies; unset → Arbiter's own policies/",
+    "Git repository holding the policies: a path on this machine, or a URL to clone and fetch (https://, ssh://, git@host:path, file://; Git's credential helpers and SSH keys authenticate); unset → Arbiter's own policies/",
   ARBITER_POLICY_BRANCH: 'branch of ARBITER_POLICY_REPO to follow (default main)',
   ARBITER_POLICY_PATH:
     'folder inside ARBITER_POLICY_REPO that holds the policy bundle (default: the repository root)',
@@ -244,7 +244,12 @@ export function loadConfig(
     }),
     artifactMaxBytes: v.ARBITER_ARTIFACT_MAX_BYTES,
     policySource: Object.freeze({
-      repository: v.ARBITER_POLICY_REPO ? path.resolve(v.ARBITER_POLICY_REPO) : undefined,
+      // A URL stays as it is (the service clones it); a path is made absolute.
+      repository: v.ARBITER_POLICY_REPO
+        ? isRepositoryUrl(v.ARBITER_POLICY_REPO)
+          ? v.ARBITER_POLICY_REPO
+          : path.resolve(v.ARBITER_POLICY_REPO)
+        : undefined,
       branch: v.ARBITER_POLICY_BRANCH,
       path: v.ARBITER_POLICY_PATH,
       pollIntervalMs: v.ARBITER_POLICY_POLL_MS,
@@ -277,4 +282,9 @@ export function loadConfig(
           : undefined,
     }),
   });
+}
+
+/** A Git URL (scheme://… or scp-like user@host:path) rather than a path on this machine. */
+export function isRepositoryUrl(repository: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/\s@]+@[^/\s:]+:/.test(repository);
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,8 +37,13 @@ export interface RejectedEvent {
 }
 
 export interface GitPolicySourceOptions {
-  /** A Git repository (working copy or bare) on this machine. */
+  /**
+   * A Git repository: a path on this machine (working copy or bare), or, with `clone`, a URL (https://,
+   * ssh://, file://, user@host:path; Git's own credential helpers and SSH keys authenticate).
+   */
   readonly repository: string;
+  /** Set for a URL: the folder its bare clone is kept in, fetched before every poll and simulation. */
+  readonly clone?: string;
   readonly branch: string;
   /** The policy folder inside the repository. Default: the repository root. */
   readonly path?: string;
@@ -96,7 +102,27 @@ const DEFAULT_INTERVAL_MS = 30_000;
  */
 export function createGitPolicySource(options: GitPolicySourceOptions): GitPolicySource {
   const clock = options.clock ?? (() => new Date());
-  const git = (args: string[]) => runGit(options.git ?? 'git', ['-C', options.repository, ...args]);
+  const remote = options.clone !== undefined;
+  const local = options.clone ?? options.repository;
+  const git = (args: string[]) => runGit(options.git ?? 'git', ['-C', local, ...args]);
+  /** Brings a URL's clone up to date (cloning it the first time); a local repository is read as it is. */
+  const sync = async () => {
+    if (!remote) return;
+    try {
+      if (!existsSync(path.join(local, 'HEAD'))) {
+        await rm(local, { recursive: true, force: true });
+        await runGit(options.git ?? 'git', ['clone', '--bare', '--quiet', '--', options.repository, local]);
+      }
+      const refs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
+      await git(['fetch', '--quiet', '--prune', '--', options.repository, ...refs]);
+    } catch (err) {
+      // The status and API answers show this message: never the credentials a URL may carry.
+      const detail = (err as Error).message.replaceAll(options.repository, redact(options.repository));
+      throw new PolicyError('POLICY_SOURCE_FAILED', `fetching ${redact(options.repository)}: ${detail}`, {
+        cause: err,
+      });
+    }
+  };
   let active: ActiveCommit | null = null;
   let lastRejected: PolicySourceStatus['last_rejected'] = null;
   let lastCheckedAt: string | null = null;
@@ -181,6 +207,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   const pollOnce = async () => {
     let commit: string;
     try {
+      await sync();
       commit = await resolveCommit(options.branch);
       lastError = null;
     } catch (err) {
@@ -223,7 +250,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     },
     status() {
       return {
-        repository: options.repository,
+        repository: redact(options.repository),
         branch: options.branch,
         polling: timer !== null,
         active,
@@ -235,6 +262,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     async buildRef(ref) {
       let commit: string;
       try {
+        await sync();
         commit = await resolveCommit(ref);
       } catch (err) {
         throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}: ${(err as Error).message}`, {
@@ -269,4 +297,17 @@ function runGit(git: string, args: string[]): Promise<Buffer> {
       },
     );
   });
+}
+
+/** The repository as the status shows it: a URL without the password or token it may carry. */
+function redact(repository: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(repository)) return repository;
+  try {
+    const url = new URL(repository);
+    if (url.password) url.password = '***';
+    else if (url.username && url.protocol !== 'ssh:') url.username = '***';
+    return url.toString();
+  } catch {
+    return repository;
+  }
 }

@@ -16,6 +16,7 @@ import {
   type PolicyTables,
 } from '../../policies/index.ts';
 import { policyDataDocument, type Region } from '../../regions/index.ts';
+import { isRepositoryUrl } from '../config.ts';
 import { ServerError } from '../errors.ts';
 
 /** Where the service takes its policies from: a Git repository, a branch, a folder in it. */
@@ -77,6 +78,9 @@ export async function startPolicies(options: {
     : BUILTIN_POLICY_SOURCE;
   const source = createGitPolicySource({
     ...where,
+    clone: isRepositoryUrl(where.repository)
+      ? path.join(options.dataDir, 'policy-repository.git')
+      : undefined,
     data: policyDataDocument(regions),
     bundles,
     intervalMs: options.source.pollIntervalMs,

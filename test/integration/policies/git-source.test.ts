@@ -205,3 +205,61 @@ describe('createGitPolicySource', () => {
     await expect(source.buildRef('no-such-branch')).rejects.toMatchObject({ code: 'POLICY_SOURCE_FAILED' });
   });
 });
+
+describe('createGitPolicySource with a URL', () => {
+  it('clones the repository, fetches new commits before each poll and each simulation', async () => {
+    let following: PolicyEngine | undefined;
+    const seen: ActivatedEvent[] = [];
+    const url = `file://${repo}`;
+    const remote = createGitPolicySource({
+      repository: url,
+      clone: path.join(scratch, 'clone.git'),
+      branch: 'main',
+      path: 'policies',
+      data: policyDataDocument(await loadRegions()),
+      bundles: createBundleStore(path.join(scratch, 'url-bundles')),
+      activate: async (bundle) => {
+        if (following) await following.activate(bundle);
+        else following = await createPolicyEngine({ bundle, poolSize: 1 });
+      },
+      onActivated: (e) => void seen.push(e),
+    });
+    try {
+      // The repository's head is a good commit again.
+      await git(['checkout', '-q', 'main']);
+      await git(['reset', '-q', '--hard', 'HEAD~1']);
+      const head = await git(['rev-parse', 'HEAD']);
+      await remote.poll();
+      expect(seen.at(-1)).toMatchObject({ commit: head });
+      expect(remote.status()).toMatchObject({ repository: url, active: { commit: head }, last_error: null });
+
+      await appendFile(path.join(repo, 'policies', 'README.md'), '\nA note.\n');
+      const next = await commit('a note');
+      await remote.poll();
+      expect(following!.bundle.revision).toBe(next);
+
+      // A branch pushed after the last poll is fetched when it is simulated.
+      await git(['branch', 'candidate', next]);
+      expect((await remote.buildRef('candidate')).revision).toBe(next);
+    } finally {
+      await following?.close();
+    }
+  });
+
+  it('shows a URL without its credentials, in the status and in a failure to fetch', async () => {
+    const url = 'https://carol:s3cret-token@127.0.0.1:9/policies.git';
+    const unreachable = createGitPolicySource({
+      repository: url,
+      clone: path.join(scratch, 'unreachable.git'),
+      branch: 'main',
+      bundles: createBundleStore(path.join(scratch, 'unreachable-bundles')),
+      activate: () => Promise.reject(new Error('nothing to activate')),
+    });
+    await unreachable.poll();
+    const status = unreachable.status();
+    expect(status.repository).toBe('https://carol:***@127.0.0.1:9/policies.git');
+    expect(status.last_error).toMatch(/fetching https:\/\/carol:\*\*\*@127\.0\.0\.1:9\/policies\.git/);
+    expect(JSON.stringify(status)).not.toContain('s3cret');
+    await expect(unreachable.buildRef('main')).rejects.not.toThrow(/s3cret/);
+  });
+});

@@ -59,6 +59,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ ARBITER_CONFIG: file, ARBITER_PORT: '7001' }).port).toBe(7001);
   });
 
+  it('keeps a policy repository URL as it is and makes a path absolute', () => {
+    for (const url of ['https://git.example.org/policies.git', 'git@git.example.org:org/policies.git'])
+      expect(loadConfig({ ARBITER_POLICY_REPO: url }).policySource.repository).toBe(url);
+    expect(loadConfig({ ARBITER_POLICY_REPO: 'repos/policies' }).policySource.repository).toBe(
+      path.resolve('repos/policies'),
+    );
+  });
+
   it('refuses an artifact limit PostgreSQL could not store as one value', () => {
     expect(loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(1024 ** 3 - 1) }).artifactMaxBytes).toBe(
       1024 ** 3 - 1,
