@@ -66,11 +66,14 @@ export interface ErrorBody {
   statusCode: number;
   code: string;
   message: string;
+  /** The request field at fault (a JSON path such as `model_card.owner`), where the error names one. */
+  field?: string;
 }
 
 interface TypedError {
   code: string;
   message: string;
+  field?: unknown;
 }
 
 function isTyped(err: unknown): err is TypedError {
@@ -112,6 +115,7 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
         code: err.code,
         message: err.message,
       };
+      if (typeof err.field === 'string' && status < 500) body.field = err.field;
       const retryAfter = RETRY_AFTER_SECONDS[err.code];
       if (retryAfter !== undefined) body.retryAfter = retryAfter;
       return body;
@@ -145,9 +149,8 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     request.log.info({ code: body.code, message: body.message }, 'request failed');
   }
   if (body.retryAfter !== undefined) void reply.header('retry-after', String(body.retryAfter));
-  void reply
-    .status(body.statusCode)
-    .send({ statusCode: body.statusCode, code: body.code, message: body.message });
+  const { retryAfter: _, ...sent } = body;
+  void reply.status(body.statusCode).send(sent);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

@@ -60,6 +60,8 @@ export interface WaiverRequest {
 export interface WaiverStoreOptions {
   /** How every request and status change reaches the ledger, with its row. */
   readonly append: AppendWaiverEntry;
+  /** The regions a waiver may name (those with a log); any other is refused. */
+  readonly regions: ReadonlySet<string>;
   readonly clock?: () => Date;
   readonly newId?: () => string;
   /**
@@ -97,6 +99,7 @@ const requestSchema = z.object({
  */
 export class WaiverStore {
   private readonly append: AppendWaiverEntry;
+  private readonly regions: ReadonlySet<string>;
   private readonly clock: () => Date;
   private readonly newId: () => string;
   private readonly refreshMs: number;
@@ -107,6 +110,7 @@ export class WaiverStore {
     options: WaiverStoreOptions,
   ) {
     this.append = options.append;
+    this.regions = options.regions;
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.refreshMs = options.refreshMs ?? 1000;
@@ -118,6 +122,13 @@ export class WaiverStore {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.');
       throw new PolicyError('WAIVER_INVALID', `${field}: ${issue.message}`, { field, cause: parsed.error });
+    }
+    if (!this.regions.has(parsed.data.region)) {
+      throw new PolicyError(
+        'WAIVER_INVALID',
+        `region: ${parsed.data.region} is not a region of this service (${[...this.regions].join(', ')})`,
+        { field: 'region' },
+      );
     }
     const now = this.clock();
     if (parsed.data.expires_at <= now) {

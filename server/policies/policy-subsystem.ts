@@ -133,6 +133,7 @@ export async function startPolicies(options: {
     log.error({ status: source.status() }, 'no policy bundle could be activated; decisions are refused');
   const waivers = new WaiverStore(options.db, {
     clock,
+    regions: new Set(regions.keys()),
     append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
   });
   const expiry = setInterval(() => {

@@ -129,6 +129,7 @@ describe('decisions through the API', () => {
     const before = (await service.ledger.reader.treeHead('eu')).size;
     const unknownRegion = await call('POST', '/v1/decisions', ci, { ...ALLOWED, region: 'atlantis' });
     expect(unknownRegion.statusCode).toBe(400);
+    expect(unknownRegion.json()).toMatchObject({ code: 'POLICY_REGION_UNKNOWN', field: 'region' });
     const badEvidence = await call('POST', '/v1/decisions', ci, {
       ...ALLOWED,
       evidence: { ...ALLOWED.evidence, rows: 'many' },
@@ -139,6 +140,7 @@ describe('decisions through the API', () => {
     delete card.owner;
     const missingCard = await call('POST', '/v1/decisions', ci, { ...ALLOWED, model_card: card });
     expect(missingCard.statusCode).toBe(400);
+    expect(missingCard.json().field).toBe('model_card.owner');
     expect(missingCard.json().message).toContain('model_card.owner');
     await service.ledger.integrate('eu');
     expect((await service.ledger.reader.treeHead('eu')).size).toBe(before);

@@ -87,6 +87,7 @@ beforeAll(async () => {
     clock: () => SAMPLE_CLOCK,
   });
   waivers = new WaiverStore(db, {
+    regions: new Set(['eu', 'us']),
     clock: () => SAMPLE_CLOCK,
     append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
   });

@@ -14,6 +14,7 @@ const alice: Actor = { subject: 'alice', role: 'compliance_officer' };
 const bob: Actor = { subject: 'bob', role: 'compliance_officer' };
 const ci: Actor = { subject: 'pipeline', role: 'ci' };
 
+const REGIONS = new Set(['eu']);
 let handle: TestDatabase;
 let now = new Date('2026-11-23T12:00:00Z');
 let store: WaiverStore;
@@ -31,6 +32,7 @@ beforeAll(async () => {
   });
   append = (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record });
   store = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+    regions: REGIONS,
     clock: () => now,
     newId: () => `w-${++ids}`,
     append,
@@ -108,7 +110,7 @@ describe('WaiverStore', () => {
 
   it('honours an approval made by another process once its snapshot is older than refreshMs', async () => {
     const db = handle.db as unknown as Kysely<PolicyTables>;
-    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 200, append });
+    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 200, append, regions: REGIONS });
     const { waiver } = await request({
       model: 'churn',
       rule: 'DRIFT-PSI',
@@ -143,6 +145,7 @@ describe('WaiverStore', () => {
     // Another officer's rejection commits between this store's check and its write.
     const db = handle.db as unknown as Kysely<PolicyTables>;
     const overtaken = new WaiverStore(db, {
+      regions: REGIONS,
       clock: () => now,
       append: async (region, entry, record) => {
         await store.reject(waiver.id, bob, 'no');
@@ -156,6 +159,7 @@ describe('WaiverStore', () => {
     // A ledger that refuses the entry leaves the waiver as it was.
     const { waiver: second } = await request({ rule: 'DATA-BALANCE', expires_at: '2027-03-01T00:00:00Z' });
     const failing = new WaiverStore(db, {
+      regions: REGIONS,
       clock: () => now,
       append: () => Promise.reject(new Error('ledger unavailable')),
     });
@@ -210,6 +214,10 @@ describe('WaiverStore', () => {
     await expect(request({ rule: 'not a rule' })).rejects.toMatchObject({
       code: 'WAIVER_INVALID',
       field: 'rule',
+    });
+    await expect(request({ region: 'atlantis' })).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'region',
     });
     await expect(store.approve('nope', bob)).rejects.toMatchObject({ code: 'WAIVER_NOT_FOUND' });
   });
