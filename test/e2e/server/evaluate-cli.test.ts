@@ -32,6 +32,10 @@ function expectOneLineError(result: CliResult, ...fragments: string[]): void {
   expect(result.stderr).not.toMatch(/\n\s+at /);
 }
 
+/** `arbiter evaluate` on COMPAS, predictions from score_text, with these further arguments. */
+const compas = (args: string[]) =>
+  runCli(['evaluate', '--prediction-column', 'score_text', '--data', COMPAS_CSV, ...args]);
+
 describe('arbiter evaluate', () => {
   let dir: string;
   let compasSpec: string;
@@ -58,17 +62,7 @@ describe('arbiter evaluate', () => {
 
   it('evaluates COMPAS predictions from a column and reproduces ProPublica’s false positive rates', async () => {
     const out = path.join(dir, 'compas-evidence.json');
-    const result = await runCli([
-      'evaluate',
-      '--prediction-column',
-      'score_text',
-      '--data',
-      COMPAS_CSV,
-      '--spec',
-      compasSpec,
-      '--out',
-      out,
-    ]);
+    const result = await compas(['--spec', compasSpec, '--out', out]);
     expect(result.code, result.stderr).toBe(0);
     // stderr is not a terminal here: no progress bar, nothing at all.
     expect(result.stderr).toBe('');
@@ -100,29 +94,12 @@ describe('arbiter evaluate', () => {
 
   it('gives the same bytes for the same inputs and the same --generated-at', async () => {
     const run = (out: string) =>
-      runCli([
-        'evaluate',
-        '--prediction-column',
-        'score_text',
-        '--data',
-        COMPAS_CSV,
-        '--spec',
-        compasSpec,
-        '--generated-at',
-        '2026-12-01T09:00:00Z',
-        '--out',
-        path.join(dir, out),
-      ]);
+      compas(['--spec', compasSpec, '--generated-at', '2026-12-01T09:00:00Z', '--out', path.join(dir, out)]);
     for (const out of ['first.json', 'second.json']) expect((await run(out)).code).toBe(0);
     const first = await readFile(path.join(dir, 'first.json'));
     expect((await readFile(path.join(dir, 'second.json'))).equals(first)).toBe(true);
     expect(JSON.parse(first.toString('utf8')).generated_at).toBe('2026-12-01T09:00:00.000Z');
-    const bad = await runCli([
-      'evaluate',
-      '--prediction-column',
-      'score_text',
-      '--data',
-      COMPAS_CSV,
+    const bad = await compas([
       '--spec',
       compasSpec,
       '--generated-at',
@@ -212,17 +189,7 @@ describe('arbiter evaluate', () => {
     const spec = path.join(dir, 'invalid.yaml');
     await writeFile(spec, `${COMPAS_SPEC}min_group_size: 0\n`);
     const out = path.join(dir, 'invalid-evidence.json');
-    const result = await runCli([
-      'evaluate',
-      '--prediction-column',
-      'score_text',
-      '--data',
-      COMPAS_CSV,
-      '--spec',
-      spec,
-      '--out',
-      out,
-    ]);
+    const result = await compas(['--spec', spec, '--out', out]);
     expectOneLineError(result, 'spec.min_group_size');
     expect(existsSync(out)).toBe(false);
   });
