@@ -195,7 +195,10 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     await activated(bundle, who, false);
   };
 
-  /** After a restart whose head is rejected: the bundle that was active before, if the store still has it. */
+  /**
+   * After a restart whose head is rejected or cannot be read: the bundle that was active before, if the
+   * store still has it.
+   */
   const restore = async () => {
     const last = await options.bundles.getActive();
     if (!last || !options.bundles.has(last.bundle_sha256)) return;
@@ -212,6 +215,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       lastError = null;
     } catch (err) {
       lastError = (err as Error).message;
+      // A restart while the repository cannot be read: the bundle that was active before serves meanwhile.
+      if (!active) await restore().catch((e: unknown) => (lastError += `; ${(e as Error).message}`));
       return;
     } finally {
       lastCheckedAt = clock().toISOString();

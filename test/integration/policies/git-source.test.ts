@@ -246,20 +246,30 @@ describe('createGitPolicySource with a URL', () => {
     }
   });
 
-  it('shows a URL without its credentials, in the status and in a failure to fetch', async () => {
+  it('shows a URL without its credentials, and serves the last active bundle while it cannot fetch', async () => {
     const url = 'https://carol:s3cret-token@127.0.0.1:9/policies.git';
+    // The bundle store of the source above: it remembers the commit active when that process stopped.
+    const bundles = createBundleStore(path.join(scratch, 'bundles'));
+    const lastActive = (await bundles.getActive())!;
+    let restored: PolicyEngine | undefined;
     const unreachable = createGitPolicySource({
       repository: url,
       clone: path.join(scratch, 'unreachable.git'),
       branch: 'main',
-      bundles: createBundleStore(path.join(scratch, 'unreachable-bundles')),
-      activate: () => Promise.reject(new Error('nothing to activate')),
+      bundles,
+      activate: async (bundle) => void (restored = await createPolicyEngine({ bundle, poolSize: 1 })),
     });
-    await unreachable.poll();
-    const status = unreachable.status();
-    expect(status.repository).toBe('https://carol:***@127.0.0.1:9/policies.git');
-    expect(status.last_error).toMatch(/fetching https:\/\/carol:\*\*\*@127\.0\.0\.1:9\/policies\.git/);
-    expect(JSON.stringify(status)).not.toContain('s3cret');
-    await expect(unreachable.buildRef('main')).rejects.not.toThrow(/s3cret/);
+    try {
+      await unreachable.poll();
+      const status = unreachable.status();
+      expect(status.repository).toBe('https://carol:***@127.0.0.1:9/policies.git');
+      expect(status.last_error).toMatch(/fetching https:\/\/carol:\*\*\*@127\.0\.0\.1:9\/policies\.git/);
+      expect(JSON.stringify(status)).not.toContain('s3cret');
+      await expect(unreachable.buildRef('main')).rejects.not.toThrow(/s3cret/);
+      expect(status.active).toMatchObject({ commit: lastActive.commit });
+      expect(restored!.bundle.sha256).toBe(lastActive.bundle_sha256);
+    } finally {
+      await restored?.close();
+    }
   });
 });
