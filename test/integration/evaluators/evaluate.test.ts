@@ -241,9 +241,18 @@ describe('evaluate limits', () => {
     ).rejects.toMatchObject({ code: 'EVAL_TIMEOUT' });
     const controller = new AbortController();
     controller.abort();
-    await expect(
-      evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, signal: controller.signal }),
-    ).rejects.toBeInstanceOf(EvaluatorError);
+    const cancelled = evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, signal: controller.signal });
+    await expect(cancelled).rejects.toBeInstanceOf(EvaluatorError);
+    await expect(cancelled).rejects.toMatchObject({ code: 'EVAL_ABORTED' });
+    // Cancelled once the rows are read: the metric families check for it between them.
+    const late = new AbortController();
+    const afterData = evaluate({
+      data: COMPAS_CSV,
+      spec: COMPAS_SPEC,
+      signal: late.signal,
+      onProgress: (p) => p.phase === 'metrics' && late.abort(),
+    });
+    await expect(afterData).rejects.toMatchObject({ code: 'EVAL_ABORTED' });
   });
   it('rejects a spec without a prediction source', async () => {
     await expect(evaluate({ data: COMPAS_CSV, spec: { sensitive: ['race'] } })).rejects.toMatchObject({
