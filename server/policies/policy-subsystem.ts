@@ -98,7 +98,7 @@ export async function startPolicies(options: {
           restored: event.restored,
         },
         event.restored
-          ? 'branch head rejected; the last active policy was activated again'
+          ? 'the branch head was rejected or could not be read; the last active policy was activated again'
           : 'policy activated',
       );
       await recordInEveryRegion({
