@@ -142,6 +142,24 @@ describe('evaluate on COMPAS with predictions from a column', () => {
   });
 });
 
+describe('rows with a missing label, attribute or prediction', () => {
+  it('are counted per field in rows_missing, not silently dropped', async () => {
+    const data = path.join(dir, 'gaps.csv');
+    await writeFile(data, 'sex,label,y_pred\nFemale,1,1\nFemale,,0\n,0,1\nMale,1,\nMale,0,0\nMale,1,1\n');
+    const { evidence } = await evaluate({
+      data,
+      spec: {
+        label: { column: 'label', positive: 1 },
+        prediction: { column: 'y_pred', positive: 1 },
+        sensitive: ['sex'],
+        min_group_size: 1,
+      },
+    });
+    expect(evidence.rows).toBe(6);
+    expect(evidence.rows_missing).toEqual({ prediction: 1, label: 1, sex: 1 });
+  });
+});
+
 describe('evaluate with an ONNX model', () => {
   it('shows the fairness problem of a COMPAS model that takes race as a feature', async () => {
     const spec = {
