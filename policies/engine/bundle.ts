@@ -22,6 +22,11 @@ export interface PolicyBundle {
   readonly data: Readonly<Record<string, unknown>>;
   /** The `.tar.gz` itself. */
   readonly bytes: Uint8Array;
+  /**
+   * The ids (METADATA `custom.id`) of the rules the policies declare, so that a waiver can be checked to
+   * name one. Unknown for a bundle read from bytes alone.
+   */
+  readonly rules?: readonly string[];
 }
 
 export interface BuildBundleOptions {
@@ -76,7 +81,20 @@ export async function buildBundle(options: BuildBundleOptions): Promise<PolicyBu
   } finally {
     await rm(dataRoot, { recursive: true, force: true });
   }
-  return readBundle(await readFile(path.resolve(options.out)));
+  const bundle = await readBundle(await readFile(path.resolve(options.out)));
+  return { ...bundle, rules: await ruleIdsOf(options.sourceDir, opa) };
+}
+
+/** The `custom.id` of every rule's METADATA in a policy folder (`opa inspect -a`), sorted. */
+async function ruleIdsOf(sourceDir: string, opa: string): Promise<string[]> {
+  const { stdout } = await runOpa(opa, ['inspect', '-a', '--format', 'json', '.'], 'POLICY_BUILD_FAILED', {
+    cwd: sourceDir,
+  });
+  const { annotations = [] } = JSON.parse(stdout) as {
+    annotations?: { annotations?: { custom?: { id?: unknown } } }[];
+  };
+  const ids = annotations.map((a) => a.annotations?.custom?.id).filter((id) => typeof id === 'string');
+  return [...new Set(ids as string[])].sort();
 }
 
 /** Runs the Rego unit tests (`opa test`) of a policy folder; failures become POLICY_TEST_FAILED with opa's report. */
@@ -152,15 +170,13 @@ export function createBundleStore(dir: string): BundleStore {
     return path.join(dir, `${sha256}.tar.gz`);
   };
   const activeFile = path.join(dir, 'active.json');
+  const rulesOf = (sha256: string) => path.join(dir, `${sha256}.rules.json`);
   return {
     dir,
     async put(bundle) {
       const file = fileOf(bundle.sha256);
-      if (existsSync(file)) return file;
-      await mkdir(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, bundle.bytes);
-      await rename(tmp, file);
+      if (!existsSync(file)) await writeAtomically(file, bundle.bytes);
+      if (bundle.rules) await writeAtomically(rulesOf(bundle.sha256), JSON.stringify(bundle.rules));
       return file;
     },
     async get(sha256) {
@@ -176,16 +192,17 @@ export function createBundleStore(dir: string): BundleStore {
       if (bundle.sha256 !== sha256) {
         throw new PolicyError('POLICY_BUNDLE_INVALID', `stored bundle ${sha256} hashes to ${bundle.sha256}`);
       }
-      return bundle;
+      const rules = await readFile(rulesOf(sha256), 'utf8').then(
+        (text) => JSON.parse(text) as string[],
+        () => undefined,
+      );
+      return rules ? { ...bundle, rules } : bundle;
     },
     has(sha256) {
       return SHA256_HEX.test(sha256) && existsSync(fileOf(sha256));
     },
     async setActive(active) {
-      await mkdir(dir, { recursive: true });
-      const tmp = `${activeFile}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(active));
-      await rename(tmp, activeFile);
+      await writeAtomically(activeFile, JSON.stringify(active));
     },
     async getActive() {
       let text: string;
@@ -198,6 +215,14 @@ export function createBundleStore(dir: string): BundleStore {
       return JSON.parse(text) as ActiveCommit;
     },
   };
+}
+
+/** Writes through a temporary file and a rename, so a reader never sees half a file. */
+async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
 }
 
 export function sha256Hex(bytes: Uint8Array | string): string {

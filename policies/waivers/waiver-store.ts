@@ -62,6 +62,11 @@ export interface WaiverStoreOptions {
   readonly append: AppendWaiverEntry;
   /** The regions a waiver may name (those with a log); any other is refused. */
   readonly regions: ReadonlySet<string>;
+  /**
+   * The rule ids of the active policies, where known: a waiver for any other rule (a typo, a rule since
+   * removed) could never apply, and is refused.
+   */
+  readonly rules?: () => ReadonlySet<string> | undefined;
   readonly clock?: () => Date;
   readonly newId?: () => string;
   /**
@@ -100,6 +105,7 @@ const requestSchema = z.object({
 export class WaiverStore {
   private readonly append: AppendWaiverEntry;
   private readonly regions: ReadonlySet<string>;
+  private readonly rules: () => ReadonlySet<string> | undefined;
   private readonly clock: () => Date;
   private readonly newId: () => string;
   private readonly refreshMs: number;
@@ -111,6 +117,7 @@ export class WaiverStore {
   ) {
     this.append = options.append;
     this.regions = options.regions;
+    this.rules = options.rules ?? (() => undefined);
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.refreshMs = options.refreshMs ?? 1000;
@@ -128,6 +135,14 @@ export class WaiverStore {
         'WAIVER_INVALID',
         `region: ${parsed.data.region} is not a region of this service (${[...this.regions].join(', ')})`,
         { field: 'region' },
+      );
+    }
+    const rules = this.rules();
+    if (rules && !rules.has(parsed.data.rule)) {
+      throw new PolicyError(
+        'WAIVER_INVALID',
+        `rule: ${parsed.data.rule} is not a rule of the active policies (${[...rules].sort().join(', ')})`,
+        { field: 'rule' },
       );
     }
     const now = this.clock();

@@ -134,6 +134,7 @@ export async function startPolicies(options: {
   const waivers = new WaiverStore(options.db, {
     clock,
     regions: new Set(regions.keys()),
+    rules: () => (engine?.bundle.rules ? new Set(engine.bundle.rules) : undefined),
     append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
   });
   const expiry = setInterval(() => {

@@ -97,6 +97,15 @@ describe('decisions through the API', () => {
       message: expect.stringContaining('impact ratio'),
     });
 
+    const typo = await call('POST', '/v1/waivers', officerA, {
+      rule: 'FAIR-IMPACT-RATO',
+      model: FOUR_FIFTHS.subject.model,
+      region: 'us',
+      reason: 'Remediated model ships next sprint; interim human review of every adverse outcome.',
+      expires_at: '2027-01-31T00:00:00Z',
+    });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json()).toMatchObject({ code: 'WAIVER_INVALID', field: 'rule' });
     const requested = await call('POST', '/v1/waivers', officerA, {
       rule: 'FAIR-IMPACT-RATIO',
       model: FOUR_FIFTHS.subject.model,

@@ -87,6 +87,11 @@ describe('buildBundle', () => {
     await store.put(bundle);
     expect(store.has(bundle.sha256)).toBe(true);
     expect((await store.get(bundle.sha256)).sha256).toBe(bundle.sha256);
+    // The rule ids come back with it: waivers are checked against them after a restart too.
+    expect(bundle.rules).toEqual(
+      expect.arrayContaining(['FAIR-IMPACT-RATIO', 'SEC-FINDING', 'EVIDENCE-STALE']),
+    );
+    expect((await store.get(bundle.sha256)).rules).toEqual(bundle.rules);
     await expect(store.get('0'.repeat(64))).rejects.toMatchObject({ code: 'POLICY_BUNDLE_MISSING' });
     await expect(store.get('../etc/passwd')).rejects.toMatchObject({ code: 'POLICY_BUNDLE_MISSING' });
     await expect(readBundle(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({

@@ -219,6 +219,20 @@ describe('WaiverStore', () => {
       code: 'WAIVER_INVALID',
       field: 'region',
     });
+    const knowing = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+      regions: REGIONS,
+      rules: () => new Set(['SEC-FINDING', 'DRIFT-PSI']),
+      clock: () => now,
+      append,
+    });
+    const typo = { rule: 'SEC-FINDNG', model: 'm', region: 'eu', reason: 'a reason long enough' };
+    await expect(
+      knowing.request({ ...typo, expires_at: '2027-01-01T00:00:00Z' }, alice),
+    ).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'rule',
+      message: expect.stringContaining('DRIFT-PSI, SEC-FINDING'),
+    });
     await expect(store.approve('nope', bob)).rejects.toMatchObject({ code: 'WAIVER_NOT_FOUND' });
   });
 
