@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
 import { ColumnCollector, Growable, MissingCounter } from './collect.ts';
@@ -110,14 +110,20 @@ class Guard {
       );
     }
   }
+  /** Refuses, before any work, a file that is missing, not a regular file, unreadable or over the limit. */
   async size(path: string, what: string): Promise<void> {
     let size: number;
     try {
-      size = (await stat(path)).size;
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error(info.isDirectory() ? 'is a directory' : 'not a regular file');
+      await (await open(path, 'r')).close();
+      size = info.size;
     } catch (cause) {
+      // Node's "ENOENT: no such file or directory, stat '…'" without the path it repeats.
+      const reason = (cause as Error).message.split(', ')[0];
       throw new EvaluatorError(
         what === 'model' ? 'EVAL_MODEL_INVALID' : 'EVAL_DATA_INVALID',
-        `cannot read ${what} file ${path}`,
+        `cannot read ${what} file ${path}: ${reason}`,
         { cause },
       );
     }

@@ -238,11 +238,8 @@ const MAX_MEMO = 1 << 22;
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-const latin1 = (raw: Uint8Array): string => {
-  let out = '';
-  for (const b of raw) out += String.fromCharCode(b);
-  return out;
-};
+const latin1 = (raw: Uint8Array): string =>
+  Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
 
 /** Python's escapes in a STRING argument after its quotes; `\n` and the like become one byte each. */
 const BYTE_ESCAPES: Record<number, number> = {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
@@ -30,21 +30,6 @@ function reason(err: unknown): string {
   if (e.code === 'EISDIR') return 'is a directory';
   if (e.code === 'ENOTDIR') return 'a parent is not a directory';
   return e.message ?? String(err);
-}
-
-/**
- * Refuses an input file that cannot be opened and read as a file (missing, a directory, no permission) with
- * one line, before any work starts rather than minutes into it.
- */
-async function checkReadable(file: string, what: string): Promise<void> {
-  try {
-    const info = await stat(file);
-    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    if (!info.isFile()) throw new Error('not a regular file');
-    await (await open(file, 'r')).close();
-  } catch (err) {
-    throw new CliFailure(`cannot read ${what} file ${file}: ${reason(err)}`);
-  }
 }
 
 /** The spec file parsed (YAML, of which JSON is a part) but not yet validated: flags are merged in first. */
@@ -223,9 +208,6 @@ export function registerEvaluateCommand(program: Command): void {
       } catch (err) {
         throw new CliFailure(`spec file ${flags.spec}: ${(err as Error).message}`);
       }
-      await checkReadable(flags.data, 'data');
-      if (flags.reference) await checkReadable(flags.reference, 'reference');
-      if ('model' in source) await checkReadable(source.model, 'model');
       const out = path.resolve(flags.out);
       // Before minutes of work, not after: the evidence must have somewhere to go.
       try {

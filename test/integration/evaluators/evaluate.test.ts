@@ -254,6 +254,11 @@ describe('evaluate limits', () => {
     await expect(
       evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, limits: { maxBytes: 1000 } }),
     ).rejects.toMatchObject({ code: 'EVAL_LIMIT_BYTES' });
+    // Refused before any work: a folder where a file should be.
+    await expect(evaluate({ data: dir, spec: COMPAS_SPEC })).rejects.toMatchObject({
+      code: 'EVAL_DATA_INVALID',
+      message: `cannot read data file ${dir}: is a directory`,
+    });
     await expect(
       evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, limits: { timeoutMs: 0 } }),
     ).rejects.toMatchObject({ code: 'EVAL_TIMEOUT' });
