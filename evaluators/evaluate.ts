@@ -33,7 +33,7 @@ export interface EvaluateLimits {
 }
 
 export interface EvaluationProgress {
-  phase: 'scan' | 'data' | 'reference' | 'metrics' | 'done';
+  phase: 'scan' | 'data' | 'reference' | 'metrics' | 'reasons' | 'done';
   rows: number;
 }
 
@@ -57,6 +57,12 @@ export interface EvaluateInput {
    * like the others: the same inputs and the same instant give the same bytes; without it, none is recorded.
    */
   generatedAt?: Date;
+  /**
+   * With spec.explainability.adverse_decision: receives the adverse-action reasons of every row given that
+   * decision, as JSON Lines in data order, a chunk at a time (awaited, so a slow writer holds the pass back).
+   * The evidence records their count and sha256 whether or not they are taken here.
+   */
+  onAdverseReasons?: (lines: string) => Promise<void>;
 }
 
 export interface EvaluationResult {
@@ -233,14 +239,7 @@ async function collect(
     batch = [];
   };
 
-  for await (const rowsRead of readRowBatches(path, {
-    format: spec.data?.format,
-    columns: spec.data?.columns,
-    delimiter: spec.data?.delimiter,
-    skipLines: spec.data?.skip_lines,
-    naValues: spec.data?.na_values,
-    signal,
-  })) {
+  for await (const rowsRead of rowBatchesOf(path, spec, signal)) {
     for (const row of rowsRead) {
       rows++;
       if (rows % 1000 === 0) guard.check(rows);
@@ -285,6 +284,91 @@ async function collect(
     sampleRows,
     rowsWithoutPrediction: withoutPrediction,
   };
+}
+
+/** The data's rows in batches, read as the spec says; every pass over a file reads it the same way. */
+function rowBatchesOf(path: string, spec: EvaluationSpec, signal?: AbortSignal): AsyncGenerator<Row[]> {
+  return readRowBatches(path, {
+    format: spec.data?.format,
+    columns: spec.data?.columns,
+    delimiter: spec.data?.delimiter,
+    skipLines: spec.data?.skip_lines,
+    naValues: spec.data?.na_values,
+    signal,
+  });
+}
+
+interface AdverseReasonsPlan {
+  /** The features a reason may name: the model's, less the sensitive attributes. */
+  features: string[];
+  baseline: Row;
+  top: number;
+  adverse: 0 | 1;
+}
+
+/**
+ * A second pass over the data for adverse-action notices: each scorable row given the adverse decision, with
+ * its top reasons, one RFC 8785 line each, in data order. The data must hash as it did in the first pass, so
+ * that the lines belong to the evidence that records their sha256.
+ */
+async function adverseReasons(
+  path: string,
+  plan: Plan & { runner: ModelRunner },
+  reasonsPlan: AdverseReasonsPlan,
+  dataSha256: string,
+  guard: Guard,
+  onLines: (lines: string) => Promise<void>,
+  onRows: (rows: number) => void,
+  signal?: AbortSignal,
+): Promise<{ rows: number; sha256: string }> {
+  const { runner, threshold } = plan;
+  const predict = (rows: Row[]): Promise<Float64Array> => runner.predict(rows);
+  const rehashed = sha256File(path);
+  rehashed.catch(() => {});
+  const hash = createHash('sha256');
+  let rows = 0;
+  let adverseRows = 0;
+  const pass = async (batch: Row[], start: number): Promise<void> => {
+    const scores = await predict(batch);
+    const chosen: number[] = [];
+    scores.forEach((s, i) => {
+      if (!Number.isNaN(s) && (s >= threshold ? 1 : 0) === reasonsPlan.adverse) chosen.push(i);
+    });
+    if (chosen.length === 0) return;
+    const reasons = await topReasons(
+      chosen.map((i) => batch[i]!),
+      reasonsPlan.features,
+      reasonsPlan.baseline,
+      predict,
+      threshold,
+      reasonsPlan.top,
+    );
+    const lines = reasons
+      .map(({ row, ...r }) => canonicalize({ row: start + chosen[row]!, ...r }) + '\n')
+      .join('');
+    hash.update(lines);
+    adverseRows += chosen.length;
+    await onLines(lines);
+  };
+  let batch: Row[] = [];
+  for await (const rowsRead of rowBatchesOf(path, plan.spec, signal)) {
+    for (const row of rowsRead) {
+      batch.push(row);
+      if (batch.length >= runner.batchSize) {
+        await pass(batch, rows);
+        rows += batch.length;
+        batch = [];
+        guard.check();
+        onRows(rows);
+      }
+    }
+  }
+  await pass(batch, rows);
+  rows += batch.length;
+  onRows(rows);
+  if ((await rehashed) !== dataSha256)
+    throw new EvaluatorError('EVAL_DATA_INVALID', `data file ${path} changed while it was being evaluated`);
+  return { rows: adverseRows, sha256: hash.digest('hex') };
 }
 
 function medianOfSorted(present: Float64Array): number | null {
@@ -336,6 +420,12 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     throw new EvaluatorError(
       'EVAL_SPEC_INVALID',
       'spec.prediction.column and score read predictions from the data, not from a model; use spec.prediction.output with a model',
+    );
+  }
+  if (spec.explainability?.adverse_decision && !families.has('explainability')) {
+    throw new EvaluatorError(
+      'EVAL_SPEC_INVALID',
+      'spec.explainability.adverse_decision asks for adverse-action reasons, but spec.metrics leaves out explainability',
     );
   }
   const threshold = spec.prediction?.threshold;
@@ -637,14 +727,33 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         // scores is in robustness (counterfactual flips) and in the permutation importance above.
         const sensitive = new Set(spec.sensitive ?? []);
         const reasonRows = data.sample.slice(0, REASON_ROWS);
+        const reasonFeatures = columnsOfModel.filter((c) => !sensitive.has(c));
         const reasons = await topReasons(
           reasonRows,
-          columnsOfModel.filter((c) => !sensitive.has(c)),
+          reasonFeatures,
           baseline,
           predict,
           plan.threshold,
           spec.explainability?.top_reasons ?? 3,
         );
+        const adverseDecision = spec.explainability?.adverse_decision;
+        const adverse = adverseDecision
+          ? await adverseReasons(
+              input.data,
+              { ...plan, runner: runner! },
+              {
+                features: reasonFeatures,
+                baseline,
+                top: spec.explainability?.top_reasons ?? 3,
+                adverse: adverseDecision === 'positive' ? 1 : 0,
+              },
+              evidence.subject.dataset_sha256,
+              guard,
+              input.onAdverseReasons ?? (async () => {}),
+              (rows) => progress({ phase: 'reasons', rows }),
+              input.signal,
+            )
+          : null;
         evidence.explainability = {
           permutation_importance: importance,
           reasons: {
@@ -652,6 +761,9 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             baseline,
             not_given_as_reasons: columnsOfModel.filter((c) => sensitive.has(c)),
             rows: reasons.map(({ row, ...reason }) => ({ row: data.sampleRows[row]!, ...reason })),
+            ...(adverse
+              ? { adverse: { decision: adverseDecision, rows: adverse.rows, sha256: adverse.sha256 } }
+              : {}),
           },
         };
       }

@@ -52,6 +52,12 @@ export interface EvaluationSpec {
   metrics?: MetricFamily[];
   bootstrap?: { resamples: number; seed: number; confidence?: number };
   robustness?: { sample?: number; perturbation?: number; seed?: number };
-  explainability?: { sample?: number; repeats?: number; top_reasons?: number; seed?: number };
+  explainability?: {
+    sample?: number;
+    repeats?: number;
+    top_reasons?: number;
+    seed?: number;
+    adverse_decision?: 'positive' | 'negative';
+  };
   data_quality?: { proxy_threshold?: number; columns?: Record<string, 'numeric' | 'categorical'> };
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
@@ -12,6 +12,7 @@ interface Flags {
   reference?: string;
   spec: string;
   out: string;
+  reasons?: string;
   provider: 'auto' | 'cuda' | 'cpu';
   progress: boolean;
   generatedAt?: string;
@@ -125,6 +126,7 @@ const PHASES: Record<EvaluationProgress['phase'], string> = {
   data: 'reading data',
   reference: 'reading reference data',
   metrics: 'computing metrics',
+  reasons: 'adverse-action reasons',
   done: 'done',
 };
 
@@ -146,7 +148,7 @@ async function progressOf(enabled: boolean): Promise<{
   const status = ({ phase, rows }: EvaluationProgress): string => {
     const n = `${rows.toLocaleString('en-US')} rows`;
     if (phase === 'scan') return PHASES.scan;
-    return phase === 'metrics' ? `${PHASES.metrics} on ${n}` : `${PHASES[phase]}: ${n}`;
+    return phase === 'metrics' ? `${PHASES.metrics} on ${n}` : `${PHASES[phase]}: ${n} read`;
   };
   bar.start(0, 0, { status: 'starting' });
   return {
@@ -178,6 +180,10 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--reference <file>', 'reference data for drift')
     .requiredOption('--spec <file>', 'evaluation spec (YAML or JSON)')
     .requiredOption('--out <file>', 'where to write the evidence (canonical JSON)')
+    .option(
+      '--reasons <file>',
+      'also write adverse-action reasons, as JSON Lines: every row given spec.explainability.adverse_decision, with its top reasons (needs --model)',
+    )
     .option('--provider <provider>', 'execution provider: auto | cuda | cpu', 'auto')
     .option(
       '--generated-at <time>',
@@ -208,13 +214,31 @@ export function registerEvaluateCommand(program: Command): void {
       } catch (err) {
         throw new CliFailure(`spec file ${flags.spec}: ${(err as Error).message}`);
       }
+      if (flags.reasons !== undefined) {
+        if (!('model' in source))
+          throw new CliFailure('--reasons needs --model: the reasons come from running the model again');
+        if (!spec.explainability?.adverse_decision)
+          throw new CliFailure(
+            `--reasons needs spec.explainability.adverse_decision in ${flags.spec}: positive or negative, the decision that is adverse to the person scored`,
+          );
+      }
       const out = path.resolve(flags.out);
       // Before minutes of work, not after: the evidence must have somewhere to go.
-      try {
-        await access(path.dirname(out), constants.W_OK);
-      } catch (err) {
-        throw new CliFailure(`cannot write --out ${flags.out}: ${reason(err)}`);
+      for (const [flag, file] of [
+        ['--out', flags.out],
+        ['--reasons', flags.reasons],
+      ] as const) {
+        if (file === undefined) continue;
+        try {
+          await access(path.dirname(path.resolve(file)), constants.W_OK);
+        } catch (err) {
+          throw new CliFailure(`cannot write ${flag} ${file}: ${reason(err)}`);
+        }
       }
+      // The reasons go to a file beside the target, renamed into place only once the evidence is complete.
+      const reasonsFile = flags.reasons === undefined ? null : path.resolve(flags.reasons);
+      const reasonsPartial = reasonsFile && `${reasonsFile}.partial`;
+      const reasonsOut = reasonsPartial ? await open(reasonsPartial, 'w') : null;
 
       const progress = await progressOf(flags.progress);
       let result;
@@ -227,8 +251,14 @@ export function registerEvaluateCommand(program: Command): void {
           executionProvider: flags.provider,
           generatedAt,
           onProgress: (p) => progress.update(p),
+          ...(reasonsOut
+            ? { onAdverseReasons: async (lines) => void (await reasonsOut.appendFile(lines)) }
+            : {}),
         });
+        await reasonsOut?.close();
       } catch (err) {
+        await reasonsOut?.close().catch(() => {});
+        if (reasonsPartial) await rm(reasonsPartial, { force: true });
         // The evaluator's errors are written for the user; anything else is reported as one line too.
         const message = ((err as Error).message ?? String(err)).replace(/\s*\n\s*/g, ' ');
         throw new CliFailure(err instanceof EvaluatorError ? message : `evaluation failed: ${message}`);
@@ -237,11 +267,21 @@ export function registerEvaluateCommand(program: Command): void {
       }
       try {
         await writeFile(out, result.json);
+        if (reasonsFile && reasonsPartial) await rename(reasonsPartial, reasonsFile);
       } catch (err) {
+        if (reasonsPartial) await rm(reasonsPartial, { force: true });
         throw new CliFailure(`cannot write --out ${flags.out}: ${reason(err)}`);
       }
       const e = result.evidence;
       console.log(`wrote ${flags.out}: ${e.rows} rows, sha256 ${result.sha256}`);
+      if (reasonsFile) {
+        const { adverse } = (
+          e.explainability as { reasons: { adverse: { decision: string; rows: number; sha256: string } } }
+        ).reasons;
+        console.log(
+          `wrote ${flags.reasons}: reasons for the ${adverse.rows} rows given the ${adverse.decision} decision, sha256 ${adverse.sha256}`,
+        );
+      }
       console.log(runtimeLine(e, source));
       if (e.skipped.length > 0)
         console.log(`  skipped: ${e.skipped.map((s) => `${s.metric} (${s.reason})`).join('; ')}`);

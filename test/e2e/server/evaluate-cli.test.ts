@@ -185,6 +185,77 @@ describe('arbiter evaluate', () => {
     );
   });
 
+  it('writes the adverse-action reasons of every adverse row with --reasons, pinned by the evidence', async () => {
+    // In adult, the positive class is the high income: the negative decision is the adverse one.
+    const spec = path.join(dir, 'adult-adverse.spec.json');
+    const base = JSON.parse(await readFile(adultSpecFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(
+      spec,
+      JSON.stringify({ ...base, explainability: { adverse_decision: 'negative', top_reasons: 2 } }),
+    );
+    const out = path.join(dir, 'adult-adverse-evidence.json');
+    const reasonsFile = path.join(dir, 'adult-reasons.jsonl');
+    const args = ['evaluate', '--model', adultModel, '--data', ADULT_TEST, '--spec', spec, '--out', out];
+    const result = await runCli([...args, '--reasons', reasonsFile]);
+    expect(result.code, result.stderr).toBe(0);
+    const evidence = JSON.parse(await readFile(out, 'utf8')) as Evidence;
+    const { adverse } = (
+      evidence.explainability as { reasons: { adverse: { decision: string; rows: number; sha256: string } } }
+    ).reasons;
+    const bytes = await readFile(reasonsFile);
+    expect(adverse.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    const lines = bytes.toString('utf8').trimEnd().split('\n');
+    // Every row the model scored below the threshold, and no other.
+    const { tn, fn } = evidence.performance!.confusion_matrix as { tn: number; fn: number };
+    expect(adverse).toMatchObject({ decision: 'negative', rows: tn + fn });
+    expect(lines).toHaveLength(tn + fn);
+    const notices = lines.map(
+      (line) => JSON.parse(line) as { row: number; decision: number; reasons: unknown[] },
+    );
+    expect(
+      notices.every(
+        (n, i) => n.decision === 0 && n.reasons.length <= 2 && (i === 0 || n.row > notices[i - 1]!.row),
+      ),
+    ).toBe(true);
+    expect(existsSync(`${reasonsFile}.partial`)).toBe(false);
+    expect(result.stdout).toContain(
+      `wrote ${reasonsFile}: reasons for the ${tn + fn} rows given the negative decision, sha256 ${adverse.sha256}`,
+    );
+
+    // The same evaluation without --reasons gives the same evidence: the reasons are a function of its inputs.
+    const again = path.join(dir, 'adult-adverse-again.json');
+    const plain = await runCli([...args.slice(0, -1), again]);
+    expect(plain.code, plain.stderr).toBe(0);
+    const first = JSON.parse(await readFile(out, 'utf8')) as Evidence;
+    const second = JSON.parse(await readFile(again, 'utf8')) as Evidence;
+    expect(second.explainability).toEqual(first.explainability);
+  });
+
+  it('refuses --reasons without a model or without spec.explainability.adverse_decision, writing nothing', async () => {
+    const out = path.join(dir, 'never-reasons.json');
+    const reasonsFile = path.join(dir, 'never-reasons.jsonl');
+    const [noModel, noDecision] = await Promise.all([
+      compas(['--spec', compasSpec, '--out', out, '--reasons', reasonsFile]),
+      runCli([
+        'evaluate',
+        '--model',
+        adultModel,
+        '--data',
+        ADULT_TEST,
+        '--spec',
+        adultSpecFile,
+        '--out',
+        out,
+        '--reasons',
+        reasonsFile,
+      ]),
+    ]);
+    expectOneLineError(noModel, '--reasons needs --model');
+    expectOneLineError(noDecision, 'spec.explainability.adverse_decision');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(reasonsFile)).toBe(false);
+  });
+
   it('exits 2 naming the field when the spec is invalid', async () => {
     const spec = path.join(dir, 'invalid.yaml');
     await writeFile(spec, `${COMPAS_SPEC}min_group_size: 0\n`);

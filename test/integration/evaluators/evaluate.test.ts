@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -234,6 +235,83 @@ describe('evaluate with an ONNX model', () => {
       test.evidence.fairness!.sex!.groups.Male!.selection_rate!,
     );
     expect((test.evidence.model as { output_used: { kind: string } }).output_used.kind).toBe('zipmap');
+  });
+
+  it('gives the reasons of every row given the adverse decision, for adverse-action notices', async () => {
+    const spec = { ...fixtures.compasMlp.spec, explainability: { adverse_decision: 'positive' as const } };
+    let lines = '';
+    const phases = new Set<string>();
+    const { evidence } = await evaluate({
+      model: fixtures.compasMlp.model,
+      data: COMPAS_CSV,
+      spec,
+      executionProvider: 'cpu',
+      onAdverseReasons: async (chunk) => void (lines += chunk),
+      onProgress: (p) => void phases.add(p.phase),
+    });
+    expect(phases).toContain('reasons');
+    type Notice = {
+      row: number;
+      score: number;
+      decision: number;
+      reasons: { feature: string; value: unknown; baseline: unknown; contribution: number }[];
+    };
+    const explain = evidence.explainability as {
+      reasons: { baseline: Row; rows: Notice[]; adverse: { decision: string; rows: number; sha256: string } };
+    };
+    const { tp, fp } = evidence.performance!.confusion_matrix as { tp: number; fp: number };
+    expect(explain.reasons.adverse).toEqual({
+      decision: 'positive',
+      rows: tp + fp,
+      sha256: createHash('sha256').update(lines).digest('hex'),
+    });
+    const notices = lines
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Notice);
+    expect(notices).toHaveLength(tp + fp);
+    const compas: Row[] = [];
+    for await (const row of readRows(COMPAS_CSV)) compas.push(row);
+    notices.forEach((notice, i) => {
+      if (i > 0) expect(notice.row).toBeGreaterThan(notices[i - 1]!.row);
+      expect(notice.decision).toBe(1);
+      expect(notice.score).toBeGreaterThanOrEqual(0.5);
+      expect(notice.reasons.length).toBeLessThanOrEqual(3);
+      notice.reasons.forEach((reason, k) => {
+        // Never a protected characteristic; each pushes the score up, the strongest first.
+        expect(['race', 'sex']).not.toContain(reason.feature);
+        expect(reason.value).toEqual(compas[notice.row]![reason.feature]);
+        expect(reason.baseline).toEqual(explain.reasons.baseline[reason.feature]);
+        expect(reason.contribution).toBeGreaterThan(0);
+        if (k > 0) expect(reason.contribution).toBeLessThanOrEqual(notice.reasons[k - 1]!.contribution);
+      });
+    });
+    // The evidence's sampled rows given the adverse decision read the same in the full list.
+    const byRow = new Map(notices.map((n) => [n.row, n]));
+    const sampledAdverse = explain.reasons.rows.filter((r) => r.decision === 1);
+    expect(sampledAdverse.length).toBeGreaterThan(0);
+    for (const sampled of sampledAdverse) {
+      const full = byRow.get(sampled.row)!;
+      expect(full.score).toBeCloseTo(sampled.score, 5);
+      expect(full.reasons.map((r) => r.feature)).toEqual(sampled.reasons.map((r) => r.feature));
+    }
+  });
+
+  it('refuses adverse_decision when the spec leaves explainability out', async () => {
+    await expect(
+      evaluate({
+        model: fixtures.compasMlp.model,
+        data: COMPAS_CSV,
+        spec: {
+          ...fixtures.compasMlp.spec,
+          metrics: ['performance'],
+          explainability: { adverse_decision: 'negative' },
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'EVAL_SPEC_INVALID',
+      message: expect.stringContaining('spec.metrics leaves out explainability'),
+    });
   });
 
   it('refuses a model that fails the security scan, without loading it', async () => {
