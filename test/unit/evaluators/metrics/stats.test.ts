@@ -31,6 +31,20 @@ describe('stats', () => {
     expect(ksPValue(1.36 / en, n, n)).toBeCloseTo(0.0494, 3);
     expect(ksPValue(1.63 / en, n, n)).toBeCloseTo(0.0098, 3);
   });
+  it('KS p-value is the Kolmogorov survival function for small statistics too', () => {
+    // Q(λ) from its alternating series summed to 100,000 terms (Python), on both sides of the switch at 1.18.
+    const n = 1e12;
+    const en = Math.sqrt(n / 2);
+    const q = (lambda: number) => ksPValue(lambda / (en + 0.12 + 0.11 / en), n, n);
+    expect(q(0.5)).toBeCloseTo(0.9639452436648751, 12);
+    expect(q(0.8)).toBeCloseTo(0.5441424115741981, 12);
+    expect(q(1.17)).toBeCloseTo(0.12939004218561884, 12);
+    expect(q(1.18)).toBeCloseTo(0.1234538094297657, 12);
+    expect(q(2)).toBeCloseTo(0.0006709252557796953, 12);
+    // Near-identical large samples: no evidence of drift at all (the truncated series gave 0.096 here).
+    expect(ksPValue(1e-5, 100_000, 100_000)).toBe(1);
+    expect(ksPValue(1 / 7000, 7000, 7000)).toBe(1);
+  });
   it('numpy-style linear quantiles', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantileSorted([1, 2, 3, 4], 0.25)).toBe(1.75);
