@@ -19,7 +19,7 @@ import { calibrationOf, performanceOf } from './metrics/performance.ts';
 import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
 import { normalizeFeatures, numericValue, type Feature } from './onnx/features.ts';
 import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
-import { readRowBatches, type Row } from './readers/rows.ts';
+import { readRowBatches, type Cell, type Row } from './readers/rows.ts';
 import EVIDENCE_SCHEMA from './schema/evidence.schema.json' with { type: 'json' };
 import { scanModelFile, type ScanReport } from './security/scan.ts';
 import { loadSpec } from './spec/load-spec.ts';
@@ -91,7 +91,36 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-const positives = (p: unknown): Set<string> => new Set((Array.isArray(p) ? p : [p]).map(String));
+/**
+ * A cell's value for matching a spec's `positive`: booleans and the text true/false (any case, as pandas writes
+ * True) are 1 and 0, numeric text is its number ("1.0", as pandas writes an integer column with gaps, is 1);
+ * other text stays as it is.
+ */
+function matchKey(value: Cell): number | string {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const text = String(value);
+  const lower = text.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true' ? 1 : 0;
+  const number = text.trim() === '' ? Number.NaN : Number(text);
+  return Number.isFinite(number) ? number : text;
+}
+
+/** Whether a cell is one of the spec's positive values (one value or a list), compared by matchKey. */
+function positiveMatcher(positive: unknown): (value: Cell) => boolean {
+  const keys = new Set((Array.isArray(positive) ? positive : [positive]).map((p) => matchKey(p as Cell)));
+  // Labels take few distinct values: each text is keyed once (up to a bound, for a column that is not a label).
+  const seen = new Map<string, boolean>();
+  return (value) => {
+    if (typeof value !== 'string') return keys.has(matchKey(value));
+    let hit = seen.get(value);
+    if (hit === undefined) {
+      hit = keys.has(matchKey(value));
+      if (seen.size < 1024) seen.set(value, hit);
+    }
+    return hit;
+  };
+}
 
 class Guard {
   private readonly deadline: number;
@@ -175,9 +204,9 @@ async function collect(
 ): Promise<Collected> {
   const { spec, runner } = plan;
   const labelColumn = spec.label?.column;
-  const labelPositive = spec.label ? positives(spec.label.positive) : null;
+  const labelPositive = spec.label ? positiveMatcher(spec.label.positive) : null;
   const predColumn = runner ? null : (spec.prediction?.column ?? null);
-  const predPositive = positives(spec.prediction?.positive ?? 1);
+  const predPositive = positiveMatcher(spec.prediction?.positive ?? 1);
   const scoreColumn = runner ? null : (spec.prediction?.score ?? null);
   const columns = new Map<string, ColumnCollector>();
   const track = (name: string, kind: 'numeric' | 'categorical' | null): void => {
@@ -247,7 +276,7 @@ async function collect(
       for (const c of tracked) c.add(row[c.name]);
       if (labelColumn) {
         const v = row[labelColumn];
-        label.push(v === null || v === undefined ? -1 : labelPositive!.has(String(v)) ? 1 : 0);
+        label.push(v === null || v === undefined ? -1 : labelPositive!(v) ? 1 : 0);
       }
       if (runner) {
         if (batch.length === 0) batchStart = rows - 1;
@@ -260,7 +289,7 @@ async function collect(
         if (scoreColumn) score.push(s);
         if (predColumn) {
           const v = row[predColumn];
-          pred.push(v === null || v === undefined ? -1 : predPositive.has(String(v)) ? 1 : 0);
+          pred.push(v === null || v === undefined ? -1 : predPositive(v) ? 1 : 0);
         } else pred.push(Number.isNaN(s) ? -1 : s >= plan.threshold ? 1 : 0);
       }
       if (rows % PROGRESS_EVERY === 0) onRows(rows);

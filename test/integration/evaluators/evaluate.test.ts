@@ -143,6 +143,63 @@ describe('evaluate on COMPAS with predictions from a column', () => {
   });
 });
 
+describe('positive values', () => {
+  it('match as pandas writes them: True for true, 1.0 for 1, in CSV and JSON Lines', async () => {
+    const csv = path.join(dir, 'pandas.csv');
+    await writeFile(csv, 'sex,y,p\nF,True,1.0\nF,False,1.0\nM,True,0.0\nM,TRUE,1.0\nM,false,0.0\n');
+    const jsonl = path.join(dir, 'pandas.jsonl');
+    await writeFile(
+      jsonl,
+      [
+        { sex: 'F', y: true, p: 1 },
+        { sex: 'F', y: false, p: 1 },
+        { sex: 'M', y: true, p: 0 },
+        { sex: 'M', y: true, p: 1 },
+        { sex: 'M', y: false, p: 0 },
+      ]
+        .map((row) => JSON.stringify(row))
+        .join('\n'),
+    );
+    for (const [data, positive] of [
+      [csv, true],
+      [csv, 'true'],
+      [jsonl, 1],
+      [jsonl, true],
+    ] as const) {
+      const { evidence } = await evaluate({
+        data,
+        spec: {
+          label: { column: 'y', positive },
+          prediction: { column: 'p', positive: 1 },
+          sensitive: ['sex'],
+          min_group_size: 1,
+        },
+      });
+      expect(evidence.performance!.confusion_matrix, `${data} ${positive}`).toEqual({
+        tp: 2,
+        fp: 1,
+        fn: 1,
+        tn: 1,
+      });
+    }
+  });
+
+  it('compare text exactly when it is not a number or a boolean', async () => {
+    const csv = path.join(dir, 'text.csv');
+    await writeFile(csv, 'sex,y,p\nF,yes,High\nF,no,high\nM,yes,Low\n');
+    const { evidence } = await evaluate({
+      data: csv,
+      spec: {
+        label: { column: 'y', positive: 'yes' },
+        prediction: { column: 'p', positive: ['High'] },
+        sensitive: ['sex'],
+        min_group_size: 1,
+      },
+    });
+    expect(evidence.performance!.confusion_matrix).toEqual({ tp: 1, fp: 0, fn: 1, tn: 1 });
+  });
+});
+
 describe('rows with a missing label, attribute or prediction', () => {
   it('are counted per field in rows_missing, not silently dropped', async () => {
     const data = path.join(dir, 'gaps.csv');
