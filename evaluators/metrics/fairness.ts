@@ -286,11 +286,12 @@ function rangeOf(values: (number | null)[]): { diff: number | null; ratio: numbe
   return { diff: max - min, ratio: rate(min, max) };
 }
 
-function gapsOf(table: Float64Array, included: number[], hasLabel: boolean): Gaps {
+/** `equalizedOdds`: the included groups whose TPR and FPR are both defined; the others leave both ranges. */
+function gapsOf(table: Float64Array, included: number[], equalizedOdds: number[], hasLabel: boolean): Gaps {
   const dp = rangeOf(included.map((g) => sel(table, g)));
   if (!hasLabel) return { dpd: dp.diff, dpr: dp.ratio, eod: null, eor: null };
-  const tpr = rangeOf(included.map((g) => tprOf(table, g)));
-  const fpr = rangeOf(included.map((g) => fprOf(table, g)));
+  const tpr = rangeOf(equalizedOdds.map((g) => tprOf(table, g)));
+  const fpr = rangeOf(equalizedOdds.map((g) => fprOf(table, g)));
   // Fairlearn: difference = the larger of the two ranges, ratio = the smaller of the two min/max ratios.
   const eod = tpr.diff === null || fpr.diff === null ? null : Math.max(tpr.diff, fpr.diff);
   const eor = tpr.ratio === null || fpr.ratio === null ? null : Math.min(tpr.ratio, fpr.ratio);
@@ -307,6 +308,8 @@ function twoProportionZ(x1: number, n1: number, x2: number, n2: number): number 
 interface Prepared {
   index: GroupIndex;
   included: number[];
+  /** Included groups with both TPR and FPR defined on the full data: the groups of equalized odds. */
+  equalizedOdds: number[];
 }
 
 function prepare(
@@ -317,7 +320,8 @@ function prepare(
   const index = indexGroups(cells, attrs);
   const { table, missing } = tally(cells, index, cells.count);
   const included = index.names.map((_, g) => g).filter((g) => table[g * WIDTH + N]! >= minGroupSize);
-  return { index, included, table, missing };
+  const equalizedOdds = included.filter((g) => tprOf(table, g) !== null && fprOf(table, g) !== null);
+  return { index, included, equalizedOdds, table, missing };
 }
 
 /** Fairness metrics for one attribute (attrs of length 1) or one intersection, following Fairlearn. */
@@ -326,7 +330,7 @@ export function fairnessOf(
   attrs: number[],
   options: FairnessOptions,
 ): FairnessAttribute {
-  const { index, included, table, missing } = prepare(cells, attrs, options.minGroupSize);
+  const { index, included, equalizedOdds, table, missing } = prepare(cells, attrs, options.minGroupSize);
   const threshold = options.fourFifthsThreshold ?? 0.8;
   const alpha = options.alpha ?? 0.05;
   const excluded: ExcludedGroup[] = [];
@@ -354,7 +358,7 @@ export function fairnessOf(
         excluded.push({
           group: index.names[g]!,
           count: table[g * WIDTH + N]!,
-          reason: `${undefinedRates.join(' and ')} undefined (no ${undefinedRates.includes('tpr') ? 'positive' : 'negative'} labels)`,
+          reason: `${undefinedRates.join(' and ')} undefined (no ${undefinedRates.length === 2 ? 'labels' : undefinedRates[0] === 'tpr' ? 'positive labels' : 'negative labels'})`,
           from: ['equalized_odds'],
         });
       }
@@ -384,7 +388,7 @@ export function fairnessOf(
     }
     groups[name] = metrics;
   });
-  const gaps = gapsOf(table, included, options.hasLabel);
+  const gaps = gapsOf(table, included, equalizedOdds, options.hasLabel);
 
   const fourFifths: FourFifths = {
     threshold,
@@ -512,7 +516,7 @@ export function bootstrapFairness(
     for (let c = 0; c < weights.length; c++) weights[c] = poisson(rng, cells.count[c]!);
     prepared.forEach((p, s) => {
       const { table } = tally(cells, p.index, weights);
-      const gaps = gapsOf(table, p.included, options.hasLabel);
+      const gaps = gapsOf(table, p.included, p.equalizedOdds, options.hasLabel);
       const out = samples[s]!;
       if (gaps.dpd !== null) out.dpd.push(gaps.dpd);
       if (gaps.eod !== null) out.eod.push(gaps.eod);

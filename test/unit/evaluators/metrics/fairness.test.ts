@@ -70,8 +70,58 @@ describe('fairnessOf', () => {
     expect(r.excluded_groups).toEqual([
       { group: 'B', count: 4, reason: 'tpr undefined (no positive labels)', from: ['equalized_odds'] },
     ]);
-    // Only A has a TPR, so the TPR range is 0; FPR range is |1/2 − 1/4|.
-    expect(r.equalized_odds_difference).toBeCloseTo(0.25, 12);
+    // B leaves both ranges, not only the TPR one: A alone is left, so there is no gap.
+    expect(r.equalized_odds_difference).toBe(0);
+    expect(r.equalized_odds_ratio).toBe(1);
+  });
+
+  it('leaves a group with an undefined rate out of the FPR range as well as the TPR range', () => {
+    const ones = (n: number, k: number): (0 | 1)[] => Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
+    // A: no positive labels, FPR 9/10. B: TPR 1/2, FPR 1/10. C: TPR 3/5, FPR 2/10.
+    const c = cellsFromRecords(
+      ['g'],
+      [
+        ...rows('A', ones(10, 0), ones(10, 9)),
+        ...rows('B', [...ones(2, 2), ...ones(10, 0)], [...ones(2, 1), ...ones(10, 1)]),
+        ...rows('C', [...ones(5, 5), ...ones(10, 0)], [...ones(5, 3), ...ones(10, 2)]),
+      ],
+    );
+    const r = fairnessOf(c, [0], { minGroupSize: 1, hasLabel: true, hasScore: false });
+    expect(r.groups.A!.fpr).toBeCloseTo(0.9, 12);
+    expect(r.excluded_groups.map((e) => e.group)).toEqual(['A']);
+    expect(r.equalized_odds_difference).toBeCloseTo(0.1, 12); // max(3/5 − 1/2, 2/10 − 1/10)
+    expect(r.equalized_odds_ratio).toBeCloseTo(0.5, 12); // min((1/2) ÷ (3/5), (1/10) ÷ (2/10))
+    // The bootstrap leaves A out in every resample too; at 100 times the rows, its intervals are tight, and
+    // an A counted in the FPR range would put the gap near 0.8.
+    const big = cellsFromRecords(
+      ['g'],
+      [
+        ...rows('A', ones(1000, 0), ones(1000, 900)),
+        ...rows('B', [...ones(200, 200), ...ones(1000, 0)], [...ones(200, 100), ...ones(1000, 100)]),
+        ...rows('C', [...ones(500, 500), ...ones(1000, 0)], [...ones(500, 300), ...ones(1000, 200)]),
+      ],
+    );
+    const [boot] = bootstrapFairness(big, [[0]], {
+      resamples: 200,
+      seed: 3,
+      confidence: 0.9,
+      minGroupSize: 1,
+      hasLabel: true,
+    });
+    const [low, high] = boot!.equalized_odds_difference!;
+    expect(low).toBeGreaterThan(0.03);
+    expect(high).toBeLessThan(0.2);
+  });
+
+  it('says a group without any label has neither rate', () => {
+    const c = cellsFromRecords(
+      ['g'],
+      [...rows('A', [1, 0], [1, 0]), { groups: ['B'], label: null, pred: 1 }],
+    );
+    const r = fairnessOf(c, [0], { minGroupSize: 1, hasLabel: true, hasScore: false });
+    expect(r.excluded_groups).toEqual([
+      { group: 'B', count: 1, reason: 'tpr and fpr undefined (no labels)', from: ['equalized_odds'] },
+    ]);
   });
 
   it('without labels computes selection rates only', () => {
