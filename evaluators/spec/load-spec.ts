@@ -25,8 +25,7 @@ function fieldOf(error: ErrorObject): string {
 function describe(errors: ErrorObject[]): string {
   // oneOf reports every branch's failure; the most specific (deepest) messages are the useful ones.
   const useful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'not' && e.keyword !== 'anyOf');
-  const predictionBoth = errors.some((e) => e.keyword === 'not' && e.instancePath === '/prediction');
-  const chosen = useful.length > 0 || predictionBoth ? useful : errors;
+  const chosen = useful.length > 0 ? useful : errors;
   const lines = new Set(
     chosen.map((e) => {
       if (e.keyword === 'additionalProperties') return `${fieldOf(e)} is not a known key`;
@@ -37,12 +36,53 @@ function describe(errors: ErrorObject[]): string {
       return `${fieldOf(e)} ${e.message ?? 'is invalid'}`;
     }),
   );
-  if (predictionBoth) {
-    lines.add(
-      'spec.prediction takes either column (with positive, score) or output (with threshold), not both',
-    );
-  }
   return [...lines].join('; ');
+}
+
+/** The path of the first number that is NaN or infinite (YAML's .nan and .inf), which JSON cannot hold. */
+function nonFinite(value: unknown, path: string): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, item] of Object.entries(value)) {
+    const found = nonFinite(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+    if (found) return found;
+  }
+  return null;
+}
+
+// The three forms of spec.prediction: which keys each takes, and how to say which form a spec meant.
+const PREDICTION_FORMS = {
+  column: {
+    keys: ['column', 'positive', 'score'],
+    meant: 'with spec.prediction.column (predictions from the data)',
+  },
+  score: {
+    keys: ['score', 'threshold'],
+    meant: 'with spec.prediction.score and no column (a score at or above the threshold is positive)',
+  },
+  output: {
+    keys: ['output', 'threshold', 'positive_class'],
+    meant: "without a column or a score (predictions from the model's output)",
+  },
+} as const;
+const PREDICTION_KEYS = new Set(Object.values(PREDICTION_FORMS).flatMap((form) => form.keys));
+
+/**
+ * spec.prediction's mistakes said in terms of the form it was meant to take: the schema's oneOf can only say
+ * that no form matched, listing every form's complaints.
+ */
+function predictionProblems(prediction: unknown): string[] {
+  if (prediction === null || typeof prediction !== 'object' || Array.isArray(prediction)) return [];
+  const given = Object.keys(prediction);
+  const form = given.includes('column') ? 'column' : given.includes('score') ? 'score' : 'output';
+  const { keys, meant } = PREDICTION_FORMS[form];
+  const problems = given
+    // Keys of no form at all are the schema's to name.
+    .filter((key) => PREDICTION_KEYS.has(key as never) && !(keys as readonly string[]).includes(key))
+    .map((key) => `spec.prediction.${key} does not belong ${meant}, which takes ${keys.join(', ')}`);
+  if (form === 'score' && !given.includes('threshold'))
+    problems.push(`spec.prediction.threshold is required ${meant}`);
+  return problems;
 }
 
 // Cross-field rules the JSON Schema cannot state: named columns must be consistent with each other.
@@ -60,6 +100,13 @@ function checkReferences(spec: EvaluationSpec): string[] {
     if (typeof feature !== 'string' && feature.categories && feature.type === 'numeric') {
       problems.push(`spec.features[${i}].categories is only for categorical features`);
     }
+    // Cells are matched as text, so 1 and "1" are one category: one-hot would give it two slots.
+    const texts = typeof feature === 'string' ? [] : (feature.categories ?? []).map(String);
+    const repeated = texts.find((text, k) => texts.indexOf(text) !== k);
+    if (repeated !== undefined)
+      problems.push(
+        `spec.features[${i}].categories lists ${repeated} twice (as text, which is how cells match)`,
+      );
   });
   return problems;
 }
@@ -86,6 +133,10 @@ export function loadSpec(source: string | Uint8Array | object): EvaluationSpec {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new EvaluatorError('EVAL_SPEC_INVALID', 'spec must be a mapping of keys to values');
   }
+  const infinite = nonFinite(value, 'spec');
+  if (infinite) throw new EvaluatorError('EVAL_SPEC_INVALID', `${infinite} must be a finite number`);
+  const prediction = predictionProblems((value as { prediction?: unknown }).prediction);
+  if (prediction.length > 0) throw new EvaluatorError('EVAL_SPEC_INVALID', prediction.join('; '));
   const copy = structuredClone(value);
   if (!validateSpec(copy)) throw new EvaluatorError('EVAL_SPEC_INVALID', describe(validateSpec.errors ?? []));
   const problems = checkReferences(copy);

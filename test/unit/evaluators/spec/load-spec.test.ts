@@ -44,8 +44,36 @@ bootstrap: { resamples: 1000, seed: 42 }
       expectSpecError('bootstrap: { resamples: 10 }', 'spec.bootstrap.seed is required');
       expectSpecError('features: [{ column: sex, type: sometimes }]', /spec\.features\[0\]/);
     });
-    it('rejects a prediction given both as a column and as a model output', () => {
-      expectSpecError({ prediction: { column: 'y', threshold: 0.5 } }, 'either column');
+    it('says what is wrong with a prediction in terms of the form it was meant to take', () => {
+      expectSpecError(
+        { prediction: { column: 'y', threshold: 0.5 } },
+        'spec.prediction.threshold does not belong with spec.prediction.column (predictions from the data), which takes column, positive, score',
+      );
+      expectSpecError(
+        { prediction: { score: 's' } },
+        /^spec\.prediction\.threshold is required with spec\.prediction\.score and no column/,
+      );
+      expectSpecError(
+        { prediction: { output: 'probabilities', positive: 1 } },
+        /^spec\.prediction\.positive does not belong without a column or a score .*which takes output, threshold, positive_class$/,
+      );
+    });
+    it('rejects numbers JSON cannot hold, duplicate categories, and empty lists', () => {
+      expectSpecError(
+        'prediction: { score: s, threshold: .nan }',
+        'spec.prediction.threshold must be a finite number',
+      );
+      expectSpecError('drift: { features: [a], bins: .inf }', 'spec.drift.bins must be a finite number');
+      expectSpecError(
+        { features: [{ column: 'c', categories: [1, '1'] }] },
+        'spec.features[0].categories lists 1 twice',
+      );
+      expectSpecError(
+        { features: [{ column: 'c', categories: ['x', 'x'] }] },
+        /spec\.features\[0\]\.categories/,
+      );
+      expectSpecError({ metrics: [] }, 'spec.metrics must NOT have fewer than 1 items');
+      expectSpecError({ data: { columns: ['a', 'a'] } }, /spec\.data\.columns must NOT have duplicate items/);
     });
     it('rejects intersections of attributes that are not sensitive', () => {
       expectSpecError(
