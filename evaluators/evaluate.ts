@@ -818,6 +818,17 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         const n = data.missing.missing(c);
         missingValues[c] = { count: n, share: data.rows === 0 ? null : n / data.rows };
       }
+      // What policies judge (DQ-MISSING-RATE): the columns this evaluation uses, each with its share of rows
+      // that lack it (a column absent from the data lacks it in every row), and the share of their cells
+      // that are missing. Columns the evaluation does not read are in missing_values only.
+      const usedColumns: Record<string, { missing_rate: number | null }> = {};
+      let missingCells = 0;
+      for (const c of [...expected].sort()) {
+        const n = data.missing.missing(c);
+        missingCells += n;
+        usedColumns[c] = { missing_rate: data.rows === 0 ? null : n / data.rows };
+      }
+      const cells = data.rows * expected.size;
       const sensitiveData = (spec.sensitive ?? []).map((s) => data.columns.get(s)!.data());
       const threshold = spec.data_quality?.proxy_threshold ?? 0.5;
       const proxies = proxiesOf(
@@ -833,6 +844,8 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           missing_columns: [...expected].filter((c) => !seen.has(c)).sort(),
           non_numeric_values: nonNumeric,
         },
+        missing_rate: cells === 0 ? null : missingCells / cells,
+        columns: usedColumns,
         missing_values: missingValues,
         ...(data.label ? { class_balance: classBalanceOf(data.label) } : {}),
         representation: Object.fromEntries(sensitiveData.map((c) => [c.name, representationOf(c)])),

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import canonicalize from 'canonicalize';
@@ -15,6 +15,8 @@ import {
   type InputDocument,
   type PolicyBundle,
 } from '../../../policies/index.ts';
+import { evaluate } from '../../../evaluators/index.ts';
+import { COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
 import { buildRepositoryBundle, loadSamples, POLICIES_DIR, SAMPLE_CLOCK } from './support.ts';
 
 let bundle: PolicyBundle;
@@ -188,5 +190,55 @@ describe('createPolicyEngine', () => {
     await expect(engine.evaluate('deployment', input)).rejects.toMatchObject({
       code: 'POLICY_ENGINE_CLOSED',
     });
+  });
+});
+
+describe('evidence from the evaluator', () => {
+  // The policies read what the evaluator writes, not only what the hand-written samples say.
+  it('is judged on the missing values of the columns the evaluation used', async () => {
+    const lines = (await readFile(COMPAS_CSV, 'utf8')).trimEnd().split('\n');
+    const sexAt = lines[0]!.split(',').indexOf('sex');
+    // sex blank in every tenth row: 10% missing, above eu's maximum of 5%.
+    const gappy = lines.map((line, i) => {
+      if (i === 0 || i % 10 !== 0) return line;
+      const cells = line.split(',');
+      cells[sexAt] = '';
+      return cells.join(',');
+    });
+    const data = path.join(scratch, 'compas-gappy.csv');
+    await writeFile(data, gappy.join('\n') + '\n');
+    const spec = {
+      label: { column: 'two_year_recid', positive: 1 },
+      prediction: { column: 'score_text', positive: ['Medium', 'High'] },
+      sensitive: ['race', 'sex'],
+      metrics: ['performance' as const, 'fairness' as const, 'data_quality' as const],
+    };
+    const sample = (await loadSamples()).find(
+      (s) => s.name === 'training/samples/allowed/uk-training-data.json',
+    )!;
+    const engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    try {
+      const decide = async (file: string) => {
+        const { evidence } = await evaluate({ data: file, spec });
+        const input = buildInputDocument({
+          stage: 'training',
+          region: 'eu',
+          now: SAMPLE_CLOCK,
+          subject: sample.body.subject,
+          evidence: evidence as unknown as Record<string, unknown>,
+          model_card: sample.body.model_card,
+          waivers: [],
+        });
+        return (await engine.evaluate('training', input)).decision;
+      };
+      const gaps = await decide(data);
+      const missing = gaps.deny.filter((v) => v.rule === 'DQ-MISSING-RATE');
+      expect(missing.map((v) => v.evidence_keys)).toEqual([['data_quality.columns.sex.missing_rate']]);
+      // COMPAS itself lacks values only in columns this evaluation does not read (c_arrest_date, …).
+      const whole = await decide(COMPAS_CSV);
+      expect(whole.deny.filter((v) => v.rule === 'DQ-MISSING-RATE')).toEqual([]);
+    } finally {
+      await engine.close();
+    }
   });
 });
