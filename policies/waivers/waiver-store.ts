@@ -195,7 +195,12 @@ export class WaiverStore {
         changes.push(await this.change(waiver, 'expired', null, null, now));
       } catch (err) {
         // Another instance expired it first; anything else is for the caller.
-        if ((await this.get(waiver.id)).status !== 'expired') throw err;
+        const stored = await this.db
+          .selectFrom('policy_waiver')
+          .select('status')
+          .where('id', '=', waiver.id)
+          .executeTakeFirst();
+        if (stored?.status !== 'expired') throw err;
       }
     }
     return changes;
@@ -254,18 +259,22 @@ export class WaiverStore {
     return loading;
   }
 
+  /** A waiver as it stands now: an approval past its expiry reads as expired before expireDue records it. */
   async get(id: string): Promise<Waiver> {
     const row = await this.db.selectFrom('policy_waiver').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new PolicyError('WAIVER_NOT_FOUND', `no waiver ${id}`);
-    return row;
+    return asOf(row, this.clock());
   }
 
-  list(filter: { model?: string; region?: string; status?: Waiver['status'] } = {}): Promise<Waiver[]> {
+  /** Waivers as they stand now (see get), filtered by that status. */
+  async list(filter: { model?: string; region?: string; status?: Waiver['status'] } = {}): Promise<Waiver[]> {
+    const now = this.clock();
     let query = this.db.selectFrom('policy_waiver').selectAll();
     if (filter.model) query = query.where('model', '=', filter.model);
     if (filter.region) query = query.where('region', '=', filter.region);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    return query.orderBy('requested_at').orderBy('id').execute();
+    const rows = await query.orderBy('requested_at').orderBy('id').execute();
+    const waivers = rows.map((row) => asOf(row, now));
+    return filter.status ? waivers.filter((w) => w.status === filter.status) : waivers;
   }
 
   private async decide(
@@ -344,4 +353,8 @@ function entryOf(type: WaiverEntryType, waiver: Waiver, actor: Actor | null, at:
     actor,
     at: at.toISOString(),
   };
+}
+
+function asOf(waiver: Waiver, now: Date): Waiver {
+  return waiver.status === 'approved' && waiver.expires_at <= now ? { ...waiver, status: 'expired' } : waiver;
 }

@@ -128,6 +128,10 @@ describe('WaiverStore', () => {
   it('never honours an expired waiver and records its expiry', async () => {
     now = new Date('2026-12-01T00:00:00Z');
     expect(await store.activeFor('credit-scoring', 'eu')).toEqual([]);
+    // Read as expired from the moment it is, before the sweep records it.
+    expect((await store.get('w-1')).status).toBe('expired');
+    expect((await store.list({ status: 'approved' })).map((w) => w.id)).not.toContain('w-1');
+    expect((await store.list({ status: 'expired' })).map((w) => w.id)).toContain('w-1');
     const expired = await store.expireDue();
     expect(expired.map((c) => c.entry.type)).toEqual(['waiver.expired']);
     expect(expired[0]!.entry).toMatchObject({
