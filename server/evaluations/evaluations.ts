@@ -216,6 +216,7 @@ export class Evaluations {
     this.running.set(id, controller);
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-eval-'));
     let lastWrite = 0;
+    const artifactFiles = new Map<string, string>();
     try {
       const fetch = (sha: string | null) =>
         sha ? this.artifacts.materialize(sha, workDir) : Promise.resolve(undefined);
@@ -224,6 +225,9 @@ export class Evaluations {
         fetch(claimed.data_sha256),
         fetch(claimed.reference_sha256),
       ]);
+      if (model) artifactFiles.set(model, `model artifact ${claimed.model_sha256}`);
+      artifactFiles.set(data!, `data artifact ${claimed.data_sha256}`);
+      if (reference) artifactFiles.set(reference, `reference artifact ${claimed.reference_sha256}`);
       const result = await evaluate({
         model,
         data: data!,
@@ -256,10 +260,13 @@ export class Evaluations {
       });
     } catch (err) {
       if (err instanceof EvaluatorError) {
+        // The evaluator names files by the paths the worker gave them; the caller knows them as artifacts.
+        let message = err.message;
+        for (const [file, name] of artifactFiles) message = message.replaceAll(file, name);
         await this.finish(id, {
           status: err.code === 'EVAL_ABORTED' ? 'cancelled' : 'failed',
           error_code: err.code,
-          error_message: err.message,
+          error_message: message,
         });
       } else {
         this.log.error({ err, evaluation: id }, 'evaluation failed');
