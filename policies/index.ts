@@ -31,7 +31,14 @@ export type {
   WaiverRequest,
   WaiverStoreOptions,
 } from './waivers/index.ts';
-export { decide, DecisionStore, replayDecision, simulateDecisions } from './decisions/index.ts';
+export {
+  checkEvent,
+  decide,
+  DecisionStore,
+  DEFAULT_SIMULATION_LIMIT,
+  replayDecision,
+  simulateDecisions,
+} from './decisions/index.ts';
 export type {
   AppendToLedger,
   DecideDeps,

@@ -13,11 +13,14 @@ export type ServerErrorCode =
 
 export class ServerError extends Error {
   override readonly name = 'ServerError';
+  /** The request field at fault, as a JSON path (`evaluation_id`, `evidence.rows`), where there is one. */
+  readonly field?: string;
   constructor(
     readonly code: ServerErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; field?: string },
   ) {
     super(message, options);
+    if (options?.field) this.field = options.field;
   }
 }

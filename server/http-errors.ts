@@ -29,6 +29,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   POLICY_BUILD_FAILED: 422,
   // A recorded decision whose bundle this instance does not hold cannot be replayed here.
   POLICY_BUNDLE_MISSING: 409,
+  // The active policy failed on this input (e.g. a rule's conflicting values): no decision; the message says
+  // where in the Rego, which is the policy authors' to fix.
+  POLICY_EVAL_FAILED: 500,
   WAIVER_INVALID: 400,
   WAIVER_NOT_FOUND: 404,
   WAIVER_FOUR_EYES: 403,
@@ -99,10 +102,12 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
   const fastifyError = err as FastifyError;
   if (fastifyError.validation) {
     const where = fastifyError.validationContext ?? 'request';
+    const field = fieldOf(fastifyError.validation[0]);
     return {
       statusCode: 400,
       code: 'VALIDATION_FAILED',
       message: `${where}: ${describeValidation(fastifyError)}`,
+      ...(field ? { field } : {}),
     };
   }
   if (isTyped(err)) {
@@ -128,6 +133,18 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
   };
 }
 
+type ValidationEntry = NonNullable<FastifyError['validation']>[number];
+
+/** The JSON path a validation failure is about: its instance path, or the key it found or missed there. */
+function fieldOf(v: ValidationEntry | undefined): string | undefined {
+  if (!v) return undefined;
+  const path = v.instancePath ? v.instancePath.slice(1).replaceAll('/', '.') : '';
+  const params = v.params as { additionalProperty?: string; missingProperty?: string };
+  const key = params.additionalProperty ?? params.missingProperty;
+  const field = key ? (path ? `${path}.${key}` : key) : path;
+  return field || undefined;
+}
+
 function describeValidation(err: FastifyError): string {
   return (err.validation ?? [])
     .map((v) => {
@@ -140,7 +157,7 @@ function describeValidation(err: FastifyError): string {
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const body = toHttpError(err);
-  if (body.statusCode >= 500 && body.code === 'INTERNAL') {
+  if (body.statusCode === 500) {
     request.log.error({ err }, 'unhandled error');
   } else if (body.statusCode === 401 || body.statusCode === 403) {
     const auth = authFailure(err);

@@ -73,6 +73,21 @@ export interface DecisionReceipt {
 
 const RISK_TIERS = ['minimal', 'limited', 'high', 'unacceptable'] as const;
 
+// Deeper than any evidence document needs; canonical JSON and the policy runtime recurse per level.
+const MAX_DEPTH = 64;
+
+/** Whether a JSON value nests deeper than `max` arrays and objects (counted without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 const bodySchema = z
   .object({
     region: z.string(),
@@ -156,12 +171,13 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
   };
 }
 
-function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySchema> {
+/**
+ * The first checks of a decision request, on its region and stage, which a caller may run before it does
+ * any work to gather the request's evidence (a decision on an unknown region is refused as such).
+ */
+export function checkEvent(request: unknown, engine: PolicyEngine): void {
   const raw = (request ?? {}) as Record<string, unknown>;
-  const regions = (engine.bundle.data.regions ?? {}) as Record<
-    string,
-    { model_card?: { required_fields?: string[] } }
-  >;
+  const regions = (engine.bundle.data.regions ?? {}) as Record<string, unknown>;
   if (typeof raw.region !== 'string' || !Object.hasOwn(regions, raw.region)) {
     throw new PolicyError(
       'POLICY_REGION_UNKNOWN',
@@ -174,6 +190,14 @@ function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySc
       field: 'stage',
     });
   }
+}
+
+function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySchema> {
+  checkEvent(request, engine);
+  const regions = (engine.bundle.data.regions ?? {}) as Record<
+    string,
+    { model_card?: { required_fields?: string[] } }
+  >;
   const parsed = bodySchema.safeParse(request);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -183,6 +207,12 @@ function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySc
     throw new PolicyError(code, `${field}: ${issue.message}`, { field, cause: parsed.error });
   }
   const body = parsed.data;
+  for (const field of ['evidence', 'model_card', 'context'] as const) {
+    if (nestsDeeperThan(body[field], MAX_DEPTH))
+      throw new PolicyError('POLICY_INPUT_INVALID', `${field}: nested deeper than ${MAX_DEPTH} levels`, {
+        field,
+      });
+  }
   const card = body.model_card ?? {};
   // A deployment must document its model; other stages may omit the card, but what they send must be valid.
   if (body.stage === 'deployment') {

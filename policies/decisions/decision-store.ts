@@ -32,6 +32,8 @@ export interface DecisionFilter {
   readonly since?: Date;
   /** Only decisions made before this instant. */
   readonly before?: Date;
+  /** Only decisions after this one in (decided_at, decision_id) order: the next page of an oldest-first list. */
+  readonly after?: { readonly decided_at: Date; readonly decision_id: string };
   readonly limit?: number;
   /** Newest first, so that a limit keeps the latest; oldest first otherwise. */
   readonly newestFirst?: boolean;
@@ -58,6 +60,14 @@ export class DecisionStore {
     if (filter.region) query = query.where('region', '=', filter.region);
     if (filter.since) query = query.where('decided_at', '>=', filter.since);
     if (filter.before) query = query.where('decided_at', '<', filter.before);
+    const { after } = filter;
+    if (after)
+      query = query.where((eb) =>
+        eb.or([
+          eb('decided_at', '>', after.decided_at),
+          eb.and([eb('decided_at', '=', after.decided_at), eb('decision_id', '>', after.decision_id)]),
+        ]),
+      );
     const direction = filter.newestFirst ? 'desc' : 'asc';
     query = query.orderBy('decided_at', direction).orderBy('decision_id', direction);
     if (filter.limit) query = query.limit(filter.limit);

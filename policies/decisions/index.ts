@@ -1,4 +1,4 @@
-export { decide } from './decide.ts';
+export { checkEvent, decide } from './decide.ts';
 export type {
   AppendToLedger,
   DecideDeps,
@@ -11,5 +11,5 @@ export { DecisionStore } from './decision-store.ts';
 export type { DecisionFilter, DecisionRecord, DecisionRow } from './decision-store.ts';
 export { replayDecision } from './replay.ts';
 export type { ReplayResult } from './replay.ts';
-export { simulateDecisions } from './simulate.ts';
+export { DEFAULT_SIMULATION_LIMIT, simulateDecisions } from './simulate.ts';
 export type { DecisionOutcome, Flip, SimulationResult } from './simulate.ts';

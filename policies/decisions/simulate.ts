@@ -1,14 +1,17 @@
 import type { PolicyBundle } from '../engine/bundle.ts';
 import type { Decision } from '../engine/decision.ts';
 import type { InputDocument } from '../engine/input-document.ts';
-import { createPolicyEngine } from '../engine/policy-engine.ts';
+import { createPolicyEngine, type PolicyEngine } from '../engine/policy-engine.ts';
 import type { Stage } from '../engine/stages.ts';
-import type { DecisionFilter, DecisionStore } from './decision-store.ts';
+import { PolicyError } from '../errors.ts';
+import type { DecisionFilter, DecisionRow, DecisionStore } from './decision-store.ts';
 
 export interface DecisionOutcome {
   readonly allow: boolean;
   /** The rule ids of the blocking denials. */
   readonly deny: readonly string[];
+  /** Why the candidate could not decide (a policy evaluation error): in service, such an event gets no decision. */
+  readonly error?: string;
 }
 
 /** A recorded decision whose allow/deny would change under the candidate policy. */
@@ -27,57 +30,93 @@ export interface SimulationResult {
   readonly candidate: { readonly revision: string; readonly bundle_sha256: string };
   readonly evaluated: number;
   readonly flips: readonly Flip[];
+  /** False when more decisions match than `limit`: those from `evaluated_through` on are still to simulate. */
+  readonly complete: boolean;
+  /** decided_at of the last decision evaluated (oldest first); absent when none was. */
+  readonly evaluated_through?: string;
 }
+
+export const DEFAULT_SIMULATION_LIMIT = 10_000;
+// Decisions read and evaluated at a time: memory stays bounded however long the history.
+const PAGE = 500;
 
 /**
  * Re-evaluates recorded decisions (each with its own recorded input: clock, evidence and waivers of the day)
  * under a candidate bundle and lists every decision whose outcome would flip, so a policy change can be
- * reviewed before it is merged.
+ * reviewed before it is merged. Oldest first, a page at a time, at most `limit` decisions; a decision the
+ * candidate cannot evaluate is listed as a flip with the error.
  */
 export async function simulateDecisions(options: {
   readonly candidate: PolicyBundle;
   readonly decisions: DecisionStore;
   readonly since: Date;
-  readonly filter?: Omit<DecisionFilter, 'since'>;
+  readonly filter?: Omit<DecisionFilter, 'since' | 'after' | 'limit' | 'newestFirst'>;
+  readonly limit?: number;
   readonly poolSize?: number;
 }): Promise<SimulationResult> {
-  const rows = await options.decisions.list({ ...options.filter, since: options.since });
+  const limit = options.limit ?? DEFAULT_SIMULATION_LIMIT;
   const engine = await createPolicyEngine({ bundle: options.candidate, poolSize: options.poolSize ?? 1 });
   try {
     const flips: Flip[] = [];
-    await Promise.all(
-      rows.map(async (row) => {
-        const { decision } = await engine.evaluate(
-          row.stage as Stage,
-          JSON.parse(row.input) as InputDocument,
-        );
-        const recorded = outcomeOf(JSON.parse(row.result) as Decision);
-        const candidate = outcomeOf(decision);
-        if (recorded.allow !== candidate.allow) {
-          flips.push({
-            decision_id: row.decision_id,
-            region: row.region,
-            stage: row.stage,
-            model: row.model,
-            version: row.version,
-            decided_at: row.decided_at.toISOString(),
-            recorded,
-            candidate,
-          });
-        }
-      }),
-    );
+    let evaluated = 0;
+    let last: DecisionRow | undefined;
+    let complete = true;
+    for (;;) {
+      // One row more than is left to evaluate tells whether the limit cut the history short.
+      const page = await options.decisions.list({
+        ...options.filter,
+        since: options.since,
+        after: last,
+        limit: Math.min(PAGE, limit - evaluated + 1),
+      });
+      const rows = page.slice(0, limit - evaluated);
+      if (page.length > rows.length) complete = false;
+      await Promise.all(
+        rows.map(async (row) => {
+          const flip = await flipOf(engine, row);
+          if (flip) flips.push(flip);
+        }),
+      );
+      evaluated += rows.length;
+      last = rows.at(-1) ?? last;
+      if (!complete || page.length < PAGE) break;
+    }
     flips.sort(
       (a, b) => a.decided_at.localeCompare(b.decided_at) || a.decision_id.localeCompare(b.decision_id),
     );
     return {
       candidate: { revision: options.candidate.revision, bundle_sha256: options.candidate.sha256 },
-      evaluated: rows.length,
+      evaluated,
       flips,
+      complete,
+      ...(last ? { evaluated_through: last.decided_at.toISOString() } : {}),
     };
   } finally {
     await engine.close();
   }
+}
+
+async function flipOf(engine: PolicyEngine, row: DecisionRow): Promise<Flip | null> {
+  const recorded = outcomeOf(JSON.parse(row.result) as Decision);
+  let candidate: DecisionOutcome;
+  try {
+    const { decision } = await engine.evaluate(row.stage as Stage, JSON.parse(row.input) as InputDocument);
+    candidate = outcomeOf(decision);
+  } catch (err) {
+    if (!(err instanceof PolicyError) || err.code !== 'POLICY_EVAL_FAILED') throw err;
+    candidate = { allow: false, deny: [], error: err.message };
+  }
+  if (recorded.allow === candidate.allow && !candidate.error) return null;
+  return {
+    decision_id: row.decision_id,
+    region: row.region,
+    stage: row.stage,
+    model: row.model,
+    version: row.version,
+    decided_at: row.decided_at.toISOString(),
+    recorded,
+    candidate,
+  };
 }
 
 function outcomeOf(decision: Decision): DecisionOutcome {

@@ -90,7 +90,10 @@ export interface GitPolicySource {
   start(): Promise<void>;
   stop(): void;
   status(): PolicySourceStatus;
-  /** Tests nothing, activates nothing: builds (and stores) the bundle of any ref, for simulation. */
+  /**
+   * Tests and builds (and stores) the bundle of any ref, for simulation, activating nothing: a candidate is
+   * held to what activation would hold it to. One build at a time: each runs opa over a checkout.
+   */
   buildRef(ref: string): Promise<PolicyBundle>;
 }
 
@@ -165,6 +168,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
 
   // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
   // failure to record an activation that happened does not.
+  let candidateBuilds: Promise<unknown> = Promise.resolve();
+
   const consider = async (commit: string) => {
     const [author, committer] = (await git(['log', '-1', '--format=%an <%ae>%x00%cn <%ce>', commit]))
       .toString('utf8')
@@ -264,22 +269,27 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
         last_error: lastError,
       };
     },
-    async buildRef(ref) {
-      let commit: string;
-      try {
-        await sync();
-        commit = await resolveCommit(ref);
-      } catch (err) {
-        throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      const { dir, sourceDir } = await checkout(commit);
-      try {
-        return await build(commit, sourceDir, dir);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+    buildRef(ref) {
+      const built = candidateBuilds.then(async () => {
+        let commit: string;
+        try {
+          await sync();
+          commit = await resolveCommit(ref);
+        } catch (err) {
+          throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
+        const { dir, sourceDir } = await checkout(commit);
+        try {
+          await testPolicies(sourceDir, { opa: options.opa });
+          return await build(commit, sourceDir, dir);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+      candidateBuilds = built.catch(() => {});
+      return built;
     },
   };
   return source;

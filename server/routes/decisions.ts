@@ -2,7 +2,14 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVIDENCE_SCHEMA } from '../../evaluators/index.ts';
 import type { Ledger } from '../../ledger/index.ts';
-import { decide, replayDecision, simulateDecisions, type DecisionRow } from '../../policies/index.ts';
+import {
+  checkEvent,
+  decide,
+  replayDecision,
+  simulateDecisions,
+  type DecisionRow,
+  type Subject,
+} from '../../policies/index.ts';
 import { assertInScope } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import type { Evaluations } from '../evaluations/evaluations.ts';
@@ -37,7 +44,18 @@ function decisionView(row: DecisionRow) {
 interface DecisionBody {
   evidence?: Record<string, unknown>;
   evaluation_id?: string;
+  subject?: Subject;
   [key: string]: unknown;
+}
+
+/** A date-time parameter as a Date; JSON Schema's date-time admits a leap second (:60), which Date does not. */
+function dateOf(value: string, field: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new ServerError('BAD_REQUEST', `${field}: ${value} is not a time this service can represent`, {
+      field,
+    });
+  return date;
 }
 
 export function decisionHandlers(deps: {
@@ -48,20 +66,49 @@ export function decisionHandlers(deps: {
 }): Handlers {
   const { policies, ledger, evaluations, clock } = deps;
 
-  /** The evidence of the request: attached (checked against its schema) or a succeeded evaluation's. */
-  async function evidenceOf(body: DecisionBody): Promise<Record<string, unknown>> {
+  /**
+   * The evidence of the request, attached (checked against its schema) or a succeeded evaluation's, and the
+   * subject it is about. An evaluation that ran a model vouches for that model only: a subject naming another
+   * model_sha256 is refused, and one naming none is given the evaluated model's.
+   */
+  async function evidenceOf(
+    body: DecisionBody,
+  ): Promise<{ evidence: Record<string, unknown>; subject: unknown }> {
     if ((body.evidence === undefined) === (body.evaluation_id === undefined)) {
-      throw new ServerError('BAD_REQUEST', 'give exactly one of evidence or evaluation_id');
+      throw new ServerError('BAD_REQUEST', 'give exactly one of evidence or evaluation_id', {
+        field: 'evidence',
+      });
     }
     if (body.evaluation_id !== undefined) {
-      const evaluation = await evaluations.get(body.evaluation_id);
+      const id = body.evaluation_id;
+      const evaluation = await evaluations.get(id).catch((err: unknown) => {
+        if (err instanceof ServerError && err.code === 'NOT_FOUND')
+          throw new ServerError('BAD_REQUEST', `evaluation_id: no evaluation ${id}`, {
+            field: 'evaluation_id',
+          });
+        throw err;
+      });
       if (evaluation.status !== 'succeeded' || !evaluation.evidence) {
         throw new ServerError(
           'BAD_REQUEST',
-          `evaluation_id: evaluation ${body.evaluation_id} is ${evaluation.status}, not succeeded`,
+          `evaluation_id: evaluation ${id} is ${evaluation.status}, not succeeded`,
+          { field: 'evaluation_id' },
         );
       }
-      return evaluation.evidence as unknown as Record<string, unknown>;
+      const evaluated = evaluation.model_sha256;
+      const claimed = body.subject?.model_sha256;
+      if (evaluated && claimed && claimed !== evaluated) {
+        throw new ServerError(
+          'BAD_REQUEST',
+          `evaluation_id: evaluation ${id} ran model ${evaluated}, not subject.model_sha256 ${claimed}`,
+          { field: 'evaluation_id' },
+        );
+      }
+      const subject =
+        evaluated && !claimed && body.subject && typeof body.subject === 'object'
+          ? { ...body.subject, model_sha256: evaluated }
+          : body.subject;
+      return { evidence: evaluation.evidence as unknown as Record<string, unknown>, subject };
     }
     if (!validateEvidence(body.evidence)) {
       const e = validateEvidence.errors![0]!;
@@ -69,9 +116,10 @@ export function decisionHandlers(deps: {
       throw new ServerError(
         'BAD_REQUEST',
         `${field}: ${e.message ?? 'is invalid'} (schema arbiter.evidence/v1)`,
+        { field },
       );
     }
-    return body.evidence!;
+    return { evidence: body.evidence!, subject: body.subject };
   }
 
   return {
@@ -82,9 +130,10 @@ export function decisionHandlers(deps: {
         model: (body.subject as { model?: string } | undefined)?.model,
         region: body.region as string | undefined,
       });
-      const evidence = await evidenceOf(request.body as DecisionBody);
+      checkEvent(body, policies.engine());
+      const { evidence, subject } = await evidenceOf(request.body as DecisionBody);
       const receipt = await decide(
-        { ...body, evidence },
+        { ...body, subject, evidence },
         {
           engine: policies.engine(),
           appendToLedger: async (region, entry, record) => {
@@ -103,7 +152,7 @@ export function decisionHandlers(deps: {
       const rows = await policies.decisions.list({
         model: q.model,
         region: q.region,
-        since: q.since ? new Date(q.since) : undefined,
+        since: q.since ? dateOf(q.since, 'since') : undefined,
         limit: q.limit ?? 100,
         newestFirst: true,
       });
@@ -132,13 +181,22 @@ export function decisionHandlers(deps: {
       };
     },
     simulatePolicy: async (request) => {
-      const body = request.body as { ref: string; since?: string; model?: string; region?: string };
+      const body = request.body as {
+        ref: string;
+        since?: string;
+        model?: string;
+        region?: string;
+        limit?: number;
+      };
+      // Checked before the candidate is built: a build takes seconds.
+      const since = body.since ? dateOf(body.since, 'since') : new Date(clock().getTime() - NINETY_DAYS_MS);
       const candidate = await policies.source.buildRef(body.ref);
       return simulateDecisions({
         candidate,
         decisions: policies.decisions,
-        since: body.since ? new Date(body.since) : new Date(clock().getTime() - NINETY_DAYS_MS),
+        since,
         filter: { model: body.model, region: body.region },
+        limit: body.limit,
       });
     },
   };

@@ -144,7 +144,25 @@ describe('decisions through the API', () => {
       evidence: { ...ALLOWED.evidence, rows: 'many' },
     });
     expect(badEvidence.statusCode).toBe(400);
-    expect(badEvidence.json().message).toContain('evidence.rows');
+    expect(badEvidence.json()).toMatchObject({
+      field: 'evidence.rows',
+      message: expect.stringContaining('evidence.rows'),
+    });
+    const badStage = await call('POST', '/v1/decisions', ci, { ...ALLOWED, stage: 'bogus' });
+    expect(badStage.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'stage' });
+    // The region is judged before the evaluation is looked up.
+    const { evidence: _evidence, ...withoutEvidence } = ALLOWED;
+    const both = await call('POST', '/v1/decisions', ci, {
+      ...withoutEvidence,
+      region: 'atlantis',
+      evaluation_id: 'eval_0123456789abcdef',
+    });
+    expect(both.json()).toMatchObject({ statusCode: 400, code: 'POLICY_REGION_UNKNOWN', field: 'region' });
+    const unknownEvaluation = await call('POST', '/v1/decisions', ci, {
+      ...withoutEvidence,
+      evaluation_id: 'eval_0123456789abcdef',
+    });
+    expect(unknownEvaluation.json()).toMatchObject({ statusCode: 400, field: 'evaluation_id' });
     const card = { ...ALLOWED.model_card };
     delete card.owner;
     const missingCard = await call('POST', '/v1/decisions', ci, { ...ALLOWED, model_card: card });
@@ -158,6 +176,14 @@ describe('decisions through the API', () => {
   it('lists decisions for auditors, and refuses an auditor deciding', async () => {
     const listed = (await call('GET', '/v1/decisions?region=us', auditor)).json();
     expect(listed.decisions.length).toBe(2);
+    // JSON Schema's date-time admits a leap second, which no Date can hold: a 400, not a failed query.
+    const leap = await call('GET', '/v1/decisions?since=2026-12-31T23:59:60Z', auditor);
+    expect(leap.json()).toMatchObject({ statusCode: 400, field: 'since' });
+    const simulated = await call('POST', '/v1/policies/simulate', auditor, {
+      ref: 'HEAD',
+      since: '2026-12-31T23:59:60Z',
+    });
+    expect(simulated.json()).toMatchObject({ statusCode: 400, field: 'since' });
     expect((await call('POST', '/v1/decisions', auditor, ALLOWED)).statusCode).toBe(403);
   });
 

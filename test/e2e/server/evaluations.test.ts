@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
 
 /** A small, hand-checkable dataset: predictions already made, two groups with different selection rates. */
@@ -110,5 +112,57 @@ describe('evaluations as background jobs', () => {
     expect(finished.status).toBe('failed');
     expect(finished.error.code).toMatch(/^EVAL_/);
     expect(finished.error.message.toLowerCase()).toContain('parquet');
+    // The file is named as the caller knows it, not by where the worker put it.
+    expect(finished.error.message).toContain(`data artifact ${data}`);
+    expect(finished.error.message).not.toMatch(/arbiter-eval-|\/tmp\//);
+  });
+
+  it('gates decisions on the model it evaluated, and on no other', async () => {
+    // p(positive) = sigmoid(4x − 2): a one-feature logistic regression.
+    const model = logisticOnnx({ w: Float32Array.of(-2, 2), b: Float32Array.of(1, -1), in: 1, out: 2 });
+    const modelSha = createHash('sha256').update(model).digest('hex');
+    expect(await upload(Buffer.from(model), 'model.onnx')).toBe(modelSha);
+    const lines = ['sex,label,x'];
+    for (let i = 0; i < 200; i++)
+      lines.push(`${i % 2 ? 'Female' : 'Male'},${i % 3 ? 1 : 0},${(i % 10) / 10}`);
+    const data = await upload(Buffer.from(lines.join('\n') + '\n'), 'scored.csv');
+    const created = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: {
+        model_sha256: modelSha,
+        data_sha256: data,
+        spec: { label: { column: 'label', positive: 1 }, features: ['x'], sensitive: ['sex'] },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(202);
+    const evaluation = await waitFor(created.json().id, (s) => s !== 'queued' && s !== 'running');
+    expect(evaluation.status, JSON.stringify(evaluation.error)).toBe('succeeded');
+    const decide = (subject: Record<string, unknown>, evaluationId = evaluation.id) =>
+      service.app.inject({
+        method: 'POST',
+        url: '/v1/decisions',
+        headers: auth(),
+        payload: { region: 'us', stage: 'training', subject, evaluation_id: evaluationId },
+      });
+
+    const other = await decide({ model: 'credit', version: '1', model_sha256: 'a'.repeat(64) });
+    expect(other.statusCode).toBe(400);
+    expect(other.json()).toMatchObject({
+      field: 'evaluation_id',
+      message: expect.stringContaining(modelSha),
+    });
+    const unknown = await decide({ model: 'credit', version: '1' }, 'eval_0123456789abcdef');
+    expect(unknown.json()).toMatchObject({ statusCode: 400, field: 'evaluation_id' });
+
+    // No model_sha256 given: the decision is recorded as being about the evaluated model.
+    const decided = await decide({ model: 'credit', version: '1' });
+    expect(decided.statusCode, decided.body).toBe(201);
+    const recorded = await service.app.inject({
+      url: `/v1/decisions/${decided.json().decision_id}`,
+      headers: auth(),
+    });
+    expect(recorded.json().subject).toEqual({ model: 'credit', version: '1', model_sha256: modelSha });
   });
 });

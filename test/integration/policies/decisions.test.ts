@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
@@ -166,6 +166,13 @@ describe('decide', () => {
       ],
       ['no evidence', (b) => delete b.evidence, 'POLICY_INPUT_INVALID', 'evidence'],
       ['an unknown field', (b) => (b.extra = 1), 'POLICY_INPUT_INVALID', 'extra'],
+      [
+        // 12 KB of JSON; canonical JSON would overflow the stack on it.
+        'a context nested 6,000 levels deep',
+        (b) => (b.context = { deep: JSON.parse('['.repeat(6000) + ']'.repeat(6000)) as unknown }),
+        'POLICY_INPUT_INVALID',
+        'context',
+      ],
     ];
     it.each(refusals)(
       'refuses %s with a code naming the field and records nothing',
@@ -333,7 +340,56 @@ describe('simulateDecisions', () => {
     });
     expect(none.flips).toEqual([]);
     const later = await simulateDecisions({ candidate, decisions, since: new Date('2027-01-01T00:00:00Z') });
-    expect(later.evaluated).toBe(0);
+    expect(later).toMatchObject({ evaluated: 0, complete: true });
+    expect(later.evaluated_through).toBeUndefined();
+
+    // At most `limit` decisions, oldest first, saying where it stopped.
+    const first = await simulateDecisions({ candidate, decisions, since: new Date(0), limit: 1 });
+    expect(first).toMatchObject({
+      evaluated: 1,
+      complete: false,
+      evaluated_through: recorded[0]!.decided_at.toISOString(),
+    });
+    const all = await simulateDecisions({ candidate, decisions, since: new Date(0), limit: recorded.length });
+    expect(all).toMatchObject({ evaluated: recorded.length, complete: true });
+  });
+
+  it('lists a decision the candidate fails to evaluate as a flip, with the error', async () => {
+    // A candidate whose deployment decision hits conflicting values of one rule for eu inputs.
+    const source = path.join(scratch, 'conflicting');
+    await cp(POLICIES_DIR, source, { recursive: true });
+    const file = path.join(source, 'deployment', 'decision.rego');
+    const rego = await readFile(file, 'utf8');
+    await writeFile(
+      file,
+      rego.replace(
+        '_warnings := (fairness.warn | security.warn) | freshness.warn',
+        [
+          '_clash = 1 if input.event.region == "eu"',
+          '_clash = 2 if input.event.region == "eu"',
+          '_clash = 0 if input.event.region != "eu"',
+          '_warnings := ((fairness.warn | security.warn) | freshness.warn) | {w | w := _clash; w < 0}',
+        ].join('\n\n'),
+      ),
+    );
+    const candidate = await buildBundle({
+      sourceDir: source,
+      revision: 'conflicting',
+      out: path.join(scratch, 'conflicting.tar.gz'),
+      data: policyDataDocument(await loadRegions()),
+    });
+    const result = await simulateDecisions({ candidate, decisions, since: new Date(0) });
+    const recorded = await decisions.list({ since: new Date(0) });
+    const eu = recorded.filter((r) => r.region === 'eu' && r.stage === 'deployment');
+    expect(eu.length).toBeGreaterThan(0);
+    expect(result.evaluated).toBe(recorded.length);
+    const failed = result.flips.filter((f) => f.candidate.error);
+    expect(failed.map((f) => f.decision_id).sort()).toEqual(eu.map((r) => r.decision_id).sort());
+    expect(failed[0]!.candidate).toMatchObject({
+      allow: false,
+      deny: [],
+      error: expect.stringMatching(/conflict/),
+    });
   });
 });
 
@@ -355,5 +411,19 @@ describe('DecisionStore.list', () => {
     expect(ids(await decisions.list({ model: 'listing-order', since: at[1], before: at[2] }))).toEqual([
       made[1],
     ]);
+    // The next page after a decision, by (decided_at, decision_id): ties in time are paged by id.
+    const [first] = await decisions.list({ model: 'listing-order', limit: 1 });
+    expect(ids(await decisions.list({ model: 'listing-order', after: first }))).toEqual(made.slice(1));
+    const tied = [0, 1, 2].map(() => body(ALLOWED_EU));
+    const sameTime = new Date(SAMPLE_CLOCK.getTime() + 10_000);
+    const tiedIds: string[] = [];
+    for (const request of tied) {
+      request.subject.model = 'listing-ties';
+      tiedIds.push((await decide(request, deps({ clock: () => sameTime }))).decision_id);
+    }
+    tiedIds.sort();
+    const [head] = await decisions.list({ model: 'listing-ties', limit: 1 });
+    expect(head!.decision_id).toBe(tiedIds[0]);
+    expect(ids(await decisions.list({ model: 'listing-ties', after: head }))).toEqual(tiedIds.slice(1));
   });
 });

@@ -204,6 +204,24 @@ describe('createGitPolicySource', () => {
     expect(bundle.sha256).toBe(activated[0]!.bundleSha256);
     await expect(source.buildRef('no-such-branch')).rejects.toMatchObject({ code: 'POLICY_SOURCE_FAILED' });
   });
+
+  it('holds a candidate to its Rego tests, as activation would', async () => {
+    // From the good commit: only the failing test differs.
+    await git(['checkout', '-q', '-b', 'candidate-failing-test', good]);
+    try {
+      await writeFile(
+        path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'),
+        'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
+      );
+      await commit('a candidate whose tests fail');
+    } finally {
+      await git(['checkout', '-q', 'main']);
+    }
+    await expect(source.buildRef('candidate-failing-test')).rejects.toMatchObject({
+      code: 'POLICY_TEST_FAILED',
+      message: expect.stringContaining('test_wrong_epoch'),
+    });
+  });
 });
 
 describe('createGitPolicySource with a URL', () => {
