@@ -70,6 +70,13 @@ const DESCRIPTOR = {
             dataLocation: { type: 'int32', id: 14 },
           },
         },
+        SparseTensorProto: {
+          fields: {
+            values: { type: 'TensorProto', id: 1 },
+            indices: { type: 'TensorProto', id: 2 },
+            dims: { rule: 'repeated', type: 'int64', id: 3 },
+          },
+        },
         AttributeProto: {
           fields: {
             name: { type: 'string', id: 1 },
@@ -78,13 +85,18 @@ const DESCRIPTOR = {
             s: { type: 'bytes', id: 4 },
             t: { type: 'TensorProto', id: 5 },
             g: { type: 'GraphProto', id: 6 },
+            tp: { type: 'TypeProto', id: 14 },
+            sparseTensor: { type: 'SparseTensorProto', id: 22 },
             floats: { rule: 'repeated', type: 'float', id: 7, options: { packed: false } },
             ints: { rule: 'repeated', type: 'int64', id: 8, options: { packed: false } },
             strings: { rule: 'repeated', type: 'bytes', id: 9 },
             tensors: { rule: 'repeated', type: 'TensorProto', id: 10 },
             graphs: { rule: 'repeated', type: 'GraphProto', id: 11 },
+            sparseTensors: { rule: 'repeated', type: 'SparseTensorProto', id: 23 },
+            typeProtos: { rule: 'repeated', type: 'TypeProto', id: 15 },
             docString: { type: 'string', id: 13 },
             type: { type: 'int32', id: 20 },
+            refAttrName: { type: 'string', id: 21 },
           },
         },
         NodeProto: {
@@ -103,10 +115,35 @@ const DESCRIPTOR = {
             node: { rule: 'repeated', type: 'NodeProto', id: 1 },
             name: { type: 'string', id: 2 },
             initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            sparseInitializer: { rule: 'repeated', type: 'SparseTensorProto', id: 15 },
             docString: { type: 'string', id: 10 },
             input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
             output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
             valueInfo: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
+          },
+        },
+        FunctionProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            input: { rule: 'repeated', type: 'string', id: 4 },
+            output: { rule: 'repeated', type: 'string', id: 5 },
+            attribute: { rule: 'repeated', type: 'string', id: 6 },
+            attributeProto: { rule: 'repeated', type: 'AttributeProto', id: 11 },
+            node: { rule: 'repeated', type: 'NodeProto', id: 7 },
+            docString: { type: 'string', id: 8 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 9 },
+            domain: { type: 'string', id: 10 },
+            overload: { type: 'string', id: 13 },
+            valueInfo: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+            metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+          },
+        },
+        TrainingInfoProto: {
+          fields: {
+            initialization: { type: 'GraphProto', id: 1 },
+            algorithm: { type: 'GraphProto', id: 2 },
+            initializationBinding: { rule: 'repeated', type: 'StringStringEntryProto', id: 3 },
+            updateBinding: { rule: 'repeated', type: 'StringStringEntryProto', id: 4 },
           },
         },
         ModelProto: {
@@ -120,6 +157,8 @@ const DESCRIPTOR = {
             graph: { type: 'GraphProto', id: 7 },
             opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
             metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+            trainingInfo: { rule: 'repeated', type: 'TrainingInfoProto', id: 20 },
+            functions: { rule: 'repeated', type: 'FunctionProto', id: 25 },
           },
         },
       },
@@ -194,14 +233,24 @@ export interface TensorObject {
   externalData?: { key?: string; value?: string }[];
   dataLocation?: number;
 }
+export interface SparseTensorObject {
+  values?: TensorObject;
+  indices?: TensorObject;
+  /** The dense shape the values and indices describe. */
+  dims?: string[];
+}
 export interface AttributeObject {
   name?: string;
+  /** AttributeProto.AttributeType: which value field is in use. */
+  type?: number;
   ints?: string[];
   strings?: Uint8Array[];
   t?: TensorObject;
   g?: GraphObject;
   tensors?: TensorObject[];
   graphs?: GraphObject[];
+  sparseTensor?: SparseTensorObject;
+  sparseTensors?: SparseTensorObject[];
 }
 export interface NodeObject {
   input?: string[];
@@ -215,8 +264,22 @@ export interface GraphObject {
   name?: string;
   node?: NodeObject[];
   initializer?: TensorObject[];
+  sparseInitializer?: SparseTensorObject[];
   input?: ValueInfoObject[];
   output?: ValueInfoObject[];
+}
+/** A model-local function: nodes that graph nodes of its (domain, name) expand to. */
+export interface FunctionObject {
+  name?: string;
+  domain?: string;
+  node?: NodeObject[];
+  /** Attribute defaults, which can hold tensors and graphs like a node's attributes. */
+  attributeProto?: AttributeObject[];
+  opsetImport?: { domain?: string; version?: string }[];
+}
+export interface TrainingInfoObject {
+  initialization?: GraphObject;
+  algorithm?: GraphObject;
 }
 export interface ModelObject {
   irVersion?: string;
@@ -228,6 +291,8 @@ export interface ModelObject {
   graph?: GraphObject;
   opsetImport?: { domain?: string; version?: string }[];
   metadataProps?: { key?: string; value?: string }[];
+  trainingInfo?: TrainingInfoObject[];
+  functions?: FunctionObject[];
 }
 
 /** Decodes ModelProto bytes; throws what protobufjs throws on malformed input (callers wrap it). */

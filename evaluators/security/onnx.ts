@@ -1,6 +1,16 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeModel, ONNX_ELEMENT_BYTES, type GraphObject, type TensorObject } from '../onnx/onnx-proto.ts';
+import {
+  decodeModel,
+  ONNX_ELEMENT_BYTES,
+  type AttributeObject,
+  type FunctionObject,
+  type GraphObject,
+  type ModelObject,
+  type NodeObject,
+  type SparseTensorObject,
+  type TensorObject,
+} from '../onnx/onnx-proto.ts';
 import type { Finding, ScanLimits } from './findings.ts';
 
 // Operator domains that onnxruntime implements itself; any other domain needs a custom-op library, i.e.
@@ -17,31 +27,59 @@ const STANDARD_DOMAINS = new Set([
 // Shapes beyond 2^31 elements per dimension are not plausible for a model we would run.
 const MAX_DIM = 2 ** 31;
 
-function* tensorsOf(graph: GraphObject, depth = 0): Generator<TensorObject> {
-  if (depth > 32) return;
-  for (const t of graph.initializer ?? []) yield t;
-  for (const node of graph.node ?? []) {
-    for (const a of node.attribute ?? []) {
-      if (a.t) yield a.t;
-      for (const t of a.tensors ?? []) yield t;
-      if (a.g) yield* tensorsOf(a.g, depth + 1);
-      for (const g of a.graphs ?? []) yield* tensorsOf(g, depth + 1);
-    }
-  }
+/** Where nodes and tensors live: a graph, or a model-local function (its attribute defaults hold tensors too). */
+type Scope = Pick<GraphObject, 'node' | 'initializer' | 'sparseInitializer'> &
+  Pick<FunctionObject, 'attributeProto'>;
+
+interface ModelContents {
+  nodes: NodeObject[];
+  tensors: TensorObject[];
+  sparseTensors: SparseTensorObject[];
 }
 
-function* nodesOf(
-  graph: GraphObject,
-  depth = 0,
-): Generator<{ opType?: string; domain?: string; name?: string }> {
-  if (depth > 32) return;
-  for (const node of graph.node ?? []) {
-    yield node;
-    for (const a of node.attribute ?? []) {
-      if (a.g) yield* nodesOf(a.g, depth + 1);
-      for (const g of a.graphs ?? []) yield* nodesOf(g, depth + 1);
+/**
+ * Every node and tensor of the model: the main graph, the subgraphs in attributes (If, Loop and Scan bodies),
+ * model-local functions and training graphs. A work list rather than recursion, so no depth cutoff hides
+ * anything; protobufjs already bounded the nesting when it decoded the bytes.
+ */
+function contentsOf(model: ModelObject): ModelContents {
+  const contents: ModelContents = { nodes: [], tensors: [], sparseTensors: [] };
+  const scopes: Scope[] = [];
+  if (model.graph) scopes.push(model.graph);
+  for (const training of model.trainingInfo ?? []) {
+    if (training.initialization) scopes.push(training.initialization);
+    if (training.algorithm) scopes.push(training.algorithm);
+  }
+  for (const fn of model.functions ?? []) scopes.push(fn);
+  for (let k = 0; k < scopes.length; k++) {
+    const scope = scopes[k]!;
+    for (const t of scope.initializer ?? []) contents.tensors.push(t);
+    for (const t of scope.sparseInitializer ?? []) contents.sparseTensors.push(t);
+    const attributes: AttributeObject[] = [...(scope.attributeProto ?? [])];
+    for (const node of scope.node ?? []) {
+      contents.nodes.push(node);
+      for (const a of node.attribute ?? []) attributes.push(a);
+    }
+    for (const a of attributes) {
+      if (a.t) contents.tensors.push(a.t);
+      for (const t of a.tensors ?? []) contents.tensors.push(t);
+      if (a.sparseTensor) contents.sparseTensors.push(a.sparseTensor);
+      for (const t of a.sparseTensors ?? []) contents.sparseTensors.push(t);
+      if (a.g) scopes.push(a.g);
+      for (const g of a.graphs ?? []) scopes.push(g);
     }
   }
+  return contents;
+}
+
+/** Bytes a dense tensor of these dims would take, and whether that is beyond any model we would run. */
+function claimedSize(
+  dims: number[],
+  dataType: number | undefined,
+  limits: ScanLimits,
+): { bytes: number; absurd: boolean } {
+  const bytes = dims.reduce((a, b) => a * b, 1) * (ONNX_ELEMENT_BYTES[dataType ?? 1] ?? 8);
+  return { bytes, absurd: dims.some((d) => d < 0 || d > MAX_DIM) || bytes > limits.maxTensorBytes };
 }
 
 async function checkExternal(
@@ -116,6 +154,42 @@ async function checkExternal(
   }
 }
 
+/** A tensor's claimed size, and where its bytes come from: inline, or an external file that must stay in the folder. */
+async function checkTensor(
+  tensor: TensorObject,
+  modelDir: string | null,
+  limits: ScanLimits,
+  findings: Finding[],
+): Promise<void> {
+  const where = `tensor ${tensor.name ?? '?'}`;
+  const dims = (tensor.dims ?? []).map(Number);
+  const claimed = claimedSize(dims, tensor.dataType, limits);
+  if (claimed.absurd) {
+    findings.push({
+      id: 'onnx.absurd_dimension',
+      severity: 'high',
+      message: `${where} claims dims [${dims.join(', ')}] (${claimed.bytes.toExponential(3)} bytes), over the ${limits.maxTensorBytes}-byte limit`,
+      location: where,
+    });
+    return;
+  }
+  const external = tensor.dataLocation === 1 || (tensor.externalData ?? []).length > 0;
+  if (external) await checkExternal(tensor, modelDir, findings);
+  else if (
+    tensor.rawData &&
+    tensor.rawData.length > 0 &&
+    tensor.rawData.length !== claimed.bytes &&
+    tensor.dataType !== 8
+  ) {
+    findings.push({
+      id: 'onnx.tensor_size_mismatch',
+      severity: 'medium',
+      message: `${where} holds ${tensor.rawData.length} bytes but its dims need ${claimed.bytes}`,
+      location: where,
+    });
+  }
+}
+
 /** Static checks of an ONNX file's bytes; modelPath lets external-data locations be checked on disk. */
 export async function scanOnnx(
   bytes: Uint8Array,
@@ -144,8 +218,9 @@ export async function scanOnnx(
       },
     ];
   }
+  const contents = contentsOf(model);
   const domains = new Set<string>();
-  for (const node of nodesOf(model.graph)) {
+  for (const node of contents.nodes) {
     const domain = node.domain ?? '';
     if (!STANDARD_DOMAINS.has(domain) && !domains.has(domain)) {
       domains.add(domain);
@@ -167,35 +242,23 @@ export async function scanOnnx(
     }
   }
   const modelDir = modelPath ? path.dirname(modelPath) : null;
-  for (const tensor of tensorsOf(model.graph)) {
-    const where = `tensor ${tensor.name ?? '?'}`;
-    const dims = (tensor.dims ?? []).map(Number);
-    const elements = dims.reduce((a, b) => a * b, 1);
-    const bytesClaimed = elements * (ONNX_ELEMENT_BYTES[tensor.dataType ?? 1] ?? 8);
-    if (dims.some((d) => d < 0 || d > MAX_DIM) || bytesClaimed > limits.maxTensorBytes) {
+  for (const tensor of contents.tensors) await checkTensor(tensor, modelDir, limits, findings);
+  for (const sparse of contents.sparseTensors) {
+    // onnxruntime expands sparse initializers to dense tensors when it loads the model, so the dense shape is
+    // allocated in full.
+    const where = `sparse tensor ${sparse.values?.name ?? '?'}`;
+    const dims = (sparse.dims ?? []).map(Number);
+    const dense = claimedSize(dims, sparse.values?.dataType, limits);
+    if (dense.absurd) {
       findings.push({
         id: 'onnx.absurd_dimension',
         severity: 'high',
-        message: `${where} claims dims [${dims.join(', ')}] (${bytesClaimed.toExponential(3)} bytes), over the ${limits.maxTensorBytes}-byte limit`,
-        location: where,
-      });
-      continue;
-    }
-    const external = tensor.dataLocation === 1 || (tensor.externalData ?? []).length > 0;
-    if (external) await checkExternal(tensor, modelDir, findings);
-    else if (
-      tensor.rawData &&
-      tensor.rawData.length > 0 &&
-      tensor.rawData.length !== bytesClaimed &&
-      tensor.dataType !== 8
-    ) {
-      findings.push({
-        id: 'onnx.tensor_size_mismatch',
-        severity: 'medium',
-        message: `${where} holds ${tensor.rawData.length} bytes but its dims need ${bytesClaimed}`,
+        message: `${where} describes a dense shape [${dims.join(', ')}] (${dense.bytes.toExponential(3)} bytes), over the ${limits.maxTensorBytes}-byte limit`,
         location: where,
       });
     }
+    if (sparse.values) await checkTensor(sparse.values, modelDir, limits, findings);
+    if (sparse.indices) await checkTensor(sparse.indices, modelDir, limits, findings);
   }
   for (const io of [...(model.graph.input ?? []), ...(model.graph.output ?? [])]) {
     for (const d of io.type?.tensorType?.shape?.dim ?? []) {

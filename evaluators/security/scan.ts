@@ -3,6 +3,7 @@ import { lstat, open } from 'node:fs/promises';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import {
   DEFAULT_SCAN_LIMITS,
+  expansionCap,
   worstSeverity,
   type Finding,
   type ScanLimits,
@@ -30,16 +31,23 @@ const startsWith = (bytes: Uint8Array, prefix: ArrayLike<number>): boolean =>
 
 const PICKLE_EXTENSIONS = /\.(pkl|pickle|joblib|pt|pth|bin|ckpt|sav)$/i;
 
+/**
+ * A gzip or zlib stream read out to at most `cap` bytes; zlib stops at the cap rather than producing the rest.
+ * Null, with a finding, when the stream runs past the cap (a bomb) or is corrupt.
+ */
 function decompressed(bytes: Uint8Array, cap: number, findings: Finding[]): Uint8Array | null {
   try {
     if (startsWith(bytes, [0x1f, 0x8b])) return gunzipSync(bytes, { maxOutputLength: cap });
     if (bytes[0] === 0x78 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0)
       return inflateSync(bytes, { maxOutputLength: cap });
   } catch (cause) {
+    const bomb = (cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
     findings.push({
-      id: 'compression.bomb_or_corrupt',
+      id: bomb ? 'compression.bomb' : 'compression.unreadable',
       severity: 'high',
-      message: `compressed stream does not expand within ${cap} bytes: ${(cause as Error).message}`,
+      message: bomb
+        ? `compressed stream of ${bytes.length} bytes expands past ${cap} bytes (a decompression bomb); not read further`
+        : `compressed stream cannot be read: ${(cause as Error).message}`,
     });
     return null;
   }
@@ -55,7 +63,12 @@ function scanZip(bytes: Uint8Array, limits: ScanLimits): Finding[] {
     const isPickle = /\.(pkl|pickle|joblib)$/.test(lower);
     const isConfig = lower === 'config.json';
     if (!isPickle && !isConfig && !lower.endsWith('.onnx')) continue;
-    const data = extractEntry(bytes, entry, Math.min(budget, limits.maxBytes), findings);
+    const data = extractEntry(
+      bytes,
+      entry,
+      Math.min(budget, expansionCap(entry.compressedSize, limits)),
+      findings,
+    );
     if (!data) continue;
     budget -= data.length;
     if (isPickle) findings.push(...scanPickle(data, entry.name));
@@ -147,7 +160,7 @@ export async function scanModelFile(path: string, limits: Partial<ScanLimits> = 
   }
   const expanded =
     startsWith(bytes, [0x1f, 0x8b]) || (bytes[0] === 0x78 && PICKLE_EXTENSIONS.test(path))
-      ? decompressed(bytes, l.maxUncompressedBytes, findings)
+      ? decompressed(bytes, expansionCap(bytes.length, l), findings)
       : bytes;
   if (!expanded) return report('pickle', info.size, sha256);
   if (expanded[0] === 0x80 || PICKLE_EXTENSIONS.test(path)) {

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanModelFile } from '../../../evaluators/index.ts';
+import { DEFAULT_SCAN_LIMITS } from '../../../evaluators/security/findings.ts';
 import {
+  gzipPickleBomb,
   hostileOnnx,
   kerasH5,
   osSystemPickleV0,
@@ -68,6 +70,39 @@ describe('scanModelFile', () => {
       ),
     );
     expect(bomb.findings.map((f) => f.id)).toEqual(['zip.bomb_ratio']);
+  });
+  it('stops a gzip pickle at the compression-ratio cap, short of its 256 MiB expansion', async () => {
+    const bytes = gzipPickleBomb(256);
+    const cap = bytes.length * DEFAULT_SCAN_LIMITS.maxCompressionRatio;
+    const report = await scanModelFile(await file('bomb.pkl', bytes));
+    expect(report.findings).toEqual([
+      expect.objectContaining({
+        id: 'compression.bomb',
+        severity: 'high',
+        message: expect.stringContaining(`expands past ${cap} bytes`),
+      }),
+    ]);
+    expect(cap).toBeLessThan(256 * 1024 ** 2);
+  });
+  it("stops a gzip pickle at the caller's maxBytes when that is lower", async () => {
+    const report = await scanModelFile(await file('small-cap.pkl', gzipPickleBomb(16)), {
+      maxBytes: 1024 ** 2,
+    });
+    expect(report.findings).toEqual([
+      expect.objectContaining({
+        id: 'compression.bomb',
+        message: expect.stringContaining('past 1048576 bytes'),
+      }),
+    ]);
+  });
+  it('stops a zip entry that expands past what its size fields claim', async () => {
+    const data = new Uint8Array(64 * 1024 ** 2);
+    const report = await scanModelFile(
+      await file('liar.pt', zipOf([{ name: 'archive/data.pkl', data, deflate: true, claimedSize: 1000 }])),
+    );
+    expect(report.findings).toEqual([
+      expect.objectContaining({ id: 'zip.bomb_expansion', severity: 'high' }),
+    ]);
   });
   it('finds Keras Lambda layers in H5 files', async () => {
     const report = await scanModelFile(

@@ -1,11 +1,24 @@
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { encodeModel, type GraphSpec } from '../../../evaluators/fixtures/onnx-writer.ts';
+import {
+  decodeModel,
+  ModelProto,
+  type GraphObject,
+  type ModelObject,
+  type SparseTensorObject,
+  type TensorObject,
+} from '../../../evaluators/onnx/onnx-proto.ts';
 
 // Builders for hostile model files. Each is assembled byte by byte here, so the tests show exactly what the
 // scanner is up against.
 
-/** A zip archive (stored or deflated entries) with a correct central directory. */
-export function zipOf(entries: { name: string; data: Uint8Array; deflate?: boolean }[]): Uint8Array {
+/**
+ * A zip archive (stored or deflated entries) with a correct central directory, except that an entry may claim an
+ * uncompressed size other than its real one.
+ */
+export function zipOf(
+  entries: { name: string; data: Uint8Array; deflate?: boolean; claimedSize?: number }[],
+): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -19,7 +32,7 @@ export function zipOf(entries: { name: string; data: Uint8Array; deflate?: boole
     local.writeUInt16LE(e.deflate ? 8 : 0, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt32LE(e.claimedSize ?? e.data.length, 22);
     local.writeUInt16LE(name.length, 26);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
@@ -28,7 +41,7 @@ export function zipOf(entries: { name: string; data: Uint8Array; deflate?: boole
     central.writeUInt16LE(e.deflate ? 8 : 0, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(e.data.length, 24);
+    central.writeUInt32LE(e.claimedSize ?? e.data.length, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, name, body);
@@ -72,17 +85,52 @@ export function benignPickle(): Uint8Array {
   return Buffer.from('\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01.', 'latin1');
 }
 
+/**
+ * A gzip pickle (protocol 4) of `megabytes` MiB of NONE opcodes, as concatenated gzip members of 1 MiB each, so
+ * the expansion is never held here: about 1 KiB on disk per MiB it expands to.
+ */
+export function gzipPickleBomb(megabytes: number): Uint8Array {
+  const none = Buffer.alloc(1024 ** 2, 'N');
+  return Buffer.concat([
+    gzipSync(Buffer.concat([Buffer.from([0x80, 0x04]), none])),
+    ...Array<Buffer>(megabytes - 1).fill(gzipSync(none)),
+  ]);
+}
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 /** Minimal HDF5-looking file: the signature and a model_config attribute holding Keras JSON. */
 export function kerasH5(layers: { class_name: string; config: Record<string, unknown> }[]): Uint8Array {
   const config = JSON.stringify({ class_name: 'Sequential', config: { name: 'm', layers } });
   return Buffer.concat([
-    Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]),
+    HDF5_SIGNATURE,
     Buffer.alloc(120),
     Buffer.from('model_config'),
     Buffer.alloc(24),
     Buffer.from(config),
     Buffer.alloc(64),
   ]);
+}
+
+/** kerasH5 with an earlier, Lambda-free `model_config` JSON in front (say, in a dataset's bytes). */
+export function kerasH5WithDecoy(
+  layers: { class_name: string; config: Record<string, unknown> }[],
+): Uint8Array {
+  const decoy = JSON.stringify({ class_name: 'Sequential', config: { name: 'decoy', layers: [] } });
+  const real = kerasH5(layers);
+  return Buffer.concat([
+    real.subarray(0, HDF5_SIGNATURE.length),
+    Buffer.from(`model_config${decoy}`),
+    real.subarray(HDF5_SIGNATURE.length),
+  ]);
+}
+
+/** A Lambda layer inside `depth` models nested one in another (Keras allows a model as a layer). */
+export function nestedLambda(depth: number): { class_name: string; config: Record<string, unknown> } {
+  let layer = { class_name: 'Lambda', config: { name: 'deep' } as Record<string, unknown> };
+  for (let k = 0; k < depth; k++)
+    layer = { class_name: 'Functional', config: { name: `model_${k}`, layers: [layer] } };
+  return layer;
 }
 
 const tiny = (overrides: Partial<GraphSpec>): Uint8Array =>
@@ -95,6 +143,28 @@ const tiny = (overrides: Partial<GraphSpec>): Uint8Array =>
     ...overrides,
   });
 
+/** Decodes a model, edits in what the fixture writer has no words for, and encodes it again. */
+function edited(bytes: Uint8Array, edit: (model: ModelObject, graph: GraphObject) => void): Uint8Array {
+  const model = decodeModel(bytes);
+  edit(model, model.graph!);
+  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+}
+
+/** A sparse tensor of dense shape `dims` whose two non-zero values are `values` (re-shaped to [2]). */
+const sparseOf = (values: TensorObject, dims: string[]): SparseTensorObject => ({
+  values: { ...values, dims: ['2'] },
+  indices: {
+    name: `${values.name}_indices`,
+    dims: ['2'],
+    dataType: 7,
+    rawData: new Uint8Array(BigInt64Array.from([0n, 1n]).buffer),
+  },
+  dims,
+});
+
+/** The graph's one initializer, taken out of it (to be put elsewhere). */
+const takeInitializer = (graph: GraphObject): TensorObject => graph.initializer!.pop()!;
+
 export const hostileOnnx = {
   valid: () => tiny({}),
   /** An initializer claiming 10 GB (2,684,354,560 floats) with no data behind it. */
@@ -105,4 +175,44 @@ export const hostileOnnx = {
     }),
   customDomain: () =>
     tiny({ nodes: [{ op: 'RunShell', domain: 'com.evil', inputs: ['x', 'w'], outputs: ['y'] }] }),
+  /** externalData's tensor as the values of a sparse initializer (GraphProto.sparse_initializer). */
+  sparseExternalData: (location: string) =>
+    edited(hostileOnnx.externalData(location), (_, graph) => {
+      graph.sparseInitializer = [sparseOf(takeInitializer(graph), ['2', '1'])];
+    }),
+  /** externalData's tensor as the values of a Constant node's sparse_value (AttributeProto.sparse_tensor). */
+  sparseAttributeExternalData: (location: string) =>
+    edited(hostileOnnx.externalData(location), (_, graph) => {
+      const sparseTensor = sparseOf(takeInitializer(graph), ['2', '1']);
+      graph.node!.unshift({
+        opType: 'Constant',
+        name: 'constant_w',
+        output: ['w'],
+        attribute: [{ name: 'sparse_value', type: 11, sparseTensor }],
+      });
+    }),
+  /** externalData's tensor as an initializer of a training step (ModelProto.training_info). */
+  trainingExternalData: (location: string) =>
+    edited(hostileOnnx.externalData(location), (model, graph) => {
+      model.trainingInfo = [{ algorithm: { name: 'step', initializer: [takeInitializer(graph)] } }];
+    }),
+  /** externalData's tensor as the default of a model-local function's attribute (FunctionProto.attribute_proto). */
+  functionDefaultExternalData: (location: string) =>
+    edited(hostileOnnx.externalData(location), (model, graph) => {
+      const t = takeInitializer(graph);
+      model.functions = [
+        { name: 'Scale', domain: 'local.functions', attributeProto: [{ name: 'w', type: 4, t }] },
+      ];
+    }),
+  /** A sparse initializer whose dense shape is `dims` (its two stored values are real). */
+  sparseShape: (dims: number[]) =>
+    edited(tiny({}), (_, graph) => {
+      graph.sparseInitializer = [sparseOf(takeInitializer(graph), dims.map(String))];
+    }),
+  /** customDomain's RunShell node moved into a model-local function; the graph itself is plain. */
+  functionCustomDomain: () =>
+    edited(hostileOnnx.customDomain(), (model, graph) => {
+      model.functions = [{ name: 'Helper', domain: 'local.functions', node: graph.node }];
+      graph.node = [{ opType: 'MatMul', name: 'matmul_0', input: ['x', 'w'], output: ['y'] }];
+    }),
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SCAN_LIMITS } from '../../../../evaluators/security/findings.ts';
+import { DEFAULT_SCAN_LIMITS, expansionCap } from '../../../../evaluators/security/findings.ts';
 import { scanKerasH5 } from '../../../../evaluators/security/h5.ts';
 import { scanOnnx } from '../../../../evaluators/security/onnx.ts';
 import { classifyGlobal, scanPickle } from '../../../../evaluators/security/pickle.ts';
@@ -8,6 +8,8 @@ import {
   benignPickle,
   hostileOnnx,
   kerasH5,
+  kerasH5WithDecoy,
+  nestedLambda,
   osSystemPickleV0,
   osSystemPickleV4,
   zipOf,
@@ -70,6 +72,47 @@ describe('Keras H5 scan', () => {
   it('passes a model without Lambda layers', () => {
     expect(scanKerasH5(kerasH5([{ class_name: 'Dense', config: { name: 'd' } }]))).toEqual([]);
   });
+  it('reads past a decoy model_config earlier in the file', () => {
+    const findings = scanKerasH5(kerasH5WithDecoy([{ class_name: 'Lambda', config: { name: 'behind' } }]));
+    expect(findings).toEqual([
+      expect.objectContaining({ id: 'keras.lambda_layer', message: expect.stringContaining('behind') }),
+    ]);
+  });
+  it('finds a Lambda inside 30 nested models', () => {
+    expect(scanKerasH5(kerasH5([nestedLambda(30)]))).toEqual([
+      expect.objectContaining({
+        id: 'keras.lambda_layer',
+        severity: 'high',
+        message: expect.stringContaining('deep'),
+      }),
+    ]);
+  });
+  it('reports configs it does not read to the end, and stops after 64 MiB of them', () => {
+    const span = 16 * 1024 ** 2 + 64;
+    const file = Buffer.alloc(5 * span, '[');
+    for (let k = 0; k < 5; k++) file.write('model_config{', k * span);
+    const findings = scanKerasH5(file);
+    // Four unclosed 16 MiB candidates spend the 64 MiB budget; the fourth says so and the fifth is never read.
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([
+      ...Array(4).fill(['keras.config_not_inspected', 'medium']),
+      ['keras.no_model_config', 'info'],
+    ]);
+    expect(findings[0]!.message).toContain('does not close within 16777216 bytes');
+    expect(findings[3]!.message).toContain('beyond the 67108864 bytes the scan reads');
+  });
+});
+
+describe('expansion cap', () => {
+  it('is the compression ratio times the compressed size, at least 1 MiB', () => {
+    expect(expansionCap(260_000, DEFAULT_SCAN_LIMITS)).toBe(
+      260_000 * DEFAULT_SCAN_LIMITS.maxCompressionRatio,
+    );
+    expect(expansionCap(100, DEFAULT_SCAN_LIMITS)).toBe(1024 ** 2);
+  });
+  it("stays within the caller's maxBytes and maxUncompressedBytes", () => {
+    expect(expansionCap(260_000, { ...DEFAULT_SCAN_LIMITS, maxBytes: 1000 })).toBe(1000);
+    expect(expansionCap(260_000, { ...DEFAULT_SCAN_LIMITS, maxUncompressedBytes: 2000 })).toBe(2000);
+  });
 });
 
 describe('zip checks', () => {
@@ -119,5 +162,30 @@ describe('ONNX scan', () => {
     expect((await scanOnnx(hostileOnnx.externalData('/etc/passwd'), null, DEFAULT_SCAN_LIMITS))[0]!.id).toBe(
       'onnx.external_data_absolute_path',
     );
+  });
+  it.each([
+    ['a sparse initializer', hostileOnnx.sparseExternalData],
+    ['a sparse tensor attribute', hostileOnnx.sparseAttributeExternalData],
+    ['a training graph', hostileOnnx.trainingExternalData],
+    ["a model-local function's attribute default", hostileOnnx.functionDefaultExternalData],
+  ])('checks external data of a tensor in %s as in a dense initializer', async (_, build) => {
+    const dense = await scanOnnx(hostileOnnx.externalData('../../etc/passwd'), null, DEFAULT_SCAN_LIMITS);
+    expect(dense).toEqual([
+      expect.objectContaining({ id: 'onnx.external_data_path_traversal', severity: 'critical' }),
+    ]);
+    expect(await scanOnnx(build('../../etc/passwd'), null, DEFAULT_SCAN_LIMITS)).toEqual(dense);
+  });
+  it('flags a sparse initializer whose dense shape is absurd, and passes a plain one', async () => {
+    expect(await scanOnnx(hostileOnnx.sparseShape([2, 1]), null, DEFAULT_SCAN_LIMITS)).toEqual([]);
+    expect(await scanOnnx(hostileOnnx.sparseShape([2_684_354_560, 1]), null, DEFAULT_SCAN_LIMITS)).toEqual([
+      expect.objectContaining({ id: 'onnx.absurd_dimension', severity: 'high', location: 'sparse tensor w' }),
+    ]);
+  });
+  it("flags a custom operator domain in a model-local function's body as in the graph", async () => {
+    const inGraph = await scanOnnx(hostileOnnx.customDomain(), null, DEFAULT_SCAN_LIMITS);
+    expect(inGraph).toEqual([
+      expect.objectContaining({ id: 'onnx.custom_operator_domain', severity: 'high' }),
+    ]);
+    expect(await scanOnnx(hostileOnnx.functionCustomDomain(), null, DEFAULT_SCAN_LIMITS)).toEqual(inGraph);
   });
 });
