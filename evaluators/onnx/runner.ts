@@ -5,6 +5,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { EvaluatorError } from '../errors.ts';
 import type { Row } from '../readers/rows.ts';
+import { externalTensorNames } from '../security/onnx.ts';
 import type { EvaluationSpec } from '../spec/types.ts';
 import {
   normalizeFeatures,
@@ -336,6 +337,14 @@ export async function openModel(
 ): Promise<ModelRunner> {
   const model = parseModel(bytes);
   const metadata = metadataOf(model, bytes);
+  // The model is run from the bytes that were scanned and hashed; weights in other files would be neither.
+  const external = externalTensorNames(model);
+  if (external.length > 0) {
+    throw new EvaluatorError(
+      'EVAL_MODEL_UNSUPPORTED',
+      `the model keeps tensors in external files (${external.slice(0, 5).join(', ')}${external.length > 5 ? ', …' : ''}); save it with its weights inside (onnx.save_model(model, path, save_as_external_data=False)) so that its sha256 covers them`,
+    );
+  }
   if (!spec.features || spec.features.length === 0) {
     throw new EvaluatorError('EVAL_SPEC_INVALID', 'spec.features is required to feed a model');
   }

@@ -72,6 +72,18 @@ function contentsOf(model: ModelObject): ModelContents {
   return contents;
 }
 
+/** Names of the tensors, anywhere in the model, whose bytes are stored outside the model file. */
+export function externalTensorNames(model: ModelObject): string[] {
+  const { tensors, sparseTensors } = contentsOf(model);
+  const all = [
+    ...tensors,
+    ...sparseTensors.flatMap((s) => [s.values, s.indices].filter((t) => t !== undefined)),
+  ];
+  return all
+    .filter((t) => t.dataLocation === 1 || (t.externalData ?? []).length > 0)
+    .map((t) => t.name ?? '?');
+}
+
 /** Bytes a dense tensor of these dims would take, and whether that is beyond any model we would run. */
 function claimedSize(
   dims: number[],

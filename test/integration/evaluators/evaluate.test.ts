@@ -381,6 +381,26 @@ describe('evaluate with an ONNX model', () => {
   });
 });
 
+describe('a model with its weights in another file', () => {
+  it('is refused with the way to embed them, though the file is harmless', async () => {
+    const folder = await mkdtemp(path.join(dir, 'external-'));
+    const model = path.join(folder, 'model.onnx');
+    await writeFile(model, hostileOnnx.externalData('w.bin'));
+    await writeFile(path.join(folder, 'w.bin'), Buffer.from(Float32Array.of(0.25, 0.5).buffer));
+    await expect(
+      evaluate({
+        model,
+        data: COMPAS_CSV,
+        spec: { features: ['age', 'priors_count'] },
+        executionProvider: 'cpu',
+      }),
+    ).rejects.toMatchObject({
+      code: 'EVAL_MODEL_UNSUPPORTED',
+      message: expect.stringContaining('save_as_external_data=False'),
+    });
+  });
+});
+
 describe('evaluate limits', () => {
   it('stops at maxRows, maxBytes, a timeout and a cancel, with clear codes', async () => {
     await expect(
