@@ -1,8 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { callApi, requireServerTarget, uploadArtifact, type ServerTarget } from './client.ts';
-import { CliFailure } from './output.ts';
+import { CliFailure, fileErrorReason } from './output.ts';
+
+const POLL_INTERVAL_MS = 500;
+const DEFAULT_TIMEOUT_SECONDS = 600;
 
 interface Violation {
   rule: string;
@@ -37,6 +42,39 @@ interface Flags {
   modelCard?: string;
   json?: boolean;
   junit?: string;
+  timeout: string;
+}
+
+interface Evaluation {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: { rows: number };
+  error: { message: string } | null;
+}
+
+/** Refuses a local input that cannot be read, before anything is sent: the server is not to blame for it. */
+async function assertReadable(flag: string, file: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    const handle = await open(file);
+    isDirectory = (await handle.stat()).isDirectory();
+    await handle.close();
+  } catch (err) {
+    throw new CliFailure(`cannot read ${flag} ${file}: ${fileErrorReason(err)}`);
+  }
+  if (isDirectory) throw new CliFailure(`cannot read ${flag} ${file}: is a directory`);
+}
+
+/** Refuses a --junit target that cannot be written, before a decision is recorded that the report would miss. */
+async function assertWritable(flag: string, file: string): Promise<void> {
+  const target = path.resolve(file);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new CliFailure(`cannot write ${flag} ${file}: is a directory`);
+  try {
+    await access(existing ? target : path.dirname(target), constants.W_OK);
+  } catch (err) {
+    throw new CliFailure(`cannot write ${flag} ${file}: ${fileErrorReason(err)}`);
+  }
 }
 
 async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
@@ -47,32 +85,72 @@ async function readJson(file: string, what: string): Promise<Record<string, unkn
   }
 }
 
-/** Uploads model and data, runs an evaluation in the service and waits for it, showing progress. */
-async function evaluateRemotely(target: ServerTarget, flags: Flags): Promise<string> {
+/** Asks the service to stop an evaluation this command no longer waits for, and says how that went. */
+async function cancelEvaluation(target: ServerTarget, id: string): Promise<string> {
+  try {
+    const { status } = await callApi<Evaluation>(target, 'POST', `/v1/evaluations/${id}/cancel`);
+    if (status === 'cancelled') return 'it was cancelled';
+    // A running evaluation stops when its worker next looks, within a second.
+    if (status === 'running') return 'its cancellation was requested';
+    return `it had ${status} meanwhile`;
+  } catch (err) {
+    return `cancelling it failed: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Polls the evaluation until it ends, showing progress. Past the deadline, or on Ctrl-C, it cancels the
+ * evaluation rather than leave it queued: no one would use its result.
+ */
+async function waitForEvaluation(
+  target: ServerTarget,
+  evaluation: Evaluation,
+  timeoutSeconds: number,
+): Promise<Evaluation> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const interrupted = new AbortController();
+  const onInterrupt = () => interrupted.abort();
+  const abandon = async (why: string) =>
+    new CliFailure(`evaluation ${evaluation.id} ${why}; ${await cancelEvaluation(target, evaluation.id)}`);
+  process.once('SIGINT', onInterrupt);
+  try {
+    for (;;) {
+      // Checked first: Ctrl-C stops the command even when the evaluation ended meanwhile.
+      if (interrupted.signal.aborted) throw await abandon('was interrupted');
+      if (evaluation.status !== 'queued' && evaluation.status !== 'running') return evaluation;
+      process.stderr.write(
+        `\revaluating ${evaluation.id}: ${evaluation.status}, ${evaluation.progress.rows} rows`,
+      );
+      const remaining = deadline - Date.now();
+      if (remaining <= 0)
+        throw await abandon(`did not finish within ${timeoutSeconds}s (still ${evaluation.status})`);
+      // Ctrl-C ends the wait early.
+      await sleep(Math.min(POLL_INTERVAL_MS, remaining), undefined, { signal: interrupted.signal }).catch(
+        () => {},
+      );
+      evaluation = await callApi<Evaluation>(target, 'GET', `/v1/evaluations/${evaluation.id}`);
+    }
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    // Whatever comes next, a result or an error, starts on a line of its own.
+    process.stderr.write('\n');
+  }
+}
+
+/** Uploads model and data, runs an evaluation in the service and waits for it. */
+async function evaluateRemotely(target: ServerTarget, flags: Flags, timeoutSeconds: number): Promise<string> {
   const { parse } = await import('yaml');
   const spec = parse(await readFile(flags.spec!, 'utf8')) as Record<string, unknown>;
   const model = flags.model ? await uploadArtifact(target, flags.model) : undefined;
   const data = await uploadArtifact(target, flags.data!);
   const reference = flags.reference ? await uploadArtifact(target, flags.reference) : undefined;
-  let evaluation = await callApi<{
-    id: string;
-    status: string;
-    progress: { rows: number };
-    error: { message: string } | null;
-  }>(target, 'POST', '/v1/evaluations', {
+  const queued = await callApi<Evaluation>(target, 'POST', '/v1/evaluations', {
     model_sha256: model,
     data_sha256: data,
     reference_sha256: reference,
     spec,
   });
-  while (evaluation.status === 'queued' || evaluation.status === 'running') {
-    process.stderr.write(
-      `\revaluating ${evaluation.id}: ${evaluation.status}, ${evaluation.progress.rows} rows`,
-    );
-    await new Promise((r) => setTimeout(r, 500));
-    evaluation = await callApi(target, 'GET', `/v1/evaluations/${evaluation.id}`);
-  }
-  process.stderr.write('\n');
+  const evaluation = await waitForEvaluation(target, queued, timeoutSeconds);
   if (evaluation.status !== 'succeeded') {
     throw new CliFailure(
       `evaluation ${evaluation.id} ${evaluation.status}: ${evaluation.error?.message ?? ''}`,
@@ -81,6 +159,15 @@ async function evaluateRemotely(target: ServerTarget, flags: Flags): Promise<str
   return evaluation.id;
 }
 
+const escapeCodePoint = (c: string) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
+
+/**
+ * Messages quote evidence, which is the submitter's text: C0 and C1 controls (and DEL) are shown escaped, so
+ * that they cannot move the cursor, recolour or retitle the terminal of whoever reads the table.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeCodePoint);
+
 function printTable(receipt: Receipt): void {
   console.log(`${receipt.allow ? 'ALLOW' : 'DENY'}  decision ${receipt.decision_id}`);
   const rows = [
@@ -88,20 +175,40 @@ function printTable(receipt: Receipt): void {
     ...receipt.waived.map((v) => ['waived', v]),
     ...receipt.warn.map((v) => ['warn', v]),
   ] as [string, Violation][];
-  for (const [kind, v] of rows)
-    console.log(`  ${kind.padEnd(6)}  ${v.rule.padEnd(26)} ${v.severity.padEnd(8)} ${v.message}`);
-  for (const o of receipt.obligations) console.log(`  oblig.  ${o.rule.padEnd(26)} ${o.type}`);
+  for (const [kind, v] of rows) {
+    console.log(
+      `  ${kind.padEnd(6)}  ${printable(v.rule).padEnd(26)} ${printable(v.severity).padEnd(8)} ${printable(v.message)}`,
+    );
+  }
+  for (const o of receipt.obligations)
+    console.log(`  oblig.  ${printable(o.rule).padEnd(26)} ${printable(o.type)}`);
   console.log(`  policy ${receipt.policy.revision} (bundle ${receipt.policy.bundle_sha256.slice(0, 12)}…)`);
   console.log(
     `  ledger ${receipt.ledger.region} seq ${receipt.ledger.seq}, leaf ${receipt.ledger.leaf_hash}`,
   );
 }
 
+const XML_ESCAPES: Record<string, string> = {
+  '<': '&lt;',
+  '>': '&gt;',
+  '&': '&amp;',
+  '"': '&quot;',
+  "'": '&apos;',
+  // As references, so that attribute values keep them rather than normalise them to spaces.
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
+
+/**
+ * Text for an XML 1.0 attribute value or element. Characters XML 1.0 cannot carry at all (other C0 controls,
+ * U+FFFE, U+FFFF, lone surrogates) are written as \uXXXX text, as the table shows them: a report that is not
+ * well-formed is dropped whole by CI systems.
+ */
 const xml = (s: string) =>
-  s.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
-  );
+  s
+    .replace(/[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, escapeCodePoint)
+    .replace(/[<>&"'\t\n\r]/g, (c) => XML_ESCAPES[c]!);
 
 /** One JUnit test case per finding, so CI systems show each denied rule as a failed test. */
 function junit(receipt: Receipt, flags: Flags): string {
@@ -148,13 +255,35 @@ export function registerCheckCommand(program: Command): void {
     .option('--model-card <file>', 'model card (JSON): owner, intended_purpose, risk_tier, …')
     .option('--json', 'print the decision as JSON')
     .option('--junit <file>', 'also write the findings as a JUnit XML report')
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for the evaluation in the service before cancelling it',
+      String(DEFAULT_TIMEOUT_SECONDS),
+    )
     .action(async (flags: Flags) => {
-      if (!flags.evidence === !(flags.data && flags.spec)) {
+      const evaluationFlags = (['model', 'data', 'reference', 'spec'] as const).filter(
+        (flag) => flags[flag] !== undefined,
+      );
+      if (flags.evidence && evaluationFlags.length > 0) {
+        throw new CliFailure(
+          `--evidence cannot go with ${evaluationFlags.map((f) => `--${f}`).join(', ')}: ` +
+            'give evidence already gathered, or have the service evaluate the model',
+        );
+      }
+      if (!flags.evidence && !(flags.data && flags.spec)) {
         throw new CliFailure(
           'give either --evidence FILE, or --data FILE --spec FILE (and --model FILE to score in the service)',
         );
       }
+      const timeoutSeconds = Number(flags.timeout);
+      if (!(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds))
+        throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
       const target = requireServerTarget(flags);
+      for (const flag of ['evidence', 'modelCard', 'model', 'data', 'reference', 'spec'] as const) {
+        const file = flags[flag];
+        if (file !== undefined) await assertReadable(`--${flag === 'modelCard' ? 'model-card' : flag}`, file);
+      }
+      if (flags.junit) await assertWritable('--junit', flags.junit);
       const body: Record<string, unknown> = {
         region: flags.region,
         stage: flags.stage,
@@ -162,11 +291,21 @@ export function registerCheckCommand(program: Command): void {
       };
       if (flags.modelCard) body.model_card = await readJson(flags.modelCard, 'model card');
       if (flags.evidence) body.evidence = await readJson(flags.evidence, 'evidence');
-      else body.evaluation_id = await evaluateRemotely(target, flags);
+      else body.evaluation_id = await evaluateRemotely(target, flags, timeoutSeconds);
       const receipt = await callApi<Receipt>(target, 'POST', '/v1/decisions', body);
       if (flags.json) console.log(JSON.stringify(receipt, null, 2));
       else printTable(receipt);
-      if (flags.junit) await writeFile(path.resolve(flags.junit), junit(receipt, flags));
+      if (flags.junit) {
+        try {
+          await writeFile(path.resolve(flags.junit), junit(receipt, flags));
+        } catch (err) {
+          // The decision stands in the ledger whatever happens here: say which, so no one retries blindly.
+          throw new CliFailure(
+            `decision ${receipt.decision_id} was recorded (${receipt.allow ? 'ALLOW' : 'DENY'}), ` +
+              `but --junit ${flags.junit} could not be written: ${fileErrorReason(err)}`,
+          );
+        }
+      }
       process.exitCode = receipt.allow ? 0 : 1;
     });
 }

@@ -1,5 +1,5 @@
 import { readCachedToken } from '../auth/token-cache.ts';
-import { CliFailure } from './output.ts';
+import { CliFailure, fileErrorReason } from './output.ts';
 
 export interface ServerTarget {
   readonly server: string;
@@ -33,11 +33,19 @@ export function callApi<T>(target: ServerTarget, method: string, path: string, b
 
 /** Streams a file to POST /v1/artifacts and returns its sha256. */
 export async function uploadArtifact(target: ServerTarget, file: string): Promise<string> {
-  const { createReadStream } = await import('node:fs');
+  const { open } = await import('node:fs/promises');
   const { Readable } = await import('node:stream');
   const { basename } = await import('node:path');
   const name = basename(file).replace(/[^A-Za-z0-9._-]/g, '_');
-  const stream = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
+  // Opened before the request: a file that cannot be read would otherwise fail the upload as "fetch failed".
+  const handle = await open(file).catch((err: unknown) => {
+    throw new CliFailure(`cannot read ${file}: ${fileErrorReason(err)}`);
+  });
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new CliFailure(`cannot read ${file}: is a directory`);
+  }
+  const stream = Readable.toWeb(handle.createReadStream()) as ReadableStream<Uint8Array>;
   const artifact = await send<{ sha256: string }>(
     target,
     'POST',

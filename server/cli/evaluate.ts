@@ -3,7 +3,7 @@ import { access, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
-import { CliFailure } from './output.ts';
+import { CliFailure, fileErrorReason as reason } from './output.ts';
 
 interface Flags {
   model?: string;
@@ -22,16 +22,6 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
-
-/** A file system error as a short phrase ("no such file or directory"), without Node's "ENOENT: …, open 'x'". */
-function reason(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT') return 'no such file or directory';
-  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied';
-  if (e.code === 'EISDIR') return 'is a directory';
-  if (e.code === 'ENOTDIR') return 'a parent is not a directory';
-  return e.message ?? String(err);
-}
 
 /** The spec file parsed (YAML, of which JSON is a part) but not yet validated: flags are merged in first. */
 async function readSpecFile(file: string): Promise<unknown> {

@@ -4,6 +4,41 @@ import { callApi, requireServerTarget } from './client.ts';
 import { CliFailure } from './output.ts';
 
 const DEFAULT_POLICY_DIR = 'policies';
+// How many uncommitted files a refusal names before it only counts the rest.
+const DIRTY_FILES_SHOWN = 5;
+
+/** Runs git in `dir`; a failure is one line for the user: git's own first line, never a stack trace. */
+async function git(dir: string, args: string[]): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  try {
+    return (await promisify(execFile)('git', ['-C', dir, ...args], { encoding: 'utf8' })).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    const detail = (e.stderr?.trim() || e.message).split('\n')[0]!.replace(/^fatal: /, '');
+    throw new CliFailure(`cannot read the Git revision of ${dir}: ${detail}; name one with --revision REV`);
+  }
+}
+
+/**
+ * The HEAD commit of the folder's repository, which the bundle records as its revision: refused when the
+ * folder has uncommitted changes, since the bundle would then not be what that commit holds.
+ */
+async function committedRevision(dir: string): Promise<string> {
+  const revision = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+  const changed = (await git(dir, ['status', '--porcelain', '--untracked-files=all', '--', '.']))
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.slice(3));
+  if (changed.length > 0) {
+    const more = changed.length > DIRTY_FILES_SHOWN ? ` and ${changed.length - DIRTY_FILES_SHOWN} more` : '';
+    throw new CliFailure(
+      `${dir} has uncommitted changes (${changed.slice(0, DIRTY_FILES_SHOWN).join(', ')}${more}), ` +
+        `so HEAD ${revision.slice(0, 12)} would not describe the bundle: commit them, or name the revision with --revision REV`,
+    );
+  }
+  return revision;
+}
 
 /** `arbiter policy test | build | simulate`: what a policy author runs before and after a change. */
 export function registerPolicyCommands(program: Command): void {
@@ -27,15 +62,16 @@ export function registerPolicyCommands(program: Command): void {
     .description("compile a policy folder to a WebAssembly bundle with the regions' thresholds as data")
     .argument('[dir]', 'policy folder', DEFAULT_POLICY_DIR)
     .requiredOption('--out <file>', 'bundle to write (.tar.gz)')
-    .option('--revision <rev>', "revision to record (default: the folder's Git HEAD commit)")
+    .option(
+      '--revision <rev>',
+      "revision to record (default: the folder's Git HEAD commit, which must hold the folder as it is)",
+    )
     .action(async (dir: string, flags: { out: string; revision?: string }) => {
-      const [{ buildBundle }, { loadRegions, policyDataDocument }, { execFileSync }] = await Promise.all([
+      const [{ buildBundle }, { loadRegions, policyDataDocument }] = await Promise.all([
         import('../../policies/index.ts'),
         import('../../regions/index.ts'),
-        import('node:child_process'),
       ]);
-      const revision =
-        flags.revision ?? execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+      const revision = flags.revision ?? (await committedRevision(dir));
       const bundle = await buildBundle({
         sourceDir: path.resolve(dir),
         revision,

@@ -1,9 +1,19 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodContaining } from '../../../reports/index.ts';
-import { runCli, startServer, type RunningServer } from '../../support/cli.ts';
+import { ARBITER_BIN, runCli, startServer, type CliResult, type RunningServer } from '../../support/cli.ts';
+
+// Characters XML 1.0 cannot carry (its Char production, with tab, LF and CR allowed).
+const NOT_XML_1_0 = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+/** An error as the CLI must report it: one line on stderr, exit code 2, no stack trace. */
+function expectOneLineError(result: CliResult, message: string): void {
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toBe(`arbiter: ${message}\n`);
+}
 
 /** A policy sample's request, with its evidence made fresh (the service runs on the real clock). */
 async function freshSample(file: string) {
@@ -99,6 +109,52 @@ describe('arbiter check, the CI gate', () => {
     expect(stderr).toContain('region');
   });
 
+  it('shows control characters from the evidence escaped, and writes well-formed JUnit', async () => {
+    // A fairness attribute name is quoted verbatim in FAIR-IMPACT-RATIO's message.
+    const evidence = JSON.parse(await readFile(path.join(dir, 'denied-evidence.json'), 'utf8'));
+    const { sex, ...others } = evidence.fairness;
+    evidence.fairness = { ...others, 'se\u0001x\u001b[31m\u0085\ufffe': sex };
+    await writeFile(path.join(dir, 'hostile-evidence.json'), JSON.stringify(evidence));
+    await writeFile(path.join(dir, 'hostile-card.json'), await readFile(path.join(dir, 'denied-card.json')));
+    const junit = path.join(dir, 'hostile.xml');
+    const { code, stdout, stderr } = await check('us', 'hostile', ['--junit', junit]);
+    expect(code, stderr).toBe(1);
+    // U+FFFE is no control character: the terminal shows it as it is.
+    expect(stdout).toContain('impact ratio of se\\u0001x\\u001b[31m\\u0085\ufffe group');
+    for (const control of ['\u0001', '\u001b', '\u0085']) expect(stdout).not.toContain(control);
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).not.toMatch(NOT_XML_1_0);
+    expect(xml).toContain('message="impact ratio of se\\u0001x\\u001b[31m\u0085\\ufffe group');
+  });
+
+  it('refuses --evidence with the flags of an evaluation in the service', async () => {
+    for (const flag of ['--model', '--reference']) {
+      const result = await check('eu', 'allowed', [flag, path.join(dir, 'model.onnx')]);
+      expectOneLineError(
+        result,
+        `--evidence cannot go with ${flag}: give evidence already gathered, or have the service evaluate the model`,
+      );
+    }
+  });
+
+  it('refuses a --junit file it cannot write before asking for a decision', async () => {
+    const junit = path.join(dir, 'no-such-folder', 'report.xml');
+    const result = await check('us', 'denied', ['--junit', junit]);
+    expectOneLineError(result, `cannot write --junit ${junit}: no such file or directory`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names the recorded decision when the --junit file fails to be written after it', async () => {
+    // /dev/full passes every check beforehand and fails the write itself.
+    const { code, stdout, stderr } = await check('us', 'denied', ['--junit', '/dev/full']);
+    expect(code).toBe(2);
+    const id = /^DENY {2}decision ([0-9a-f-]{36})/.exec(stdout)?.[1];
+    expect(id, stdout).toBeDefined();
+    expect(stderr).toBe(
+      `arbiter: decision ${id} was recorded (DENY), but --junit /dev/full could not be written: no space left on device\n`,
+    );
+  });
+
   it('generates a report, and verify --report confirms the ledger recorded exactly that PDF', async () => {
     const pdf = path.join(dir, 'us-q.pdf');
     const period = periodContaining(new Date(), 'America/New_York').id;
@@ -171,4 +227,110 @@ describe('arbiter check, the CI gate', () => {
     expect(rendered.stdout).toContain('not recorded in a ledger');
     expect((await readFile(out)).subarray(0, 5).toString()).toBe('%PDF-');
   }, 120_000);
+});
+
+describe('arbiter check with an evaluation in the service', () => {
+  let dir: string;
+  let server: RunningServer;
+  let ciToken: string;
+  let spec: string;
+  let data: string;
+
+  // A service that queues evaluations but runs none: the evaluation never starts.
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-check-eval-'));
+    server = await startServer(['--data-dir', path.join(dir, 'data')], { ARBITER_EVAL_WORKER: 'off' });
+    const admin = (await readFile(path.join(dir, 'data', 'admin-token'), 'utf8')).trim();
+    ciToken = (
+      await runCli(['token', 'create', '--role', 'ci', '--server', server.url, '--token', admin])
+    ).stdout.trim();
+    spec = path.join(dir, 'spec.yaml');
+    await writeFile(
+      spec,
+      'label: { column: label, positive: 1 }\nprediction: { column: y_pred, positive: 1 }\nsensitive: [sex]\n',
+    );
+    data = path.join(dir, 'data.csv');
+    await writeFile(data, 'sex,label,y_pred\nFemale,1,1\nMale,0,1\n');
+  }, 180_000);
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const args = (serverUrl: string, extra: string[]) => [
+    'check',
+    '--server',
+    serverUrl,
+    '--token',
+    ciToken,
+    '--region',
+    'eu',
+    '--stage',
+    'deployment',
+    '--name',
+    'credit-scoring',
+    '--version',
+    '2.0.0',
+    ...extra,
+  ];
+  const evaluationStatus = async (id: string) =>
+    (
+      (await (
+        await fetch(`${server.url}/v1/evaluations/${id}`, { headers: { authorization: `Bearer ${ciToken}` } })
+      ).json()) as { status: string }
+    ).status;
+
+  it('gives up after --timeout and cancels the evaluation', async () => {
+    const { code, stderr } = await runCli(
+      args(server.url, ['--data', data, '--spec', spec, '--timeout', '2']),
+    );
+    expect(code, stderr).toBe(2);
+    const lastLine = stderr.trimEnd().split('\n').at(-1)!;
+    const id =
+      /^arbiter: evaluation (eval_[0-9a-f]+) did not finish within 2s \(still queued\); it was cancelled$/.exec(
+        lastLine,
+      )?.[1];
+    expect(id, stderr).toBeDefined();
+    expect(await evaluationStatus(id!)).toBe('cancelled');
+  });
+
+  it('cancels the evaluation on Ctrl-C', async () => {
+    const child = spawn(
+      process.execPath,
+      [ARBITER_BIN, ...args(server.url, ['--data', data, '--spec', spec])],
+      {
+        env: { ...process.env, ARBITER_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // Once only: a second Ctrl-C is Node's own, which ends the process at once.
+      if (stderr.includes('evaluating eval_') && !child.killed) child.kill('SIGINT');
+    });
+    expect(await exited, stderr).toBe(2);
+    const id = /arbiter: evaluation (eval_[0-9a-f]+) was interrupted; it was cancelled\n$/.exec(stderr)?.[1];
+    expect(id, stderr).toBeDefined();
+    expect(await evaluationStatus(id!)).toBe('cancelled');
+  });
+
+  it('refuses a --timeout that is not a positive number of seconds', async () => {
+    const result = await runCli(args(server.url, ['--data', data, '--spec', spec, '--timeout', 'soon']));
+    expectOneLineError(result, '--timeout soon: give a number of seconds greater than 0');
+  });
+
+  it('names a missing local file before any network call', async () => {
+    const missing = path.join(dir, 'nonexistent');
+    for (const [flag, others] of [
+      ['--data', ['--spec', spec]],
+      ['--spec', ['--data', data]],
+      ['--model', ['--data', data, '--spec', spec]],
+    ] as const) {
+      // Nothing listens on the discard port: a network call would fail as "cannot reach".
+      const result = await runCli(args('http://127.0.0.1:9', [flag, missing, ...others]));
+      expectOneLineError(result, `cannot read ${flag} ${missing}: no such file or directory`);
+    }
+  });
 });

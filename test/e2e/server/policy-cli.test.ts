@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICIES_DIR } from '../../integration/policies/support.ts';
 import { runCli } from '../../support/cli.ts';
@@ -56,5 +58,52 @@ describe('arbiter policy test | build', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('time.now_ns');
     expect(existsSync(path.join(dir, 'c.tar.gz'))).toBe(false);
+  });
+
+  it("records the folder's Git HEAD, and refuses uncommitted changes and a folder outside Git", async () => {
+    const repo = path.join(dir, 'repo');
+    const policies = path.join(repo, 'policies');
+    await cp(POLICIES_DIR, policies, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+    const git = async (...args: string[]) =>
+      (
+        await promisify(execFile)('git', [
+          '-C',
+          repo,
+          '-c',
+          'user.name=Arbiter test',
+          '-c',
+          'user.email=test@arbiter.invalid',
+          ...args,
+        ])
+      ).stdout.trim();
+    await git('init', '--quiet');
+    await git('add', '.');
+    await git('commit', '--quiet', '--message', 'policies');
+    const head = await git('rev-parse', 'HEAD');
+    const build = (source: string, out: string) =>
+      runCli(['policy', 'build', source, '--out', path.join(dir, out)]);
+
+    const committed = await build(policies, 'committed.tar.gz');
+    expect(committed.code, committed.stderr).toBe(0);
+    expect(committed.stdout).toContain(`revision ${head}, sha256`);
+
+    await appendFile(path.join(policies, 'checks', 'fairness', 'policy.rego'), '\n# an edit\n');
+    await writeFile(path.join(policies, 'checks', 'fairness', 'extra.rego'), 'package arbiter.extra\n');
+    const dirty = await build(policies, 'dirty.tar.gz');
+    expect(dirty.code).toBe(2);
+    expect(dirty.stderr).toBe(
+      `arbiter: ${policies} has uncommitted changes ` +
+        '(policies/checks/fairness/policy.rego, policies/checks/fairness/extra.rego), ' +
+        `so HEAD ${head.slice(0, 12)} would not describe the bundle: commit them, or name the revision with --revision REV\n`,
+    );
+    expect(existsSync(path.join(dir, 'dirty.tar.gz'))).toBe(false);
+
+    const outside = await variant('outside', 'README.md', '# not in Git\n');
+    const refused = await build(outside, 'outside.tar.gz');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `arbiter: cannot read the Git revision of ${outside}: not a git repository ` +
+        '(or any of the parent directories): .git; name one with --revision REV\n',
+    );
   });
 });
