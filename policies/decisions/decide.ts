@@ -75,17 +75,26 @@ const RISK_TIERS = ['minimal', 'limited', 'high', 'unacceptable'] as const;
 
 // Deeper than any evidence document needs; canonical JSON and the policy runtime recurse per level.
 const MAX_DEPTH = 64;
+// In a u-flag pattern a surrogate pair is one code point: only a lone half matches.
+const LONE_SURROGATE = /\p{Cs}/u;
 
-/** Whether a JSON value nests deeper than `max` arrays and objects (counted without recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
+/**
+ * What keeps a JSON value from being an input document (walked without recursion): nesting deeper than
+ * MAX_DEPTH, or a string or key with a lone surrogate, which RFC 8785 cannot serialize, so it cannot be hashed.
+ */
+function unfitForInput(value: unknown): string | null {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [item, depth] = stack.pop()!;
+    if (typeof item === 'string' && LONE_SURROGATE.test(item)) return 'holds a string with a lone surrogate';
     if (item === null || typeof item !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+    if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+    for (const [key, child] of Object.entries(item)) {
+      if (LONE_SURROGATE.test(key)) return 'holds a key with a lone surrogate';
+      stack.push([child, depth + 1]);
+    }
   }
-  return false;
+  return null;
 }
 
 const bodySchema = z
@@ -207,11 +216,9 @@ function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySc
     throw new PolicyError(code, `${field}: ${issue.message}`, { field, cause: parsed.error });
   }
   const body = parsed.data;
-  for (const field of ['evidence', 'model_card', 'context'] as const) {
-    if (nestsDeeperThan(body[field], MAX_DEPTH))
-      throw new PolicyError('POLICY_INPUT_INVALID', `${field}: nested deeper than ${MAX_DEPTH} levels`, {
-        field,
-      });
+  for (const field of ['subject', 'evidence', 'model_card', 'context'] as const) {
+    const problem = unfitForInput(body[field]);
+    if (problem) throw new PolicyError('POLICY_INPUT_INVALID', `${field}: ${problem}`, { field });
   }
   const card = body.model_card ?? {};
   // A deployment must document its model; other stages may omit the card, but what they send must be valid.

@@ -173,6 +173,12 @@ describe('decide', () => {
         'POLICY_INPUT_INVALID',
         'context',
       ],
+      [
+        'evidence with a lone surrogate in a key, which RFC 8785 cannot hash',
+        (b) => ((b.evidence as Record<string, unknown>)['sex\ud800'] = 1),
+        'POLICY_INPUT_INVALID',
+        'evidence',
+      ],
     ];
     it.each(refusals)(
       'refuses %s with a code naming the field and records nothing',
