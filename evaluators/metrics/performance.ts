@@ -71,8 +71,9 @@ export function rocAucOfSorted(sorted: SortedValues<Int8Array>): number | null {
   return wins / (p * q);
 }
 
-// scikit-learn clips probabilities away from 0 and 1 before taking logs.
-const LOG_LOSS_EPS = 1e-15;
+// scikit-learn (1.5 and later) clips probabilities to [eps, 1 − eps] with eps the float64 machine epsilon
+// before taking logs; earlier versions used 1e-15.
+const LOG_LOSS_EPS = Number.EPSILON;
 
 /** Log loss and Brier score in one pass over the rows that have both a label and a score. */
 export function probabilityLosses(

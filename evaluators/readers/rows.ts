@@ -180,7 +180,17 @@ async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerat
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
-    const records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+    let records;
+    try {
+      records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+    } catch (cause) {
+      // A damaged page surfaces here, past the metadata: hyparquet's thrift and decompression errors.
+      throw new EvaluatorError(
+        'EVAL_DATA_FORMAT',
+        `${path}: row group ${metadata.row_groups.indexOf(group)} of the Parquet file cannot be read: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
     for (let at = 0; at < records.length; at += MAX_BATCH) {
       const rows: Row[] = [];
       for (const record of records.slice(at, at + MAX_BATCH)) {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -89,6 +89,22 @@ describe('readRows', () => {
     const notParquet = path.join(dir, 'n.parquet');
     await writeFile(notParquet, 'not parquet at all');
     await expect(collect(notParquet)).rejects.toMatchObject({ code: 'EVAL_DATA_FORMAT' });
+    // Intact metadata over a damaged data page: the failure comes only when the row group is read.
+    const damaged = path.join(dir, 'damaged.parquet');
+    await parquetWriteFile({
+      filename: damaged,
+      // Enough values that bytes 4–60 fall in the first page, well before the footer.
+      columnData: [
+        { name: 'p', data: Float64Array.from({ length: 1000 }, (_, i) => i / 1000), type: 'DOUBLE' },
+      ],
+    });
+    const bytes = await readFile(damaged);
+    bytes.fill(0xff, 4, 60);
+    await writeFile(damaged, bytes);
+    await expect(collect(damaged)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('row group 0 of the Parquet file cannot be read'),
+    });
   });
 
   it('turns a failure to read the file into an EvaluatorError, not an unhandled stream error', async () => {

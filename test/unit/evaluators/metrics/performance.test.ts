@@ -27,6 +27,12 @@ describe('performanceOf', () => {
     expect(p.brier).toBeCloseTo((0.01 + 0.36 + 0.1225 + 0.64 + 0.09 + 0.01) / 6, 12);
   });
 
+  it('clips scores of exactly 0 and 1 to machine epsilon before the log, as scikit-learn 1.5 does', () => {
+    const p = performanceOf(Int8Array.from([1, 0]), Int8Array.from([0, 0]), Float64Array.from([0, 0]));
+    // −(log ε + log(1 − ε)) / 2 with ε = 2.220446049250313e-16, computed in Python
+    expect(p.log_loss).toBeCloseTo(18.021826694558577, 9);
+  });
+
   it('counts ties in ROC AUC as one half', () => {
     expect(rocAuc(Int8Array.from([1, 0]), Float64Array.from([0.5, 0.5]))).toBe(0.5);
   });
