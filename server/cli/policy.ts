@@ -89,28 +89,42 @@ export function registerPolicyCommands(program: Command): void {
     )
     .requiredOption('--ref <ref>', 'candidate commit, branch or tag of the policy repository')
     .option('--since <date>', 'decisions since this date-time (default: 90 days)')
+    .option('--limit <n>', 'at most this many decisions, oldest first (service default: 10,000)')
     .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
     .option('--token <token>', 'API token (ARBITER_TOKEN)')
     .option('--json', 'print the result as JSON')
     .action(
-      async (flags: { ref: string; since?: string; server?: string; token?: string; json?: boolean }) => {
+      async (flags: {
+        ref: string;
+        since?: string;
+        limit?: string;
+        server?: string;
+        token?: string;
+        json?: boolean;
+      }) => {
         const since = flags.since ? new Date(flags.since) : undefined;
         if (since && Number.isNaN(since.getTime()))
           throw new CliFailure(`--since ${flags.since}: not a date-time`);
+        const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100_000))
+          throw new CliFailure(`--limit ${flags.limit}: give a whole number from 1 to 100000`);
         const result = await callApi<{
           candidate: { revision: string };
           evaluated: number;
+          complete: boolean;
+          evaluated_through?: string;
           flips: {
             decision_id: string;
             region: string;
             model: string;
             version: string;
             recorded: { allow: boolean };
-            candidate: { allow: boolean; deny: string[] };
+            candidate: { allow: boolean; deny: string[]; error?: string };
           }[];
         }>(requireServerTarget(flags), 'POST', '/v1/policies/simulate', {
           ref: flags.ref,
           since: since?.toISOString(),
+          limit,
         });
         if (flags.json) {
           console.log(JSON.stringify(result, null, 2));
@@ -120,11 +134,16 @@ export function registerPolicyCommands(program: Command): void {
           `candidate ${result.candidate.revision}: ${result.evaluated} recorded decisions re-evaluated, ${result.flips.length} would flip`,
         );
         for (const f of result.flips) {
-          const change = `${f.recorded.allow ? 'allow' : 'deny'} → ${f.candidate.allow ? 'allow' : 'deny'}`;
+          const outcome = f.candidate.error ? 'error' : f.candidate.allow ? 'allow' : 'deny';
+          const change = `${f.recorded.allow ? 'allow' : 'deny'} → ${outcome}`;
           console.log(
-            `  ${f.decision_id}  ${f.region.padEnd(7)} ${f.model}@${f.version}  ${change}  ${f.candidate.deny.join(', ')}`,
+            `  ${f.decision_id}  ${f.region.padEnd(7)} ${f.model}@${f.version}  ${change}  ${f.candidate.error ?? f.candidate.deny.join(', ')}`,
           );
         }
+        if (!result.complete)
+          console.log(
+            `  more decisions match: this stopped at the limit, at ${result.evaluated_through}; run again with --since ${result.evaluated_through}`,
+          );
       },
     );
 }

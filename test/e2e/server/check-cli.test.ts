@@ -22,6 +22,13 @@ async function freshSample(file: string) {
   return body;
 }
 
+/** A new API token with this role, made with the admin token the server's first start wrote in its data dir. */
+async function tokenFor(server: RunningServer, dataDir: string, role: string): Promise<string> {
+  const admin = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+  const created = await runCli(['token', 'create', '--role', role, '--server', server.url, '--token', admin]);
+  return created.stdout.trim();
+}
+
 describe('arbiter check, the CI gate', () => {
   let dir: string;
   let server: RunningServer;
@@ -32,24 +39,9 @@ describe('arbiter check, the CI gate', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-check-'));
     server = await startServer(['--data-dir', path.join(dir, 'data')]);
-    const admin = (await readFile(path.join(dir, 'data', 'admin-token'), 'utf8')).trim();
-    const created = await runCli([
-      'token',
-      'create',
-      '--role',
-      'ci',
-      '--server',
-      server.url,
-      '--token',
-      admin,
-    ]);
-    ciToken = created.stdout.trim();
-    const token = async (role: string) =>
-      (
-        await runCli(['token', 'create', '--role', role, '--server', server.url, '--token', admin])
-      ).stdout.trim();
-    officerToken = await token('compliance_officer');
-    auditorToken = await token('auditor');
+    ciToken = await tokenFor(server, path.join(dir, 'data'), 'ci');
+    officerToken = await tokenFor(server, path.join(dir, 'data'), 'compliance_officer');
+    auditorToken = await tokenFor(server, path.join(dir, 'data'), 'auditor');
     for (const [name, file] of [
       ['allowed', 'deployment/samples/allowed/eu-credit-scoring-high-risk.json'],
       ['denied', 'deployment/samples/denied/us-impact-ratio-below-four-fifths.json'],
@@ -227,6 +219,36 @@ describe('arbiter check, the CI gate', () => {
     expect(rendered.stdout).toContain('not recorded in a ledger');
     expect((await readFile(out)).subarray(0, 5).toString()).toBe('%PDF-');
   }, 120_000);
+
+  it('simulates the checked-out policies over the decisions above, and says where a limit stopped it', async () => {
+    const simulate = (...extra: string[]) =>
+      runCli([
+        'policy',
+        'simulate',
+        '--ref',
+        'HEAD',
+        '--server',
+        server.url,
+        '--token',
+        officerToken,
+        ...extra,
+      ]);
+    // The service's policies are this checkout's: HEAD decides as they did, so nothing flips.
+    const all = await simulate('--json');
+    expect(all.code, all.stderr).toBe(0);
+    const result = JSON.parse(all.stdout) as { evaluated: number; flips: unknown[]; complete: boolean };
+    expect(result.evaluated).toBeGreaterThan(1);
+    expect(result).toMatchObject({ flips: [], complete: true });
+    const limited = await simulate('--limit', '1');
+    expect(limited.code, limited.stderr).toBe(0);
+    expect(limited.stdout).toMatch(/: 1 recorded decisions re-evaluated, 0 would flip/);
+    expect(limited.stdout).toMatch(
+      /more decisions match: this stopped at the limit, at \S+; run again with --since/,
+    );
+    const badLimit = await simulate('--limit', '0');
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toBe('arbiter: --limit 0: give a whole number from 1 to 100000\n');
+  }, 120_000);
 });
 
 describe('arbiter check with an evaluation in the service', () => {
@@ -240,10 +262,7 @@ describe('arbiter check with an evaluation in the service', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-check-eval-'));
     server = await startServer(['--data-dir', path.join(dir, 'data')], { ARBITER_EVAL_WORKER: 'off' });
-    const admin = (await readFile(path.join(dir, 'data', 'admin-token'), 'utf8')).trim();
-    ciToken = (
-      await runCli(['token', 'create', '--role', 'ci', '--server', server.url, '--token', admin])
-    ).stdout.trim();
+    ciToken = await tokenFor(server, path.join(dir, 'data'), 'ci');
     spec = path.join(dir, 'spec.yaml');
     await writeFile(
       spec,

@@ -59,6 +59,9 @@ describe('arbiter evaluate', () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
+  /** `arbiter evaluate` of the adult logistic regression on adult.test, with these further arguments. */
+  const adult = (args: string[]) =>
+    runCli(['evaluate', '--model', adultModel, '--data', ADULT_TEST, ...args]);
 
   it('evaluates COMPAS predictions from a column and reproduces ProPublica’s false positive rates', async () => {
     const out = path.join(dir, 'compas-evidence.json');
@@ -160,17 +163,7 @@ describe('arbiter evaluate', () => {
 
   it('evaluates an ONNX model on adult and records the runtime', async () => {
     const out = path.join(dir, 'adult-evidence.json');
-    const result = await runCli([
-      'evaluate',
-      '--model',
-      adultModel,
-      '--data',
-      ADULT_TEST,
-      '--spec',
-      adultSpecFile,
-      '--out',
-      out,
-    ]);
+    const result = await adult(['--spec', adultSpecFile, '--out', out]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     const evidence = JSON.parse(await readFile(out, 'utf8')) as Evidence;
@@ -195,8 +188,7 @@ describe('arbiter evaluate', () => {
     );
     const out = path.join(dir, 'adult-adverse-evidence.json');
     const reasonsFile = path.join(dir, 'adult-reasons.jsonl');
-    const args = ['evaluate', '--model', adultModel, '--data', ADULT_TEST, '--spec', spec, '--out', out];
-    const result = await runCli([...args, '--reasons', reasonsFile]);
+    const result = await adult(['--spec', spec, '--out', out, '--reasons', reasonsFile]);
     expect(result.code, result.stderr).toBe(0);
     const evidence = JSON.parse(await readFile(out, 'utf8')) as Evidence;
     const { adverse } = (
@@ -224,7 +216,7 @@ describe('arbiter evaluate', () => {
 
     // The same evaluation without --reasons gives the same evidence: the reasons are a function of its inputs.
     const again = path.join(dir, 'adult-adverse-again.json');
-    const plain = await runCli([...args.slice(0, -1), again]);
+    const plain = await adult(['--spec', spec, '--out', again]);
     expect(plain.code, plain.stderr).toBe(0);
     const first = JSON.parse(await readFile(out, 'utf8')) as Evidence;
     const second = JSON.parse(await readFile(again, 'utf8')) as Evidence;
@@ -236,19 +228,7 @@ describe('arbiter evaluate', () => {
     const reasonsFile = path.join(dir, 'never-reasons.jsonl');
     const [noModel, noDecision] = await Promise.all([
       compas(['--spec', compasSpec, '--out', out, '--reasons', reasonsFile]),
-      runCli([
-        'evaluate',
-        '--model',
-        adultModel,
-        '--data',
-        ADULT_TEST,
-        '--spec',
-        adultSpecFile,
-        '--out',
-        out,
-        '--reasons',
-        reasonsFile,
-      ]),
+      adult(['--spec', adultSpecFile, '--out', out, '--reasons', reasonsFile]),
     ]);
     expectOneLineError(noModel, '--reasons needs --model');
     expectOneLineError(noDecision, 'spec.explainability.adverse_decision');
