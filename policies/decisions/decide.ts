@@ -80,12 +80,14 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * What keeps a JSON value from being an input document (walked without recursion): nesting deeper than
- * MAX_DEPTH, or a string or key with a lone surrogate, which RFC 8785 cannot serialize, so it cannot be hashed.
+ * MAX_DEPTH, or what RFC 8785 cannot serialize, so it cannot be hashed: a string or key with a lone surrogate,
+ * a number beyond double range (JSON.parse reads 1e400 as Infinity).
  */
 function unfitForInput(value: unknown): string | null {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [item, depth] = stack.pop()!;
+    if (typeof item === 'number' && !Number.isFinite(item)) return 'holds a number JSON cannot represent';
     if (typeof item === 'string' && LONE_SURROGATE.test(item)) return 'holds a string with a lone surrogate';
     if (item === null || typeof item !== 'object') continue;
     if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;

@@ -30,10 +30,12 @@ export interface SimulationResult {
   readonly candidate: { readonly revision: string; readonly bundle_sha256: string };
   readonly evaluated: number;
   readonly flips: readonly Flip[];
-  /** False when more decisions match than `limit`: those from `evaluated_through` on are still to simulate. */
+  /** False when more decisions match than `limit`: those after `last_decision_id` are still to simulate. */
   readonly complete: boolean;
   /** decided_at of the last decision evaluated (oldest first); absent when none was. */
   readonly evaluated_through?: string;
+  /** The last decision evaluated: simulate again `after` it for the rest (decisions share instants). */
+  readonly last_decision_id?: string;
 }
 
 export const DEFAULT_SIMULATION_LIMIT = 10_000;
@@ -51,6 +53,8 @@ export async function simulateDecisions(options: {
   readonly decisions: DecisionStore;
   readonly since: Date;
   readonly filter?: Omit<DecisionFilter, 'since' | 'after' | 'limit' | 'newestFirst'>;
+  /** Resume after this decision (the last one a limited simulation evaluated). */
+  readonly after?: DecisionRow;
   readonly limit?: number;
   readonly poolSize?: number;
 }): Promise<SimulationResult> {
@@ -59,7 +63,8 @@ export async function simulateDecisions(options: {
   try {
     const flips: Flip[] = [];
     let evaluated = 0;
-    let last: DecisionRow | undefined;
+    let last: DecisionRow | undefined = options.after;
+    let lastEvaluated: DecisionRow | undefined;
     let complete = true;
     for (;;) {
       // One row more than is left to evaluate tells whether the limit cut the history short.
@@ -78,7 +83,8 @@ export async function simulateDecisions(options: {
         }),
       );
       evaluated += rows.length;
-      last = rows.at(-1) ?? last;
+      lastEvaluated = rows.at(-1) ?? lastEvaluated;
+      last = lastEvaluated ?? last;
       if (!complete || page.length < PAGE) break;
     }
     flips.sort(
@@ -89,7 +95,12 @@ export async function simulateDecisions(options: {
       evaluated,
       flips,
       complete,
-      ...(last ? { evaluated_through: last.decided_at.toISOString() } : {}),
+      ...(lastEvaluated
+        ? {
+            evaluated_through: lastEvaluated.decided_at.toISOString(),
+            last_decision_id: lastEvaluated.decision_id,
+          }
+        : {}),
     };
   } finally {
     await engine.close();

@@ -90,6 +90,7 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--ref <ref>', 'candidate commit, branch or tag of the policy repository')
     .option('--since <date>', 'decisions since this date-time (default: 90 days)')
     .option('--limit <n>', 'at most this many decisions, oldest first (service default: 10,000)')
+    .option('--after <decision-id>', 'only decisions after this one: where a limited simulation stopped')
     .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
     .option('--token <token>', 'API token (ARBITER_TOKEN)')
     .option('--json', 'print the result as JSON')
@@ -98,6 +99,7 @@ export function registerPolicyCommands(program: Command): void {
         ref: string;
         since?: string;
         limit?: string;
+        after?: string;
         server?: string;
         token?: string;
         json?: boolean;
@@ -113,6 +115,7 @@ export function registerPolicyCommands(program: Command): void {
           evaluated: number;
           complete: boolean;
           evaluated_through?: string;
+          last_decision_id?: string;
           flips: {
             decision_id: string;
             region: string;
@@ -125,6 +128,7 @@ export function registerPolicyCommands(program: Command): void {
           ref: flags.ref,
           since: since?.toISOString(),
           limit,
+          after: flags.after,
         });
         if (flags.json) {
           console.log(JSON.stringify(result, null, 2));
@@ -142,7 +146,7 @@ export function registerPolicyCommands(program: Command): void {
         }
         if (!result.complete)
           console.log(
-            `  more decisions match: this stopped at the limit, at ${result.evaluated_through}; run again with --since ${result.evaluated_through}`,
+            `  more decisions match: this stopped at the limit, at ${result.evaluated_through}; for the rest, run again with --after ${result.last_decision_id}`,
           );
       },
     );

@@ -5,6 +5,7 @@ import type { Ledger } from '../../ledger/index.ts';
 import {
   checkEvent,
   decide,
+  PolicyError,
   replayDecision,
   simulateDecisions,
   type DecisionRow,
@@ -187,15 +188,25 @@ export function decisionHandlers(deps: {
         model?: string;
         region?: string;
         limit?: number;
+        after?: string;
       };
       // Checked before the candidate is built: a build takes seconds.
       const since = body.since ? dateOf(body.since, 'since') : new Date(clock().getTime() - NINETY_DAYS_MS);
+      const after =
+        body.after === undefined
+          ? undefined
+          : await policies.decisions.get(body.after).catch((err: unknown) => {
+              if (err instanceof PolicyError && err.code === 'DECISION_NOT_FOUND')
+                throw new ServerError('BAD_REQUEST', `after: no decision ${body.after}`, { field: 'after' });
+              throw err;
+            });
       const candidate = await policies.source.buildRef(body.ref);
       return simulateDecisions({
         candidate,
         decisions: policies.decisions,
         since,
         filter: { model: body.model, region: body.region },
+        after,
         limit: body.limit,
       });
     },

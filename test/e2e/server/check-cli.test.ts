@@ -242,9 +242,11 @@ describe('arbiter check, the CI gate', () => {
     const limited = await simulate('--limit', '1');
     expect(limited.code, limited.stderr).toBe(0);
     expect(limited.stdout).toMatch(/: 1 recorded decisions re-evaluated, 0 would flip/);
-    expect(limited.stdout).toMatch(
-      /more decisions match: this stopped at the limit, at \S+; run again with --since/,
-    );
+    const after = /for the rest, run again with --after (\S+)$/m.exec(limited.stdout)?.[1];
+    expect(after, limited.stdout).toBeDefined();
+    const rest = await simulate('--after', after!, '--json');
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ evaluated: result.evaluated - 1, complete: true });
     const badLimit = await simulate('--limit', '0');
     expect(badLimit.code).toBe(2);
     expect(badLimit.stderr).toBe('arbiter: --limit 0: give a whole number from 1 to 100000\n');

@@ -20,6 +20,7 @@ import {
   type DecideDeps,
   type AppendToLedger,
   type DecisionLedgerEntry,
+  type DecisionRow,
   type PolicyBundle,
   type PolicyEngine,
   type PolicyTables,
@@ -170,6 +171,12 @@ describe('decide', () => {
         // 12 KB of JSON; canonical JSON would overflow the stack on it.
         'a context nested 6,000 levels deep',
         (b) => (b.context = { deep: JSON.parse('['.repeat(6000) + ']'.repeat(6000)) as unknown }),
+        'POLICY_INPUT_INVALID',
+        'context',
+      ],
+      [
+        'a context number beyond double range (1e400 parses as Infinity)',
+        (b) => (b.context = JSON.parse('{"x": 1e400}') as Record<string, unknown>),
         'POLICY_INPUT_INVALID',
         'context',
       ],
@@ -358,6 +365,16 @@ describe('simulateDecisions', () => {
     });
     const all = await simulateDecisions({ candidate, decisions, since: new Date(0), limit: recorded.length });
     expect(all).toMatchObject({ evaluated: recorded.length, complete: true });
+    // Resumed after the last decision a limited run evaluated, one at a time, every decision is reached once.
+    const seen: string[] = [];
+    let after: DecisionRow | undefined;
+    for (let run = 0; run <= recorded.length; run++) {
+      const page = await simulateDecisions({ candidate, decisions, since: new Date(0), limit: 1, after });
+      if (page.evaluated === 0) break;
+      seen.push(page.last_decision_id!);
+      after = await decisions.get(page.last_decision_id!);
+    }
+    expect(seen).toEqual(recorded.map((r) => r.decision_id));
   });
 
   it('lists a decision the candidate fails to evaluate as a flip, with the error', async () => {
