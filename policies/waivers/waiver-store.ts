@@ -89,11 +89,17 @@ const scopeKey = (model: string, region: string) => JSON.stringify([model, regio
 /** Only compliance officers approve or reject; the requester never approves their own (four-eyes). */
 export const WAIVER_APPROVER_ROLE = 'compliance_officer';
 
+/** A waiver is an exception for a while, not a standing rule change: at most this long from its request. */
+export const MAX_WAIVER_DAYS = 366;
+
+// PostgreSQL text holds no NUL character; refused here rather than by the database, as a 500.
+const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
+
 const requestSchema = z.object({
   rule: z.string().regex(/^[A-Z0-9]+(-[A-Z0-9]+)*$/, 'a rule id such as FAIR-IMPACT-RATIO'),
-  model: z.string().min(1),
-  region: z.string().min(1),
-  reason: z.string().trim().min(10, 'explain the exception in at least 10 characters'),
+  model: text().min(1),
+  region: text().min(1),
+  reason: text().trim().min(10, 'explain the exception in at least 10 characters'),
   expires_at: z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => new Date(v)),
 });
 
@@ -148,6 +154,13 @@ export class WaiverStore {
     const now = this.clock();
     if (parsed.data.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', 'expires_at: must lie in the future', { field: 'expires_at' });
+    }
+    if (parsed.data.expires_at.getTime() > now.getTime() + MAX_WAIVER_DAYS * 86_400_000) {
+      throw new PolicyError(
+        'WAIVER_INVALID',
+        `expires_at: at most ${MAX_WAIVER_DAYS} days ahead; a longer exception is a change to the policy`,
+        { field: 'expires_at' },
+      );
     }
     const values = {
       id: this.newId(),
@@ -283,6 +296,8 @@ export class WaiverStore {
     status: 'approved' | 'rejected',
     note: string | undefined,
   ): Promise<WaiverChange> {
+    if (note?.includes('\u0000'))
+      throw new PolicyError('WAIVER_INVALID', 'note: must not contain a NUL character', { field: 'note' });
     const current = await this.get(id);
     if (actor.role !== WAIVER_APPROVER_ROLE) {
       throw new PolicyError(

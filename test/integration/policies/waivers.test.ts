@@ -223,6 +223,22 @@ describe('WaiverStore', () => {
       code: 'WAIVER_INVALID',
       field: 'region',
     });
+    // A standing exception is a policy change: a year (and a day) at most.
+    await expect(request({ expires_at: '2028-06-01T00:00:00Z' })).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'expires_at',
+      message: expect.stringContaining('at most 366 days'),
+    });
+    // PostgreSQL text cannot hold NUL: refused by name, not by the database as a 500.
+    await expect(request({ reason: 'a reason long enough\u0000' })).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'reason',
+    });
+    const { waiver: pending } = await request({ rule: 'DRIFT-PSI', expires_at: '2027-03-01T00:00:00Z' });
+    await expect(store.approve(pending.id, bob, 'fine\u0000')).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'note',
+    });
     const knowing = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
       regions: REGIONS,
       rules: () => new Set(['SEC-FINDING', 'DRIFT-PSI']),
