@@ -271,14 +271,13 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     },
     buildRef(ref) {
       const built = candidateBuilds.then(async () => {
+        await sync();
         let commit: string;
         try {
-          await sync();
           commit = await resolveCommit(ref);
         } catch (err) {
-          throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}: ${(err as Error).message}`, {
-            cause: err,
-          });
+          // git's own words name the command line and the repository's path on this server: not the caller's.
+          throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}`, { cause: err });
         }
         const { dir, sourceDir } = await checkout(commit);
         try {

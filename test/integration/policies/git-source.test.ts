@@ -203,6 +203,11 @@ describe('createGitPolicySource', () => {
     expect(bundle.revision).toBe(good);
     expect(bundle.sha256).toBe(activated[0]!.bundleSha256);
     await expect(source.buildRef('no-such-branch')).rejects.toMatchObject({ code: 'POLICY_SOURCE_FAILED' });
+    // Said without git's words, which name the command line and the repository's path on the server.
+    await expect(source.buildRef('HEAD:../../etc')).rejects.toMatchObject({
+      code: 'POLICY_SOURCE_FAILED',
+      message: 'unknown ref HEAD:../../etc',
+    });
   });
 
   it('holds a candidate to its Rego tests, as activation would', async () => {
