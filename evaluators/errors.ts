@@ -15,11 +15,14 @@ export type EvaluatorErrorCode =
 
 export class EvaluatorError extends Error {
   override readonly name = 'EvaluatorError';
+  /** The spec field at fault, as a JSON path from `spec` (`spec.label.column`), where there is one. */
+  readonly field?: string;
   constructor(
     readonly code: EvaluatorErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; field?: string },
   ) {
     super(message, options);
+    if (options?.field) this.field = options.field;
   }
 }

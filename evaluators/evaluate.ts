@@ -422,6 +422,44 @@ function std(values: Float64Array): number {
 }
 
 /**
+ * What a valid spec must also agree with: where the predictions come from (a model, or a column of the data)
+ * and the families it asks for. evaluate() checks it first; a service checks it before queueing a job.
+ */
+export function checkSpecFor(spec: EvaluationSpec, source: { model: boolean }): void {
+  const invalid = (field: string, message: string) =>
+    new EvaluatorError('EVAL_SPEC_INVALID', message, { field });
+  const fromData = spec.prediction?.column ?? spec.prediction?.score;
+  if (!source.model && !fromData) {
+    throw invalid(
+      'spec.prediction.column',
+      'spec.prediction.column (or spec.prediction.score with a threshold) is required when no model is given',
+    );
+  }
+  if (source.model && fromData) {
+    throw invalid(
+      spec.prediction?.column ? 'spec.prediction.column' : 'spec.prediction.score',
+      'spec.prediction.column and score read predictions from the data, not from a model; use spec.prediction.output with a model',
+    );
+  }
+  if (source.model && !(spec.features && spec.features.length > 0))
+    throw invalid('spec.features', 'spec.features is required to feed a model');
+  const families = new Set<MetricFamily>(spec.metrics ?? METRIC_FAMILIES);
+  if (spec.explainability?.adverse_decision && !families.has('explainability')) {
+    throw invalid(
+      'spec.explainability.adverse_decision',
+      'spec.explainability.adverse_decision asks for adverse-action reasons, but spec.metrics leaves out explainability',
+    );
+  }
+  const threshold = spec.prediction?.threshold;
+  if (source.model && threshold !== undefined && (threshold < 0 || threshold > 1)) {
+    throw invalid(
+      'spec.prediction.threshold',
+      `spec.prediction.threshold ${threshold} lies outside [0, 1], where a model's probabilities lie`,
+    );
+  }
+}
+
+/**
  * Runs the model (or reads predictions from a column) over the data and computes the evidence document
  * (arbiter.evidence/v1): the same inputs give the same canonical bytes and sha256.
  *
@@ -438,32 +476,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   const skip = (metric: string, reason: string): void => void skipped.push({ metric, reason });
   const timings: Record<string, number> = {};
   const started = performance.now();
-  const fromData = spec.prediction?.column ?? spec.prediction?.score;
-  if (!input.model && !fromData) {
-    throw new EvaluatorError(
-      'EVAL_SPEC_INVALID',
-      'spec.prediction.column (or spec.prediction.score with a threshold) is required when no model is given',
-    );
-  }
-  if (input.model && fromData) {
-    throw new EvaluatorError(
-      'EVAL_SPEC_INVALID',
-      'spec.prediction.column and score read predictions from the data, not from a model; use spec.prediction.output with a model',
-    );
-  }
-  if (spec.explainability?.adverse_decision && !families.has('explainability')) {
-    throw new EvaluatorError(
-      'EVAL_SPEC_INVALID',
-      'spec.explainability.adverse_decision asks for adverse-action reasons, but spec.metrics leaves out explainability',
-    );
-  }
-  const threshold = spec.prediction?.threshold;
-  if (input.model && threshold !== undefined && (threshold < 0 || threshold > 1)) {
-    throw new EvaluatorError(
-      'EVAL_SPEC_INVALID',
-      `spec.prediction.threshold ${threshold} lies outside [0, 1], where a model's probabilities lie`,
-    );
-  }
+  checkSpecFor(spec, { model: input.model !== undefined });
   await guard.size(input.data, 'data');
   if (input.reference) await guard.size(input.reference, 'reference');
 

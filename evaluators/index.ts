@@ -1,5 +1,5 @@
 // Public API of the evaluators module (DESIGN.md): run a model or read predictions, compute the evidence.
-export { evaluate, DEFAULT_MIN_GROUP_SIZE } from './evaluate.ts';
+export { checkSpecFor, evaluate, DEFAULT_MIN_GROUP_SIZE } from './evaluate.ts';
 export type { EvaluateInput, EvaluateLimits, EvaluationProgress, EvaluationResult } from './evaluate.ts';
 export { readModelMetadata } from './onnx/metadata.ts';
 export type { ModelMetadata, ModelIo } from './onnx/metadata.ts';

@@ -6,9 +6,11 @@ export type ServerErrorCode =
   | 'DATA_DIR_LOCKED'
   | 'DATABASE_UNAVAILABLE'
   | 'NOT_FOUND'
+  | 'FORBIDDEN'
   | 'CONFLICT'
   | 'BAD_REQUEST'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'POLICIES_UNAVAILABLE';
 
 export class ServerError extends Error {

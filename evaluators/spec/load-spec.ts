@@ -22,7 +22,7 @@ function fieldOf(error: ErrorObject): string {
   return field;
 }
 
-function describe(errors: ErrorObject[]): string {
+function describe(errors: ErrorObject[]): string[] {
   // oneOf reports every branch's failure; the most specific (deepest) messages are the useful ones.
   const useful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'not' && e.keyword !== 'anyOf');
   const chosen = useful.length > 0 ? useful : errors;
@@ -36,7 +36,7 @@ function describe(errors: ErrorObject[]): string {
       return `${fieldOf(e)} ${e.message ?? 'is invalid'}`;
     }),
   );
-  return [...lines].join('; ');
+  return [...lines];
 }
 
 /** The path of the first number that is NaN or infinite (YAML's .nan and .inf), which JSON cannot hold. */
@@ -127,19 +127,29 @@ export function loadSpec(source: string | Uint8Array | object): EvaluationSpec {
     } catch (cause) {
       throw new EvaluatorError('EVAL_SPEC_INVALID', `spec is neither valid YAML nor JSON: ${String(cause)}`, {
         cause,
+        field: 'spec',
       });
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new EvaluatorError('EVAL_SPEC_INVALID', 'spec must be a mapping of keys to values');
+    throw new EvaluatorError('EVAL_SPEC_INVALID', 'spec must be a mapping of keys to values', {
+      field: 'spec',
+    });
   }
   const infinite = nonFinite(value, 'spec');
-  if (infinite) throw new EvaluatorError('EVAL_SPEC_INVALID', `${infinite} must be a finite number`);
+  if (infinite) throw invalid([`${infinite} must be a finite number`]);
   const prediction = predictionProblems((value as { prediction?: unknown }).prediction);
-  if (prediction.length > 0) throw new EvaluatorError('EVAL_SPEC_INVALID', prediction.join('; '));
+  if (prediction.length > 0) throw invalid(prediction);
   const copy = structuredClone(value);
-  if (!validateSpec(copy)) throw new EvaluatorError('EVAL_SPEC_INVALID', describe(validateSpec.errors ?? []));
+  if (!validateSpec(copy)) throw invalid(describe(validateSpec.errors ?? []));
   const problems = checkReferences(copy);
-  if (problems.length > 0) throw new EvaluatorError('EVAL_SPEC_INVALID', problems.join('; '));
+  if (problems.length > 0) throw invalid(problems);
   return copy;
+}
+
+/** Every problem is said starting with the field it is about; the first names the error's field. */
+function invalid(problems: string[]): EvaluatorError {
+  return new EvaluatorError('EVAL_SPEC_INVALID', problems.join('; '), {
+    field: /^spec[^\s]*/.exec(problems[0] ?? '')?.[0],
+  });
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely, Selectable } from 'kysely';
 import type PgBoss from 'pg-boss';
-import { evaluate, EvaluatorError, loadSpec, type Evidence } from '../../evaluators/index.ts';
+import { checkSpecFor, evaluate, EvaluatorError, loadSpec, type Evidence } from '../../evaluators/index.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { EvaluationTable, ServerTables } from '../db/schema.ts';
 import { ServerError } from '../errors.ts';
@@ -84,10 +84,10 @@ export class Evaluations {
   async submit(request: EvaluationRequest, createdBy: string): Promise<EvaluationView> {
     // Refuse what can never run before it is queued: a bad spec or an artifact that is not there.
     try {
-      loadSpec(request.spec as never);
+      checkSpecFor(loadSpec(request.spec as never), { model: request.model_sha256 !== undefined });
     } catch (err) {
       if (err instanceof EvaluatorError) throw err;
-      throw new ServerError('BAD_REQUEST', `spec: ${(err as Error).message}`);
+      throw new ServerError('BAD_REQUEST', `spec: ${(err as Error).message}`, { field: 'spec' });
     }
     for (const [field, sha] of [
       ['model_sha256', request.model_sha256],
@@ -101,6 +101,9 @@ export class Evaluations {
         throw new ServerError(
           'BAD_REQUEST',
           `${field}: no artifact ${sha}; upload it with POST /v1/artifacts`,
+          {
+            field,
+          },
         );
       }
     }
@@ -153,8 +156,14 @@ export class Evaluations {
     return view(row);
   }
 
-  /** Asks a queued or running evaluation to stop; the worker that runs it notices within a second. */
-  async cancel(id: string): Promise<EvaluationView> {
+  /**
+   * Asks a queued or running evaluation to stop; the worker that runs it notices within a second. Only who
+   * submitted it, or an admin, may: another pipeline's job is not this caller's to stop.
+   */
+  async cancel(id: string, caller: { subject: string; role: string }): Promise<EvaluationView> {
+    const submitted = await this.get(id);
+    if (submitted.created_by !== caller.subject && caller.role !== 'admin')
+      throw new ServerError('FORBIDDEN', `evaluation ${id} was submitted by another identity`);
     const row = await this.db
       .updateTable('evaluation')
       .set({ cancel_requested: true })

@@ -10,6 +10,6 @@ export function evaluationHandlers(evaluations: Evaluations): Handlers {
         .send(await evaluations.submit(request.body as EvaluationRequest, callerOf(request).subject)),
     getEvaluation: async (request) => evaluations.get(idOf(request.params)),
     cancelEvaluation: async (request, reply) =>
-      reply.status(202).send(await evaluations.cancel(idOf(request.params))),
+      reply.status(202).send(await evaluations.cancel(idOf(request.params), callerOf(request))),
   };
 }

@@ -50,6 +50,23 @@ describe('artifacts', () => {
     expect(info.statusCode).toBe(404);
   });
 
+  it('refuses a body not sent as application/octet-stream, which a parser would have re-encoded', async () => {
+    for (const [type, payload] of [
+      ['text/plain', 'age,sex\n39,Male\n'],
+      ['application/json', '"just a string"'],
+      ['application/json', '{"x":1}'],
+    ]) {
+      const r = await service.app.inject({
+        method: 'POST',
+        url: '/v1/artifacts?filename=data.csv',
+        headers: { authorization: `Bearer ${ciToken}`, 'content-type': type! },
+        payload,
+      });
+      expect(r.statusCode, `${type} ${payload}`).toBe(415);
+      expect(r.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+  });
+
   it('refuses an empty file and an auditor upload', async () => {
     expect((await upload(ciToken, Buffer.alloc(0))).statusCode).toBe(400);
     expect((await upload(auditorToken, Buffer.from('x'))).statusCode).toBe(403);

@@ -67,6 +67,14 @@ describe('evaluation jobs on PostgreSQL', () => {
       const kept = await create(small);
       const cancelled = await create(small);
       const tooLarge = await create(large);
+      // Another pipeline may read the job, but not stop it.
+      const other = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+      const refusedCancel = await service.app.inject({
+        method: 'POST',
+        url: `/v1/evaluations/${kept}/cancel`,
+        headers: { authorization: `Bearer ${other}` },
+      });
+      expect(refusedCancel.json()).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
       const cancel = await call('POST', `/v1/evaluations/${cancelled}/cancel`);
       expect(cancel.statusCode).toBe(202);
       expect((await call('GET', `/v1/evaluations/${cancelled}`)).json().status).toBe('cancelled');

@@ -78,7 +78,19 @@ describe('evaluations as background jobs', () => {
       headers: auth(),
       payload: { data_sha256: data, spec: { sensitive: 'sex' } },
     });
-    expect(badSpec.statusCode).toBe(400);
+    expect(badSpec.json()).toMatchObject({
+      statusCode: 400,
+      code: 'EVAL_SPEC_INVALID',
+      field: 'spec.sensitive',
+    });
+    // Valid on its own, but with no model it names no predictions: it could never run.
+    const noPredictions = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: { data_sha256: data, spec: { sensitive: ['sex'] } },
+    });
+    expect(noPredictions.json()).toMatchObject({ statusCode: 400, field: 'spec.prediction.column' });
     const missing = await service.app.inject({
       method: 'POST',
       url: '/v1/evaluations',
@@ -88,8 +100,7 @@ describe('evaluations as background jobs', () => {
         spec: { prediction: { column: 'y_pred', positive: 1 }, sensitive: ['sex'] },
       },
     });
-    expect(missing.statusCode).toBe(400);
-    expect(missing.json().message).toContain('data_sha256');
+    expect(missing.json()).toMatchObject({ statusCode: 400, field: 'data_sha256' });
   });
 
   it('reports a failing evaluation with its reason', async () => {

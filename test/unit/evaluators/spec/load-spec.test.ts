@@ -9,6 +9,8 @@ const expectSpecError = (source: string | object, message: string | RegExp): voi
     expect(e).toBeInstanceOf(EvaluatorError);
     expect((e as EvaluatorError).code).toBe('EVAL_SPEC_INVALID');
     expect((e as Error).message).toMatch(message);
+    // The field the message starts with, for an API to name.
+    expect((e as Error).message.startsWith((e as EvaluatorError).field ?? '(none)')).toBe(true);
   }
 };
 
