@@ -6,7 +6,7 @@ import openapiGlue from 'fastify-openapi-glue';
 import type { Authenticator } from './auth/identity.ts';
 import { AuthError } from './auth/errors.ts';
 import type { AuthFailureLimiter } from './auth/failure-limit.ts';
-import { errorHandler, notFoundHandler } from './http-errors.ts';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './http-errors.ts';
 import { createMetrics } from './metrics.ts';
 import { loadOpenApi } from './openapi.ts';
 import { operationsHandlers } from './routes/operations.ts';
@@ -49,6 +49,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     // Reject what the contract does not allow instead of silently dropping it.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    clientErrorHandler,
   });
   // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from './auth/errors.ts';
 import type { ServerErrorCode } from './errors.ts';
@@ -112,6 +114,9 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
     };
   }
   if (isTyped(err)) {
+    // The client went away mid-body (an upload cut short): nothing reaches it, and it is not our failure.
+    if (err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE')
+      return { statusCode: 400, code: 'REQUEST_ABORTED', message: 'the request was cut short' };
     const known = FASTIFY_CLIENT_ERRORS[err.code];
     if (known) return { statusCode: known.status, code: known.code, message: err.message };
     const status = STATUS_BY_CODE[err.code];
@@ -169,6 +174,28 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (body.retryAfter !== undefined) void reply.header('retry-after', String(body.retryAfter));
   const { retryAfter: _, ...sent } = body;
   void reply.status(body.statusCode).send(sent);
+}
+
+/**
+ * What Node's HTTP parser refuses before any route sees it (a Content-Length that is not a number, a body cut
+ * short, headers too large) answered in the Error shape of every other response, not fastify's own.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [statusCode, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'MALFORMED_REQUEST', 'the request is not valid HTTP (its framing, length or headers)'];
+  const body = JSON.stringify({ statusCode, code, message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../../support/service.ts';
@@ -81,6 +82,26 @@ describe('the HTTP service', () => {
       });
       expect(r.statusCode).toBe(413);
       expect(r.json()).toMatchObject({ statusCode: 413, code: 'BODY_TOO_LARGE' });
+    });
+
+    it('what the HTTP parser refuses → the same shape (400 MALFORMED_REQUEST), on a real socket', async () => {
+      await service.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = service.app.server.address() as net.AddressInfo;
+      const answer = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = net.connect(port, '127.0.0.1', () =>
+          socket.write('POST /v1/artifacts HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'),
+        );
+        socket.on('data', (d) => (text += d));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+        statusCode: 400,
+        code: 'MALFORMED_REQUEST',
+        message: 'the request is not valid HTTP (its framing, length or headers)',
+      });
     });
 
     it('unknown route → 404 ROUTE_NOT_FOUND', async () => {

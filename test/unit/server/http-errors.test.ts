@@ -17,6 +17,16 @@ describe('toHttpError', () => {
     });
   });
 
+  it('answers an upload the client cut short as a 400, not an unhandled 500', () => {
+    // What stream.pipeline rejects with when the request socket closes mid-body.
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    expect(toHttpError(aborted)).toEqual({
+      statusCode: 400,
+      code: 'REQUEST_ABORTED',
+      message: 'the request was cut short',
+    });
+  });
+
   it("answers a simulation's failing candidate with 422 and opa's reason, a replay without its bundle with 409", () => {
     const reason = 'policies/checks/input/clock.rego:3: rego_type_error: undefined function time.now_ns';
     expect(toHttpError(new PolicyError('POLICY_BUILD_FAILED', reason))).toEqual({
