@@ -1,10 +1,9 @@
-import { constants } from 'node:fs';
-import { access, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { callApi, requireServerTarget, uploadArtifact, type ServerTarget } from './client.ts';
-import { CliFailure, fileErrorReason } from './output.ts';
+import { assertWritable, CliFailure, fileErrorReason } from './output.ts';
 
 const POLL_INTERVAL_MS = 500;
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -63,18 +62,6 @@ async function assertReadable(flag: string, file: string): Promise<void> {
     throw new CliFailure(`cannot read ${flag} ${file}: ${fileErrorReason(err)}`);
   }
   if (isDirectory) throw new CliFailure(`cannot read ${flag} ${file}: is a directory`);
-}
-
-/** Refuses a --junit target that cannot be written, before a decision is recorded that the report would miss. */
-async function assertWritable(flag: string, file: string): Promise<void> {
-  const target = path.resolve(file);
-  const existing = await stat(target).catch(() => undefined);
-  if (existing?.isDirectory()) throw new CliFailure(`cannot write ${flag} ${file}: is a directory`);
-  try {
-    await access(existing ? target : path.dirname(target), constants.W_OK);
-  } catch (err) {
-    throw new CliFailure(`cannot write ${flag} ${file}: ${fileErrorReason(err)}`);
-  }
 }
 
 async function readJson(file: string, what: string): Promise<Record<string, unknown>> {

@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { access, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
-import { CliFailure, fileErrorReason as reason } from './output.ts';
+import { assertWritable, CliFailure, fileErrorReason as reason } from './output.ts';
 
 interface Flags {
   model?: string;
@@ -214,17 +213,8 @@ export function registerEvaluateCommand(program: Command): void {
       }
       const out = path.resolve(flags.out);
       // Before minutes of work, not after: the evidence must have somewhere to go.
-      for (const [flag, file] of [
-        ['--out', flags.out],
-        ['--reasons', flags.reasons],
-      ] as const) {
-        if (file === undefined) continue;
-        try {
-          await access(path.dirname(path.resolve(file)), constants.W_OK);
-        } catch (err) {
-          throw new CliFailure(`cannot write ${flag} ${file}: ${reason(err)}`);
-        }
-      }
+      await assertWritable('--out', flags.out);
+      if (flags.reasons !== undefined) await assertWritable('--reasons', flags.reasons);
       // The reasons go to a file beside the target, renamed into place only once the evidence is complete.
       const reasonsFile = flags.reasons === undefined ? null : path.resolve(flags.reasons);
       const reasonsPartial = reasonsFile && `${reasonsFile}.partial`;

@@ -1,3 +1,7 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import path from 'node:path';
+
 /** A command that failed with a message for the user and an exit code (2: error; commands document theirs). */
 export class CliFailure extends Error {
   constructor(
@@ -17,4 +21,16 @@ export function fileErrorReason(err: unknown): string {
   if (e.code === 'ENOTDIR') return 'a parent is not a directory';
   if (e.code === 'ENOSPC') return 'no space left on device';
   return e.message ?? String(err);
+}
+
+/** Refuses an output file that cannot be written, before the work whose result it would hold. */
+export async function assertWritable(flag: string, file: string): Promise<void> {
+  const target = path.resolve(file);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new CliFailure(`cannot write ${flag} ${file}: is a directory`);
+  try {
+    await access(existing ? target : path.dirname(target), constants.W_OK);
+  } catch (err) {
+    throw new CliFailure(`cannot write ${flag} ${file}: ${fileErrorReason(err)}`);
+  }
 }

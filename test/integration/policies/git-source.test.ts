@@ -21,6 +21,9 @@ let repo: string;
 let scratch: string;
 
 const CAROL = { name: 'Carol Compliance', email: 'carol@example.org' };
+// A Rego test that fails: a commit carrying it must be refused.
+const FAILING_TEST =
+  'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n';
 
 async function git(args: string[], committer = CAROL): Promise<string> {
   const env = {
@@ -132,10 +135,7 @@ describe('createGitPolicySource', () => {
 
   it('refuses a commit whose Rego tests fail', async () => {
     await git(['checkout', '-q', good, '--', 'policies']);
-    await writeFile(
-      path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'),
-      'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
-    );
+    await writeFile(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'), FAILING_TEST);
     const failing = await commit('a failing test');
     await source.poll();
     expect(rejected.at(-1)).toMatchObject({ commit: failing });
@@ -214,10 +214,7 @@ describe('createGitPolicySource', () => {
     // From the good commit: only the failing test differs.
     await git(['checkout', '-q', '-b', 'candidate-failing-test', good]);
     try {
-      await writeFile(
-        path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'),
-        'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
-      );
+      await writeFile(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'), FAILING_TEST);
       await commit('a candidate whose tests fail');
     } finally {
       await git(['checkout', '-q', 'main']);
