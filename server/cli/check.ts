@@ -99,15 +99,22 @@ async function waitForEvaluation(
   const onInterrupt = () => interrupted.abort();
   const abandon = async (why: string) =>
     new CliFailure(`evaluation ${evaluation.id} ${why}; ${await cancelEvaluation(target, evaluation.id)}`);
+  // A terminal gets one line rewritten in place; a CI log gets a line per change of status, not a `\r` each poll.
+  const terminal = process.stderr.isTTY;
+  let shown: string | undefined;
   process.once('SIGINT', onInterrupt);
   try {
     for (;;) {
       // Checked first: Ctrl-C stops the command even when the evaluation ended meanwhile.
       if (interrupted.signal.aborted) throw await abandon('was interrupted');
       if (evaluation.status !== 'queued' && evaluation.status !== 'running') return evaluation;
-      process.stderr.write(
-        `\revaluating ${evaluation.id}: ${evaluation.status}, ${evaluation.progress.rows} rows`,
-      );
+      if (terminal)
+        process.stderr.write(
+          `\revaluating ${evaluation.id}: ${evaluation.status}, ${evaluation.progress.rows} rows`,
+        );
+      else if (shown !== evaluation.status)
+        process.stderr.write(`evaluating ${evaluation.id}: ${evaluation.status}\n`);
+      shown = evaluation.status;
       const remaining = deadline - Date.now();
       if (remaining <= 0)
         throw await abandon(`did not finish within ${timeoutSeconds}s (still ${evaluation.status})`);
@@ -120,7 +127,7 @@ async function waitForEvaluation(
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     // Whatever comes next, a result or an error, starts on a line of its own.
-    process.stderr.write('\n');
+    if (terminal && shown !== undefined) process.stderr.write('\n');
   }
 }
 

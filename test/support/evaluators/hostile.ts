@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { encodeModel, type GraphSpec } from '../../../evaluators/fixtures/onnx-writer.ts';
 import {
@@ -216,3 +217,30 @@ export const hostileOnnx = {
       graph.node = [{ opType: 'MatMul', name: 'matmul_0', input: ['x', 'w'], output: ['y'] }];
     }),
 };
+
+/**
+ * A real HDF5 file, written by the HDF5 library (h5wasm), laid out as Keras's H5 format: a weights dataset and
+ * the architecture as the root group's `model_config` attribute. A fixed-length string is stored in the
+ * attribute message itself, as Keras writes it; a variable-length one in the global heap, which h5py also
+ * hands to Keras as a string. The attribute is written after the weights, so a variable-length value lies at
+ * the end of the file, far from the attribute's name.
+ */
+export async function hdf5KerasModel(
+  path: string,
+  layers: { class_name: string; config: Record<string, unknown> }[],
+  strings: 'fixed' | 'variable',
+): Promise<Uint8Array> {
+  const { default: h5wasm } = await import('h5wasm/node');
+  await h5wasm.ready;
+  const config = JSON.stringify({ class_name: 'Sequential', config: { name: 'm', layers } });
+  const file = new h5wasm.File(path, 'w');
+  file.create_dataset({ name: 'model_weights', data: new Float32Array(50_000) });
+  file.create_attribute(
+    'model_config',
+    config,
+    null,
+    strings === 'fixed' ? `S${Buffer.byteLength(config)}` : null,
+  );
+  file.close();
+  return readFile(path);
+}

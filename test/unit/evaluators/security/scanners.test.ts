@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCAN_LIMITS, expansionCap } from '../../../../evaluators/security/findings.ts';
 import { scanKerasH5 } from '../../../../evaluators/security/h5.ts';
 import { scanOnnx } from '../../../../evaluators/security/onnx.ts';
@@ -6,6 +9,7 @@ import { classifyGlobal, scanPickle } from '../../../../evaluators/security/pick
 import { checkZip } from '../../../../evaluators/security/zip.ts';
 import {
   benignPickle,
+  hdf5KerasModel,
   hostileOnnx,
   kerasH5,
   kerasH5WithDecoy,
@@ -86,6 +90,43 @@ describe('Keras H5 scan', () => {
         message: expect.stringContaining('deep'),
       }),
     ]);
+  });
+  describe('in a real HDF5 file', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'arbiter-h5-'));
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+    const lambda = [
+      { class_name: 'Dense', config: { name: 'dense' } },
+      { class_name: 'Lambda', config: { name: 'sneaky' } },
+    ];
+
+    it.each(['fixed', 'variable'] as const)(
+      'finds a Lambda in a %s-length string model_config',
+      async (strings) => {
+        const findings = scanKerasH5(await hdf5KerasModel(join(dir, `${strings}.h5`), lambda, strings));
+        expect(findings).toEqual([
+          expect.objectContaining({ id: 'keras.lambda_layer', message: expect.stringContaining('sneaky') }),
+        ]);
+      },
+    );
+    it('passes one without Lambda layers', async () => {
+      const file = await hdf5KerasModel(join(dir, 'dense.h5'), lambda.slice(0, 1), 'variable');
+      expect(scanKerasH5(file)).toEqual([]);
+    });
+    it('reports a variable-length model_config whose heap is cut off as not inspected', async () => {
+      const file = await hdf5KerasModel(join(dir, 'cut.h5'), lambda, 'variable');
+      const heap = Buffer.from(file).lastIndexOf('GCOL');
+      expect(scanKerasH5(file.subarray(0, heap))).toEqual([
+        expect.objectContaining({
+          id: 'keras.config_not_inspected',
+          severity: 'medium',
+          message: `no global heap collection at byte ${heap}; it is not inspected`,
+        }),
+        expect.objectContaining({ id: 'keras.no_model_config' }),
+      ]);
+    });
   });
   it('reports configs it does not read to the end, and stops after 64 MiB of them', () => {
     const span = 16 * 1024 ** 2 + 64;
