@@ -15,7 +15,7 @@ import {
   type Feature,
 } from './features.ts';
 import { metadataOf, parseModel, type ModelMetadata } from './metadata.ts';
-import { ModelProto, ONNX_ROOT, type ModelObject } from './onnx-proto.ts';
+import { ModelProto, type ModelObject } from './onnx-proto.ts';
 
 export type ExecutionProvider = 'auto' | 'cuda' | 'cpu';
 
@@ -99,11 +99,13 @@ function classLabels(model: ModelObject, zipmapOutput: string): { input: string;
 }
 
 // onnxruntime-node cannot return sequences of maps ("Non tensor type is temporarily not supported"), so a
-// ZipMap output is read from the probability tensor that feeds it, added here as an extra graph output.
+// ZipMap output is read from the probability tensor that feeds it, added as an extra graph output. It is added
+// by appending a second `graph` field to the model's bytes, which protobuf parsers merge into the first (a
+// repeated field such as `output` is concatenated): every byte of the model stays as it was, including fields
+// our schema does not know, which a decode and re-encode would drop.
 function exposeTensor(bytes: Uint8Array, name: string): Uint8Array {
-  const message = ModelProto.decode(bytes) as unknown as { graph: { output: unknown[] } };
-  message.graph.output.push(ONNX_ROOT.lookupType('onnx.ValueInfoProto').create({ name }));
-  return ModelProto.encode(message as never).finish();
+  const addition = ModelProto.encode(ModelProto.fromObject({ graph: { output: [{ name }] } })).finish();
+  return Buffer.concat([bytes, addition]);
 }
 
 function chooseOutput(
