@@ -52,10 +52,14 @@ export interface GitPolicySourceOptions {
   /** Built bundles are kept here by sha256 (replay needs them). */
   readonly bundles: BundleStore;
   /**
-   * Makes a bundle active (e.g. `engine.activate`). Called only for a commit whose tests passed and whose
-   * bundle built; when it throws, the commit is rejected and the previous bundle stays.
+   * Makes a bundle active (e.g. `engine.activate`): once it is ready to serve, it calls `announce`, and it
+   * switches to the bundle only when that resolves, so no decision is made under a bundle before its
+   * activation is recorded. Called only for a commit whose tests passed and whose bundle built. When it throws
+   * before announcing, the commit is rejected; when `announce` throws, the previous bundle stays and the commit
+   * is tried again at the next poll. Either way the previous bundle stays.
    */
-  readonly activate: (bundle: PolicyBundle) => Promise<void>;
+  readonly activate: (bundle: PolicyBundle, announce: () => Promise<void>) => Promise<void>;
+  /** Records an activation; called by `announce`, before the bundle serves. */
   readonly onActivated?: (event: ActivatedEvent) => void | Promise<void>;
   readonly onRejected?: (event: RejectedEvent) => void | Promise<void>;
   /** Poll interval. Default 30 s. */
@@ -158,16 +162,30 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     return bundle;
   };
 
-  /** Called once `bundle` is active. */
-  const activated = async (bundle: PolicyBundle, who: ActiveCommit, restored: boolean) => {
-    active = who;
-    await options.bundles.setActive(who);
+  /** The commit's activation, with `announce` for `options.activate`; the status shows it once it serves. */
+  const activation = (bundle: PolicyBundle, who: ActiveCommit, restored: boolean) => {
     const { commit, author, committer } = who;
-    await options.onActivated?.({ commit, bundleSha256: bundle.sha256, author, committer, bundle, restored });
+    const state = { announced: false };
+    const announce = async () => {
+      state.announced = true;
+      await options.onActivated?.({
+        commit,
+        bundleSha256: bundle.sha256,
+        author,
+        committer,
+        bundle,
+        restored,
+      });
+    };
+    const activated = async () => {
+      active = who;
+      await options.bundles.setActive(who);
+    };
+    return { announce, activated, state };
   };
 
   // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
-  // failure to record an activation that happened does not.
+  // failure to record an activation leaves the previous bundle serving, and the commit is tried again.
   let candidateBuilds: Promise<unknown> = Promise.resolve();
 
   const consider = async (commit: string) => {
@@ -180,12 +198,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     try {
       await testPolicies(sourceDir, { opa: options.opa });
       bundle = await build(commit, sourceDir, dir);
-      await options.activate(bundle);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      lastRejected = { commit, author, committer, reason, rejected_at: clock().toISOString() };
-      await options.onRejected?.({ commit, author, committer, reason });
-      if (!active) await restore();
+      await reject(commit, author, committer, err);
       return;
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -197,7 +211,22 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       committer,
       activated_at: clock().toISOString(),
     };
-    await activated(bundle, who, false);
+    const { announce, activated, state } = activation(bundle, who, false);
+    try {
+      await options.activate(bundle, announce);
+    } catch (err) {
+      if (state.announced) throw err;
+      await reject(commit, author, committer, err);
+      return;
+    }
+    await activated();
+  };
+
+  const reject = async (commit: string, author: string, committer: string, err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    lastRejected = { commit, author, committer, reason, rejected_at: clock().toISOString() };
+    await options.onRejected?.({ commit, author, committer, reason });
+    if (!active) await restore();
   };
 
   /**
@@ -208,8 +237,13 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     const last = await options.bundles.getActive();
     if (!last || !options.bundles.has(last.bundle_sha256)) return;
     const bundle = await options.bundles.get(last.bundle_sha256);
-    await options.activate(bundle);
-    await activated(bundle, { ...last, activated_at: clock().toISOString() }, true);
+    const { announce, activated } = activation(
+      bundle,
+      { ...last, activated_at: clock().toISOString() },
+      true,
+    );
+    await options.activate(bundle, announce);
+    await activated();
   };
 
   const pollOnce = async () => {
@@ -232,8 +266,9 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     try {
       await consider(commit);
     } catch (err) {
-      // Recording the outcome failed (the ledger, say); the status says so rather than the poll dying.
+      // Recording the outcome failed (the ledger, say): the status says so, and the next poll tries again.
       lastError = `commit ${commit}: ${(err as Error).message}`;
+      lastSeen = null;
     }
   };
 

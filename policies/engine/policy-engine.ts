@@ -37,10 +37,11 @@ export interface PolicyEngine {
   /** Evaluates the stage's entrypoint on the bundle active when the call is made. */
   evaluate(stage: Stage, input: InputDocument): Promise<Evaluation>;
   /**
-   * Makes `bundle` active once its workers are up. Evaluations already running finish on the old bundle;
-   * those started afterwards use the new one. If the new workers fail to start, the old bundle stays.
+   * Makes `bundle` active once its workers are up and `beforeSwitch` (recording the activation, say) has
+   * resolved. Evaluations already running finish on the old bundle; those started afterwards use the new one.
+   * If the new workers fail to start, or `beforeSwitch` throws, the old bundle stays.
    */
-  activate(bundle: PolicyBundle): Promise<void>;
+  activate(bundle: PolicyBundle, beforeSwitch?: () => Promise<void>): Promise<void>;
   /** The bundle that new evaluations use. */
   readonly bundle: PolicyBundle;
   readonly poolSize: number;
@@ -96,9 +97,16 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
         inputSha256,
       };
     },
-    async activate(bundle) {
+    async activate(bundle, beforeSwitch) {
       if (closed) throw new PolicyError('POLICY_ENGINE_CLOSED', 'the policy engine is closed');
       const next = await Generation.start(bundle, poolSize, memory);
+      try {
+        await beforeSwitch?.();
+        if (closed) throw new PolicyError('POLICY_ENGINE_CLOSED', 'the policy engine is closed');
+      } catch (err) {
+        await next.retire();
+        throw err;
+      }
       const previous = current;
       current = next;
       const done = previous.retire();

@@ -85,9 +85,15 @@ export async function startPolicies(options: {
     bundles,
     intervalMs: options.source.pollIntervalMs,
     clock,
-    activate: async (bundle: PolicyBundle) => {
-      if (engine) await engine.activate(bundle);
-      else engine = await createPolicyEngine({ bundle });
+    activate: async (bundle: PolicyBundle, announce) => {
+      if (engine) return engine.activate(bundle, announce);
+      // The first bundle: nothing is decided before the engine is kept, so it can be recorded after it starts.
+      const first = await createPolicyEngine({ bundle });
+      await announce().catch(async (err: unknown) => {
+        await first.close();
+        throw err;
+      });
+      engine = first;
     },
     onActivated: async (event) => {
       log.info(

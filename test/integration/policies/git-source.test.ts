@@ -49,7 +49,11 @@ const sourceOver = async (bundles: string, onEngine: (engine: PolicyEngine) => v
     path: 'policies',
     data: policyDataDocument(await loadRegions()),
     bundles: createBundleStore(bundles),
-    activate: async (bundle) => onEngine(await createPolicyEngine({ bundle, poolSize: 1 })),
+    activate: async (bundle, announce) => {
+      const started = await createPolicyEngine({ bundle, poolSize: 1 });
+      await announce();
+      onEngine(started);
+    },
     onActivated: (e) => void activated.push(e),
     onRejected: (e) => void rejected.push(e),
     clock: () => new Date('2026-11-23T12:00:00Z'),
@@ -76,9 +80,11 @@ beforeAll(async () => {
     data: policyDataDocument(await loadRegions()),
     bundles: createBundleStore(path.join(scratch, 'bundles')),
     // The first good commit starts the engine, later ones swap into it.
-    activate: async (bundle) => {
-      if (engine) await engine.activate(bundle);
-      else engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    activate: async (bundle, announce) => {
+      if (engine) return engine.activate(bundle, announce);
+      const started = await createPolicyEngine({ bundle, poolSize: 1 });
+      await announce();
+      engine = started;
     },
     onActivated: (e) => void activated.push(e),
     onRejected: (e) => void rejected.push(e),
@@ -172,6 +178,53 @@ describe('createGitPolicySource', () => {
     expect(engine!.bundle.revision).toBe(fixed);
   });
 
+  it('records an activation before the bundle serves; when that fails, the old bundle serves and the commit is tried again', async () => {
+    let serving: PolicyEngine | undefined;
+    const recorded: { commit: string; serving: string | undefined }[] = [];
+    let ledgerDown = false;
+    const follower = createGitPolicySource({
+      repository: repo,
+      branch: 'main',
+      path: 'policies',
+      data: policyDataDocument(await loadRegions()),
+      bundles: createBundleStore(path.join(scratch, 'follower-bundles')),
+      activate: async (bundle, announce) => {
+        if (serving) return serving.activate(bundle, announce);
+        const started = await createPolicyEngine({ bundle, poolSize: 1 });
+        await announce();
+        serving = started;
+      },
+      onActivated: (e) => {
+        if (ledgerDown) throw new Error('the ledger is down');
+        recorded.push({ commit: e.commit, serving: serving?.bundle.revision });
+      },
+    });
+    try {
+      await follower.poll();
+      expect(recorded).toEqual([{ commit: fixed, serving: undefined }]);
+
+      await appendFile(path.join(repo, 'policies', 'README.md'), '\nAnother note.\n');
+      const next = await commit('another note');
+      ledgerDown = true;
+      await follower.poll();
+      expect(serving!.bundle.revision).toBe(fixed);
+      expect(follower.status()).toMatchObject({
+        active: { commit: fixed },
+        last_rejected: null,
+        last_error: `commit ${next}: the ledger is down`,
+      });
+
+      ledgerDown = false;
+      await follower.poll();
+      // Recorded while the previous bundle still served: no decision precedes its activation in the ledger.
+      expect(recorded.at(-1)).toEqual({ commit: next, serving: fixed });
+      expect(serving!.bundle.revision).toBe(next);
+      expect(follower.status()).toMatchObject({ active: { commit: next }, last_error: null });
+    } finally {
+      await serving?.close();
+    }
+  });
+
   it('after a restart onto a rejected head, activates again the bundle that was active before', async () => {
     await appendFile(
       path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
@@ -238,9 +291,11 @@ describe('createGitPolicySource with a URL', () => {
       path: 'policies',
       data: policyDataDocument(await loadRegions()),
       bundles: createBundleStore(path.join(scratch, 'url-bundles')),
-      activate: async (bundle) => {
-        if (following) await following.activate(bundle);
-        else following = await createPolicyEngine({ bundle, poolSize: 1 });
+      activate: async (bundle, announce) => {
+        if (following) return following.activate(bundle, announce);
+        const started = await createPolicyEngine({ bundle, poolSize: 1 });
+        await announce();
+        following = started;
       },
       onActivated: (e) => void seen.push(e),
     });
@@ -277,7 +332,11 @@ describe('createGitPolicySource with a URL', () => {
       clone: path.join(scratch, 'unreachable.git'),
       branch: 'main',
       bundles,
-      activate: async (bundle) => void (restored = await createPolicyEngine({ bundle, poolSize: 1 })),
+      activate: async (bundle, announce) => {
+        const started = await createPolicyEngine({ bundle, poolSize: 1 });
+        await announce();
+        restored = started;
+      },
     });
     try {
       await unreachable.poll();
