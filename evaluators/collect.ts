@@ -30,18 +30,27 @@ export class Growable<T extends Float64Array | Int32Array | Int8Array> {
 // A categorical column with more distinct values than this stops being dictionary-coded (an ID column, say).
 const MAX_CATEGORIES = 5000;
 
+export type ColumnKind = 'numeric' | 'categorical';
+
 export class ColumnCollector {
   readonly nums = new Growable((n) => new Float64Array(n));
   readonly codes = new Growable((n) => new Int32Array(n));
   readonly values: string[] = [];
   private readonly index = new Map<string, number>();
   missing = 0;
+  /** Present values that are not finite numbers (text, or an overflow such as 1e999). */
   nonNumeric = 0;
+  /** Present values that are no number at all, not even an infinite one. */
+  text = 0;
   highCardinality = false;
 
+  /**
+   * `declared`: the kind the spec gives the column, or null to judge it from all of its values (kind()); such
+   * a column is dictionary-coded too, in case it turns out categorical.
+   */
   constructor(
     readonly name: string,
-    public kind: 'numeric' | 'categorical' | null,
+    readonly declared: ColumnKind | null,
   ) {}
 
   add(value: Cell | undefined): void {
@@ -52,10 +61,15 @@ export class ColumnCollector {
       return;
     }
     const x = numericValue(value);
-    if (this.kind === null) this.kind = Number.isFinite(x) ? 'numeric' : 'categorical';
-    if (!Number.isFinite(x)) this.nonNumeric++;
-    this.nums.push(x);
-    if (this.kind === 'numeric' || this.highCardinality) {
+    // An infinite number has no place in a mean, a quantile or canonical JSON: it is left out of the numbers,
+    // as the JSON Lines and Parquet readers leave it out of the data, but it does not make the column text.
+    if (Number.isFinite(x)) this.nums.push(x);
+    else {
+      this.nonNumeric++;
+      if (Number.isNaN(x)) this.text++;
+      this.nums.push(Number.NaN);
+    }
+    if (this.declared === 'numeric' || this.highCardinality) {
       this.codes.push(-1);
       return;
     }
@@ -71,6 +85,14 @@ export class ColumnCollector {
       this.index.set(key, code);
     }
     this.codes.push(code);
+  }
+
+  /**
+   * As declared; otherwise numeric when every present value reads as a number and one is finite, and
+   * categorical when not. Decided from all the values, not the first: adult's `?` may come first.
+   */
+  kind(): ColumnKind {
+    return sharedKind(this, this);
   }
 
   data(): ColumnData {
@@ -90,7 +112,7 @@ export class ColumnCollector {
       nums: this.nums.view(),
       codes: this.codes.view(),
       values: this.values,
-      coded: this.kind === 'categorical' && !this.highCardinality,
+      coded: this.declared !== 'numeric' && !this.highCardinality,
     };
   }
 
@@ -101,6 +123,17 @@ export class ColumnCollector {
     for (let i = 0; i < codes.length; i++) if (codes[i]! >= 0) byCode[codes[i]!]!++;
     return new Map(this.values.map((v, c) => [v, byCode[c]!]));
   }
+}
+
+/**
+ * The kind a column takes in both datasets that drift compares: as declared, or numeric when neither holds
+ * text and one holds a finite number (as pandas reads a column). Judged apart, a reference whose only text is
+ * a `?` would be categorical against a numeric current sample, and the two would share no category to count.
+ */
+export function sharedKind(a: ColumnCollector, b: ColumnCollector): ColumnKind {
+  if (a.declared) return a.declared;
+  const finite = (c: ColumnCollector): number => c.nums.length - c.missing - c.nonNumeric;
+  return a.text + b.text === 0 && finite(a) + finite(b) > 0 ? 'numeric' : 'categorical';
 }
 
 /** Missing cells per column, over every column seen in the data (absent keys count as missing). */

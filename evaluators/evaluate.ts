@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
-import { ColumnCollector, Growable, MissingCounter } from './collect.ts';
+import { ColumnCollector, Growable, MissingCounter, sharedKind, type ColumnKind } from './collect.ts';
 import { EvaluatorError } from './errors.ts';
 import type { Evidence, SkippedMetric } from './evidence.ts';
 import { classBalanceOf, proxiesOf, representationOf } from './metrics/data-quality.ts';
@@ -209,14 +209,15 @@ async function collect(
   const predPositive = positiveMatcher(spec.prediction?.positive ?? 1);
   const scoreColumn = runner ? null : (spec.prediction?.score ?? null);
   const columns = new Map<string, ColumnCollector>();
-  const track = (name: string, kind: 'numeric' | 'categorical' | null): void => {
+  const track = (name: string, kind: ColumnKind | null): void => {
     if (!columns.has(name)) columns.set(name, new ColumnCollector(name, kind));
   };
   for (const s of spec.sensitive ?? []) track(s, 'categorical');
+  // A numeric feature is what the model reads as a number, whatever text a few of its cells hold.
   for (const f of plan.features)
     track(
       f.column,
-      f.kind === 'categorical' ? 'categorical' : (spec.data_quality?.columns?.[f.column] ?? null),
+      f.kind === 'categorical' ? 'categorical' : (spec.data_quality?.columns?.[f.column] ?? 'numeric'),
     );
   for (const d of spec.drift?.features ?? []) track(d, spec.data_quality?.columns?.[d] ?? null);
   const tracked = [...columns.values()];
@@ -412,7 +413,7 @@ function std(values: Float64Array): number {
   let m2 = 0;
   for (let i = 0; i < values.length; i++) {
     const x = values[i]!;
-    if (Number.isNaN(x)) continue;
+    if (!Number.isFinite(x)) continue;
     n++;
     const d = x - mean;
     mean += d / n;
@@ -695,7 +696,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           const current = data.columns.get(name)!;
           const ref = reference.columns.get(name)!;
           driftFeatures[name] =
-            current.kind === 'numeric' && ref.kind !== 'categorical'
+            sharedKind(current, ref) === 'numeric'
               ? numericDrift(ref.nums.view(), current.nums.view(), bins)
               : categoricalDrift(ref.counts(), current.counts());
         }
@@ -846,8 +847,10 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       const threshold = spec.data_quality?.proxy_threshold ?? 0.5;
       const proxies = proxiesOf(
         [...data.columns.values()]
-          .filter((c) => !(spec.sensitive ?? []).includes(c.name) && !c.highCardinality)
-          .map((c) => ({ column: c.data(), numeric: c.kind === 'numeric' })),
+          .filter(
+            (c) => !(spec.sensitive ?? []).includes(c.name) && (c.kind() === 'numeric' || !c.highCardinality),
+          )
+          .map((c) => ({ column: c.data(), numeric: c.kind() === 'numeric' })),
         sensitiveData,
         threshold,
       );

@@ -182,9 +182,9 @@ try {
   ] as const) {
     const runner = await openModel(await readFile(file), spec, 'cpu');
     const session = await ort.InferenceSession.create(await readFile(file), { executionProviders: ['cpu'] });
-    // As collect() in evaluate.ts tracks model features.
+    // As collect() in evaluate.ts tracks model features: numeric ones as numbers, whatever a cell holds.
     const collectors = features.map(
-      (f) => new ColumnCollector(f.column, f.kind === 'categorical' ? 'categorical' : null),
+      (f) => new ColumnCollector(f.column, f.kind === 'categorical' ? 'categorical' : 'numeric'),
     );
     let ours = 0;
     let bare = 0;

@@ -104,7 +104,8 @@ export function binnedCodes(
     if (x > max) max = x;
     if (x !== Math.floor(x)) integral = false;
   }
-  if (integral && max - min < MAX_BIN_TABLE) {
+  // min > max when no value is present (a column declared numeric that holds none): every code is -1 then.
+  if (integral && min <= max && max - min < MAX_BIN_TABLE) {
     // Integers over a modest range (ages, counts) look their bin up by value: the codes binIndex gives,
     // without a search per row.
     const table = new Int32Array(max - min + 1);

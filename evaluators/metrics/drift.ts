@@ -1,4 +1,4 @@
-import { chiSquareSf, ksPValue, sortPresent } from './stats.ts';
+import { chiSquareSf, ksPValue, quantileSorted, sortPresent } from './stats.ts';
 
 // Empty bins would make PSI infinite; like Evidently, proportions are floored at a small epsilon, and the
 // value used is recorded with the binning.
@@ -88,12 +88,16 @@ export function binIndex(edges: number[], x: number): number {
   return lo;
 }
 
-/** Bins (−∞, e1], (e1, e2], …, (ek, ∞) with edges at the reference's quantiles, duplicates dropped. */
+/**
+ * Bins (−∞, e1], (e1, e2], …, (ek, ∞) with edges at the reference's k/bins quantiles as numpy computes them
+ * (linear interpolation), so that the bins hold equal shares of the reference as far as ties allow;
+ * duplicates dropped. No values, no edges.
+ */
 export function quantileEdges(sortedReference: Float64Array, bins: number): number[] {
   const edges: number[] = [];
+  if (sortedReference.length === 0) return edges;
   for (let k = 1; k < bins; k++) {
-    const e =
-      sortedReference[Math.min(sortedReference.length - 1, Math.floor((k * sortedReference.length) / bins))]!;
+    const e = quantileSorted(sortedReference, k / bins);
     if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
   }
   return edges;
@@ -121,7 +125,7 @@ export function numericDrift(
 
 /** numericDrift of samples already sorted, without missing values (see sortPresent). */
 export function numericDriftOfSorted(r: Float64Array, c: Float64Array, bins = 10): NumericDrift {
-  const edges = r.length > 0 ? quantileEdges(r, bins) : [];
+  const edges = quantileEdges(r, bins);
   const empty = r.length === 0 || c.length === 0;
   const rh = histogramOfSorted(r, edges);
   const ch = histogramOfSorted(c, edges);

@@ -120,27 +120,36 @@ interface GroupIndex {
   ofCell: Int32Array;
 }
 
+/**
+ * An intersection group's name: its values joined by `&` ("African-American&Male"), each with `\` and `&`
+ * escaped by a `\`, so that the values X&Y, Z and X, Y&Z name two groups, not one.
+ */
+function intersectionName(values: string[]): string {
+  return values.length === 1 ? values[0]! : values.map((v) => v.replace(/[\\&]/g, '\\$&')).join('&');
+}
+
 function indexGroups(cells: OutcomeCells, attrs: number[]): GroupIndex {
   const width = cells.attributes.length;
-  const byName = new Map<string, number>();
+  // Groups are told apart by their tuple of codes; the name is only for the evidence.
+  const byCodes = new Map<string, number>();
   const names: string[] = [];
   const ofCell = new Int32Array(cells.count.length);
   for (let c = 0; c < cells.count.length; c++) {
-    const parts: string[] = [];
+    const codes: number[] = [];
     for (const a of attrs) {
       const code = cells.keys[c * width + a]!;
       if (code < 0) break;
-      parts.push(cells.values[a]![code]!);
+      codes.push(code);
     }
-    if (parts.length < attrs.length) {
+    if (codes.length < attrs.length) {
       ofCell[c] = -1;
       continue;
     }
-    const name = parts.join('&');
-    let g = byName.get(name);
+    const key = codes.join(',');
+    let g = byCodes.get(key);
     if (g === undefined) {
-      g = names.push(name) - 1;
-      byName.set(name, g);
+      g = names.push(intersectionName(codes.map((code, k) => cells.values[attrs[k]!]![code]!))) - 1;
+      byCodes.set(key, g);
     }
     ofCell[c] = g;
   }
@@ -278,11 +287,17 @@ interface Gaps {
   eor: number | null;
 }
 
+// A loop, not Math.max(...values): spreading one argument per group overflows the stack on an intersection
+// of tens of thousands of groups.
 function rangeOf(values: (number | null)[]): { diff: number | null; ratio: number | null } {
-  const defined = values.filter((v): v is number => v !== null);
-  if (defined.length === 0) return { diff: null, ratio: null };
-  const max = Math.max(...defined);
-  const min = Math.min(...defined);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v === null) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min > max) return { diff: null, ratio: null };
   return { diff: max - min, ratio: rate(min, max) };
 }
 

@@ -2,7 +2,9 @@ import type { Cell, Row } from '../readers/rows.ts';
 import { createRng, rate, type Rng } from './stats.ts';
 
 // Robustness and explainability probe the model on a seeded sample of rows. The model arrives as a
-// predict function (scores in [0, 1]), so these stay pure apart from that call.
+// predict function (scores in [0, 1]), so these stay pure apart from that call. A variant the model cannot
+// score (NaN: a value it cannot read, such as a category swapped into a numeric feature) takes no part in
+// the rates and means, and is counted as `unscorable`.
 export type Predict = (rows: Row[]) => Promise<Float64Array>;
 
 export interface CounterfactualResult {
@@ -11,6 +13,7 @@ export interface CounterfactualResult {
   flip_rate: number | null;
   mean_abs_score_change: number | null;
   swaps: Record<string, { rows: number; flip_rate: number | null }>;
+  unscorable: number;
 }
 
 /** Share of rows whose decision changes when the sensitive attribute alone is set to another value. */
@@ -35,9 +38,18 @@ export async function counterfactualFlips(
   const base = await predict(eligible);
   const swapped = variants.length > 0 ? await predict(variants) : new Float64Array(0);
   const flippedRow = new Uint8Array(eligible.length);
+  const scoredRow = new Uint8Array(eligible.length);
   const swaps = new Map<string, { rows: number; flips: number }>();
   let change = 0;
+  let scored = 0;
+  let unscorable = 0;
   origin.forEach((o, k) => {
+    if (!Number.isFinite(base[o.row]!) || !Number.isFinite(swapped[k]!)) {
+      unscorable++;
+      return;
+    }
+    scored++;
+    scoredRow[o.row] = 1;
     const before = base[o.row]! >= threshold;
     const after = swapped[k]! >= threshold;
     change += Math.abs(swapped[k]! - base[o.row]!);
@@ -60,10 +72,11 @@ export async function counterfactualFlips(
     rows: eligible.length,
     flip_rate: rate(
       flippedRow.reduce((a, b) => a + b, 0),
-      eligible.length,
+      scoredRow.reduce((a, b) => a + b, 0),
     ),
-    mean_abs_score_change: rate(change, origin.length),
+    mean_abs_score_change: rate(change, scored),
     swaps: out,
+    unscorable,
   };
 }
 
@@ -75,6 +88,7 @@ export interface PerturbationResult {
   flip_rate: number | null;
   mean_abs_score_change: number | null;
   max_abs_score_change: number | null;
+  unscorable: number;
 }
 
 /** Gaussian noise of relative_noise × (feature's standard deviation) on every numeric feature at once. */
@@ -103,7 +117,10 @@ export async function perturbationSensitivity(
   let flips = 0;
   let sum = 0;
   let max = 0;
+  let scored = 0;
   for (let i = 0; i < rows.length; i++) {
+    if (!Number.isFinite(base[i]!) || !Number.isFinite(moved[i]!)) continue;
+    scored++;
     const d = Math.abs(moved[i]! - base[i]!);
     sum += d;
     max = Math.max(max, d);
@@ -114,9 +131,10 @@ export async function perturbationSensitivity(
     seed,
     rows: rows.length,
     features: numeric.map((f) => f.column),
-    flip_rate: rate(flips, rows.length),
-    mean_abs_score_change: rate(sum, rows.length),
-    max_abs_score_change: rows.length === 0 ? null : max,
+    flip_rate: rate(flips, scored),
+    mean_abs_score_change: rate(sum, scored),
+    max_abs_score_change: scored === 0 ? null : max,
+    unscorable: rows.length - scored,
   };
 }
 
@@ -132,12 +150,38 @@ export interface PermutationImportance {
   seed: number;
   rows: number;
   features: { feature: string; importance: number; std: number }[];
+  /** Shuffled rows, over every feature and repeat, that the model could not score. */
+  unscorable: number;
 }
 
-function accuracy(scores: Float64Array, labels: Int8Array, threshold: number): number {
-  let right = 0;
-  for (let i = 0; i < scores.length; i++) if ((scores[i]! >= threshold ? 1 : 0) === labels[i]) right++;
-  return right / scores.length;
+/**
+ * The loss of one shuffle, over the rows scored both before and after it: the accuracy drop with labels, the
+ * mean absolute score change without.
+ */
+function lossOf(
+  base: Float64Array,
+  shuffled: Float64Array,
+  labels: Int8Array | null,
+  threshold: number,
+): { loss: number; unscorable: number } {
+  let scored = 0;
+  let change = 0;
+  let rightBefore = 0;
+  let rightAfter = 0;
+  for (let i = 0; i < base.length; i++) {
+    if (!Number.isFinite(base[i]!) || !Number.isFinite(shuffled[i]!)) continue;
+    scored++;
+    change += Math.abs(shuffled[i]! - base[i]!);
+    if (labels) {
+      if ((base[i]! >= threshold ? 1 : 0) === labels[i]) rightBefore++;
+      if ((shuffled[i]! >= threshold ? 1 : 0) === labels[i]) rightAfter++;
+    }
+  }
+  const n = Math.max(1, scored);
+  return {
+    loss: labels ? rightBefore / n - rightAfter / n : change / n,
+    unscorable: base.length - scored,
+  };
 }
 
 /**
@@ -156,8 +200,8 @@ export async function permutationImportance(
 ): Promise<PermutationImportance> {
   const rng = createRng(seed);
   const base = await predict(rows);
-  const baseAccuracy = labels ? accuracy(base, labels, threshold) : 0;
   const result: PermutationImportance['features'] = [];
+  let unscorable = 0;
   for (const feature of features) {
     const losses: number[] = [];
     for (let r = 0; r < repeats; r++) {
@@ -167,12 +211,9 @@ export async function permutationImportance(
         [column[i], column[j]] = [column[j]!, column[i]!];
       }
       const scores = await predict(rows.map((row, i) => ({ ...row, [feature]: column[i]! })));
-      if (labels) losses.push(baseAccuracy - accuracy(scores, labels, threshold));
-      else {
-        let s = 0;
-        for (let i = 0; i < scores.length; i++) s += Math.abs(scores[i]! - base[i]!);
-        losses.push(s / Math.max(1, scores.length));
-      }
+      const shuffle = lossOf(base, scores, labels, threshold);
+      losses.push(shuffle.loss);
+      unscorable += shuffle.unscorable;
     }
     const mean = losses.reduce((a, b) => a + b, 0) / repeats;
     const std = Math.sqrt(losses.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats);
@@ -185,6 +226,7 @@ export async function permutationImportance(
     seed,
     rows: rows.length,
     features: result,
+    unscorable,
   };
 }
 

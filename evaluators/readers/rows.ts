@@ -41,7 +41,23 @@ function normalize(value: unknown, na: ReadonlySet<string>): Cell {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'boolean') return value;
   if (value instanceof Date) return value.toISOString();
-  return JSON.stringify(value);
+  // A Parquet list or struct is kept as JSON text; int64 values inside it come as bigint, which JSON has no
+  // form for: they are written as strings, with every digit.
+  return JSON.stringify(value, (_, item: unknown) => (typeof item === 'bigint' ? String(item) : item));
+}
+
+// JSON's \ud800 escapes can spell a lone UTF-16 surrogate, which is no Unicode text: canonical JSON (RFC 8785)
+// refuses it, so no evidence could name it as a group or a category. Bytes decoded as UTF-8 (CSV, Parquet
+// strings) never hold one; a JSON value does (JSON Lines, a Parquet JSON column).
+const isText = (value: string): boolean => (value as string & { isWellFormed(): boolean }).isWellFormed();
+
+function loneSurrogateIn(record: Record<string, unknown>): string | null {
+  for (const key in record) {
+    const value = record[key];
+    if (!isText(key)) return `column name ${JSON.stringify(key)}`;
+    if (typeof value === 'string' && !isText(value)) return `column ${JSON.stringify(key)}`;
+  }
+  return null;
 }
 
 // pandas renames repeated header names to name.1, name.2 (COMPAS repeats decile_score and priors_count).
@@ -139,8 +155,10 @@ async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGener
   let n = 0;
   let rows: Row[] = [];
   try {
-    for await (const line of lines) {
+    for await (const text of lines) {
       n += 1;
+      // A byte order mark, as some Windows tools write before the first line, is no part of the JSON.
+      const line = n === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
       if (line.trim() === '') continue;
       let value: unknown;
       try {
@@ -150,6 +168,13 @@ async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGener
       }
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}:${n}: each line must be a JSON object`);
+      }
+      const surrogate = loneSurrogateIn(value as Record<string, unknown>);
+      if (surrogate) {
+        throw new EvaluatorError(
+          'EVAL_DATA_FORMAT',
+          `${path}:${n}: ${surrogate} holds a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair), which is not Unicode text`,
+        );
       }
       const row: Row = {};
       for (const [key, cell] of Object.entries(value)) row[key] = normalize(cell, na);
@@ -193,9 +218,16 @@ async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerat
     }
     for (let at = 0; at < records.length; at += MAX_BATCH) {
       const rows: Row[] = [];
-      for (const record of records.slice(at, at + MAX_BATCH)) {
+      for (const [i, record] of records.slice(at, at + MAX_BATCH).entries()) {
         const row: Row = {};
         for (const key in record) row[key] = normalize(record[key], na);
+        const surrogate = loneSurrogateIn(row);
+        if (surrogate) {
+          throw new EvaluatorError(
+            'EVAL_DATA_FORMAT',
+            `${path}: row ${start + at + i + 1}: ${surrogate} holds a lone UTF-16 surrogate, which is not Unicode text`,
+          );
+        }
         rows.push(row);
       }
       yield rows;

@@ -17,6 +17,7 @@ import {
   EvaluatorError,
   type EvaluationProgress,
 } from '../../../evaluators/index.ts';
+import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
 import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
 import { hostileOnnx } from '../../support/evaluators/hostile.ts';
 
@@ -218,6 +219,79 @@ describe('rows with a missing label, attribute or prediction', () => {
   });
 });
 
+describe('drift of a column whose values are not all numbers', () => {
+  const csv = (ages: string[]): string =>
+    'y,p,age\n' + ages.map((age, i) => `${i % 2},${(i >> 1) % 2},${age}`).join('\n') + '\n';
+  const ages = (from: number, n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `${from + (i % 50)}`);
+  const spec = {
+    label: { column: 'y', positive: 1 },
+    prediction: { column: 'p' },
+    drift: { features: ['age'] },
+    metrics: ['drift' as const, 'data_quality' as const],
+  };
+
+  it('compares the same kind of column on both sides, judged from all the values, not the first', async () => {
+    // adult's ? for an unknown value, first in the reference: the column is text there, so on both sides.
+    const data = path.join(dir, 'ages.csv');
+    const reference = path.join(dir, 'ages-reference.csv');
+    await writeFile(data, csv(ages(20, 200)));
+    await writeFile(reference, csv(['?', ...ages(60, 199)]));
+    const { evidence } = await evaluate({ data, reference, spec });
+    expect(evidence.drift!.features.age).toMatchObject({
+      test: 'chi_square',
+      reference_count: 200,
+      current_count: 200,
+      statistic: expect.any(Number),
+    });
+    // With ? read as missing, as the README says to for adult, both sides are numbers.
+    const { evidence: na } = await evaluate({
+      data,
+      reference,
+      spec: { ...spec, data: { na_values: ['', '?'] } },
+    });
+    expect(na.drift!.features.age).toMatchObject({ test: 'ks', reference_count: 199, current_count: 200 });
+  });
+
+  it('leaves infinite numbers out of the numbers, without making the column text', async () => {
+    const data = path.join(dir, 'infinite.csv');
+    await writeFile(data, csv([...ages(20, 34), 'Infinity', '-1e999', ...ages(20, 4)]));
+    const first = await evaluate({ data, reference: data, spec });
+    expect(first.evidence.drift!.features.age).toMatchObject({
+      test: 'ks',
+      statistic: 0,
+      reference_count: 38,
+      current_count: 38,
+    });
+    expect(first.json).toBe((await evaluate({ data, reference: data, spec })).json);
+  });
+
+  it('gives data quality for a column declared numeric that holds no number or is absent', async () => {
+    const data = path.join(dir, 'no-numbers.csv');
+    await writeFile(
+      data,
+      'y,p,g,x\n' +
+        Array.from({ length: 40 }, (_, i) => `${i % 2},${(i >> 1) % 2},${i % 3 ? 'a' : 'b'},`).join('\n'),
+    );
+    for (const column of ['x', 'absent']) {
+      const { evidence } = await evaluate({
+        data,
+        spec: {
+          ...spec,
+          sensitive: ['g'],
+          drift: { features: [column] },
+          data_quality: { columns: { [column]: 'numeric' } },
+          metrics: ['data_quality'],
+        },
+      });
+      const proxies = (
+        evidence.data_quality as { proxies: { features: { feature: string; cramers_v: unknown }[] } }
+      ).proxies.features;
+      expect(proxies.find((p) => p.feature === column)).toMatchObject({ cramers_v: null });
+    }
+  });
+});
+
 describe('evaluate with an ONNX model', () => {
   it('shows the fairness problem of a COMPAS model that takes race as a feature', async () => {
     const spec = {
@@ -269,6 +343,44 @@ describe('evaluate with an ONNX model', () => {
     expect((evidence.data_quality as { proxies: { flagged: string[] } }).proxies.flagged).toBeInstanceOf(
       Array,
     );
+  });
+
+  it('probes a model around the values it cannot score, counting them, not averaging NaN', async () => {
+    // age is sensitive and a numeric feature: swapping in its one text value gives no score. x has a value
+    // that overflows to infinity: its spread, which scales the perturbation, comes from the finite values.
+    const model = path.join(dir, 'age-x.onnx');
+    await writeFile(
+      model,
+      logisticOnnx({ in: 2, out: 1, w: Float32Array.of(0.05, 1), b: Float32Array.of(-2) }),
+    );
+    const data = path.join(dir, 'age-x.csv');
+    const lines = ['y,age,x'];
+    for (let i = 0; i < 200; i++)
+      lines.push(`${i % 2},${i === 7 ? 'unknown' : 20 + (i % 50)},${i === 9 ? '1e999' : (i % 10) / 5}`);
+    await writeFile(data, lines.join('\n'));
+    const spec = {
+      label: { column: 'y', positive: 1 },
+      features: ['age', 'x'],
+      sensitive: ['age'],
+      min_group_size: 1,
+      metrics: ['robustness' as const, 'explainability' as const],
+    };
+    const result = await evaluate({ model, data, spec, executionProvider: 'cpu' });
+    const robustness = result.evidence.robustness as {
+      counterfactual: { rows: number; flip_rate: number; unscorable: number }[];
+      perturbation: { rows: number; mean_abs_score_change: number; unscorable: number };
+    };
+    expect(robustness.counterfactual[0]).toMatchObject({
+      rows: 198,
+      flip_rate: expect.any(Number),
+      unscorable: 198,
+    });
+    expect(robustness.perturbation).toMatchObject({
+      rows: 198,
+      mean_abs_score_change: expect.any(Number),
+      unscorable: 0,
+    });
+    expect(result.json).toBe((await evaluate({ model, data, spec, executionProvider: 'cpu' })).json);
   });
 
   it('evaluates an sklearn-shaped adult model on the test file, with the train file as reference', async () => {

@@ -65,6 +65,41 @@ describe('readRows', () => {
     await expect(collect(bad)).rejects.toThrow(/bad\.jsonl:2: each line must be a JSON object/);
   });
 
+  it('reads JSON Lines that start with a byte order mark', async () => {
+    const file = path.join(dir, 'bom.jsonl');
+    await writeFile(file, '\uFEFF{"p": 1}\n{"p": 0}\n');
+    expect(await collect(file)).toEqual([{ p: 1 }, { p: 0 }]);
+  });
+
+  it('refuses a lone UTF-16 surrogate, which no canonical JSON can hold, naming where it is', async () => {
+    const file = path.join(dir, 'surrogate.jsonl');
+    // A pair is text (😀); half of one is not, in a value or in a key.
+    await writeFile(file, '{"g": "\\ud83d\\ude00"}\n{"g": "a\\ud800"}\n');
+    await expect(collect(file)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringMatching(/surrogate\.jsonl:2: column "g" holds a lone UTF-16 surrogate/),
+    });
+    await writeFile(file, '{"\\udc00": 1}\n');
+    await expect(collect(file)).rejects.toMatchObject({ code: 'EVAL_DATA_FORMAT' });
+    // A Parquet JSON column is parsed as JSON, so it can spell one too; UTF-8 bytes (CSV, Parquet strings)
+    // cannot: encoded surrogate halves are invalid UTF-8 and decode as U+FFFD.
+    const parquet = path.join(dir, 'surrogate.parquet');
+    await parquetWriteFile({
+      filename: parquet,
+      columnData: [{ name: 'g', data: ['ok', 'a\ud800'], type: 'JSON' }],
+    });
+    await expect(collect(parquet)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('row 2: column "g" holds a lone UTF-16 surrogate'),
+    });
+    const csv = path.join(dir, 'surrogate.csv');
+    await writeFile(
+      csv,
+      Buffer.concat([Buffer.from('g\na'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')]),
+    );
+    expect(await collect(csv)).toEqual([{ g: 'a\ufffd\ufffd\ufffd' }]);
+  });
+
   it('reads Parquet row group by row group, with nulls and int64 as numbers', async () => {
     const file = path.join(dir, 'a.parquet');
     await parquetWriteFile({
@@ -81,6 +116,21 @@ describe('readRows', () => {
       { id: 2, g: null, p: 0.5 },
       { id: 3, g: 'b', p: 0.75 },
     ]);
+  });
+
+  it('keeps a Parquet list or struct as JSON text, int64 values in it as strings of their digits', async () => {
+    const file = path.join(dir, 'nested.parquet');
+    await parquetWriteFile({
+      filename: file,
+      schema: [
+        { name: 'root', num_children: 1 },
+        { name: 'ids', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        { name: 'element', type: 'INT64', repetition_type: 'OPTIONAL' },
+      ],
+      columnData: [{ name: 'ids', data: [[1n, 9007199254740993n], null] }],
+    });
+    expect(await collect(file)).toEqual([{ ids: '["1","9007199254740993"]' }, { ids: null }]);
   });
 
   it('raises EvaluatorError for unreadable or unknown files', async () => {

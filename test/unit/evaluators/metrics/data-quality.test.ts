@@ -71,6 +71,15 @@ describe('data quality', () => {
       expect(proxiesOf(features, sensitive, 0.5).map((p) => p.cramers_v)).toEqual(expected);
     }
   });
+  it('bins a numeric column without any value as all missing', () => {
+    // A column declared numeric that holds no number, or is absent from the data.
+    const empty = column('x', [], [-1, -1, -1], [Number.NaN, Number.NaN, Number.NaN]);
+    expect(binnedCodes(empty, true)).toEqual({ codes: Int32Array.from([-1, -1, -1]), bound: 1 });
+    const sex = column('sex', ['f', 'm'], [0, 1, 1]);
+    expect(proxiesOf([{ column: empty, numeric: true }], [sex], 0.5)).toEqual([
+      { feature: 'x', sensitive: 'sex', cramers_v: null, method: 'quantile_bins', flagged: false },
+    ]);
+  });
   it('class balance and representation', () => {
     expect(classBalanceOf(Int8Array.from([1, 0, 0, -1]))).toEqual({
       positive: 1,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   categoricalDrift,
+  histogramOfSorted,
   jensenShannon,
   ksStatistic,
   numericDrift,
@@ -40,8 +41,16 @@ describe('drift', () => {
     const d = numericDrift(ref, Float64Array.from([...ref, Number.NaN]), 4);
     expect(d.statistic).toBe(0);
     expect(d.psi).toBe(0);
-    expect(d.binning.edges).toEqual([25, 50, 75]);
+    // numpy.quantile(range(100), [0.25, 0.5, 0.75]): each bin holds 25 of the 100 values.
+    expect(d.binning.edges).toEqual([24.75, 49.5, 74.25]);
     expect(d.current_count).toBe(100);
+  });
+  it('cuts the reference into bins of equal shares at its quantiles, as numpy interpolates them', () => {
+    const ref = Float64Array.from({ length: 40 }, (_, i) => i);
+    const { edges } = numericDrift(ref, ref, 10).binning;
+    expect(edges).toHaveLength(9);
+    expect(edges[0]).toBeCloseTo(3.9, 12); // numpy.quantile(range(40), 0.1)
+    expect([...histogramOfSorted(ref, edges)]).toEqual(Array.from({ length: 10 }, () => 4));
   });
   it('is null where a sample is empty', () => {
     const d = numericDrift(Float64Array.from([1, 2]), new Float64Array(0));

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapFairness, cellsFromRecords, fairnessOf } from '../../../../evaluators/metrics/fairness.ts';
+import {
+  bootstrapFairness,
+  buildCells,
+  cellsFromRecords,
+  fairnessOf,
+} from '../../../../evaluators/metrics/fairness.ts';
 
 type Rec = Parameters<typeof cellsFromRecords>[1][number];
 const rows = (group: string, labels: (0 | 1)[], preds: (0 | 1)[]): Rec[] =>
@@ -155,6 +160,42 @@ describe('fairnessOf', () => {
     expect(r.missing).toBe(1);
     expect(r.attributes).toEqual(['race', 'sex']);
   });
+
+  it('keeps intersection groups apart when their values hold &, escaping it in the name', () => {
+    const c = cellsFromRecords(
+      ['a', 'b'],
+      [
+        { groups: ['X&Y', 'Z'], pred: 1 },
+        { groups: ['X', 'Y&Z'], pred: 0 },
+        { groups: ['X\\', 'Z'], pred: 0 },
+      ],
+    );
+    const r = fairnessOf(c, [0, 1], { minGroupSize: 1, hasLabel: false, hasScore: false });
+    expect(r.groups).toEqual({
+      'X&Y\\&Z': { count: 1, selection_rate: 0, impact_ratio: 0 },
+      'X\\&Y&Z': { count: 1, selection_rate: 1, impact_ratio: 1 },
+      'X\\\\&Z': { count: 1, selection_rate: 0, impact_ratio: 0 },
+    });
+    expect(r.demographic_parity_difference).toBe(1);
+    // A single attribute's groups are its values as they are.
+    expect(
+      Object.keys(fairnessOf(c, [0], { minGroupSize: 1, hasLabel: false, hasScore: false }).groups),
+    ).toEqual(['X', 'X&Y', 'X\\']);
+  });
+
+  it('computes the gaps of an intersection of hundreds of thousands of groups', () => {
+    // One group per row: the ranges are a loop, not Math.max(...rates), which overflows the stack with an
+    // argument per group.
+    const n = 200_000;
+    const values = Array.from({ length: n }, (_, i) => `v${i}`);
+    const codes = Int32Array.from({ length: n }, (_, i) => i);
+    const pred = Int8Array.from({ length: n }, (_, i) => i % 2);
+    const c = buildCells(['a', 'b'], [values, ['x']], [codes, new Int32Array(n)], null, pred, null);
+    const r = fairnessOf(c, [0, 1], { minGroupSize: 1, hasLabel: false, hasScore: false });
+    expect(Object.keys(r.groups)).toHaveLength(n);
+    expect(r.demographic_parity_difference).toBe(1);
+    expect(r.demographic_parity_ratio).toBe(0);
+  }, 60_000);
 });
 
 describe('four-fifths rule', () => {

@@ -21,6 +21,34 @@ describe('model probes', () => {
     expect(r.mean_abs_score_change).toBeCloseTo(0.8, 12);
     expect((await counterfactualFlips(rows, 'g', ['a', 'b'], byX, 0.5)).flip_rate).toBe(0);
   });
+  it('leaves out and counts the variants a model cannot score, instead of averaging NaN', async () => {
+    // NaN is what the runner gives a row it cannot read: a category swapped into a numeric feature, or a
+    // value pushed to infinity by noise of an infinite spread.
+    const byNumber: Predict = async (batch) =>
+      Float64Array.from(batch, (r) =>
+        r.g === 'unknown' || !Number.isFinite(r.x) ? Number.NaN : String(r.g) === '1' ? 0.9 : 0.1,
+      );
+    const numbers: Row[] = rows.map((r, i) => ({ ...r, g: i % 2 }));
+    const counterfactual = await counterfactualFlips(numbers, 'g', ['0', '1', 'unknown'], byNumber, 0.5);
+    expect(counterfactual).toMatchObject({ rows: 10, flip_rate: 1, unscorable: 10 });
+    expect(counterfactual.mean_abs_score_change).toBeCloseTo(0.8, 12);
+    expect(Object.keys(counterfactual.swaps)).toEqual(['0->1', '1->0']);
+    const noise = [{ column: 'x', std: Infinity }];
+    expect(await perturbationSensitivity(numbers, noise, byNumber, 0.5, 0.1, 3)).toMatchObject({
+      rows: 10,
+      flip_rate: null,
+      mean_abs_score_change: null,
+      max_abs_score_change: null,
+      unscorable: 10,
+    });
+    const oddUnscorable: Predict = async (batch) =>
+      Float64Array.from(batch, (r) => ((r.x as number) % 2 ? Number.NaN : (r.x as number) > 5 ? 0.8 : 0.2));
+    for (const labels of [Int8Array.from(rows, () => 1), null]) {
+      const importance = await permutationImportance(rows, ['x'], labels, oddUnscorable, 0.5, 2, 1);
+      expect(Number.isFinite(importance.features[0]!.importance)).toBe(true);
+      expect(importance.unscorable).toBeGreaterThan(0);
+    }
+  });
   it('perturbation sensitivity is zero for a model that ignores the perturbed feature', async () => {
     const r = await perturbationSensitivity(rows, [{ column: 'y', std: 3 }], byX, 0.5, 0.1, 3);
     expect(r).toMatchObject({ flip_rate: 0, mean_abs_score_change: 0, max_abs_score_change: 0 });

@@ -83,6 +83,24 @@ bootstrap: { resamples: 1000, seed: 42 }
         'spec.intersections[0] names sex',
       );
     });
+    it('rejects an attribute whose name is also the key of an intersection', () => {
+      expectSpecError(
+        { sensitive: ['race', 'sex', 'race&sex'], intersections: [['race', 'sex']] },
+        /^spec\.sensitive\[2\] and spec\.intersections\[0\] would both be keyed race&sex/,
+      );
+      expectSpecError(
+        {
+          sensitive: ['a&b', 'c', 'a', 'b&c'],
+          intersections: [
+            ['a&b', 'c'],
+            ['a', 'b&c'],
+          ],
+        },
+        /^spec\.intersections\[0\] and spec\.intersections\[1\] would both be keyed a&b&c/,
+      );
+      // Without the intersection, the name is only a name.
+      expect(loadSpec({ sensitive: ['race', 'sex', 'race&sex'] }).sensitive).toHaveLength(3);
+    });
     it('rejects text that is not a mapping', () => {
       expectSpecError('- a\n- b', 'mapping');
       expectSpecError('{ unclosed', 'neither valid YAML nor JSON');
