@@ -18,6 +18,9 @@ export function parsePeriod(id: string, timezone: string): Period {
   if (!m)
     throw new ReportError('REPORT_PERIOD_INVALID', `period ${JSON.stringify(id)} is not of the form YYYY-Qn`);
   const year = Number(m[1]);
+  // Nothing Arbiter records predates the Unix epoch; and Date.UTC reads years below 100 as 19xx.
+  if (year < 1970)
+    throw new ReportError('REPORT_PERIOD_INVALID', `period ${id}: the year must be 1970 or later`);
   const quarter = Number(m[2]) as Period['quarter'];
   return {
     id,

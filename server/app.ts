@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Authenticator } from './auth/identity.ts';
 import { AuthError } from './auth/errors.ts';
+import { ServerError } from './errors.ts';
 import type { AuthFailureLimiter } from './auth/failure-limit.ts';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './http-errors.ts';
 import { createMetrics } from './metrics.ts';
-import { loadOpenApi } from './openapi.ts';
+import { declaredBodies, loadOpenApi, type DeclaredBody } from './openapi.ts';
 import { operationsHandlers } from './routes/operations.ts';
 import type { Handlers } from './routes/types.ts';
 
@@ -32,6 +34,59 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+const buildAjvValidator = AjvCompiler();
+
+/**
+ * A JSON body must already have the contract's types: no `"123"` for a number, no `"x"` for `["x"]`. Query
+ * strings and path parameters are text, so their numbers and booleans are still coerced from it.
+ */
+const bodyExactValidators: typeof buildAjvValidator = (externalSchemas, options) => {
+  const coercing = buildAjvValidator(externalSchemas, options);
+  const exact = buildAjvValidator(externalSchemas, {
+    ...options,
+    customOptions: { ...options?.customOptions, coerceTypes: false },
+  } as typeof options);
+  return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+};
+
+/** The JSON path of the first string or key holding a NUL character, or undefined when none does. */
+function nulAt(root: unknown): string | undefined {
+  const pending: [unknown, string][] = [[root, '']];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const [value, path] = item;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const at = path ? `${path}.${key}` : key;
+        if (key.includes('\u0000')) return at;
+        pending.push([child, at]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Holds a request to its operation's declared body: a media type the operation does not list is refused (415)
+ * rather than handed, unvalidated, to a parser fastify has for it; a required body that is absent is a 400.
+ */
+function bodyContract({ required, mediaTypes }: DeclaredBody) {
+  return async (request: FastifyRequest) => {
+    const type = request.headers['content-type']?.split(';', 1)[0]!.trim().toLowerCase();
+    if (type === undefined || request.body === undefined) {
+      if (required)
+        throw new ServerError('BAD_REQUEST', `a request body is required (${[...mediaTypes].join(' or ')})`);
+      return;
+    }
+    if (!mediaTypes.has(type))
+      throw new ServerError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `this operation accepts ${[...mediaTypes].join(' or ')}, not ${type}`,
+      );
+  };
+}
+
 /**
  * Builds the HTTP app from openapi.yaml: its routes, request validation, response serialization and security.
  * Never listens (tests use inject(); server/serve.ts listens). Every operation of the contract must have a
@@ -41,16 +96,44 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
-    requestIdHeader: 'x-request-id',
+    // Not fastify's own header handling, which would take any value: genReqId checks the caller's id.
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     // Reject what the contract does not allow instead of silently dropping it.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    schemaController: { compilersFactory: { buildValidator: bodyExactValidators } },
+    // Answered below in the Error shape, with Retry-After.
+    return503OnClosing: false,
     clientErrorHandler,
   });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new ServerError('SHUTTING_DOWN', 'the service is shutting down; retry shortly');
+  });
+  // Only bodies some operation declares are parsed; anything else is refused with 415 (see bodyContract).
+  app.removeContentTypeParser('text/plain');
+  // PostgreSQL's text and jsonb hold no NUL character: refused here, naming the field, not by the database as
+  // a 500. The escape is looked for first, so an ordinary body is not walked twice.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    parseJson(request, body as string, (err, value) => {
+      if (err) return done(err);
+      const field = (body as string).includes('\\u0000') ? nulAt(value) : undefined;
+      if (field === undefined) return done(null, value);
+      done(
+        new ServerError('BAD_REQUEST', `${field || '(root)'} must not contain a NUL character`, { field }),
+      );
+    }),
+  );
   // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
   // PDFs are only ever served (reports), never accepted.
@@ -82,14 +165,19 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   // fastify-openapi-glue runs a route's security handler as a preHandler, i.e. after the body is read and
   // validated. Authentication comes first: an unauthenticated caller learns nothing about the contract and
   // never makes us read its body.
+  const spec = loadOpenApi();
+  const bodies = declaredBodies(spec);
   app.addHook('onRoute', (route) => {
     if (route.preHandler && !route.onRequest) {
       route.onRequest = route.preHandler as never;
       delete route.preHandler;
     }
+    for (const method of [route.method].flat()) {
+      const declared = bodies.get(`${method} ${route.url}`);
+      if (declared) route.preValidation = [...[route.preValidation ?? []].flat(), bodyContract(declared)];
+    }
   });
 
-  const spec = loadOpenApi();
   await app.register(fastifySwagger, { mode: 'static', specification: { document: loadOpenApi() as never } });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

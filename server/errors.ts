@@ -11,7 +11,8 @@ export type ServerErrorCode =
   | 'BAD_REQUEST'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'POLICIES_UNAVAILABLE';
+  | 'POLICIES_UNAVAILABLE'
+  | 'SHUTTING_DOWN';
 
 export class ServerError extends Error {
   override readonly name = 'ServerError';

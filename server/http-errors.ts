@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   LEDGER_NOT_FOUND: 404,
   LEDGER_BAD_REQUEST: 400,
   POLICIES_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
   POLICY_ENGINE_CLOSED: 503,
   POLICY_REGION_UNKNOWN: 400,
   POLICY_STAGE_UNKNOWN: 400,
@@ -47,6 +48,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EVAL_MODEL_UNSUPPORTED: 400,
   EVAL_LIMIT_ROWS: 413,
   EVAL_LIMIT_BYTES: 413,
+  // A period or template the caller named; other report failures are ours (500).
+  REPORT_PERIOD_INVALID: 400,
+  REPORT_TEMPLATE_UNKNOWN: 400,
 } satisfies Partial<Record<ServerErrorCode, number>> & Record<string, number>;
 
 /** Codes whose answer tells the client to come back later. */
@@ -55,6 +59,7 @@ const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = {
   LEDGER_PUSHBACK: 1,
   LEDGER_STOPPED: 5,
   POLICIES_UNAVAILABLE: 30,
+  SHUTTING_DOWN: 5,
   POLICY_ENGINE_CLOSED: 5,
 };
 
@@ -67,6 +72,12 @@ const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, { code: string; status: num
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', status: 400 },
   FST_ERR_VALIDATION: { code: 'VALIDATION_FAILED', status: 400 },
 };
+
+/**
+ * PostgreSQL's SQLSTATEs for a connection lost mid-request: class 08, and the server shutting down or not yet
+ * accepting connections (57P01-57P03). The client may retry; pg's message, naming the server, is not sent.
+ */
+const DATABASE_CONNECTION_LOST = /^(08[0-9A-Z]{3}|57P0[1-3])$/;
 
 export interface ErrorBody {
   statusCode: number;
@@ -117,6 +128,13 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
     // The client went away mid-body (an upload cut short): nothing reaches it, and it is not our failure.
     if (err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE')
       return { statusCode: 400, code: 'REQUEST_ABORTED', message: 'the request was cut short' };
+    if (DATABASE_CONNECTION_LOST.test(err.code))
+      return {
+        statusCode: 503,
+        code: 'DATABASE_UNAVAILABLE',
+        message: 'the database is unavailable; retry shortly',
+        retryAfter: RETRY_AFTER_SECONDS.DATABASE_UNAVAILABLE,
+      };
     const known = FASTIFY_CLIENT_ERRORS[err.code];
     if (known) return { statusCode: known.status, code: known.code, message: err.message };
     const status = STATUS_BY_CODE[err.code];
@@ -165,6 +183,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   const body = toHttpError(err);
   if (body.statusCode === 500) {
     request.log.error({ err }, 'unhandled error');
+  } else if (body.statusCode > 500) {
+    // The cause (the database's own error, say) is for the logs, not the client.
+    request.log.warn({ code: body.code, err }, 'request failed');
   } else if (body.statusCode === 401 || body.statusCode === 403) {
     const auth = authFailure(err);
     request.log.warn({ code: body.code, reason: auth?.reason ?? body.message }, 'request refused');

@@ -32,3 +32,24 @@ export function operationsOf(
     HTTP_METHODS.filter((m) => item[m]).map((method) => ({ method, path, operation: item[method]! })),
   );
 }
+
+/** An operation's request body as the contract declares it: the media types it accepts, whether it is required. */
+export interface DeclaredBody {
+  readonly required: boolean;
+  readonly mediaTypes: ReadonlySet<string>;
+}
+
+/** The declared request bodies by `METHOD /path/:param` (fastify's route form of the contract's paths). */
+export function declaredBodies(doc: OpenApiDocument): Map<string, DeclaredBody> {
+  const bodies = new Map<string, DeclaredBody>();
+  for (const { method, path, operation } of operationsOf(doc)) {
+    const body = operation.requestBody as
+      { required?: boolean; content?: Record<string, unknown> } | undefined;
+    if (!body) continue;
+    bodies.set(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, {
+      required: body.required === true,
+      mediaTypes: new Set(Object.keys(body.content ?? {})),
+    });
+  }
+  return bodies;
+}

@@ -32,7 +32,10 @@ export interface DecisionFilter {
   readonly since?: Date;
   /** Only decisions made before this instant. */
   readonly before?: Date;
-  /** Only decisions after this one in (decided_at, decision_id) order: the next page of an oldest-first list. */
+  /**
+   * Only decisions that follow this one in the list's (decided_at, decision_id) order, newer ones oldest first
+   * and older ones newest first: the next page.
+   */
   readonly after?: { readonly decided_at: Date; readonly decision_id: string };
   readonly limit?: number;
   /** Newest first, so that a limit keeps the latest; oldest first otherwise. */
@@ -61,11 +64,12 @@ export class DecisionStore {
     if (filter.since) query = query.where('decided_at', '>=', filter.since);
     if (filter.before) query = query.where('decided_at', '<', filter.before);
     const { after } = filter;
+    const beyond = filter.newestFirst ? '<' : '>';
     if (after)
       query = query.where((eb) =>
         eb.or([
-          eb('decided_at', '>', after.decided_at),
-          eb.and([eb('decided_at', '=', after.decided_at), eb('decision_id', '>', after.decision_id)]),
+          eb('decided_at', beyond, after.decided_at),
+          eb.and([eb('decided_at', '=', after.decided_at), eb('decision_id', beyond, after.decision_id)]),
         ]),
       );
     const direction = filter.newestFirst ? 'desc' : 'asc';

@@ -145,7 +145,16 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   const checkout = async (commit: string) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-src-'));
     const subdir = (options.path ?? '.').replace(/^\.\/?/, '');
-    const archive = await git(['archive', '--format=tar', commit, ...(subdir ? ['--', subdir] : [])]);
+    const archive = await git(['archive', '--format=tar', commit, ...(subdir ? ['--', subdir] : [])]).catch(
+      (err: unknown) => {
+        // git's own words name the command line and the repository's path on this server.
+        throw new PolicyError(
+          'POLICY_SOURCE_FAILED',
+          subdir ? `commit ${commit} has no folder ${subdir}` : `commit ${commit} cannot be read`,
+          { cause: err },
+        );
+      },
+    );
     await writeFiles(dir, await untar(archive));
     return { dir, sourceDir: path.join(dir, subdir) };
   };

@@ -77,8 +77,11 @@ export class AuthFailureLimiter {
           message: `too many failed authentications; retry in ${seconds} s`,
         });
     });
+    // Only a credential that failed counts: a request without one (a probe, a misconfigured client behind the
+    // same address) guesses nothing, and counting it would lock out that address's real clients.
     app.addHook('onResponse', async (request, reply) => {
-      if (reply.statusCode === 401) this.recordFailure(request.ip);
+      if (reply.statusCode === 401 && request.headers.authorization !== undefined)
+        this.recordFailure(request.ip);
     });
   }
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
@@ -64,7 +64,9 @@ async function openPostgres(
   // which ends the process.
   pool.on('error', onIdleConnectionError);
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: preparedStatements ? preparingPool(pool) : pool }),
+    dialect: new PostgresDialect({
+      pool: unavailableWhenUnreachable(preparedStatements ? preparingPool(pool) : pool),
+    }),
   });
   const target = new URL(url);
   const location = `postgres://${target.host}${target.pathname}`;
@@ -72,15 +74,33 @@ async function openPostgres(
     await sql`select 1`.execute(db);
   } catch (err) {
     await db.destroy();
+    const reason = err instanceof ServerError && err.cause instanceof Error ? err.cause : (err as Error);
     throw new ServerError(
       'DATABASE_UNAVAILABLE',
-      `cannot reach PostgreSQL at ${location}: ${(err as Error).message}`,
+      `cannot reach PostgreSQL at ${location}: ${reason.message}`,
       {
         cause: err,
       },
     );
   }
   return { db, kind: 'postgres', location, url, close: () => db.destroy() };
+}
+
+/**
+ * The pool, with a failure to open a connection (PostgreSQL down, refusing connections, out of slots) said as
+ * DATABASE_UNAVAILABLE, which callers answer with 503 and Retry-After rather than 500. pg's own error, which
+ * names hosts and ports, stays the cause, for the logs.
+ */
+function unavailableWhenUnreachable(pool: PostgresPool): PostgresPool {
+  return {
+    connect: () =>
+      pool.connect().catch((err: unknown) => {
+        throw new ServerError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry shortly', {
+          cause: err,
+        });
+      }),
+    end: () => pool.end(),
+  };
 }
 
 async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {

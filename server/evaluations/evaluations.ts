@@ -83,12 +83,7 @@ export class Evaluations {
 
   async submit(request: EvaluationRequest, createdBy: string): Promise<EvaluationView> {
     // Refuse what can never run before it is queued: a bad spec or an artifact that is not there.
-    try {
-      checkSpecFor(loadSpec(request.spec as never), { model: request.model_sha256 !== undefined });
-    } catch (err) {
-      if (err instanceof EvaluatorError) throw err;
-      throw new ServerError('BAD_REQUEST', `spec: ${(err as Error).message}`, { field: 'spec' });
-    }
+    checkSpecFor(loadSpec(request.spec as never), { model: request.model_sha256 !== undefined });
     for (const [field, sha] of [
       ['model_sha256', request.model_sha256],
       ['data_sha256', request.data_sha256],

@@ -15,7 +15,7 @@ import { assertInScope } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import type { Evaluations } from '../evaluations/evaluations.ts';
 import type { PolicySubsystem } from '../policies/policy-subsystem.ts';
-import { actorOf, callerOf, type Handlers } from './types.ts';
+import { actorOf, callerOf, dateOf, type Handlers } from './types.ts';
 
 const NINETY_DAYS_MS = 90 * 86_400_000;
 
@@ -49,16 +49,6 @@ interface DecisionBody {
   [key: string]: unknown;
 }
 
-/** A date-time parameter as a Date; JSON Schema's date-time admits a leap second (:60), which Date does not. */
-function dateOf(value: string, field: string): Date {
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()))
-    throw new ServerError('BAD_REQUEST', `${field}: ${value} is not a time this service can represent`, {
-      field,
-    });
-  return date;
-}
-
 export function decisionHandlers(deps: {
   policies: PolicySubsystem;
   ledger: Ledger;
@@ -66,6 +56,14 @@ export function decisionHandlers(deps: {
   clock: () => Date;
 }): Handlers {
   const { policies, ledger, evaluations, clock } = deps;
+
+  /** The recorded decision a request names as a cursor; an unknown one is the request's fault. */
+  const decisionNamed = (id: string, field: string) =>
+    policies.decisions.get(id).catch((err: unknown) => {
+      if (err instanceof PolicyError && err.code === 'DECISION_NOT_FOUND')
+        throw new ServerError('BAD_REQUEST', `${field}: no decision ${id}`, { field });
+      throw err;
+    });
 
   /**
    * The evidence of the request, attached (checked against its schema) or a succeeded evaluation's, and the
@@ -149,11 +147,18 @@ export function decisionHandlers(deps: {
       return reply.status(201).send(receipt);
     },
     listDecisions: async (request) => {
-      const q = request.query as { model?: string; region?: string; since?: string; limit?: number };
+      const q = request.query as {
+        model?: string;
+        region?: string;
+        since?: string;
+        limit?: number;
+        after?: string;
+      };
       const rows = await policies.decisions.list({
         model: q.model,
         region: q.region,
         since: q.since ? dateOf(q.since, 'since') : undefined,
+        after: q.after === undefined ? undefined : await decisionNamed(q.after, 'after'),
         limit: q.limit ?? 100,
         newestFirst: true,
       });
@@ -192,14 +197,7 @@ export function decisionHandlers(deps: {
       };
       // Checked before the candidate is built: a build takes seconds.
       const since = body.since ? dateOf(body.since, 'since') : new Date(clock().getTime() - NINETY_DAYS_MS);
-      const after =
-        body.after === undefined
-          ? undefined
-          : await policies.decisions.get(body.after).catch((err: unknown) => {
-              if (err instanceof PolicyError && err.code === 'DECISION_NOT_FOUND')
-                throw new ServerError('BAD_REQUEST', `after: no decision ${body.after}`, { field: 'after' });
-              throw err;
-            });
+      const after = body.after === undefined ? undefined : await decisionNamed(body.after, 'after');
       const candidate = await policies.source.buildRef(body.ref);
       return simulateDecisions({
         candidate,

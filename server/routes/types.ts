@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
+import { ServerError } from '../errors.ts';
 
 /** A route handler, looked up by the operationId of openapi.yaml. */
 export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -33,4 +34,14 @@ export function callerOf(request: FastifyRequest): Identity {
 export function actorOf(request: FastifyRequest): { subject: string; role: string; issuer: string } {
   const { subject, role, issuer } = callerOf(request);
   return { subject, role, issuer };
+}
+
+/** A date-time parameter as a Date; JSON Schema's date-time admits a leap second (:60), which Date does not. */
+export function dateOf(value: string, field: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new ServerError('BAD_REQUEST', `${field}: ${value} is not a time this service can represent`, {
+      field,
+    });
+  return date;
 }

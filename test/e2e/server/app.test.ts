@@ -53,6 +53,12 @@ describe('the HTTP service', () => {
         ],
       ).toBe('ci-run-42');
       expect((await service.app.inject('/healthz')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      // An id that is not a plain token is replaced, not echoed into headers and logs.
+      const odd = await service.app.inject({
+        url: '/healthz',
+        headers: { 'x-request-id': `x"y ${'z'.repeat(5000)}` },
+      });
+      expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     });
   });
 
@@ -132,6 +138,66 @@ describe('the HTTP service', () => {
       });
       expect(extra.statusCode).toBe(400);
       expect(extra.json().message).toContain('colour');
+    });
+
+    it('a body of a media type the operation does not list → 415, and nothing is written', async () => {
+      const before = (await service.ledger.integrate('eu')).size;
+      for (const type of ['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded']) {
+        const r = await service.app.inject({
+          method: 'POST',
+          url: '/v1/ledger/eu/attestations',
+          headers: { ...bearer(service.adminToken), 'content-type': type },
+          payload: 'statement=hello',
+        });
+        expect(r.statusCode, type).toBe(415);
+        expect(r.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+      }
+      expect((await service.ledger.integrate('eu')).size).toBe(before);
+    });
+
+    it('a required body that is missing → 400, not a 500', async () => {
+      for (const url of ['/v1/tokens', '/v1/models', '/v1/decisions', '/v1/waivers', '/v1/evaluations']) {
+        const r = await service.app.inject({ method: 'POST', url, headers: bearer(service.adminToken) });
+        expect(r.statusCode, url).toBe(400);
+        expect(r.json().message, url).toMatch(/request body is required/);
+      }
+    });
+
+    it('a body with the wrong JSON types → 400, not coerced', async () => {
+      const r = await service.app.inject({
+        method: 'POST',
+        url: '/v1/models',
+        headers: bearer(service.adminToken),
+        payload: { name: 'coerced', owner: 123, intended_purpose: 'p', risk_tier: 'high' },
+      });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'owner' });
+      // Query strings are text: their numbers are still read from it.
+      const list = await service.app.inject({ url: '/v1/decisions?limit=5', headers: bearer(auditorToken) });
+      expect(list.statusCode).toBe(200);
+    });
+
+    it('a NUL character or an unrepresentable time in a body → 400 naming the field', async () => {
+      const nul = await service.app.inject({
+        method: 'POST',
+        url: '/v1/models',
+        headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
+        payload:
+          '{"name":"nul","owner":"o","intended_purpose":"p","risk_tier":"high","description":"a\\u0000b"}',
+      });
+      expect(nul.statusCode).toBe(400);
+      expect(nul.json()).toMatchObject({
+        field: 'description',
+        message: 'description must not contain a NUL character',
+      });
+      const leap = await service.app.inject({
+        method: 'POST',
+        url: '/v1/tokens',
+        headers: bearer(service.adminToken),
+        payload: { role: 'auditor', expires_at: '2030-06-30T23:59:60Z' },
+      });
+      expect(leap.statusCode).toBe(400);
+      expect(leap.json()).toMatchObject({ field: 'expires_at' });
     });
 
     it('an unexpected exception → 500 with no internals', async () => {

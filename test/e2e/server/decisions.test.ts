@@ -176,6 +176,18 @@ describe('decisions through the API', () => {
   it('lists decisions for auditors, and refuses an auditor deciding', async () => {
     const listed = (await call('GET', '/v1/decisions?region=us', auditor)).json();
     expect(listed.decisions.length).toBe(2);
+    // Page by page, newest first: the next page follows the last decision of the one before.
+    const [newest, older] = listed.decisions as { decision_id: string }[];
+    const first = (await call('GET', '/v1/decisions?region=us&limit=1', auditor)).json();
+    expect(first.decisions.map((d: { decision_id: string }) => d.decision_id)).toEqual([newest!.decision_id]);
+    const next = (
+      await call('GET', `/v1/decisions?region=us&limit=1&after=${newest!.decision_id}`, auditor)
+    ).json();
+    expect(next.decisions.map((d: { decision_id: string }) => d.decision_id)).toEqual([older!.decision_id]);
+    const last = await call('GET', `/v1/decisions?region=us&after=${older!.decision_id}`, auditor);
+    expect(last.json().decisions).toEqual([]);
+    const unknown = await call('GET', '/v1/decisions?after=no-such-decision', auditor);
+    expect(unknown.json()).toMatchObject({ statusCode: 400, field: 'after' });
     // JSON Schema's date-time admits a leap second, which no Date can hold: a 400, not a failed query.
     const leap = await call('GET', '/v1/decisions?since=2026-12-31T23:59:60Z', auditor);
     expect(leap.json()).toMatchObject({ statusCode: 400, field: 'since' });

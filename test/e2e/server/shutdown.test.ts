@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import net from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,37 @@ describe('graceful shutdown', () => {
     const { status, body } = await response;
     expect(status).toBe(201);
     expect(JSON.parse(body).size).toBe('a,b\n1,2\n3,4\n'.length);
+    expect(await exit).toBe(0);
+  }, 90_000);
+
+  it('answers a request that arrives while it shuts down with 503 SHUTTING_DOWN and Retry-After', async () => {
+    const server = await startServer(['--data-dir', dataDir]);
+    const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+    const { port } = new URL(server.url);
+    const exit = new Promise<number | null>((resolve) => server.process.once('exit', resolve));
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (d) => (received += d));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // An upload held open across the signal, then a second request pipelined on the same connection.
+    socket.write(
+      `POST /v1/artifacts?filename=held.csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        'Content-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\na,b\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.process.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    socket.write('1,2\n' + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    const [first, second] = received.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 201 /);
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(JSON.parse(second!.slice(second!.indexOf('\r\n\r\n') + 4))).toEqual({
+      statusCode: 503,
+      code: 'SHUTTING_DOWN',
+      message: 'the service is shutting down; retry shortly',
+    });
     expect(await exit).toBe(0);
   }, 90_000);
 });

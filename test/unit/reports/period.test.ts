@@ -17,6 +17,8 @@ describe('parsePeriod', () => {
     expect(() => parsePeriod('2026-Q5', 'UTC')).toThrow(ReportError);
     expect(() => parsePeriod('2026Q1', 'UTC')).toThrow(/YYYY-Qn/);
     expect(() => parsePeriod('2026-Q1', 'Mars/Olympus')).toThrow(ReportError);
+    // Date.UTC would read year 0 as 1900, and the quarter before as year -1.
+    expect(() => parsePeriod('0000-Q1', 'UTC')).toThrow(/1970 or later/);
   });
 
   it('finds the quarter an instant falls in, in the given timezone', () => {

@@ -3,6 +3,7 @@ import { AuthError } from '../../../server/auth/errors.ts';
 import { ServerError } from '../../../server/errors.ts';
 import { toHttpError } from '../../../server/http-errors.ts';
 import { PolicyError } from '../../../policies/index.ts';
+import { ReportError } from '../../../reports/index.ts';
 
 describe('toHttpError', () => {
   it('maps typed errors by code', () => {
@@ -12,6 +13,40 @@ describe('toHttpError', () => {
       message: 'no model named x',
     });
     expect(toHttpError(new ServerError('DATABASE_UNAVAILABLE', 'down'))).toMatchObject({
+      statusCode: 503,
+      retryAfter: 5,
+    });
+  });
+
+  it("answers a database connection lost mid-request with 503 and Retry-After, not pg's words", () => {
+    for (const code of ['57P01', '08006', '57P03']) {
+      const lost = Object.assign(
+        new Error('terminating connection due to administrator command at 10.0.0.7'),
+        {
+          code,
+        },
+      );
+      expect(toHttpError(lost)).toEqual({
+        statusCode: 503,
+        code: 'DATABASE_UNAVAILABLE',
+        message: 'the database is unavailable; retry shortly',
+        retryAfter: 5,
+      });
+    }
+    // Other SQLSTATEs stay internal errors.
+    expect(toHttpError(Object.assign(new Error('deadlock'), { code: '40P01' }))).toMatchObject({
+      statusCode: 500,
+    });
+  });
+
+  it('answers a period or template the caller named with 400, the service shutting down with 503', () => {
+    expect(toHttpError(new ReportError('REPORT_PERIOD_INVALID', 'period 0000-Q1: …'))).toMatchObject({
+      statusCode: 400,
+    });
+    expect(toHttpError(new ReportError('REPORT_TEMPLATE_UNKNOWN', 'no report template "x"'))).toMatchObject({
+      statusCode: 400,
+    });
+    expect(toHttpError(new ServerError('SHUTTING_DOWN', 'shutting down'))).toMatchObject({
       statusCode: 503,
       retryAfter: 5,
     });

@@ -27,6 +27,14 @@ describe('repeated authentication failures', () => {
     expect((await get(service.adminToken, '192.0.2.8')).statusCode).toBe(200);
   });
 
+  it('counts credentials that failed, not requests that carried none', async () => {
+    for (let i = 0; i < 8; i++)
+      expect((await service.app.inject({ url: '/v1/tokens', remoteAddress: '192.0.2.10' })).statusCode).toBe(
+        401,
+      );
+    expect((await get(service.adminToken, '192.0.2.10')).statusCode).toBe(200);
+  });
+
   it('counts refusals (401), not wrong roles (403)', async () => {
     const auditor = (await service.tokens.create({ role: 'auditor', createdBy: 'test' })).token;
     for (let i = 0; i < 8; i++) expect((await get(auditor, '192.0.2.9')).statusCode).toBe(403);
