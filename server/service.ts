@@ -161,6 +161,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
           await app.close();
           await reports!.close();
           await policies!.close();
+          // Running evaluations go back to the queue, so the job queue's graceful stop has nothing to wait for.
+          evaluations.stopSweeping();
+          await evaluations.stop();
           await queue!.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs });
           await ledger.stop();
           await database.close();

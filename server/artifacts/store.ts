@@ -59,6 +59,15 @@ export class ArtifactStore {
         .onConflict((oc) => oc.column('sha256').doNothing())
         .returning('sha256')
         .executeTakeFirst();
+      // The same bytes sent again with a name, when the first upload had none: readers choose the data
+      // format by its extension. A name already given stays: content addressing keeps the first.
+      if (!inserted && meta.filename)
+        await this.db
+          .updateTable('artifact')
+          .set({ filename: meta.filename })
+          .where('sha256', '=', sha256)
+          .where('filename', 'is', null)
+          .execute();
       return { artifact: await this.info(sha256), created: inserted !== undefined };
     } finally {
       await rm(tmp, { force: true });

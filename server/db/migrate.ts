@@ -8,6 +8,7 @@ import { policyMigrations } from '../../policies/index.ts';
 import * as serverArtifacts from './migrations/2026_11_23_0002_server_artifacts.ts';
 import * as serverEvaluations from './migrations/2026_11_23_0003_server_evaluations.ts';
 import * as serverReports from './migrations/2026_11_23_0004_server_reports.ts';
+import * as serverEvaluationHeartbeat from './migrations/2026_12_02_0000_server_evaluation_heartbeat.ts';
 
 /**
  * The one migration set: the server's own migrations and every module's, by name. Names start with a
@@ -22,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0002_server_artifacts': serverArtifacts,
   '2026_11_23_0003_server_evaluations': serverEvaluations,
   '2026_11_23_0004_server_reports': serverReports,
+  '2026_12_02_0000_server_evaluation_heartbeat': serverEvaluationHeartbeat,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

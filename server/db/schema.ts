@@ -63,6 +63,8 @@ export interface EvaluationTable {
   created_at: Generated<Date>;
   started_at: Date | null;
   finished_at: Date | null;
+  /** Refreshed while a process runs the evaluation; a running row whose heartbeat stopped is orphaned. */
+  heartbeat_at: Date | null;
 }
 
 /** Generated reports: the PDF, the exact data it was rendered from, and the ledger entry that records both. */

@@ -2,14 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type PgBoss from 'pg-boss';
-import { checkSpecFor, evaluate, EvaluatorError, loadSpec, type Evidence } from '../../evaluators/index.ts';
+import { checkSpecFor, EvaluatorError, loadSpec, type Evidence } from '../../evaluators/index.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { EvaluationTable, ServerTables } from '../db/schema.ts';
 import { ServerError } from '../errors.ts';
+import { evaluateInThread } from './evaluation-thread.ts';
 
 const QUEUE = 'evaluate';
+
+/** The abort reason of a shutdown: the evaluation is queued again, not cancelled. */
+const SHUTDOWN = Symbol('shutdown');
+
+/** How often a process running an evaluation says so, and how long a silent one is taken for dead. */
+const HEARTBEAT_MS = 5_000;
+const ORPHANED_AFTER_MS = 30_000;
 
 export interface EvaluationLimits {
   readonly maxRows: number;
@@ -68,6 +76,8 @@ function view(row: Selectable<EvaluationTable>): EvaluationView {
  */
 export class Evaluations {
   private readonly running = new Map<string, AbortController>();
+  private readonly runs = new Set<Promise<void>>();
+  private sweeper: NodeJS.Timeout | undefined;
   // pg-boss drops a job sent to a queue that does not exist (send() answers null), and a process that only
   // queues (ARBITER_EVAL_WORKER=off) never starts a worker: every process makes sure the queue is there.
   private queueReady: Promise<void> | undefined;
@@ -123,26 +133,26 @@ export class Evaluations {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    await this.enqueue(row.id);
+    return view(row);
+  }
+
+  /** Queues a job that runs the evaluation (again, for one requeued). */
+  private async enqueue(id: string): Promise<void> {
     await this.ensureQueue();
     const job = await this.queue.send(
       QUEUE,
-      { id: row.id },
-      {
-        singletonKey: row.id,
-        retryLimit: 2,
-        retryDelay: 5,
-        expireInSeconds: Math.ceil(this.limits.timeoutMs / 1000) + 60,
-      },
+      { id },
+      { retryLimit: 2, retryDelay: 5, expireInSeconds: Math.ceil(this.limits.timeoutMs / 1000) + 60 },
     );
     if (job === null) {
-      await this.finish(row.id, {
+      await this.finish(id, {
         status: 'failed',
         error_code: 'INTERNAL',
         error_message: 'the job queue did not take the evaluation',
       });
-      throw new Error(`pg-boss did not queue evaluation ${row.id}`);
+      throw new Error(`pg-boss did not queue evaluation ${id}`);
     }
-    return view(row);
   }
 
   async get(id: string): Promise<EvaluationView> {
@@ -166,15 +176,19 @@ export class Evaluations {
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new ServerError('NOT_FOUND', `no evaluation ${id}`);
-    if (row.status === 'queued') {
-      await this.finish(id, {
-        status: 'cancelled',
-        error_code: 'EVAL_ABORTED',
-        error_message: 'cancelled before it ran',
-      });
-    }
+    // Nobody will notice the request for one that is not running, or whose process died: it ends here.
+    await this.finishCancelled(id);
     this.running.get(id)?.abort();
     return this.get(id);
+  }
+
+  /**
+   * Stops the evaluations this process runs, for a shutdown: each goes back to the queue for another worker,
+   * or this one after a restart, to run from the start. Call before stopping the queue.
+   */
+  async stop(): Promise<void> {
+    for (const controller of this.running.values()) controller.abort(SHUTDOWN);
+    await Promise.all(this.runs);
   }
 
   /** Starts taking jobs from the queue (one at a time per process: inference uses every core it is given). */
@@ -184,9 +198,75 @@ export class Evaluations {
       QUEUE,
       { batchSize: 1, pollingIntervalSeconds: 1 },
       async ([job]) => {
-        if (job) await this.run(job.data.id);
+        if (!job) return;
+        const run = this.run(job.data.id);
+        this.runs.add(run);
+        await run.finally(() => this.runs.delete(run));
       },
     );
+    await this.requeueOrphans();
+    this.sweeper = setInterval(() => {
+      this.requeueOrphans().catch((err: unknown) =>
+        this.log.error({ err }, 'requeueing orphaned evaluations failed'),
+      );
+    }, ORPHANED_AFTER_MS);
+    this.sweeper.unref();
+  }
+
+  /** Stops looking for orphaned evaluations (see requeueOrphans). */
+  stopSweeping(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /**
+   * Evaluations left running by a process that died (killed, or its machine lost): their heartbeat stopped.
+   * Each is queued again at once rather than when its job's expiry, past the time limit, would retry it.
+   */
+  private async requeueOrphans(): Promise<void> {
+    const orphans = await this.db
+      .updateTable('evaluation')
+      .set({ status: 'queued', phase: null, rows_done: 0, heartbeat_at: null })
+      .where('status', '=', 'running')
+      .where('heartbeat_at', '<', new Date(Date.now() - ORPHANED_AFTER_MS))
+      .where('cancel_requested', '=', false)
+      .returning('id')
+      .execute();
+    for (const { id } of orphans) await this.enqueue(id);
+    const cancelled = await this.db
+      .selectFrom('evaluation')
+      .select('id')
+      .where('status', '=', 'running')
+      .where('heartbeat_at', '<', new Date(Date.now() - ORPHANED_AFTER_MS))
+      .where('cancel_requested', '=', true)
+      .execute();
+    for (const { id } of cancelled) await this.finishCancelled(id);
+  }
+
+  /** Ends as cancelled an evaluation asked to stop that no live process runs: queued, or orphaned. */
+  private async finishCancelled(id: string): Promise<void> {
+    await this.db
+      .updateTable('evaluation')
+      .set({
+        status: 'cancelled',
+        error_code: 'EVAL_ABORTED',
+        error_message: 'cancelled',
+        finished_at: new Date(),
+      })
+      .where('id', '=', id)
+      .where('cancel_requested', '=', true)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'queued'),
+          eb.and([
+            eb('status', '=', 'running'),
+            eb.or([
+              eb('heartbeat_at', 'is', null),
+              eb('heartbeat_at', '<', new Date(Date.now() - ORPHANED_AFTER_MS)),
+            ]),
+          ]),
+        ]),
+      )
+      .execute();
   }
 
   private ensureQueue(): Promise<void> {
@@ -197,29 +277,60 @@ export class Evaluations {
     return this.queueReady;
   }
 
-  private async finish(id: string, values: Partial<Selectable<EvaluationTable>>): Promise<void> {
-    await this.db
+  private async finish(
+    id: string,
+    values: Partial<Selectable<EvaluationTable>>,
+    options: { unlessCancelled?: boolean } = {},
+  ): Promise<void> {
+    let update = this.db
       .updateTable('evaluation')
       .set({ ...values, finished_at: new Date() })
       .where('id', '=', id)
-      .where('status', 'in', ['queued', 'running'])
-      .execute();
+      .where('status', 'in', ['queued', 'running']);
+    if (options.unlessCancelled) update = update.where('cancel_requested', '=', false);
+    await update.execute();
   }
 
   private async run(id: string): Promise<void> {
+    // A queued row, or a running one whose process died. Another job for the same row (a retry of an expired
+    // one, say) finds it running with a fresh heartbeat and leaves it.
+    const now = new Date();
     const claimed = await this.db
       .updateTable('evaluation')
-      .set({ status: 'running', started_at: new Date(), rows_done: 0, phase: null })
+      .set({ status: 'running', started_at: now, heartbeat_at: now, rows_done: 0, phase: null })
       .where('id', '=', id)
-      .where('status', 'in', ['queued', 'running'])
       .where('cancel_requested', '=', false)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'queued'),
+          eb.and([
+            eb('status', '=', 'running'),
+            eb('heartbeat_at', '<', new Date(now.getTime() - ORPHANED_AFTER_MS)),
+          ]),
+        ]),
+      )
       .returningAll()
       .executeTakeFirst();
-    if (!claimed) return;
+    if (!claimed) {
+      await this.finishCancelled(id);
+      return;
+    }
     const controller = new AbortController();
     this.running.set(id, controller);
+    // The heartbeat also notices a cancellation asked of another process.
+    const heartbeat = setInterval(() => {
+      void this.db
+        .updateTable('evaluation')
+        .set({ heartbeat_at: sql`now()` })
+        .where('id', '=', id)
+        .returning('cancel_requested')
+        .executeTakeFirst()
+        .then((row) => row?.cancel_requested && controller.abort())
+        .catch((err: unknown) => this.log.error({ err, evaluation: id }, 'evaluation heartbeat failed'));
+    }, HEARTBEAT_MS);
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-eval-'));
     let lastWrite = 0;
+    let lastPhase: string | undefined;
     const artifactFiles = new Map<string, string>();
     try {
       const fetch = (sha: string | null) =>
@@ -232,38 +343,58 @@ export class Evaluations {
       if (model) artifactFiles.set(model, `model artifact ${claimed.model_sha256}`);
       artifactFiles.set(data!, `data artifact ${claimed.data_sha256}`);
       if (reference) artifactFiles.set(reference, `reference artifact ${claimed.reference_sha256}`);
-      const result = await evaluate({
-        model,
-        data: data!,
-        reference,
-        spec: JSON.parse(claimed.spec),
-        executionProvider: claimed.execution_provider,
-        limits: this.limits,
-        signal: controller.signal,
-        generatedAt: this.clock(),
-        onProgress: (progress) => {
-          // At most one write a second: progress for readers, and the moment to notice a cancellation.
-          const now = Date.now();
-          if (now - lastWrite < 1000) return;
-          lastWrite = now;
-          void this.db
-            .updateTable('evaluation')
-            .set({ phase: progress.phase, rows_done: progress.rows })
-            .where('id', '=', id)
-            .returning('cancel_requested')
-            .executeTakeFirst()
-            .then((row) => row?.cancel_requested && controller.abort());
+      const result = await evaluateInThread(
+        {
+          model,
+          data: data!,
+          reference,
+          spec: JSON.parse(claimed.spec),
+          executionProvider: claimed.execution_provider,
+          limits: this.limits,
+          generatedAt: this.clock().toISOString(),
         },
-      });
-      await this.finish(id, {
-        status: 'succeeded',
-        phase: 'done',
-        rows_done: result.evidence.rows,
-        evidence_json: result.json,
-        evidence_sha256: result.sha256,
-      });
+        {
+          signal: controller.signal,
+          onProgress: (progress) => {
+            // At most one write a second, and one for each new phase: progress for readers, and the moment to
+            // notice a cancellation.
+            const at = Date.now();
+            if (at - lastWrite < 1000 && progress.phase === lastPhase) return;
+            lastWrite = at;
+            lastPhase = progress.phase;
+            void this.db
+              .updateTable('evaluation')
+              .set({ phase: progress.phase, rows_done: progress.rows })
+              .where('id', '=', id)
+              .returning('cancel_requested')
+              .executeTakeFirst()
+              .then((row) => row?.cancel_requested && controller.abort());
+          },
+        },
+      );
+      // A cancellation that arrived as it finished still wins: the caller was told it was requested.
+      await this.finish(
+        id,
+        {
+          status: 'succeeded',
+          phase: 'done',
+          rows_done: result.rows,
+          evidence_json: result.json,
+          evidence_sha256: result.sha256,
+        },
+        { unlessCancelled: true },
+      );
+      await this.finish(id, { status: 'cancelled', error_code: 'EVAL_ABORTED', error_message: 'cancelled' });
     } catch (err) {
-      if (err instanceof EvaluatorError) {
+      if (controller.signal.reason === SHUTDOWN) {
+        await this.db
+          .updateTable('evaluation')
+          .set({ status: 'queued', phase: null, rows_done: 0, heartbeat_at: null })
+          .where('id', '=', id)
+          .where('status', '=', 'running')
+          .execute();
+        await this.enqueue(id);
+      } else if (err instanceof EvaluatorError) {
         // The evaluator names files by the paths the worker gave them; the caller knows them as artifacts.
         let message = err.message;
         for (const [file, name] of artifactFiles) message = message.replaceAll(file, name);
@@ -281,6 +412,7 @@ export class Evaluations {
         });
       }
     } finally {
+      clearInterval(heartbeat);
       this.running.delete(id);
       await rm(workDir, { recursive: true, force: true });
     }

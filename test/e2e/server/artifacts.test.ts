@@ -37,6 +37,20 @@ describe('artifacts', () => {
     expect(info.json()).toMatchObject({ sha256, size: bytes.length });
   });
 
+  it('takes the name of a later upload of the same bytes when the first had none', async () => {
+    const bytes = Buffer.from('age,sex,label\n41,Male,1\n');
+    const unnamed = await service.app.inject({
+      method: 'POST',
+      url: '/v1/artifacts',
+      headers: { authorization: `Bearer ${ciToken}`, 'content-type': 'application/octet-stream' },
+      payload: bytes,
+    });
+    expect(unnamed.json().filename).toBeNull();
+    expect((await upload(ciToken, bytes, 'named.csv')).json().filename).toBe('named.csv');
+    // The first name given stays.
+    expect((await upload(ciToken, bytes, 'other.jsonl')).json().filename).toBe('named.csv');
+  });
+
   it('refuses a file over the limit with 413 and stores nothing', async () => {
     const big = Buffer.alloc(64 * 1024 + 1, 7);
     const r = await upload(ciToken, big, 'big.bin');

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../../support/database.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
@@ -99,6 +100,57 @@ describe('evaluation jobs on PostgreSQL', () => {
         status: 'cancelled',
         evidence: null,
       });
+    },
+  );
+
+  it(
+    'takes up at once an evaluation whose process died, and cancels one at once',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = service!.dataDir;
+      await service!.stop();
+      service = await startTestService({
+        DATABASE_URL: database.url,
+        ARBITER_DATA_DIR: dataDir,
+        ARBITER_EVAL_WORKER: 'off',
+      });
+      const data = await upload(csv(50));
+      const create = async () =>
+        (await call('POST', '/v1/evaluations', { data_sha256: data, spec: SPEC })).json().id as string;
+      const orphaned = await create();
+      const abandoned = await create();
+      // As a process killed mid-run leaves them: running, silent for a minute, their jobs still active.
+      const { db } = service.database;
+      await sql`update evaluation set status = 'running', heartbeat_at = now() - interval '1 minute'
+        where id in (${orphaned}, ${abandoned})`.execute(db);
+      await sql`update pgboss.job set state = 'active', started_on = now()
+        where name = 'evaluate' and data->>'id' in (${orphaned}, ${abandoned})`.execute(db);
+      // Nobody runs the abandoned one: cancelling it ends it now, not when its job expires.
+      await call('POST', `/v1/evaluations/${abandoned}/cancel`);
+      expect((await call('GET', `/v1/evaluations/${abandoned}`)).json().status).toBe('cancelled');
+      await service.stop();
+
+      service = await startTestService({ DATABASE_URL: database.url, ARBITER_DATA_DIR: dataDir });
+      expect(await waitFor(orphaned)).toMatchObject({ status: 'succeeded', progress: { rows: 100 } });
+    },
+  );
+
+  it(
+    'computes in a thread of its own: the service answers meanwhile, and a cancel stops it at once',
+    { timeout: 120_000 },
+    async () => {
+      const data = await upload(csv(2_000));
+      // Enough resamples to run for a while, all of it in one metric loop.
+      const spec = { ...SPEC, bootstrap: { resamples: 100_000, seed: 1 } };
+      const id = (await call('POST', '/v1/evaluations', { data_sha256: data, spec })).json().id as string;
+      for (let i = 0; i < 300; i++) {
+        const e = (await call('GET', `/v1/evaluations/${id}`)).json();
+        if (e.progress.phase === 'metrics') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await service!.app.inject('/healthz')).statusCode).toBe(200);
+      expect((await call('POST', `/v1/evaluations/${id}/cancel`)).statusCode).toBe(202);
+      expect(await waitFor(id)).toMatchObject({ status: 'cancelled', error: { code: 'EVAL_ABORTED' } });
     },
   );
 });
