@@ -63,7 +63,16 @@ export const policyDataSchema = z
     security: z
       .object({ blocking_severities: z.array(z.enum(['critical', 'high', 'medium', 'low'])).min(1) })
       .strict(),
-    evidence: z.object({ max_age_days: days, bias_audit_max_age_days: days.optional() }).strict(),
+    evidence: z
+      .object({
+        max_age_days: days,
+        bias_audit_max_age_days: days.optional(),
+        // How far a piece of evidence may be dated after the decision clock before it counts as future-dated
+        // (EVIDENCE-FUTURE-DATED): the clocks of the machine that gathered it and of this service disagree a
+        // little. Whole seconds; 5 minutes unless the region says otherwise.
+        clock_skew_seconds: count.default(300),
+      })
+      .strict(),
     model_card: z.object({ required_fields: z.array(z.string().min(1)).min(1) }).strict(),
     human_review_risk_tiers: z.array(z.enum(['minimal', 'limited', 'high', 'unacceptable'])),
   })

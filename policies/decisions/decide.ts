@@ -224,6 +224,8 @@ function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySc
   }
   const card = body.model_card ?? {};
   // A deployment must document its model; other stages may omit the card, but what they send must be valid.
+  // A required field documents something only as a non-blank string (false, 0 or "   " document nothing),
+  // as the CARD-REQUIRED-FIELD rule judges it too.
   if (body.stage === 'deployment') {
     for (const field of regions[body.region]!.model_card?.required_fields ?? []) {
       const value = card[field];
@@ -234,6 +236,13 @@ function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySc
           {
             field: `model_card.${field}`,
           },
+        );
+      }
+      if (typeof value !== 'string' || value.trim() === '') {
+        throw new PolicyError(
+          'POLICY_MODEL_CARD_INVALID',
+          `model_card.${field}: must be a non-blank string (required in region ${body.region})`,
+          { field: `model_card.${field}` },
         );
       }
     }

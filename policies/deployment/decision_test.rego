@@ -10,7 +10,7 @@ _regions := {"eu": {
 	"performance": {"accuracy_min": 0.6, "roc_auc_min": 0.65},
 	"data_quality": {"missing_rate_max": 0.05, "min_group_count": 30},
 	"security": {"blocking_severities": ["critical", "high"]},
-	"evidence": {"max_age_days": 90},
+	"evidence": {"max_age_days": 90, "clock_skew_seconds": 300},
 	"model_card": {"required_fields": ["owner", "intended_purpose", "risk_tier"]},
 	"human_review_risk_tiers": ["high"],
 }}
@@ -23,6 +23,7 @@ _evidence(accuracy) := {
 		"demographic_parity_difference": 0.04,
 		"equalized_odds_difference": 0.03,
 	}},
+	"data_quality": {"missing_rate": 0.01},
 	"security": {"findings": []},
 }
 
@@ -61,4 +62,47 @@ test_fail_unknown_region_denies if {
 		with data.regions as _regions
 	d.allow == false
 	"INPUT-REGION-UNKNOWN" in {v.rule | some v in d.deny}
+}
+
+test_fail_unacceptable_risk_is_not_waivable if {
+	waiver := {"id": "w-1", "rule": "RISK-UNACCEPTABLE", "model": "credit", "region": "eu", "expires_at": "2026-12-31T00:00:00Z"}
+	inp := object.union(_input(0.7, [waiver]), {"model_card": {"risk_tier": "unacceptable"}})
+	d := deployment.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"RISK-UNACCEPTABLE"}
+	d.waived == set()
+	every v in d.deny {
+		not "waivable" in object.keys(v)
+	}
+}
+
+test_fail_input_rules_are_not_waivable if {
+	waivers := [
+		{"id": "w-1", "rule": "INPUT-CLOCK-INVALID", "model": "credit", "region": "eu", "expires_at": "2026-12-31T00:00:00Z"},
+		{"id": "w-2", "rule": "INPUT-REGION-UNKNOWN", "model": "credit", "region": "mars", "expires_at": "2026-12-31T00:00:00Z"},
+	]
+	unknown := object.union(_input(0.7, waivers), {"event": {"region": "mars"}})
+	d := deployment.decision with input as unknown with data.regions as _regions
+	d.allow == false
+	"INPUT-REGION-UNKNOWN" in {v.rule | some v in d.deny}
+	d.waived == set()
+}
+
+test_fail_undated_evidence_denies if {
+	inp := object.union(_input(0.7, []), {"evidence": {"generated_at": null}})
+	d := deployment.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"EVIDENCE-UNDATED"}
+}
+
+test_fail_future_evidence_denies if {
+	inp := object.union(_input(0.7, []), {"evidence": {"generated_at": "2099-01-01T00:00:00Z"}})
+	d := deployment.decision with input as inp with data.regions as _regions
+	{v.rule | some v in d.deny} == {"EVIDENCE-FUTURE-DATED"}
+}
+
+test_fail_missing_scan_and_data_quality_deny if {
+	inp := object.union(_input(0.7, []), {"evidence": {"security": null, "data_quality": null}})
+	d := deployment.decision with input as inp with data.regions as _regions
+	{v.rule | some v in d.deny} == {"SEC-EVIDENCE-MISSING", "DQ-EVIDENCE-MISSING"}
 }

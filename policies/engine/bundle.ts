@@ -27,6 +27,8 @@ export interface PolicyBundle {
    * name one. Unknown for a bundle read from bytes alone.
    */
   readonly rules?: readonly string[];
+  /** Of `rules`, those whose METADATA says `custom.waivable: false`: no waiver may lift them. */
+  readonly nonWaivableRules?: readonly string[];
 }
 
 export interface BuildBundleOptions {
@@ -82,26 +84,44 @@ export async function buildBundle(options: BuildBundleOptions): Promise<PolicyBu
     await rm(dataRoot, { recursive: true, force: true });
   }
   const bundle = await readBundle(await readFile(path.resolve(options.out)));
-  return { ...bundle, rules: await ruleIdsOf(options.sourceDir, opa) };
+  return { ...bundle, ...(await rulesOf(options.sourceDir, opa)) };
 }
 
-/** The `custom.id` of every rule's METADATA in a policy folder (`opa inspect -a`), sorted. */
-async function ruleIdsOf(sourceDir: string, opa: string): Promise<string[]> {
+/**
+ * The `custom.id` of every rule's METADATA in a policy folder (`opa inspect -a`), sorted, and those marked
+ * `custom.waivable: false`.
+ */
+async function rulesOf(
+  sourceDir: string,
+  opa: string,
+): Promise<{ rules: string[]; nonWaivableRules: string[] }> {
   const { stdout } = await runOpa(opa, ['inspect', '-a', '--format', 'json', '.'], 'POLICY_BUILD_FAILED', {
     cwd: sourceDir,
   });
   const { annotations = [] } = JSON.parse(stdout) as {
-    annotations?: { annotations?: { custom?: { id?: unknown } } }[];
+    annotations?: { annotations?: { custom?: { id?: unknown; waivable?: unknown } } }[];
   };
-  const ids = annotations.map((a) => a.annotations?.custom?.id).filter((id) => typeof id === 'string');
-  return [...new Set(ids as string[])].sort();
+  const ids = (keep: (custom: { waivable?: unknown }) => boolean) => {
+    const found = annotations
+      .map((a) => a.annotations?.custom)
+      .filter((c) => c !== undefined && typeof c.id === 'string' && keep(c))
+      .map((c) => c!.id as string);
+    return [...new Set(found)].sort();
+  };
+  return { rules: ids(() => true), nonWaivableRules: ids((c) => c.waivable === false) };
 }
 
-/** Runs the Rego unit tests (`opa test`) of a policy folder; failures become POLICY_TEST_FAILED with opa's report. */
+/**
+ * Runs the Rego unit tests (`opa test`) of a policy folder; failures become POLICY_TEST_FAILED with opa's
+ * report. A folder without tests fails too: deleting the tests must not be a way past them.
+ */
 export async function testPolicies(sourceDir: string, options: { opa?: string } = {}): Promise<string> {
-  const { stdout } = await runOpa(resolveOpaBinary(options.opa), ['test', '-b', '.'], 'POLICY_TEST_FAILED', {
-    cwd: sourceDir,
-  });
+  const { stdout } = await runOpa(
+    resolveOpaBinary(options.opa),
+    ['test', '-b', '.', '--fail-on-empty'],
+    'POLICY_TEST_FAILED',
+    { cwd: sourceDir },
+  );
   return stdout.trim();
 }
 
@@ -170,13 +190,16 @@ export function createBundleStore(dir: string): BundleStore {
     return path.join(dir, `${sha256}.tar.gz`);
   };
   const activeFile = path.join(dir, 'active.json');
-  const rulesOf = (sha256: string) => path.join(dir, `${sha256}.rules.json`);
+  const rulesFileOf = (sha256: string) => path.join(dir, `${sha256}.rules.json`);
   return {
     dir,
     async put(bundle) {
       const file = fileOf(bundle.sha256);
       if (!existsSync(file)) await writeAtomically(file, bundle.bytes);
-      if (bundle.rules) await writeAtomically(rulesOf(bundle.sha256), JSON.stringify(bundle.rules));
+      if (bundle.rules) {
+        const { rules, nonWaivableRules = [] } = bundle;
+        await writeAtomically(rulesFileOf(bundle.sha256), JSON.stringify({ rules, nonWaivableRules }));
+      }
       return file;
     },
     async get(sha256) {
@@ -192,11 +215,12 @@ export function createBundleStore(dir: string): BundleStore {
       if (bundle.sha256 !== sha256) {
         throw new PolicyError('POLICY_BUNDLE_INVALID', `stored bundle ${sha256} hashes to ${bundle.sha256}`);
       }
-      const rules = await readFile(rulesOf(sha256), 'utf8').then(
-        (text) => JSON.parse(text) as string[],
+      const rules = await readFile(rulesFileOf(sha256), 'utf8').then(
+        (text) => JSON.parse(text) as { rules: string[]; nonWaivableRules: string[] } | string[],
         () => undefined,
       );
-      return rules ? { ...bundle, rules } : bundle;
+      // A bare list: stored before rules were marked waivable or not.
+      return rules ? { ...bundle, ...(Array.isArray(rules) ? { rules } : rules) } : bundle;
     },
     has(sha256) {
       return SHA256_HEX.test(sha256) && existsSync(fileOf(sha256));

@@ -9,7 +9,7 @@ _regions := {"eu": {
 	},
 	"performance": {"accuracy_min": 0.6, "roc_auc_min": 0.65},
 	"drift": {"psi_max": 0.2, "ks_p_value_min": 0.01},
-	"evidence": {"max_age_days": 90},
+	"evidence": {"max_age_days": 90, "clock_skew_seconds": 300},
 	"human_review_risk_tiers": ["high"],
 }}
 
@@ -34,4 +34,16 @@ test_fail_drift_blocks if {
 	d := monitoring.decision with input as _input(0.4) with data.regions as _regions
 	d.allow == false
 	{v.rule | some v in d.deny} == {"DRIFT-PSI"}
+}
+
+test_fail_drift_without_psi_blocks if {
+	d := monitoring.decision with input as _input(null) with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"DRIFT-PSI"}
+}
+
+test_fail_undated_monitoring_evidence_blocks if {
+	inp := object.union(_input(0.05), {"evidence": {"generated_at": null}})
+	d := monitoring.decision with input as inp with data.regions as _regions
+	{v.rule | some v in d.deny} == {"EVIDENCE-UNDATED"}
 }

@@ -15,7 +15,11 @@ _input(count_b) := {
 	"subject": {"model": "credit", "version": "2"},
 	"evidence": {
 		"data_quality": {"missing_rate": 0.01},
-		"fairness": {"race": {"groups": {"A": {"count": 500, "impact_ratio": 1}, "B": {"count": count_b, "impact_ratio": 0.9}}}},
+		"fairness": {"race": {
+			"groups": {"A": {"count": 500, "impact_ratio": 1}, "B": {"count": count_b, "impact_ratio": 0.9}},
+			"demographic_parity_difference": 0.02,
+			"equalized_odds_difference": 0.03,
+		}},
 	},
 }
 
@@ -30,4 +34,11 @@ test_fail_small_group_blocks_training if {
 	d.allow == false
 	{v.rule | some v in d.deny} == {"DQ-GROUP-COUNT"}
 	{v.rule | some v in d.warn} == {"FAIR-SMALL-GROUP"}
+}
+
+test_fail_training_without_data_quality_or_usable_fairness_evidence if {
+	inp := object.union(_input(200), {"evidence": {"data_quality": null, "fairness": {"race": null}}})
+	d := training.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"DQ-EVIDENCE-MISSING", "FAIR-EVIDENCE-MISSING"}
 }

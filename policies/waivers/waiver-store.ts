@@ -67,6 +67,11 @@ export interface WaiverStoreOptions {
    * removed) could never apply, and is refused.
    */
   readonly rules?: () => ReadonlySet<string> | undefined;
+  /**
+   * The ids of the active policies' rules marked `custom: {waivable: false}` (a prohibited practice, the input
+   * checks), where known. A waiver for one of them is refused: lib/decision would never honour it.
+   */
+  readonly nonWaivableRules?: () => ReadonlySet<string> | undefined;
   readonly clock?: () => Date;
   readonly newId?: () => string;
   /**
@@ -112,6 +117,7 @@ export class WaiverStore {
   private readonly append: AppendWaiverEntry;
   private readonly regions: ReadonlySet<string>;
   private readonly rules: () => ReadonlySet<string> | undefined;
+  private readonly nonWaivableRules: () => ReadonlySet<string> | undefined;
   private readonly clock: () => Date;
   private readonly newId: () => string;
   private readonly refreshMs: number;
@@ -124,6 +130,7 @@ export class WaiverStore {
     this.append = options.append;
     this.regions = options.regions;
     this.rules = options.rules ?? (() => undefined);
+    this.nonWaivableRules = options.nonWaivableRules ?? (() => undefined);
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.refreshMs = options.refreshMs ?? 1000;
@@ -151,6 +158,7 @@ export class WaiverStore {
         { field: 'rule' },
       );
     }
+    this.refuseNonWaivable(parsed.data.rule);
     const now = this.clock();
     if (parsed.data.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', 'expires_at: must lie in the future', { field: 'expires_at' });
@@ -311,6 +319,8 @@ export class WaiverStore {
         `${actor.subject} requested waiver ${id} and cannot also decide it`,
       );
     }
+    // A request recorded before its rule was marked non-waivable is not approved either.
+    if (status === 'approved') this.refuseNonWaivable(current.rule);
     const now = this.clock();
     if (status === 'approved' && current.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', `waiver ${id} expired at ${current.expires_at.toISOString()}`);
@@ -328,6 +338,15 @@ export class WaiverStore {
           cause: err,
         });
       throw err;
+    }
+  }
+
+  /** Refuses, naming the field `rule`, a rule that no waiver may lift. */
+  private refuseNonWaivable(rule: string): void {
+    if (this.nonWaivableRules()?.has(rule)) {
+      throw new PolicyError('WAIVER_INVALID', `rule: ${rule} cannot be waived; the policies never lift it`, {
+        field: 'rule',
+      });
     }
   }
 

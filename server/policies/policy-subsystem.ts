@@ -141,6 +141,8 @@ export async function startPolicies(options: {
     clock,
     regions: new Set(regions.keys()),
     rules: () => (engine?.bundle.rules ? new Set(engine.bundle.rules) : undefined),
+    nonWaivableRules: () =>
+      engine?.bundle.nonWaivableRules ? new Set(engine.bundle.nonWaivableRules) : undefined,
     append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
   });
   const expiry = setInterval(() => {

@@ -31,17 +31,74 @@ _missing_rates["data_quality.missing_rate"] := rate if {
 }
 
 _missing_rates[key] := rate if {
-	some column, stats in input.evidence.data_quality.columns
+	some column, stats in _columns
 	rate := stats.missing_rate
 	is_number(rate)
 	key := concat(".", ["data_quality", "columns", column, "missing_rate"])
 }
 
+_columns := input.evidence.data_quality.columns if is_object(input.evidence.data_quality.columns)
+
+# METADATA
+# title: Missing-value evidence present and well-formed
+# description: |
+#   The stages that judge data quality (training, deployment) need data_quality.missing_rate, a rate in
+#   [0, 1]; data_quality.columns may be left out, but when present it maps each column to a rate in [0, 1].
+#   A null rate (the evaluator writes one for empty data) or a rate given as text shows nothing.
+# custom:
+#   id: DQ-EVIDENCE-MISSING
+#   regulation: [eu-ai-act, sg-maigf]
+#   severity: high
+deny contains violation if {
+	input.event.stage in {"training", "deployment"}
+	some key, problem in _evidence_problems
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [key, " ", problem]),
+		"evidence_keys": [key],
+	})
+}
+
+_evidence_problems["data_quality"] := "is missing: report the missing-value rates of the evaluation data" if {
+	not _data_quality_reported
+}
+
+_evidence_problems["data_quality.missing_rate"] := _rate_problem(rate) if {
+	_data_quality_reported
+	rate := object.get(input.evidence.data_quality, "missing_rate", null)
+	not _rate(rate)
+}
+
+_evidence_problems["data_quality.columns"] := "is not an object of columns" if {
+	columns := object.get(input.evidence.data_quality, "columns", {})
+	not is_object(columns)
+}
+
+_evidence_problems[key] := _rate_problem(rate) if {
+	some column, stats in _columns
+	rate := _column_rate(stats)
+	not _rate(rate)
+	key := concat(".", ["data_quality", "columns", column, "missing_rate"])
+}
+
+_data_quality_reported if is_object(input.evidence.data_quality)
+
+_column_rate(stats) := object.get(stats, "missing_rate", null) if is_object(stats)
+
+_column_rate(stats) := null if not is_object(stats)
+
+_rate(value) if {
+	is_number(value)
+	value >= 0
+	value <= 1
+}
+
+_rate_problem(value) := concat("", ["is ", json.marshal(value), ", not a rate between 0 and 1"])
+
 # METADATA
 # title: Enough rows per group in the training data
 # description: |
 #   Training data must be sufficiently representative of every group it will be judged on (Art. 10(3)); a
-#   group with fewer rows than min_group_count blocks training unless waived.
+#   group with fewer rows than min_group_count, or without a numeric count, blocks training unless waived.
 # custom:
 #   id: DQ-GROUP-COUNT
 #   regulation: [eu-ai-act]
@@ -50,12 +107,17 @@ deny contains violation if {
 	input.event.stage == "training"
 	some attribute, report in input.evidence.fairness
 	some group, stats in report.groups
-	stats.count < _limits.min_group_count
+	not _at_least(object.get(stats, "count", null), _limits.min_group_count)
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			attribute, " group ", json.marshal(group), " has ", json.marshal(stats.count),
+			attribute, " group ", json.marshal(group), " has ", json.marshal(object.get(stats, "count", null)),
 			" rows, fewer than ", json.marshal(_limits.min_group_count),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "count"])],
 	})
+}
+
+_at_least(value, minimum) if {
+	is_number(value)
+	value >= minimum
 }

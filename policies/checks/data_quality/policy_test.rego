@@ -29,7 +29,7 @@ test_fail_overall_missing_rate if {
 }
 
 test_fail_column_missing_rate if {
-	[v] := [v | some v in policy.deny] with input as _input("deployment", {"data_quality": {"columns": {"age": {"missing_rate": 0.12}}}})
+	[v] := [v | some v in policy.deny] with input as _input("deployment", {"data_quality": {"missing_rate": 0.01, "columns": {"age": {"missing_rate": 0.12}}}})
 		with data.regions as _data
 	v.evidence_keys == ["data_quality.columns.age.missing_rate"]
 }
@@ -42,10 +42,63 @@ test_fail_small_group_in_training_data if {
 		"severity": "medium",
 		"message": "race group \"B\" has 18 rows, fewer than 30",
 		"evidence_keys": ["fairness.race.groups.B.count"],
-	}} with input as _input("training", {"fairness": _groups(18)})
+	}} with input as _input("training", {"data_quality": {"missing_rate": 0}, "fairness": _groups(18)})
 		with data.regions as _data
 }
 
 test_success_small_group_is_not_a_data_quality_denial_at_deployment if {
-	count(policy.deny) == 0 with input as _input("deployment", {"fairness": _groups(18)}) with data.regions as _data
+	count(policy.deny) == 0 with input as _input("deployment", {"data_quality": {"missing_rate": 0}, "fairness": _groups(18)})
+		with data.regions as _data
+}
+
+test_fail_group_without_numeric_count_in_training_data if {
+	every n in ["400", null] {
+		{v.message | some v in policy.deny} == {concat("", ["race group \"B\" has ", json.marshal(n), " rows, fewer than 30"])} with input as _input("training", {"data_quality": {"missing_rate": 0}, "fairness": _groups(n)})
+			with data.regions as _data
+	}
+}
+
+test_fail_no_data_quality_evidence if {
+	every stage in ["training", "deployment"] {
+		policy.deny == {{
+			"rule": "DQ-EVIDENCE-MISSING",
+			"title": "Missing-value evidence present and well-formed",
+			"regulation": ["eu-ai-act", "sg-maigf"],
+			"severity": "high",
+			"message": "data_quality is missing: report the missing-value rates of the evaluation data",
+			"evidence_keys": ["data_quality"],
+		}} with input as _input(stage, {})
+			with data.regions as _data
+	}
+}
+
+test_fail_malformed_data_quality_evidence if {
+	cases := [
+		[{"data_quality": "clean"}, {"data_quality": "is missing: report the missing-value rates of the evaluation data"}],
+		[{"data_quality": {}}, {"data_quality.missing_rate": "is null, not a rate between 0 and 1"}],
+		[{"data_quality": {"missing_rate": null}}, {"data_quality.missing_rate": "is null, not a rate between 0 and 1"}],
+		[{"data_quality": {"missing_rate": "0.5"}}, {"data_quality.missing_rate": "is \"0.5\", not a rate between 0 and 1"}],
+		[{"data_quality": {"missing_rate": -0.1}}, {"data_quality.missing_rate": "is -0.1, not a rate between 0 and 1"}],
+		[
+			{"data_quality": {"missing_rate": 0, "columns": [{"missing_rate": 0.5}]}},
+			{"data_quality.columns": "is not an object of columns"},
+		],
+		[
+			{"data_quality": {"missing_rate": 0, "columns": {"age": {"missing_rate": "0.12"}, "sex": {}, "race": 0.1}}},
+			{
+				"data_quality.columns.age.missing_rate": "is \"0.12\", not a rate between 0 and 1",
+				"data_quality.columns.sex.missing_rate": "is null, not a rate between 0 and 1",
+				"data_quality.columns.race.missing_rate": "is null, not a rate between 0 and 1",
+			},
+		],
+	]
+	every case in cases {
+		{v.evidence_keys[0]: trim_prefix(v.message, concat("", [v.evidence_keys[0], " "])) | some v in policy.deny} == case[1] with input as _input("deployment", case[0])
+			with data.regions as _data
+		{v.rule | some v in policy.deny} == {"DQ-EVIDENCE-MISSING"} with input as _input("deployment", case[0]) with data.regions as _data
+	}
+}
+
+test_success_data_quality_evidence_not_required_at_monitoring if {
+	count(policy.deny) == 0 with input as _input("monitoring", {}) with data.regions as _data
 }

@@ -9,44 +9,67 @@ _limits := data.regions[input.event.region].drift
 
 # METADATA
 # title: Population stability index within the region's maximum
+# description: |
+#   A feature reported without a numeric PSI (the evaluator writes null when either sample is empty) is
+#   not shown to be stable, so it denies like one above the maximum.
 # custom:
 #   id: DRIFT-PSI
 #   regulation: [eu-ai-act, sr-26-2, ca-dadm]
 #   severity: high
 deny contains violation if {
-	some feature, stats in input.evidence.drift.features
-	is_number(stats.psi)
-	stats.psi > _limits.psi_max
+	some feature, stats in _features
+	not _at_most(_field(stats, "psi"), _limits.psi_max)
 	violation := result.fail(rego.metadata.chain(), {
-		"message": concat("", [
-			"PSI of feature ", json.marshal(feature), " is ", json.marshal(stats.psi),
-			", above the maximum ", json.marshal(_limits.psi_max),
-		]),
+		"message": _psi_message(feature, _field(stats, "psi")),
 		"evidence_keys": [concat(".", ["drift", "features", feature, "psi"])],
 	})
+}
+
+_psi_message(feature, psi) := concat("", [
+	"PSI of feature ", json.marshal(feature), " is ", json.marshal(psi),
+	", above the maximum ", json.marshal(_limits.psi_max),
+]) if {
+	is_number(psi)
+}
+
+_psi_message(feature, psi) := concat("", [
+	"PSI of feature ", json.marshal(feature), " not reported (", json.marshal(psi),
+	"); the maximum is ", json.marshal(_limits.psi_max),
+]) if {
+	not is_number(psi)
 }
 
 # METADATA
 # title: Kolmogorov-Smirnov p-value at or above the region's minimum
 # description: |
 #   A warning, not a denial: on large samples the KS test rejects for shifts too small to matter, so PSI is
-#   the blocking measure and KS the early signal.
+#   the blocking measure and KS the early signal. A KS feature without a numeric p-value warns too.
 # custom:
 #   id: DRIFT-KS
 #   regulation: [eu-ai-act, sr-26-2]
 #   severity: medium
 warn contains violation if {
-	some feature, stats in input.evidence.drift.features
-	stats.test == "ks"
-	is_number(stats.p_value)
-	stats.p_value < _limits.ks_p_value_min
+	some feature, stats in _features
+	_field(stats, "test") == "ks"
+	not _at_least(_field(stats, "p_value"), _limits.ks_p_value_min)
 	violation := result.fail(rego.metadata.chain(), {
-		"message": concat("", [
-			"KS test on feature ", json.marshal(feature), " has p-value ", json.marshal(stats.p_value),
-			", below ", json.marshal(_limits.ks_p_value_min),
-		]),
+		"message": _ks_message(feature, _field(stats, "p_value")),
 		"evidence_keys": [concat(".", ["drift", "features", feature, "p_value"])],
 	})
+}
+
+_ks_message(feature, p_value) := concat("", [
+	"KS test on feature ", json.marshal(feature), " has p-value ", json.marshal(p_value),
+	", below ", json.marshal(_limits.ks_p_value_min),
+]) if {
+	is_number(p_value)
+}
+
+_ks_message(feature, p_value) := concat("", [
+	"KS test on feature ", json.marshal(feature), " reports no p-value (", json.marshal(p_value),
+	"); the minimum is ", json.marshal(_limits.ks_p_value_min),
+]) if {
+	not is_number(p_value)
 }
 
 # METADATA
@@ -64,4 +87,22 @@ deny contains violation if {
 	})
 }
 
-_reported if count(input.evidence.drift.features) > 0
+_reported if count(_features) > 0
+
+# The per-feature reports; anything but an object (an array, a string) reports nothing.
+_features := input.evidence.drift.features if is_object(input.evidence.drift.features)
+
+# A field of a feature's report, null when absent or when the report is not an object.
+_field(stats, name) := object.get(stats, name, null) if is_object(stats)
+
+_field(stats, _) := null if not is_object(stats)
+
+_at_most(value, maximum) if {
+	is_number(value)
+	value <= maximum
+}
+
+_at_least(value, minimum) if {
+	is_number(value)
+	value >= minimum
+}

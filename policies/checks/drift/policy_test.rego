@@ -52,3 +52,48 @@ test_success_no_drift_evidence_is_fine_at_deployment if {
 	count(policy.deny) == 0 with input as {"event": {"stage": "deployment", "region": "eu"}, "evidence": {}}
 		with data.regions as _data
 }
+
+test_fail_psi_not_reported if {
+	policy.deny == {{
+		"rule": "DRIFT-PSI",
+		"title": "Population stability index within the region's maximum",
+		"regulation": ["eu-ai-act", "sr-26-2", "ca-dadm"],
+		"severity": "high",
+		"message": "PSI of feature \"age\" not reported (null); the maximum is 0.2",
+		"evidence_keys": ["drift.features.age.psi"],
+	}} with input as _input({"age": {"test": "ks", "statistic": null, "p_value": null, "psi": null}})
+		with data.regions as _data
+}
+
+test_fail_psi_missing_string_or_report_malformed if {
+	every features in [
+		{"age": {"test": "ks", "p_value": 0.4}},
+		{"age": {"test": "ks", "p_value": 0.4, "psi": "0.05"}},
+		{"age": {}},
+		{"age": "stable"},
+		{"age": {"test": "ks", "p_value": 0.4, "psi": 0.05}, "priors_count": {"test": "chi_square", "psi": null}},
+	] {
+		count(policy.deny) == 1 with input as _input(features) with data.regions as _data
+		{v.rule | some v in policy.deny} == {"DRIFT-PSI"} with input as _input(features) with data.regions as _data
+	}
+}
+
+test_fail_ks_p_value_not_reported_warns if {
+	policy.warn == {{
+		"rule": "DRIFT-KS",
+		"title": "Kolmogorov-Smirnov p-value at or above the region's minimum",
+		"regulation": ["eu-ai-act", "sr-26-2"],
+		"severity": "medium",
+		"message": "KS test on feature \"age\" reports no p-value (\"0.4\"); the minimum is 0.01",
+		"evidence_keys": ["drift.features.age.p_value"],
+	}} with input as _input({"age": {"test": "ks", "p_value": "0.4", "psi": 0.05}})
+		with data.regions as _data
+	count(policy.warn) == 0 with input as _input({"c": {"test": "chi_square", "p_value": null, "psi": 0.05}})
+		with data.regions as _data
+}
+
+test_fail_features_that_are_not_an_object_are_no_drift_evidence if {
+	every features in [["age"], "age", {}, null] {
+		{v.rule | some v in policy.deny} == {"DRIFT-EVIDENCE-MISSING"} with input as _input(features) with data.regions as _data
+	}
+}

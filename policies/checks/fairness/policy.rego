@@ -40,7 +40,7 @@ warn contains violation if {
 _impact_ratio contains violation if {
 	some attribute, report in input.evidence.fairness
 	some group, stats in report.groups
-	stats.count >= _limits.min_group_size
+	_compared(stats)
 	is_number(stats.impact_ratio)
 	stats.impact_ratio < _limits.impact_ratio_min
 	violation := result.fail(rego.metadata.chain(), {
@@ -94,21 +94,119 @@ _odds_gap contains violation if {
 
 # METADATA
 # title: Fairness evidence present
-# description: A training or deployment gate cannot judge fairness without per-group evidence.
+# description: |
+#   A training or deployment gate cannot judge fairness without per-group evidence. Every attribute reported
+#   must be usable: at least one group of min_group_size rows or more, each such group with a numeric
+#   impact_ratio, every group with a numeric count, and numeric demographic parity and equalized odds
+#   differences (equalized odds unless the evidence says it was skipped, for want of labels). Groups under
+#   min_group_size are not required to have an impact ratio (FAIR-SMALL-GROUP).
 # custom:
 #   id: FAIR-EVIDENCE-MISSING
 #   regulation: [eu-ai-act, eeoc-ugesp, nyc-ll144]
 #   severity: high
 _missing contains violation if {
 	input.event.stage in {"training", "deployment"}
-	not _reported
-	violation := result.fail(rego.metadata.chain(), {
-		"message": "no fairness evidence: evaluate the model per sensitive attribute",
-		"evidence_keys": ["fairness"],
-	})
+	some problem in _evidence_problems
+	violation := result.fail(rego.metadata.chain(), problem)
 }
 
-_reported if count(input.evidence.fairness) > 0
+_evidence_problems contains {
+	"message": "no fairness evidence: evaluate the model per sensitive attribute",
+	"evidence_keys": ["fairness"],
+} if {
+	not _reported
+}
+
+_evidence_problems contains {
+	"message": concat("", [
+		"fairness evidence on ", json.marshal(attribute), " cannot be judged: ",
+		concat("; ", sort(problems)),
+	]),
+	"evidence_keys": [concat(".", ["fairness", attribute])],
+} if {
+	some attribute, _ in _attributes
+	problems := {problem | some [of, problem] in _attribute_problems; of == attribute}
+	count(problems) > 0
+}
+
+_reported if count(_attributes) > 0
+
+# The per-attribute reports; anything but an object (an array, a string) reports nothing.
+_attributes := input.evidence.fairness if is_object(input.evidence.fairness)
+
+# [attribute, group, stats] of every group an attribute's report lists.
+_group_entries contains [attribute, group, stats] if {
+	some attribute, report in _attributes
+	some group, stats in object.get(report, "groups", {})
+}
+
+# [attribute, problem]: why an attribute's report cannot be judged.
+_attribute_problems contains [attribute, "the report is not an object"] if {
+	some attribute, report in _attributes
+	not is_object(report)
+}
+
+_attribute_problems contains [attribute, concat("", [gap, " is not a number"])] if {
+	some attribute, report in _attributes
+	is_object(report)
+	some gap in _required_gaps
+	not is_number(object.get(report, gap, null))
+}
+
+# Equalized odds needs ground truth. An evaluation without labels (a hiring screen's selections, say) says
+# in `skipped` that it could not measure it, and is judged on the rest.
+_required_gaps contains "demographic_parity_difference"
+
+_required_gaps contains "equalized_odds_difference" if not _skipped("fairness.equalized_odds")
+
+_skipped(metric) if {
+	some entry in input.evidence.skipped
+	entry.metric == metric
+}
+
+_attribute_problems contains [attribute, "groups is not an object"] if {
+	some attribute, report in _attributes
+	is_object(report)
+	not is_object(object.get(report, "groups", null))
+}
+
+_attribute_problems contains [attribute, concat("", ["group ", json.marshal(group), " has no numeric count"])] if {
+	some [attribute, group, stats] in _group_entries
+	not is_number(_count(stats))
+}
+
+_attribute_problems contains [attribute, concat("", [
+	"group ", json.marshal(group), " is compared but has no numeric impact_ratio",
+])] if {
+	some [attribute, group, stats] in _group_entries
+	_compared(stats)
+	not is_number(object.get(stats, "impact_ratio", null))
+}
+
+_attribute_problems contains [attribute, concat("", [
+	"no group of at least ", json.marshal(_limits.min_group_size), " rows with a numeric impact_ratio",
+])] if {
+	some attribute, report in _attributes
+	is_object(report)
+	not _comparable[attribute]
+}
+
+# The attributes with at least one group that takes part in the impact-ratio comparison.
+_comparable contains attribute if {
+	some [attribute, _, stats] in _group_entries
+	_compared(stats)
+	is_number(stats.impact_ratio)
+}
+
+_count(stats) := object.get(stats, "count", null) if is_object(stats)
+
+_count(stats) := null if not is_object(stats)
+
+# A group large enough to take part in the comparisons (smaller ones are reported by FAIR-SMALL-GROUP).
+_compared(stats) if {
+	is_number(stats.count)
+	stats.count >= _limits.min_group_size
+}
 
 # METADATA
 # title: Groups too small to compare
@@ -122,6 +220,7 @@ _reported if count(input.evidence.fairness) > 0
 _small_groups contains violation if {
 	some attribute, report in input.evidence.fairness
 	some group, stats in report.groups
+	is_number(stats.count)
 	stats.count < _limits.min_group_size
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [

@@ -43,10 +43,10 @@ test_fail_impact_ratio_below_minimum if {
 		with data.regions as _limits("deny")
 }
 
-test_success_impact_ratio_of_small_or_undefined_group_is_not_compared if {
+test_success_impact_ratio_of_small_group_is_not_compared if {
 	count(policy.deny) == 0 with input as _input("deployment", _sex(0.5, 12, 0.05, 0.05))
 		with data.regions as _limits("deny")
-	count(policy.deny) == 0 with input as _input("deployment", _sex(null, 400, 0.05, 0.05))
+	count(policy.deny) == 0 with input as _input("deployment", _sex(null, 12, 0.05, 0.05))
 		with data.regions as _limits("deny")
 }
 
@@ -109,4 +109,103 @@ test_success_small_group_is_reported_as_a_warning if {
 		"evidence_keys": ["fairness.sex.groups.Female.count"],
 	}} with input as _input("deployment", _sex(0.5, 12, 0.05, 0.05))
 		with data.regions as _limits("deny")
+}
+
+_missing_violation(message, keys) := {
+	"rule": "FAIR-EVIDENCE-MISSING",
+	"title": "Fairness evidence present",
+	"regulation": ["eu-ai-act", "eeoc-ugesp", "nyc-ll144"],
+	"severity": "high",
+	"message": message,
+	"evidence_keys": keys,
+}
+
+test_fail_attribute_without_groups_or_gaps_is_missing_evidence if {
+	policy.deny == {_missing_violation(
+		concat("", [
+			"fairness evidence on \"sex\" cannot be judged: demographic_parity_difference is not a number; ",
+			"equalized_odds_difference is not a number; no group of at least 30 rows with a numeric impact_ratio",
+		]),
+		["fairness.sex"],
+	)} with input as _input("deployment", {"sex": {"groups": {}, "demographic_parity_difference": null, "equalized_odds_difference": null}})
+		with data.regions as _limits("deny")
+}
+
+test_success_equalized_odds_skipped_without_labels if {
+	without_labels := object.union(_input("deployment", _sex(0.9, 400, 0.05, null)), {"evidence": {"skipped": [
+		{"metric": "fairness.tpr_fpr_fnr_ppv_accuracy", "reason": "no label column in the spec"},
+		{"metric": "fairness.equalized_odds", "reason": "no label column in the spec"},
+	]}})
+	count(policy.deny) == 0 with input as without_labels with data.regions as _limits("deny")
+	policy.deny == {_missing_violation(
+		"fairness evidence on \"sex\" cannot be judged: equalized_odds_difference is not a number",
+		["fairness.sex"],
+	)} with input as _input("deployment", _sex(0.9, 400, 0.05, null))
+		with data.regions as _limits("deny")
+}
+
+test_fail_compared_group_without_impact_ratio_is_missing_evidence if {
+	policy.deny == {_missing_violation(
+		"fairness evidence on \"sex\" cannot be judged: group \"Female\" is compared but has no numeric impact_ratio",
+		["fairness.sex"],
+	)} with input as _input("deployment", _sex(null, 400, 0.05, 0.05))
+		with data.regions as _limits("deny")
+}
+
+test_fail_only_small_groups_is_missing_evidence if {
+	inp := _input("training", {"sex": {
+		"groups": {"F": {"count": 12, "impact_ratio": 0.5}, "M": {"count": 20, "impact_ratio": 1}},
+		"demographic_parity_difference": 0.05,
+		"equalized_odds_difference": 0.05,
+	}})
+	{v.message | some v in policy.deny} == {"fairness evidence on \"sex\" cannot be judged: no group of at least 30 rows with a numeric impact_ratio"} with input as inp
+		with data.regions as _limits("deny")
+	{v.rule | some v in policy.warn} == {"FAIR-SMALL-GROUP"} with input as inp with data.regions as _limits("deny")
+}
+
+test_fail_malformed_attribute_reports_are_missing_evidence if {
+	cases := [
+		[{"sex": "reported"}, "the report is not an object"],
+		[
+			{"sex": {"groups": ["F", "M"], "demographic_parity_difference": 0.05, "equalized_odds_difference": 0.05}},
+			concat("; ", [
+				"group 0 has no numeric count", "group 1 has no numeric count", "groups is not an object",
+				"no group of at least 30 rows with a numeric impact_ratio",
+			]),
+		],
+		[
+			{"sex": {"demographic_parity_difference": "0.05", "equalized_odds_difference": 0.05}},
+			"demographic_parity_difference is not a number; groups is not an object; no group of at least 30 rows with a numeric impact_ratio",
+		],
+		[
+			object.union(_sex(0.9, 400, 0.05, 0.05), {"sex": {"groups": {"X": "many", "Y": {"count": "400", "impact_ratio": 0.5}}}}),
+			"group \"X\" has no numeric count; group \"Y\" has no numeric count",
+		],
+	]
+	every case in cases {
+		{v.message | some v in policy.deny} == {concat("", ["fairness evidence on \"sex\" cannot be judged: ", case[1]])} with input as _input("deployment", case[0])
+			with data.regions as _limits("deny")
+	}
+}
+
+test_fail_one_unusable_attribute_among_good_ones if {
+	inp := _input("deployment", object.union(_sex(0.9, 400, 0.05, 0.05), {"race": {"groups": {}}}))
+	{v.evidence_keys | some v in policy.deny} == {["fairness.race"]} with input as inp with data.regions as _limits("deny")
+}
+
+test_fail_fairness_that_is_not_an_object_is_missing if {
+	every fairness in [[], "sex", {}] {
+		{v.message | some v in policy.deny} == {"no fairness evidence: evaluate the model per sensitive attribute"} with input as _input("training", fairness)
+			with data.regions as _limits("deny")
+	}
+}
+
+test_success_unusable_evidence_is_not_required_at_monitoring if {
+	count(policy.deny) == 0 with input as _input("monitoring", {"sex": {"groups": {}}}) with data.regions as _limits("deny")
+}
+
+test_success_voluntary_region_warns_about_unusable_evidence if {
+	inp := _input("deployment", {"sex": {"groups": {}}})
+	count(policy.deny) == 0 with input as inp with data.regions as _limits("warn")
+	{v.rule | some v in policy.warn} == {"FAIR-EVIDENCE-MISSING"} with input as inp with data.regions as _limits("warn")
 }

@@ -3,11 +3,17 @@ package arbiter.checks.freshness_test
 import data.arbiter.checks.freshness as policy
 
 _data := {
-	"eu": {"evidence": {"max_age_days": 90}},
-	"us-nyc": {"evidence": {"max_age_days": 90, "bias_audit_max_age_days": 365}},
+	"eu": {"evidence": {"max_age_days": 90, "clock_skew_seconds": 300}},
+	"us-nyc": {"evidence": {"max_age_days": 90, "bias_audit_max_age_days": 365, "clock_skew_seconds": 300}},
+	"ca": {"evidence": {"max_age_days": 90}},
 }
 
-_input(region, evidence) := {"event": {"region": region, "now": "2026-11-23T12:00:00Z"}, "evidence": evidence}
+_input(region, evidence) := _staged("deployment", region, evidence)
+
+_staged(stage, region, evidence) := {
+	"event": {"stage": stage, "region": region, "now": "2026-11-23T12:00:00Z"},
+	"evidence": evidence,
+}
 
 test_success_fresh_evidence if {
 	inp := _input("eu", {"generated_at": "2026-11-20T00:00:00Z"})
@@ -27,7 +33,34 @@ test_fail_stale_evidence if {
 		with data.regions as _data
 }
 
-test_fail_undated_evidence_warns if {
+test_fail_undated_evidence_denies_at_deployment_and_monitoring if {
+	every stage in ["deployment", "monitoring"] {
+		policy.deny == {{
+			"rule": "EVIDENCE-UNDATED",
+			"title": "Evidence carries its generation time",
+			"regulation": ["eu-ai-act", "sr-26-2"],
+			"severity": "high",
+			"message": "evidence has no RFC 3339 generated_at; its freshness cannot be judged",
+			"evidence_keys": ["generated_at"],
+		}} with input as _staged(stage, "eu", {})
+			with data.regions as _data
+		count(policy.warn) == 0 with input as _staged(stage, "eu", {}) with data.regions as _data
+	}
+}
+
+test_fail_malformed_or_null_generated_at_is_undated if {
+	every generated_at in ["2026-11-20", "yesterday", null, 1795394852, {}] {
+		{v.rule | some v in policy.deny} == {"EVIDENCE-UNDATED"} with input as _input("eu", {"generated_at": generated_at})
+			with data.regions as _data
+	}
+}
+
+test_fail_undated_evidence_without_a_stage_denies if {
+	{v.rule | some v in policy.deny} == {"EVIDENCE-UNDATED"} with input as {"event": {"region": "eu", "now": "2026-11-23T12:00:00Z"}, "evidence": {}}
+		with data.regions as _data
+}
+
+test_fail_undated_evidence_warns_at_training if {
 	policy.warn == {{
 		"rule": "EVIDENCE-UNDATED",
 		"title": "Evidence carries its generation time",
@@ -35,9 +68,56 @@ test_fail_undated_evidence_warns if {
 		"severity": "low",
 		"message": "evidence has no RFC 3339 generated_at; its freshness cannot be judged",
 		"evidence_keys": ["generated_at"],
-	}} with input as _input("eu", {})
+	}} with input as _staged("training", "eu", {})
 		with data.regions as _data
-	count(policy.deny) == 0 with input as _input("eu", {}) with data.regions as _data
+	count(policy.deny) == 0 with input as _staged("training", "eu", {}) with data.regions as _data
+}
+
+test_fail_future_generated_at if {
+	policy.deny == {{
+		"rule": "EVIDENCE-FUTURE-DATED",
+		"title": "Evidence not dated after the decision clock",
+		"regulation": ["eu-ai-act", "sr-26-2", "nyc-ll144"],
+		"severity": "high",
+		"message": "generated_at is \"2099-01-01T00:00:00Z\", after the decision clock \"2026-11-23T12:00:00Z\" by more than the allowed clock skew of 300 s",
+		"evidence_keys": ["generated_at"],
+	}} with input as _input("eu", {"generated_at": "2099-01-01T00:00:00Z"})
+		with data.regions as _data
+}
+
+test_success_generated_at_within_the_clock_skew if {
+	count(policy.deny) == 0 with input as _input("eu", {"generated_at": "2026-11-23T12:05:00Z"}) with data.regions as _data
+	{v.rule | some v in policy.deny} == {"EVIDENCE-FUTURE-DATED"} with input as _input("eu", {"generated_at": "2026-11-23T12:05:00.001Z"})
+		with data.regions as _data
+}
+
+test_fail_region_without_clock_skew_allows_none if {
+	count(policy.deny) == 0 with input as _input("ca", {"generated_at": "2026-11-23T12:00:00Z"}) with data.regions as _data
+	{v.rule | some v in policy.deny} == {"EVIDENCE-FUTURE-DATED"} with input as _input("ca", {"generated_at": "2026-11-23T12:00:01Z"})
+		with data.regions as _data
+}
+
+test_fail_future_bias_audit if {
+	inp := _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": "2099-01-01T00:00:00Z"}})
+	{v.rule: v.message | some v in policy.deny} == {
+		"EVIDENCE-FUTURE-DATED": "bias_audit.completed_at is \"2099-01-01T00:00:00Z\", after the decision clock \"2026-11-23T12:00:00Z\" by more than the allowed clock skew of 300 s",
+		"LL144-BIAS-AUDIT-STALE": "bias audit dated \"2099-01-01T00:00:00Z\", after the decision clock: no audit within the last 365 days is shown",
+	} with input as inp
+		with data.regions as _data
+	{v.evidence_keys | some v in policy.deny} == {["bias_audit.completed_at"]} with input as inp with data.regions as _data
+}
+
+test_fail_future_bias_audit_outside_nyc_is_still_future_dated if {
+	inp := _input("eu", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": "2099-01-01T00:00:00Z"}})
+	{v.rule | some v in policy.deny} == {"EVIDENCE-FUTURE-DATED"} with input as inp with data.regions as _data
+}
+
+test_fail_malformed_bias_audit_date_in_nyc if {
+	every completed_at in ["last year", null, 20250101] {
+		inp := _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": completed_at}})
+		{v.message | some v in policy.deny} == {"no dated bias audit (bias_audit.completed_at) in the evidence"} with input as inp
+			with data.regions as _data
+	}
 }
 
 test_success_recent_bias_audit if {

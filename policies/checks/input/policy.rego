@@ -1,6 +1,8 @@
 # METADATA
 # title: Input sanity
-# description: Fail closed when the thresholds or the clock a decision depends on are missing.
+# description: |
+#   Fail closed when the thresholds or the clock a decision depends on are missing. No waiver lifts these:
+#   without them the waiver's own scope and expiry cannot be judged either.
 package arbiter.checks.input
 
 import data.arbiter.lib.result
@@ -13,6 +15,7 @@ import data.arbiter.lib.time
 #   id: INPUT-REGION-UNKNOWN
 #   regulation: []
 #   severity: critical
+#   waivable: false
 deny contains violation if {
 	not _region_known
 	violation := result.fail(rego.metadata.chain(), {
@@ -28,6 +31,7 @@ deny contains violation if {
 #   id: INPUT-CLOCK-INVALID
 #   regulation: []
 #   severity: critical
+#   waivable: false
 deny contains violation if {
 	not _clock_valid
 	violation := result.fail(rego.metadata.chain(), {

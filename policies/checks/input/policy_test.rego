@@ -17,6 +17,7 @@ test_fail_unknown_region if {
 		"severity": "critical",
 		"message": "no policy data for region \"mars\"",
 		"evidence_keys": [],
+		"waivable": false,
 	}} with input as {"event": {"region": "mars", "now": "2026-11-23T00:00:00Z"}}
 		with data.regions as _data
 }
@@ -29,6 +30,7 @@ test_fail_invalid_clock if {
 		"severity": "critical",
 		"message": "input.event.now is not an RFC 3339 timestamp: \"today\"",
 		"evidence_keys": [],
+		"waivable": false,
 	}} with input as {"event": {"region": "eu", "now": "today"}}
 		with data.regions as _data
 }

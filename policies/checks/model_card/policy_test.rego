@@ -30,3 +30,30 @@ test_fail_empty_field_counts_as_missing if {
 test_fail_no_card_lacks_every_field if {
 	count(policy.deny) == 3 with input as {"event": {"region": "eu"}} with data.regions as _data
 }
+
+test_fail_blank_or_non_string_fields if {
+	cases := [
+		["owner", false, "model card field \"owner\" must be a non-blank string, not false"],
+		["owner", 0, "model card field \"owner\" must be a non-blank string, not 0"],
+		["intended_purpose", "   ", "model card field \"intended_purpose\" must be a non-blank string, not \"   \""],
+		["intended_purpose", "\t\n", "model card field \"intended_purpose\" must be a non-blank string, not \"\\t\\n\""],
+		["owner", {"team": "x"}, "model card field \"owner\" must be a non-blank string, not {\"team\":\"x\"}"],
+		["owner", null, "model card lacks required field \"owner\""],
+		["risk_tier", "", "model card field \"risk_tier\" must be a non-blank string, not \"\""],
+		["risk_tier", true, "model card field \"risk_tier\" must be a non-blank string, not true"],
+		[
+			"risk_tier", "High",
+			"model card field \"risk_tier\" must be one of [\"minimal\",\"limited\",\"high\",\"unacceptable\"], not \"High\"",
+		],
+	]
+	every case in cases {
+		{[v.message, v.evidence_keys] | some v in policy.deny} == {[case[2], [concat(".", ["model_card", case[0]])]]} with input as {"event": {"region": "eu"}, "model_card": object.union(_card, {case[0]: case[1]})}
+			with data.regions as _data
+	}
+}
+
+test_fail_card_that_is_not_an_object_lacks_every_field if {
+	every card in ["a card", [_card], null] {
+		count(policy.deny) == 3 with input as {"event": {"region": "eu"}, "model_card": card} with data.regions as _data
+	}
+}

@@ -23,11 +23,13 @@ obligations contains obligation if {
 
 # METADATA
 # title: No unacceptable-risk model
-# description: Prohibited practices (EU AI Act Art. 5) are not deployed, whatever their evidence.
+# description: |
+#   Prohibited practices (EU AI Act Art. 5) are not deployed, whatever their evidence; no waiver lifts this.
 # custom:
 #   id: RISK-UNACCEPTABLE
 #   regulation: [eu-ai-act]
 #   severity: critical
+#   waivable: false
 deny contains violation if {
 	input.model_card.risk_tier == "unacceptable"
 	violation := result.fail(rego.metadata.chain(), {

@@ -31,6 +31,7 @@ test_fail_unacceptable_risk if {
 		"severity": "critical",
 		"message": "the model card declares an unacceptable risk tier",
 		"evidence_keys": ["model_card.risk_tier"],
+		"waivable": false,
 	}} with input as _input("unacceptable")
 		with data.regions as _data
 }

@@ -39,3 +39,39 @@ test_success_minor_finding_is_advisory if {
 		with data.regions as _data
 	count(policy.deny) == 0 with input as _input([{"id": "ONNX-OPSET-OLD", "severity": "low"}]) with data.regions as _data
 }
+
+test_fail_unrated_or_malformed_findings_block if {
+	cases := [
+		[{"id": "X", "severity": null, "message": "m"}, "critical model-file finding \"X\": m"],
+		[{"id": "X", "severity": "CRITICAL", "message": "m"}, "critical model-file finding \"X\": m"],
+		[{"id": "X", "severity": 5, "message": ["m"]}, "critical model-file finding \"X\": [\"m\"]"],
+		["os.system in the pickle", "critical model-file finding \"os.system in the pickle\": "],
+	]
+	every case in cases {
+		{v.message | some v in policy.deny} == {case[1]} with input as _input([case[0]]) with data.regions as _data
+		{v.rule | some v in policy.deny} == {"SEC-FINDING"} with input as _input([case[0]]) with data.regions as _data
+	}
+}
+
+test_fail_no_scan_at_deployment if {
+	policy.deny == {{
+		"rule": "SEC-EVIDENCE-MISSING",
+		"title": "Model-file scan present at deployment",
+		"regulation": ["eu-ai-act", "sr-26-2"],
+		"severity": "high",
+		"message": "no model-file scan: security.findings is missing or not an array",
+		"evidence_keys": ["security.findings"],
+	}} with input as {"event": {"stage": "deployment", "region": "eu"}, "evidence": {}}
+		with data.regions as _data
+}
+
+test_fail_malformed_scan_at_deployment if {
+	every security in [{}, {"findings": null}, {"findings": {"0": {"id": "X"}}}, {"findings": "none"}, "clean"] {
+		{v.rule | some v in policy.deny} == {"SEC-EVIDENCE-MISSING"} with input as {"event": {"stage": "deployment", "region": "eu"}, "evidence": {"security": security}}
+			with data.regions as _data
+	}
+}
+
+test_success_scan_not_required_outside_deployment if {
+	count(policy.deny) == 0 with input as {"event": {"stage": "monitoring", "region": "eu"}, "evidence": {}} with data.regions as _data
+}

@@ -4,20 +4,35 @@
 #   Every check reports through fail, so the engine reads one violation shape:
 #   {rule, title, regulation, severity, message, evidence_keys}. The rule's own METADATA supplies the
 #   id, title, regulation and severity; the rule body supplies the message and the evidence keys it read.
+#   A rule marked `custom: {waivable: false}` adds waivable: false, which only lib/decision reads.
 package arbiter.lib.result
 
 # fail turns the annotation chain of the calling rule (rego.metadata.chain()) and the details of one
 # finding into a violation. It is defined whatever the METADATA holds: a rule whose author left out its id
 # or severity still denies (as RULE-WITHOUT-ID, critical) rather than silently finding nothing.
-fail(chain, details) := {
-	"rule": object.get(annotations, ["custom", "id"], "RULE-WITHOUT-ID"),
-	"title": object.get(annotations, "title", ""),
-	"regulation": object.get(annotations, ["custom", "regulation"], []),
-	"severity": object.get(annotations, ["custom", "severity"], "critical"),
-	"message": details.message,
-	"evidence_keys": details.evidence_keys,
-} if {
+fail(chain, details) := object.union(
+	{
+		"rule": object.get(annotations, ["custom", "id"], "RULE-WITHOUT-ID"),
+		"title": object.get(annotations, "title", ""),
+		"regulation": object.get(annotations, ["custom", "regulation"], []),
+		"severity": object.get(annotations, ["custom", "severity"], "critical"),
+		"message": details.message,
+		"evidence_keys": details.evidence_keys,
+	},
+	_waivability(annotations),
+) if {
 	annotations := object.get(chain[0], "annotations", {})
+}
+
+# A rule whose METADATA says `custom: {waivable: false}` marks its violations so, and lib/decision never
+# waives them; lib/decision removes the mark from what a decision returns. Any other value, or none, leaves
+# the rule waivable and the violation unmarked.
+_waivability(annotations) := {"waivable": false} if {
+	object.get(annotations, ["custom", "waivable"], true) == false
+}
+
+_waivability(annotations) := {} if {
+	object.get(annotations, ["custom", "waivable"], true) != false
 }
 
 # obligation is fail's counterpart for duties the decision imposes rather than forbids.

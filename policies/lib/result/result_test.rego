@@ -53,3 +53,23 @@ test_obligation_without_metadata_keeps_its_details if {
 		"type": "human_review",
 	}
 }
+
+test_fail_marks_a_rule_that_is_not_waivable if {
+	chain := [{"annotations": {"title": "T", "custom": {"id": "X-2", "severity": "critical", "waivable": false}}}]
+	result.fail(chain, {"message": "m", "evidence_keys": []}) == {
+		"rule": "X-2",
+		"title": "T",
+		"regulation": [],
+		"severity": "critical",
+		"message": "m",
+		"evidence_keys": [],
+		"waivable": false,
+	}
+}
+
+test_fail_waivable_true_or_other_values_leave_the_violation_unmarked if {
+	every waivable in [true, "false", null] {
+		chain := [{"annotations": {"custom": {"id": "X-3", "waivable": waivable}}}]
+		not "waivable" in object.keys(result.fail(chain, {"message": "m", "evidence_keys": []}))
+	}
+}

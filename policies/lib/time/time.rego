@@ -21,6 +21,31 @@ epoch_seconds(ts) := seconds if {
 	seconds := ((_days_from_civil(_int(m[1]), month, day) * 86400) + clock) - _offset_seconds(m[8])
 }
 
+# later_than holds when ts lies more than slack_seconds (a whole number) after ref, compared to the
+# nanosecond: the whole seconds first, then the fraction. Undefined when either is not RFC 3339. Nanoseconds
+# since the epoch (about 1.8e18) are not held as one number: the Wasm runtime's numbers are not exact there.
+later_than(ts, ref, slack_seconds) if {
+	[ts_s, ts_ns] := _instant(ts)
+	[ref_s, ref_ns] := _instant(ref)
+	_after(ts_s, ts_ns, ref_s + slack_seconds, ref_ns)
+}
+
+_after(s1, _, s2, _) if s1 > s2
+
+_after(s1, ns1, s2, ns2) if {
+	s1 == s2
+	ns1 > ns2
+}
+
+# _instant is [whole seconds since the epoch, nanoseconds of the fraction]; digits past the ninth are dropped.
+_instant(ts) := [epoch_seconds(ts), _nanos(m[7])] if {
+	[m] := regex.find_all_string_submatch_n(_rfc3339, ts, 1)
+}
+
+_nanos("") := 0
+
+_nanos(fraction) := _int(substring(concat("", [substring(fraction, 1, 9), "000000000"]), 0, 9)) if fraction != ""
+
 # older_than_days holds when ts lies more than days whole days before now. Compared in seconds: floor() of a
 # negative number truncates in OPA's Go evaluator but not in Wasm, so no division happens here.
 older_than_days(ts, now, days) if epoch_seconds(now) - epoch_seconds(ts) > days * 86400

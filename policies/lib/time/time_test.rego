@@ -38,3 +38,26 @@ test_success_age_days if {
 	time.age_days("2025-11-22T12:00:00Z", "2026-11-23T00:00:00Z") == 365
 	not time.age_days("2026-11-24T00:00:00Z", "2026-11-23T00:00:00Z")
 }
+
+test_success_later_than_compares_to_the_nanosecond if {
+	time.later_than("2026-11-23T12:00:00.9Z", "2026-11-23T12:00:00.1Z", 0)
+	not time.later_than("2026-11-23T12:00:00.1Z", "2026-11-23T12:00:00.9Z", 0)
+	not time.later_than("2026-11-23T12:00:00.100Z", "2026-11-23T12:00:00.1Z", 0)
+	time.later_than("2026-11-23T12:00:00.000000001Z", "2026-11-23T12:00:00Z", 0)
+	time.later_than("2026-11-23T12:00:01Z", "2026-11-23T12:00:00.999999999Z", 0)
+	not time.later_than("2026-11-23T12:00:00Z", "2026-11-23T12:00:01Z", 0)
+	time.later_than("2026-11-23T14:00:00.5+02:00", "2026-11-23T12:00:00.4Z", 0)
+}
+
+test_success_later_than_allows_slack if {
+	not time.later_than("2026-11-23T12:05:00Z", "2026-11-23T12:00:00Z", 300)
+	time.later_than("2026-11-23T12:05:00.001Z", "2026-11-23T12:00:00Z", 300)
+	time.later_than("2026-11-23T12:05:01Z", "2026-11-23T12:00:00Z", 300)
+}
+
+test_fail_later_than_is_undefined_for_malformed_timestamps if {
+	every bad in ["2099-01-01", "2099-13-01T00:00:00Z", 4102444800, null] {
+		not time.later_than(bad, "2026-11-23T12:00:00Z", 0)
+		not time.later_than("2099-01-01T00:00:00Z", bad, 0)
+	}
+}

@@ -154,6 +154,18 @@ describe('decide', () => {
         'model_card.owner',
       ],
       [
+        'an owner that is not a string',
+        (b) => ((b.model_card as Record<string, unknown>).owner = false),
+        'POLICY_MODEL_CARD_INVALID',
+        'model_card.owner',
+      ],
+      [
+        'a blank intended purpose',
+        (b) => ((b.model_card as Record<string, unknown>).intended_purpose = '   '),
+        'POLICY_MODEL_CARD_INVALID',
+        'model_card.intended_purpose',
+      ],
+      [
         'an invalid risk tier',
         (b) => ((b.model_card as Record<string, unknown>).risk_tier = 'extreme'),
         'POLICY_MODEL_CARD_INVALID',

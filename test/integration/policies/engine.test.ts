@@ -12,6 +12,7 @@ import {
   evaluateOnce,
   PolicyError,
   readBundle,
+  testPolicies,
   type InputDocument,
   type PolicyBundle,
 } from '../../../policies/index.ts';
@@ -84,6 +85,19 @@ describe('buildBundle', () => {
     await expect(failure).rejects.toMatchObject({ code: 'POLICY_BUILD_FAILED', message: /time\.now_ns/ });
   });
 
+  it('holds a policy folder to its Rego tests, and refuses one without any', async () => {
+    expect(await testPolicies(POLICIES_DIR)).toMatch(/^PASS: \d+\/\d+$/m);
+    const untested = path.join(scratch, 'untested');
+    await cp(POLICIES_DIR, untested, {
+      recursive: true,
+      filter: (src) => !src.endsWith('_test.rego'),
+    });
+    await expect(testPolicies(untested)).rejects.toMatchObject({
+      code: 'POLICY_TEST_FAILED',
+      message: /no tests/i,
+    });
+  });
+
   it('keeps bundles by sha256 and reads them back intact', async () => {
     const store = createBundleStore(path.join(scratch, 'bundles'));
     await store.put(bundle);
@@ -94,6 +108,7 @@ describe('buildBundle', () => {
       expect.arrayContaining(['FAIR-IMPACT-RATIO', 'SEC-FINDING', 'EVIDENCE-STALE']),
     );
     expect((await store.get(bundle.sha256)).rules).toEqual(bundle.rules);
+    expect((await store.get(bundle.sha256)).nonWaivableRules).toEqual(bundle.nonWaivableRules);
     await expect(store.get('0'.repeat(64))).rejects.toMatchObject({ code: 'POLICY_BUNDLE_MISSING' });
     await expect(store.get('../etc/passwd')).rejects.toMatchObject({ code: 'POLICY_BUNDLE_MISSING' });
     await expect(readBundle(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({

@@ -15,11 +15,20 @@ const samples = await loadSamples();
 const EXPECTED_RULES: Record<string, string[]> = {
   'deployment/samples/denied/eu-accuracy-below-minimum.json': ['PERF-ACCURACY-MIN', 'PERF-ROC-AUC-MIN'],
   'deployment/samples/denied/eu-critical-model-file-finding.json': ['SEC-FINDING'],
+  'deployment/samples/denied/eu-evidence-dated-in-the-future.json': ['EVIDENCE-FUTURE-DATED'],
   'deployment/samples/denied/eu-evidence-too-old.json': ['EVIDENCE-STALE'],
+  'deployment/samples/denied/eu-evidence-undated.json': ['EVIDENCE-UNDATED'],
+  'deployment/samples/denied/eu-fairness-without-groups.json': ['FAIR-EVIDENCE-MISSING'],
+  'deployment/samples/denied/eu-no-model-file-scan.json': ['SEC-EVIDENCE-MISSING'],
   'deployment/samples/denied/eu-unacceptable-risk-tier.json': ['RISK-UNACCEPTABLE'],
   'deployment/samples/denied/us-impact-ratio-below-four-fifths.json': ['FAIR-DP-GAP', 'FAIR-IMPACT-RATIO'],
+  'deployment/samples/denied/us-nyc-bias-audit-dated-in-the-future.json': [
+    'EVIDENCE-FUTURE-DATED',
+    'LL144-BIAS-AUDIT-STALE',
+  ],
   'deployment/samples/denied/us-nyc-bias-audit-older-than-a-year.json': ['LL144-BIAS-AUDIT-STALE'],
   'deployment/samples/denied/us-nyc-no-bias-audit.json': ['LL144-BIAS-AUDIT-STALE'],
+  'monitoring/samples/denied/eu-drift-not-computed.json': ['DRIFT-PSI'],
   'monitoring/samples/denied/eu-priors-count-drifted.json': ['DRIFT-PSI'],
   'monitoring/samples/denied/us-no-drift-evidence.json': ['DRIFT-EVIDENCE-MISSING'],
   'training/samples/denied/ca-missing-values.json': ['DQ-MISSING-RATE'],
@@ -29,6 +38,7 @@ const EXPECTED_RULES: Record<string, string[]> = {
     'FAIR-EO-GAP',
     'FAIR-IMPACT-RATIO',
   ],
+  'training/samples/denied/uk-missing-rates-not-numbers.json': ['DQ-EVIDENCE-MISSING'],
 };
 
 let bundle: PolicyBundle;

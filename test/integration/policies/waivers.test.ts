@@ -1,7 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
 import {
+  buildBundle,
   WaiverStore,
   type Actor,
   type AppendWaiverEntry,
@@ -9,6 +13,7 @@ import {
 } from '../../../policies/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { TEST_KEYS } from '../ledger/ledger-harness.ts';
+import { POLICIES_DIR } from './support.ts';
 
 const alice: Actor = { subject: 'alice', role: 'compliance_officer' };
 const bob: Actor = { subject: 'bob', role: 'compliance_officer' };
@@ -254,6 +259,59 @@ describe('WaiverStore', () => {
       message: expect.stringContaining('DRIFT-PSI, SEC-FINDING'),
     });
     await expect(store.approve('nope', bob)).rejects.toMatchObject({ code: 'WAIVER_NOT_FOUND' });
+  });
+
+  it('refuses a waiver for a rule no waiver may lift, naming the field rule', async () => {
+    const expires_at = new Date(now.getTime() + 30 * 86_400_000).toISOString();
+    // The rules a bundle of these policies marks non-waivable, read from their METADATA when it was built.
+    const scratch = await mkdtemp(path.join(os.tmpdir(), 'arbiter-waivable-'));
+    const bundle = await buildBundle({
+      sourceDir: POLICIES_DIR,
+      revision: 'waivable',
+      out: path.join(scratch, 'bundle.tar.gz'),
+    }).finally(() => rm(scratch, { recursive: true, force: true }));
+    expect(bundle.nonWaivableRules).toEqual([
+      'INPUT-CLOCK-INVALID',
+      'INPUT-REGION-UNKNOWN',
+      'RISK-UNACCEPTABLE',
+    ]);
+    const guarded = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+      regions: REGIONS,
+      rules: () => new Set(bundle.rules),
+      nonWaivableRules: () => new Set(bundle.nonWaivableRules),
+      clock: () => now,
+      append,
+    });
+    for (const rule of bundle.nonWaivableRules!) {
+      const body = { rule, model: 'm', region: 'eu', reason: 'a reason long enough', expires_at };
+      await expect(guarded.request(body, alice)).rejects.toMatchObject({
+        code: 'WAIVER_INVALID',
+        field: 'rule',
+        message: `rule: ${rule} cannot be waived; the policies never lift it`,
+      });
+    }
+    // The active bundle's own list (METADATA custom.waivable: false) is refused too, and a request recorded
+    // before its rule became non-waivable is not approved.
+    const { waiver: pending } = await request({ rule: 'DRIFT-KS', expires_at });
+    const strict = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+      regions: REGIONS,
+      rules: () => new Set(['DRIFT-KS', 'SEC-FINDING']),
+      nonWaivableRules: () => new Set(['DRIFT-KS']),
+      clock: () => now,
+      append,
+    });
+    await expect(
+      strict.request(
+        { rule: 'DRIFT-KS', model: 'm', region: 'eu', reason: 'a reason long enough', expires_at },
+        alice,
+      ),
+    ).rejects.toMatchObject({ code: 'WAIVER_INVALID', field: 'rule' });
+    await expect(strict.approve(pending.id, bob)).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'rule',
+    });
+    expect((await strict.get(pending.id)).status).toBe('requested');
+    await strict.reject(pending.id, bob, 'the rule is no longer waivable');
   });
 
   it('refuses approving a waiver whose expiry passed while it waited', async () => {
