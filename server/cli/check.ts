@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { callApi, requireServerTarget, uploadArtifact, type ServerTarget } from './client.ts';
 import { assertWritable, CliFailure, fileErrorReason } from './output.ts';
+import { readSpecFile } from './spec-file.ts';
 
 const POLL_INTERVAL_MS = 500;
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -133,8 +134,7 @@ async function waitForEvaluation(
 
 /** Uploads model and data, runs an evaluation in the service and waits for it. */
 async function evaluateRemotely(target: ServerTarget, flags: Flags, timeoutSeconds: number): Promise<string> {
-  const { parse } = await import('yaml');
-  const spec = parse(await readFile(flags.spec!, 'utf8')) as Record<string, unknown>;
+  const spec = await readSpecFile(flags.spec!);
   const model = flags.model ? await uploadArtifact(target, flags.model) : undefined;
   const data = await uploadArtifact(target, flags.data!);
   const reference = flags.reference ? await uploadArtifact(target, flags.reference) : undefined;

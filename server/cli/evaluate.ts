@@ -1,8 +1,9 @@
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
 import { assertWritable, CliFailure, fileErrorReason as reason } from './output.ts';
+import { readSpecFile } from './spec-file.ts';
 
 interface Flags {
   model?: string;
@@ -21,23 +22,6 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
-
-/** The spec file parsed (YAML, of which JSON is a part) but not yet validated: flags are merged in first. */
-async function readSpecFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new CliFailure(`cannot read spec file ${file}: ${reason(err)}`);
-  }
-  const { parse } = await import('yaml');
-  try {
-    return parse(text, { maxAliasCount: 100 });
-  } catch (err) {
-    const first = (err as Error).message.split('\n')[0]!.replace(/:$/, '');
-    throw new CliFailure(`spec file ${file} is neither valid YAML nor JSON: ${first}`);
-  }
-}
 
 /**
  * Where the predictions come from, with the flags merged into the parsed spec (before it is validated):
@@ -179,14 +163,6 @@ export function registerEvaluateCommand(program: Command): void {
       'when the evidence was gathered, RFC 3339 (default: now); policies judge freshness by it, and the same inputs with the same time give the same bytes',
     )
     .option('--no-progress', 'no progress bar')
-    // Usage errors (a missing --data, an unknown option) are errors like the others: one line, exit code 2.
-    .showHelpAfterError(false)
-    .configureOutput({ outputError: () => {} })
-    .exitOverride((err) => {
-      if (err.exitCode === 0) throw err;
-      const message = err.message.replace(/^error: /, '');
-      throw new CliFailure(`${message} (see arbiter evaluate --help)`);
-    })
     .action(async (flags: Flags) => {
       if (!['auto', 'cuda', 'cpu'].includes(flags.provider))
         throw new CliFailure('--provider: use auto, cuda or cpu');
@@ -195,6 +171,7 @@ export function registerEvaluateCommand(program: Command): void {
         throw new CliFailure(
           `--generated-at: ${flags.generatedAt} is not an RFC 3339 time such as 2026-12-01T09:00:00Z`,
         );
+      // Parsed, not yet validated: the flags are merged in first.
       const { spec: merged, source } = mergePredictionSource(await readSpecFile(flags.spec), flags);
       const { evaluate, loadSpec, EvaluatorError } = await import('../../evaluators/index.ts');
       let spec: EvaluationSpec;
@@ -215,6 +192,11 @@ export function registerEvaluateCommand(program: Command): void {
       // Before minutes of work, not after: the evidence must have somewhere to go.
       await assertWritable('--out', flags.out);
       if (flags.reasons !== undefined) await assertWritable('--reasons', flags.reasons);
+      // Ctrl-C stops the evaluation through its signal, rather than Node ending the process where it stands: the
+      // bar then restores the terminal (it turned line wrapping off) and the .partial file goes. Once only: a
+      // second Ctrl-C is Node's own, for an evaluation slow to notice.
+      const interrupted = new AbortController();
+      process.once('SIGINT', () => interrupted.abort());
       // The reasons go to a file beside the target, renamed into place only once the evidence is complete.
       const reasonsFile = flags.reasons === undefined ? null : path.resolve(flags.reasons);
       const reasonsPartial = reasonsFile && `${reasonsFile}.partial`;
@@ -230,15 +212,19 @@ export function registerEvaluateCommand(program: Command): void {
           spec,
           executionProvider: flags.provider,
           generatedAt,
+          signal: interrupted.signal,
           onProgress: (p) => progress.update(p),
           ...(reasonsOut
             ? { onAdverseReasons: async (lines) => void (await reasonsOut.appendFile(lines)) }
             : {}),
         });
         await reasonsOut?.close();
+        // Ctrl-C as the evaluation ended: the user no longer waits for its files.
+        interrupted.signal.throwIfAborted();
       } catch (err) {
         await reasonsOut?.close().catch(() => {});
         if (reasonsPartial) await rm(reasonsPartial, { force: true });
+        if (interrupted.signal.aborted) throw new CliFailure('interrupted', 130);
         // The evaluator's errors are written for the user; anything else is reported as one line too.
         const message = ((err as Error).message ?? String(err)).replace(/\s*\n\s*/g, ' ');
         throw new CliFailure(err instanceof EvaluatorError ? message : `evaluation failed: ${message}`);

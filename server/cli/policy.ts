@@ -1,7 +1,8 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { callApi, requireServerTarget } from './client.ts';
-import { CliFailure } from './output.ts';
+import { CliFailure, fileErrorReason } from './output.ts';
 
 const DEFAULT_POLICY_DIR = 'policies';
 // How many uncommitted files a refusal names before it only counts the rest.
@@ -40,20 +41,40 @@ async function committedRevision(dir: string): Promise<string> {
   return revision;
 }
 
+/**
+ * The policy folder, resolved. opa runs in it: without this check, a missing folder fails as
+ * "spawn …/opa ENOENT", as if opa were the thing missing.
+ */
+async function policyFolder(dir: string): Promise<string> {
+  const resolved = path.resolve(dir);
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(resolved)).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliFailure(`no policy folder ${dir}`);
+    throw new CliFailure(`cannot read policy folder ${dir}: ${fileErrorReason(err)}`);
+  }
+  if (!isDirectory) throw new CliFailure(`${dir} is not a policy folder: it is a file`);
+  return resolved;
+}
+
 /** `arbiter policy test | build | simulate`: what a policy author runs before and after a change. */
 export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('test, build and simulate policies');
 
   policy
     .command('test')
-    .description('run the Rego tests (opa test) of a policy folder')
+    .description('run the Rego tests (opa test) of a policy folder: exit 0 pass, 1 fail, 2 error')
     .argument('[dir]', 'policy folder', DEFAULT_POLICY_DIR)
     .action(async (dir: string) => {
+      const folder = await policyFolder(dir);
       const { testPolicies } = await import('../../policies/index.ts');
       try {
-        console.log(await testPolicies(path.resolve(dir)));
+        console.log(await testPolicies(folder));
       } catch (err) {
-        throw new CliFailure((err as Error).message, 1);
+        // 1 for what opa reported, through its exit code; 2 when it did not run at all (no exit code then).
+        const ran = typeof ((err as Error).cause as { code?: unknown } | undefined)?.code === 'number';
+        throw new CliFailure((err as Error).message, ran ? 1 : 2);
       }
     });
 
@@ -67,13 +88,14 @@ export function registerPolicyCommands(program: Command): void {
       "revision to record (default: the folder's Git HEAD commit, which must hold the folder as it is)",
     )
     .action(async (dir: string, flags: { out: string; revision?: string }) => {
+      const sourceDir = await policyFolder(dir);
       const [{ buildBundle }, { loadRegions, policyDataDocument }] = await Promise.all([
         import('../../policies/index.ts'),
         import('../../regions/index.ts'),
       ]);
       const revision = flags.revision ?? (await committedRevision(dir));
       const bundle = await buildBundle({
-        sourceDir: path.resolve(dir),
+        sourceDir,
         revision,
         out: flags.out,
         data: policyDataDocument(await loadRegions()),

@@ -342,6 +342,17 @@ describe('arbiter check with an evaluation in the service', () => {
     expectOneLineError(result, '--timeout soon: give a number of seconds greater than 0');
   });
 
+  it('says in one line, naming the file, that the spec is not YAML, before any network call', async () => {
+    const bad = path.join(dir, 'bad-spec.yaml');
+    await writeFile(bad, 'label: { column: label\nsensitive: [sex\n');
+    const result = await runCli(args('http://127.0.0.1:9', ['--data', data, '--spec', bad]));
+    expectOneLineError(
+      result,
+      `spec file ${bad} is neither valid YAML nor JSON: Flow map in block collection must be sufficiently ` +
+        'indented and end with a } at line 2, column 1',
+    );
+  });
+
   it('names a missing local file before any network call', async () => {
     const missing = path.join(dir, 'nonexistent');
     for (const [flag, others] of [

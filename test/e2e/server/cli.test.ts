@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startServer } from '../../support/cli.ts';
+import { ARBITER_BIN, runCli, startServer } from '../../support/cli.ts';
 import { ADMIN_URL } from '../../support/database.ts';
 
 describe('the arbiter CLI', () => {
@@ -25,6 +26,48 @@ describe('the arbiter CLI', () => {
     const { stdout } = await runCli(['version']);
     const { version } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
     expect(stdout.trim()).toBe(`arbiter ${version} (node ${process.version})`);
+  });
+
+  it('exits 2 with one line on a usage error, in every command, and 0 for help and the version', async () => {
+    const cases: [string[], string][] = [
+      [['check'], "required option '--region <region>' not specified (see arbiter check --help)"],
+      [
+        ['report', 'generate', '--bogus'],
+        "required option '--region <region>' not specified (see arbiter report generate --help)",
+      ],
+      [['policy', 'test', '--bogus'], "unknown option '--bogus' (see arbiter policy test --help)"],
+      [['chek'], "unknown command 'chek' (Did you mean check?) (see arbiter --help)"],
+    ];
+    const [bare, help, version, ...results] = await Promise.all([
+      runCli(['policy']),
+      runCli(['check', '--help']),
+      runCli(['--version']),
+      ...cases.map(([args]) => runCli(args)),
+    ]);
+    for (const [i, { code, stdout, stderr }] of results.entries()) {
+      expect(code, stderr).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toBe(`arbiter: ${cases[i]![1]}\n`);
+    }
+    // Without its subcommand, a command's help is the message.
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/^Usage: arbiter policy/);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: arbiter check/);
+    expect(version.code).toBe(0);
+  }, 120_000);
+
+  it('ends quietly, with its own exit code, when the reader of its output goes away', async () => {
+    // As `arbiter report templates | head -0`: the pipe is closed before anything is written to it.
+    const child = spawn(process.execPath, [ARBITER_BIN, 'report', 'templates'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('fails at start-up on a wrong config value, naming the variable', async () => {

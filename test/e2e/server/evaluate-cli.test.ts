@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { ADULT_TEST, ADULT_TRAIN, COMPAS_CSV } from '../../../evaluators/fixture
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
 import { trainLogistic } from '../../../evaluators/fixtures/train.ts';
 import type { Evidence } from '../../../evaluators/index.ts';
-import { runCli, type CliResult } from '../../support/cli.ts';
+import { ARBITER_BIN, runCli, type CliResult } from '../../support/cli.ts';
 
 // COMPAS as ProPublica scored it: "high risk" is score_text Medium or High (../shared/datasets/compas).
 // The spec names no prediction column: --prediction-column supplies it.
@@ -221,6 +222,40 @@ describe('arbiter evaluate', () => {
     const first = JSON.parse(await readFile(out, 'utf8')) as Evidence;
     const second = JSON.parse(await readFile(again, 'utf8')) as Evidence;
     expect(second.explainability).toEqual(first.explainability);
+  });
+
+  it('stops on Ctrl-C with one line and exit code 130, leaving no file behind', async () => {
+    const spec = path.join(dir, 'adult-interrupted.spec.json');
+    const base = JSON.parse(await readFile(adultSpecFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(spec, JSON.stringify({ ...base, explainability: { adverse_decision: 'negative' } }));
+    const out = path.join(dir, 'interrupted-evidence.json');
+    const reasonsFile = path.join(dir, 'interrupted-reasons.jsonl');
+    const args = [
+      '--model',
+      adultModel,
+      '--data',
+      ADULT_TEST,
+      '--spec',
+      spec,
+      '--out',
+      out,
+      '--reasons',
+      reasonsFile,
+    ];
+    const child = spawn(process.execPath, [ARBITER_BIN, 'evaluate', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // The .partial file is opened once Ctrl-C is handled, before the evaluation starts.
+    while (!existsSync(`${reasonsFile}.partial`) && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toBe('arbiter: interrupted\n');
+    for (const file of [out, reasonsFile, `${reasonsFile}.partial`])
+      expect(existsSync(file), file).toBe(false);
   });
 
   it('refuses --reasons without a model or without spec.explainability.adverse_decision, writing nothing', async () => {

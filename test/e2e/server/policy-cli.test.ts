@@ -37,6 +37,24 @@ describe('arbiter policy test | build', () => {
     expect(failed.stdout + failed.stderr).toContain('test_wrong_epoch');
   });
 
+  it('exits 2, not 1, when there is no policy folder or no opa to run its tests', async () => {
+    const missing = path.join(dir, 'no-such-policies');
+    const out = path.join(dir, 'never.tar.gz');
+    const noOpa = path.join(dir, 'no-such-opa');
+    const [tested, built, untested] = await Promise.all([
+      runCli(['policy', 'test', missing]),
+      runCli(['policy', 'build', missing, '--out', out, '--revision', 'r1']),
+      runCli(['policy', 'test', POLICIES_DIR], { ARBITER_OPA: noOpa }),
+    ]);
+    for (const result of [tested, built]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toBe(`arbiter: no policy folder ${missing}\n`);
+    }
+    expect(existsSync(out)).toBe(false);
+    expect(untested.code, untested.stderr).toBe(2);
+    expect(untested.stderr).toBe(`arbiter: opa test failed: spawn ${noOpa} ENOENT\n`);
+  });
+
   it('builds the same bundle twice, and refuses a builtin the Wasm runtime lacks', async () => {
     const build = (source: string, out: string) =>
       runCli(['policy', 'build', source, '--out', path.join(dir, out), '--revision', 'r1']);
