@@ -96,28 +96,14 @@ function checkReferences(spec: EvaluationSpec): string[] {
       }
     }
   });
-  // The evidence keys fairness by attribute names joined with & ("race&sex" for an intersection): two sets of
-  // attributes spelled the same would overwrite one another.
-  const keyed = new Map<string, { field: string; attributes: string[] }>();
-  const sets = [
-    ...(spec.sensitive ?? []).map((attribute, i) => ({
-      field: `spec.sensitive[${i}]`,
-      attributes: [attribute],
-    })),
-    ...(spec.intersections ?? []).map((group, i) => ({
-      field: `spec.intersections[${i}]`,
-      attributes: group,
-    })),
-  ];
-  for (const set of sets) {
-    const key = set.attributes.join('&');
-    const other = keyed.get(key);
-    if (other && JSON.stringify(other.attributes) !== JSON.stringify(set.attributes)) {
+  // The evidence keys fairness by attribute names joined with & ("race&sex" for an intersection), and readers
+  // (policies, reports) tell an intersection by it: an attribute's own name may not hold one.
+  (spec.sensitive ?? []).forEach((attribute, i) => {
+    if (attribute.includes('&'))
       problems.push(
-        `${other.field} and ${set.field} would both be keyed ${key} in the evidence's fairness section (attribute names joined by &); rename the column whose name holds an &`,
+        `spec.sensitive[${i}] ${JSON.stringify(attribute)} holds an &, which joins the attributes of an intersection in the evidence; rename the column`,
       );
-    } else keyed.set(key, set);
-  }
+  });
   (spec.features ?? []).forEach((feature, i) => {
     if (typeof feature !== 'string' && feature.categories && feature.type === 'numeric') {
       problems.push(`spec.features[${i}].categories is only for categorical features`);

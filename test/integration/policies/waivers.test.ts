@@ -115,7 +115,8 @@ describe('WaiverStore', () => {
 
   it('honours an approval made by another process once its snapshot is older than refreshMs', async () => {
     const db = handle.db as unknown as Kysely<PolicyTables>;
-    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 200, append, regions: REGIONS });
+    // Long enough that the approval below, on a loaded machine, lands well within one snapshot's life.
+    const elsewhere = new WaiverStore(db, { clock: () => now, refreshMs: 2_000, append, regions: REGIONS });
     const { waiver } = await request({
       model: 'churn',
       rule: 'DRIFT-PSI',
@@ -126,7 +127,7 @@ describe('WaiverStore', () => {
     expect((await store.activeFor('churn', 'eu')).map((w) => w.id)).toEqual([waiver.id]);
     // Until its snapshot ages, the other process still denies: late, never early.
     expect(await elsewhere.activeFor('churn', 'eu')).toEqual([]);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 2_100));
     expect((await elsewhere.activeFor('churn', 'eu')).map((w) => w.id)).toEqual([waiver.id]);
   });
 
