@@ -162,11 +162,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     ...deps.handlers,
   };
 
-  // fastify-openapi-glue runs a route's security handler as a preHandler, i.e. after the body is read and
-  // validated. Authentication comes first: an unauthenticated caller learns nothing about the contract and
-  // never makes us read its body.
   const spec = loadOpenApi();
   const bodies = declaredBodies(spec);
+  // fastify-openapi-glue runs a route's security handler as a preHandler, i.e. after the body is read and
+  // validated. Authentication comes first: an unauthenticated caller learns nothing about the contract and
+  // never makes us read its body. Then the body is held to the media types its operation declares.
   app.addHook('onRoute', (route) => {
     if (route.preHandler && !route.onRequest) {
       route.onRequest = route.preHandler as never;

@@ -17,7 +17,9 @@ const SHUTDOWN = Symbol('shutdown');
 
 /** How often a process running an evaluation says so, and how long a silent one is taken for dead. */
 const HEARTBEAT_MS = 5_000;
-const ORPHANED_AFTER_MS = 30_000;
+const ORPHANED_AFTER_S = 30;
+// Heartbeats are written and judged by the database's clock, which every process shares.
+const orphanedBefore = () => sql<Date>`now() - make_interval(secs => ${ORPHANED_AFTER_S})`;
 
 export interface EvaluationLimits {
   readonly maxRows: number;
@@ -209,7 +211,7 @@ export class Evaluations {
       this.requeueOrphans().catch((err: unknown) =>
         this.log.error({ err }, 'requeueing orphaned evaluations failed'),
       );
-    }, ORPHANED_AFTER_MS);
+    }, ORPHANED_AFTER_S * 1000);
     this.sweeper.unref();
   }
 
@@ -227,24 +229,20 @@ export class Evaluations {
       .updateTable('evaluation')
       .set({ status: 'queued', phase: null, rows_done: 0, heartbeat_at: null })
       .where('status', '=', 'running')
-      .where('heartbeat_at', '<', new Date(Date.now() - ORPHANED_AFTER_MS))
+      .where('heartbeat_at', '<', orphanedBefore())
       .where('cancel_requested', '=', false)
       .returning('id')
       .execute();
     for (const { id } of orphans) await this.enqueue(id);
-    const cancelled = await this.db
-      .selectFrom('evaluation')
-      .select('id')
-      .where('status', '=', 'running')
-      .where('heartbeat_at', '<', new Date(Date.now() - ORPHANED_AFTER_MS))
-      .where('cancel_requested', '=', true)
-      .execute();
-    for (const { id } of cancelled) await this.finishCancelled(id);
+    await this.finishCancelled();
   }
 
-  /** Ends as cancelled an evaluation asked to stop that no live process runs: queued, or orphaned. */
-  private async finishCancelled(id: string): Promise<void> {
-    await this.db
+  /**
+   * Ends as cancelled the evaluations asked to stop (`id`, or all) that no live process runs: queued, or
+   * orphaned.
+   */
+  private async finishCancelled(id?: string): Promise<void> {
+    let update = this.db
       .updateTable('evaluation')
       .set({
         status: 'cancelled',
@@ -252,21 +250,18 @@ export class Evaluations {
         error_message: 'cancelled',
         finished_at: new Date(),
       })
-      .where('id', '=', id)
       .where('cancel_requested', '=', true)
       .where((eb) =>
         eb.or([
           eb('status', '=', 'queued'),
           eb.and([
             eb('status', '=', 'running'),
-            eb.or([
-              eb('heartbeat_at', 'is', null),
-              eb('heartbeat_at', '<', new Date(Date.now() - ORPHANED_AFTER_MS)),
-            ]),
+            eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', orphanedBefore())]),
           ]),
         ]),
-      )
-      .execute();
+      );
+    if (id !== undefined) update = update.where('id', '=', id);
+    await update.execute();
   }
 
   private ensureQueue(): Promise<void> {
@@ -294,19 +289,15 @@ export class Evaluations {
   private async run(id: string): Promise<void> {
     // A queued row, or a running one whose process died. Another job for the same row (a retry of an expired
     // one, say) finds it running with a fresh heartbeat and leaves it.
-    const now = new Date();
     const claimed = await this.db
       .updateTable('evaluation')
-      .set({ status: 'running', started_at: now, heartbeat_at: now, rows_done: 0, phase: null })
+      .set({ status: 'running', started_at: new Date(), heartbeat_at: sql`now()`, rows_done: 0, phase: null })
       .where('id', '=', id)
       .where('cancel_requested', '=', false)
       .where((eb) =>
         eb.or([
           eb('status', '=', 'queued'),
-          eb.and([
-            eb('status', '=', 'running'),
-            eb('heartbeat_at', '<', new Date(now.getTime() - ORPHANED_AFTER_MS)),
-          ]),
+          eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', orphanedBefore())]),
         ]),
       )
       .returningAll()
@@ -331,6 +322,7 @@ export class Evaluations {
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-eval-'));
     let lastWrite = 0;
     let lastPhase: string | undefined;
+    let progressWritten = Promise.resolve();
     const artifactFiles = new Map<string, string>();
     try {
       const fetch = (sha: string | null) =>
@@ -362,17 +354,23 @@ export class Evaluations {
             if (at - lastWrite < 1000 && progress.phase === lastPhase) return;
             lastWrite = at;
             lastPhase = progress.phase;
-            void this.db
-              .updateTable('evaluation')
-              .set({ phase: progress.phase, rows_done: progress.rows })
-              .where('id', '=', id)
-              .returning('cancel_requested')
-              .executeTakeFirst()
-              .then((row) => row?.cancel_requested && controller.abort());
+            // One after the other: on two pooled connections, an earlier phase could land last.
+            progressWritten = progressWritten
+              .then(() =>
+                this.db
+                  .updateTable('evaluation')
+                  .set({ phase: progress.phase, rows_done: progress.rows })
+                  .where('id', '=', id)
+                  .returning('cancel_requested')
+                  .executeTakeFirst(),
+              )
+              .then((row) => void (row?.cancel_requested && controller.abort()))
+              .catch((err: unknown) => this.log.error({ err, evaluation: id }, 'writing progress failed'));
           },
         },
       );
       // A cancellation that arrived as it finished still wins: the caller was told it was requested.
+      await progressWritten;
       await this.finish(
         id,
         {
