@@ -20,6 +20,7 @@ export type {
 } from './scheduler.ts';
 export { reportMigrations } from './migrations.ts';
 export type { ReportTables, ReportRunTable } from './tables.ts';
+export { DOC_FIELDS } from './view-model.ts';
 export { ReportError } from './errors.ts';
 export type { ReportErrorCode } from './errors.ts';
 export type {

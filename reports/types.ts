@@ -152,6 +152,28 @@ export interface FairnessAttribute {
   /** Individuals whose category is unknown (NYC §5-301 asks for their number). */
   readonly unknown_count?: number;
   readonly excluded_groups?: readonly (string | { readonly group: string; readonly reason?: string })[];
+  /** Individuals left out of the groups for a missing attribute value (Arbiter's evaluator writes this). */
+  readonly missing?: number;
+  /** The LL144 figures as Arbiter's evaluator computed them (evaluators/metrics/fairness.ts). */
+  readonly ll144?: Ll144Figures;
+}
+
+/** One category's LL144 figures in the evaluator's `ll144` block. */
+export interface Ll144Category {
+  readonly count: number;
+  readonly selection_rate?: number | null;
+  readonly scoring_rate?: number | null;
+  readonly impact_ratio: number | null;
+  readonly excluded_under_2pct: boolean;
+}
+
+/** NYC 6 RCNY §5-301 figures of one attribute: counts and shares are of everyone assessed, unknowns included. */
+export interface Ll144Figures {
+  readonly total: number;
+  readonly unknown_count: number;
+  readonly selection: Readonly<Record<string, Ll144Category>>;
+  readonly scoring: Readonly<Record<string, Ll144Category>> | null;
+  readonly excluded_under_2pct: readonly string[];
 }
 
 /** The evidence document of DESIGN.md (`arbiter.evidence/v1`): only the parts reports read are typed. */
@@ -197,6 +219,10 @@ export interface EvidenceDocument {
     readonly global_importance?: Readonly<Record<string, number>>;
   };
   readonly data_quality?: Readonly<Record<string, unknown>>;
+  /** Where the evaluation data came from (NYC §5-303 asks for the source and an explanation of it). */
+  readonly data_source?: string;
+  /** The independent bias audit the evidence carries (NYC §5-301; policies read `completed_at` too). */
+  readonly bias_audit?: { readonly completed_at?: string; readonly auditor?: string };
   readonly security?: {
     readonly findings?: readonly {
       readonly id?: string;
@@ -255,6 +281,8 @@ export interface VerificationData {
   readonly entries: readonly CitedEntry[];
   /** Where an auditor can fetch the ledger, e.g. `https://arbiter.example`. */
   readonly server_url?: string;
+  /** The region log's ed25519 verifier key (C2SP vkey), which `arbiter verify --trusted-vkey` pins. */
+  readonly vkey?: string;
 }
 
 export interface ReportInput {

@@ -5,7 +5,10 @@ import type { TemplateInfo } from './templates.ts';
 import type {
   EvidenceRecord,
   FairnessAttribute,
+  FairnessGroup,
   ImpactAssessment,
+  Ll144Category,
+  Ll144Figures,
   ModelDocumentation,
   ModelRecord,
   ReportInput,
@@ -24,7 +27,8 @@ const UNKNOWN_GROUP = /^(unknown|not provided|undisclosed)$/i;
 const SEX_ATTRIBUTE = /^(sex|gender)$/i;
 const RACE_ATTRIBUTE = /^(race|ethnicity|race_ethnicity|race\/ethnicity)$/i;
 
-const DOC_FIELDS: readonly (keyof ModelDocumentation)[] = [
+/** Every field of a model's documentation, in the order the templates present them. */
+export const DOC_FIELDS: readonly (keyof ModelDocumentation)[] = [
   'organisation',
   'team',
   'contact',
@@ -111,27 +115,55 @@ function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+const groupMetrics = (group: FairnessGroup | undefined): GroupRow['metrics'] => ({
+  tpr: num(group?.tpr),
+  fpr: num(group?.fpr),
+  fnr: num(group?.fnr),
+  tnr: num(group?.tnr),
+  ppv: num(group?.ppv),
+  npv: num(group?.npv),
+  accuracy: num(group?.accuracy),
+});
+
+// 0.44 / 0.55 is 0.7999…: a ratio that equals the threshold to 12 digits meets it.
+const isBelow = (impactRatio: number | null, threshold: number) =>
+  impactRatio !== null && impactRatio < threshold - 1e-12;
+
+function parityOf(fa: FairnessAttribute) {
+  return {
+    demographic_parity_difference: num(fa.demographic_parity_difference),
+    demographic_parity_ratio: num(fa.demographic_parity_ratio),
+    equalized_odds_difference: num(fa.equalized_odds_difference),
+    equalized_odds_ratio: num(fa.equalized_odds_ratio),
+  };
+}
+
 /**
- * Rates and impact ratios of one sensitive attribute. The impact ratio is recomputed from the selection (or
- * scoring) rates so that the reference group follows the rule in force: unknown categories and, where
- * `smallShare` > 0, categories under that share of the known total never serve as the reference.
+ * Rates and impact ratios of one sensitive attribute. Where the 2% rule is in force (`smallShare` > 0) and the
+ * evidence carries the evaluator's `ll144` block, that block's figures are printed as they are: the report
+ * must show what the evidence shows. Otherwise the impact ratio is recomputed from the selection (or scoring)
+ * rates so that the reference group follows the rule in force: unknown categories and, where `smallShare` > 0,
+ * categories under that share of everyone assessed (unknowns included, as §5-301 counts them) never serve as
+ * the reference.
  */
 export function attributeTable(
   attribute: string,
   fa: FairnessAttribute,
   options: { threshold: number; smallShare: number },
 ): AttributeTable {
+  if (options.smallShare > 0 && fa.ll144) return ll144Table(attribute, fa, fa.ll144, options.threshold);
   const names = Object.keys(fa.groups).sort();
   const known = names.filter((g) => !UNKNOWN_GROUP.test(g));
   const unknownInGroups = names
     .filter((g) => UNKNOWN_GROUP.test(g))
     .reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
-  const unknown_count = fa.unknown_count ?? unknownInGroups;
+  const unknown_count = fa.unknown_count ?? fa.missing ?? unknownInGroups;
   const total = known.reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
+  const assessed = total + unknown_count;
   const rate_kind = names.some((g) => fa.groups[g]?.selection_rate !== undefined) ? 'selection' : 'scoring';
   const rateOf = (g: string) =>
     num(rate_kind === 'selection' ? fa.groups[g]?.selection_rate : fa.groups[g]?.scoring_rate);
-  const shareOf = (g: string) => (total > 0 ? (fa.groups[g]?.count ?? 0) / total : null);
+  const shareOf = (g: string) => (assessed > 0 ? (fa.groups[g]?.count ?? 0) / assessed : null);
   const isExcluded = (g: string) => {
     const share = shareOf(g);
     return options.smallShare > 0 && share !== null && share < options.smallShare;
@@ -155,17 +187,8 @@ export function attributeTable(
       rate,
       impact_ratio,
       excluded,
-      // 0.44 / 0.55 is 0.7999…: a ratio that equals the threshold to 12 digits meets it.
-      below: impact_ratio !== null && impact_ratio < options.threshold - 1e-12,
-      metrics: {
-        tpr: num(group.tpr),
-        fpr: num(group.fpr),
-        fnr: num(group.fnr),
-        tnr: num(group.tnr),
-        ppv: num(group.ppv),
-        npv: num(group.npv),
-        accuracy: num(group.accuracy),
-      },
+      below: isBelow(impact_ratio, options.threshold),
+      metrics: groupMetrics(group),
     };
   });
   return {
@@ -177,10 +200,50 @@ export function attributeTable(
     rows,
     excluded_groups: rows.filter((r) => r.excluded).map((r) => r.group),
     below_groups: rows.filter((r) => r.below).map((r) => r.group),
-    demographic_parity_difference: num(fa.demographic_parity_difference),
-    demographic_parity_ratio: num(fa.demographic_parity_ratio),
-    equalized_odds_difference: num(fa.equalized_odds_difference),
-    equalized_odds_ratio: num(fa.equalized_odds_ratio),
+    ...parityOf(fa),
+  };
+}
+
+function ll144Table(
+  attribute: string,
+  fa: FairnessAttribute,
+  ll144: Ll144Figures,
+  threshold: number,
+): AttributeTable {
+  const selection = Object.values(ll144.selection).some((c) => num(c.selection_rate) !== null);
+  const categories = (selection ? ll144.selection : ll144.scoring) ?? ll144.selection;
+  const rateOf = (c: Ll144Category) => num(selection ? c.selection_rate : c.scoring_rate);
+  const names = Object.keys(categories).sort();
+  const excludedNames = new Set(ll144.excluded_under_2pct);
+  const rows: GroupRow[] = names.map((g) => {
+    const c = categories[g]!;
+    const impact_ratio = num(c.impact_ratio);
+    return {
+      group: g,
+      count: c.count,
+      share: ll144.total > 0 ? c.count / ll144.total : null,
+      rate: rateOf(c),
+      impact_ratio,
+      excluded: c.excluded_under_2pct || excludedNames.has(g),
+      below: isBelow(impact_ratio, threshold),
+      metrics: groupMetrics(fa.groups[g]),
+    };
+  });
+  // The evaluator's reference is the most-selected category that counts, i.e. the one whose ratio is 1.
+  let reference: GroupRow | null = null;
+  for (const r of rows)
+    if (!r.excluded && r.rate !== null && (reference === null || r.rate > (reference.rate ?? -1)))
+      reference = r;
+  return {
+    attribute,
+    rate_kind: selection ? 'selection' : 'scoring',
+    total: ll144.total - ll144.unknown_count,
+    unknown_count: ll144.unknown_count,
+    reference_group: reference?.group ?? null,
+    rows,
+    excluded_groups: rows.filter((r) => r.excluded).map((r) => r.group),
+    below_groups: rows.filter((r) => r.below).map((r) => r.group),
+    ...parityOf(fa),
   };
 }
 
@@ -300,7 +363,7 @@ export function buildViewModel(
 
   // Decisions: counts, by stage, denials by rule (waived or not).
   const allowed = input.decisions.filter((d) => d.allow).length;
-  const waivedDecisions = input.decisions.filter((d) => d.waived_rules.length > 0).length;
+  const waivedDecisions = input.decisions.filter((d) => d.allow && d.waived_rules.length > 0).length;
   const byStage = [...countBy(input.decisions, (d) => d.stage)]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([stage, ds]) => ({
@@ -527,6 +590,13 @@ export function buildViewModel(
             collected_at: ev.collected_at,
             data_source: ev.data_source ?? null,
             signed_by: ev.signed_by ?? null,
+            // LL144's "date of the most recent audit" is the independent auditor's, not the evidence's.
+            bias_audit: ev.document.bias_audit?.completed_at
+              ? {
+                  completed_at: ev.document.bias_audit.completed_at,
+                  auditor: ev.document.bias_audit.auditor ?? null,
+                }
+              : null,
             ledger_seq: ev.ledger_seq ?? null,
             rows: ev.document.rows ?? null,
             dataset_sha256: ev.document.subject?.dataset_sha256 ?? null,
@@ -612,6 +682,7 @@ export function buildViewModel(
   }));
   const origin = region.ledger.origin;
   const serverUrl = input.verification.server_url ?? null;
+  const trustedVkey = `--trusted-vkey ${input.verification.vkey ?? `'<ed25519_vkey of GET /v1/ledger/${region.id}/keys>'`}`;
 
   return {
     meta: {
@@ -663,9 +734,12 @@ export function buildViewModel(
         .map((e) => ({ ...e, proof_length: e.proof.length })),
       input_hashes: inputHashes,
       server_url: serverUrl,
+      // `arbiter verify` trusts no key a bundle carries: the region log's key is pinned on the command line.
       commands: [
-        `arbiter verify --report report.pdf --server ${serverUrl ?? 'https://<arbiter server>'}`,
-        `arbiter verify --report report.pdf --bundle ${region.id}-${period.id}.bundle`,
+        ...(serverUrl === null
+          ? []
+          : [`arbiter verify ${trustedVkey} --report report.pdf --server ${serverUrl}`]),
+        `arbiter verify ${trustedVkey} --report report.pdf ${region.id}-${period.id}.bundle.json`,
       ],
     },
   };

@@ -2,10 +2,13 @@ import type { Ledger } from '../../ledger/index.ts';
 import type { DecisionRow, DecisionStore, WaiverStore } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
 import {
+  DOC_FIELDS,
   parsePeriod,
   type DecisionRecord,
   type EvidenceDocument,
   type EvidenceRecord,
+  type ImpactAssessment,
+  type ModelDocumentation,
   type ModelRecord,
   type ReportInput,
   type TrendPoint,
@@ -49,6 +52,46 @@ function minImpactRatio(evidence: EvidenceDocument | undefined): number | null {
 }
 
 const evidenceOf = (row: DecisionRow) => (JSON.parse(row.input) as { evidence: EvidenceDocument }).evidence;
+const cardOf = (row: DecisionRow) =>
+  (JSON.parse(row.input) as { model_card?: Record<string, unknown> }).model_card ?? {};
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const textOf = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+
+// The model card is free-form JSON (a region only requires a few fields of it): what a report prints from it is
+// taken only where it has the shape the report needs, and an entry of another shape is left out, not guessed at.
+function documentationOf(card: Record<string, unknown>, description: string | undefined) {
+  const entries = DOC_FIELDS.flatMap((f) => {
+    const v = textOf(card[f]);
+    return v === undefined ? [] : [[f, v] as const];
+  });
+  if (description !== undefined) entries.push(['description', description]);
+  return entries.length > 0 ? (Object.fromEntries(entries) as ModelDocumentation) : undefined;
+}
+
+function impactAssessmentsOf(card: Record<string, unknown>): ImpactAssessment[] | undefined {
+  if (!Array.isArray(card['impact_assessments'])) return undefined;
+  return card['impact_assessments'].filter(
+    (a): a is ImpactAssessment =>
+      isRecord(a) &&
+      textOf(a['kind']) !== undefined &&
+      textOf(a['name']) !== undefined &&
+      textOf(a['date']) !== undefined,
+  );
+}
+
+function changesOf(card: Record<string, unknown>): NonNullable<ModelRecord['changes']> | undefined {
+  if (!Array.isArray(card['changes'])) return undefined;
+  return card['changes'].filter(
+    (c): c is NonNullable<ModelRecord['changes']>[number] =>
+      isRecord(c) &&
+      textOf(c['version']) !== undefined &&
+      textOf(c['date']) !== undefined &&
+      textOf(c['change']) !== undefined &&
+      typeof c['substantial_modification'] === 'boolean',
+  );
+}
 
 /** The signed checkpoint of exactly this tree size (a newer one may exist by now; the proofs are against this). */
 async function checkpointAt(ledger: Ledger, region: string, size: number): Promise<string> {
@@ -109,11 +152,14 @@ export async function assembleReportInput(options: {
   }
   const evidence: EvidenceRecord[] = [...latestByModel.values()].map((row) => {
     const document = evidenceOf(row);
+    const card = cardOf(row);
     const generatedAt = (document as { generated_at?: string }).generated_at;
     return {
       id: row.decision_id,
       model_id: row.model,
       collected_at: generatedAt ?? row.decided_at.toISOString(),
+      data_source: textOf(document.data_source) ?? textOf(card['data_source']),
+      signed_by: textOf(card['signed_by']),
       ledger_seq: row.ledger_seq ?? undefined,
       document,
     };
@@ -124,17 +170,22 @@ export async function assembleReportInput(options: {
   const models: ModelRecord[] = modelIds.map((id) => {
     const registered = inventory.get(id);
     const latest = rows.filter((r) => r.model === id).sort((a, b) => +b.decided_at - +a.decided_at)[0]!;
-    const card = (JSON.parse(latest.input) as { model_card?: Record<string, string> }).model_card ?? {};
+    const card = cardOf(latest);
     const deployed = rows.some((r) => r.model === id && r.stage === 'deployment' && r.allow);
     return {
       id,
       name: id,
       version: latest.version,
-      owner: registered?.owner ?? card.owner ?? 'not registered',
-      intended_purpose: registered?.intended_purpose ?? card.intended_purpose ?? 'not registered',
-      risk_tier: registered?.risk_tier ?? card.risk_tier ?? 'unknown',
+      owner: registered?.owner ?? textOf(card['owner']) ?? 'not registered',
+      intended_purpose: registered?.intended_purpose ?? textOf(card['intended_purpose']) ?? 'not registered',
+      risk_tier: registered?.risk_tier ?? textOf(card['risk_tier']) ?? 'unknown',
       lifecycle_status: deployed ? 'deployed' : 'in review',
-      documentation: registered?.description ? { description: registered.description } : undefined,
+      vendor: textOf(card['vendor']),
+      use_case_category: textOf(card['use_case_category']),
+      distribution_date: textOf(card['distribution_date']),
+      documentation: documentationOf(card, textOf(registered?.description)),
+      impact_assessments: impactAssessmentsOf(card),
+      changes: changesOf(card),
     };
   });
 
@@ -194,6 +245,7 @@ export async function assembleReportInput(options: {
       checkpoint: await checkpointAt(ledger, region.id, head.size),
       tree_size: head.size,
       entries,
+      vkey: (await ledger.reader.keys(region.id)).ed25519_vkey,
     },
   };
 }

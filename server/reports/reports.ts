@@ -10,6 +10,7 @@ import {
   generateReport,
   listTemplates,
   parsePeriod,
+  ReportError,
   type PdfRenderer,
   type ReportScheduler,
   type ReportTables,
@@ -76,35 +77,63 @@ export class Reports {
         `template: ${request.template} is not a report of region ${region.id}; it has ${offered.join(', ')}`,
       );
     }
-    parsePeriod(request.period, region.timezone);
+    const period = parsePeriod(request.period, region.timezone);
+    const now = this.deps.clock();
+    // A report of a quarter still under way would be stored, and recorded, as if the quarter were complete.
+    if (period.end > now) {
+      throw new ReportError(
+        'REPORT_PERIOD_INVALID',
+        `period ${period.id} ends ${period.end.toISOString()}, after now (${now.toISOString()})`,
+      );
+    }
+    // The scheduler retries a run whose outcome it did not see: a report already stored for it is that outcome.
+    if (trigger === 'scheduled') {
+      const done = await this.deps.db
+        .selectFrom('report')
+        .select(META)
+        .where('region', '=', region.id)
+        .where('template', '=', request.template)
+        .where('period', '=', period.id)
+        .where('trigger', '=', 'scheduled')
+        .executeTakeFirst();
+      if (done) return done;
+    }
     const input = await assembleReportInput({ ...this.deps, ...request, region, trigger });
     // One browser for the process, started on first use: most API calls never render.
     this.renderer ??= createPdfRenderer();
     const report = await generateReport(input, await this.renderer);
-    const receipt = await this.deps.ledger.append(region.id, {
-      ...report.entry,
-      trigger,
-      actor: { subject: actor.subject, issuer: actor.issuer, role: actor.role },
-    });
-    return this.deps.db
-      .insertInto('report')
-      .values({
-        id: `rep_${randomBytes(8).toString('hex')}`,
-        region: region.id,
-        template: request.template,
-        period: request.period,
+    const id = `rep_${randomBytes(8).toString('hex')}`;
+    // The stored report commits in the same statement as its ledger entry: neither exists without the other.
+    await this.deps.ledger.append(
+      region.id,
+      {
+        ...report.entry,
         trigger,
-        pdf: Buffer.from(report.pdf),
-        data_json: report.data_json,
-        pdf_sha256: report.entry.pdf_sha256,
-        data_sha256: report.entry.data_sha256,
-        ledger_seq: receipt.seq,
-        leaf_hash: receipt.leafHash,
-        generated_at: new Date(report.entry.generated_at),
-        created_by: actor.subject,
-      })
-      .returning(META)
-      .executeTakeFirstOrThrow();
+        actor: { subject: actor.subject, issuer: actor.issuer, role: actor.role },
+      },
+      {
+        companion: ({ leafHash }) => ({
+          table: 'report',
+          seqColumn: 'ledger_seq',
+          values: {
+            id,
+            region: region.id,
+            template: request.template,
+            period: period.id,
+            trigger,
+            // The row travels as JSON (jsonb_populate_recordset): bytea in its hex text form.
+            pdf: `\\x${Buffer.from(report.pdf).toString('hex')}`,
+            data_json: report.data_json,
+            pdf_sha256: report.entry.pdf_sha256,
+            data_sha256: report.entry.data_sha256,
+            leaf_hash: leafHash,
+            generated_at: report.entry.generated_at,
+            created_by: actor.subject,
+          },
+        }),
+      },
+    );
+    return this.get(id);
   }
 
   list(region?: string): Promise<ReportMeta[]> {

@@ -62,14 +62,15 @@ describe('report PDFs (Chromium + poppler)', () => {
     ]) {
       expect(t).toContain(heading);
     }
-    expect(t).toContain('Female 500 45.5% 35.0% 0.700 below 0.800');
-    expect(t).toContain('Male 600 54.5% 50.0% 1.000 highest rate (reference)');
+    expect(t).toContain('Female 500 44.2% 35.0% 0.700 below 0.800');
+    expect(t).toContain('Male 600 53.1% 50.0% 1.000 highest rate (reference)');
     expect(t).toContain('unknown category: 30.');
-    expect(t).toContain('15 1.4% 60.0% excluded under 2% of the data');
+    expect(t).toContain('15 1.3% 60.0% excluded under 2% of the data');
     expect(t).toContain('Excluded under the 2% rule: Native Hawaiian or Pacific Islander.');
-    expect(t).toContain('Black or African American 300 27.3% 38.0% 0.760 below 0.800');
-    expect(t).toContain('Black or African American Female 140 12.9% 30.0% 0.545 below 0.800');
-    expect(t).toContain('arbiter verify --report report.pdf --server https://arbiter.example');
+    expect(t).toContain('Black or African American 300 26.5% 38.0% 0.760 below 0.800');
+    expect(t).toContain('Black or African American Female 140 12.4% 30.0% 0.545 below 0.800');
+    expect(t).toContain('--report report.pdf --server https://arbiter.example');
+    expect(t).toContain('--report report.pdf us-nyc-2026-Q3.bundle.json');
     // Page numbers from Chromium's footer.
     expect(t).toMatch(/Page 1 of \d+/);
     // Every glyph comes from the embedded Noto Sans, none from a system font.

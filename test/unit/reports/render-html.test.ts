@@ -64,7 +64,7 @@ describe('renderHtml', () => {
   it('prints the LL144 figures computed from the evidence', async () => {
     const html = await renderHtml(makeReportInput({ template: 'us-nyc/ll144-bias-audit' }));
     expect(html).toContain(
-      '<td>Female</td><td class="n">500</td><td class="n">45.5%</td><td class="n">35.0%</td><td class="n">0.700</td>',
+      '<td>Female</td><td class="n">500</td><td class="n">44.2%</td><td class="n">35.0%</td><td class="n">0.700</td>',
     );
     expect(html).toContain('unknown category: 30.');
     expect(html).toContain('Excluded under the 2% rule: Native Hawaiian or Pacific Islander.');

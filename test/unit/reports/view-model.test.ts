@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { aiaLevel, attributeTable } from '../../../reports/view-model.ts';
-import { FIRST_EVIDENCE } from './fixture.ts';
+import { findTemplate } from '../../../reports/templates.ts';
+import { aiaLevel, attributeTable, buildViewModel } from '../../../reports/view-model.ts';
+import { FIRST_EVIDENCE, makeReportInput } from './fixture.ts';
 
 const fairness = FIRST_EVIDENCE.fairness!;
 
@@ -77,5 +78,69 @@ describe('aiaLevel (Canada DADM)', () => {
     expect(l).toMatchObject({ mitigation_applied: true, level: 'II' });
     expect(l?.adjusted_share).toBeCloseTo(0.4675, 10);
     expect(aiaLevel({ kind: 'aia', name: 'a', date: 'd' })).toBeNull();
+  });
+});
+
+describe('buildViewModel', () => {
+  const ll144 = findTemplate('us-nyc/ll144-bias-audit')!;
+
+  it('counts a decision as allowed under a waiver only when it was allowed', () => {
+    const input = makeReportInput({ template: 'governance-quarterly', models: 1, decisions: 0 });
+    const decision = {
+      model_id: 'model-001',
+      stage: 'deployment',
+      denied_rules: ['fairness.impact_ratio', 'drift.psi_max'],
+      decided_at: '2026-08-01T00:00:00Z',
+    };
+    const vm = buildViewModel(
+      {
+        ...input,
+        waivers: [],
+        decisions: [
+          { ...decision, seq: 1, decision_id: 'd1', allow: false, waived_rules: ['drift.psi_max'] },
+          { ...decision, seq: 2, decision_id: 'd2', allow: true, waived_rules: decision.denied_rules },
+        ],
+      },
+      findTemplate('governance-quarterly')!,
+    );
+    expect(vm.decisions.waived).toBe(1);
+  });
+
+  it('prints verify commands the CLI accepts, pinning the region log’s key', () => {
+    const input = makeReportInput({ template: ll144.id, models: 1, decisions: 0 });
+    const withKey = buildViewModel(
+      {
+        ...input,
+        verification: {
+          ...input.verification,
+          server_url: undefined,
+          vkey: 'arbiter.example/us-nyc+0a1b2c3d+AQID',
+        },
+      },
+      ll144,
+    );
+    expect(withKey.verification.commands).toEqual([
+      'arbiter verify --trusted-vkey arbiter.example/us-nyc+0a1b2c3d+AQID --report report.pdf us-nyc-2026-Q3.bundle.json',
+    ]);
+    const withServer = buildViewModel(
+      { ...input, verification: { ...input.verification, server_url: 'https://arbiter.example' } },
+      ll144,
+    );
+    expect(withServer.verification.commands).toEqual([
+      "arbiter verify --trusted-vkey '<ed25519_vkey of GET /v1/ledger/us-nyc/keys>' --report report.pdf --server https://arbiter.example",
+      "arbiter verify --trusted-vkey '<ed25519_vkey of GET /v1/ledger/us-nyc/keys>' --report report.pdf us-nyc-2026-Q3.bundle.json",
+    ]);
+  });
+
+  it('dates the LL144 audit by the independent audit in the evidence, naming the auditor', () => {
+    const input = makeReportInput({ template: ll144.id, models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const bias_audit = { completed_at: '2026-06-30T00:00:00Z', auditor: 'Independent Audits LLC' };
+    const vm = buildViewModel(
+      { ...input, evidence: [{ ...ev, document: { ...ev.document, bias_audit } }] },
+      ll144,
+    );
+    expect(vm.models[0]?.evidence?.bias_audit).toEqual(bias_audit);
+    expect(buildViewModel(input, ll144).models[0]?.evidence?.bias_audit).toBeNull();
   });
 });

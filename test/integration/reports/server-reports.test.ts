@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
+import { DecisionStore, type PolicyTables, type WaiverStore } from '../../../policies/index.ts';
+import { loadRegions } from '../../../regions/index.ts';
+import type { ReportTables } from '../../../reports/index.ts';
+import type { ServerTables } from '../../../server/db/schema.ts';
+import { ModelInventory } from '../../../server/inventory/models.ts';
+import { Reports } from '../../../server/reports/reports.ts';
+import { TEST_KEYS } from '../ledger/ledger-harness.ts';
+import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
+
+const ADMIN = { subject: 'auditor', issuer: 'arbiter', role: 'admin' } as const;
+// 2026-Q3 in New York ended 2026-10-01T04:00Z; 2026-Q4 is still under way.
+const NOW = new Date('2026-11-15T12:00:00Z');
+
+let tdb: TestDatabase;
+let ledger: Ledger;
+let reports: Reports;
+
+beforeAll(async () => {
+  tdb = await openTestDatabase();
+  const regions = await loadRegions();
+  const nyc = regions.get('us-nyc')!;
+  ledger = await createLedger({
+    db: tdb.db as unknown as Kysely<LedgerTables>,
+    logs: [{ region: nyc.id, origin: nyc.ledger.origin }],
+    keys: TEST_KEYS,
+  });
+  reports = new Reports({
+    db: tdb.db as unknown as Kysely<ServerTables>,
+    schedulerDb: tdb.db as unknown as Kysely<ReportTables>,
+    ledger,
+    regions: new Map([[nyc.id, nyc]]),
+    inventory: new ModelInventory(tdb.db as unknown as Kysely<ServerTables>),
+    decisions: new DecisionStore(tdb.db as unknown as Kysely<PolicyTables>),
+    waivers: { list: async () => [] } as unknown as WaiverStore,
+    clock: () => NOW,
+    log: pino({ level: 'silent' }),
+  });
+});
+afterAll(async () => {
+  await reports?.close();
+  await ledger?.stop();
+  await tdb?.close();
+});
+
+const size = async () => (await ledger.integrate('us-nyc')).size;
+const request = (period: string) => ({ region: 'us-nyc', template: 'governance-quarterly', period });
+
+describe('Reports.generate', () => {
+  it('refuses a period that has not ended yet (REPORT_PERIOD_INVALID), storing and recording nothing', async () => {
+    const before = await size();
+    await expect(reports.generate(request('2026-Q4'), 'on_demand', ADMIN)).rejects.toMatchObject({
+      code: 'REPORT_PERIOD_INVALID',
+    });
+    expect(await size()).toBe(before);
+    expect(await reports.list('us-nyc')).toEqual([]);
+  });
+
+  it('records a report in the ledger only if it is stored, and stores it with its entry', async () => {
+    await sql`create function refuse_report() returns trigger language plpgsql as $$
+      begin raise exception 'report storage is down'; end $$`.execute(tdb.db);
+    await sql`create trigger refuse_report before insert on report
+      for each row execute function refuse_report()`.execute(tdb.db);
+    const before = await size();
+    await expect(reports.generate(request('2026-Q3'), 'on_demand', ADMIN)).rejects.toThrow();
+    expect(await size()).toBe(before);
+    await sql`drop trigger refuse_report on report`.execute(tdb.db);
+
+    const meta = await reports.generate(request('2026-Q3'), 'on_demand', ADMIN);
+    expect(await size()).toBe(before + 1);
+    expect(meta).toMatchObject({ period: '2026-Q3', ledger_seq: before });
+    const { entry, leaf_hash } = await ledger.reader.entry('us-nyc', meta.ledger_seq);
+    expect(leaf_hash).toBe(meta.leaf_hash);
+    expect(entry).toMatchObject({ type: 'report.generated', pdf_sha256: meta.pdf_sha256 });
+    expect(
+      createHash('sha256')
+        .update(await reports.pdf(meta.id))
+        .digest('hex'),
+    ).toBe(meta.pdf_sha256);
+  });
+
+  it('generates a scheduled run once: a retry returns the report already stored', async () => {
+    const first = await reports.generate(request('2026-Q2'), 'scheduled', ADMIN);
+    const before = await size();
+    const retry = await reports.generate(request('2026-Q2'), 'scheduled', ADMIN);
+    expect(retry).toEqual(first);
+    expect(await size()).toBe(before);
+  });
+});

@@ -1,0 +1,81 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluate } from '../../../evaluators/index.ts';
+import type { EvidenceDocument } from '../../../reports/index.ts';
+import { findTemplate } from '../../../reports/templates.ts';
+import { buildViewModel } from '../../../reports/view-model.ts';
+import { makeReportInput } from './fixture.ts';
+
+// 200 applicants; 50 with no sex and 50 with no race recorded. The 3 Native American applicants, all selected,
+// are 1.5% of everyone assessed (left out under §5-301(d)) but exactly 2% of those whose race is known: a report
+// that counted shares against known people only would make them the reference category.
+const BLOCKS: readonly [sex: string, race: string, rows: number, selected: number][] = [
+  ['Male', 'White', 47, 23],
+  ['Female', 'White', 30, 12],
+  ['Male', 'Black', 30, 9],
+  ['', 'White', 20, 10],
+  ['Female', 'Black', 20, 6],
+  ['Female', 'NativeAmerican', 3, 3],
+  ['', '', 30, 10],
+  ['Male', '', 20, 5],
+];
+const SPEC = `
+label: { column: label, positive: 1 }
+prediction: { column: pred, positive: [1] }
+sensitive: [sex, race]
+intersections: [[race, sex]]
+`;
+
+let dir: string;
+let evidence: EvidenceDocument;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-report-ll144-'));
+  const lines = ['sex,race,label,pred'];
+  for (const [sex, race, rows, selected] of BLOCKS)
+    for (let i = 0; i < rows; i++) lines.push(`${sex},${race},${i % 2},${i < selected ? 1 : 0}`);
+  const data = path.join(dir, 'applicants.csv');
+  await writeFile(data, `${lines.join('\n')}\n`);
+  evidence = JSON.parse((await evaluate({ data, spec: SPEC })).json) as EvidenceDocument;
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('LL144 report from the evaluator’s evidence', () => {
+  it('prints the figures of the evidence’s ll144 block: counts, shares, rates, ratios, exclusions, unknowns', () => {
+    const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
+    const doc = { ...input, evidence: [{ ...input.evidence[0]!, document: evidence }] };
+    const vm = buildViewModel(doc, findTemplate('us-nyc/ll144-bias-audit')!);
+    const { ll144 } = vm.models[0]!;
+    const tables = { sex: ll144.sex, race: ll144.race, 'race&sex': ll144.intersectional };
+    for (const [attribute, table] of Object.entries(tables)) {
+      const block = evidence.fairness![attribute]!.ll144!;
+      expect(table?.attribute).toBe(attribute);
+      expect(table?.unknown_count).toBe(block.unknown_count);
+      expect(table?.excluded_groups).toEqual([...block.excluded_under_2pct].sort());
+      expect(table?.rows.map((r) => [r.group, r.count, r.share, r.rate, r.impact_ratio, r.excluded])).toEqual(
+        Object.entries(block.selection)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([group, c]) => [
+            group,
+            c.count,
+            c.count / block.total,
+            c.selection_rate,
+            c.impact_ratio,
+            c.excluded_under_2pct,
+          ]),
+      );
+    }
+    expect([
+      tables.sex?.unknown_count,
+      tables.race?.unknown_count,
+      tables['race&sex']?.unknown_count,
+    ]).toEqual([50, 50, 70]);
+    expect(tables.race?.excluded_groups).toEqual(['NativeAmerican']);
+    expect(tables.race?.reference_group).toBe('White');
+    expect(tables.race?.rows.find((r) => r.group === 'White')?.impact_ratio).toBe(1);
+  });
+});
