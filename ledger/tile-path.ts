@@ -20,8 +20,17 @@ export function formatTilePath(tile: TilePath): string {
   return `${head}/${formatIndex(tile.index)}${tile.width !== undefined ? `.p/${tile.width}` : ''}`;
 }
 
-/** Parses a tile path (relative to the log prefix); undefined when it is not one, so routes can answer 404. */
+/**
+ * Parses a tile path (relative to the log prefix); undefined when it is not one, so routes can answer 404.
+ * Only the canonical spelling is a tile path: `x000/001` would name the same tile as `001`, and an immutable
+ * tile served under several URLs defeats caches and lets two clients disagree on what they fetched.
+ */
 export function parseTilePath(path: string): TilePath | undefined {
+  const tile = parseAnyTilePath(path);
+  return tile && formatTilePath(tile) === path ? tile : undefined;
+}
+
+function parseAnyTilePath(path: string): TilePath | undefined {
   const match =
     /^tile\/(entries|0|[1-9][0-9]?)\/((?:x[0-9]{3}\/)*)([0-9]{3})(?:\.p\/([1-9][0-9]{0,2}))?$/.exec(path);
   if (!match) return undefined;

@@ -11,6 +11,8 @@ interface Flags {
   token?: string;
   trustedCheckpoint?: string;
   trustedVkey?: string;
+  trustedEip191Address?: string;
+  trustedAnchorAddress?: string;
   rpc?: string;
   json?: boolean;
 }
@@ -50,6 +52,7 @@ function printReport(report: VerificationReport, source: string): void {
       .join(', ');
     console.log(`  FAIL ${f.check}${where ? ` (${where})` : ''}: ${f.message}`);
   }
+  for (const field of report.unverified) console.log(`  not verified: ${field}`);
   console.log(report.ok ? '  OK: every check holds' : `  FAILED: ${report.failures.length} checks failed`);
 }
 
@@ -91,7 +94,16 @@ export function registerVerifyCommand(program: Command): void {
       '--trusted-checkpoint <file>',
       'a signed checkpoint you already trust; the bundle must be consistent with it',
     )
-    .option('--trusted-vkey <vkey>', "the log's verifier key as you know it (C2SP vkey text)")
+    .option(
+      '--trusted-vkey <vkey>',
+      "the log's verifier key as the operator publishes it (ed25519_vkey of GET /v1/ledger/{region}/keys); " +
+        'without it verification fails, since a bundle can carry any key',
+    )
+    .option(
+      '--trusted-eip191-address <address>',
+      "the checkpoints' EIP-191 signer as the operator publishes it (eip191_address of the same route)",
+    )
+    .option('--trusted-anchor-address <address>', 'the account that sends the anchor transactions')
     .option('--rpc <url>', 'EVM JSON-RPC endpoint: also check every anchor transaction on chain')
     .option('--json', 'print the report as JSON')
     .action(async (file: string | undefined, flags: Flags) => {
@@ -117,6 +129,8 @@ export function registerVerifyCommand(program: Command): void {
           ? await readText(flags.trustedCheckpoint, 'checkpoint')
           : undefined,
         trustedVkey: flags.trustedVkey,
+        trustedEip191Address: flags.trustedEip191Address,
+        trustedAnchorAddress: flags.trustedAnchorAddress,
         rpcUrl: flags.rpc,
       });
       if (flags.json) console.log(JSON.stringify(report, null, 2));
@@ -124,8 +138,9 @@ export function registerVerifyCommand(program: Command): void {
         printReport(report, file ?? `${bundle.origin} (from ${flags.server ?? process.env.ARBITER_SERVER})`);
       let ok = report.ok;
       if (pdfSha256) {
-        const recorded = bundle.entries.find(
-          (e) => e.entry.type === 'report.generated' && e.entry.pdf_sha256 === pdfSha256,
+        // The bundle is untrusted input, and may be malformed even where the verifier has reported it.
+        const recorded = (Array.isArray(bundle.entries) ? bundle.entries : []).find(
+          (e) => e?.entry?.type === 'report.generated' && e.entry.pdf_sha256 === pdfSha256,
         );
         if (recorded) {
           const { region, template, period } = recorded.entry as Record<string, string>;

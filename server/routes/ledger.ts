@@ -58,9 +58,15 @@ export function ledgerHandlers(
     listAnchors: async (request) => ({ anchors: await reader.anchors(regionOf(request.params)) }),
     getAuditBundle: async (request) => {
       const region = regionOf(request.params);
-      const query = request.query as { from?: number; to?: number };
-      const to = query.to ?? (await reader.treeHead(region)).size;
-      return reader.bundle(region, query.from ?? 0, to);
+      const query = request.query as { from?: number; to?: number; trusted_size?: number };
+      const { size } = await reader.treeHead(region);
+      const trustedSize = query.trusted_size;
+      // The reader would answer 404 (not integrated yet); for the caller it is a bad argument to this call.
+      if (trustedSize !== undefined && trustedSize > size)
+        throw new ServerError('BAD_REQUEST', `trusted_size ${trustedSize} exceeds the tree size ${size}`, {
+          field: 'trusted_size',
+        });
+      return reader.bundle(region, query.from ?? 0, query.to ?? size, { trustedSize });
     },
     createAttestation: async (request, reply) => {
       const region = regionOf(request.params);

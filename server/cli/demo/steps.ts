@@ -541,14 +541,19 @@ export const STEPS: DemoStep[] = [
         const file = path.join(ctx.outDir, `${region}-audit-bundle.json`);
         await writeFile(file, JSON.stringify(bundle, null, 2));
         ctx.state.bundles.push(file);
-        const ok = await verify(file);
+        // The auditor pins the keys the operator publishes; a bundle's own keys prove nothing.
+        const keys = await api.json<{ ed25519_vkey: string; eip191_address: string }>(
+          'GET',
+          `/v1/ledger/${region}/keys`,
+        );
+        const ok = await verify(file, keys);
         say(`${region}: ${bundle.entries.length} entries → ${file}`);
         say(`  arbiter verify: exit ${ok.code}: ${ok.summary}`);
         if (ok.code !== 0) throw new CliFailure(`the untouched ${region} bundle failed verification`);
         const tampered = tamper(bundle);
         const tamperedFile = path.join(ctx.outDir, `${region}-audit-bundle.tampered.json`);
         await writeFile(tamperedFile, JSON.stringify(tampered.bundle, null, 2));
-        const bad = await verify(tamperedFile);
+        const bad = await verify(tamperedFile, keys);
         say(`  tampered copy (${tampered.what}): exit ${bad.code}: ${bad.summary}`);
         if (bad.code === 0) throw new CliFailure(`the tampered ${region} bundle passed verification`);
       }
@@ -578,10 +583,21 @@ function tamper<B extends { entries: { entry: Record<string, unknown>; entry_b64
   return { bundle: copy, what };
 }
 
-/** `arbiter verify FILE` in a separate process, as an auditor would run it. */
-function verify(file: string): Promise<{ code: number; summary: string }> {
+/** `arbiter verify FILE` with the log's published keys, in a separate process, as an auditor would run it. */
+function verify(
+  file: string,
+  keys: { ed25519_vkey: string; eip191_address: string },
+): Promise<{ code: number; summary: string }> {
+  const args = [
+    'verify',
+    file,
+    '--trusted-vkey',
+    keys.ed25519_vkey,
+    '--trusted-eip191-address',
+    keys.eip191_address,
+  ];
   return new Promise((resolve) => {
-    execFile(process.execPath, [ARBITER_BIN, 'verify', file], (err, stdout, stderr) => {
+    execFile(process.execPath, [ARBITER_BIN, ...args], (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       const lines = `${stdout}\n${stderr}`
         .split('\n')

@@ -180,7 +180,21 @@ describe('arbiter check, the CI gate', () => {
       covered = Number(note.split('\n')[1]) > seq;
       if (!covered) await new Promise((r) => setTimeout(r, 200));
     }
-    const ok = await runCli(['verify', '--report', pdf, '--server', server.url, '--token', auditorToken]);
+    // The log's key, as its operator publishes it: the verifier trusts no key the bundle brings along.
+    const { ed25519_vkey: vkey } = (await (
+      await fetch(`${server.url}/v1/ledger/us/keys`, { headers: { authorization: `Bearer ${auditorToken}` } })
+    ).json()) as { ed25519_vkey: string };
+    const ok = await runCli([
+      'verify',
+      '--trusted-vkey',
+      vkey,
+      '--report',
+      pdf,
+      '--server',
+      server.url,
+      '--token',
+      auditorToken,
+    ]);
     expect(ok.stdout).toMatch(/recorded at seq \d+ as us us\/adverse-impact-quarterly/);
     expect(ok.code).toBe(0);
 
@@ -188,6 +202,8 @@ describe('arbiter check, the CI gate', () => {
     await writeFile(tampered, Buffer.concat([await readFile(pdf), Buffer.from('\n% edited\n')]));
     const bad = await runCli([
       'verify',
+      '--trusted-vkey',
+      vkey,
       '--report',
       tampered,
       '--server',

@@ -86,11 +86,17 @@ describe('the ledger through the API', () => {
     ).not.toThrow();
   });
 
-  it('serves an audit bundle that verifies offline, and tlog tiles', async () => {
+  it('serves an audit bundle that verifies offline against the published keys, and tlog tiles', async () => {
     const bundle = (await get('/v1/ledger/eu/bundle')).json();
-    const report = await verifyBundle(bundle);
+    const keys = (await get('/v1/ledger/eu/keys')).json();
+    const report = await verifyBundle(bundle, {
+      trustedVkey: keys.ed25519_vkey,
+      trustedEip191Address: keys.eip191_address,
+    });
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
+    // The key the bundle carries proves nothing by itself.
+    expect((await verifyBundle(bundle)).failures.map((f) => f.check)).toEqual(['key']);
     const size = bundle.entries.length;
     expect(size).toBeGreaterThanOrEqual(3);
     expect(report.checked.entries).toBe(size);
@@ -103,6 +109,34 @@ describe('the ledger through the API', () => {
       bundle.entries[last].leaf_hash,
     );
     expect((await get('/v1/ledger/eu/tlog/tile/0/bogus')).statusCode).toBe(404);
+    expect((await get(`/v1/ledger/eu/tlog/tile/0/x000/000.p/${size}`)).statusCode).toBe(404);
+  });
+
+  it('adds the consistency proof from trusted_size, for --trusted-checkpoint over HTTP', async () => {
+    const trusted = (await get('/v1/ledger/eu/checkpoint')).body;
+    const trustedSize = Number(trusted.split('\n')[1]);
+    const r = await service.app.inject({
+      method: 'POST',
+      url: '/v1/ledger/eu/attestations',
+      headers: { authorization: `Bearer ${officer}` },
+      payload: { statement: 'after the trusted checkpoint' },
+    });
+    expect(r.statusCode).toBe(201);
+    const { size } = await service.ledger.integrate('eu');
+    const bundle = (await get(`/v1/ledger/eu/bundle?from=${trustedSize}&trusted_size=${trustedSize}`)).json();
+    expect(bundle.consistency_proofs).toContainEqual(
+      expect.objectContaining({ from: trustedSize, to: size }),
+    );
+    const { ed25519_vkey } = (await get('/v1/ledger/eu/keys')).json();
+    const report = await verifyBundle(bundle, { trustedVkey: ed25519_vkey, trustedCheckpoint: trusted });
+    expect(report.failures).toEqual([]);
+    expect(report.checked.consistencyProofs).toBeGreaterThan(0);
+
+    for (const bad of ['-1', '1.5', 'x', String(size + 1)]) {
+      const answer = await get(`/v1/ledger/eu/bundle?trusted_size=${bad}`);
+      expect(answer.statusCode).toBe(400);
+      expect(answer.body).toContain('trusted_size');
+    }
   });
 
   it('refuses auditors writing, unknown regions and proofs beyond the tree', async () => {

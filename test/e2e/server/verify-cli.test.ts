@@ -9,6 +9,7 @@ describe('arbiter verify and arbiter ledger fsck', () => {
   let bundleFile: string;
   let bundle: { entries: { seq: number; entry: Record<string, unknown>; entry_b64: string }[] };
   let size: number;
+  let pinned: string[];
 
   beforeAll(async () => {
     service = await startTestService();
@@ -20,14 +21,39 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     bundle = (await service.ledger.reader.bundle('us', 0, size)) as unknown as typeof bundle;
     bundleFile = path.join(service.dataDir, 'bundle.json');
     await writeFile(bundleFile, JSON.stringify(bundle));
+    const keys = await service.ledger.reader.keys('us');
+    pinned = ['--trusted-vkey', keys.ed25519_vkey, '--trusted-eip191-address', keys.eip191_address];
   });
   afterAll(() => service?.close());
 
-  it('exits 0 on an intact bundle', async () => {
-    const { code, stdout } = await runCli(['verify', bundleFile]);
+  it('exits 0 on an intact bundle with the published keys pinned', async () => {
+    const { code, stdout } = await runCli(['verify', bundleFile, ...pinned]);
     expect(stdout).toContain(`checked ${size} entries`);
+    expect(stdout).toContain('not verified: checkpoints[].created_at');
     expect(stdout).toContain('OK: every check holds');
     expect(code).toBe(0);
+  });
+
+  it('exits 1 without --trusted-vkey, saying where the key is published', async () => {
+    const { code, stdout } = await runCli(['verify', bundleFile]);
+    expect(stdout).toMatch(
+      /FAIL key: the log's key is not pinned.*--trusted-vkey.*GET \/v1\/ledger\/us\/keys/,
+    );
+    expect(code).toBe(1);
+  });
+
+  it('fails cleanly with --report on a bundle whose entry lacks its JSON', async () => {
+    const broken = structuredClone(bundle) as { entries: Partial<(typeof bundle.entries)[number]>[] };
+    delete broken.entries[1]!.entry;
+    const file = path.join(service.dataDir, 'no-entry.json');
+    await writeFile(file, JSON.stringify(broken));
+    const pdf = path.join(service.dataDir, 'some.pdf');
+    await writeFile(pdf, '%PDF-1.7\n');
+    const { code, stdout, stderr } = await runCli(['verify', file, '--report', pdf, ...pinned]);
+    expect(stderr).not.toContain('TypeError');
+    expect(stdout).toContain('FAIL entry (seq 1)');
+    expect(stdout).toContain('no report.generated entry');
+    expect(code).toBe(1);
   });
 
   it('exits 1 on a tampered copy and names the entry', async () => {
@@ -37,7 +63,7 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     tampered.entries[3]!.entry_b64 = Buffer.from(JSON.stringify(entry)).toString('base64');
     const file = path.join(service.dataDir, 'tampered.json');
     await writeFile(file, JSON.stringify(tampered));
-    const { code, stdout } = await runCli(['verify', file]);
+    const { code, stdout } = await runCli(['verify', file, ...pinned]);
     expect(code).toBe(1);
     expect(stdout).toMatch(/FAIL \w+ \(seq 3/);
   });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { JsonRpcProvider, getBytes } from 'ethers';
+import { JsonRpcProvider, Wallet, getBytes } from 'ethers';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -110,19 +110,38 @@ describe('EVM anchors', () => {
   });
 
   it('verifies anchors on chain with rpcUrl, and names a wrong one', async () => {
-    const report = await verifyBundle(bundle, { rpcUrl });
+    const keys = await ledger.reader.keys('us');
+    const anchorAddress = new Wallet(ANVIL_KEY).address;
+    const pinned = {
+      trustedVkey: keys.ed25519_vkey,
+      trustedEip191Address: keys.eip191_address,
+      trustedAnchorAddress: anchorAddress,
+    };
+    const report = await verifyBundle(bundle, { ...pinned, rpcUrl });
     expect(report.failures).toEqual([]);
     expect(report.anchorsCheckedOnChain).toBe(true);
     expect(report.checked.anchors).toBe(bundle.anchors.length);
-    const offline = await verifyBundle(bundle);
+    const offline = await verifyBundle(bundle, pinned);
     expect(offline).toMatchObject({ ok: true, anchorsCheckedOnChain: false });
+    expect(offline.unverified.join('\n')).toContain('not looked up on chain');
+
+    const otherChain = {
+      ...bundle,
+      anchors: bundle.anchors.map((a, i) => (i === 0 ? { ...a, chain_id: a.chain_id + 1 } : a)),
+    };
+    expect((await verifyBundle(otherChain, { ...pinned, rpcUrl })).failures).toEqual([
+      expect.objectContaining({
+        check: 'anchor',
+        message: expect.stringMatching(/is not the endpoint's chain/),
+      }),
+    ]);
 
     const eu = await ledger.reader.anchors('eu');
     const forged = {
       ...bundle,
       anchors: bundle.anchors.map((a, i) => (i === 0 ? { ...a, tx_hash: eu[0]!.tx_hash } : a)),
     };
-    const bad = await verifyBundle(forged, { rpcUrl });
+    const bad = await verifyBundle(forged, { ...pinned, rpcUrl });
     expect(bad.failures).toEqual([
       expect.objectContaining({ check: 'anchor', anchor: eu[0]!.tx_hash, size: bundle.anchors[0]!.size }),
     ]);
@@ -130,7 +149,9 @@ describe('EVM anchors', () => {
       ...bundle,
       anchors: bundle.anchors.map((a, i) => (i === 0 ? { ...a, block_number: a.block_number + 100 } : a)),
     };
-    expect((await verifyBundle(wrongBlock, { rpcUrl })).failures.map((f) => f.check)).toEqual(['anchor']);
+    expect((await verifyBundle(wrongBlock, { ...pinned, rpcUrl })).failures.map((f) => f.check)).toEqual([
+      'anchor',
+    ]);
   });
 });
 

@@ -61,8 +61,17 @@ describe('tlog-tiles paths', () => {
     expect(formatTilePath(tile)).toBe(text);
     expect(parseTilePath(text)).toEqual(tile);
   });
-  it.each(['tile/0/1', 'tile/0/x1/000', 'tile/00/000', 'tile/0/000.p/0', 'tile/0/000.p/256', 'tile/x/000'])(
-    'rejects %s',
-    (text) => expect(parseTilePath(text)).toBeUndefined(),
-  );
+  it.each([
+    'tile/0/1',
+    'tile/0/x1/000',
+    'tile/00/000',
+    'tile/0/000.p/0',
+    'tile/0/000.p/256',
+    'tile/x/000',
+    // Other spellings of tiles that exist: only the canonical one names them.
+    'tile/0/x000/000',
+    'tile/0/x000/x000/000.p/7',
+    'tile/entries/x000/001',
+    'tile/2/x000/x001/x234/067.p/17',
+  ])('rejects %s', (text) => expect(parseTilePath(text)).toBeUndefined());
 });

@@ -1,4 +1,4 @@
-import { Wallet } from 'ethers';
+import { Signature, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { LedgerError } from '../../../ledger/errors.ts';
 import { CompactRange, hashLeaf } from '../../../ledger/merkle/index.ts';
@@ -166,5 +166,21 @@ describe('EIP-191 checkpoint signatures', () => {
     expect(verifyCheckpointEip191(text.replace('\n3\n', '\n4\n'), sig, wallet.address)).toBe(false);
     expect(verifyCheckpointEip191(text, sig, Wallet.createRandom().address)).toBe(false);
     expect(verifyCheckpointEip191(text, '0x1234', wallet.address)).toBe(false);
+  });
+
+  it('accepts only the spelling the signer writes, for the checksummed address', async () => {
+    const text = tessera.checkpoints[3]!.checkpoint.split('\n\n')[0] + '\n';
+    const sig = await signCheckpointEip191(wallet, text);
+    expect(sig).toMatch(/^0x[0-9a-f]{128}(1b|1c)$/);
+    const parsed = Signature.from(sig);
+    for (const other of [
+      '0x' + sig.slice(2).toUpperCase(),
+      sig.slice(0, -2) + (parsed.v === 27 ? '00' : '01'),
+      parsed.compactSerialized,
+      sig + '00',
+    ])
+      expect(verifyCheckpointEip191(text, other, wallet.address)).toBe(false);
+    expect(verifyCheckpointEip191(text, sig, wallet.address.toLowerCase())).toBe(false);
+    expect(verifyCheckpointEip191(text, sig, wallet.address)).toBe(true);
   });
 });
