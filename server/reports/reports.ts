@@ -79,11 +79,12 @@ export class Reports {
     }
     const period = parsePeriod(request.period, region.timezone);
     const now = this.deps.clock();
-    // A report of a quarter still under way would be stored, and recorded, as if the quarter were complete.
-    if (period.end > now) {
+    // A quarter under way may be reported on demand, as it stands so far (the scheduler waits for its end);
+    // one that has not begun has nothing to report, and its report would be recorded in the ledger.
+    if (period.start > now) {
       throw new ReportError(
         'REPORT_PERIOD_INVALID',
-        `period ${period.id} ends ${period.end.toISOString()}, after now (${now.toISOString()})`,
+        `period ${period.id} begins ${period.start.toISOString()}, after now (${now.toISOString()})`,
       );
     }
     // The scheduler retries a run whose outcome it did not see: a report already stored for it is that outcome.

@@ -13,7 +13,7 @@ import { TEST_KEYS } from '../ledger/ledger-harness.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 
 const ADMIN = { subject: 'auditor', issuer: 'arbiter', role: 'admin' } as const;
-// 2026-Q3 in New York ended 2026-10-01T04:00Z; 2026-Q4 is still under way.
+// 2026-Q3 in New York ended 2026-10-01T04:00Z; 2026-Q4 is under way; 2027-Q1 has not begun.
 const NOW = new Date('2026-11-15T12:00:00Z');
 
 let tdb: TestDatabase;
@@ -51,9 +51,9 @@ const size = async () => (await ledger.integrate('us-nyc')).size;
 const request = (period: string) => ({ region: 'us-nyc', template: 'governance-quarterly', period });
 
 describe('Reports.generate', () => {
-  it('refuses a period that has not ended yet (REPORT_PERIOD_INVALID), storing and recording nothing', async () => {
+  it('refuses a period that has not begun (REPORT_PERIOD_INVALID), storing and recording nothing', async () => {
     const before = await size();
-    await expect(reports.generate(request('2026-Q4'), 'on_demand', ADMIN)).rejects.toMatchObject({
+    await expect(reports.generate(request('2027-Q1'), 'on_demand', ADMIN)).rejects.toMatchObject({
       code: 'REPORT_PERIOD_INVALID',
     });
     expect(await size()).toBe(before);
