@@ -118,8 +118,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     void reply.header('connection', 'close');
     throw new ServerError('SHUTTING_DOWN', 'the service is shutting down; retry shortly');
   });
-  // Only bodies some operation declares are parsed; anything else is refused with 415 (see bodyContract).
-  app.removeContentTypeParser('text/plain');
   // PostgreSQL's text and jsonb hold no NUL character: refused here, naming the field, not by the database as
   // a 500. The escape is looked for first, so an ordinary body is not walked twice.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -136,14 +134,17 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   );
   // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-  // PDFs are only ever served (reports), never accepted.
-  app.addContentTypeParser('application/pdf', (_request, _payload, done) =>
-    done(
-      Object.assign(new Error('PDF request bodies are not accepted'), {
-        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
-      }),
-    ),
-  );
+  // Media types the contract only serves (report PDFs, checkpoints, metrics), never accepts: a body of one is
+  // refused (415) before any route sees it. fastify's own text/plain parser would hand it over unvalidated.
+  app.removeContentTypeParser('text/plain');
+  for (const type of ['application/pdf', 'text/plain'])
+    app.addContentTypeParser(type, (_request, _payload, done) =>
+      done(
+        Object.assign(new Error(`${type} request bodies are not accepted`), {
+          code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        }),
+      ),
+    );
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   deps.authFailureLimit?.attach(app);

@@ -49,7 +49,7 @@ deny contains violation if {
 	time.later_than(ts, input.event.now, _skew)
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			key, " is ", json.marshal(ts), ", after the decision clock ", json.marshal(input.event.now),
+			key, " is ", json.marshal(ts), ", after the decision clock (input.event.now)",
 			" by more than the allowed clock skew of ", json.marshal(_skew), " s",
 		]),
 		"evidence_keys": [key],
