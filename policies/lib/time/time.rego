@@ -8,9 +8,33 @@ package arbiter.lib.time
 _rfc3339 := `^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$`
 
 # epoch_seconds is the whole number of seconds since 1970-01-01T00:00:00Z; undefined when ts is not RFC 3339.
-epoch_seconds(ts) := seconds if {
+epoch_seconds(ts) := _instant(ts)[0]
+
+# The timestamps of the input the checks and lib/decision read. Parsing is the costliest part of a decision and
+# functions are not memoized, so each of these is parsed once per decision (_parsed, a rule, is), however many
+# rules ask; any other timestamp is parsed where it is asked for. Both give the same result.
+_input_timestamps contains input.event.now
+
+_input_timestamps contains input.evidence.generated_at
+
+_input_timestamps contains input.evidence.bias_audit.completed_at
+
+_input_timestamps contains w.expires_at if some w in input.waivers
+
+_parsed[ts] := _parse(ts) if some ts in _input_timestamps
+
+# _instant is [whole seconds since the epoch, nanoseconds of the fraction]; digits past the ninth are dropped.
+_instant(ts) := _parsed[ts] if _input_timestamps[ts]
+
+_instant(ts) := _parse(ts) if not _input_timestamps[ts]
+
+_parse(ts) := [_epoch_seconds(m), _nanos(m[7])] if {
 	is_string(ts)
 	[m] := regex.find_all_string_submatch_n(_rfc3339, ts, 1)
+}
+
+# _epoch_seconds is epoch_seconds of the submatches of _rfc3339; undefined for an impossible month or day.
+_epoch_seconds(m) := seconds if {
 	month := _int(m[2])
 	day := _int(m[3])
 	month >= 1
@@ -35,11 +59,6 @@ _after(s1, _, s2, _) if s1 > s2
 _after(s1, ns1, s2, ns2) if {
 	s1 == s2
 	ns1 > ns2
-}
-
-# _instant is [whole seconds since the epoch, nanoseconds of the fraction]; digits past the ninth are dropped.
-_instant(ts) := [epoch_seconds(ts), _nanos(m[7])] if {
-	[m] := regex.find_all_string_submatch_n(_rfc3339, ts, 1)
 }
 
 _nanos("") := 0
