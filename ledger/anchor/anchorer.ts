@@ -1,4 +1,4 @@
-import { JsonRpcProvider, Wallet, hexlify } from 'ethers';
+import { FetchRequest, JsonRpcProvider, Wallet, hexlify } from 'ethers';
 import { LedgerError } from '../errors.ts';
 import { encodeAnchorData } from './anchor-data.ts';
 
@@ -8,7 +8,20 @@ export interface AnchorOptions {
   readonly privateKey: string;
   /** Anchor every Nth checkpoint (1 = every checkpoint). */
   readonly everyN: number;
+  /**
+   * Blocks that must hold the transaction (its own included) before the anchor is recorded: an anchor row is
+   * never deleted, so on a chain that reorganises, wait until a reorg can no longer drop it. Default 1.
+   */
+  readonly confirmations?: number;
+  /**
+   * Longest wait for each JSON-RPC answer and for those confirmations; past it the anchor fails with
+   * LEDGER_ANCHOR_FAILED and a later tick anchors again. Default 120,000 ms.
+   */
+  readonly timeoutMs?: number;
 }
+
+export const DEFAULT_ANCHOR_CONFIRMATIONS = 1;
+export const DEFAULT_ANCHOR_TIMEOUT_MS = 120_000;
 
 export interface SentAnchor {
   readonly chainId: number;
@@ -26,13 +39,25 @@ export class Anchorer {
   private readonly provider: JsonRpcProvider;
   private readonly wallet: Wallet;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly confirmations: number;
+  private readonly timeoutMs: number;
 
   constructor(readonly options: AnchorOptions) {
-    if (!Number.isSafeInteger(options.everyN) || options.everyN < 1)
-      throw new TypeError('anchor.everyN must be >= 1');
+    this.confirmations = options.confirmations ?? DEFAULT_ANCHOR_CONFIRMATIONS;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_ANCHOR_TIMEOUT_MS;
+    for (const [name, value] of [
+      ['everyN', options.everyN],
+      ['confirmations', this.confirmations],
+      ['timeoutMs', this.timeoutMs],
+    ] as const)
+      if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`anchor.${name} must be >= 1`);
+    // ethers otherwise waits five minutes for each answer: a node that accepts connections and never answers
+    // would hold this and every later anchor, and Ledger.stop(), that long per request.
+    const request = new FetchRequest(options.rpcUrl);
+    request.timeout = this.timeoutMs;
     // cacheTimeout -1: ethers otherwise answers a repeated eth_getTransactionCount from a 250 ms cache, and a
     // second anchor sent within that window reuses the previous nonce ("nonce too low").
-    this.provider = new JsonRpcProvider(options.rpcUrl, undefined, {
+    this.provider = new JsonRpcProvider(request, undefined, {
       staticNetwork: true,
       cacheTimeout: -1,
       pollingInterval: 100,
@@ -57,7 +82,9 @@ export class Anchorer {
         value: 0n,
         data: hexlify(encodeAnchorData(origin, size, root)),
       });
-      const receipt = await tx.wait();
+      // Without a timeout ethers waits forever for a transaction the node dropped or never mines, and since
+      // anchors are sent one at a time, that would stall every later anchor and Ledger.stop() with it.
+      const receipt = await tx.wait(this.confirmations, this.timeoutMs);
       if (!receipt) throw new Error('no receipt');
       return {
         chainId: Number(tx.chainId),

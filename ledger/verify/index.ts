@@ -1,4 +1,4 @@
-export { verifyBundle } from './verify-bundle.ts';
+export { DEFAULT_RPC_TIMEOUT_MS, verifyBundle } from './verify-bundle.ts';
 export type {
   VerificationCheck,
   VerificationFailure,

@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { JsonRpcProvider, getAddress, getBytes, isAddress } from 'ethers';
+import { FetchRequest, JsonRpcProvider, getAddress, getBytes, isAddress } from 'ethers';
 import { encodeAnchorData } from '../anchor/anchor-data.ts';
 import { InclusionVerifier, equalHashes, hashLeaf, verifyConsistency } from '../merkle/index.ts';
 import {
@@ -30,7 +30,11 @@ export interface VerifyBundleOptions {
   readonly trustedAnchorAddress?: string;
   /** Check each anchor transaction on this EVM JSON-RPC endpoint. */
   readonly rpcUrl?: string;
+  /** Longest wait for each answer of `rpcUrl`; past it the anchors not yet checked fail. */
+  readonly rpcTimeoutMs?: number;
 }
+
+export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
 
 export type VerificationCheck =
   'bundle' | 'key' | 'entry' | 'inclusion' | 'checkpoint' | 'consistency' | 'trusted_checkpoint' | 'anchor';
@@ -374,7 +378,7 @@ export async function verifyBundle(
     else fail({ check: 'key', message: 'the trusted anchor address is not an address' });
   }
   const provider = options.rpcUrl
-    ? new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true })
+    ? anchorChain(options.rpcUrl, options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS)
     : undefined;
   let chainId: Promise<number> | undefined;
   try {
@@ -443,4 +447,13 @@ export async function verifyBundle(
       unverified.push('anchors[].from_address (not pinned: give the trusted anchor address to check it)');
   }
   return result(provider !== undefined);
+}
+
+function anchorChain(rpcUrl: string, timeoutMs: number): JsonRpcProvider {
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new TypeError('rpcTimeoutMs must be >= 1');
+  // ethers otherwise waits five minutes for each answer: an endpoint that accepts connections and never
+  // answers would hold the verifier that long.
+  const request = new FetchRequest(rpcUrl);
+  request.timeout = timeoutMs;
+  return new JsonRpcProvider(request, undefined, { staticNetwork: true });
 }

@@ -8,8 +8,10 @@ import {
   createLedger,
   encodeAnchorData,
   verifyBundle,
+  type AnchorOptions,
   type AuditBundle,
   type Ledger,
+  type LedgerOptions,
   type LedgerTables,
 } from '../../../ledger/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
@@ -30,31 +32,36 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** JSON-RPC call to a node, without ethers (test control methods such as evm_mine). */
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return ((await response.json()) as { result: unknown }).result;
+}
+
+/** Starts anvil on a free loopback port with `args`; resolves once it answers. */
+async function startAnvil(args: readonly string[] = []): Promise<{ node: ChildProcess; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const node = spawn(
+    path.resolve('node_modules/.bin/anvil'),
+    ['--host', '127.0.0.1', '--port', String(port), '--silent', ...args],
+    { stdio: 'ignore' },
+  );
+  await waitFor(() => rpc(url, 'eth_chainId').catch(() => undefined), 'anvil');
+  return { node, url };
+}
+
 let anvil: ChildProcess;
 let rpcUrl: string;
 let tdb: TestDatabase;
 let ledger: Ledger;
 
 beforeAll(async () => {
-  const port = await freePort();
-  rpcUrl = `http://127.0.0.1:${port}`;
-  anvil = spawn(
-    path.resolve('node_modules/.bin/anvil'),
-    ['--host', '127.0.0.1', '--port', String(port), '--silent'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const ready = () =>
-    fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-    }).then(
-      (r) => (r.ok ? true : undefined),
-      () => undefined,
-    );
-  await waitFor(ready, 'anvil');
+  ({ node: anvil, url: rpcUrl } = await startAnvil());
   tdb = await openTestDatabase();
   ledger = await createLedger({
     db: tdb.db as unknown as Kysely<LedgerTables>,
@@ -145,6 +152,18 @@ describe('EVM anchors', () => {
     expect(bad.failures).toEqual([
       expect.objectContaining({ check: 'anchor', anchor: eu[0]!.tx_hash, size: bundle.anchors[0]!.size }),
     ]);
+    // An endpoint that accepts connections and never answers: each anchor fails once rpcTimeoutMs has passed,
+    // rather than after ethers' five minutes per request.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const started = Date.now();
+    const unanswered = await verifyBundle(bundle, { ...pinned, rpcUrl: silentUrl, rpcTimeoutMs: 1_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(unanswered.ok).toBe(false);
+    expect(unanswered.failures.map((f) => f.check)).toEqual(bundle.anchors.map(() => 'anchor'));
+    silent.close();
+
     const wrongBlock = {
       ...bundle,
       anchors: bundle.anchors.map((a, i) => (i === 0 ? { ...a, block_number: a.block_number + 100 } : a)),
@@ -168,5 +187,104 @@ describe('without an RPC endpoint', () => {
     expect((await plain.reader.bundle('none', 0, 1)).anchors).toEqual([]);
     await expect(plain.anchor('none')).rejects.toThrow(TypeError);
     await plain.stop();
+  });
+});
+
+describe('a node that mines only on demand', () => {
+  let stalled: { node: ChildProcess; url: string };
+  beforeAll(async () => {
+    stalled = await startAnvil(['--no-mining']);
+  }, 60_000);
+  afterAll(() => {
+    stalled?.node.kill();
+  });
+
+  const ledgerOn = (
+    region: string,
+    anchor: Omit<AnchorOptions, 'privateKey' | 'everyN'>,
+    options: Pick<LedgerOptions, 'checkpointIntervalMs' | 'onError'> = {},
+  ) =>
+    createLedger({
+      db: tdb.db as unknown as Kysely<LedgerTables>,
+      logs: [{ region, origin: `arbiter.example/${region}` }],
+      keys: TEST_KEYS,
+      anchor: { privateKey: ANVIL_KEY, everyN: 1, ...anchor },
+      ...options,
+    });
+  const anchorSender = new Wallet(ANVIL_KEY).address;
+  const transactionCount = async (block: 'pending' | 'latest') =>
+    Number(await rpc(stalled.url, 'eth_getTransactionCount', [anchorSender, block]));
+  const pendingNonce = () => transactionCount('pending');
+  const txPending = async () =>
+    (await pendingNonce()) !== (await transactionCount('latest')) ? true : undefined;
+
+  it('records an anchor only once it has the configured number of confirmations', async () => {
+    const confirming = await ledgerOn('sg', {
+      rpcUrl: stalled.url,
+      confirmations: 2,
+      timeoutMs: 20_000,
+    });
+    await confirming.append('sg', { type: 'decision' });
+    const head = await confirming.integrate('sg');
+    const anchoring = confirming.anchor('sg');
+    await waitFor(txPending, 'the anchor transaction in the mempool');
+    await rpc(stalled.url, 'evm_mine');
+    const minedIn = Number(await rpc(stalled.url, 'eth_blockNumber'));
+    // One block holds it: not yet confirmed twice, so nothing is recorded.
+    const early = await Promise.race([
+      anchoring.then(() => 'recorded'),
+      new Promise((r) => setTimeout(() => r('waiting'), 1_000)),
+    ]);
+    expect(early).toBe('waiting');
+    expect(await confirming.reader.anchors('sg')).toEqual([]);
+    await rpc(stalled.url, 'evm_mine');
+    expect(await anchoring).toMatchObject({ size: head.size, root: head.root, block_number: minedIn });
+    expect(await confirming.reader.anchors('sg')).toHaveLength(1);
+    await confirming.stop();
+  });
+
+  it('gives up on a transaction that is never mined, so later anchors and stop() do not hang', async () => {
+    const failures: unknown[] = [];
+    const waiting = await ledgerOn(
+      'ca',
+      { rpcUrl: stalled.url, timeoutMs: 1_000 },
+      { checkpointIntervalMs: 50, onError: (err) => failures.push(err) },
+    );
+    await waiting.append('ca', { type: 'decision', n: 0 });
+    await waiting.integrate('ca');
+    await expect(waiting.anchor('ca')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    // The background loop's anchor of the next checkpoint is in flight when stop() is called.
+    const sentBefore = await pendingNonce();
+    await waiting.append('ca', { type: 'decision', n: 1 });
+    waiting.start();
+    await waitFor(async () => ((await pendingNonce()) > sentBefore ? true : undefined), 'a second anchor');
+    await waiting.stop();
+    expect(failures).toContainEqual(expect.objectContaining({ code: 'LEDGER_ANCHOR_FAILED' }));
+    expect(await waiting.reader.anchors('ca')).toEqual([]);
+  });
+
+  it('fails an anchor when the node accepts connections but never answers', async () => {
+    // ethers waits five minutes for each JSON-RPC answer by default: anchoring and stop() would hang as long.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const hung = await ledgerOn('silent', { rpcUrl: `http://127.0.0.1:${port}`, timeoutMs: 1_000 });
+    await hung.append('silent', { type: 'decision' });
+    await hung.integrate('silent');
+    const started = Date.now();
+    await expect(hung.anchor('silent')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await hung.reader.anchors('silent')).toEqual([]);
+    await hung.stop();
+    silent.close();
+  }, 20_000);
+
+  it('fails an anchor when the node is down, and records nothing', async () => {
+    const down = await ledgerOn('uk', { rpcUrl: `http://127.0.0.1:${await freePort()}` });
+    await down.append('uk', { type: 'decision' });
+    await down.integrate('uk');
+    await expect(down.anchor('uk')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    expect(await down.reader.anchors('uk')).toEqual([]);
+    await down.stop();
   });
 });
