@@ -9,6 +9,7 @@ export type FsckProblemKind =
   | 'missing_entry'
   | 'leaf_hash'
   | 'entry_not_canonical'
+  | 'entry_type'
   | 'tree_hash'
   | 'checkpoint_root'
   | 'checkpoint_signature';
@@ -96,7 +97,7 @@ export async function fsck(db: Kysely<LedgerTables>, region: string): Promise<Fs
   for (;;) {
     const rows = await db
       .selectFrom('ledger_entry')
-      .select(['seq', 'leaf_hash', 'body'])
+      .select(['seq', 'entry_type', 'leaf_hash', 'body'])
       .where('log_id', '=', log.id)
       .where('seq', '>=', next)
       .orderBy('seq')
@@ -132,8 +133,17 @@ export async function fsck(db: Kysely<LedgerTables>, region: string): Promise<Fs
       const leaf = hashLeaf(body);
       if (!equalHashes(leaf, bytes(row.leaf_hash)))
         report({ kind: 'leaf_hash', seq, detail: `stored leaf hash differs from SHA-256(0x00 || entry)` });
-      if (!isCanonical(body))
+      const entry = parseCanonical(body);
+      if (entry === undefined)
         report({ kind: 'entry_not_canonical', seq, detail: 'entry bytes are not RFC 8785 JSON' });
+      // entry_type is outside the hashed bytes, and type-filtered reads select by it: an entry relabelled
+      // there would drop out of (or into) those reads with every proof still verifying.
+      else if (entry.type !== row.entry_type)
+        report({
+          kind: 'entry_type',
+          seq,
+          detail: `stored type ${JSON.stringify(row.entry_type)} is not the entry's ${JSON.stringify(entry.type)}`,
+        });
       const added = range.append(leaf);
       if (seq < integrated) {
         for (const { index, hash } of added) {
@@ -170,11 +180,13 @@ export async function fsck(db: Kysely<LedgerTables>, region: string): Promise<Fs
   }
 }
 
-function isCanonical(body: Uint8Array): boolean {
+/** The entry when `body` is RFC 8785 JSON of an object; undefined otherwise. */
+function parseCanonical(body: Uint8Array): { readonly type?: unknown } | undefined {
   const text = Buffer.from(body).toString('utf8');
   try {
-    return canonicalize(JSON.parse(text)) === text;
+    const entry: unknown = JSON.parse(text);
+    return typeof entry === 'object' && entry !== null && canonicalize(entry) === text ? entry : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { LedgerError } from '../errors.ts';
 import { proveConsistency, proveInclusion, storedHashIndex } from '../merkle/index.ts';
 import type {
@@ -47,6 +47,7 @@ export interface LedgerReader {
   tile(region: string, level: number, index: number, width?: number): Promise<Uint8Array>;
   /** C2SP tlog-tiles entry bundle `tile/entries/<index>[.p/<width>]`: uint16 BE length || bytes, per entry. */
   entryBundle(region: string, index: number, width?: number): Promise<Uint8Array>;
+  /** The newest anchors (at most MAX_RANGE), ascending by size. */
   anchors(region: string): Promise<AnchorRecord[]>;
   /** Audit bundle for entries [from, to); `trustedSize` adds a consistency proof from that size to the head. */
   bundle(region: string, from: number, to: number, options?: { trustedSize?: number }): Promise<AuditBundle>;
@@ -138,6 +139,24 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
       .where('seq', '<', to);
     if (type !== undefined) query = query.where('entry_type', '=', type);
     return (await query.orderBy('seq').limit(MAX_RANGE).execute()).map(toEntryRecord);
+  };
+
+  // The newest anchors (at most MAX_RANGE), optionally only of checkpoints of these sizes, ascending: past
+  // MAX_RANGE the oldest are left out, never the latest, which is the one an auditor comes for.
+  const readAnchors = async (log: LogInfo, sizes?: readonly number[]): Promise<AnchorRecord[]> => {
+    let query = db.selectFrom('ledger_anchor').selectAll().where('log_id', '=', log.logId);
+    if (sizes !== undefined) query = query.where('size', '=', sql<number>`any(${sizes}::int8[])`);
+    const rows = await query.orderBy('size', 'desc').orderBy('tx_hash', 'desc').limit(MAX_RANGE).execute();
+    return rows.reverse().map((r) => ({
+      size: num(r.size),
+      root: toHex(bytes(r.root)),
+      chain_id: num(r.chain_id),
+      tx_hash: r.tx_hash,
+      block_number: num(r.block_number),
+      status: r.status,
+      from_address: r.from_address,
+      created_at: new Date(r.created_at).toISOString(),
+    }));
   };
 
   const inclusion = async (log: LogInfo, seq: number, size: number): Promise<InclusionProof> => {
@@ -275,24 +294,7 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
     },
 
     async anchors(region) {
-      const log = logOf(region);
-      const rows = await db
-        .selectFrom('ledger_anchor')
-        .selectAll()
-        .where('log_id', '=', log.logId)
-        .orderBy('size')
-        .limit(MAX_RANGE)
-        .execute();
-      return rows.map((r) => ({
-        size: num(r.size),
-        root: toHex(bytes(r.root)),
-        chain_id: num(r.chain_id),
-        tx_hash: r.tx_hash,
-        block_number: num(r.block_number),
-        status: r.status,
-        from_address: r.from_address,
-        created_at: new Date(r.created_at).toISOString(),
-      }));
+      return readAnchors(logOf(region));
     },
 
     async bundle(region, from, to, options = {}) {
@@ -317,7 +319,7 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
       const candidates = (await reader.checkpoints(region, { fromSize: from + 1 })).filter(
         (c) => c.size <= headSize,
       );
-      const anchors = (await reader.anchors(region)).filter((a) => a.size > from);
+      const anchors = await readAnchors(log, [...candidates.map((x) => x.size), headSize]);
       const chosen = new Map<number, CheckpointRecord>();
       let c = 0;
       for (const entry of entries) {

@@ -455,3 +455,69 @@ describe('audit bundle and fsck', () => {
     expect(backgroundErrors).toEqual([expect.objectContaining({ code: 'LEDGER_CORRUPT' })]);
   });
 });
+
+describe('anchors beyond one page', () => {
+  it('lists and bundles the newest anchors, not only the first 10,000', async () => {
+    const anchored = await createLedger({
+      db,
+      logs: [{ region: 'anchored', origin: 'arbiter.example/anchored' }],
+      keys: TEST_KEYS,
+    });
+    await anchored.append('anchored', { type: 'decision', n: 0 });
+    const first = await anchored.integrate('anchored');
+    await anchored.append('anchored', { type: 'decision', n: 1 });
+    const head = await anchored.integrate('anchored');
+    const { id } = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'anchored')
+      .executeTakeFirstOrThrow();
+    // Rows as the anchorer writes them (the chain is not consulted here): 10,000 anchors of the size-1
+    // checkpoint, then one of the head.
+    const anchorRows = (size: number, root: string, txFrom: number, count: number) => sql`
+      insert into ledger_anchor (log_id, size, root, chain_id, tx_hash, block_number, status, from_address, created_at)
+      select ${id}::int4, ${size}::int8, decode(${root}, 'hex'), 31337, '0x' || lpad(to_hex(g), 64, '0'), g, 1,
+        '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', now()
+      from generate_series(${txFrom}::int8, ${txFrom + count - 1}::int8) as g`;
+    await anchorRows(first.size, first.root, 1, 10_000).execute(db);
+    await anchorRows(head.size, head.root, 10_001, 1).execute(db);
+
+    const listed = await anchored.reader.anchors('anchored');
+    expect(listed).toHaveLength(10_000);
+    expect(listed[listed.length - 1]).toMatchObject({
+      size: head.size,
+      root: head.root,
+      block_number: 10_001,
+    });
+    const bundle = await anchored.reader.bundle('anchored', 1, 2);
+    expect(bundle.anchors).toEqual([expect.objectContaining({ size: head.size, root: head.root })]);
+    await anchored.stop();
+  });
+});
+
+describe('fsck and the stored entry type', () => {
+  it('names an entry whose stored type was changed', async () => {
+    const relabel = await createLedger({
+      db,
+      logs: [{ region: 'relabel', origin: 'arbiter.example/relabel' }],
+      keys: TEST_KEYS,
+    });
+    await relabel.append('relabel', { type: 'decision', n: 0 });
+    const { seq } = await relabel.append('relabel', { type: 'decision', n: 1 });
+    await relabel.integrate('relabel');
+    await relabel.stop();
+    expect((await fsck(db, 'relabel')).ok).toBe(true);
+    const { id } = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'relabel')
+      .executeTakeFirstOrThrow();
+    // Outside the hashed bytes: every proof still verifies, but type-filtered reads no longer find it.
+    await tamper(db, sql`update ledger_entry set entry_type = 'note' where log_id = ${id} and seq = ${seq}`);
+    expect(await fsck(db, 'relabel')).toMatchObject({
+      ok: false,
+      firstBadSeq: seq,
+      problems: [{ kind: 'entry_type', seq }],
+    });
+  });
+});
