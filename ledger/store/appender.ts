@@ -85,8 +85,11 @@ export class Appender {
         await this.settle(batch);
       } catch (err) {
         // A companion row that breaks a constraint fails its whole transaction; alone, each append either
-        // commits or fails on its own account, so one bad row does not cost the others theirs.
-        if (batch.length === 1 || !batch.some((p) => p.companion)) this.fail(batch, err);
+        // commits or fails on its own account, so one bad row does not cost the others theirs. Only an error
+        // that is the database refusing a row is retried so: after one without a verdict (the connection lost
+        // during the commit) the batch may have committed, and appending it again would record it twice.
+        if (batch.length === 1 || !batch.some((p) => p.companion) || !isRowRefusal(err))
+          this.fail(batch, err);
         else for (const pending of batch) await this.settle([pending]).catch((e) => this.fail([pending], e));
       }
     }
@@ -151,6 +154,17 @@ export class Appender {
       select log_id, first from appended`.execute(this.db);
     return new Map(rows.map((row) => [Number(row.log_id), num(row.first)]));
   }
+}
+
+/**
+ * SQLSTATE classes of a statement the database refused for its data, having changed nothing: 22 data
+ * exception, 23 integrity constraint violation, P0 raised by a function or trigger (a companion table's guard).
+ */
+const ROW_REFUSAL = /^(22|23|P0)[0-9A-Z]{3}$/;
+
+function isRowRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ROW_REFUSAL.test(code);
 }
 
 /** The batch's appends by log, in ascending log id (the lock order) and, within a log, in arrival order. */

@@ -178,4 +178,30 @@ describe('append with a companion row', () => {
       where (l.region, e.seq) in (('eu', ${together[0].seq}), ('us', ${together[1].seq}))`.execute(db);
     expect(rows).toHaveLength(1);
   });
+
+  it('fails the whole batch, retrying none alone, on an error that is not the database refusing a row', async () => {
+    // The error a lost connection or a server shutdown gives: no verdict on the rows, so the batch may have
+    // committed for all the appender can tell, and retrying each append could record it twice.
+    await sql`create table ledger_note_lost (id text primary key, seq bigint not null)`.execute(db);
+    await sql`create function ledger_note_lost_guard() returns trigger language plpgsql as $$
+      begin
+        if new.id = 'lost' then raise exception 'terminating connection' using errcode = '57P01'; end if;
+        return new;
+      end $$`.execute(db);
+    await sql`create trigger ledger_note_lost_guard before insert on ledger_note_lost
+      for each row execute function ledger_note_lost_guard()`.execute(db);
+    const before = (await ledger.integrate('eu')).size;
+    const rowFor = (id: string) => () => ({ table: 'ledger_note_lost', values: { id }, seqColumn: 'seq' });
+    const results = await Promise.allSettled(
+      ['kept?', 'lost', 'kept too?'].map((id) =>
+        ledger.append('eu', { type: 'note', n: id }, { companion: rowFor(id) }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const r of results)
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'LEDGER_APPEND_FAILED' });
+    expect((await ledger.integrate('eu')).size).toBe(before);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from ledger_note_lost`.execute(db);
+    expect(rows[0]!.n).toBe(0);
+  });
 });
