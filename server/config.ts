@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_ANCHOR_CONFIRMATIONS, DEFAULT_ANCHOR_TIMEOUT_MS } from '../ledger/index.ts';
 import { ServerError } from './errors.ts';
 import { loadOidcSettings, type OidcSettings } from './auth/oidc-config.ts';
 
@@ -53,7 +54,14 @@ export interface Config {
     readonly keys: { readonly ed25519Seed: string; readonly secp256k1PrivateKey: string } | undefined;
     /** EVM anchoring; absent → checkpoints are signed and stored, and nothing claims to be anchored. */
     readonly anchor:
-      { readonly rpcUrl: string; readonly privateKey: string; readonly everyN: number } | undefined;
+      | {
+          readonly rpcUrl: string;
+          readonly privateKey: string;
+          readonly everyN: number;
+          readonly confirmations: number;
+          readonly timeoutMs: number;
+        }
+      | undefined;
   };
 }
 
@@ -93,6 +101,10 @@ export const CONFIG_VARIABLES = {
   ARBITER_ANCHOR_PRIVATE_KEY:
     'funded account that sends anchor transactions, 0x hex (with ARBITER_ANCHOR_RPC_URL)',
   ARBITER_ANCHOR_EVERY_N: 'anchor every Nth checkpoint, 1–100000 (default 1)',
+  ARBITER_ANCHOR_CONFIRMATIONS:
+    'blocks that must hold an anchor transaction before it is recorded, 1–1000 (default 1; more on a chain that reorganises)',
+  ARBITER_ANCHOR_TIMEOUT_MS:
+    'longest wait for each JSON-RPC answer and for those confirmations, 1000–3600000 ms (default 120000)',
   ARBITER_OIDC_CONFIG:
     'YAML or JSON file listing the trusted OIDC issuers and their claims → role rules; unset → local API tokens only',
   ARBITER_AUTH_FAILURE_LIMIT:
@@ -102,6 +114,28 @@ export const CONFIG_VARIABLES = {
 } as const;
 
 type VariableName = keyof typeof CONFIG_VARIABLES;
+
+/**
+ * Variables whose values are secrets (a password in a connection string, signing and account keys, an RPC URL
+ * that carries an API key): a message about a wrong one names the variable, never its value.
+ */
+const SECRET_VARIABLES: ReadonlySet<VariableName> = new Set([
+  'DATABASE_URL',
+  'ARBITER_LEDGER_ED25519_SEED',
+  'ARBITER_LEDGER_SECP256K1_KEY',
+  'ARBITER_ANCHOR_RPC_URL',
+  'ARBITER_ANCHOR_PRIVATE_KEY',
+]);
+
+/** True when `value` is a URL that Node's parser (and so node-postgres) can read. */
+function isParsableUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** PostgreSQL's limit on one field value (bytea included): 1 GiB less one byte. */
 const MAX_BYTEA_BYTES = 1024 ** 3 - 1;
@@ -122,7 +156,9 @@ export const configSchema = z.object({
   DATABASE_URL: z
     .string()
     .trim()
-    .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v), { message: 'not a postgres:// URL' })
+    .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v) && isParsableUrl(v), {
+      message: 'not a postgres:// URL',
+    })
     .optional(),
   ARBITER_DB_PREPARED_STATEMENTS: z.enum(['on', 'off']).default('on'),
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -132,7 +168,16 @@ export const configSchema = z.object({
   ARBITER_AUTH_FAILURE_LIMIT: intInRange(0, 100_000).default(20),
   ARBITER_AUTH_FAILURE_WINDOW_S: intInRange(1, 86_400).default(60),
   ARBITER_ARTIFACT_MAX_BYTES: intInRange(1, MAX_BYTEA_BYTES).default(256 * 1024 ** 2),
-  ARBITER_POLICY_REPO: z.string().trim().min(1).optional(),
+  // A mistyped path would otherwise leave the service serving the last policy it activated, with no new
+  // commit ever picked up.
+  ARBITER_POLICY_REPO: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((repo) => isRepositoryUrl(repo) || statSync(repo, { throwIfNoEntry: false })?.isDirectory(), {
+      message: 'no such folder on this machine (and not a repository URL)',
+    })
+    .optional(),
   ARBITER_POLICY_BRANCH: z
     .string()
     .trim()
@@ -167,6 +212,8 @@ export const configSchema = z.object({
     .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'not a 0x-prefixed 32-byte hex key' })
     .optional(),
   ARBITER_ANCHOR_EVERY_N: intInRange(1, 100_000).default(1),
+  ARBITER_ANCHOR_CONFIRMATIONS: intInRange(1, 1000).default(DEFAULT_ANCHOR_CONFIRMATIONS),
+  ARBITER_ANCHOR_TIMEOUT_MS: intInRange(1000, 3_600_000).default(DEFAULT_ANCHOR_TIMEOUT_MS),
 });
 
 /** Reads ARBITER_CONFIG (YAML or JSON) into variables; its values sit below the environment's. */
@@ -212,7 +259,10 @@ export function loadConfig(
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]) as VariableName;
-      return `${name}=${JSON.stringify(raw[name])}: ${issue.message}; allowed: ${CONFIG_VARIABLES[name]}`;
+      const shown = SECRET_VARIABLES.has(name)
+        ? `${name} (value hidden)`
+        : `${name}=${JSON.stringify(raw[name])}`;
+      return `${shown}: ${issue.message}; allowed: ${CONFIG_VARIABLES[name]}`;
     });
     throw new ServerError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
@@ -278,6 +328,8 @@ export function loadConfig(
               rpcUrl: v.ARBITER_ANCHOR_RPC_URL,
               privateKey: v.ARBITER_ANCHOR_PRIVATE_KEY,
               everyN: v.ARBITER_ANCHOR_EVERY_N,
+              confirmations: v.ARBITER_ANCHOR_CONFIRMATIONS,
+              timeoutMs: v.ARBITER_ANCHOR_TIMEOUT_MS,
             }
           : undefined,
     }),

@@ -8,7 +8,15 @@ import { createService, type Service } from './service.ts';
  */
 export async function serve(config: Config): Promise<{ service: Service; url: string }> {
   const service = await createService(config);
-  const url = await service.app.listen({ host: config.host, port: config.port });
+  let url: string;
+  try {
+    url = await service.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // A port already taken: close what started (the embedded database and its data folder's lock among it),
+    // so the caller's exit leaves nothing half-written and a restart is not refused as a second holder.
+    await service.close();
+    throw err;
+  }
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err) service.app.log.error({ err }, 'shutting down after an error');
     else service.app.log.info({ signal }, 'shutting down');

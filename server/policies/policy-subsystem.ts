@@ -96,7 +96,8 @@ export async function startPolicies(options: {
       engine = first;
     },
     onActivated: async (event) => {
-      log.info(
+      // A restore means the branch is not being followed: an operator must see it.
+      log[event.restored ? 'warn' : 'info'](
         {
           commit: event.commit,
           bundle: event.bundleSha256,

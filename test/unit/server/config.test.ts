@@ -47,8 +47,29 @@ describe('loadConfig', () => {
       loadConfig({ ARBITER_PORT: '70000', DATABASE_URL: 'mysql://x', ARBITER_LOG_LEVEL: 'loud' }),
     );
     expect(err.message).toContain('ARBITER_PORT="70000": out of range');
-    expect(err.message).toContain('DATABASE_URL="mysql://x": not a postgres:// URL');
+    expect(err.message).toContain('DATABASE_URL (value hidden): not a postgres:// URL');
     expect(err.message).toContain('ARBITER_LOG_LEVEL="loud"');
+  });
+
+  it('never repeats a secret in its message: a password in DATABASE_URL, a signing or account key', () => {
+    const secrets = {
+      DATABASE_URL: 'mysql://arbiter:s3cret-pw@db:3306/arbiter',
+      ARBITER_LEDGER_ED25519_SEED: 'seed-s3cret-not-hex',
+      ARBITER_LEDGER_SECP256K1_KEY: '0xs3cret',
+      ARBITER_ANCHOR_RPC_URL: 'wss://rpc.example/v3/s3cret-api-key',
+      ARBITER_ANCHOR_PRIVATE_KEY: 's3cret-key',
+    };
+    const err = configError(() => loadConfig(secrets));
+    for (const name of Object.keys(secrets)) expect(err.message).toContain(`${name} (value hidden)`);
+    expect(err.message).not.toContain('s3cret');
+  });
+
+  it('refuses a DATABASE_URL that node-postgres could not parse, before anything connects', () => {
+    const err = configError(() =>
+      loadConfig({ DATABASE_URL: 'postgres://arbiter:pw@db:not-a-port/arbiter' }),
+    );
+    expect(err.message).toContain('DATABASE_URL (value hidden): not a postgres:// URL');
+    expect(err.message).not.toContain(':pw@');
   });
 
   it('reads a config file below the environment', () => {
@@ -62,9 +83,36 @@ describe('loadConfig', () => {
   it('keeps a policy repository URL as it is and makes a path absolute', () => {
     for (const url of ['https://git.example.org/policies.git', 'git@git.example.org:org/policies.git'])
       expect(loadConfig({ ARBITER_POLICY_REPO: url }).policySource.repository).toBe(url);
-    expect(loadConfig({ ARBITER_POLICY_REPO: 'repos/policies' }).policySource.repository).toBe(
-      path.resolve('repos/policies'),
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-policies-'));
+    const relative = path.relative(process.cwd(), dir);
+    expect(loadConfig({ ARBITER_POLICY_REPO: relative }).policySource.repository).toBe(dir);
+  });
+
+  it('refuses a policy repository path that is not a folder on this machine', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-policies-'));
+    const file = path.join(dir, 'policies.tar');
+    writeFileSync(file, '');
+    for (const repo of [path.join(dir, 'missing'), file])
+      expect(configError(() => loadConfig({ ARBITER_POLICY_REPO: repo })).message).toContain(
+        `ARBITER_POLICY_REPO=${JSON.stringify(repo)}: no such folder on this machine`,
+      );
+  });
+
+  it('anchors with one confirmation and a two-minute limit unless told otherwise, within bounds', () => {
+    const account = {
+      ARBITER_ANCHOR_RPC_URL: 'http://127.0.0.1:8545',
+      ARBITER_ANCHOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+    };
+    expect(loadConfig(account).ledger.anchor).toMatchObject({ confirmations: 1, timeoutMs: 120_000 });
+    expect(
+      loadConfig({ ...account, ARBITER_ANCHOR_CONFIRMATIONS: '12', ARBITER_ANCHOR_TIMEOUT_MS: '600000' })
+        .ledger.anchor,
+    ).toMatchObject({ everyN: 1, confirmations: 12, timeoutMs: 600_000 });
+    const err = configError(() =>
+      loadConfig({ ...account, ARBITER_ANCHOR_CONFIRMATIONS: '0', ARBITER_ANCHOR_TIMEOUT_MS: '999' }),
     );
+    expect(err.message).toContain('ARBITER_ANCHOR_CONFIRMATIONS="0": out of range');
+    expect(err.message).toContain('ARBITER_ANCHOR_TIMEOUT_MS="999": out of range');
   });
 
   it('refuses an artifact limit PostgreSQL could not store as one value', () => {
@@ -96,8 +144,9 @@ describe('CONFIG_VARIABLES', () => {
   });
 
   it('reads the policy source, workers, schedules and database options from the environment', () => {
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'arbiter-policies-'));
     const config = loadConfig({
-      ARBITER_POLICY_REPO: '/srv/policies',
+      ARBITER_POLICY_REPO: repo,
       ARBITER_POLICY_BRANCH: 'release',
       ARBITER_EVAL_WORKER: 'off',
       ARBITER_REPORT_SCHEDULER: 'off',
@@ -105,7 +154,7 @@ describe('CONFIG_VARIABLES', () => {
     });
     expect(config.preparedStatements).toBe(false);
     expect(loadConfig({}).preparedStatements).toBe(true);
-    expect(config.policySource).toMatchObject({ repository: '/srv/policies', branch: 'release' });
+    expect(config.policySource).toMatchObject({ repository: repo, branch: 'release' });
     expect(config.evaluations.worker).toBe(false);
     expect(config.reports.scheduler).toBe(false);
   });
