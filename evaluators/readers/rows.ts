@@ -1,14 +1,28 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { PassThrough, type Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import {
+  asyncBufferFromFile,
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type AsyncBuffer,
+  type DecodedArray,
+  type FileMetaData,
+} from 'hyparquet';
 import { EvaluatorError } from '../errors.ts';
 
-/** One data row: missing values (empty cells, configured NA markers, JSON null) are null. */
+/**
+ * One data row: missing values (empty cells, configured NA markers, JSON null) are null. A row has no
+ * prototype, so that every column name is an own key: `__proto__` is a column like any other, and a column
+ * the data lacks reads as undefined even when it is named `constructor` or `toString`.
+ */
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
+
+const emptyRow = (): Row => Object.create(null) as Row;
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
 
 export interface ReadOptions {
@@ -19,6 +33,8 @@ export interface ReadOptions {
   /** Lines to skip before the header (or the first row): adult.test's `|1x3 Cross validator`. */
   skipLines?: number;
   naValues?: string[];
+  /** Longest line (a JSON Lines line, a CSV record with its quoted newlines) read; DEFAULT_MAX_LINE_BYTES. */
+  maxLineBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -46,6 +62,23 @@ function normalize(value: unknown, na: ReadonlySet<string>): Cell {
   return JSON.stringify(value, (_, item: unknown) => (typeof item === 'bigint' ? String(item) : item));
 }
 
+/**
+ * A JSON Lines value or a Parquet record's field as a cell. JSON.stringify recurses, so a value nested deeper
+ * than the stack allows (a line of 100,000 `[`) is refused as bad data rather than escaping as a RangeError.
+ */
+function cellOf(value: unknown, na: ReadonlySet<string>, column: string, where: () => string): Cell {
+  try {
+    return normalize(value, na);
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new EvaluatorError(
+      'EVAL_DATA_FORMAT',
+      `${where()}: column ${JSON.stringify(column)} is nested too deeply to keep as JSON text`,
+      { cause },
+    );
+  }
+}
+
 // JSON's \ud800 escapes can spell a lone UTF-16 surrogate, which is no Unicode text: canonical JSON (RFC 8785)
 // refuses it, so no evidence could name it as a group or a category. Bytes decoded as UTF-8 (CSV, Parquet
 // strings) never hold one; a JSON value does (JSON Lines, a Parquet JSON column).
@@ -61,13 +94,46 @@ function loneSurrogateIn(record: Record<string, unknown>): string | null {
 }
 
 // pandas renames repeated header names to name.1, name.2 (COMPAS repeats decile_score and priors_count).
+// A generated name that the header already holds is suffixed again (a, a, a.1 → a, a.1, a.1.1), as pandas'
+// dedup_names does, so that no column overwrites another.
 function dedupeHeader(header: string[]): string[] {
-  const seen = new Map<string, number>();
+  const taken = new Map<string, number>();
   return header.map((raw) => {
-    const name = raw.trim();
-    const n = seen.get(name) ?? 0;
-    seen.set(name, n + 1);
-    return n === 0 ? name : `${name}.${n}`;
+    let name = raw.trim();
+    let count = taken.get(name) ?? 0;
+    while (count > 0) {
+      taken.set(name, count + 1);
+      name = `${name}.${count}`;
+      count = taken.get(name) ?? 0;
+    }
+    taken.set(name, count + 1);
+    return name;
+  });
+}
+
+// No row of tabular data comes near this; a file that is one endless line (or one endless quoted field) is
+// refused, before the whole of it sits in memory as one string.
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 ** 2;
+
+/** UTF-8 text of the file, failing as soon as a line runs past maxLineBytes (readline sets no bound). */
+function boundedLines(path: string, maxLineBytes: number): Transform {
+  const tooLong = () =>
+    new EvaluatorError('EVAL_DATA_FORMAT', `${path}: a line is longer than ${maxLineBytes} bytes`);
+  let sinceNewline = 0;
+  return new Transform({
+    encoding: 'utf8',
+    transform(chunk: Buffer, _encoding, done) {
+      const first = chunk.indexOf(0x0a);
+      if (first === -1) sinceNewline += chunk.length;
+      else {
+        // A line that lies wholly inside one chunk is shorter than the chunk: only the line carried over from
+        // earlier chunks can grow past the bound.
+        if (sinceNewline + first > maxLineBytes) return done(tooLong());
+        sinceNewline = chunk.length - chunk.lastIndexOf(0x0a) - 1;
+      }
+      if (sinceNewline > maxLineBytes) return done(tooLong());
+      done(null, chunk);
+    },
   });
 }
 
@@ -114,6 +180,7 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
       trim: true,
       skip_empty_lines: true,
       relax_quotes: false,
+      max_record_size: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     }),
   );
   let header = options.columns ?? null;
@@ -133,7 +200,7 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
             `${path}: not valid CSV: columns length is ${header.length}, got ${record.length} in data row ${records}`,
           );
         }
-        const row: Row = {};
+        const row = emptyRow();
         for (let k = 0; k < header.length; k++) row[header[k]!] = normalize(record[k], na);
         rows.push(row);
       }
@@ -149,8 +216,15 @@ async function* readCsv(path: string, options: ReadOptions, na: ReadonlySet<stri
   }
 }
 
-async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
-  const { stream: text, failed } = readThrough(path, new PassThrough({ encoding: 'utf8' }));
+async function* readJsonLines(
+  path: string,
+  options: ReadOptions,
+  na: ReadonlySet<string>,
+): AsyncGenerator<Row[]> {
+  const { stream: text, failed } = readThrough(
+    path,
+    boundedLines(path, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES),
+  );
   const lines = createInterface({ input: text, crlfDelay: Infinity });
   let n = 0;
   let rows: Row[] = [];
@@ -176,8 +250,18 @@ async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGener
           `${path}:${n}: ${surrogate} holds a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair), which is not Unicode text`,
         );
       }
-      const row: Row = {};
-      for (const [key, cell] of Object.entries(value)) row[key] = normalize(cell, na);
+      const row = emptyRow();
+      for (const [key, cell] of Object.entries(value)) {
+        // JSON cannot spell infinity: a number beyond a double's range (1e999) parses as one, and would
+        // otherwise read as a missing value.
+        if (typeof cell === 'number' && !Number.isFinite(cell)) {
+          throw new EvaluatorError(
+            'EVAL_DATA_FORMAT',
+            `${path}:${n}: column ${JSON.stringify(key)} holds a number too large for a double`,
+          );
+        }
+        row[key] = cellOf(cell, na, key, () => `${path}:${n}`);
+      }
       rows.push(row);
       if (rows.length === MAX_BATCH) {
         yield rows;
@@ -192,47 +276,89 @@ async function* readJsonLines(path: string, na: ReadonlySet<string>): AsyncGener
   if (rows.length > 0) yield rows;
 }
 
+/**
+ * One row group's columns as decoded, each a list of value chunks in row order. hyparquet's own row objects
+ * are allocated for the row count the metadata claims, which a few footer bytes can set to billions; decoded
+ * columns are only as long as the pages that hold them.
+ */
+async function columnsOfGroup(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  rowStart: number,
+  rowEnd: number,
+): Promise<Map<string, DecodedArray[]>> {
+  const columns = new Map<string, DecodedArray[]>();
+  await parquetRead({
+    file,
+    metadata,
+    rowStart,
+    rowEnd,
+    onChunk: ({ columnName, columnData }) => {
+      const chunks = columns.get(columnName);
+      if (chunks) chunks.push(columnData);
+      else columns.set(columnName, [columnData]);
+    },
+  });
+  return columns;
+}
+
 // Row group by row group, so memory holds one group's columns at a time, never the whole file.
 async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
   let file;
   let metadata;
+  let names;
   try {
     file = await asyncBufferFromFile(path);
     metadata = await parquetMetadataAsync(file);
+    names = parquetSchema(metadata).children.map((column) => column.element.name);
   } catch (cause) {
     throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}: not a readable Parquet file`, { cause });
   }
   let start = 0;
-  for (const group of metadata.row_groups) {
-    const end = start + Number(group.num_rows);
-    let records;
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const claimed = Number(group.num_rows);
+    let columns;
     try {
-      records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+      columns = await columnsOfGroup(file, metadata, start, start + claimed);
     } catch (cause) {
       // A damaged page surfaces here, past the metadata: hyparquet's thrift and decompression errors.
       throw new EvaluatorError(
         'EVAL_DATA_FORMAT',
-        `${path}: row group ${metadata.row_groups.indexOf(group)} of the Parquet file cannot be read: ${(cause as Error).message}`,
+        `${path}: row group ${g} of the Parquet file cannot be read: ${(cause as Error).message}`,
         { cause },
       );
     }
-    for (let at = 0; at < records.length; at += MAX_BATCH) {
+    const values = names.map((name) => {
+      const chunks = columns.get(name) ?? [];
+      const column = chunks.length === 1 ? chunks[0]! : chunks.flatMap((chunk) => Array.from(chunk));
+      // The footer's row count and the pages' value counts are written separately; a file in which they
+      // disagree has lost rows, or claims rows that are not there.
+      if (column.length !== claimed) {
+        throw new EvaluatorError(
+          'EVAL_DATA_FORMAT',
+          `${path}: row group ${g} claims ${claimed} rows, but its column ${JSON.stringify(name)} holds ${column.length}`,
+        );
+      }
+      return column;
+    });
+    for (let at = 0; at < claimed; at += MAX_BATCH) {
       const rows: Row[] = [];
-      for (const [i, record] of records.slice(at, at + MAX_BATCH).entries()) {
-        const row: Row = {};
-        for (const key in record) row[key] = normalize(record[key], na);
+      for (let r = at; r < Math.min(at + MAX_BATCH, claimed); r++) {
+        const where = () => `${path}: row ${start + r + 1}`;
+        const row = emptyRow();
+        for (let c = 0; c < names.length; c++) row[names[c]!] = cellOf(values[c]![r], na, names[c]!, where);
         const surrogate = loneSurrogateIn(row);
         if (surrogate) {
           throw new EvaluatorError(
             'EVAL_DATA_FORMAT',
-            `${path}: row ${start + at + i + 1}: ${surrogate} holds a lone UTF-16 surrogate, which is not Unicode text`,
+            `${where()}: ${surrogate} holds a lone UTF-16 surrogate, which is not Unicode text`,
           );
         }
         rows.push(row);
       }
       yield rows;
     }
-    start = end;
+    start += claimed;
   }
 }
 
@@ -249,7 +375,7 @@ export async function* readRowBatches(path: string, options: ReadOptions = {}): 
     format === 'csv'
       ? readCsv(path, options, na)
       : format === 'jsonl'
-        ? readJsonLines(path, na)
+        ? readJsonLines(path, options, na)
         : readParquet(path, na);
   for await (const rows of source) {
     if (options.signal?.aborted) throw new EvaluatorError('EVAL_ABORTED', 'evaluation was cancelled');

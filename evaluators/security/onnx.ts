@@ -133,15 +133,17 @@ async function checkExternal(
   if (!modelDir) return;
   const target = path.join(modelDir, normalized);
   try {
-    const info = await lstat(target);
-    if (info.isSymbolicLink()) {
-      const real = await realpath(target).catch(() => null);
-      const root = await realpath(modelDir);
+    await lstat(target);
+    // A symbolic link anywhere on the way leads elsewhere: the file itself, or a folder above it
+    // (`weights/w.bin` with `weights` linked to /etc), which the lexical check above cannot see.
+    const root = await realpath(modelDir);
+    const real = await realpath(target).catch(() => null);
+    if (real !== path.join(root, normalized)) {
       const inside = real !== null && (real === root || real.startsWith(root + path.sep));
       findings.push({
         id: 'onnx.external_data_symlink',
         severity: inside ? 'medium' : 'high',
-        message: `${where}'s external data ${location} is a symbolic link${inside ? '' : ' pointing outside the model folder'}`,
+        message: `${where}'s external data ${location} goes through a symbolic link${inside ? '' : ' pointing outside the model folder'}`,
         location: where,
       });
     }

@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parquetWriteFile } from 'hyparquet-writer';
+import { parquetMetadata } from 'hyparquet';
+import { ByteWriter, parquetWriteFile } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvaluatorError } from '../../../evaluators/index.ts';
 import { readRowBatches, readRows, type Row } from '../../../evaluators/readers/rows.ts';
@@ -12,6 +14,31 @@ const collect = async (file: string, options = {}): Promise<Row[]> => {
   for await (const row of readRows(file, options)) rows.push(row);
   return rows;
 };
+
+/** The Parquet file with its footer's row counts (file and every row group) replaced by `rows`. */
+async function withClaimedRows(file: string, rows: bigint): Promise<void> {
+  const bytes = await readFile(file);
+  const footerLength = bytes.readUInt32LE(bytes.length - 8);
+  const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  metadata.num_rows = rows;
+  for (const group of metadata.row_groups) {
+    group.num_rows = rows;
+    for (const column of group.columns) column.meta_data!.num_values = rows;
+  }
+  const footer = new ByteWriter();
+  writeMetadata(footer, metadata);
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(footer.getBuffer().byteLength, 0);
+  tail.write('PAR1', 4);
+  await writeFile(
+    file,
+    Buffer.concat([
+      bytes.subarray(0, bytes.length - 8 - footerLength),
+      Buffer.from(footer.getBuffer()),
+      tail,
+    ]),
+  );
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-readers-'));
@@ -63,6 +90,85 @@ describe('readRows', () => {
     const bad = path.join(dir, 'bad.jsonl');
     await writeFile(bad, '{"a": 1}\n[1, 2]\n');
     await expect(collect(bad)).rejects.toThrow(/bad\.jsonl:2: each line must be a JSON object/);
+  });
+
+  it('renames a repeated header name past a column that already has the generated name', async () => {
+    const file = path.join(dir, 'collide.csv');
+    await writeFile(file, 'a,a,a.1\n1,2,3\n');
+    expect(await collect(file)).toEqual([{ a: '1', 'a.1': '2', 'a.1.1': '3' }]);
+  });
+
+  it('keeps columns named like Object.prototype members, and reads no prototype member as a column', async () => {
+    const csv = path.join(dir, 'proto.csv');
+    await writeFile(csv, '__proto__,b\n1,2\n');
+    const jsonl = path.join(dir, 'proto.jsonl');
+    await writeFile(jsonl, '{"__proto__": {"polluted": 1}, "b": 2}\n');
+    const parquet = path.join(dir, 'proto.parquet');
+    await parquetWriteFile({
+      filename: parquet,
+      columnData: [{ name: '__proto__', data: Float64Array.from([1]), type: 'DOUBLE' }],
+    });
+    for (const [file, value] of [
+      [csv, '1'],
+      [jsonl, '{"polluted":1}'],
+      [parquet, 1],
+    ] as const) {
+      const [row] = await collect(file);
+      expect(Object.keys(row!)).toContain('__proto__');
+      expect(row!['__proto__']).toBe(value);
+      expect(row!['constructor']).toBeUndefined();
+    }
+  });
+
+  it('refuses a JSON Lines number beyond a double and a value nested past the stack, naming line and column', async () => {
+    const huge = path.join(dir, 'huge.jsonl');
+    await writeFile(huge, '{"a": 1}\n{"a": 1e999}\n');
+    await expect(collect(huge)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('huge.jsonl:2: column "a" holds a number too large for a double'),
+    });
+    const deep = path.join(dir, 'deep.jsonl');
+    await writeFile(deep, `{"a": ${'['.repeat(200_000)}${']'.repeat(200_000)}}\n`);
+    await expect(collect(deep)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('deep.jsonl:1: column "a" is nested too deeply'),
+    });
+  });
+
+  it('refuses a line longer than maxLineBytes before holding it whole: JSON Lines, and a CSV quoted field', async () => {
+    const jsonl = path.join(dir, 'long.jsonl');
+    // Short lines first, then one that spans many 64 KiB read chunks.
+    await writeFile(jsonl, '{"a": 1}\n'.repeat(100) + `{"a": "${'x'.repeat(1_000_000)}"}\n`);
+    await expect(collect(jsonl, { maxLineBytes: 100_000 })).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('a line is longer than 100000 bytes'),
+    });
+    expect(await collect(jsonl)).toHaveLength(101);
+    const csv = path.join(dir, 'long.csv');
+    await writeFile(csv, `a,b\n"${'x\n'.repeat(500_000)}",1\n`);
+    await expect(collect(csv, { maxLineBytes: 100_000 })).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('Max Record Size'),
+    });
+    expect(await collect(csv)).toHaveLength(1);
+  });
+
+  it('refuses a Parquet row group that claims more rows than its pages hold, without allocating them', async () => {
+    const file = path.join(dir, 'claims.parquet');
+    await parquetWriteFile({
+      filename: file,
+      columnData: [{ name: 'p', data: Float64Array.from([1, 2, 3]), type: 'DOUBLE' }],
+    });
+    // hyparquet would build one object per claimed row: gigabytes and tens of seconds for 2e8.
+    await withClaimedRows(file, 200_000_000n);
+    await expect(collect(file)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('row group 0 claims 200000000 rows, but its column "p" holds 3'),
+    });
+    await withClaimedRows(file, 2n);
+    await expect(collect(file)).rejects.toMatchObject({
+      message: expect.stringContaining('row group 0 claims 2 rows, but its column "p" holds 3'),
+    });
   });
 
   it('reads JSON Lines that start with a byte order mark', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -112,7 +112,7 @@ describe('scanModelFile', () => {
   });
   it('checks external data on disk: symlinks out of the folder, missing files', async () => {
     const sub = path.join(dir, 'model');
-    await (await import('node:fs/promises')).mkdir(sub);
+    await mkdir(sub);
     await symlink('/etc/hostname', path.join(sub, 'weights.bin'));
     await writeFile(path.join(sub, 'm.onnx'), hostileOnnx.externalData('weights.bin'));
     const report = await scanModelFile(path.join(sub, 'm.onnx'));
@@ -121,6 +121,21 @@ describe('scanModelFile', () => {
     expect((await scanModelFile(path.join(sub, 'n.onnx'))).findings[0]!.id).toBe(
       'onnx.external_data_not_found',
     );
+  });
+  it('finds external data reached through a symlinked folder, and passes a plain external file', async () => {
+    const sub = path.join(dir, 'linked-folder');
+    const outside = path.join(dir, 'outside');
+    await mkdir(path.join(sub, 'inside'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(path.join(outside, 'w.bin'), new Uint8Array(64));
+    await symlink(outside, path.join(sub, 'weights'));
+    await writeFile(path.join(sub, 'm.onnx'), hostileOnnx.externalData('weights/w.bin'));
+    expect((await scanModelFile(path.join(sub, 'm.onnx'))).findings).toEqual([
+      expect.objectContaining({ id: 'onnx.external_data_symlink', severity: 'high' }),
+    ]);
+    await writeFile(path.join(sub, 'inside', 'w.bin'), new Uint8Array(64));
+    await writeFile(path.join(sub, 'n.onnx'), hostileOnnx.externalData('inside/w.bin'));
+    expect((await scanModelFile(path.join(sub, 'n.onnx'))).findings).toEqual([]);
   });
   it('reports a symlinked model, a missing file and an oversized file', async () => {
     const target = await file('t.onnx', hostileOnnx.valid());
