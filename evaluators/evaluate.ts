@@ -663,7 +663,13 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       ];
       const minGroupSize = spec.min_group_size ?? DEFAULT_MIN_GROUP_SIZE;
       const fairness: Evidence['fairness'] = {};
-      const options = { minGroupSize, hasLabel, hasScore: high !== null };
+      // The median that split the scores is reported with the scoring rates (LL144 §5-301(c)(1)).
+      const options = {
+        minGroupSize,
+        hasLabel,
+        hasScore: high !== null,
+        ...(med !== null ? { medianScore: med } : {}),
+      };
       const results = sets.map((set) => fairnessOf(cells, set, options));
       const resamples = spec.bootstrap?.resamples ?? 0;
       if (resamples > 0) {

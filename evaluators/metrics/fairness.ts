@@ -236,6 +236,11 @@ export interface FourFifths {
 export interface Ll144 {
   total: number;
   unknown_count: number;
+  /**
+   * The median score of the full sample, the cut the scoring rates count "above" from; 6 RCNY §5-301(c)(1)
+   * asks a scoring tool's audit to report it. Null when the tool gives no scores.
+   */
+  median_score: number | null;
   selection: Record<
     string,
     {
@@ -270,6 +275,8 @@ export interface FairnessOptions {
   minGroupSize: number;
   hasLabel: boolean;
   hasScore: boolean;
+  /** With `hasScore`: the median of every present score, the cut the cells' `high` flags were taken at. */
+  medianScore?: number;
   fourFifthsThreshold?: number;
   alpha?: number;
 }
@@ -441,7 +448,7 @@ export function fairnessOf(
     equalized_odds_ratio: gaps.eor,
     excluded_groups: excluded,
     four_fifths: fourFifths,
-    ll144: ll144Of(index, table, missing, options.hasScore),
+    ll144: ll144Of(index, table, missing, options.hasScore, options.medianScore ?? null),
   };
 }
 
@@ -450,7 +457,13 @@ export function fairnessOf(
 // may be excluded from the impact ratios; unknown-category individuals are counted and reported.
 const LL144_MIN_SHARE = 0.02;
 
-function ll144Of(index: GroupIndex, table: Float64Array, unknown: number, hasScore: boolean): Ll144 {
+function ll144Of(
+  index: GroupIndex,
+  table: Float64Array,
+  unknown: number,
+  hasScore: boolean,
+  medianScore: number | null,
+): Ll144 {
   let total = unknown;
   index.names.forEach((_, g) => (total += table[g * WIDTH + N]!));
   const small = index.names.map((_, g) => table[g * WIDTH + N]! < LL144_MIN_SHARE * total);
@@ -480,6 +493,7 @@ function ll144Of(index: GroupIndex, table: Float64Array, unknown: number, hasSco
   return {
     total,
     unknown_count: unknown,
+    median_score: hasScore ? medianScore : null,
     selection,
     scoring: hasScore ? scoring : null,
     excluded_under_2pct: index.names.filter((_, g) => small[g]),

@@ -136,6 +136,14 @@ describe('evaluate on COMPAS with predictions from a column', () => {
       impact_ratio: expect.any(Number),
     });
     expect(evidence.fairness!.sex!.ll144.scoring).not.toBeNull();
+    // The scoring rates' split point, the full sample's median score (§5-301(c)(1)), computed here apart.
+    const scores: number[] = [];
+    for await (const row of readRows(COMPAS_CSV)) scores.push(Number(row.decile_score));
+    scores.sort((a, b) => a - b);
+    const half = scores.length / 2;
+    const median = scores.length % 2 ? scores[Math.floor(half)]! : (scores[half - 1]! + scores[half]!) / 2;
+    for (const attribute of ['race', 'sex'])
+      expect(evidence.fairness![attribute]!.ll144.median_score).toBe(median);
     expect(evidence.drift!.features.age).toMatchObject({ test: 'ks', statistic: 0, psi: 0 });
     expect(evidence.drift!.features.c_charge_degree).toMatchObject({ test: 'chi_square', statistic: 0 });
     expect(evidence.skipped.map((s) => s.metric)).toEqual(

@@ -251,6 +251,56 @@ describe('NYC LL144', () => {
     });
     expect(r.ll144.scoring!.A!.impact_ratio).toBeCloseTo(0.4 / 0.6, 12);
   });
+
+  it('records no median score for a tool that gives no scores', () => {
+    const unscored = fairnessOf(cellsFromRecords(['g'], records), [0], {
+      minGroupSize: 1,
+      hasLabel: false,
+      hasScore: false,
+      medianScore: 0.5,
+    });
+    expect(unscored.ll144.median_score).toBeNull();
+    expect(unscored.ll144.scoring).toBeNull();
+  });
+});
+
+describe('NYC LL144 for a scoring tool (§5-301(c)(1))', () => {
+  // By hand: sorted, the eight scores are 0.10 0.15 0.20 0.35 | 0.40 0.70 0.80 0.90, so the median of the full
+  // sample is (0.35 + 0.40) / 2 = 0.375. Above it: M 0.90, 0.70, 0.40 (3 of 4); F 0.80 (1 of 4); F's impact
+  // ratio is 0.25 / 0.75 = 1/3.
+  const scored: readonly { group: string; score: number }[] = [
+    { group: 'M', score: 0.9 },
+    { group: 'M', score: 0.7 },
+    { group: 'M', score: 0.4 },
+    { group: 'M', score: 0.1 },
+    { group: 'F', score: 0.8 },
+    { group: 'F', score: 0.35 },
+    { group: 'F', score: 0.2 },
+    { group: 'F', score: 0.15 },
+  ];
+  const sorted = scored.map((s) => s.score).sort((a, b) => a - b);
+  const median = (sorted[3]! + sorted[4]!) / 2;
+  const r = fairnessOf(
+    cellsFromRecords(
+      ['sex'],
+      scored.map(({ group, score }) => ({ groups: [group], pred: 0, high: score > median ? 1 : 0 })),
+    ),
+    [0],
+    { minGroupSize: 1, hasLabel: false, hasScore: true, medianScore: median },
+  );
+
+  it('records the median score of the full sample beside the scoring rates taken against it', () => {
+    expect(median).toBe(0.375);
+    expect(r.ll144.median_score).toBe(0.375);
+    expect(r.ll144.scoring!.M).toEqual({
+      count: 4,
+      scoring_rate: 0.75,
+      impact_ratio: 1,
+      excluded_under_2pct: false,
+    });
+    expect(r.ll144.scoring!.F!.scoring_rate).toBe(0.25);
+    expect(r.ll144.scoring!.F!.impact_ratio).toBeCloseTo(1 / 3, 12);
+  });
 });
 
 describe('bootstrapFairness', () => {
