@@ -11,9 +11,12 @@ export type ReportErrorCode =
 export class ReportError extends Error {
   override readonly name = 'ReportError';
   readonly code: ReportErrorCode;
+  /** The field of the report's request or input at fault (`period`, `template`), where there is one. */
+  readonly field?: string;
 
-  constructor(code: ReportErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ReportErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
     super(message, options);
     this.code = code;
+    if (options?.field) this.field = options.field;
   }
 }

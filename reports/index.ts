@@ -1,4 +1,4 @@
-export { listTemplates } from './templates.ts';
+export { listTemplates, periodLengthOf } from './templates.ts';
 export type { TemplateInfo, TemplateSection } from './templates.ts';
 export { renderHtml } from './render-html.ts';
 export { renderPdf, createPdfRenderer, DEFAULT_CHROMIUM_PATH } from './pdf.ts';
@@ -8,8 +8,8 @@ export type { GeneratedReport } from './generate.ts';
 export { hashReport, reportGeneratedEntry, verifyReportFile } from './integrity.ts';
 export type { ReportGeneratedEntry, ReportHashes } from './integrity.ts';
 export { canonicalJson } from './canonical.ts';
-export { parsePeriod, periodContaining } from './period.ts';
-export type { Period } from './period.ts';
+export { parsePeriod, periodContaining, previousPeriod } from './period.ts';
+export type { Period, PeriodLength } from './period.ts';
 export { createReportScheduler } from './scheduler.ts';
 export type {
   ReportRun,
@@ -19,6 +19,7 @@ export type {
   TickResult,
 } from './scheduler.ts';
 export { reportMigrations } from './migrations.ts';
+export { SCHEDULED_REPORT_ONCE_INDEX } from './migrations/2026_12_02_1800_reports_scheduled_once.ts';
 export type { ReportTables, ReportRunTable } from './tables.ts';
 export { DOC_FIELDS } from './view-model.ts';
 export { ReportError } from './errors.ts';

@@ -84,6 +84,12 @@ function createEnvironment(): typeof Handlebars {
           }).format(v)
         : DASH;
     },
+    // A score is on the tool's own scale (a probability, a decile): printed as it is, to a useful precision.
+    decimal(v: unknown, options: HelperOptions) {
+      return isNum(v)
+        ? formatter(localeOf(options), 'decimal', { maximumFractionDigits: 4 }).format(v)
+        : DASH;
+    },
     signed(v: unknown, options: HelperOptions) {
       return isNum(v)
         ? formatter(localeOf(options), 'signed', {
@@ -238,7 +244,7 @@ export async function renderHtml(input: ReportInput): Promise<string> {
   const template = findTemplate(input.template);
   if (!template)
     throw new ReportError('REPORT_TEMPLATE_UNKNOWN', `no report template ${JSON.stringify(input.template)}`);
-  const period = parsePeriod(input.period, input.region.timezone);
+  const period = parsePeriod(input.period, input.region.timezone, template.period);
   const vm = buildViewModel(input, template, period);
   vm.charts = await renderCharts(input, template, vm);
   environment ??= createEnvironment();

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
 import { sql, type Kysely } from 'kysely';
-import { periodContaining, previousPeriod } from './period.ts';
+import { periodContaining, previousPeriod, type PeriodLength } from './period.ts';
 import type { ReportTables } from './tables.ts';
+import { periodLengthOf } from './templates.ts';
 
 /** The part of a region's config the scheduler reads. */
 export interface SchedulerRegion {
@@ -11,7 +12,10 @@ export interface SchedulerRegion {
   readonly reports?: readonly { readonly template: string; readonly schedule: string }[];
 }
 
-/** One report to produce: the period is the quarter before the one the schedule fired in. */
+/**
+ * One report to produce: the period is the one before the one the schedule fired in, of the template's length
+ * (the quarter, or the year, just ended).
+ */
 export interface ReportRun {
   readonly region: string;
   readonly template: string;
@@ -92,7 +96,15 @@ export function createReportScheduler(options: ReportSchedulerOptions): ReportSc
           },
         );
       }
-      return { region, template: r.template, cron };
+      let periodLength: PeriodLength;
+      try {
+        periodLength = periodLengthOf(r.template);
+      } catch (err) {
+        throw new TypeError(`region ${region.id}: schedule for an unknown template ${r.template}`, {
+          cause: err,
+        });
+      }
+      return { region, template: r.template, cron, periodLength };
     }),
   );
 
@@ -118,7 +130,10 @@ export function createReportScheduler(options: ReportSchedulerOptions): ReportSc
         fires.push(...s.cron.previousRuns(1, new Date(now.getTime() + 1)));
       }
       for (const t of fires) {
-        const period = previousPeriod(periodContaining(t, s.region.timezone), s.region.timezone);
+        const period = previousPeriod(
+          periodContaining(t, s.region.timezone, s.periodLength),
+          s.region.timezone,
+        );
         if (
           !runs.some((r) => r.region === s.region.id && r.template === s.template && r.period === period.id)
         ) {

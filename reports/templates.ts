@@ -1,4 +1,10 @@
-/** The report templates: ids, what each is for, and its sections in order (the table of contents). */
+import { ReportError } from './errors.ts';
+import type { PeriodLength } from './period.ts';
+
+/**
+ * The report templates: ids, what each is for, the length of the period one report covers, and its sections in
+ * order (the table of contents).
+ */
 
 export interface TemplateSection {
   readonly id: string;
@@ -11,6 +17,8 @@ export interface TemplateInfo {
   /** The regulation or framework the report answers to. */
   readonly regulation: string;
   readonly description: string;
+  /** A quarter, or a year where the regulation asks for an annual report (an LL144 bias audit, §20-871). */
+  readonly period: PeriodLength;
   readonly sections: readonly TemplateSection[];
 }
 
@@ -24,6 +32,7 @@ const VERIFICATION = s('verification', 'Appendix: verifying this report');
 const TEMPLATES: readonly TemplateInfo[] = [
   {
     id: 'eu/ai-act-pmm-quarterly',
+    period: 'quarter',
     title: 'Post-market monitoring report',
     regulation: 'EU AI Act (Reg. 2024/1689) Art. 72',
     description:
@@ -42,6 +51,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'eu/ai-act-annex-iv',
+    period: 'quarter',
     title: 'Technical documentation summary',
     regulation: 'EU AI Act (Reg. 2024/1689) Art. 11 and Annex IV',
     description: 'The nine points of Annex IV with tables T-A1 to T-A4, per model.',
@@ -61,6 +71,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'us-nyc/ll144-bias-audit',
+    period: 'year',
     title: 'Bias audit of an automated employment decision tool',
     regulation: 'NYC Local Law 144 of 2021, 6 RCNY §5-301',
     description:
@@ -77,6 +88,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'us/adverse-impact-quarterly',
+    period: 'quarter',
     title: 'Adverse impact report',
     regulation: 'EEOC Uniform Guidelines (29 CFR 1607.4(D)), four-fifths rule',
     description:
@@ -93,6 +105,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'uk/atrs-record',
+    period: 'quarter',
     title: 'Algorithmic transparency record',
     regulation: 'UK Algorithmic Transparency Recording Standard (ATRS)',
     description: 'ATRS tier 1 and the five tier 2 sections, per model.',
@@ -110,6 +123,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'ca/aia-summary',
+    period: 'quarter',
     title: 'Algorithmic Impact Assessment summary',
     regulation: 'Canada Directive on Automated Decision-Making',
     description: 'AIA impact level, requirements by level, bias tests and outcome monitoring.',
@@ -125,6 +139,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'sg/ai-verify-summary',
+    period: 'quarter',
     title: 'AI Verify summary report',
     regulation: 'Singapore Model AI Governance Framework and AI Verify',
     description: 'Process checks by principle and technical tests: fairness, robustness, explainability.',
@@ -140,6 +155,7 @@ const TEMPLATES: readonly TemplateInfo[] = [
   },
   {
     id: 'governance-quarterly',
+    period: 'quarter',
     title: 'Quarterly AI governance report',
     regulation: 'NIST AI Risk Management Framework 1.0',
     description: 'Region-neutral quarterly summary by the four AI RMF functions.',
@@ -162,4 +178,14 @@ export function listTemplates(): readonly TemplateInfo[] {
 
 export function findTemplate(id: string): TemplateInfo | undefined {
   return TEMPLATES.find((t) => t.id === id);
+}
+
+/** The length of the period a report of `template` covers. */
+export function periodLengthOf(template: string): PeriodLength {
+  const info = findTemplate(template);
+  if (!info)
+    throw new ReportError('REPORT_TEMPLATE_UNKNOWN', `no report template ${JSON.stringify(template)}`, {
+      field: 'template',
+    });
+  return info.period;
 }

@@ -171,6 +171,8 @@ export interface Ll144Category {
 export interface Ll144Figures {
   readonly total: number;
   readonly unknown_count: number;
+  /** A scoring tool's median score of the full sample, which its scoring rates count above (§5-301(c)(1)). */
+  readonly median_score?: number | null;
   readonly selection: Readonly<Record<string, Ll144Category>>;
   readonly scoring: Readonly<Record<string, Ll144Category>> | null;
   readonly excluded_under_2pct: readonly string[];

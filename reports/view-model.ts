@@ -99,6 +99,8 @@ export interface GroupRow {
 export interface AttributeTable {
   attribute: string;
   rate_kind: 'selection' | 'scoring';
+  /** With scoring rates: the median score of the full sample they count above; null where none is recorded. */
+  median_score: number | null;
   total: number;
   unknown_count: number;
   reference_group: string | null;
@@ -109,6 +111,11 @@ export interface AttributeTable {
   demographic_parity_ratio: number | null;
   equalized_odds_difference: number | null;
   equalized_odds_ratio: number | null;
+  /**
+   * LL144, for a tool that both selects and scores: the scoring rates beside the selection rates above, since
+   * §5-301 asks for each kind of output the tool gives.
+   */
+  scoring_table?: AttributeTable;
 }
 
 function num(v: unknown): number | null {
@@ -194,6 +201,7 @@ export function attributeTable(
   return {
     attribute,
     rate_kind,
+    median_score: null,
     total,
     unknown_count,
     reference_group: reference,
@@ -210,7 +218,21 @@ function ll144Table(
   ll144: Ll144Figures,
   threshold: number,
 ): AttributeTable {
-  const selection = Object.values(ll144.selection).some((c) => num(c.selection_rate) !== null);
+  const selects = Object.values(ll144.selection).some((c) => num(c.selection_rate) !== null);
+  const scoring = ll144.scoring ? ll144RatesTable(attribute, fa, ll144, threshold, 'scoring') : null;
+  if (!selects) return scoring ?? ll144RatesTable(attribute, fa, ll144, threshold, 'selection');
+  const table = ll144RatesTable(attribute, fa, ll144, threshold, 'selection');
+  return scoring ? { ...table, scoring_table: scoring } : table;
+}
+
+function ll144RatesTable(
+  attribute: string,
+  fa: FairnessAttribute,
+  ll144: Ll144Figures,
+  threshold: number,
+  kind: AttributeTable['rate_kind'],
+): AttributeTable {
+  const selection = kind === 'selection';
   const categories = (selection ? ll144.selection : ll144.scoring) ?? ll144.selection;
   const rateOf = (c: Ll144Category) => num(selection ? c.selection_rate : c.scoring_rate);
   const names = Object.keys(categories).sort();
@@ -236,7 +258,8 @@ function ll144Table(
       reference = r;
   return {
     attribute,
-    rate_kind: selection ? 'selection' : 'scoring',
+    rate_kind: kind,
+    median_score: selection ? null : num(ll144.median_score),
     total: ll144.total - ll144.unknown_count,
     unknown_count: ll144.unknown_count,
     reference_group: reference?.group ?? null,
@@ -347,7 +370,7 @@ export interface ChartRequest {
 export function buildViewModel(
   input: ReportInput,
   template: TemplateInfo,
-  period: Period = parsePeriod(input.period, input.region.timezone),
+  period: Period = parsePeriod(input.period, input.region.timezone, template.period),
 ) {
   validate(input);
   const region = input.region;
@@ -694,6 +717,8 @@ export function buildViewModel(
       timezone: region.timezone,
       locale: region.locale,
       period: period.id,
+      // `2026` alone does not say what it is; `2026-Q3` does.
+      period_label: period.length === 'year' ? `calendar year ${period.id}` : period.id,
       period_start: period.start.toISOString(),
       period_end: period.end.toISOString(),
       generated_at: new Date(input.generated_at).toISOString(),

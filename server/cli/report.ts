@@ -45,7 +45,10 @@ export function registerReportCommands(program: Command): void {
       .description("render a region's report for a period, record it in the ledger, and save the PDF")
       .requiredOption('--region <region>', 'region (eu, us, us-nyc, uk, ca, sg)')
       .requiredOption('--template <id>', 'template id (arbiter report templates)')
-      .requiredOption('--period <period>', 'quarter, e.g. 2026-Q3')
+      .requiredOption(
+        '--period <period>',
+        "the template's period: a quarter (2026-Q3), or a year (2026) for an annual report",
+      )
       .requiredOption('--out <file>', 'where to write the PDF')
       .option(
         '--server <url>',
@@ -99,7 +102,10 @@ export function registerReportCommands(program: Command): void {
     )
     .requiredOption('--out <file>', 'where to write the PDF')
     .option('--region <region>', "region whose regulations and thresholds apply (default: the template's)")
-    .option('--period <period>', 'quarter, e.g. 2026-Q3 (default: the current one)')
+    .option(
+      '--period <period>',
+      "the template's period: a quarter (2026-Q3), or a year (2026) for an annual report (default: the current one)",
+    )
     .action(async (flags: RenderFlags) => {
       const [{ loadRegions, requireRegion }, reports] = await Promise.all([
         import('../../regions/index.ts'),
@@ -110,7 +116,9 @@ export function registerReportCommands(program: Command): void {
       if (!regionId) throw new CliFailure(`--region is needed for template ${flags.template}`);
       const region = requireRegion(await loadRegions(), regionId);
       const now = new Date();
-      const period = flags.period ?? reports.periodContaining(now, region.timezone).id;
+      const period =
+        flags.period ??
+        reports.periodContaining(now, region.timezone, reports.periodLengthOf(flags.template)).id;
       const evidence = await Promise.all(
         flags.evidence.map(async (file) => {
           let document: EvidenceDocument;

@@ -4,19 +4,23 @@ import type { Region } from '../../regions/index.ts';
 import {
   DOC_FIELDS,
   parsePeriod,
+  periodContaining,
+  periodLengthOf,
+  previousPeriod,
   type DecisionRecord,
   type EvidenceDocument,
   type EvidenceRecord,
   type ImpactAssessment,
   type ModelDocumentation,
   type ModelRecord,
+  type Period,
   type ReportInput,
   type TrendPoint,
   type WaiverRecord,
 } from '../../reports/index.ts';
 import type { ModelInventory } from '../inventory/models.ts';
 
-/** Quarters shown in a report's trend charts, this one included. */
+/** Quarters shown in a report's trend charts, the period's last one included. */
 const TREND_QUARTERS = 4;
 /** Decisions read per region and period; a quarter with more is summarised from the newest this many. */
 const MAX_DECISIONS = 100_000;
@@ -30,14 +34,11 @@ interface RecordedDecision {
   waived: Violation[];
 }
 
-function quarterIds(period: string, count: number): string[] {
-  const [year, quarter] = period.split('-Q').map(Number) as [number, number];
-  const ids: string[] = [];
-  for (let i = count - 1; i >= 0; i--) {
-    const index = year * 4 + (quarter - 1) - i;
-    ids.push(`${Math.floor(index / 4)}-Q${(index % 4) + 1}`);
-  }
-  return ids;
+/** The `count` quarters up to the last one of `period`, oldest first: a year's are its own four. */
+function trendQuarters(period: Period, timezone: string, count: number): Period[] {
+  const quarters = [periodContaining(new Date(period.end.getTime() - 1), timezone, 'quarter')];
+  while (quarters.length < count) quarters.unshift(previousPeriod(quarters[0]!, timezone));
+  return quarters;
 }
 
 function minImpactRatio(evidence: EvidenceDocument | undefined): number | null {
@@ -117,8 +118,8 @@ export async function assembleReportInput(options: {
   readonly ledger: Ledger;
 }): Promise<ReportInput> {
   const { region, ledger } = options;
-  const quarters = quarterIds(options.period, TREND_QUARTERS).map((id) => parsePeriod(id, region.timezone));
-  const period = quarters.at(-1)!;
+  const period = parsePeriod(options.period, region.timezone, periodLengthOf(options.template));
+  const quarters = trendQuarters(period, region.timezone, TREND_QUARTERS);
   const rows = (
     await options.decisions.list({
       region: region.id,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Logger } from 'pino';
-import type { Ledger } from '../../ledger/index.ts';
+import { LedgerError, type Ledger } from '../../ledger/index.ts';
 import type { DecisionStore, WaiverStore } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
 import {
@@ -10,8 +10,11 @@ import {
   generateReport,
   listTemplates,
   parsePeriod,
+  periodLengthOf,
   ReportError,
+  SCHEDULED_REPORT_ONCE_INDEX,
   type PdfRenderer,
+  type Period,
   type ReportScheduler,
   type ReportTables,
 } from '../../reports/index.ts';
@@ -37,6 +40,18 @@ const META = [
   'created_by',
 ] as const;
 
+/** PostgreSQL's SQLSTATE for a unique index that refused a row. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Whether an append failed only because the scheduled report it carried is stored already: the loser of two
+ * scheduler processes that rendered the same run. Its ledger entry was rolled back with the row.
+ */
+function isScheduledReportConflict(err: unknown): boolean {
+  if (!(err instanceof LedgerError) || err.code !== 'LEDGER_APPEND_FAILED') return false;
+  const cause = err.cause as { code?: unknown; constraint?: unknown } | undefined;
+  return cause?.code === UNIQUE_VIOLATION && cause.constraint === SCHEDULED_REPORT_ONCE_INDEX;
+}
 /** Who the scheduler's reports are recorded as. */
 const SCHEDULER: Identity = { subject: 'report-scheduler', issuer: 'arbiter', role: 'admin' };
 
@@ -75,28 +90,35 @@ export class Reports {
       throw new ServerError(
         'BAD_REQUEST',
         `template: ${request.template} is not a report of region ${region.id}; it has ${offered.join(', ')}`,
+        { field: 'template' },
       );
     }
-    const period = parsePeriod(request.period, region.timezone);
+    // A period of the template's own length: a year for an annual report (LL144), a quarter otherwise.
+    const length = periodLengthOf(request.template);
+    let period: Period;
+    try {
+      period = parsePeriod(request.period, region.timezone, length);
+    } catch (err) {
+      if (!(err instanceof ReportError) || err.field !== 'period') throw err;
+      throw new ReportError(
+        'REPORT_PERIOD_INVALID',
+        `${request.template} reports on a ${length === 'year' ? 'calendar year' : 'quarter'}: ${err.message}`,
+        { field: 'period', cause: err },
+      );
+    }
     const now = this.deps.clock();
-    // A quarter under way may be reported on demand, as it stands so far (the scheduler waits for its end);
+    // A period under way may be reported on demand, as it stands so far (the scheduler waits for its end);
     // one that has not begun has nothing to report, and its report would be recorded in the ledger.
     if (period.start > now) {
       throw new ReportError(
         'REPORT_PERIOD_INVALID',
         `period ${period.id} begins ${period.start.toISOString()}, after now (${now.toISOString()})`,
+        { field: 'period' },
       );
     }
     // The scheduler retries a run whose outcome it did not see: a report already stored for it is that outcome.
     if (trigger === 'scheduled') {
-      const done = await this.deps.db
-        .selectFrom('report')
-        .select(META)
-        .where('region', '=', region.id)
-        .where('template', '=', request.template)
-        .where('period', '=', period.id)
-        .where('trigger', '=', 'scheduled')
-        .executeTakeFirst();
+      const done = await this.scheduledReport(region.id, request.template, period.id);
       if (done) return done;
     }
     const input = await assembleReportInput({ ...this.deps, ...request, region, trigger });
@@ -105,36 +127,60 @@ export class Reports {
     const report = await generateReport(input, await this.renderer);
     const id = `rep_${randomBytes(8).toString('hex')}`;
     // The stored report commits in the same statement as its ledger entry: neither exists without the other.
-    await this.deps.ledger.append(
-      region.id,
-      {
-        ...report.entry,
-        trigger,
-        actor: { subject: actor.subject, issuer: actor.issuer, role: actor.role },
-      },
-      {
-        companion: ({ leafHash }) => ({
-          table: 'report',
-          seqColumn: 'ledger_seq',
-          values: {
-            id,
-            region: region.id,
-            template: request.template,
-            period: period.id,
-            trigger,
-            // The row travels as JSON (jsonb_populate_recordset): bytea in its hex text form.
-            pdf: `\\x${Buffer.from(report.pdf).toString('hex')}`,
-            data_json: report.data_json,
-            pdf_sha256: report.entry.pdf_sha256,
-            data_sha256: report.entry.data_sha256,
-            leaf_hash: leafHash,
-            generated_at: report.entry.generated_at,
-            created_by: actor.subject,
-          },
-        }),
-      },
-    );
+    try {
+      await this.deps.ledger.append(
+        region.id,
+        {
+          ...report.entry,
+          trigger,
+          actor: { subject: actor.subject, issuer: actor.issuer, role: actor.role },
+        },
+        {
+          companion: ({ leafHash }) => ({
+            table: 'report',
+            seqColumn: 'ledger_seq',
+            values: {
+              id,
+              region: region.id,
+              template: request.template,
+              period: period.id,
+              trigger,
+              // The row travels as JSON (jsonb_populate_recordset): bytea in its hex text form.
+              pdf: `\\x${Buffer.from(report.pdf).toString('hex')}`,
+              data_json: report.data_json,
+              pdf_sha256: report.entry.pdf_sha256,
+              data_sha256: report.entry.data_sha256,
+              leaf_hash: leafHash,
+              generated_at: report.entry.generated_at,
+              created_by: actor.subject,
+            },
+          }),
+        },
+      );
+    } catch (err) {
+      // The check above is a read before the write: another process may have stored the same scheduled report
+      // meanwhile. The unique index refused this one, and its ledger entry with it; that report is the outcome.
+      if (!isScheduledReportConflict(err)) throw err;
+      const stored = await this.scheduledReport(region.id, request.template, period.id);
+      if (!stored) throw err;
+      this.deps.log.info(
+        { report: stored.id, region: region.id, template: request.template, period: period.id },
+        'scheduled report was stored by another process; this rendering is discarded',
+      );
+      return stored;
+    }
     return this.get(id);
+  }
+
+  private scheduledReport(region: string, template: string, period: string): Promise<ReportMeta | undefined> {
+    return this.deps.db
+      .selectFrom('report')
+      .select(META)
+      .where('region', '=', region)
+      .where('template', '=', template)
+      .where('period', '=', period)
+      .where('trigger', '=', 'scheduled')
+      .executeTakeFirst();
   }
 
   list(region?: string): Promise<ReportMeta[]> {

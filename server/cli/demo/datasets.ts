@@ -20,8 +20,3 @@ export function shiftColumn(csv: string, column: string, delta: number): string 
       .join('\n') + '\n'
   );
 }
-
-/** The calendar quarter a date falls in, as the reports API names it (2026-Q4). */
-export function quarterOf(date: Date): string {
-  return `${date.getUTCFullYear()}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
-}

@@ -3,9 +3,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import canonicalize from 'canonicalize';
 import { generateFixtures, ADULT_TEST, COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
+import { loadRegions, requireRegion } from '../../../regions/index.ts';
+import { periodContaining, periodLengthOf } from '../../../reports/index.ts';
 import { CliFailure } from '../output.ts';
 import type { DemoApi } from './api.ts';
-import { quarterOf, shiftColumn } from './datasets.ts';
+import { shiftColumn } from './datasets.ts';
 import type { PolicyRepo } from './policy-repo.ts';
 
 const ARBITER_BIN = path.resolve(import.meta.dirname, '../../../bin/arbiter.js');
@@ -495,10 +497,10 @@ export const STEPS: DemoStep[] = [
     },
   },
   {
-    title: 'quarterly reports to PDF (POST /v1/reports, GET /v1/reports/{id}/pdf)',
+    title: 'reports to PDF for the period under way (POST /v1/reports, GET /v1/reports/{id}/pdf)',
     async run(ctx, say) {
       const api = ctx.api.as(ctx.state.tokens.officerA);
-      const period = quarterOf(ctx.started);
+      const regions = await loadRegions();
       const templates: Record<(typeof REGIONS)[number], string> = {
         us: 'us/adverse-impact-quarterly',
         'us-nyc': 'us-nyc/ll144-bias-audit',
@@ -506,6 +508,9 @@ export const STEPS: DemoStep[] = [
       };
       for (const region of REGIONS) {
         const template = templates[region];
+        // The quarter, or for the annual LL144 audit the year, under way on the region's own clock.
+        const { timezone } = requireRegion(regions, region);
+        const period = periodContaining(ctx.started, timezone, periodLengthOf(template)).id;
         const report = await api.json<{ id: string; pdf_sha256: string; ledger_seq: number }>(
           'POST',
           '/v1/reports',

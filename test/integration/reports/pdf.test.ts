@@ -70,7 +70,10 @@ describe('report PDFs (Chromium + poppler)', () => {
     expect(t).toContain('Black or African American 300 26.5% 38.0% 0.760 below 0.800');
     expect(t).toContain('Black or African American Female 140 12.4% 30.0% 0.545 below 0.800');
     expect(t).toContain('--report report.pdf --server https://arbiter.example');
-    expect(t).toContain('--report report.pdf us-nyc-2026-Q3.bundle.json');
+    expect(t).toContain('--report report.pdf us-nyc-2026.bundle.json');
+    // The audit is annual: the cover names the calendar year, counted on New York's wall clock.
+    expect(t).toContain('New York City (us-nyc) · calendar year 2026');
+    expect(t).toContain('Jan 1, 2026, 12:00 AM to Jan 1, 2027, 12:00 AM');
     // Page numbers from Chromium's footer.
     expect(t).toMatch(/Page 1 of \d+/);
     // Every glyph comes from the embedded Noto Sans, none from a system font.

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createReportScheduler,
+  periodLengthOf,
   type ReportRun,
   type ReportTables,
   type SchedulerRegion,
@@ -66,9 +67,16 @@ describe('report scheduler', () => {
         region('x-eu', 'Europe/Brussels', ['eu/ai-act-pmm-quarterly', 'governance-quarterly']),
         region('x-nyc', 'America/New_York', ['us-nyc/ll144-bias-audit']),
       ];
-      // The last recorded runs are 2025-Q3's; by 2026-10-02 four quarters are due for each schedule.
+      // The last recorded runs are 2025-Q3's (for the annual LL144 audit, 2024's, fired on the same day); by
+      // 2026-10-02 four quarters are due for each quarterly template, and the year 2025 for the annual one.
       for (const r of regions)
-        for (const rep of r.reports!) await seedDone(r.id, rep.template, '2025-Q3', '2025-10-01T12:00:00Z');
+        for (const rep of r.reports!)
+          await seedDone(
+            r.id,
+            rep.template,
+            periodLengthOf(rep.template) === 'year' ? '2024' : '2025-Q3',
+            '2025-10-01T12:00:00Z',
+          );
       const clock = manualClock('2026-10-02T00:00:00Z');
       const calls: string[] = [];
       const generate = (worker: string) => async (run: ReportRun) => {
@@ -92,14 +100,9 @@ describe('report scheduler', () => {
       const [ra, rb] = await Promise.all([a.tick(), b.tick()]);
       const keys = calls.map((c) => c.slice(2)).sort();
       expect(new Set(keys).size).toBe(keys.length);
-      expect(keys).toHaveLength(12);
-      expect(ra.generated.length + rb.generated.length).toBe(12);
-      expect(keys.filter((k) => k.startsWith('x-nyc|'))).toEqual([
-        'x-nyc|us-nyc/ll144-bias-audit|2025-Q4',
-        'x-nyc|us-nyc/ll144-bias-audit|2026-Q1',
-        'x-nyc|us-nyc/ll144-bias-audit|2026-Q2',
-        'x-nyc|us-nyc/ll144-bias-audit|2026-Q3',
-      ]);
+      expect(keys).toHaveLength(9);
+      expect(ra.generated.length + rb.generated.length).toBe(9);
+      expect(keys.filter((k) => k.startsWith('x-nyc|'))).toEqual(['x-nyc|us-nyc/ll144-bias-audit|2025']);
       // Ticking again, from either instance, finds nothing left to do.
       const again = await Promise.all([a.tick(), b.tick()]);
       expect(again.flatMap((r) => r.generated)).toEqual([]);
@@ -108,7 +111,7 @@ describe('report scheduler', () => {
         .selectAll()
         .where('region', 'in', ['x-eu', 'x-nyc'])
         .execute();
-      expect(rows.filter((r) => r.status === 'done')).toHaveLength(15);
+      expect(rows.filter((r) => r.status === 'done')).toHaveLength(12);
       expect(rows.every((r) => r.attempts === 1)).toBe(true);
     } finally {
       await second?.close();
@@ -141,6 +144,62 @@ describe('report scheduler', () => {
     expect((await s.tick()).generated).toEqual([]);
     clock.set('2027-01-01T11:00:00Z');
     expect((await s.tick()).generated.map((r) => r.period)).toEqual(['2026-Q4']);
+  });
+
+  it('renders an annual template once a year, for the year just ended on the region clock', async () => {
+    const annual: SchedulerRegion = {
+      id: 'y-nyc',
+      timezone: 'America/New_York',
+      reports: [{ template: 'us-nyc/ll144-bias-audit', schedule: '0 6 1 1 *' }],
+    };
+    const clock = manualClock('2026-06-15T00:00:00Z');
+    const done: string[] = [];
+    const s = createReportScheduler({
+      db,
+      regions: [annual],
+      clock: clock.now,
+      generate: async (run) => void done.push(run.period),
+    });
+    // A first start in mid-2026: the latest firing was 1 January 2026, for the year 2025.
+    expect((await s.tick()).generated.map((r) => [r.period, r.scheduled_for.toISOString()])).toEqual([
+      ['2025', '2026-01-01T11:00:00.000Z'],
+    ]);
+    // Nothing more in 2026, whatever the quarter; 1 January 2027 06:00 EST (11:00 UTC) brings 2026.
+    clock.set('2026-12-31T23:00:00Z');
+    expect((await s.tick()).generated).toEqual([]);
+    clock.set('2027-01-01T10:59:00Z');
+    expect((await s.tick()).generated).toEqual([]);
+    clock.set('2027-01-01T11:00:00Z');
+    expect((await s.tick()).generated.map((r) => r.period)).toEqual(['2026']);
+    // Down for two years: each missed year is caught up once, oldest first.
+    clock.set('2029-03-01T00:00:00Z');
+    expect((await s.tick()).generated.map((r) => r.period)).toEqual(['2027', '2028']);
+    expect(done).toEqual(['2025', '2026', '2027', '2028']);
+  });
+
+  it('a quarterly schedule of an annual template still renders each year once', async () => {
+    const clock = manualClock('2026-10-02T00:00:00Z');
+    const s = createReportScheduler({
+      db,
+      regions: [region('q-nyc', 'America/New_York', ['us-nyc/ll144-bias-audit'])],
+      clock: clock.now,
+      generate: async () => {},
+    });
+    expect((await s.tick()).generated.map((r) => r.period)).toEqual(['2025']);
+    clock.set('2027-01-02T00:00:00Z');
+    expect((await s.tick()).generated.map((r) => r.period)).toEqual(['2026']);
+    clock.set('2027-07-02T00:00:00Z');
+    expect((await s.tick()).generated).toEqual([]);
+  });
+
+  it('refuses a schedule for a template it does not know, naming the region', () => {
+    expect(() =>
+      createReportScheduler({
+        db,
+        regions: [region('u-eu', 'Europe/Brussels', ['eu/no-such-report'])],
+        generate: async () => {},
+      }),
+    ).toThrow(/region u-eu: schedule for an unknown template eu\/no-such-report/);
   });
 
   it('a first start produces only the latest period, not the whole history', async () => {

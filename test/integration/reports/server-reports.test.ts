@@ -7,6 +7,7 @@ import { DecisionStore, type PolicyTables, type WaiverStore } from '../../../pol
 import { loadRegions } from '../../../regions/index.ts';
 import type { ReportTables } from '../../../reports/index.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
+import { toHttpError } from '../../../server/http-errors.ts';
 import { ModelInventory } from '../../../server/inventory/models.ts';
 import { Reports } from '../../../server/reports/reports.ts';
 import { TEST_KEYS } from '../ledger/ledger-harness.ts';
@@ -81,6 +82,41 @@ describe('Reports.generate', () => {
         .update(await reports.pdf(meta.id))
         .digest('hex'),
     ).toBe(meta.pdf_sha256);
+  });
+
+  describe('an annual template (LL144)', () => {
+    const ll144 = (period: string) => ({ region: 'us-nyc', template: 'us-nyc/ll144-bias-audit', period });
+    const refusal = async (p: Promise<unknown>) => {
+      const err = await p.then(
+        () => expect.unreachable('the period was accepted'),
+        (e: unknown) => e,
+      );
+      return toHttpError(err);
+    };
+
+    it('refuses a quarter, and a quarterly template refuses a year: a 400 naming the field', async () => {
+      const before = await size();
+      const quarter = await refusal(reports.generate(ll144('2026-Q3'), 'on_demand', ADMIN));
+      expect(quarter).toMatchObject({ statusCode: 400, code: 'REPORT_PERIOD_INVALID', field: 'period' });
+      expect(quarter.message).toBe(
+        'us-nyc/ll144-bias-audit reports on a calendar year: period "2026-Q3" is not a calendar year, YYYY (e.g. 2026)',
+      );
+      const year = await refusal(reports.generate(request('2026'), 'on_demand', ADMIN));
+      expect(year).toMatchObject({ statusCode: 400, code: 'REPORT_PERIOD_INVALID', field: 'period' });
+      expect(year.message).toMatch(
+        /^governance-quarterly reports on a quarter: period "2026" is not a quarter/,
+      );
+      expect(await size()).toBe(before);
+    });
+
+    it('reports the year under way on demand, and refuses a year not yet begun', async () => {
+      const next = await refusal(reports.generate(ll144('2027'), 'on_demand', ADMIN));
+      expect(next).toMatchObject({ statusCode: 400, code: 'REPORT_PERIOD_INVALID', field: 'period' });
+      const meta = await reports.generate(ll144('2026'), 'on_demand', ADMIN);
+      expect(meta).toMatchObject({ template: 'us-nyc/ll144-bias-audit', period: '2026' });
+      const { entry } = await ledger.reader.entry('us-nyc', meta.ledger_seq);
+      expect(entry).toMatchObject({ type: 'report.generated', period: '2026' });
+    });
   });
 
   it('generates a scheduled run once: a retry returns the report already stored', async () => {

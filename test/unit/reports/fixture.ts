@@ -1,4 +1,9 @@
-import type { EvidenceDocument, ReportInput, ReportRegion } from '../../../reports/index.ts';
+import {
+  periodLengthOf,
+  type EvidenceDocument,
+  type ReportInput,
+  type ReportRegion,
+} from '../../../reports/index.ts';
 
 /** Deterministic report inputs for tests and the benchmark (no clock, no randomness from outside). */
 
@@ -241,7 +246,8 @@ export function makeReportInput(options: {
   return {
     region,
     template: options.template,
-    period: '2026-Q3',
+    // An annual report (LL144) covers the year the fixture's quarter falls in.
+    period: periodLengthOf(options.template) === 'year' ? '2026' : '2026-Q3',
     generated_at: '2026-10-01T10:00:00.000Z',
     trigger: 'scheduled',
     models,

@@ -72,6 +72,84 @@ describe('renderHtml', () => {
     expect(html).toMatch(/<svg[^>]+class="marks"/);
   });
 
+  it('prints a scoring tool’s median score of the full sample, which only a scoring audit has', async () => {
+    const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    // The evaluator's ll144 block of a scoring tool: 8 scored, median 0.375; M 3 of 4 above it, F 1 of 4.
+    const scoring = {
+      total: 8,
+      unknown_count: 0,
+      median_score: 0.375,
+      selection: {
+        M: { count: 4, selection_rate: null, impact_ratio: null, excluded_under_2pct: false },
+        F: { count: 4, selection_rate: null, impact_ratio: null, excluded_under_2pct: false },
+      },
+      scoring: {
+        M: { count: 4, scoring_rate: 0.75, impact_ratio: 1, excluded_under_2pct: false },
+        F: { count: 4, scoring_rate: 0.25, impact_ratio: 1 / 3, excluded_under_2pct: false },
+      },
+      excluded_under_2pct: [],
+    };
+    const sex = { groups: {}, ll144: scoring };
+    const html = await renderHtml({
+      ...input,
+      evidence: [{ ...ev, document: { ...ev.document, fairness: { sex } } }],
+    });
+    expect(html).toContain('<th class="n">Scoring rate</th>');
+    expect(html).toContain(
+      '<td>F</td><td class="n">4</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.333</td>',
+    );
+    expect(html).toContain(
+      'Median score of the full sample, which the scoring rates count above (§5-301(c)(1)): 0.375.',
+    );
+    // Recorded before the evaluator gave it: the gap is shown, not a number.
+    const { median_score: _, ...withoutMedian } = scoring;
+    const older = await renderHtml({
+      ...input,
+      evidence: [
+        { ...ev, document: { ...ev.document, fairness: { sex: { groups: {}, ll144: withoutMedian } } } },
+      ],
+    });
+    expect(older).toMatch(/\(§5-301\(c\)\(1\)\): <span class="gap">not recorded in the evidence<\/span>/);
+    // A selection tool's audit has no median line.
+    expect(await renderHtml(input)).not.toContain('Median score of the full sample');
+
+    // A tool that both selects and scores (COMPAS: a high-risk label and a decile) gets both tables.
+    const both = {
+      ...scoring,
+      selection: {
+        M: { count: 4, selection_rate: 0.5, impact_ratio: 1, excluded_under_2pct: false },
+        F: { count: 4, selection_rate: 0.25, impact_ratio: 0.5, excluded_under_2pct: false },
+      },
+    };
+    const twoTables = await renderHtml({
+      ...input,
+      evidence: [{ ...ev, document: { ...ev.document, fairness: { sex: { groups: {}, ll144: both } } } }],
+    });
+    const selectionAt = twoTables.indexOf('<th class="n">Selection rate</th>');
+    const scoringAt = twoTables.indexOf('<th class="n">Scoring rate</th>');
+    expect(selectionAt).toBeGreaterThan(-1);
+    expect(scoringAt).toBeGreaterThan(selectionAt);
+    expect(twoTables).toContain(
+      '<td>F</td><td class="n">4</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.500</td>',
+    );
+    expect(twoTables).toContain(
+      '<td>F</td><td class="n">4</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.333</td>',
+    );
+    expect(twoTables.match(/Median score of the full sample/g)).toHaveLength(1);
+  });
+
+  it('renders the annual LL144 audit for its calendar year, and refuses it a quarter', async () => {
+    const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
+    const html = await renderHtml({ ...input, period: '2025' });
+    expect(html).toContain('<div class="period">New York City (us-nyc) · calendar year 2025</div>');
+    // The whole year on New York's wall clock, 1 January to 1 January.
+    expect(html).toContain('<tr><th>Period</th><td>Jan 1, 2025, 12:00 AM to Jan 1, 2026, 12:00 AM');
+    expect(html).toContain('for calendar year 2025 (the audit is annual)');
+    const err = await errorOf(renderHtml({ ...input, period: '2025-Q4' }));
+    expect(err).toMatchObject({ code: 'REPORT_PERIOD_INVALID', field: 'period' });
+  });
+
   it('formats numbers in the region locale', async () => {
     const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit' });
     const html = await renderHtml({ ...input, region: { ...input.region, locale: 'de-DE' } });

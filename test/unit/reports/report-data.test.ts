@@ -54,14 +54,20 @@ const ledger = {
 describe('assembleReportInput', () => {
   it('carries the model card’s distribution date, data source, signer, assessments and changes', async () => {
     const region = (await loadRegions()).get('us-nyc')!;
+    const asked: { since: Date; before: Date }[] = [];
     const input = await assembleReportInput({
       region,
       template: 'us-nyc/ll144-bias-audit',
-      period: '2026-Q3',
+      period: '2026',
       trigger: 'on_demand',
       clock: () => new Date('2026-11-01T00:00:00Z'),
       inventory: { list: async () => [] } as unknown as ModelInventory,
-      decisions: { list: async () => [row({})] } as unknown as DecisionStore,
+      decisions: {
+        list: async (query: { since: Date; before: Date }) => {
+          asked.push(query);
+          return [row({})];
+        },
+      } as unknown as DecisionStore,
       waivers: { list: async () => [] } as unknown as WaiverStore,
       ledger,
     });
@@ -77,5 +83,16 @@ describe('assembleReportInput', () => {
       document: { bias_audit: { completed_at: '2026-07-01T00:00:00Z' } },
     });
     expect(input.verification.vkey).toBe('arbiter.example/us-nyc+1234abcd+AQID');
+    // The annual LL144 report reads the calendar year in New York (EST on both ends), trends by its quarters.
+    expect(input.period).toBe('2026');
+    expect(asked).toMatchObject([
+      { since: new Date('2026-01-01T05:00:00Z'), before: new Date('2027-01-01T05:00:00Z') },
+    ]);
+    expect([...new Set(input.trends.map((t) => t.period))]).toEqual([
+      '2026-Q1',
+      '2026-Q2',
+      '2026-Q3',
+      '2026-Q4',
+    ]);
   });
 });

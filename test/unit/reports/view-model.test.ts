@@ -120,7 +120,7 @@ describe('buildViewModel', () => {
       ll144,
     );
     expect(withKey.verification.commands).toEqual([
-      'arbiter verify --trusted-vkey arbiter.example/us-nyc+0a1b2c3d+AQID --report report.pdf us-nyc-2026-Q3.bundle.json',
+      'arbiter verify --trusted-vkey arbiter.example/us-nyc+0a1b2c3d+AQID --report report.pdf us-nyc-2026.bundle.json',
     ]);
     const withServer = buildViewModel(
       { ...input, verification: { ...input.verification, server_url: 'https://arbiter.example' } },
@@ -128,7 +128,7 @@ describe('buildViewModel', () => {
     );
     expect(withServer.verification.commands).toEqual([
       "arbiter verify --trusted-vkey '<ed25519_vkey of GET /v1/ledger/us-nyc/keys>' --report report.pdf --server https://arbiter.example",
-      "arbiter verify --trusted-vkey '<ed25519_vkey of GET /v1/ledger/us-nyc/keys>' --report report.pdf us-nyc-2026-Q3.bundle.json",
+      "arbiter verify --trusted-vkey '<ed25519_vkey of GET /v1/ledger/us-nyc/keys>' --report report.pdf us-nyc-2026.bundle.json",
     ]);
   });
 
