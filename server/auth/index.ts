@@ -11,5 +11,5 @@ export {
 } from './oidc-config.ts';
 export { compositeAuthenticator } from './composite.ts';
 export { AuthFailureLimiter, type FailureLimitOptions } from './failure-limit.ts';
-export { assertInScope } from './scope.ts';
+export { assertInScope, isInScope, type ScopeTarget } from './scope.ts';
 export { firstMatchingRule, matchesGlob, type ClaimRule } from './claim-rules.ts';

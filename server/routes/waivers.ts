@@ -1,8 +1,11 @@
 import type { WaiverChange, WaiverRequest, WaiverStore } from '../../policies/index.ts';
-import { assertInScope } from '../auth/index.ts';
+import { assertInScope, isInScope } from '../auth/index.ts';
 import { actorOf, callerOf, type Handlers } from './types.ts';
 
-/** Every change of a waiver is a ledger entry in the waiver's region; the answer carries its receipt. */
+/**
+ * Every change of a waiver is a ledger entry in the waiver's region; the answer carries its receipt. A caller
+ * limited to some models or regions requests, decides and sees only waivers within them.
+ */
 export function waiverHandlers(waivers: WaiverStore): Handlers {
   const record = ({ waiver, ledger }: WaiverChange) => ({
     ...waiver,
@@ -15,16 +18,20 @@ export function waiverHandlers(waivers: WaiverStore): Handlers {
       assertInScope(callerOf(request), { model: body.model, region: body.region });
       return reply.status(201).send(await record(await waivers.request(body, actorOf(request))));
     },
-    listWaivers: async (request) => ({
-      waivers: await waivers.list(request.query as Parameters<WaiverStore['list']>[0]),
-    }),
-    approveWaiver: async (request) =>
-      record(
-        await waivers.approve((request.params as { id: string }).id, actorOf(request), noteOf(request.body)),
-      ),
-    rejectWaiver: async (request) =>
-      record(
-        await waivers.reject((request.params as { id: string }).id, actorOf(request), noteOf(request.body)),
-      ),
+    listWaivers: async (request) => {
+      const caller = callerOf(request);
+      const all = await waivers.list(request.query as Parameters<WaiverStore['list']>[0]);
+      return { waivers: all.filter((waiver) => isInScope(caller, waiver)) };
+    },
+    approveWaiver: async (request) => {
+      const { id } = request.params as { id: string };
+      assertInScope(callerOf(request), await waivers.get(id));
+      return record(await waivers.approve(id, actorOf(request), noteOf(request.body)));
+    },
+    rejectWaiver: async (request) => {
+      const { id } = request.params as { id: string };
+      assertInScope(callerOf(request), await waivers.get(id));
+      return record(await waivers.reject(id, actorOf(request), noteOf(request.body)));
+    },
   };
 }

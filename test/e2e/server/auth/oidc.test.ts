@@ -19,6 +19,7 @@ const SECRET = 'a-client-secret-of-sufficient-length';
 const IDP_CLIENTS = [
   { clientId: 'alice-admin', clientSecret: SECRET, claims: { groups: ['staff', 'arbiter-admins'] } },
   { clientId: 'olga-officer', clientSecret: SECRET, claims: { groups: ['arbiter-compliance'] } },
+  { clientId: 'otto-fraud-officer', clientSecret: SECRET, claims: { groups: ['arbiter-compliance-fraud'] } },
   { clientId: 'ann-auditor', clientSecret: SECRET, claims: { groups: ['arbiter-auditors'] } },
   { clientId: 'mallory', clientSecret: SECRET, claims: { groups: ['marketing'] } },
   { clientId: 'arbiter-introspector', clientSecret: SECRET },
@@ -85,6 +86,11 @@ describe('OIDC access tokens from a real provider', () => {
           rules: [
             { claims: { groups: 'arbiter-admins' }, role: 'admin' },
             { claims: { groups: 'arbiter-compliance' }, role: 'compliance_officer' },
+            {
+              claims: { groups: 'arbiter-compliance-fraud' },
+              role: 'compliance_officer',
+              models: ['fraud-*'],
+            },
             { claims: { groups: 'arbiter-auditors' }, role: 'auditor' },
           ],
         },
@@ -286,6 +292,47 @@ describe('OIDC access tokens from a real provider', () => {
         });
         expect(r.statusCode, `${method.toUpperCase()} ${route}`).toBe(403);
       }
+    });
+
+    it('an officer limited to some models decides and sees only their waivers', async () => {
+      const requester = (await service.tokens.create({ role: 'compliance_officer', createdBy: 'test' }))
+        .token;
+      const scoped = await accessToken(idp, 'otto-fraud-officer');
+      const waiverFor = async (model: string) => {
+        const r = await service.app.inject({
+          method: 'POST',
+          url: '/v1/waivers',
+          headers: bearer(requester),
+          payload: {
+            rule: 'FAIR-IMPACT-RATIO',
+            model,
+            region: 'eu',
+            reason: 'Interim human review of every adverse outcome until the retrained model ships.',
+            expires_at: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+          },
+        });
+        expect(r.statusCode, r.body).toBe(201);
+        return r.json<{ id: string }>().id;
+      };
+      const fraud = await waiverFor('fraud-scorer');
+      const credit = await waiverFor('credit-scorer');
+
+      const listed = (await call(scoped, '/v1/waivers')).json<{ waivers: { id: string }[] }>().waivers;
+      expect(listed.map((w) => w.id)).toContain(fraud);
+      expect(listed.map((w) => w.id)).not.toContain(credit);
+      for (const action of ['approve', 'reject']) {
+        const refused = await call(scoped, `/v1/waivers/${credit}/${action}`, 'POST');
+        expect(refused.statusCode, action).toBe(403);
+        expect(refused.json().code).toBe('FORBIDDEN');
+      }
+      const approved = await call(scoped, `/v1/waivers/${fraud}/approve`, 'POST');
+      expect(approved.statusCode, approved.body).toBe(200);
+      expect(approved.json()).toMatchObject({ status: 'approved' });
+      // Refused before anything was written: the other model's waiver still awaits a decision.
+      const untouched = (await call(requester, '/v1/waivers')).json<{
+        waivers: { id: string; status: string }[];
+      }>();
+      expect(untouched.waivers.find((w) => w.id === credit)?.status).toBe('requested');
     });
 
     it('a revoked local token → 401', async () => {
