@@ -26,6 +26,9 @@ interface Pending {
 
 // Entries per transaction; larger batches keep waiting callers longer without much gain.
 const MAX_BATCH = 5_000;
+// Entry bytes per transaction: at the entry size limit, 5,000 entries would be one statement of over 600 MB
+// of hex parameters. A batch always takes its first entry.
+const MAX_BATCH_BYTES = 16 * 1024 ** 2;
 
 /**
  * Sequencing with group commit, for every log of a database at once: appends that arrive while a batch is
@@ -79,7 +82,7 @@ export class Appender {
 
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
+      const batch = this.queue.splice(0, batchLength(this.queue));
       for (const p of batch) this.waiting.set(p.logId, this.waiting.get(p.logId)! - 1);
       try {
         await this.settle(batch);
@@ -165,6 +168,18 @@ const ROW_REFUSAL = /^(22|23|P0)[0-9A-Z]{3}$/;
 function isRowRefusal(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && ROW_REFUSAL.test(code);
+}
+
+/** How many of the queue's first appends go into the next batch: up to MAX_BATCH, and MAX_BATCH_BYTES. */
+function batchLength(queue: readonly Pending[]): number {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && n < MAX_BATCH) {
+    bytes += queue[n]!.entry.bytes.length;
+    if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+    n++;
+  }
+  return n;
 }
 
 /** The batch's appends by log, in ascending log id (the lock order) and, within a log, in arrival order. */

@@ -179,6 +179,20 @@ describe('append with a companion row', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it('splits appends issued together into transactions of at most 16 MiB of entries, in order', async () => {
+    const before = (await ledger.integrate('us')).size;
+    // 300 entries of about 60 KB: 18 MB, one transaction by count, two by size.
+    const pad = 'x'.repeat(60_000);
+    const appended = await Promise.all(
+      Array.from({ length: 300 }, (_, n) => ledger.append('us', { type: 'note', n, pad })),
+    );
+    expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 300 }, (_, n) => before + n));
+    const { rows } = await sql<{ xmin: string; n: number }>`
+      select e.xmin::text as xmin, count(*)::int as n from ledger_entry e join ledger_log l on l.id = e.log_id
+      where l.region = 'us' and e.seq >= ${before} group by 1`.execute(db);
+    expect(rows.map((r) => r.n).sort((a, b) => b - a)).toEqual([279, 21]);
+  });
+
   it('fails the whole batch, retrying none alone, on an error that is not the database refusing a row', async () => {
     // The error a lost connection or a server shutdown gives: no verdict on the rows, so the batch may have
     // committed for all the appender can tell, and retrying each append could record it twice.
