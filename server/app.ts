@@ -17,6 +17,8 @@ import type { Handlers } from './routes/types.ts';
 export interface AppOptions {
   readonly logger: FastifyBaseLogger;
   readonly bodyLimit: number;
+  /** Reverse proxies whose X-Forwarded-For names the client (request.ip); absent → the socket's peer. */
+  readonly trustProxy?: readonly string[] | undefined;
   readonly version: string;
   readonly databaseKind: 'postgres' | 'pglite';
 }
@@ -96,6 +98,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
+    // request.ip is whom failed authentications are counted against: behind a proxy, without this, every
+    // client would share the proxy's address, and one client's failures would lock all of them out.
+    ...(options.trustProxy ? { trustProxy: [...options.trustProxy] } : {}),
     // Not fastify's own header handling, which would take any value: genReqId checks the caller's id.
     requestIdHeader: false,
     genReqId: (req) => {

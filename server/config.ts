@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -19,6 +20,11 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body, in bytes. */
   readonly bodyLimit: number;
+  /**
+   * The reverse proxies in front (addresses, CIDR ranges, or loopback/linklocal/uniquelocal) whose
+   * X-Forwarded-For names the client; absent → the connecting address is the client.
+   */
+  readonly trustProxy: readonly string[] | undefined;
   /** How long a graceful shutdown waits for in-flight requests. */
   readonly shutdownTimeoutMs: number;
   readonly auth: {
@@ -75,6 +81,8 @@ export const CONFIG_VARIABLES = {
     'on | off: run frequent statements as prepared statements (default on; off behind a connection pooler in transaction mode that cannot keep them, such as PgBouncer before 1.21)',
   ARBITER_LOG_LEVEL: 'fatal | error | warn | info | debug | trace | silent (default info)',
   ARBITER_BODY_LIMIT: 'largest request body in bytes, an integer 1024–1073741824 (default 1048576)',
+  ARBITER_TRUST_PROXY:
+    'comma-separated addresses or CIDR ranges (or loopback, linklocal, uniquelocal) of the reverse proxies in front, whose X-Forwarded-For names the client; unset → the connecting address is the client',
   ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
   ARBITER_ARTIFACT_MAX_BYTES:
     'largest artifact upload in bytes, 1–1073741823 (default 268435456 = 256 MiB); an artifact is stored as one PostgreSQL bytea value, which holds less than 1 GiB',
@@ -137,6 +145,18 @@ function isParsableUrl(value: string): boolean {
   }
 }
 
+/** The names proxy-addr (fastify's trustProxy) gives to reserved address ranges. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IP address, a CIDR range of one, or a reserved range's name. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
 /** PostgreSQL's limit on one field value (bytea included): 1 GiB less one byte. */
 const MAX_BYTEA_BYTES = 1024 ** 3 - 1;
 
@@ -163,6 +183,15 @@ export const configSchema = z.object({
   ARBITER_DB_PREPARED_STATEMENTS: z.enum(['on', 'off']).default('on'),
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ARBITER_BODY_LIMIT: intInRange(1024, 1024 ** 3).default(1024 * 1024),
+  ARBITER_TRUST_PROXY: z
+    .string()
+    .trim()
+    .min(1)
+    .transform((list) => list.split(',').map((entry) => entry.trim()))
+    .refine((entries) => entries.every(isProxyAddress), {
+      message: 'not a list of addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+    })
+    .optional(),
   ARBITER_SHUTDOWN_TIMEOUT_MS: intInRange(0, 600_000).default(10_000),
   ARBITER_OIDC_CONFIG: z.string().trim().min(1).optional(),
   ARBITER_AUTH_FAILURE_LIMIT: intInRange(0, 100_000).default(20),
@@ -284,6 +313,7 @@ export function loadConfig(
     preparedStatements: v.ARBITER_DB_PREPARED_STATEMENTS === 'on',
     logLevel: v.ARBITER_LOG_LEVEL,
     bodyLimit: v.ARBITER_BODY_LIMIT,
+    trustProxy: v.ARBITER_TRUST_PROXY && Object.freeze(v.ARBITER_TRUST_PROXY),
     shutdownTimeoutMs: v.ARBITER_SHUTDOWN_TIMEOUT_MS,
     auth: Object.freeze({
       oidc: v.ARBITER_OIDC_CONFIG ? loadOidcSettings(v.ARBITER_OIDC_CONFIG) : undefined,

@@ -138,6 +138,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       {
         logger: log,
         bodyLimit: config.bodyLimit,
+        trustProxy: config.trustProxy,
         version: VERSION,
         databaseKind: database.kind,
       },

@@ -115,6 +115,19 @@ describe('loadConfig', () => {
     expect(err.message).toContain('ARBITER_ANCHOR_TIMEOUT_MS="999": out of range');
   });
 
+  it('reads the trusted proxies as a list, and refuses what is not an address or range', () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined();
+    expect(loadConfig({ ARBITER_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::1',
+    ]);
+    for (const wrong of ['proxy.example', '10.0.0.0/33', '10.0.0.1,', '::1/129'])
+      expect(configError(() => loadConfig({ ARBITER_TRUST_PROXY: wrong })).message).toContain(
+        `ARBITER_TRUST_PROXY=${JSON.stringify(wrong)}: not a list of addresses`,
+      );
+  });
+
   it('refuses an artifact limit PostgreSQL could not store as one value', () => {
     expect(loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(1024 ** 3 - 1) }).artifactMaxBytes).toBe(
       1024 ** 3 - 1,

@@ -41,3 +41,38 @@ describe('repeated authentication failures', () => {
     expect((await get(service.adminToken, '192.0.2.9')).statusCode).toBe(200);
   });
 });
+
+describe('repeated authentication failures behind a reverse proxy', () => {
+  let service: TestService;
+  // From the proxy on loopback, for the client it names; or straight from a client that names another.
+  const get = (token: string, forwardedFor: string, remoteAddress = '127.0.0.1') =>
+    service.app.inject({
+      url: '/v1/tokens',
+      headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
+      remoteAddress,
+    });
+
+  beforeAll(async () => {
+    service = await startTestService({
+      ARBITER_AUTH_FAILURE_LIMIT: '5',
+      ARBITER_AUTH_FAILURE_WINDOW_S: '60',
+      ARBITER_TRUST_PROXY: 'loopback, 10.0.0.0/8',
+    });
+  });
+  afterAll(() => service?.close());
+
+  it('counts the client the trusted proxy names, not the proxy', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(`arb_guess${i}`, '198.51.100.1')).statusCode).toBe(401);
+    expect((await get(service.adminToken, '198.51.100.1')).statusCode).toBe(429);
+    // Another client behind the same proxy is untouched.
+    expect((await get(service.adminToken, '198.51.100.2')).statusCode).toBe(200);
+  });
+
+  it('ignores X-Forwarded-For from an address that is not a trusted proxy', async () => {
+    // A client cannot shift its failures onto someone else by naming them.
+    for (let i = 0; i < 5; i++)
+      expect((await get(`arb_guess${i}`, '198.51.100.3', '192.0.2.20')).statusCode).toBe(401);
+    expect((await get(service.adminToken, '198.51.100.4', '192.0.2.20')).statusCode).toBe(429);
+    expect((await get(service.adminToken, '198.51.100.3')).statusCode).toBe(200);
+  });
+});
