@@ -31,6 +31,9 @@ export class LocalTokens implements Authenticator {
   // process (the CLI on the database) within KNOWN_TOKEN_TTL_MS. Expiry is checked on every request, and
   // only valid tokens are remembered.
   private readonly known = new LRUCache<string, KnownToken>({ max: 10_000, ttl: KNOWN_TOKEN_TTL_MS });
+  // Counts revocations through this process: a row read before one of them may be that token's, and is not
+  // remembered, or the token would pass for another second after revoke() returned.
+  private revocations = 0;
 
   constructor(
     private readonly db: Kysely<ServerTables>,
@@ -76,6 +79,7 @@ export class LocalTokens implements Authenticator {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    this.revocations++;
     this.known.clear();
     return result.numUpdatedRows > 0n;
   }
@@ -87,6 +91,7 @@ export class LocalTokens implements Authenticator {
     const secret = sha256(credential);
     let token = this.known.get(secret);
     if (!token) {
+      const revocations = this.revocations;
       const row = await this.db
         .selectFrom('api_token')
         .select(['id', 'role', 'expires_at', 'revoked_at'])
@@ -96,7 +101,7 @@ export class LocalTokens implements Authenticator {
       if (row.revoked_at)
         throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${row.id} is revoked`);
       token = { id: row.id, role: row.role, expires_at: row.expires_at };
-      this.known.set(secret, token);
+      if (revocations === this.revocations) this.known.set(secret, token);
     }
     if (token.expires_at && token.expires_at <= this.clock()) {
       throw new AuthError('UNAUTHENTICATED', 'invalid token', `token ${token.id} expired`);

@@ -29,13 +29,17 @@ export interface TestDatabase extends DatabaseHandle {
 /**
  * A fresh, migrated database of its own for one test file: a new database on the real PostgreSQL server
  * (so parallel runs never collide), or a new PGlite folder. Never skips: without a reachable server it
- * fails with the command that starts one.
+ * fails with the command that starts one. `kind` overrides the project's, for a test that needs a pool of
+ * connections whatever the project.
  */
-export async function openTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(
+  options: { migrate?: boolean; kind?: TestDatabaseKind } = {},
+): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-test-'));
   let url: string | undefined;
   let dropDatabase = async () => {};
-  if (testDatabaseKind() === 'postgres') ({ url, drop: dropDatabase } = await createPostgresDatabase());
+  if ((options.kind ?? testDatabaseKind()) === 'postgres')
+    ({ url, drop: dropDatabase } = await createPostgresDatabase());
   const handle = await openDatabase({ databaseUrl: url, dataDir, poolSize: 20 });
   if (options.migrate !== false) await migrateToLatest(handle.db);
   return {

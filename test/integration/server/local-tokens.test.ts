@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kysely, KyselyPlugin, QueryResult, UnknownRow } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LocalTokens } from '../../../server/auth/local-tokens.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
@@ -32,6 +32,42 @@ describe('LocalTokens', () => {
     // ...until it is read again.
     await new Promise((r) => setTimeout(r, 1100));
     await expect(server.authenticate(second.token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('does not remember a row read before a revocation that finished first', async () => {
+    // The race needs a second connection, so the machine's PostgreSQL in both projects: PGlite has one
+    // connection and serves queries one after another.
+    const pooled = await openTestDatabase({ kind: 'postgres' });
+    onTestFinished(() => pooled.close());
+    // Holds the next query's answer, after the database gave it, until released: the window in which a
+    // revocation can commit between the read of a token's row and its use.
+    let held: { reached: () => void; released: Promise<void> } | undefined;
+    const holding: KyselyPlugin = {
+      transformQuery: (args) => args.node,
+      async transformResult({ result }): Promise<QueryResult<UnknownRow>> {
+        const hold = held;
+        held = undefined;
+        if (hold) {
+          hold.reached();
+          await hold.released;
+        }
+        return result;
+      },
+    };
+    const tokens = new LocalTokens((pooled.db as unknown as Kysely<ServerTables>).withPlugin(holding));
+    const created = await tokens.create({ role: 'ci', createdBy: 'test' });
+
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      held = { reached: resolve, released: new Promise((r) => (release = r)) };
+    });
+    const inFlight = tokens.authenticate(created.token);
+    await reached;
+    await tokens.revoke(created.id);
+    release();
+    // Begun before the revocation, it may still pass; what it read must not outlive it.
+    await inFlight;
+    await expect(tokens.authenticate(created.token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it('checks expiry on every request, remembered or not', async () => {
