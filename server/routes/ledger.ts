@@ -1,5 +1,4 @@
-import type { Ledger } from '../../ledger/index.ts';
-import { parseTilePath } from '../../ledger/index.ts';
+import { MAX_BUNDLE_ENTRIES, parseTilePath, type Ledger } from '../../ledger/index.ts';
 import type { Region } from '../../regions/index.ts';
 import { ServerError } from '../errors.ts';
 import { callerOf, type Handlers } from './types.ts';
@@ -66,7 +65,11 @@ export function ledgerHandlers(
         throw new ServerError('BAD_REQUEST', `trusted_size ${trustedSize} exceeds the tree size ${size}`, {
           field: 'trusted_size',
         });
-      return reader.bundle(region, query.from ?? 0, query.to ?? size, { trustedSize });
+      // Without `to`, as many entries as one bundle holds: a log past that size would otherwise answer 400
+      // to a request that names no range at all.
+      const from = query.from ?? 0;
+      const to = query.to ?? Math.min(size, from + MAX_BUNDLE_ENTRIES);
+      return reader.bundle(region, from, to, { trustedSize });
     },
     createAttestation: async (request, reply) => {
       const region = regionOf(request.params);

@@ -139,6 +139,36 @@ describe('the ledger through the API', () => {
     }
   });
 
+  it('answers a bundle request without a range with as many entries as a bundle holds, from the start', async () => {
+    // A log just past what one bundle holds.
+    for (let start = 0; start < 10_005; start += 5_000) {
+      const count = Math.min(5_000, 10_005 - start);
+      await Promise.all(
+        Array.from({ length: count }, (_, k) => service.ledger.append('ca', { type: 'note', n: start + k })),
+      );
+    }
+    const { size } = await service.ledger.integrate('ca');
+    const keys = (await get('/v1/ledger/ca/keys')).json();
+    const first = await get('/v1/ledger/ca/bundle');
+    expect(first.statusCode, first.body.slice(0, 300)).toBe(200);
+    const bundle = first.json();
+    expect(bundle.entries.map((e: { seq: number }) => e.seq)).toEqual(
+      Array.from({ length: 10_000 }, (_, i) => i),
+    );
+    expect((await verifyBundle(bundle, { trustedVkey: keys.ed25519_vkey })).failures).toEqual([]);
+    // The rest, from where the first ended.
+    const rest = (await get('/v1/ledger/ca/bundle?from=10000')).json();
+    // The log may hold entries from start-up (policy.activated) before these.
+    expect(size).toBeGreaterThanOrEqual(10_005);
+    expect(rest.entries.map((e: { seq: number }) => e.seq)).toEqual(
+      Array.from({ length: size - 10_000 }, (_, i) => 10_000 + i),
+    );
+    // An explicit range past the limit is still refused, naming it.
+    const tooLong = await get(`/v1/ledger/ca/bundle?from=0&to=${size}`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().message).toContain('at most 10000 entries');
+  }, 120_000);
+
   it('refuses auditors writing, unknown regions and proofs beyond the tree', async () => {
     const write = await service.app.inject({
       method: 'POST',
