@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
-import { DecisionStore, type PolicyTables, type WaiverStore } from '../../../policies/index.ts';
+import { DecisionStore, type PolicyTables, WaiverStore } from '../../../policies/index.ts';
 import { loadRegions, type Region } from '../../../regions/index.ts';
 import {
   createReportScheduler,
@@ -44,7 +44,11 @@ async function startService(db: Kysely<Database>, now: Date): Promise<Service> {
     regions: new Map([[nyc.id, nyc]]),
     inventory: new ModelInventory(db as unknown as Kysely<ServerTables>),
     decisions: new DecisionStore(db as unknown as Kysely<PolicyTables>),
-    waivers: { list: async () => [] } as unknown as WaiverStore,
+    waivers: new WaiverStore(db as unknown as Kysely<PolicyTables>, {
+      regions: new Set([nyc.id]),
+      clock: () => now,
+      append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
+    }),
     clock: () => now,
     log: pino({ level: 'silent' }),
   });

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
-import { DecisionStore, type PolicyTables, type WaiverStore } from '../../../policies/index.ts';
+import { DecisionStore, type PolicyTables, WaiverStore } from '../../../policies/index.ts';
 import { loadRegions } from '../../../regions/index.ts';
 import type { ReportTables } from '../../../reports/index.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
@@ -37,7 +37,11 @@ beforeAll(async () => {
     regions: new Map([[nyc.id, nyc]]),
     inventory: new ModelInventory(tdb.db as unknown as Kysely<ServerTables>),
     decisions: new DecisionStore(tdb.db as unknown as Kysely<PolicyTables>),
-    waivers: { list: async () => [] } as unknown as WaiverStore,
+    waivers: new WaiverStore(tdb.db as unknown as Kysely<PolicyTables>, {
+      regions: new Set([nyc.id]),
+      clock: () => NOW,
+      append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
+    }),
     clock: () => NOW,
     log: pino({ level: 'silent' }),
   });

@@ -1,0 +1,135 @@
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
+import { DecisionStore, WaiverStore, type PolicyTables } from '../../../policies/index.ts';
+import { loadRegions, type Region } from '../../../regions/index.ts';
+import type { ServerTables } from '../../../server/db/schema.ts';
+import { ModelInventory } from '../../../server/inventory/models.ts';
+import { assembleReportInput } from '../../../server/reports/report-data.ts';
+import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { TEST_KEYS } from '../ledger/ledger-harness.ts';
+
+const CARD = {
+  owner: 'talent@employer.example',
+  intended_purpose: 'Ranking applicants for interview',
+  risk_tier: 'high',
+  distribution_date: '2025-02-03',
+  data_source: 'historical applications 2025, employer-only',
+  signed_by: 'Head of Validation',
+  human_review: 'A recruiter reviews every rejection',
+  impact_assessments: [
+    { kind: 'aia', name: 'AIA v2', date: '2026-01-10', raw_score: 40, max_score: 100 },
+    { kind: 'aia', name: 'no date' },
+  ],
+  changes: [{ version: '2.0.0', date: '2026-03-01', change: 'retrained', substantial_modification: false }],
+};
+
+let tdb: TestDatabase;
+let ledger: Ledger;
+let nyc: Region;
+
+/** Records a decision as the service does: its row committed with its ledger entry. */
+async function recordDecision(id: string, decidedAt: string): Promise<void> {
+  const input = JSON.stringify({
+    evidence: { schema: 'arbiter.evidence/v1', bias_audit: { completed_at: '2026-07-01T00:00:00Z' } },
+    model_card: CARD,
+  });
+  await ledger.append(
+    nyc.id,
+    { type: 'decision', decision_id: id, model: 'screener', allow: true },
+    {
+      companion: ({ leafHash }) => ({
+        table: 'policy_decision',
+        seqColumn: 'ledger_seq',
+        values: {
+          decision_id: id,
+          region: nyc.id,
+          stage: 'deployment',
+          model: 'screener',
+          version: '2.0.0',
+          input,
+          input_sha256: 'x'.repeat(64),
+          result: JSON.stringify({ allow: true, deny: [], warn: [], waived: [] }),
+          allow: true,
+          revision: 'r',
+          bundle_sha256: 'b'.repeat(64),
+          actor: 'ci',
+          decided_at: decidedAt,
+          leaf_hash: leafHash,
+        },
+      }),
+    },
+  );
+}
+
+beforeAll(async () => {
+  tdb = await openTestDatabase();
+  nyc = (await loadRegions()).get('us-nyc')!;
+  ledger = await createLedger({
+    db: tdb.db as unknown as Kysely<LedgerTables>,
+    logs: [{ region: nyc.id, origin: nyc.ledger.origin }],
+    keys: TEST_KEYS,
+  });
+  // New York's calendar year 2026 runs from 2026-01-01T05:00Z to 2027-01-01T05:00Z (EST on both ends).
+  await recordDecision('dec-2025-last-minute', '2026-01-01T04:59:00Z');
+  await recordDecision('dec-2026-first', '2026-01-01T05:00:00Z');
+  await recordDecision('dec-2026-summer', '2026-08-01T00:00:00Z');
+  await recordDecision('dec-2027-first', '2027-01-01T05:00:00Z');
+  await ledger.integrate(nyc.id);
+});
+afterAll(async () => {
+  await ledger?.stop();
+  await tdb?.close();
+});
+
+/** The LL144 report's input for calendar year 2026, read through the real stores. */
+function assemble(now: Date) {
+  const db = tdb.db as unknown as Kysely<PolicyTables>;
+  return assembleReportInput({
+    region: nyc,
+    template: 'us-nyc/ll144-bias-audit',
+    period: '2026',
+    trigger: 'on_demand',
+    clock: () => now,
+    inventory: new ModelInventory(tdb.db as unknown as Kysely<ServerTables>),
+    decisions: new DecisionStore(db),
+    waivers: new WaiverStore(db, {
+      regions: new Set([nyc.id]),
+      append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
+    }),
+    ledger,
+  });
+}
+
+describe('assembleReportInput', () => {
+  it('reads an annual report’s calendar year on the region’s clock, with its four quarters as trends', async () => {
+    const input = await assemble(new Date('2027-01-15T00:00:00Z'));
+    expect(input.period).toBe('2026');
+    expect(input.decisions.map((d) => d.decision_id)).toEqual(['dec-2026-first', 'dec-2026-summer']);
+    expect([...new Set(input.trends.map((t) => t.period))]).toEqual([
+      '2026-Q1',
+      '2026-Q2',
+      '2026-Q3',
+      '2026-Q4',
+    ]);
+    expect(input.trends.map((t) => t.decisions)).toEqual([1, 0, 1, 0]);
+    expect(input.verification.vkey).toBe((await ledger.reader.keys(nyc.id)).ed25519_vkey);
+  });
+
+  it('carries the model card’s distribution date, data source, signer, assessments and changes', async () => {
+    const input = await assemble(new Date('2026-11-01T00:00:00Z'));
+    expect(input.models[0]).toMatchObject({
+      owner: 'talent@employer.example',
+      distribution_date: '2025-02-03',
+      documentation: { human_review: 'A recruiter reviews every rejection' },
+      impact_assessments: [CARD.impact_assessments[0]],
+      changes: CARD.changes,
+    });
+    expect(input.evidence[0]).toMatchObject({
+      id: 'dec-2026-summer',
+      data_source: 'historical applications 2025, employer-only',
+      signed_by: 'Head of Validation',
+      document: { bias_audit: { completed_at: '2026-07-01T00:00:00Z' } },
+    });
+  });
+});
