@@ -4,10 +4,28 @@ import { createService, type Service } from './service.ts';
 
 /**
  * Starts the service and listens. SIGINT/SIGTERM close it gracefully: the server stops accepting, in-flight
- * requests finish (up to the configured grace period), then the database closes.
+ * requests finish (up to the configured grace period), then the database closes. A signal during start-up
+ * lets the start finish, then closes what it opened, and serve() answers undefined.
  */
-export async function serve(config: Config): Promise<{ service: Service; url: string }> {
-  const service = await createService(config);
+export async function serve(config: Config): Promise<{ service: Service; url: string } | undefined> {
+  // Without a handler, a signal during start-up (migrations, cloning and building the policies) ends the
+  // process at once, with the embedded database open and its migrations possibly half done.
+  let stopped: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals) => {
+    stopped ??= signal;
+  };
+  process.on('SIGINT', hold).on('SIGTERM', hold);
+  let service: Service;
+  try {
+    service = await createService(config);
+  } finally {
+    process.off('SIGINT', hold).off('SIGTERM', hold);
+  }
+  if (stopped) {
+    service.app.log.info({ signal: stopped }, 'stopped during start-up');
+    await service.close();
+    return undefined;
+  }
   let url: string;
   try {
     url = await service.app.listen({ host: config.host, port: config.port });

@@ -57,6 +57,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'token'], censor: '[redacted]' },
   });
+  log.info({ dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'starting');
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

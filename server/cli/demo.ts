@@ -50,7 +50,9 @@ export function registerDemoCommand(program: Command): void {
         },
       );
       const { serve } = await import('../serve.ts');
-      const { service, url } = await serve(config);
+      const serving = await serve(config);
+      if (!serving) throw new CliFailure('stopped by a signal while the service was starting');
+      const { service, url } = serving;
       const adminToken = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
       const api = new DemoApi(url, adminToken);
       const status = await api.json<{ active: { revision: string } | null }>('GET', '/v1/policies/status');

@@ -115,6 +115,38 @@ describe('the arbiter CLI', () => {
     }
   }, 120_000);
 
+  it('stopped during start-up, finishes starting, closes what it opened and exits 0', async () => {
+    const fresh = await mkdtemp(path.join(os.tmpdir(), 'arbiter-cli-early-'));
+    try {
+      const child = spawn(process.execPath, [ARBITER_BIN, 'serve', '--port', '0', '--data-dir', fresh], {
+        env: { ...process.env, ARBITER_LOG_LEVEL: 'info', ARBITER_REPORT_SCHEDULER: 'off' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      // The first line is logged before the database opens; the migrations and the first policy build follow.
+      await new Promise<void>((resolve) =>
+        child.stdout!.on('data', (d) => {
+          output += d;
+          if (output.includes('"msg":"starting"')) resolve();
+        }),
+      );
+      child.kill('SIGTERM');
+      child.stderr!.on('data', (d) => (output += d));
+      expect(await exited, output).toEqual({ code: 0, signal: null });
+      expect(output).toContain('"msg":"stopped during start-up"');
+      expect(output).not.toContain('Server listening');
+      // Closed, not killed: the data folder is free for the next start at once (no stale lock to wait out).
+      const listed = await runCli(['token', 'list', '--data-dir', fresh]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(/admin\s+active/);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('manages tokens directly on the database when no service holds it', async () => {
     const created = await runCli([
       'token',
