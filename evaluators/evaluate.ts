@@ -125,7 +125,7 @@ function positiveMatcher(positive: unknown): (value: Cell) => boolean {
 class Guard {
   private readonly deadline: number;
   constructor(
-    private readonly limits: EvaluateLimits,
+    readonly limits: EvaluateLimits,
     private readonly signal: AbortSignal | undefined,
   ) {
     this.deadline = limits.timeoutMs === undefined ? Infinity : Date.now() + limits.timeoutMs;
@@ -269,7 +269,7 @@ async function collect(
     batch = [];
   };
 
-  for await (const rowsRead of rowBatchesOf(path, spec, signal)) {
+  for await (const rowsRead of rowBatchesOf(path, spec, guard, signal)) {
     for (const row of rowsRead) {
       rows++;
       if (rows % 1000 === 0) guard.check(rows);
@@ -317,8 +317,14 @@ async function collect(
 }
 
 /** The data's rows in batches, read as the spec says; every pass over a file reads it the same way. */
-function rowBatchesOf(path: string, spec: EvaluationSpec, signal?: AbortSignal): AsyncGenerator<Row[]> {
+function rowBatchesOf(
+  path: string,
+  spec: EvaluationSpec,
+  guard: Guard,
+  signal?: AbortSignal,
+): AsyncGenerator<Row[]> {
   return readRowBatches(path, {
+    maxRows: guard.limits.maxRows,
     format: spec.data?.format,
     columns: spec.data?.columns,
     delimiter: spec.data?.delimiter,
@@ -381,7 +387,7 @@ async function adverseReasons(
     await onLines(lines);
   };
   let batch: Row[] = [];
-  for await (const rowsRead of rowBatchesOf(path, plan.spec, signal)) {
+  for await (const rowsRead of rowBatchesOf(path, plan.spec, guard, signal)) {
     for (const row of rowsRead) {
       batch.push(row);
       if (batch.length >= runner.batchSize) {

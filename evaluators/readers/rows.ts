@@ -11,7 +11,9 @@ import {
   type AsyncBuffer,
   type DecodedArray,
   type FileMetaData,
+  type RowGroup,
 } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
 import { EvaluatorError } from '../errors.ts';
 
 /**
@@ -35,6 +37,11 @@ export interface ReadOptions {
   naValues?: string[];
   /** Longest line (a JSON Lines line, a CSV record with its quoted newlines) read; DEFAULT_MAX_LINE_BYTES. */
   maxLineBytes?: number;
+  /**
+   * Rows past which the data is refused (EVAL_LIMIT_ROWS). A Parquet row group that claims more is refused
+   * before it is decoded: its columns are decoded whole.
+   */
+  maxRows?: number;
   signal?: AbortSignal;
 }
 
@@ -277,6 +284,70 @@ async function* readJsonLines(
 }
 
 /**
+ * Most values one Parquet page may declare. hyparquet sizes a page's arrays by the count its header declares
+ * before it reads a value, and a run-length encoded page declares billions in a few bytes; past V8's largest
+ * array that aborts the whole process, which no catch stops. Writers cut pages far smaller: parquet-mr and
+ * Arrow at 20,000 rows or about 1 MB.
+ */
+const MAX_PAGE_VALUES = 1 << 24;
+/** Most values one column chunk of a list or struct column may declare: its pages are decoded together. */
+const MAX_NESTED_CHUNK_VALUES = 1 << 26;
+/** Snappy's largest expansion: a copy element of three bytes writes at most 64. */
+const SNAPPY_MAX_EXPANSION = 22;
+
+/**
+ * Reads a row group's page headers, before any page is decoded, and throws if what they declare could not
+ * be true or could not be held: more values in a page than MAX_PAGE_VALUES, more values in a flat column
+ * than the group has rows, a Snappy page that claims to expand past what Snappy can, or a page that runs
+ * past its column chunk. A flat column holds one value (or null) a row; a list or struct column may hold
+ * more, up to MAX_NESTED_CHUNK_VALUES.
+ */
+async function checkPageHeaders(
+  file: AsyncBuffer,
+  group: RowGroup,
+  flat: ReadonlySet<string>,
+): Promise<void> {
+  const rows = Number(group.num_rows);
+  for (const chunk of group.columns) {
+    const meta = chunk.meta_data;
+    if (!meta) continue; // hyparquet refuses it by name
+    const column = meta.path_in_schema.join('.');
+    const isFlat = meta.path_in_schema.length === 1 && flat.has(column);
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const bytes = await file.slice(start, start + Number(meta.total_compressed_size));
+    const reader = { view: new DataView(bytes), offset: 0 };
+    let values = 0;
+    while (reader.offset < bytes.byteLength - 1) {
+      const header = parquetHeader(reader);
+      const declared =
+        header.data_page_header?.num_values ??
+        header.data_page_header_v2?.num_values ??
+        header.dictionary_page_header?.num_values ??
+        0;
+      const where = `column ${JSON.stringify(column)}: a page`;
+      if (!(declared >= 0 && declared <= MAX_PAGE_VALUES))
+        throw new Error(`${where} declares ${declared} values; at most ${MAX_PAGE_VALUES} are read`);
+      const stored = header.compressed_page_size;
+      if (!(stored >= 0 && reader.offset + stored <= bytes.byteLength))
+        throw new Error(`${where} of ${stored} bytes runs past its column chunk`);
+      if (meta.codec === 'SNAPPY' && header.uncompressed_page_size > stored * SNAPPY_MAX_EXPANSION + 64)
+        throw new Error(
+          `${where} of ${stored} Snappy bytes claims ${header.uncompressed_page_size} uncompressed, more than Snappy can expand to`,
+        );
+      reader.offset += stored;
+      if (header.type === 'DICTIONARY_PAGE') continue;
+      values += declared;
+      if (isFlat ? values > rows : values > MAX_NESTED_CHUNK_VALUES)
+        throw new Error(
+          isFlat
+            ? `column ${JSON.stringify(column)} declares ${values} values or more in a row group of ${rows} rows`
+            : `column ${JSON.stringify(column)} declares ${values} values or more; at most ${MAX_NESTED_CHUNK_VALUES} are read in one row group`,
+        );
+    }
+  }
+}
+
+/**
  * One row group's columns as decoded, each a list of value chunks in row order. hyparquet's own row objects
  * are allocated for the row count the metadata claims, which a few footer bytes can set to billions; decoded
  * columns are only as long as the pages that hold them.
@@ -303,22 +374,40 @@ async function columnsOfGroup(
 }
 
 // Row group by row group, so memory holds one group's columns at a time, never the whole file.
-async function* readParquet(path: string, na: ReadonlySet<string>): AsyncGenerator<Row[]> {
+async function* readParquet(
+  path: string,
+  na: ReadonlySet<string>,
+  maxRows: number | undefined,
+): AsyncGenerator<Row[]> {
   let file;
   let metadata;
   let names;
+  let flat;
   try {
     file = await asyncBufferFromFile(path);
     metadata = await parquetMetadataAsync(file);
-    names = parquetSchema(metadata).children.map((column) => column.element.name);
+    const columns = parquetSchema(metadata).children;
+    names = columns.map((column) => column.element.name);
+    flat = new Set(
+      columns
+        .filter((c) => c.children.length === 0 && c.element.repetition_type !== 'REPEATED')
+        .map((c) => c.element.name),
+    );
   } catch (cause) {
     throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}: not a readable Parquet file`, { cause });
   }
   let start = 0;
   for (const [g, group] of metadata.row_groups.entries()) {
     const claimed = Number(group.num_rows);
+    if (maxRows !== undefined && start + claimed > maxRows) {
+      throw new EvaluatorError(
+        'EVAL_LIMIT_ROWS',
+        `data has more than the limit of ${maxRows} rows: ${path}: row group ${g} claims rows ${start + 1} to ${start + claimed}`,
+      );
+    }
     let columns;
     try {
+      await checkPageHeaders(file, group, flat);
       columns = await columnsOfGroup(file, metadata, start, start + claimed);
     } catch (cause) {
       // A damaged page surfaces here, past the metadata: hyparquet's thrift and decompression errors.
@@ -376,7 +465,7 @@ export async function* readRowBatches(path: string, options: ReadOptions = {}): 
       ? readCsv(path, options, na)
       : format === 'jsonl'
         ? readJsonLines(path, options, na)
-        : readParquet(path, na);
+        : readParquet(path, na, options.maxRows);
   for await (const rows of source) {
     if (options.signal?.aborted) throw new EvaluatorError('EVAL_ABORTED', 'evaluation was cancelled');
     if (rows.length > 0) yield rows;

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parquetMetadata } from 'hyparquet';
-import { ByteWriter, parquetWriteFile } from 'hyparquet-writer';
+import { ByteWriter, parquetWriteBuffer, parquetWriteFile } from 'hyparquet-writer';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvaluatorError } from '../../../evaluators/index.ts';
@@ -38,6 +39,60 @@ async function withClaimedRows(file: string, rows: bigint): Promise<void> {
       tail,
     ]),
   );
+}
+
+/**
+ * A Parquet file of one nullable DOUBLE column in one row group of `rows` rows, whose only page declares
+ * `values` values, all null: a run of definition level 0 that six bytes spell, whatever the count. With
+ * `snappyClaim`, the page is marked Snappy-compressed and claims to expand to that many bytes.
+ */
+function nullPageFile(opts: { values: number; rows?: number; snappyClaim?: number }): Buffer {
+  const { values, rows = values, snappyClaim } = opts;
+  const base = parquetWriteBuffer({ columnData: [{ name: 'p', data: [1, null, 3], type: 'DOUBLE' }] });
+  const metadata = parquetMetadata(base);
+  const levels = new ByteWriter();
+  levels.appendVarInt(values * 2);
+  levels.appendUint8(0);
+  const body = new Uint8Array(levels.getBuffer());
+  const chunk = new ByteWriter();
+  writePageHeader(chunk, {
+    type: 'DATA_PAGE_V2',
+    uncompressed_page_size: snappyClaim ?? body.length,
+    compressed_page_size: body.length,
+    data_page_header_v2: {
+      num_values: values,
+      num_nulls: values,
+      num_rows: values,
+      encoding: 'PLAIN',
+      definition_levels_byte_length: body.length,
+      repetition_levels_byte_length: 0,
+      is_compressed: snappyClaim !== undefined,
+    },
+  });
+  chunk.appendBytes(body);
+  const group = metadata.row_groups[0]!;
+  metadata.num_rows = group.num_rows = BigInt(rows);
+  const meta = group.columns[0]!.meta_data!;
+  Object.assign(meta, {
+    codec: snappyClaim === undefined ? 'UNCOMPRESSED' : 'SNAPPY',
+    num_values: BigInt(rows),
+    data_page_offset: 4n,
+    dictionary_page_offset: undefined,
+    total_compressed_size: BigInt(chunk.offset),
+    total_uncompressed_size: BigInt(chunk.offset),
+    statistics: undefined,
+  });
+  const footer = new ByteWriter();
+  writeMetadata(footer, metadata);
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(footer.offset, 0);
+  tail.write('PAR1', 4);
+  return Buffer.concat([
+    Buffer.from('PAR1'),
+    Buffer.from(chunk.getBuffer()),
+    Buffer.from(footer.getBuffer()),
+    tail,
+  ]);
 }
 
 beforeAll(async () => {
@@ -167,7 +222,45 @@ describe('readRows', () => {
     });
     await withClaimedRows(file, 2n);
     await expect(collect(file)).rejects.toMatchObject({
-      message: expect.stringContaining('row group 0 claims 2 rows, but its column "p" holds 3'),
+      message: expect.stringContaining('column "p" declares 3 values or more in a row group of 2 rows'),
+    });
+  });
+
+  it('refuses a Parquet page that declares more values than can be held, before decoding it', async () => {
+    const file = path.join(dir, 'null-run.parquet');
+    await writeFile(file, nullPageFile({ values: 1000 }));
+    expect(await collect(file)).toHaveLength(1000);
+    // A 150-byte file whose page declares two billion nulls: decoded, it aborts the process (V8 cannot
+    // grow an array that far), which no catch would stop.
+    await writeFile(file, nullPageFile({ values: 2_000_000_000 }));
+    expect((await readFile(file)).length).toBeLessThan(200);
+    await expect(collect(file)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('column "p": a page declares 2000000000 values; at most 16777216'),
+    });
+    // Within the page bound, but more values than the row group has rows.
+    await writeFile(file, nullPageFile({ values: 1000, rows: 10 }));
+    await expect(collect(file)).rejects.toMatchObject({
+      message: expect.stringContaining('column "p" declares 1000 values or more in a row group of 10 rows'),
+    });
+  });
+
+  it('refuses a Snappy page that claims to expand past what Snappy can', async () => {
+    const file = path.join(dir, 'snappy-claim.parquet');
+    await writeFile(file, nullPageFile({ values: 10, snappyClaim: 1_000_000_000 }));
+    await expect(collect(file)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('claims 1000000000 uncompressed, more than Snappy can expand to'),
+    });
+  });
+
+  it('refuses a Parquet row group past the row limit before decoding it', async () => {
+    const file = path.join(dir, 'many-rows.parquet');
+    await writeFile(file, nullPageFile({ values: 5000 }));
+    expect(await collect(file, { maxRows: 5000 })).toHaveLength(5000);
+    await expect(collect(file, { maxRows: 4999 })).rejects.toMatchObject({
+      code: 'EVAL_LIMIT_ROWS',
+      message: expect.stringContaining('row group 0 claims rows 1 to 5000'),
     });
   });
 
