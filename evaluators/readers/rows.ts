@@ -47,14 +47,21 @@ export interface ReadOptions {
 
 export const DEFAULT_NA_VALUES: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'null'];
 
-export function formatOf(path: string, explicit?: DataFormat): DataFormat {
-  if (explicit) return explicit;
-  const lower = path.toLowerCase();
+/** The data format a file's name tells by its extension, if it tells one. */
+export function dataFormatOf(name: string): DataFormat | undefined {
+  const lower = name.toLowerCase();
   if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
   if (lower.endsWith('.csv') || lower.endsWith('.data') || lower.endsWith('.test') || lower.endsWith('.txt'))
     return 'csv';
-  throw new EvaluatorError('EVAL_DATA_FORMAT', `cannot tell the format of ${path}; set spec.data.format`);
+  return undefined;
+}
+
+function formatOf(path: string, explicit?: DataFormat): DataFormat {
+  const format = explicit ?? dataFormatOf(path);
+  if (!format)
+    throw new EvaluatorError('EVAL_DATA_FORMAT', `cannot tell the format of ${path}; set spec.data.format`);
+  return format;
 }
 
 function normalize(value: unknown, na: ReadonlySet<string>): Cell {

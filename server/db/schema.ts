@@ -60,6 +60,8 @@ export interface EvaluationTable {
   evidence_json: string | null;
   evidence_sha256: string | null;
   created_by: string;
+  /** The issuer of created_by's identity; null on rows from before it was recorded. */
+  created_by_issuer: string | null;
   created_at: Generated<Date>;
   started_at: Date | null;
   finished_at: Date | null;

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type PgBoss from 'pg-boss';
-import { checkSpecFor, EvaluatorError, loadSpec, type Evidence } from '../../evaluators/index.ts';
+import {
+  checkSpecFor,
+  dataFormatOf,
+  EvaluatorError,
+  loadSpec,
+  type Evidence,
+} from '../../evaluators/index.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { EvaluationTable, ServerTables } from '../db/schema.ts';
 import { ServerError } from '../errors.ts';
@@ -52,6 +58,23 @@ export interface EvaluationView {
   finished_at: Date | null;
 }
 
+/** Who submits an evaluation: a subject at an issuer. */
+export interface Submitter {
+  readonly subject: string;
+  readonly issuer: string;
+}
+
+export interface Caller extends Submitter {
+  readonly role: string;
+}
+
+/** Whether the identity submitted the evaluation (rows from before issuers were recorded match on subject). */
+function submittedBy(row: Selectable<EvaluationTable>, identity: Submitter): boolean {
+  return (
+    row.created_by === identity.subject && (row.created_by_issuer ?? identity.issuer) === identity.issuer
+  );
+}
+
 function view(row: Selectable<EvaluationTable>): EvaluationView {
   return {
     id: row.id,
@@ -93,24 +116,31 @@ export class Evaluations {
     private readonly clock: () => Date,
   ) {}
 
-  async submit(request: EvaluationRequest, createdBy: string): Promise<EvaluationView> {
-    // Refuse what can never run before it is queued: a bad spec or an artifact that is not there.
-    checkSpecFor(loadSpec(request.spec as never), { model: request.model_sha256 !== undefined });
-    for (const [field, sha] of [
-      ['model_sha256', request.model_sha256],
-      ['data_sha256', request.data_sha256],
-      ['reference_sha256', request.reference_sha256],
+  async submit(request: EvaluationRequest, creator: Submitter): Promise<EvaluationView> {
+    // Refuse what can never run before it is queued: a bad spec, an artifact that is not there, or data whose
+    // format neither its upload's file name nor the spec tells.
+    const spec = loadSpec(request.spec as never);
+    checkSpecFor(spec, { model: request.model_sha256 !== undefined });
+    for (const [field, sha, isData] of [
+      ['model_sha256', request.model_sha256, false],
+      ['data_sha256', request.data_sha256, true],
+      ['reference_sha256', request.reference_sha256, true],
     ] as const) {
       if (sha === undefined) continue;
-      try {
-        await this.artifacts.info(sha);
-      } catch {
+      const artifact = await this.artifacts.info(sha).catch(() => {
         throw new ServerError(
           'BAD_REQUEST',
           `${field}: no artifact ${sha}; upload it with POST /v1/artifacts`,
           {
             field,
           },
+        );
+      });
+      if (isData && !spec.data?.format && !dataFormatOf(artifact.filename ?? '')) {
+        throw new ServerError(
+          'BAD_REQUEST',
+          `${field}: artifact ${sha} was uploaded ${artifact.filename ? `as ${artifact.filename}` : 'without a file name'}, which does not tell CSV, JSON Lines or Parquet; upload it with a .csv, .jsonl or .parquet name, or set spec.data.format`,
+          { field },
         );
       }
     }
@@ -129,7 +159,8 @@ export class Evaluations {
         error_message: null,
         evidence_json: null,
         evidence_sha256: null,
-        created_by: createdBy,
+        created_by: creator.subject,
+        created_by_issuer: creator.issuer,
         started_at: null,
         finished_at: null,
       })
@@ -158,18 +189,33 @@ export class Evaluations {
   }
 
   async get(id: string): Promise<EvaluationView> {
+    return view(await this.row(id));
+  }
+
+  /**
+   * The evaluation as the caller may see it. A CI identity sees only the evaluations it submitted: their
+   * evidence is what it gates its own models with, and another pipeline's data and results are not its to
+   * read or to vouch for. Other roles see every evaluation.
+   */
+  async getFor(id: string, caller: Caller): Promise<EvaluationView> {
+    const row = await this.row(id);
+    if (caller.role === 'ci' && !submittedBy(row, caller))
+      throw new ServerError('FORBIDDEN', `evaluation ${id} was submitted by another identity`);
+    return view(row);
+  }
+
+  private async row(id: string): Promise<Selectable<EvaluationTable>> {
     const row = await this.db.selectFrom('evaluation').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new ServerError('NOT_FOUND', `no evaluation ${id}`);
-    return view(row);
+    return row;
   }
 
   /**
    * Asks a queued or running evaluation to stop; the worker that runs it notices within a second. Only who
    * submitted it, or an admin, may: another pipeline's job is not this caller's to stop.
    */
-  async cancel(id: string, caller: { subject: string; role: string }): Promise<EvaluationView> {
-    const submitted = await this.get(id);
-    if (submitted.created_by !== caller.subject && caller.role !== 'admin')
+  async cancel(id: string, caller: Caller): Promise<EvaluationView> {
+    if (!submittedBy(await this.row(id), caller) && caller.role !== 'admin')
       throw new ServerError('FORBIDDEN', `evaluation ${id} was submitted by another identity`);
     const row = await this.db
       .updateTable('evaluation')

@@ -11,7 +11,7 @@ import {
   type DecisionRow,
   type Subject,
 } from '../../policies/index.ts';
-import { assertInScope } from '../auth/index.ts';
+import { assertInScope, type Identity } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import type { Evaluations } from '../evaluations/evaluations.ts';
 import type { PolicySubsystem } from '../policies/policy-subsystem.ts';
@@ -68,10 +68,12 @@ export function decisionHandlers(deps: {
   /**
    * The evidence of the request, attached (checked against its schema) or a succeeded evaluation's, and the
    * subject it is about. An evaluation that ran a model vouches for that model only: a subject naming another
-   * model_sha256 is refused, and one naming none is given the evaluated model's.
+   * model_sha256 is refused, and one naming none is given the evaluated model's. A CI identity gates only with
+   * evaluations it submitted.
    */
   async function evidenceOf(
     body: DecisionBody,
+    caller: Identity,
   ): Promise<{ evidence: Record<string, unknown>; subject: unknown }> {
     if ((body.evidence === undefined) === (body.evaluation_id === undefined)) {
       throw new ServerError('BAD_REQUEST', 'give exactly one of evidence or evaluation_id', {
@@ -80,7 +82,7 @@ export function decisionHandlers(deps: {
     }
     if (body.evaluation_id !== undefined) {
       const id = body.evaluation_id;
-      const evaluation = await evaluations.get(id).catch((err: unknown) => {
+      const evaluation = await evaluations.getFor(id, caller).catch((err: unknown) => {
         if (err instanceof ServerError && err.code === 'NOT_FOUND')
           throw new ServerError('BAD_REQUEST', `evaluation_id: no evaluation ${id}`, {
             field: 'evaluation_id',
@@ -130,7 +132,7 @@ export function decisionHandlers(deps: {
         region: body.region as string | undefined,
       });
       checkEvent(body, policies.engine());
-      const { evidence, subject } = await evidenceOf(request.body as DecisionBody);
+      const { evidence, subject } = await evidenceOf(request.body as DecisionBody, callerOf(request));
       const receipt = await decide(
         { ...body, subject, evidence },
         {

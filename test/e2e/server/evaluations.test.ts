@@ -101,6 +101,28 @@ describe('evaluations as background jobs', () => {
       },
     });
     expect(missing.json()).toMatchObject({ statusCode: 400, field: 'data_sha256' });
+    // Bytes whose upload named no format: the reader could not tell CSV from JSON Lines or Parquet.
+    const unnamed = await upload(Buffer.from('sex,y_pred\nFemale,1\nMale,0\n'), 'scores.bin');
+    const spec = { prediction: { column: 'y_pred', positive: 1 }, sensitive: ['sex'] };
+    const untold = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: { data_sha256: unnamed, spec },
+    });
+    expect(untold.json()).toMatchObject({
+      statusCode: 400,
+      field: 'data_sha256',
+      message: expect.stringContaining('scores.bin'),
+    });
+    const told = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: { data_sha256: unnamed, spec: { ...spec, data: { format: 'csv' } } },
+    });
+    expect(told.statusCode, told.body).toBe(202);
+    await waitFor(told.json().id, (s) => s !== 'queued' && s !== 'running');
   });
 
   it('reports a failing evaluation with its reason', async () => {
@@ -175,5 +197,33 @@ describe('evaluations as background jobs', () => {
       headers: auth(),
     });
     expect(recorded.json().subject).toEqual({ model: 'credit', version: '1', model_sha256: modelSha });
+
+    // Another pipeline may neither read this pipeline's evaluation nor vouch for a model with it.
+    const otherCi = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+    const asOther = { authorization: `Bearer ${otherCi}` };
+    const read = await service.app.inject({ url: `/v1/evaluations/${evaluation.id}`, headers: asOther });
+    expect(read.json()).toMatchObject({
+      statusCode: 403,
+      message: expect.stringContaining('another identity'),
+    });
+    const borrowed = await service.app.inject({
+      method: 'POST',
+      url: '/v1/decisions',
+      headers: asOther,
+      payload: {
+        region: 'us',
+        stage: 'training',
+        subject: { model: 'credit', version: '2' },
+        evaluation_id: evaluation.id,
+      },
+    });
+    expect(borrowed.statusCode).toBe(403);
+    // An auditor reads every evaluation.
+    const auditor = (await service.tokens.create({ role: 'auditor', createdBy: 'test' })).token;
+    const audited = await service.app.inject({
+      url: `/v1/evaluations/${evaluation.id}`,
+      headers: { authorization: `Bearer ${auditor}` },
+    });
+    expect(audited.json()).toMatchObject({ id: evaluation.id, evidence_sha256: evaluation.evidence_sha256 });
   });
 });
