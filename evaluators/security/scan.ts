@@ -54,42 +54,90 @@ function decompressed(bytes: Uint8Array, cap: number, findings: Finding[]): Uint
   return bytes;
 }
 
-function scanZip(bytes: Uint8Array, limits: ScanLimits): Finding[] {
-  const { entries, findings, bomb } = checkZip(bytes, limits);
+/** Archives inside an archive are opened this deep; a model needs none, so one deeper is itself a finding. */
+const MAX_NESTED_ARCHIVES = 3;
+/** Names under which an archive holds another: plain zips, NumPy's .npz, PyTorch's, Keras 3's, TorchServe's. */
+const ARCHIVE_NAME = /\.(zip|npz|pt|pth|ckpt|keras|mar)$/i;
+const isZip = (bytes: Uint8Array) =>
+  startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06]);
+
+/** An inner scanner's findings about entry `entry` (`inner.zip!/model.onnx: node n`). */
+const inside = (entry: string, findings: Finding[]): Finding[] =>
+  findings.map((f) => ({ ...f, location: f.location ? `${entry}: ${f.location}` : entry }));
+
+/** The findings about an archive's entries, named from the scanned file (`inner.zip!/data.pkl`). */
+const within = (path: string, findings: Finding[]): Finding[] =>
+  path
+    ? findings.map((f) => ({ ...f, location: f.location ? path + f.location : path.slice(0, -2) }))
+    : findings;
+
+/**
+ * Scans a zip archive's structure and then what it holds: pickles (PyTorch's data.pkl, joblib files, and a
+ * .pt, .bin or .ckpt entry that opens as a pickle does), a Keras config.json, ONNX models (statically: an
+ * archive has no folder to check their external data in), and archives inside it, opened up to
+ * MAX_NESTED_ARCHIVES deep. Every entry read comes out of one budget of uncompressed bytes, shared with the
+ * archives inside, so nesting multiplies nothing. `path` names the archive inside the scanned file
+ * (`inner.zip!/`), empty for the file itself.
+ */
+async function scanZip(
+  bytes: Uint8Array,
+  limits: ScanLimits,
+  budget: { bytes: number },
+  path = '',
+  depth = 0,
+): Promise<Finding[]> {
+  const { entries, findings: structural, bomb } = checkZip(bytes, limits);
+  const findings = within(path, structural);
   if (bomb) return findings;
-  let budget = limits.maxUncompressedBytes;
   for (const entry of entries) {
+    const name = path + entry.name;
     const lower = entry.name.toLowerCase();
-    const isPickle = /\.(pkl|pickle|joblib)$/.test(lower);
     const isConfig = lower === 'config.json';
-    if (!isPickle && !isConfig && !lower.endsWith('.onnx')) continue;
+    const isOnnx = lower.endsWith('.onnx');
+    const mayBePickle = PICKLE_EXTENSIONS.test(lower);
+    if (!isConfig && !isOnnx && !mayBePickle && !ARCHIVE_NAME.test(lower)) continue;
+    const read: Finding[] = [];
     const data = extractEntry(
       bytes,
       entry,
-      Math.min(budget, expansionCap(entry.compressedSize, limits)),
-      findings,
+      Math.min(budget.bytes, expansionCap(entry.compressedSize, limits)),
+      read,
     );
+    findings.push(...within(path, read));
     if (!data) continue;
-    budget -= data.length;
-    if (isPickle) findings.push(...scanPickle(data, entry.name));
+    budget.bytes -= data.length;
+    if (isZip(data)) {
+      if (depth + 1 >= MAX_NESTED_ARCHIVES) {
+        findings.push({
+          id: 'zip.nested_too_deep',
+          severity: 'high',
+          message: `archive ${name} lies ${depth + 2} archives deep; more than ${MAX_NESTED_ARCHIVES} are not opened, and no model needs them`,
+          location: name,
+        });
+      } else findings.push(...(await scanZip(data, limits, budget, `${name}!/`, depth + 1)));
+    } else if (isOnnx) findings.push(...inside(name, await scanOnnx(data, null, limits)));
     else if (isConfig) {
       try {
-        findings.push(...scanKerasConfig(JSON.parse(new TextDecoder().decode(data)), entry.name));
+        findings.push(...scanKerasConfig(JSON.parse(new TextDecoder().decode(data)), name));
       } catch {
         findings.push({
           id: 'keras.config_unreadable',
           severity: 'low',
           message: 'config.json is not JSON',
-          location: entry.name,
+          location: name,
         });
       }
-    } else
-      findings.push({
-        id: 'zip.nested_model',
-        severity: 'info',
-        message: `archive holds an ONNX model ${entry.name}; scan it on its own`,
-        location: entry.name,
-      });
+    } else if (/\.(pkl|pickle|joblib)$/.test(lower) || (mayBePickle && data[0] === 0x80)) {
+      // A joblib entry may itself be zlib- or gzip-compressed, as a joblib file on its own may.
+      const compressed: Finding[] = [];
+      const pickle = decompressed(
+        data,
+        Math.min(budget.bytes, expansionCap(data.length, limits)),
+        compressed,
+      );
+      findings.push(...inside(name, compressed));
+      if (pickle) findings.push(...scanPickle(pickle, name));
+    }
   }
   return findings;
 }
@@ -150,8 +198,8 @@ export async function scanModelFile(path: string, limits: Partial<ScanLimits> = 
     await handle.close();
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06])) {
-    findings.push(...scanZip(bytes, l));
+  if (isZip(bytes)) {
+    findings.push(...(await scanZip(bytes, l, { bytes: l.maxUncompressedBytes })));
     return report('zip', info.size, sha256);
   }
   if (startsWith(bytes, HDF5_SIGNATURE)) {

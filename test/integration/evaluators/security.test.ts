@@ -71,6 +71,53 @@ describe('scanModelFile', () => {
     );
     expect(bomb.findings.map((f) => f.id)).toEqual(['zip.bomb_ratio']);
   });
+  it('opens archives inside archives, three deep at most, and scans what they hold', async () => {
+    const pickle = zipOf([{ name: 'data.pkl', data: osSystemPickleV4(), deflate: true }]);
+    const twice = await scanModelFile(
+      await file('outer.zip', zipOf([{ name: 'inner.zip', data: pickle, deflate: true }])),
+    );
+    expect(twice.findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: 'critical',
+        location: expect.stringMatching(/^inner\.zip!\/data\.pkl@/),
+      }),
+    );
+    // A bomb inside is found as one, and named where it lies.
+    const bomb = zipOf([{ name: 'data.pkl', data: new Uint8Array(50 * 1024 ** 2), deflate: true }]);
+    const hidden = await scanModelFile(await file('hides.zip', zipOf([{ name: 'inner.zip', data: bomb }])));
+    expect(hidden.findings).toEqual([
+      expect.objectContaining({ id: 'zip.bomb_ratio', location: 'inner.zip!/data.pkl' }),
+    ]);
+    // The file, b and c are opened; d, a fourth archive, is a finding and not opened.
+    let nested = pickle;
+    for (const name of ['d.zip', 'c.zip', 'b.zip']) nested = zipOf([{ name, data: nested }]);
+    const deep = await scanModelFile(await file('deep.zip', nested));
+    expect(deep.findings).toEqual([
+      expect.objectContaining({
+        id: 'zip.nested_too_deep',
+        severity: 'high',
+        location: 'b.zip!/c.zip!/d.zip',
+      }),
+    ]);
+  });
+  it('scans an ONNX model and a compressed joblib inside an archive', async () => {
+    const report = await scanModelFile(
+      await file(
+        'bundle.zip',
+        zipOf([
+          { name: 'model.onnx', data: hostileOnnx.customDomain(), deflate: true },
+          { name: 'pipeline.joblib', data: gzipSync(osSystemPickleV4()) },
+          { name: 'plain.onnx', data: hostileOnnx.valid() },
+        ]),
+      ),
+    );
+    const serious = report.findings.filter((f) => f.severity !== 'info');
+    expect(serious.map((f) => [f.id, f.location?.split(/[:@]/)[0]])).toEqual([
+      ['onnx.custom_operator_domain', 'model.onnx'],
+      ['pickle.dangerous_import', 'pipeline.joblib'],
+    ]);
+  });
   it('stops a gzip pickle at the compression-ratio cap, short of its 256 MiB expansion', async () => {
     const bytes = gzipPickleBomb(256);
     const cap = bytes.length * DEFAULT_SCAN_LIMITS.maxCompressionRatio;
