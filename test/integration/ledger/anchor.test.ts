@@ -217,6 +217,16 @@ describe('a node that mines only on demand', () => {
   const pendingNonce = () => transactionCount('pending');
   const txPending = async () =>
     (await pendingNonce()) !== (await transactionCount('latest')) ? true : undefined;
+  /** The anchoring account's transactions in the node's mempool, by nonce. */
+  const mempool = async () => {
+    const pool = (await rpc(stalled.url, 'txpool_content')) as {
+      pending: Record<string, Record<string, { hash: string; maxFeePerGas: string; input: string }>>;
+    };
+    const mine = Object.entries(pool.pending).find(
+      ([from]) => from.toLowerCase() === anchorSender.toLowerCase(),
+    );
+    return new Map(Object.entries(mine?.[1] ?? {}).map(([nonce, tx]) => [Number(nonce), tx]));
+  };
 
   it('records an anchor only once it has the configured number of confirmations', async () => {
     const confirming = await ledgerOn('sg', {
@@ -253,14 +263,49 @@ describe('a node that mines only on demand', () => {
     await waiting.append('ca', { type: 'decision', n: 0 });
     await waiting.integrate('ca');
     await expect(waiting.anchor('ca')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
-    // The background loop's anchor of the next checkpoint is in flight when stop() is called.
-    const sentBefore = await pendingNonce();
+    // The background loop's anchor of the next checkpoint (replacing the first) is in flight when stop() is called.
+    const [[nonce, first]] = [...(await mempool())];
     await waiting.append('ca', { type: 'decision', n: 1 });
     waiting.start();
-    await waitFor(async () => ((await pendingNonce()) > sentBefore ? true : undefined), 'a second anchor');
+    await waitFor(
+      async () => ((await mempool()).get(nonce!)?.hash !== first!.hash ? true : undefined),
+      'a second anchor',
+    );
     await waiting.stop();
     expect(failures).toContainEqual(expect.objectContaining({ code: 'LEDGER_ANCHOR_FAILED' }));
     expect(await waiting.reader.anchors('ca')).toEqual([]);
+  });
+
+  it('replaces its unmined transaction with the next anchor, at higher fees, rather than queue behind it', async () => {
+    await rpc(stalled.url, 'evm_mine'); // what earlier tests left pending
+    const replacing = await ledgerOn('jp', { rpcUrl: stalled.url, timeoutMs: 2_000 });
+    await replacing.append('jp', { type: 'decision', n: 0 });
+    await replacing.integrate('jp');
+    await expect(replacing.anchor('jp')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    const stuck = await mempool();
+    expect(stuck.size).toBe(1);
+    const [[nonce, first]] = [...stuck];
+
+    await replacing.append('jp', { type: 'decision', n: 1 });
+    const head = await replacing.integrate('jp');
+    const second = replacing.anchor('jp');
+    await waitFor(
+      async () => ((await mempool()).get(nonce!)?.hash !== first!.hash ? true : undefined),
+      'the replacement',
+    );
+    const pool = await mempool();
+    expect([...pool.keys()]).toEqual([nonce]);
+    const replacement = pool.get(nonce!)!;
+    expect(BigInt(replacement.maxFeePerGas)).toBeGreaterThanOrEqual(
+      (BigInt(first!.maxFeePerGas) * 11n) / 10n,
+    );
+    expect(getBytes(replacement.input)).toEqual(
+      encodeAnchorData('arbiter.example/jp', 2, Buffer.from(head.root, 'hex')),
+    );
+    await rpc(stalled.url, 'evm_mine');
+    expect(await second).toMatchObject({ size: 2, root: head.root });
+    expect((await replacing.reader.anchors('jp')).map((a) => a.size)).toEqual([2]);
+    await replacing.stop();
   });
 
   it('fails an anchor when the node accepts connections but never answers', async () => {
