@@ -188,10 +188,6 @@ export class Evaluations {
     }
   }
 
-  async get(id: string): Promise<EvaluationView> {
-    return view(await this.row(id));
-  }
-
   /**
    * The evaluation as the caller may see it. A CI identity sees only the evaluations it submitted: their
    * evidence is what it gates its own models with, and another pipeline's data and results are not its to
@@ -227,7 +223,7 @@ export class Evaluations {
     // Nobody will notice the request for one that is not running, or whose process died: it ends here.
     await this.finishCancelled(id);
     this.running.get(id)?.abort();
-    return this.get(id);
+    return view(await this.row(id));
   }
 
   /**
