@@ -62,6 +62,11 @@ export interface GitPolicySourceOptions {
   /** Records an activation; called by `announce`, before the bundle serves. */
   readonly onActivated?: (event: ActivatedEvent) => void | Promise<void>;
   readonly onRejected?: (event: RejectedEvent) => void | Promise<void>;
+  /**
+   * Told each failure behind `last_error`, with git's and the database's own words, for the service's log:
+   * the status, which every caller may read, says only what failed, never this server's paths or queries.
+   */
+  readonly onError?: (err: unknown, summary: string) => void;
   /** Poll interval. Default 30 s. */
   readonly intervalMs?: number;
   readonly opa?: string;
@@ -255,16 +260,25 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     await activated();
   };
 
+  const failed = (err: unknown, summary: string) => {
+    lastError = lastError === null ? summary : `${lastError}; ${summary}`;
+    options.onError?.(err, summary);
+  };
+
   const pollOnce = async () => {
     let commit: string;
+    let step = `cannot fetch ${redact(options.repository)}`;
     try {
       await sync();
+      step = `cannot read branch ${options.branch}`;
       commit = await resolveCommit(options.branch);
       lastError = null;
     } catch (err) {
-      lastError = (err as Error).message;
+      lastError = null;
+      failed(err, step);
       // A restart while the repository cannot be read: the bundle that was active before serves meanwhile.
-      if (!active) await restore().catch((e: unknown) => (lastError += `; ${(e as Error).message}`));
+      if (!active)
+        await restore().catch((e: unknown) => failed(e, 'the last active bundle could not be restored'));
       return;
     } finally {
       lastCheckedAt = clock().toISOString();
@@ -276,7 +290,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       await consider(commit);
     } catch (err) {
       // Recording the outcome failed (the ledger, say): the status says so, and the next poll tries again.
-      lastError = `commit ${commit}: ${(err as Error).message}`;
+      lastError = null;
+      failed(err, `commit ${commit}: recording its activation or rejection failed`);
       lastSeen = null;
     }
   };

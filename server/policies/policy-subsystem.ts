@@ -85,6 +85,7 @@ export async function startPolicies(options: {
     bundles,
     intervalMs: options.source.pollIntervalMs,
     clock,
+    onError: (err, summary) => log.error({ err }, `policy source: ${summary}`),
     activate: async (bundle: PolicyBundle, announce) => {
       if (engine) return engine.activate(bundle, announce);
       // The first bundle: nothing is decided before the engine is kept, so it can be recorded after it starts.

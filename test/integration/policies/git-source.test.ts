@@ -182,10 +182,12 @@ describe('createGitPolicySource', () => {
     let serving: PolicyEngine | undefined;
     const recorded: { commit: string; serving: string | undefined }[] = [];
     let ledgerDown = false;
+    const errors: [string, string][] = [];
     const follower = createGitPolicySource({
       repository: repo,
       branch: 'main',
       path: 'policies',
+      onError: (err, summary) => void errors.push([summary, (err as Error).message]),
       data: policyDataDocument(await loadRegions()),
       bundles: createBundleStore(path.join(scratch, 'follower-bundles')),
       activate: async (bundle, announce) => {
@@ -211,8 +213,12 @@ describe('createGitPolicySource', () => {
       expect(follower.status()).toMatchObject({
         active: { commit: fixed },
         last_rejected: null,
-        last_error: `commit ${next}: the ledger is down`,
+        last_error: `commit ${next}: recording its activation or rejection failed`,
       });
+      // The reason goes to the log, not to the status every caller reads.
+      expect(errors).toEqual([
+        [`commit ${next}: recording its activation or rejection failed`, 'the ledger is down'],
+      ]);
 
       ledgerDown = false;
       await follower.poll();
@@ -249,6 +255,22 @@ describe('createGitPolicySource', () => {
     } finally {
       await restarted?.close();
     }
+  });
+
+  it("says which branch it cannot read, without git's words or this server's paths", async () => {
+    const errors: unknown[] = [];
+    const lost = createGitPolicySource({
+      repository: repo,
+      branch: 'no-such-branch',
+      path: 'policies',
+      bundles: createBundleStore(path.join(scratch, 'lost-bundles')),
+      activate: async () => {},
+      onError: (err) => void errors.push(err),
+    });
+    await lost.poll();
+    expect(lost.status().last_error).toBe('cannot read branch no-such-branch');
+    expect(JSON.stringify({ ...lost.status(), repository: undefined })).not.toContain(scratch);
+    expect(String(errors[0])).toContain('no-such-branch');
   });
 
   it('builds any ref for simulation without activating it', async () => {
@@ -342,7 +364,7 @@ describe('createGitPolicySource with a URL', () => {
       await unreachable.poll();
       const status = unreachable.status();
       expect(status.repository).toBe('https://carol:***@127.0.0.1:9/policies.git');
-      expect(status.last_error).toMatch(/fetching https:\/\/carol:\*\*\*@127\.0\.0\.1:9\/policies\.git/);
+      expect(status.last_error).toBe('cannot fetch https://carol:***@127.0.0.1:9/policies.git');
       expect(JSON.stringify(status)).not.toContain('s3cret');
       await expect(unreachable.buildRef('main')).rejects.not.toThrow(/s3cret/);
       expect(status.active).toMatchObject({ commit: lastActive.commit });
