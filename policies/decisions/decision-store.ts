@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { PolicyError } from '../errors.ts';
 import type { PolicyDecisionTable, PolicyTables } from '../tables.ts';
 
@@ -29,6 +29,10 @@ export function decisionRecord(
 export interface DecisionFilter {
   readonly model?: string;
   readonly region?: string;
+  /** Only decisions whose model matches one of these SQL LIKE patterns (a caller's scope); none: no match. */
+  readonly modelLike?: readonly string[];
+  /** Only decisions whose region matches one of these SQL LIKE patterns; none: no match. */
+  readonly regionLike?: readonly string[];
   readonly since?: Date;
   /** Only decisions made before this instant. */
   readonly before?: Date;
@@ -61,6 +65,8 @@ export class DecisionStore {
     let query = this.db.selectFrom('policy_decision').selectAll();
     if (filter.model) query = query.where('model', '=', filter.model);
     if (filter.region) query = query.where('region', '=', filter.region);
+    if (filter.modelLike) query = query.where(sql<boolean>`model like any(${filter.modelLike}::text[])`);
+    if (filter.regionLike) query = query.where(sql<boolean>`region like any(${filter.regionLike}::text[])`);
     if (filter.since) query = query.where('decided_at', '>=', filter.since);
     if (filter.before) query = query.where('decided_at', '<', filter.before);
     const { after } = filter;

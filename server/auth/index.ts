@@ -11,5 +11,12 @@ export {
 } from './oidc-config.ts';
 export { compositeAuthenticator } from './composite.ts';
 export { AuthFailureLimiter, type FailureLimitOptions } from './failure-limit.ts';
-export { assertInScope, isInScope, type ScopeTarget } from './scope.ts';
+export {
+  assertCoversRegion,
+  assertInScope,
+  coversRegion,
+  isInScope,
+  scopeAsLikePatterns,
+  type ScopeTarget,
+} from './scope.ts';
 export { firstMatchingRule, matchesGlob, type ClaimRule } from './claim-rules.ts';

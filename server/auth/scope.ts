@@ -22,6 +22,51 @@ export function isInScope(identity: Identity, target: ScopeTarget): boolean {
   return firstOutside(identity, target) === undefined;
 }
 
+/**
+ * Throws AuthError FORBIDDEN unless the identity may act on the whole of `region`: what covers every model
+ * in it (a report, an attestation) is out of reach of an identity limited to some models.
+ */
+export function assertCoversRegion(identity: Identity, region: string): void {
+  assertInScope(identity, { region });
+  const models = identity.scope?.models;
+  if (!coversEveryModel(identity)) {
+    throw new AuthError(
+      'FORBIDDEN',
+      `this identity may not act on all of region ${region}`,
+      `${identity.issuer}/${identity.subject} (${identity.role}) is limited to models ${models!.join(', ') || '(none)'}; region ${region} covers every model`,
+    );
+  }
+}
+
+/** Whether the identity may see the whole of `region`: what a scoped caller may see of a list of reports. */
+export function coversRegion(identity: Identity, region: string): boolean {
+  return isInScope(identity, { region }) && coversEveryModel(identity);
+}
+
+function coversEveryModel(identity: Identity): boolean {
+  const models = identity.scope?.models;
+  return !models || models.includes('*');
+}
+
+/**
+ * The identity's scope as SQL LIKE patterns (`*` as `%`, the rest literal), so that a list can be filtered,
+ * and paged, in the database; an absent list places no limit.
+ */
+export function scopeAsLikePatterns(identity: Identity): { models?: string[]; regions?: string[] } {
+  const like = (globs: readonly string[]) =>
+    globs.map((glob) =>
+      glob
+        .split('*')
+        .map((part) => part.replace(/[\\%_]/g, '\\$&'))
+        .join('%'),
+    );
+  const { scope } = identity;
+  return {
+    models: scope?.models && like(scope.models),
+    regions: scope?.regions && like(scope.regions),
+  };
+}
+
 export interface ScopeTarget {
   readonly model?: string;
   readonly region?: string;

@@ -11,7 +11,7 @@ import {
   type DecisionRow,
   type Subject,
 } from '../../policies/index.ts';
-import { assertInScope, type Identity } from '../auth/index.ts';
+import { assertInScope, scopeAsLikePatterns, type Identity } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import type { Evaluations } from '../evaluations/evaluations.ts';
 import type { PolicySubsystem } from '../policies/policy-subsystem.ts';
@@ -57,13 +57,26 @@ export function decisionHandlers(deps: {
 }): Handlers {
   const { policies, ledger, evaluations, clock } = deps;
 
+  /** A recorded decision, if the caller's scope covers its model and region (AuthError FORBIDDEN if not). */
+  const decisionFor = async (id: string, caller: Identity) => {
+    const row = await policies.decisions.get(id);
+    assertInScope(caller, { model: row.model, region: row.region });
+    return row;
+  };
+
   /** The recorded decision a request names as a cursor; an unknown one is the request's fault. */
-  const decisionNamed = (id: string, field: string) =>
-    policies.decisions.get(id).catch((err: unknown) => {
+  const decisionNamed = (id: string, field: string, caller: Identity) =>
+    decisionFor(id, caller).catch((err: unknown) => {
       if (err instanceof PolicyError && err.code === 'DECISION_NOT_FOUND')
         throw new ServerError('BAD_REQUEST', `${field}: no decision ${id}`, { field });
       throw err;
     });
+
+  /** The caller's scope as a filter of decision lists, so that limits and pages count what it may see. */
+  const scopeFilter = (caller: Identity) => {
+    const { models, regions } = scopeAsLikePatterns(caller);
+    return { modelLike: models, regionLike: regions };
+  };
 
   /**
    * The evidence of the request, attached (checked against its schema) or a succeeded evaluation's, and the
@@ -156,24 +169,29 @@ export function decisionHandlers(deps: {
         limit?: number;
         after?: string;
       };
+      const caller = callerOf(request);
       const rows = await policies.decisions.list({
         model: q.model,
         region: q.region,
+        ...scopeFilter(caller),
         since: q.since ? dateOf(q.since, 'since') : undefined,
-        after: q.after === undefined ? undefined : await decisionNamed(q.after, 'after'),
+        after: q.after === undefined ? undefined : await decisionNamed(q.after, 'after', caller),
         limit: q.limit ?? 100,
         newestFirst: true,
       });
       return { decisions: rows.map(decisionView) };
     },
     getDecision: async (request) =>
-      decisionView(await policies.decisions.get((request.params as { id: string }).id)),
+      decisionView(await decisionFor((request.params as { id: string }).id, callerOf(request))),
     replayDecision: async (request) =>
-      replayDecision((request.params as { id: string }).id, {
-        decisions: policies.decisions,
-        bundles: policies.bundles,
-        ledgerEntry: async (region, seq) => (await ledger.reader.entry(region, seq)).entry,
-      }),
+      replayDecision(
+        (await decisionFor((request.params as { id: string }).id, callerOf(request))).decision_id,
+        {
+          decisions: policies.decisions,
+          bundles: policies.bundles,
+          ledgerEntry: async (region, seq) => (await ledger.reader.entry(region, seq)).entry,
+        },
+      ),
     getPolicyStatus: async () => {
       const active = policies.ready() ? policies.engine() : undefined;
       return {
@@ -199,13 +217,14 @@ export function decisionHandlers(deps: {
       };
       // Checked before the candidate is built: a build takes seconds.
       const since = body.since ? dateOf(body.since, 'since') : new Date(clock().getTime() - NINETY_DAYS_MS);
-      const after = body.after === undefined ? undefined : await decisionNamed(body.after, 'after');
+      const caller = callerOf(request);
+      const after = body.after === undefined ? undefined : await decisionNamed(body.after, 'after', caller);
       const candidate = await policies.source.buildRef(body.ref);
       return simulateDecisions({
         candidate,
         decisions: policies.decisions,
         since,
-        filter: { model: body.model, region: body.region },
+        filter: { model: body.model, region: body.region, ...scopeFilter(caller) },
         after,
         limit: body.limit,
       });

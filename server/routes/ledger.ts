@@ -1,5 +1,6 @@
 import { MAX_BUNDLE_ENTRIES, parseTilePath, type Ledger } from '../../ledger/index.ts';
 import type { Region } from '../../regions/index.ts';
+import { assertCoversRegion, assertInScope } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import { callerOf, type Handlers } from './types.ts';
 
@@ -75,6 +76,11 @@ export function ledgerHandlers(
       const region = regionOf(request.params);
       const body = request.body as { statement: string; subject?: object; references?: string[] };
       const caller = callerOf(request);
+      // An attestation about a model needs that model in the caller's scope; one about no model speaks for
+      // the whole region.
+      const model = (body.subject as { model?: unknown } | undefined)?.model;
+      if (typeof model === 'string') assertInScope(caller, { region, model });
+      else assertCoversRegion(caller, region);
       const receipt = await ledger.append(region, {
         type: 'attestation',
         statement: body.statement,

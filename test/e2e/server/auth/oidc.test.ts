@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { base64url, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
@@ -334,6 +334,88 @@ describe('OIDC access tokens from a real provider', () => {
       }>();
       expect(untouched.waivers.find((w) => w.id === credit)?.status).toBe('requested');
     });
+
+    it('scoped identities see and act on their models and regions only: decisions, simulations, models, reports, attestations', async () => {
+      const send = (token: string, method: 'GET' | 'POST', url: string, payload?: object) =>
+        service.app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
+      const admin = (await service.tokens.create({ role: 'admin', createdBy: 'test' })).token;
+      const officer = (await service.tokens.create({ role: 'compliance_officer', createdBy: 'test' })).token;
+      const fraudOfficer = await accessToken(idp, 'otto-fraud-officer'); // models fraud-*
+      const gate = await accessToken(ci, 'gate-job'); // ci: models fraud-*, region eu
+      const sample = JSON.parse(
+        await readFile('policies/deployment/samples/allowed/eu-credit-scoring-high-risk.json', 'utf8'),
+      ) as { subject: object };
+      const decide = async (model: string) => {
+        const r = await send(admin, 'POST', '/v1/decisions', {
+          ...sample,
+          subject: { ...sample.subject, model },
+        });
+        expect(r.statusCode, r.body).toBe(201);
+        return r.json<{ decision_id: string }>().decision_id;
+      };
+      const credit = await decide('credit-scoring');
+      const fraud = await decide('fraud-scorer');
+
+      // Decisions: read, listed, used as a cursor and replayed within scope only.
+      expect((await send(gate, 'GET', `/v1/decisions/${fraud}`)).statusCode).toBe(200);
+      expect((await send(gate, 'GET', `/v1/decisions/${credit}`)).json()).toMatchObject({
+        statusCode: 403,
+        code: 'FORBIDDEN',
+      });
+      const listed = (await send(gate, 'GET', '/v1/decisions')).json<{
+        decisions: { decision_id: string }[];
+      }>();
+      expect(listed.decisions.map((d) => d.decision_id)).toEqual([fraud]);
+      const onlyCredit = await send(gate, 'GET', '/v1/decisions?model=credit-scoring');
+      expect(onlyCredit.json().decisions).toEqual([]);
+      expect((await send(gate, 'GET', `/v1/decisions?after=${credit}`)).statusCode).toBe(403);
+      expect((await send(fraudOfficer, 'POST', `/v1/decisions/${credit}/replay`)).statusCode).toBe(403);
+      const replayed = await send(fraudOfficer, 'POST', `/v1/decisions/${fraud}/replay`);
+      expect(replayed.statusCode, replayed.body).toBe(200);
+      const simulated = await send(fraudOfficer, 'POST', '/v1/policies/simulate', { ref: 'HEAD' });
+      expect(simulated.json()).toMatchObject({ evaluated: 1, last_decision_id: fraud });
+
+      // Models: registered, listed and read within scope only.
+      const card = { owner: 'mallory@example.org', intended_purpose: 'Takes the name.', risk_tier: 'high' };
+      expect((await send(gate, 'POST', '/v1/models', { name: 'credit-newmodel', ...card })).statusCode).toBe(
+        403,
+      );
+      expect((await send(gate, 'POST', '/v1/models', { name: 'fraud-newmodel', ...card })).statusCode).toBe(
+        201,
+      );
+      expect((await send(admin, 'POST', '/v1/models', { name: 'credit-model', ...card })).statusCode).toBe(
+        201,
+      );
+      const models = (await send(fraudOfficer, 'GET', '/v1/models')).json<{ models: { name: string }[] }>();
+      expect(models.models.map((m) => m.name)).toEqual(['fraud-newmodel']);
+      expect((await send(fraudOfficer, 'GET', '/v1/models/credit-model')).statusCode).toBe(403);
+
+      // A report and an attestation without a model cover every model of the region.
+      const report = { region: 'eu', template: 'eu/ai-act-pmm-quarterly', period: '2026-Q4' };
+      expect((await send(fraudOfficer, 'POST', '/v1/reports', report)).json()).toMatchObject({
+        statusCode: 403,
+        message: 'this identity may not act on all of region eu',
+      });
+      const created = await send(officer, 'POST', '/v1/reports', report);
+      expect(created.statusCode, created.body).toBe(201);
+      const id = created.json<{ id: string }>().id;
+      expect((await send(fraudOfficer, 'GET', `/v1/reports/${id}`)).statusCode).toBe(403);
+      expect((await send(fraudOfficer, 'GET', `/v1/reports/${id}/pdf`)).statusCode).toBe(403);
+      expect((await send(fraudOfficer, 'GET', '/v1/reports')).json().reports).toEqual([]);
+      expect((await send(officer, 'GET', '/v1/reports')).json().reports).toHaveLength(1);
+      const statement = 'Reviewed the quarter.';
+      expect((await send(fraudOfficer, 'POST', '/v1/ledger/eu/attestations', { statement })).statusCode).toBe(
+        403,
+      );
+      const aboutCredit = { statement, subject: { model: 'credit-scoring' } };
+      expect((await send(fraudOfficer, 'POST', '/v1/ledger/eu/attestations', aboutCredit)).statusCode).toBe(
+        403,
+      );
+      const aboutFraud = { statement, subject: { model: 'fraud-scorer' } };
+      expect((await send(fraudOfficer, 'POST', '/v1/ledger/eu/attestations', aboutFraud)).statusCode).toBe(
+        201,
+      );
+    }, 120_000);
 
     it('a revoked local token → 401', async () => {
       const { id, token } = await service.tokens.create({ role: 'admin', createdBy: 'test' });
