@@ -29,10 +29,12 @@ export function buildCells(
   pred: Int8Array,
   high: Int8Array | null,
 ): OutcomeCells {
-  const index = new Map<number, number>();
+  const index = new Map<number | string, number>();
   const radixProduct = values.reduce((p, v) => p * (v.length + 1), 18);
-  // A dense lookup table when the key space is small (the usual case), a Map otherwise.
+  // A dense lookup table when the key space is small (the usual case), a Map otherwise. Past 2^53 a number
+  // no longer tells every key apart (distinct cells would merge): the key is then the codes as text.
   const dense = radixProduct <= 1 << 22 ? new Int32Array(radixProduct).fill(-1) : null;
+  const exact = radixProduct <= Number.MAX_SAFE_INTEGER;
   const keys: number[] = [];
   const labels: number[] = [];
   const preds: number[] = [];
@@ -44,13 +46,20 @@ export function buildCells(
     if (p < 0) continue;
     const y = label ? label[i]! : -1;
     const h = high ? high[i]! : -1;
-    let key = 0;
-    for (let a = 0; a < codes.length; a++) key = key * radix[a]! + (codes[a]![i]! + 1);
-    key = ((key * 3 + (y + 1)) * 2 + p) * 3 + (h + 1);
-    let cell = dense ? dense[key]! : (index.get(key) ?? -1);
+    let key: number | string;
+    if (exact) {
+      let k = 0;
+      for (let a = 0; a < codes.length; a++) k = k * radix[a]! + (codes[a]![i]! + 1);
+      key = ((k * 3 + (y + 1)) * 2 + p) * 3 + (h + 1);
+    } else {
+      let k = `${y},${p},${h}`;
+      for (let a = 0; a < codes.length; a++) k += `,${codes[a]![i]!}`;
+      key = k;
+    }
+    let cell = dense ? dense[key as number]! : (index.get(key) ?? -1);
     if (cell < 0) {
       cell = counts.length;
-      if (dense) dense[key] = cell;
+      if (dense) dense[key as number] = cell;
       else index.set(key, cell);
       for (let a = 0; a < codes.length; a++) keys.push(codes[a]![i]!);
       labels.push(y);

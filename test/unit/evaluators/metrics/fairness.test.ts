@@ -198,6 +198,26 @@ describe('fairnessOf', () => {
   }, 60_000);
 });
 
+describe('cells over a key space past 2^53', () => {
+  it('keeps every combination apart', () => {
+    // Five attributes of 5,000 values each: about 5.6e19 keys, beyond what a float tells apart.
+    const n = 5_000;
+    const values = Array.from({ length: 5 }, () => Array.from({ length: n }, (_, i) => `v${i}`));
+    const rows = 4;
+    // Rows 0 and 1 differ in the last attribute only (codes 4998 and 4999); as numbers their keys collide.
+    const codes = values.map((_, a) =>
+      Int32Array.from({ length: rows }, (_, r) => (a === 4 ? 4996 + r : 4999)),
+    );
+    const label = Int8Array.of(0, 1, 1, 0);
+    const pred = Int8Array.of(1, 1, 0, 0);
+    const c = buildCells(['a', 'b', 'c', 'd', 'e'], values, codes, label, pred, null);
+    expect(Array.from(c.count)).toEqual([1, 1, 1, 1]);
+    const groups = fairnessOf(c, [4], { minGroupSize: 1, hasLabel: true, hasScore: false }).groups;
+    expect(Object.keys(groups).sort()).toEqual(['v4996', 'v4997', 'v4998', 'v4999']);
+    expect(groups.v4997).toMatchObject({ count: 1, selection_rate: 1, tpr: 1 });
+  });
+});
+
 describe('four-fifths rule', () => {
   // 60/100 versus 30/100: ratio 0.5; pooled two-proportion z = −4.2640, two-sided p = 2.0079e-5.
   const records: Rec[] = [];
