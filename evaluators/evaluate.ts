@@ -212,14 +212,14 @@ async function collect(
   const track = (name: string, kind: ColumnKind | null): void => {
     if (!columns.has(name)) columns.set(name, new ColumnCollector(name, kind));
   };
+  // A column named `constructor` or `toString` is a column: only the spec's own keys declare a kind.
+  const declared = spec.data_quality?.columns ?? {};
+  const declaredKind = (name: string) => (Object.hasOwn(declared, name) ? declared[name]! : null);
   for (const s of spec.sensitive ?? []) track(s, 'categorical');
   // A numeric feature is what the model reads as a number, whatever text a few of its cells hold.
   for (const f of plan.features)
-    track(
-      f.column,
-      f.kind === 'categorical' ? 'categorical' : (spec.data_quality?.columns?.[f.column] ?? 'numeric'),
-    );
-  for (const d of spec.drift?.features ?? []) track(d, spec.data_quality?.columns?.[d] ?? null);
+    track(f.column, f.kind === 'categorical' ? 'categorical' : (declaredKind(f.column) ?? 'numeric'));
+  for (const d of spec.drift?.features ?? []) track(d, declaredKind(d));
   const tracked = [...columns.values()];
   const featureColumns = plan.features.map((f) => columns.get(f.column)!);
 

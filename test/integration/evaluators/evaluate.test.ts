@@ -261,6 +261,21 @@ describe('drift of a column whose values are not all numbers', () => {
     expect(na.drift!.features.age).toMatchObject({ test: 'ks', reference_count: 199, current_count: 200 });
   });
 
+  it("reads a column's declared kind from the spec's own keys: `constructor` is a column like any other", async () => {
+    const data = path.join(dir, 'constructor.csv');
+    await writeFile(data, csv(ages(20, 200)).replaceAll('age', 'constructor'));
+    const { evidence } = await evaluate({
+      data,
+      reference: data,
+      spec: {
+        ...spec,
+        drift: { features: ['constructor'] },
+        data_quality: { columns: { p: 'categorical' as const } },
+      },
+    });
+    expect(evidence.drift!.features.constructor).toMatchObject({ test: 'ks', statistic: 0 });
+  });
+
   it('leaves infinite numbers out of the numbers, without making the column text', async () => {
     const data = path.join(dir, 'infinite.csv');
     await writeFile(data, csv([...ages(20, 34), 'Infinity', '-1e999', ...ages(20, 4)]));
