@@ -39,12 +39,19 @@ function describe(errors: ErrorObject[]): string[] {
   return [...lines];
 }
 
-/** The path of the first number that is NaN or infinite (YAML's .nan and .inf), which JSON cannot hold. */
-function nonFinite(value: unknown, path: string): string | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? null : path;
+/** Deeper than any spec the schema admits: a value nested further is refused before it is walked. */
+const MAX_SPEC_DEPTH = 16;
+
+/**
+ * The first number that is NaN or infinite (YAML's .nan and .inf), which JSON cannot hold, or the first value
+ * nested past MAX_SPEC_DEPTH (which would otherwise overflow the stack of every recursive walk after this).
+ */
+function shapeProblem(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} must be a finite number`;
   if (value === null || typeof value !== 'object') return null;
+  if (depth >= MAX_SPEC_DEPTH) return `${path} is nested deeper than the ${MAX_SPEC_DEPTH} levels a spec has`;
   for (const [key, item] of Object.entries(value)) {
-    const found = nonFinite(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+    const found = shapeProblem(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
     if (found) return found;
   }
   return null;
@@ -144,8 +151,8 @@ export function loadSpec(source: string | Uint8Array | object): EvaluationSpec {
       field: 'spec',
     });
   }
-  const infinite = nonFinite(value, 'spec');
-  if (infinite) throw invalid([`${infinite} must be a finite number`]);
+  const shape = shapeProblem(value, 'spec');
+  if (shape) throw invalid([shape]);
   const prediction = predictionProblems((value as { prediction?: unknown }).prediction);
   if (prediction.length > 0) throw invalid(prediction);
   const copy = structuredClone(value);

@@ -66,6 +66,13 @@ bootstrap: { resamples: 1000, seed: 42 }
         'spec.prediction.threshold must be a finite number',
       );
       expectSpecError('drift: { features: [a], bins: .inf }', 'spec.drift.bins must be a finite number');
+      // A body nested 10,000 deep: refused as a spec, not a stack overflow.
+      let deep: object = {};
+      for (let i = 0; i < 10_000; i++) deep = { x: deep };
+      expectSpecError(
+        { context: deep },
+        /^spec\.context(\.x)+ is nested deeper than the 16 levels a spec has$/,
+      );
       expectSpecError(
         { features: [{ column: 'c', categories: [1, '1'] }] },
         'spec.features[0].categories lists 1 twice',
