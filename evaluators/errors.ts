@@ -10,6 +10,7 @@ export type EvaluatorErrorCode =
   | 'EVAL_INFERENCE_FAILED'
   | 'EVAL_LIMIT_ROWS'
   | 'EVAL_LIMIT_BYTES'
+  | 'EVAL_LIMIT_MEMORY'
   | 'EVAL_TIMEOUT'
   | 'EVAL_ABORTED';
 

@@ -52,6 +52,8 @@ export interface Config {
     readonly worker: boolean;
     readonly maxRows: number;
     readonly timeoutMs: number;
+    /** The JavaScript heap of one evaluation thread, in MiB. */
+    readonly maxHeapMb: number;
   };
   readonly ledger: {
     /** How soon after an append a new signed checkpoint appears. */
@@ -98,6 +100,7 @@ export const CONFIG_VARIABLES = {
   ARBITER_EVAL_WORKER: 'on | off: whether this process runs evaluation jobs (default on)',
   ARBITER_EVAL_MAX_ROWS: 'most rows an evaluation may read, 1–1000000000 (default 10000000)',
   ARBITER_EVAL_TIMEOUT_MS: 'longest an evaluation may run, 1000–86400000 ms (default 900000)',
+  ARBITER_EVAL_MAX_HEAP_MB: 'JavaScript heap of one evaluation thread, 64–65536 MiB (default 4096)',
   ARBITER_CHECKPOINT_INTERVAL_MS:
     'how soon after an append a signed checkpoint appears, 10–60000 ms (default 500)',
   ARBITER_LEDGER_ED25519_SEED:
@@ -219,6 +222,7 @@ export const configSchema = z.object({
   ARBITER_EVAL_WORKER: z.enum(['on', 'off']).default('on'),
   ARBITER_EVAL_MAX_ROWS: intInRange(1, 1_000_000_000).default(10_000_000),
   ARBITER_EVAL_TIMEOUT_MS: intInRange(1_000, 86_400_000).default(900_000),
+  ARBITER_EVAL_MAX_HEAP_MB: intInRange(64, 65_536).default(4_096),
   ARBITER_CHECKPOINT_INTERVAL_MS: intInRange(10, 60_000).default(500),
   ARBITER_LEDGER_ED25519_SEED: z
     .string()
@@ -342,6 +346,7 @@ export function loadConfig(
       worker: v.ARBITER_EVAL_WORKER === 'on',
       maxRows: v.ARBITER_EVAL_MAX_ROWS,
       timeoutMs: v.ARBITER_EVAL_TIMEOUT_MS,
+      maxHeapMb: v.ARBITER_EVAL_MAX_HEAP_MB,
     }),
     ledger: Object.freeze({
       checkpointIntervalMs: v.ARBITER_CHECKPOINT_INTERVAL_MS,

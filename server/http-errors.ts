@@ -48,6 +48,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EVAL_MODEL_UNSUPPORTED: 400,
   EVAL_LIMIT_ROWS: 413,
   EVAL_LIMIT_BYTES: 413,
+  EVAL_LIMIT_MEMORY: 413,
   // A period or template the caller named; other report failures are ours (500).
   REPORT_PERIOD_INVALID: 400,
   REPORT_TEMPLATE_UNKNOWN: 400,

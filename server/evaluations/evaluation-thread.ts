@@ -42,14 +42,24 @@ export interface ThreadResult {
 /**
  * Runs one evaluation in a worker thread, so that the service keeps answering while it computes, and so that
  * a cancellation or the time limit can stop it at once, even inside a long metric loop. Rejects with the
- * evaluator's own EvaluatorError; EVAL_ABORTED when `signal` aborts, EVAL_TIMEOUT when it overruns.
+ * evaluator's own EvaluatorError; EVAL_ABORTED when `signal` aborts, EVAL_TIMEOUT when it overruns,
+ * EVAL_LIMIT_MEMORY when its heap reaches `maxHeapMb` (Node stops the thread, not the process).
  */
 export function evaluateInThread(
   request: ThreadRequest,
-  options: { signal: AbortSignal; onProgress: (progress: EvaluationProgress) => void },
+  options: {
+    signal: AbortSignal;
+    onProgress: (progress: EvaluationProgress) => void;
+    /** The thread's JavaScript heap in MiB; V8's default when absent. */
+    maxHeapMb?: number;
+  },
 ): Promise<ThreadResult> {
   return new Promise<ThreadResult>((resolve, reject) => {
-    const worker = new Worker(ENTRY, { workerData: request });
+    const { maxHeapMb } = options;
+    const worker = new Worker(ENTRY, {
+      workerData: request,
+      ...(maxHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } }),
+    });
     let settled = false;
     const settle = (outcome: () => void) => {
       if (settled) return;
@@ -76,7 +86,18 @@ export function evaluateInThread(
         settle(() => reject(new EvaluatorError(message.code, message.message, { field: message.field })));
       else settle(() => reject(new Error(`evaluation thread failed: ${message.message}`)));
     });
-    worker.on('error', (err) => settle(() => reject(err)));
+    worker.on('error', (err: NodeJS.ErrnoException) =>
+      settle(() =>
+        reject(
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new EvaluatorError(
+                'EVAL_LIMIT_MEMORY',
+                `evaluation needed more than the ${maxHeapMb === undefined ? 'default' : `${maxHeapMb} MiB`} heap an evaluation may use; its data, spec or model asks for too much at once`,
+              )
+            : err,
+        ),
+      ),
+    );
     worker.on('exit', (code) =>
       settle(() => reject(new Error(`evaluation thread exited with code ${code} before it answered`))),
     );

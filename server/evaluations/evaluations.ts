@@ -30,6 +30,8 @@ const orphanedBefore = () => sql<Date>`now() - make_interval(secs => ${ORPHANED_
 export interface EvaluationLimits {
   readonly maxRows: number;
   readonly maxBytes: number;
+  /** The JavaScript heap of the thread an evaluation runs in, in MiB. */
+  readonly maxHeapMb: number;
   readonly timeoutMs: number;
 }
 
@@ -389,6 +391,7 @@ export class Evaluations {
         },
         {
           signal: controller.signal,
+          maxHeapMb: this.limits.maxHeapMb,
           onProgress: (progress) => {
             // At most one write a second, and one for each new phase: progress for readers, and the moment to
             // notice a cancellation.
