@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -244,7 +244,9 @@ export function createBundleStore(dir: string): BundleStore {
 /** Writes through a temporary file and a rename, so a reader never sees half a file. */
 async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Unique per write: two writes of one file at once (a simulation and a poll building the same commit)
+  // must not share a temporary file, or the second rename finds it gone.
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, file);
 }

@@ -67,6 +67,11 @@ export interface GitPolicySourceOptions {
    * the status, which every caller may read, says only what failed, never this server's paths or queries.
    */
   readonly onError?: (err: unknown, summary: string) => void;
+  /**
+   * Longest any one git command may run (a fetch from a remote that stopped answering, say) before it is
+   * stopped and the poll or simulation fails. Default 300,000 ms.
+   */
+  readonly gitTimeoutMs?: number;
   /** Poll interval. Default 30 s. */
   readonly intervalMs?: number;
   readonly opa?: string;
@@ -101,12 +106,15 @@ export interface GitPolicySource {
   status(): PolicySourceStatus;
   /**
    * Tests and builds (and stores) the bundle of any ref, for simulation, activating nothing: a candidate is
-   * held to what activation would hold it to. One build at a time: each runs opa over a checkout.
+   * held to what activation would hold it to. It waits its turn behind any poll or other build.
    */
   buildRef(ref: string): Promise<PolicyBundle>;
 }
 
 const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_GIT_TIMEOUT_MS = 300_000;
+/** The most a commit's policy folder may hold, as git exports it. */
+const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
 
 /**
  * Follows a branch of a policy repository: on each new commit it runs the Rego tests, builds the Wasm bundle
@@ -116,14 +124,16 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   const clock = options.clock ?? (() => new Date());
   const remote = options.clone !== undefined;
   const local = options.clone ?? options.repository;
-  const git = (args: string[]) => runGit(options.git ?? 'git', ['-C', local, ...args]);
+  const gitTimeoutMs = options.gitTimeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const runIn = (args: string[]) => runGit(options.git ?? 'git', args, gitTimeoutMs);
+  const git = (args: string[]) => runIn(['-C', local, ...args]);
   /** Brings a URL's clone up to date (cloning it the first time); a local repository is read as it is. */
   const sync = async () => {
     if (!remote) return;
     try {
       if (!existsSync(path.join(local, 'HEAD'))) {
         await rm(local, { recursive: true, force: true });
-        await runGit(options.git ?? 'git', ['clone', '--bare', '--quiet', '--', options.repository, local]);
+        await runIn(['clone', '--bare', '--quiet', '--', options.repository, local]);
       }
       const refs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
       await git(['fetch', '--quiet', '--prune', '--', options.repository, ...refs]);
@@ -148,19 +158,45 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
 
   /** Exports the commit's policy folder into a fresh temp folder and builds it; the caller removes `dir`. */
   const checkout = async (commit: string) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-src-'));
     const subdir = (options.path ?? '.').replace(/^\.\/?/, '');
+    // git archive obeys the commit's own .gitattributes: export-ignore leaves files out (a failing test, a
+    // rule) and export-subst rewrites them, so the bundle would not be what reviewers see in the commit.
+    const names = (await git(['ls-tree', '-r', '-z', '--name-only', commit])).toString('utf8').split('\0');
+    const attributes = names.find((name) => {
+      if (path.posix.basename(name) !== '.gitattributes') return false;
+      const folder = path.posix.dirname(name).replace(/^\.$/, '');
+      return !subdir || !folder || `${subdir}/`.startsWith(`${folder}/`) || folder.startsWith(`${subdir}/`);
+    });
+    if (attributes) {
+      throw new PolicyError(
+        'POLICY_SOURCE_FAILED',
+        `commit ${commit} has ${attributes}, which can leave policy files out of what is built or rewrite them; remove it`,
+      );
+    }
     const archive = await git(['archive', '--format=tar', commit, ...(subdir ? ['--', subdir] : [])]).catch(
       (err: unknown) => {
         // git's own words name the command line and the repository's path on this server.
+        const tooLarge =
+          ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ===
+          'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
         throw new PolicyError(
           'POLICY_SOURCE_FAILED',
-          subdir ? `commit ${commit} has no folder ${subdir}` : `commit ${commit} cannot be read`,
+          tooLarge
+            ? `commit ${commit}: ${subdir || 'the repository'} holds more than ${MAX_EXPORT_BYTES} bytes`
+            : subdir
+              ? `commit ${commit} has no folder ${subdir}`
+              : `commit ${commit} cannot be read`,
           { cause: err },
         );
       },
     );
-    await writeFiles(dir, await untar(archive));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-src-'));
+    try {
+      await writeFiles(dir, await untar(archive));
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     return { dir, sourceDir: path.join(dir, subdir) };
   };
 
@@ -198,25 +234,37 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     return { announce, activated, state };
   };
 
+  // Polls and simulations take turns: both fetch into the one clone (two fetches at once fail to lock its
+  // refs) and build bundles, and each build runs opa over a checkout.
+  let turn: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = turn.then(work);
+    turn = run.catch(() => {});
+    return run;
+  };
+
   // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
   // failure to record an activation leaves the previous bundle serving, and the commit is tried again.
-  let candidateBuilds: Promise<unknown> = Promise.resolve();
 
   const consider = async (commit: string) => {
     const [author, committer] = (await git(['log', '-1', '--format=%an <%ae>%x00%cn <%ce>', commit]))
       .toString('utf8')
       .trim()
       .split('\0') as [string, string];
-    const { dir, sourceDir } = await checkout(commit);
     let bundle: PolicyBundle;
+    let dir: string | undefined;
     try {
-      await testPolicies(sourceDir, { opa: options.opa });
-      bundle = await build(commit, sourceDir, dir);
+      // A commit that cannot be exported (no policy folder, too large, .gitattributes) is rejected as one
+      // that fails its tests is: the previous bundle stays, or is restored after a restart.
+      const checkedOut = await checkout(commit);
+      dir = checkedOut.dir;
+      await testPolicies(checkedOut.sourceDir, { opa: options.opa });
+      bundle = await build(commit, checkedOut.sourceDir, dir);
     } catch (err) {
       await reject(commit, author, committer, err);
       return;
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true });
     }
     const who = {
       commit,
@@ -298,7 +346,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
 
   const source: GitPolicySource = {
     poll() {
-      running ??= pollOnce().finally(() => (running = null));
+      running ??= exclusive(pollOnce).finally(() => (running = null));
       return running;
     },
     async start() {
@@ -329,7 +377,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       };
     },
     buildRef(ref) {
-      const built = candidateBuilds.then(async () => {
+      return exclusive(async () => {
         await sync();
         let commit: string;
         try {
@@ -346,22 +394,32 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
           await rm(dir, { recursive: true, force: true });
         }
       });
-      candidateBuilds = built.catch(() => {});
-      return built;
     },
   };
   return source;
 }
 
-function runGit(git: string, args: string[]): Promise<Buffer> {
+function runGit(git: string, args: string[], timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
       git,
       args,
-      { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      {
+        encoding: 'buffer',
+        maxBuffer: MAX_EXPORT_BYTES,
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
-        const detail = stderr.toString('utf8').trim() || (err as Error).message;
+        const failure = err as NodeJS.ErrnoException & { killed?: boolean };
+        const detail =
+          failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+            ? `printed more than ${MAX_EXPORT_BYTES} bytes`
+            : failure.killed
+              ? `did not finish within ${timeoutMs} ms`
+              : stderr.toString('utf8').trim() || failure.message;
         reject(
           new PolicyError('POLICY_SOURCE_FAILED', `git ${args.slice(2).join(' ')}: ${detail}`, {
             cause: err,

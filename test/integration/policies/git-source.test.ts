@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -256,6 +257,60 @@ describe('createGitPolicySource', () => {
       await restarted?.close();
     }
   });
+
+  it('refuses a commit whose .gitattributes could hide or rewrite policy files, and one with no policy folder', async () => {
+    const head = await git(['rev-parse', 'HEAD']);
+    await git(['checkout', '-q', '-b', 'hides-a-test']);
+    await writeFile(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'), FAILING_TEST);
+    // export-ignore would leave the failing test out of what git archive exports: it would pass.
+    await writeFile(
+      path.join(repo, 'policies', '.gitattributes'),
+      'lib/time/failing_test.rego export-ignore\n',
+    );
+    await commit('hide a failing test from the export');
+    await git(['checkout', '-q', '-b', 'no-policies', head]);
+    await git(['rm', '-q', '-r', 'policies']);
+    const empty = await commit('no policies');
+    await git(['checkout', '-q', 'main']);
+    await expect(source.buildRef('hides-a-test')).rejects.toThrow(
+      /has policies\/\.gitattributes, which can leave policy files out of what is built/,
+    );
+    await expect(source.buildRef('no-policies')).rejects.toThrow(`commit ${empty} has no folder policies`);
+    // As a branch's head, such a commit is rejected as a failing one is, not taken for a failure to record.
+    const follower = createGitPolicySource({
+      repository: repo,
+      branch: 'no-policies',
+      path: 'policies',
+      bundles: createBundleStore(path.join(scratch, 'no-policies-bundles')),
+      activate: async () => {},
+    });
+    await follower.poll();
+    expect(follower.status()).toMatchObject({
+      last_error: null,
+      last_rejected: { commit: empty, reason: `commit ${empty} has no folder policies` },
+    });
+  });
+
+  it('stops a git command that runs past its time limit: a remote that never answers', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `git://127.0.0.1:${(silent.address() as { port: number }).port}/policies.git`;
+    try {
+      const stalled = createGitPolicySource({
+        repository: url,
+        clone: path.join(scratch, 'stalled.git'),
+        branch: 'main',
+        bundles: createBundleStore(path.join(scratch, 'stalled-bundles')),
+        activate: async () => {},
+        gitTimeoutMs: 1_000,
+      });
+      await stalled.poll();
+      expect(stalled.status().last_error).toBe(`cannot fetch ${url}`);
+      await expect(stalled.buildRef('main')).rejects.toThrow(/did not finish within 1000 ms/);
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
 
   it("says which branch it cannot read, without git's words or this server's paths", async () => {
     const errors: unknown[] = [];
