@@ -66,6 +66,8 @@ bootstrap: { resamples: 1000, seed: 42 }
         'spec.prediction.threshold must be a finite number',
       );
       expectSpecError('drift: { features: [a], bins: .inf }', 'spec.drift.bins must be a finite number');
+      // Every probe row becomes a row per category of each sensitive attribute: the sample is bounded.
+      expectSpecError({ robustness: { sample: 10_001 } }, /^spec\.robustness\.sample must be <= 10000/);
       // A body nested 10,000 deep: refused as a spec, not a stack overflow.
       let deep: object = {};
       for (let i = 0; i < 10_000; i++) deep = { x: deep };
