@@ -299,6 +299,8 @@ async function* readJsonLines(
 const MAX_PAGE_VALUES = 1 << 24;
 /** Most values one column chunk of a list or struct column may declare: its pages are decoded together. */
 const MAX_NESTED_CHUNK_VALUES = 1 << 26;
+/** The largest Parquet footer (file metadata) read: thousands of columns in hundreds of row groups fit. */
+const MAX_FOOTER_BYTES = 64 * 1024 * 1024;
 /** Snappy's largest expansion: a copy element of three bytes writes at most 64. */
 const SNAPPY_MAX_EXPANSION = 22;
 
@@ -392,6 +394,12 @@ async function* readParquet(
   let flat;
   try {
     file = await asyncBufferFromFile(path);
+    // hyparquet decodes the whole footer at once, into objects tens of times its size: a footer of a few
+    // hundred MB (lists of empty structs) would exhaust the heap before any check could see it.
+    const footerBytes =
+      file.byteLength >= 8 ? new DataView(await file.slice(file.byteLength - 8)).getUint32(0, true) : 0;
+    if (footerBytes > MAX_FOOTER_BYTES)
+      throw new Error(`its footer is ${footerBytes} bytes; at most ${MAX_FOOTER_BYTES} are read`);
     metadata = await parquetMetadataAsync(file);
     const columns = parquetSchema(metadata).children;
     names = columns.map((column) => column.element.name);
@@ -401,7 +409,11 @@ async function* readParquet(
         .map((c) => c.element.name),
     );
   } catch (cause) {
-    throw new EvaluatorError('EVAL_DATA_FORMAT', `${path}: not a readable Parquet file`, { cause });
+    throw new EvaluatorError(
+      'EVAL_DATA_FORMAT',
+      `${path}: not a readable Parquet file: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   let start = 0;
   for (const [g, group] of metadata.row_groups.entries()) {

@@ -254,6 +254,18 @@ describe('readRows', () => {
     });
   });
 
+  it('refuses a Parquet footer larger than it reads, before decoding it', async () => {
+    const file = path.join(dir, 'footer.parquet');
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(100 * 1024 ** 2, 0);
+    tail.write('PAR1', 4);
+    await writeFile(file, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64), tail]));
+    await expect(collect(file)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('its footer is 104857600 bytes; at most 67108864 are read'),
+    });
+  });
+
   it('refuses a Parquet row group past the row limit before decoding it', async () => {
     const file = path.join(dir, 'many-rows.parquet');
     await writeFile(file, nullPageFile({ values: 5000 }));
