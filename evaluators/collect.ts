@@ -1,3 +1,4 @@
+import { EvaluatorError } from './errors.ts';
 import { numericValue, type CollectedColumn } from './onnx/features.ts';
 import type { Cell, Row } from './readers/rows.ts';
 import type { ColumnData } from './metrics/data-quality.ts';
@@ -137,6 +138,9 @@ export function sharedKind(a: ColumnCollector, b: ColumnCollector): ColumnKind {
 }
 
 /** Missing cells per column, over every column seen in the data (absent keys count as missing). */
+/** The most distinct column names the data may have. */
+const MAX_COLUMNS = 100_000;
+
 export class MissingCounter {
   private readonly present = new Map<string, number>();
   rows = 0;
@@ -145,6 +149,13 @@ export class MissingCounter {
     for (const key in row) {
       if (row[key] !== null) this.present.set(key, (this.present.get(key) ?? 0) + 1);
       else if (!this.present.has(key)) this.present.set(key, 0);
+    }
+    // JSON Lines rows may each bring new keys; past this many the data is not a table (and a Map stops at 2^24).
+    if (this.present.size > MAX_COLUMNS) {
+      throw new EvaluatorError(
+        'EVAL_DATA_FORMAT',
+        `data names more than ${MAX_COLUMNS} distinct columns by row ${this.rows}`,
+      );
     }
   }
   columns(): string[] {

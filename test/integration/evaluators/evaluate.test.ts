@@ -537,6 +537,23 @@ describe('a model with its weights in another file', () => {
 });
 
 describe('evaluate limits', () => {
+  it('refuses JSON Lines whose rows name more than 100,000 distinct columns', async () => {
+    // 1,001 rows of 100 keys each, every key new: not a table.
+    const data = path.join(dir, 'keys.jsonl');
+    const lines = Array.from({ length: 1_001 }, (_, r) =>
+      JSON.stringify(
+        Object.fromEntries([['p', r % 2], ...Array.from({ length: 100 }, (_, k) => [`c${r}_${k}`, 1])]),
+      ),
+    );
+    await writeFile(data, lines.join('\n') + '\n');
+    await expect(
+      evaluate({ data, spec: { prediction: { column: 'p' }, metrics: ['data_quality'] } }),
+    ).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining('data names more than 100000 distinct columns by row'),
+    });
+  });
+
   it('stops at maxRows, maxBytes, a timeout and a cancel, with clear codes', async () => {
     await expect(
       evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC, limits: { maxRows: 5000 } }),
