@@ -138,8 +138,21 @@ export function proxiesOf(
   const findings: ProxyFinding[] = [];
   for (const feature of features) {
     const { codes, bound } = binnedCodes(feature.column, feature.numeric);
-    const tables = sensitive.map((s) => new Float64Array(bound * s.values.length));
+    const report = (k: number, table: Float64Array) => {
+      const s = sensitive[k]!;
+      if (s.name === feature.column.name) return;
+      const v = cramersVOfTable(table, bound, radix[k]! - 1);
+      findings.push({
+        feature: feature.column.name,
+        sensitive: s.name,
+        cramers_v: v,
+        method: feature.numeric ? 'quantile_bins' : 'categories',
+        flagged: v !== null && v >= threshold,
+      });
+    };
     if (bound * jointSize <= MAX_JOINT_TABLE) {
+      // Every table at once, from one pass over the joint codes: the tables are small.
+      const tables = sensitive.map((s) => new Float64Array(bound * s.values.length));
       joint ??= jointCodes(sensitive, radix);
       const counts = new Float64Array(bound * jointSize);
       for (let i = 0; i < codes.length; i++) {
@@ -158,27 +171,19 @@ export function proxiesOf(
           }
         }
       }
+      tables.forEach((table, k) => report(k, table));
     } else {
-      for (let i = 0; i < codes.length; i++) {
-        const x = codes[i]!;
-        if (x < 0) continue;
-        for (let k = 0; k < sensitive.length; k++) {
-          const y = sensitive[k]!.codes[i]!;
-          if (y >= 0) tables[k]![x * (radix[k]! - 1) + y]!++;
+      // One table at a time: each may hold millions of cells, and all of them at once, gigabytes.
+      sensitive.forEach((s, k) => {
+        const table = new Float64Array(bound * s.values.length);
+        for (let i = 0; i < codes.length; i++) {
+          const x = codes[i]!;
+          const y = s.codes[i]!;
+          if (x >= 0 && y >= 0) table[x * (radix[k]! - 1) + y]!++;
         }
-      }
-    }
-    sensitive.forEach((s, k) => {
-      if (s.name === feature.column.name) return;
-      const v = cramersVOfTable(tables[k]!, bound, radix[k]! - 1);
-      findings.push({
-        feature: feature.column.name,
-        sensitive: s.name,
-        cramers_v: v,
-        method: feature.numeric ? 'quantile_bins' : 'categories',
-        flagged: v !== null && v >= threshold,
+        report(k, table);
       });
-    });
+    }
   }
   return findings;
 }
