@@ -161,12 +161,21 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     const subdir = (options.path ?? '.').replace(/^\.\/?/, '');
     // git archive obeys the commit's own .gitattributes: export-ignore leaves files out (a failing test, a
     // rule) and export-subst rewrites them, so the bundle would not be what reviewers see in the commit.
-    const names = (await git(['ls-tree', '-r', '-z', '--name-only', commit])).toString('utf8').split('\0');
-    const attributes = names.find((name) => {
-      if (path.posix.basename(name) !== '.gitattributes') return false;
-      const folder = path.posix.dirname(name).replace(/^\.$/, '');
-      return !subdir || !folder || `${subdir}/`.startsWith(`${folder}/`) || folder.startsWith(`${subdir}/`);
-    });
+    // The files that could apply: any inside the policy folder, and one in each folder above it.
+    const above = subdir.split('/').map((_, i, parts) => [...parts.slice(0, i), '.gitattributes'].join('/'));
+    const listed = await git([
+      'ls-tree',
+      '-r',
+      '-z',
+      '--name-only',
+      commit,
+      '--',
+      ...(subdir ? [subdir, ...above] : []),
+    ]);
+    const attributes = listed
+      .toString('utf8')
+      .split('\0')
+      .find((name) => path.posix.basename(name) === '.gitattributes');
     if (attributes) {
       throw new PolicyError(
         'POLICY_SOURCE_FAILED',
@@ -245,7 +254,6 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
 
   // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
   // failure to record an activation leaves the previous bundle serving, and the commit is tried again.
-
   const consider = async (commit: string) => {
     const [author, committer] = (await git(['log', '-1', '--format=%an <%ae>%x00%cn <%ce>', commit]))
       .toString('utf8')

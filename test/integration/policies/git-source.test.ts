@@ -268,13 +268,18 @@ describe('createGitPolicySource', () => {
       'lib/time/failing_test.rego export-ignore\n',
     );
     await commit('hide a failing test from the export');
+    // The same from the repository's root, which applies to the folder too.
+    await git(['mv', 'policies/.gitattributes', '.gitattributes']);
+    await writeFile(path.join(repo, '.gitattributes'), 'policies/lib/time/failing_test.rego export-ignore\n');
+    await commit('hide it from the root');
     await git(['checkout', '-q', '-b', 'no-policies', head]);
     await git(['rm', '-q', '-r', 'policies']);
     const empty = await commit('no policies');
     await git(['checkout', '-q', 'main']);
-    await expect(source.buildRef('hides-a-test')).rejects.toThrow(
+    await expect(source.buildRef('hides-a-test~1')).rejects.toThrow(
       /has policies\/\.gitattributes, which can leave policy files out of what is built/,
     );
+    await expect(source.buildRef('hides-a-test')).rejects.toThrow(/has \.gitattributes, which can leave/);
     await expect(source.buildRef('no-policies')).rejects.toThrow(`commit ${empty} has no folder policies`);
     // As a branch's head, such a commit is rejected as a failing one is, not taken for a failure to record.
     const follower = createGitPolicySource({
