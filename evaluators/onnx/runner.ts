@@ -331,6 +331,23 @@ function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan 
   };
 }
 
+/**
+ * Column `column` of a [n, cols] score tensor into into[at..at+n), NaN where a row could not be scored. A
+ * function of its own on float arrays: inline in runBatch, typed for every output kind, the same loop cost
+ * about 25 ns a row in the benchmark against 4 here, half of a 16-unit MLP's whole forward pass.
+ */
+function readScores(
+  data: Float32Array | Float64Array,
+  cols: number,
+  column: number,
+  ok: Uint8Array,
+  n: number,
+  into: Float64Array,
+  at: number,
+): void {
+  for (let i = 0; i < n; i++) into[at + i] = ok[i] ? data[i * cols + column]! : Number.NaN;
+}
+
 /** Loads an ONNX model for inference with the chosen execution provider (auto: CUDA when it loads, else CPU). */
 export async function openModel(
   bytes: Uint8Array,
@@ -396,7 +413,11 @@ export async function openModel(
       return;
     }
     const column = cols > 1 ? choice.positiveIndex! : 0;
-    for (let i = 0; i < rows.length; i++) into[at + i] = ok[i] ? Number(data[i * cols + column]) : Number.NaN;
+    if (data instanceof Float32Array || data instanceof Float64Array)
+      readScores(data, cols, column, ok, rows.length, into, at);
+    else
+      for (let i = 0; i < rows.length; i++)
+        into[at + i] = ok[i] ? Number(data[i * cols + column]) : Number.NaN;
   }
 
   return {
