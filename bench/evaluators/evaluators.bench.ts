@@ -6,6 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import ort from 'onnxruntime-node';
 import { ADULT_COLUMNS, adultSpec, loadMatrix } from '../../evaluators/fixtures/datasets.ts';
 import { ADULT_TRAIN } from '../../evaluators/fixtures/generate.ts';
@@ -21,6 +23,11 @@ import { readRows, type Row } from '../../evaluators/readers/rows.ts';
 import type { EvaluationSpec } from '../../evaluators/spec/types.ts';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
+// A full collection before each timed pair of runs (section 3): otherwise a collection of the rows made for the
+// batch lands inside one side's timer, and at about 0.1 s for all of the bare runs one pause of tens of ms
+// swung the 16-unit overhead between −30% and +220% from run to run.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
 const BATCH = 4096;
 const lines: string[] = [];
 const log = (line: string): void => {
@@ -196,6 +203,7 @@ try {
       const x = new Float32Array(rows.length * layout.width);
       rows.forEach((r, k) => layout.encode(r, x, k * layout.width));
       const tensor = new ort.Tensor('float32', x, [rows.length, layout.width]);
+      collectGarbage();
       // Alternate the order so that neither side always runs on a warmer cache.
       const runBare = async (): Promise<void> => {
         const s = performance.now();
