@@ -55,7 +55,6 @@ export class TensorLayout {
   private readonly indexes: (Map<string, number> | null)[];
   // Per feature, the one-hot index of each code of the collected column last encoded (-1: unseen category).
   private readonly codeSlots: { values: readonly string[] | null; slots: Int32Array }[];
-  private columnEncoder: ColumnEncoder | undefined;
 
   constructor(readonly features: Feature[]) {
     let offset = 0;
@@ -103,8 +102,8 @@ export class TensorLayout {
    * Writes rows start..start+count of collected columns (one per feature, in spec order) into `out`, which
    * must be zero, and sets ok[i] as encode would for the same rows, counting the same unseen categories
    * (those met before a row's first missing value). A row that is not ok may hold other values than encode
-   * leaves in it: its score is discarded. From the numbers the data pass parsed once and its dictionary codes,
-   * rather than the row objects. Returns false, writing nothing, when a one-hot feature's column is not coded
+   * leaves in it: its score is discarded. Feature by feature rather than row by row, and with the numbers
+   * parsed once by the data pass. Returns false, writing nothing, when a one-hot feature's column is not coded
    * throughout; the caller then encodes the rows.
    */
   encodeColumns(
@@ -115,20 +114,24 @@ export class TensorLayout {
     ok: Uint8Array,
   ): boolean {
     if (this.indexes.some((index, f) => index && !columns[f]!.coded)) return false;
-    this.columnEncoder ??= compileColumnEncoder(
-      this.offsets,
-      this.indexes.map((index) => index !== null),
-      this.width,
-    );
-    this.unknownCategories += this.columnEncoder(
-      columns.map((c) => c.nums),
-      columns.map((c) => c.codes),
-      columns.map((c, f) => (this.indexes[f] ? this.slotsOf(f, c.values) : NO_SLOTS)),
-      start,
-      count,
-      out,
-      ok,
-    );
+    ok.fill(1, 0, count);
+    for (let f = 0; f < this.columns.length; f++) {
+      const column = columns[f]!;
+      if (this.indexes[f]) {
+        this.unknownCategories += encodeOneHot(
+          column.codes,
+          this.slotsOf(f, column.values),
+          start,
+          count,
+          out,
+          this.offsets[f]!,
+          this.width,
+          ok,
+        );
+      } else {
+        encodeNumeric(column.nums, start, count, out, this.offsets[f]!, this.width, ok);
+      }
+    }
     return true;
   }
 
@@ -147,55 +150,41 @@ export class TensorLayout {
   }
 }
 
-/** Encodes a batch from collected columns (see encodeColumns); returns the unseen categories it counted. */
-type ColumnEncoder = (
-  nums: readonly Float64Array[],
-  codes: readonly Int32Array[],
-  slots: readonly Int32Array[],
+// The column passes of encodeColumns, as functions of their own so that each stays monomorphic. Every row is
+// written, whether or not an earlier feature already ruled it out: a branch per row costs more than the store.
+function encodeNumeric(
+  nums: Float64Array,
   start: number,
   count: number,
   out: Float32Array,
-  ok: Uint8Array,
-) => number;
-
-const NO_SLOTS = new Int32Array(0);
-
-/**
- * The row loop of encodeColumns written out for one layout: a single pass over the batch, each row's features
- * in spec order at constant offsets, so that a one-hot slot is a store and a row's fate one flag. A pass per
- * feature walks the whole batch buffer once each: on the benchmark's Adult layout (9 features, 25 floats) they
- * took 39–46 ns a row in its loop and this takes 26–39, beside a 16-unit MLP's whole forward pass at about
- * 100. The source is built from our own integers only (offsets, the width, feature positions), never from
- * data or the spec's names, and compiled once per layout.
- */
-function compileColumnEncoder(
-  offsets: readonly number[],
-  oneHot: readonly boolean[],
+  offset: number,
   width: number,
-): ColumnEncoder {
-  const int = (n: number): string => {
-    if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`not a layout integer: ${n}`);
-    return String(n);
-  };
-  const locals = offsets.map((_, f) =>
-    oneHot[f] ? `const c${f} = codes[${f}], s${f} = slots[${f}];` : `const n${f} = nums[${f}];`,
-  );
-  const features = offsets.map((offset, f) =>
-    oneHot[f]
-      ? `{ const code = c${f}[r]; if (code < 0) good = 0; else { const slot = s${f}[code]; if (slot >= 0) out[at + ${int(offset)} + slot] = 1; else unseen += good; } }`
-      : // x - x is 0 for a finite number only (NaN for NaN and ±Infinity), as Number.isFinite judges it.
-        `{ const x = n${f}[r]; out[at + ${int(offset)}] = x; if (x - x !== 0) good = 0; }`,
-  );
-  const source = [
-    'let unseen = 0;',
-    ...locals,
-    `for (let i = 0, at = 0; i < count; i++, at += ${int(width)}) {`,
-    'const r = start + i;',
-    'let good = 1;',
-    ...features,
-    'ok[i] = good;',
-    '}',
-    'return unseen;',
-  ].join('\n');
-  return new Function('nums', 'codes', 'slots', 'start', 'count', 'out', 'ok', source) as ColumnEncoder;
+  ok: Uint8Array,
+): void {
+  for (let i = 0, at = offset; i < count; i++, at += width) {
+    const x = nums[start + i]!;
+    out[at] = x;
+    if (!Number.isFinite(x)) ok[i] = 0;
+  }
+}
+
+/** Returns how many unseen categories it met in rows still ok. */
+function encodeOneHot(
+  codes: Int32Array,
+  slots: Int32Array,
+  start: number,
+  count: number,
+  out: Float32Array,
+  offset: number,
+  width: number,
+  ok: Uint8Array,
+): number {
+  let unseen = 0;
+  for (let i = 0, at = offset; i < count; i++, at += width) {
+    const code = codes[start + i]!;
+    if (code < 0) ok[i] = 0;
+    else if (slots[code]! >= 0) out[at + slots[code]!] = 1;
+    else if (ok[i]) unseen++;
+  }
+  return unseen;
 }
