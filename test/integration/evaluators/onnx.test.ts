@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFixtures, COMPAS_CSV, type Fixtures } from '../../../evaluators/fixtures/generate.ts';
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
+import { DOUBLE, encodeModel } from '../../../evaluators/fixtures/onnx-writer.ts';
 import { readModelMetadata } from '../../../evaluators/index.ts';
 import { normalizeFeatures, TensorLayout } from '../../../evaluators/onnx/features.ts';
 import { EvaluatorError } from '../../../evaluators/errors.ts';
@@ -72,6 +73,43 @@ describe('openModel (onnxruntime-node)', () => {
       execution_provider: 'cpu',
     });
     await runner.close();
+  });
+
+  it('reads a double-precision [N, 1] score output as it reads float [N, 2] probabilities', async () => {
+    const features = normalizeFeatures(fixtures.compasLogistic.spec.features!);
+    const width = new TensorLayout(features).width;
+    const layer = {
+      w: Float32Array.from({ length: width }, (_, i) => (i % 3) / 50),
+      b: Float32Array.of(-1),
+      in: width,
+      out: 1,
+    };
+    // The same logistic regression with its probability of the positive class alone, cast to double.
+    const doubles = encodeModel({
+      name: 'logistic_double',
+      inputs: [{ name: 'features', shape: ['N', width] }],
+      outputs: [{ name: 'score', elemType: DOUBLE, shape: ['N', 1] }],
+      initializers: [
+        { name: 'w', dims: [width, 1], data: layer.w },
+        { name: 'b', dims: [1], data: layer.b },
+      ],
+      nodes: [
+        { op: 'Gemm', inputs: ['features', 'w', 'b'], outputs: ['logit'] },
+        { op: 'Sigmoid', inputs: ['logit'], outputs: ['p'] },
+        { op: 'Cast', inputs: ['p'], outputs: ['score'], attributes: { to: DOUBLE } },
+      ],
+    });
+    const floats = await openModel(logisticOnnx(layer), fixtures.compasLogistic.spec, 'cpu');
+    const double = await openModel(doubles, fixtures.compasLogistic.spec, 'cpu');
+    expect(double.metadata.outputs).toEqual([
+      { name: 'score', type: 'tensor(double)', shape: ['N', 1], elem_type: 'double' },
+    ]);
+    const rows = compasRows.map((r, i) => (i === 5 ? { ...r, age: null } : r));
+    const a = await floats.predict(rows);
+    const b = await double.predict(rows);
+    expect(Number.isNaN(b[5]!)).toBe(true);
+    for (let i = 0; i < rows.length; i++) if (i !== 5) expect(b[i]).toBeCloseTo(a[i]!, 6);
+    await Promise.all([floats.close(), double.close()]);
   });
 
   it('reads ZipMap outputs and one-input-per-column models the same as the probability tensor', async () => {
