@@ -334,7 +334,7 @@ function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan 
 /**
  * Column `column` of a [n, cols] score tensor into into[at..at+n), NaN where a row could not be scored. A
  * function of its own on float arrays: inline in runBatch, typed for every output kind, the same loop cost
- * about 25 ns a row in the benchmark against 4 here, half of a 16-unit MLP's whole forward pass.
+ * about 25 ns a row in the benchmark against 4 here, a quarter of a 16-unit MLP's whole forward pass.
  */
 function readScores(
   data: Float32Array | Float64Array,
