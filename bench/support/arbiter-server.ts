@@ -19,7 +19,11 @@ export interface ArbiterServer {
   stop(): Promise<void>;
 }
 
-export async function startArbiterServer(port: number): Promise<ArbiterServer> {
+/** `nodeArgs`: options for the server's Node.js (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+export async function startArbiterServer(
+  port: number,
+  { nodeArgs = [] }: { nodeArgs?: readonly string[] } = {},
+): Promise<ArbiterServer> {
   const database = `arbiter_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
@@ -33,7 +37,7 @@ export async function startArbiterServer(port: number): Promise<ArbiterServer> {
     ARBITER_LOG_LEVEL: 'warn',
     ARBITER_REPORT_SCHEDULER: 'off',
   };
-  const server = spawn(process.execPath, [ARBITER, 'serve', '--port', String(port)], {
+  const server = spawn(process.execPath, [...nodeArgs, ARBITER, 'serve', '--port', String(port)], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
