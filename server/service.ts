@@ -100,6 +100,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       ledger,
       regions,
       source: config.policySource,
+      workers: config.policyWorkers,
       dataDir: config.dataDir,
       clock,
       log,

@@ -58,6 +58,8 @@ export async function startPolicies(options: {
   readonly ledger: Ledger;
   readonly regions: ReadonlyMap<string, Region>;
   readonly source: PolicySourceConfig;
+  /** Policy worker threads (the engine's pool). */
+  readonly workers: number;
   readonly dataDir: string;
   readonly clock: () => Date;
   readonly log: Logger;
@@ -89,7 +91,7 @@ export async function startPolicies(options: {
     activate: async (bundle: PolicyBundle, announce) => {
       if (engine) return engine.activate(bundle, announce);
       // The first bundle: nothing is decided before the engine is kept, so it can be recorded after it starts.
-      const first = await createPolicyEngine({ bundle });
+      const first = await createPolicyEngine({ bundle, poolSize: options.workers });
       await announce().catch(async (err: unknown) => {
         await first.close();
         throw err;

@@ -115,6 +115,13 @@ describe('loadConfig', () => {
     expect(err.message).toContain('ARBITER_ANCHOR_TIMEOUT_MS="999": out of range');
   });
 
+  it('leaves a core to the event loop unless told how many policy workers to run', () => {
+    expect(loadConfig({}).policyWorkers).toBe(Math.max(1, os.availableParallelism() - 1));
+    expect(loadConfig({ ARBITER_POLICY_WORKERS: '3' }).policyWorkers).toBe(3);
+    const err = configError(() => loadConfig({ ARBITER_POLICY_WORKERS: '0' }));
+    expect(err.message).toContain('ARBITER_POLICY_WORKERS="0": out of range');
+  });
+
   it('reads the trusted proxies as a list, and refuses what is not an address or range', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ ARBITER_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).trustProxy).toEqual([
