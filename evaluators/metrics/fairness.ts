@@ -304,25 +304,31 @@ interface Gaps {
 }
 
 // A loop, not Math.max(...values): spreading one argument per group overflows the stack on an intersection
-// of tens of thousands of groups.
+// of tens of thousands of groups. A gap needs two groups: with one (the rest too small, or their rate
+// undefined) it is null, not a perfect 0, so that a policy cannot pass on a comparison that was never made.
 function rangeOf(values: (number | null)[]): { diff: number | null; ratio: number | null } {
   let min = Infinity;
   let max = -Infinity;
+  let defined = 0;
   for (const v of values) {
     if (v === null) continue;
+    defined++;
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  if (min > max) return { diff: null, ratio: null };
+  if (defined < 2) return { diff: null, ratio: null };
   return { diff: max - min, ratio: rate(min, max) };
 }
 
-/** `equalizedOdds`: the included groups whose TPR and FPR are both defined; the others leave both ranges. */
-function gapsOf(table: Float64Array, included: number[], equalizedOdds: number[], hasLabel: boolean): Gaps {
+/**
+ * Over the included groups. Each range of equalized odds takes the groups whose rate is defined: a group
+ * without positive labels still has an FPR to compare, and one without negative labels a TPR.
+ */
+function gapsOf(table: Float64Array, included: number[], hasLabel: boolean): Gaps {
   const dp = rangeOf(included.map((g) => sel(table, g)));
   if (!hasLabel) return { dpd: dp.diff, dpr: dp.ratio, eod: null, eor: null };
-  const tpr = rangeOf(equalizedOdds.map((g) => tprOf(table, g)));
-  const fpr = rangeOf(equalizedOdds.map((g) => fprOf(table, g)));
+  const tpr = rangeOf(included.map((g) => tprOf(table, g)));
+  const fpr = rangeOf(included.map((g) => fprOf(table, g)));
   // Fairlearn: difference = the larger of the two ranges, ratio = the smaller of the two min/max ratios.
   const eod = tpr.diff === null || fpr.diff === null ? null : Math.max(tpr.diff, fpr.diff);
   const eor = tpr.ratio === null || fpr.ratio === null ? null : Math.min(tpr.ratio, fpr.ratio);
@@ -339,8 +345,6 @@ function twoProportionZ(x1: number, n1: number, x2: number, n2: number): number 
 interface Prepared {
   index: GroupIndex;
   included: number[];
-  /** Included groups with both TPR and FPR defined on the full data: the groups of equalized odds. */
-  equalizedOdds: number[];
 }
 
 function prepare(
@@ -351,8 +355,7 @@ function prepare(
   const index = indexGroups(cells, attrs);
   const { table, missing } = tally(cells, index, cells.count);
   const included = index.names.map((_, g) => g).filter((g) => table[g * WIDTH + N]! >= minGroupSize);
-  const equalizedOdds = included.filter((g) => tprOf(table, g) !== null && fprOf(table, g) !== null);
-  return { index, included, equalizedOdds, table, missing };
+  return { index, included, table, missing };
 }
 
 /** Fairness metrics for one attribute (attrs of length 1) or one intersection, following Fairlearn. */
@@ -361,7 +364,7 @@ export function fairnessOf(
   attrs: number[],
   options: FairnessOptions,
 ): FairnessAttribute {
-  const { index, included, equalizedOdds, table, missing } = prepare(cells, attrs, options.minGroupSize);
+  const { index, included, table, missing } = prepare(cells, attrs, options.minGroupSize);
   const threshold = options.fourFifthsThreshold ?? 0.8;
   const alpha = options.alpha ?? 0.05;
   const excluded: ExcludedGroup[] = [];
@@ -381,18 +384,20 @@ export function fairnessOf(
   });
   if (options.hasLabel) {
     for (const g of included) {
-      const undefinedRates = [
-        tprOf(table, g) === null ? 'tpr' : null,
-        fprOf(table, g) === null ? 'fpr' : null,
-      ].filter((x) => x !== null);
-      if (undefinedRates.length > 0) {
-        excluded.push({
-          group: index.names[g]!,
-          count: table[g * WIDTH + N]!,
-          reason: `${undefinedRates.join(' and ')} undefined (no ${undefinedRates.length === 2 ? 'labels' : undefinedRates[0] === 'tpr' ? 'positive labels' : 'negative labels'})`,
-          from: ['equalized_odds'],
-        });
-      }
+      const tpr = tprOf(table, g) === null;
+      const fpr = fprOf(table, g) === null;
+      if (!tpr && !fpr) continue;
+      excluded.push({
+        group: index.names[g]!,
+        count: table[g * WIDTH + N]!,
+        reason:
+          tpr && fpr
+            ? 'tpr and fpr undefined (no labels)'
+            : tpr
+              ? 'tpr undefined (no positive labels); its fpr still counts in the fpr range'
+              : 'fpr undefined (no negative labels); its tpr still counts in the tpr range',
+        from: ['equalized_odds'],
+      });
     }
   }
   let best = -1;
@@ -419,7 +424,7 @@ export function fairnessOf(
     }
     groups[name] = metrics;
   });
-  const gaps = gapsOf(table, included, equalizedOdds, options.hasLabel);
+  const gaps = gapsOf(table, included, options.hasLabel);
 
   const fourFifths: FourFifths = {
     threshold,
@@ -554,7 +559,7 @@ export function bootstrapFairness(
     for (let c = 0; c < weights.length; c++) weights[c] = poisson(rng, cells.count[c]!);
     prepared.forEach((p, s) => {
       const { table } = tally(cells, p.index, weights);
-      const gaps = gapsOf(table, p.included, p.equalizedOdds, options.hasLabel);
+      const gaps = gapsOf(table, p.included, options.hasLabel);
       const out = samples[s]!;
       if (gaps.dpd !== null) out.dpd.push(gaps.dpd);
       if (gaps.eod !== null) out.eod.push(gaps.eod);

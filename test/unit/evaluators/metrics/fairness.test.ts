@@ -63,7 +63,7 @@ describe('fairnessOf', () => {
     expect(f.groups.C!.impact_ratio).toBe(2);
   });
 
-  it('reports a rate with no denominator as null and leaves the group out of equalized odds', () => {
+  it('reports a rate with no denominator as null, and a range over fewer than two groups as null', () => {
     const c = cellsFromRecords(
       ['g'],
       [...rows('A', [1, 0, 1, 0], [1, 0, 0, 1]), ...rows('B', [0, 0, 0, 0], [1, 0, 0, 0])],
@@ -73,14 +73,20 @@ describe('fairnessOf', () => {
     expect(r.groups.B!.fnr).toBeNull();
     expect(r.groups.B!.ppv).toBe(0);
     expect(r.excluded_groups).toEqual([
-      { group: 'B', count: 4, reason: 'tpr undefined (no positive labels)', from: ['equalized_odds'] },
+      {
+        group: 'B',
+        count: 4,
+        reason: 'tpr undefined (no positive labels); its fpr still counts in the fpr range',
+        from: ['equalized_odds'],
+      },
     ]);
-    // B leaves both ranges, not only the TPR one: A alone is left, so there is no gap.
-    expect(r.equalized_odds_difference).toBe(0);
-    expect(r.equalized_odds_ratio).toBe(1);
+    // Only A has a TPR, so the TPR range compares nothing: equalized odds is unknown, not a perfect 0.
+    expect(r.equalized_odds_difference).toBeNull();
+    expect(r.equalized_odds_ratio).toBeNull();
+    expect(r.demographic_parity_difference).toBe(0.25);
   });
 
-  it('leaves a group with an undefined rate out of the FPR range as well as the TPR range', () => {
+  it('keeps a group whose TPR is undefined in the FPR range', () => {
     const ones = (n: number, k: number): (0 | 1)[] => Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
     // A: no positive labels, FPR 9/10. B: TPR 1/2, FPR 1/10. C: TPR 3/5, FPR 2/10.
     const c = cellsFromRecords(
@@ -94,10 +100,10 @@ describe('fairnessOf', () => {
     const r = fairnessOf(c, [0], { minGroupSize: 1, hasLabel: true, hasScore: false });
     expect(r.groups.A!.fpr).toBeCloseTo(0.9, 12);
     expect(r.excluded_groups.map((e) => e.group)).toEqual(['A']);
-    expect(r.equalized_odds_difference).toBeCloseTo(0.1, 12); // max(3/5 − 1/2, 2/10 − 1/10)
-    expect(r.equalized_odds_ratio).toBeCloseTo(0.5, 12); // min((1/2) ÷ (3/5), (1/10) ÷ (2/10))
-    // The bootstrap leaves A out in every resample too; at 100 times the rows, its intervals are tight, and
-    // an A counted in the FPR range would put the gap near 0.8.
+    expect(r.equalized_odds_difference).toBeCloseTo(0.8, 12); // max(3/5 − 1/2, 9/10 − 1/10)
+    expect(r.equalized_odds_ratio).toBeCloseTo(1 / 9, 12); // min((1/2) ÷ (3/5), (1/10) ÷ (9/10))
+    // The bootstrap counts A's FPR in every resample too; at 100 times the rows its interval is tight around
+    // 0.8, where an A left out would put the gap near 0.1.
     const big = cellsFromRecords(
       ['g'],
       [
@@ -114,8 +120,30 @@ describe('fairnessOf', () => {
       hasLabel: true,
     });
     const [low, high] = boot!.equalized_odds_difference!;
-    expect(low).toBeGreaterThan(0.03);
-    expect(high).toBeLessThan(0.2);
+    expect(low).toBeGreaterThan(0.75);
+    expect(high).toBeLessThan(0.85);
+  });
+
+  it('has no gaps when min_group_size leaves one group to compare', () => {
+    const c = cellsFromRecords(
+      ['g'],
+      [...rows('A', [1, 1, 0, 0, 1], [1, 0, 1, 0, 1]), ...rows('B', [1, 0], [0, 0])],
+    );
+    const r = fairnessOf(c, [0], { minGroupSize: 3, hasLabel: true, hasScore: false });
+    expect(r.groups.B!.selection_rate).toBe(0);
+    expect(r.demographic_parity_difference).toBeNull();
+    expect(r.demographic_parity_ratio).toBeNull();
+    expect(r.equalized_odds_difference).toBeNull();
+    expect(r.equalized_odds_ratio).toBeNull();
+    const [boot] = bootstrapFairness(c, [[0]], {
+      resamples: 50,
+      seed: 1,
+      confidence: 0.9,
+      minGroupSize: 3,
+      hasLabel: true,
+    });
+    expect(boot!.demographic_parity_difference).toBeNull();
+    expect(boot!.equalized_odds_difference).toBeNull();
   });
 
   it('says a group without any label has neither rate', () => {
