@@ -18,8 +18,11 @@ export async function evaluateOnce(bundle: PolicyBundle, stage: Stage, input: un
     // The SDK throws strings (OPA.md gotcha c).
     throw new PolicyError('POLICY_EVAL_FAILED', `policy evaluation failed: ${String(err)}`, { cause: err });
   }
-  const decision = Array.isArray(resultSet) ? normalizeDecision(resultSet[0]?.result) : undefined;
-  if (!decision)
-    throw new PolicyError('POLICY_EVAL_FAILED', `${entrypointOf(stage)} returned no decision document`);
-  return decision;
+  try {
+    return normalizeDecision(Array.isArray(resultSet) ? resultSet[0]?.result : undefined);
+  } catch (err) {
+    throw new PolicyError('POLICY_EVAL_FAILED', `${entrypointOf(stage)}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

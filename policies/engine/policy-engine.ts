@@ -82,11 +82,14 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
       const evaluating = generation.run(entrypointOf(stage), json);
       const inputSha256 = sha256Hex(json);
       const resultSet = await evaluating;
-      const decision = Array.isArray(resultSet) ? normalizeDecision(resultSet[0]?.result) : undefined;
-      if (!decision) {
+      let decision: Decision;
+      try {
+        decision = normalizeDecision(Array.isArray(resultSet) ? resultSet[0]?.result : undefined);
+      } catch (err) {
         throw new PolicyError(
           'POLICY_EVAL_FAILED',
-          `${entrypointOf(stage)} returned no decision document (revision ${generation.bundle.revision})`,
+          `${entrypointOf(stage)} at revision ${generation.bundle.revision}: ${(err as Error).message}`,
+          { cause: err },
         );
       }
       return {

@@ -199,6 +199,48 @@ describe('createPolicyEngine', () => {
     }
   });
 
+  it('refuses a decision document that breaks the contract instead of reading it as no findings', async () => {
+    const malformed = {
+      'allows-despite-a-denial':
+        'decision := {"allow": true, "deny": [{"rule": "SEC-FINDING", "title": "", "regulation": [], ' +
+        '"severity": "critical", "message": "m", "evidence_keys": []}], "warn": [], "obligations": [], "waived": []}',
+      'deny-is-a-string':
+        'decision := {"allow": false, "deny": "SEC-FINDING", "warn": [], "obligations": [], "waived": []}',
+    };
+    const refusals: Record<string, string> = {};
+    for (const [name, rule] of Object.entries(malformed)) {
+      const source = path.join(scratch, name);
+      await cp(POLICIES_DIR, source, { recursive: true });
+      // Its tests would no longer type-check: this policy is meant to be wrong.
+      await rm(path.join(source, 'deployment', 'decision_test.rego'));
+      await writeFile(
+        path.join(source, 'deployment', 'decision.rego'),
+        `# METADATA\n# custom:\n#   entrypoint: arbiter/deployment/decision\npackage arbiter.deployment\n\n${rule}\n`,
+      );
+      const built = await buildBundle({
+        sourceDir: source,
+        revision: name,
+        out: path.join(scratch, `${name}.tar.gz`),
+      });
+      const engine = await createPolicyEngine({ bundle: built, poolSize: 1 });
+      try {
+        const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+        const failure = await engine.evaluate('deployment', input).catch((err: unknown) => err);
+        expect(failure).toMatchObject({ code: 'POLICY_EVAL_FAILED' });
+        refusals[name] = (failure as Error).message;
+        await expect(evaluateOnce(built, 'deployment', input)).rejects.toMatchObject({
+          code: 'POLICY_EVAL_FAILED',
+        });
+      } finally {
+        await engine.close();
+      }
+    }
+    expect(refusals['allows-despite-a-denial']).toMatch(
+      /allow: allow is true while deny lists unwaived denials/,
+    );
+    expect(refusals['deny-is-a-string']).toMatch(/malformed decision document: deny: /);
+  });
+
   it('refuses evaluations after close', async () => {
     const engine = await createPolicyEngine({ bundle, poolSize: 1 });
     await engine.close();

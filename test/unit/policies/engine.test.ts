@@ -39,8 +39,14 @@ describe('normalizeDecision', () => {
   });
 
   it('refuses what is not a decision document', () => {
-    expect(normalizeDecision(undefined)).toBeUndefined();
-    expect(normalizeDecision({ deny: [] })).toBeUndefined();
+    expect(() => normalizeDecision(undefined)).toThrow(/returned no decision document/);
+    expect(() => normalizeDecision({ deny: [] })).toThrow(/allow: /);
+    expect(() => normalizeDecision({ allow: false, deny: 'SEC-FINDING' })).toThrow(/deny: /);
+    expect(() => normalizeDecision({ allow: false, warn: [{ message: 'm' }] })).toThrow(/warn\.0\.rule: /);
+    expect(() => normalizeDecision({ allow: false, waived: [violation('A')] })).toThrow(
+      /waived\.0\.waiver_id: /,
+    );
+    expect(() => normalizeDecision({ allow: false, reasons: [] })).toThrow(/reasons/);
     expect(normalizeDecision({ allow: true })).toEqual({
       allow: true,
       deny: [],
@@ -48,6 +54,13 @@ describe('normalizeDecision', () => {
       obligations: [],
       waived: [],
     });
+  });
+
+  it('refuses an allow that an unwaived denial contradicts', () => {
+    expect(() => normalizeDecision({ allow: true, deny: [violation('A')] })).toThrow(
+      /allow: allow is true while deny lists unwaived denials/,
+    );
+    expect(normalizeDecision({ allow: false, deny: [violation('A')] }).allow).toBe(false);
   });
 });
 
