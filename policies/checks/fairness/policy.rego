@@ -124,9 +124,7 @@ _evidence_problems contains {
 	]),
 	"evidence_keys": [concat(".", ["fairness", attribute])],
 } if {
-	some attribute, _ in _attributes
-	problems := {problem | some [of, problem] in _attribute_problems; of == attribute}
-	count(problems) > 0
+	some attribute, problems in _attribute_problems
 }
 
 _reported if count(_attributes) > 0
@@ -140,13 +138,14 @@ _group_entries contains [attribute, group, stats] if {
 	some group, stats in object.get(report, "groups", {})
 }
 
-# [attribute, problem]: why an attribute's report cannot be judged.
-_attribute_problems contains [attribute, "the report is not an object"] if {
+# Why each attribute's report cannot be judged, keyed by attribute so that collecting one attribute's
+# problems is a lookup, not a scan of every attribute's (quadratic in the number of attributes).
+_attribute_problems[attribute] contains "the report is not an object" if {
 	some attribute, report in _attributes
 	not is_object(report)
 }
 
-_attribute_problems contains [attribute, concat("", [gap, " is not a number"])] if {
+_attribute_problems[attribute] contains concat("", [gap, " is not a number"]) if {
 	some attribute, report in _attributes
 	is_object(report)
 	some gap in _required_gaps
@@ -164,28 +163,28 @@ _skipped(metric) if {
 	entry.metric == metric
 }
 
-_attribute_problems contains [attribute, "groups is not an object"] if {
+_attribute_problems[attribute] contains "groups is not an object" if {
 	some attribute, report in _attributes
 	is_object(report)
 	not is_object(object.get(report, "groups", null))
 }
 
-_attribute_problems contains [attribute, concat("", ["group ", json.marshal(group), " has no numeric count"])] if {
+_attribute_problems[attribute] contains concat("", ["group ", json.marshal(group), " has no numeric count"]) if {
 	some [attribute, group, stats] in _group_entries
 	not is_number(_count(stats))
 }
 
-_attribute_problems contains [attribute, concat("", [
+_attribute_problems[attribute] contains concat("", [
 	"group ", json.marshal(group), " is compared but has no numeric impact_ratio",
-])] if {
+]) if {
 	some [attribute, group, stats] in _group_entries
 	_compared(stats)
 	not is_number(object.get(stats, "impact_ratio", null))
 }
 
-_attribute_problems contains [attribute, concat("", [
+_attribute_problems[attribute] contains concat("", [
 	"no group of at least ", json.marshal(_limits.min_group_size), " rows with a numeric impact_ratio",
-])] if {
+]) if {
 	some attribute, report in _attributes
 	is_object(report)
 	not _comparable[attribute]

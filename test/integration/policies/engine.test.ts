@@ -241,6 +241,33 @@ describe('createPolicyEngine', () => {
     expect(refusals['deny-is-a-string']).toMatch(/malformed decision document: deny: /);
   });
 
+  it('judges evidence with a thousand attributes within its Wasm memory', async () => {
+    // Collecting each attribute's problems once scanned every attribute's: with a thousand attributes that
+    // exhausted the policy's memory (opa_malloc: failed) on a request well under the body limit.
+    const engine = await createPolicyEngine({ bundle, poolSize: 1 });
+    try {
+      const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+      const unjudgeable = {
+        groups: {},
+        demographic_parity_difference: null,
+        demographic_parity_ratio: null,
+        equalized_odds_difference: null,
+        equalized_odds_ratio: null,
+        excluded_groups: [],
+      };
+      const evidence = {
+        ...input.evidence,
+        fairness: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`a${i}`, unjudgeable])),
+      };
+      const { decision } = await engine.evaluate('deployment', { ...input, evidence });
+      const missing = decision.deny.filter((v) => v.rule === 'FAIR-EVIDENCE-MISSING');
+      expect(missing).toHaveLength(1000);
+      expect(decision.allow).toBe(false);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('refuses evaluations after close', async () => {
     const engine = await createPolicyEngine({ bundle, poolSize: 1 });
     await engine.close();
