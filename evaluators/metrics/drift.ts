@@ -12,7 +12,17 @@ export interface NumericDrift {
   jensen_shannon_distance: number | null;
   reference_count: number;
   current_count: number;
-  binning: { method: 'reference_quantiles'; edges: number[]; psi_epsilon: number; js_log_base: 2 };
+  binning: {
+    method: 'reference_quantiles';
+    edges: number[];
+    /**
+     * Which end of each bin holds a value equal to an edge: 'right', (−∞, e1], (e1, e2], …, (ek, ∞), as
+     * pandas.cut(right=True). numpy.histogram closes bins on the left, so its PSI on the same edges differs.
+     */
+    closed: 'right';
+    psi_epsilon: number;
+    js_log_base: 2;
+  };
 }
 
 export interface CategoricalDrift {
@@ -138,7 +148,13 @@ export function numericDriftOfSorted(r: Float64Array, c: Float64Array, bins = 10
     jensen_shannon_distance: empty ? null : jensenShannon(rh, ch),
     reference_count: r.length,
     current_count: c.length,
-    binning: { method: 'reference_quantiles', edges, psi_epsilon: PSI_EPSILON, js_log_base: 2 },
+    binning: {
+      method: 'reference_quantiles',
+      edges,
+      closed: 'right',
+      psi_epsilon: PSI_EPSILON,
+      js_log_base: 2,
+    },
   };
 }
 

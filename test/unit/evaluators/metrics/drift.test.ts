@@ -52,6 +52,13 @@ describe('drift', () => {
     expect(edges[0]).toBeCloseTo(3.9, 12); // numpy.quantile(range(40), 0.1)
     expect([...histogramOfSorted(ref, edges)]).toEqual(Array.from({ length: 10 }, () => 4));
   });
+  it('puts a value equal to an edge in the bin below it, and says so', () => {
+    const ref = Float64Array.from([1, 2, 3, 4]);
+    const { edges, closed } = numericDrift(ref, ref, 2).binning;
+    expect(edges).toEqual([2.5]);
+    expect(closed).toBe('right');
+    expect([...histogramOfSorted(Float64Array.from([2, 2.5, 3]), edges)]).toEqual([2, 1]);
+  });
   it('is null where a sample is empty', () => {
     const d = numericDrift(Float64Array.from([1, 2]), new Float64Array(0));
     expect(d.statistic).toBeNull();
