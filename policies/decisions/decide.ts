@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
+import { canonicalJson } from '../engine/canonical-json.ts';
 import type { Decision, Obligation, Violation } from '../engine/decision.ts';
 import { buildInputDocument, type Subject } from '../engine/input-document.ts';
 import type { PolicyEngine } from '../engine/policy-engine.ts';
@@ -18,8 +19,19 @@ export interface DecisionRequest {
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
-/** The `decision` entry appended to the region's ledger. */
-export interface DecisionLedgerEntry {
+/**
+ * The `decision` entry appended to the region's ledger. It holds the whole decision document when the entry
+ * fits the ledger's entry limit; a decision with more findings than that (an intersection of hundreds of small
+ * groups, say) is committed to by the sha256 of its canonical JSON instead, beside a count of its findings by
+ * rule, and the document itself is in the stored decision.
+ */
+export type DecisionLedgerEntry = DecisionLedgerEntryFields &
+  (
+    | { readonly result: Decision; readonly result_sha256?: never; readonly result_summary?: never }
+    | { readonly result?: never; readonly result_sha256: string; readonly result_summary: DecisionSummary }
+  );
+
+interface DecisionLedgerEntryFields {
   readonly type: 'decision';
   readonly decision_id: string;
   readonly region: string;
@@ -27,9 +39,17 @@ export interface DecisionLedgerEntry {
   readonly subject: Subject;
   readonly input_sha256: string;
   readonly policy: { readonly revision: string; readonly bundle_sha256: string };
-  readonly result: Decision;
   readonly actor: Actor;
   readonly at: string;
+}
+
+/** A decision too large for its ledger entry, in brief: allow, and how many findings each rule gave. */
+export interface DecisionSummary {
+  readonly allow: boolean;
+  readonly deny: Readonly<Record<string, number>>;
+  readonly warn: Readonly<Record<string, number>>;
+  readonly obligations: Readonly<Record<string, number>>;
+  readonly waived: Readonly<Record<string, number>>;
 }
 
 export interface LedgerReceipt {
@@ -54,6 +74,8 @@ export interface DecideDeps {
   readonly waivers: { activeFor(model: string, region: string): Promise<DecisionWaivers> };
   readonly clock: () => Date;
   readonly actor: Actor;
+  /** The ledger's largest entry in bytes (its entries are RFC 8785 JSON). */
+  readonly ledgerEntryLimit: number;
   readonly newId?: () => string;
 }
 
@@ -141,7 +163,8 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
   const evaluation = await deps.engine.evaluate(stage, input);
   const decisionId = (deps.newId ?? randomUUID)();
   const policy = { revision: evaluation.revision, bundle_sha256: evaluation.bundleSha256 };
-  const entry: DecisionLedgerEntry = {
+  const resultJson = JSON.stringify(evaluation.decision);
+  const fields: DecisionLedgerEntryFields = {
     type: 'decision',
     decision_id: decisionId,
     region: body.region,
@@ -149,10 +172,10 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
     subject: body.subject,
     input_sha256: evaluation.inputSha256,
     policy,
-    result: evaluation.decision,
     actor: deps.actor,
     at: now.toISOString(),
   };
+  const entry = ledgerEntryOf(fields, evaluation.decision, resultJson, deps.ledgerEntryLimit);
   // The stored decision (with its exact input, for replay) commits with its ledger entry or not at all.
   const receipt = await deps.appendToLedger(body.region, entry, (ledger) =>
     decisionRecord(
@@ -164,7 +187,7 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
         version: body.subject.version,
         input: evaluation.inputJson,
         input_sha256: evaluation.inputSha256,
-        result: JSON.stringify(evaluation.decision),
+        result: resultJson,
         allow: evaluation.decision.allow,
         revision: policy.revision,
         bundle_sha256: policy.bundle_sha256,
@@ -257,4 +280,40 @@ function validate(request: unknown, engine: PolicyEngine): z.infer<typeof bodySc
     );
   }
   return body;
+}
+
+/**
+ * The entry with the whole decision when it fits `limit`, else with its hash and summary. RFC 8785 writes
+ * strings and numbers as JSON.stringify does, so the sizes below are the entry's own: the fields as written
+ * around a one-character stand-in for the result, plus the result.
+ */
+function ledgerEntryOf(
+  fields: DecisionLedgerEntryFields,
+  decision: Decision,
+  resultJson: string,
+  limit: number,
+): DecisionLedgerEntry {
+  const around = Buffer.byteLength(JSON.stringify({ ...fields, result: 0 })) - 1;
+  if (around + Buffer.byteLength(resultJson) <= limit) return { ...fields, result: decision };
+  const count = (items: readonly { readonly rule: string }[]) => {
+    const byRule: Record<string, number> = {};
+    for (const { rule } of items) byRule[rule] = (byRule[rule] ?? 0) + 1;
+    return byRule;
+  };
+  return {
+    ...fields,
+    result_sha256: hashDecision(decision),
+    result_summary: {
+      allow: decision.allow,
+      deny: count(decision.deny),
+      warn: count(decision.warn),
+      obligations: count(decision.obligations),
+      waived: count(decision.waived),
+    },
+  };
+}
+
+/** sha256 of a decision document's RFC 8785 JSON: what a summarised ledger entry commits to. */
+export function hashDecision(decision: Decision): string {
+  return createHash('sha256').update(canonicalJson(decision)).digest('hex');
 }

@@ -4,7 +4,7 @@ import type { Decision } from '../engine/decision.ts';
 import { evaluateOnce } from '../engine/evaluate-once.ts';
 import { hashInput } from '../engine/input-document.ts';
 import type { Stage } from '../engine/stages.ts';
-import type { DecisionLedgerEntry } from './decide.ts';
+import { hashDecision, type DecisionLedgerEntry } from './decide.ts';
 import type { DecisionStore } from './decision-store.ts';
 
 export interface ReplayResult {
@@ -19,7 +19,10 @@ export interface ReplayResult {
   readonly stored_record_matches_ledger: boolean;
   readonly policy: { readonly revision: string; readonly bundle_sha256: string };
   readonly ledger: { readonly region: string; readonly seq: number };
-  /** The decision as its ledger entry records it. */
+  /**
+   * The decision as its ledger entry records it; for an entry that holds only the decision's hash, the stored
+   * document, which `stored_record_matches_ledger` says hashes to it.
+   */
   readonly recorded: Decision;
   readonly replayed: Decision;
 }
@@ -40,7 +43,7 @@ export async function replayDecision(
 ): Promise<ReplayResult> {
   const row = await deps.decisions.get(decisionId);
   const entry = await deps.ledgerEntry(row.region, row.ledger_seq);
-  const stored: DecisionLedgerEntry['result'] = JSON.parse(row.result);
+  const stored: Decision = JSON.parse(row.result);
   // What the ledger says was decided; a row pointing at another entry is replayed from its own fields, and
   // can only fail to match.
   const ofThisDecision = entry.type === 'decision' && entry.decision_id === row.decision_id;
@@ -51,7 +54,14 @@ export async function replayDecision(
         input_sha256: row.input_sha256,
         policy: { bundle_sha256: row.bundle_sha256 },
         result: stored,
+        result_sha256: undefined,
       };
+  // A summarised entry holds the decision's hash, not the decision: a document is what it recorded if it
+  // hashes to that.
+  const recordedAs = (decision: Decision): boolean =>
+    ledgered.result === undefined
+      ? hashDecision(decision) === ledgered.result_sha256
+      : canonicalize(ledgered.result) === canonicalize(decision);
   const bundle = await deps.bundles.get(ledgered.policy.bundle_sha256);
   const input = JSON.parse(row.input) as unknown;
   const replayed = await evaluateOnce(bundle, ledgered.stage as Stage, input);
@@ -60,15 +70,15 @@ export async function replayDecision(
     ofThisDecision &&
     ledgered.input_sha256 === row.input_sha256 &&
     ledgered.policy.bundle_sha256 === row.bundle_sha256 &&
-    canonicalize(ledgered.result) === canonicalize(stored);
+    recordedAs(stored);
   return {
     decision_id: row.decision_id,
-    matches: inputMatches && storedMatches && canonicalize(ledgered.result) === canonicalize(replayed),
+    matches: inputMatches && storedMatches && recordedAs(replayed),
     input_sha256_matches: inputMatches,
     stored_record_matches_ledger: storedMatches,
     policy: { revision: bundle.revision, bundle_sha256: bundle.sha256 },
     ledger: { region: row.region, seq: row.ledger_seq },
-    recorded: ledgered.result,
+    recorded: ledgered.result ?? stored,
     replayed,
   };
 }

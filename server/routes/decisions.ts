@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVIDENCE_SCHEMA } from '../../evaluators/index.ts';
-import type { Ledger } from '../../ledger/index.ts';
+import { MAX_ENTRY_BYTES, type Ledger } from '../../ledger/index.ts';
 import {
   checkEvent,
   decide,
@@ -157,6 +157,7 @@ export function decisionHandlers(deps: {
           waivers: policies.waivers,
           clock,
           actor: actorOf(request),
+          ledgerEntryLimit: MAX_ENTRY_BYTES,
         },
       );
       return reply.status(201).send(receipt);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import canonicalize from 'canonicalize';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +27,7 @@ import {
   type PolicyTables,
   type Stage,
 } from '../../../policies/index.ts';
-import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
+import { createLedger, MAX_ENTRY_BYTES, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
 import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
 import { TEST_KEYS } from '../ledger/ledger-harness.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
@@ -70,6 +71,7 @@ const deps = (overrides: Partial<DecideDeps> = {}): DecideDeps => ({
   waivers,
   clock: () => SAMPLE_CLOCK,
   actor: ci,
+  ledgerEntryLimit: MAX_ENTRY_BYTES,
   newId: () => `d-${++ids}`,
   ...overrides,
 });
@@ -130,7 +132,7 @@ describe('decide', () => {
       actor: ci,
       at: SAMPLE_CLOCK.toISOString(),
     });
-    expect(entry.result.allow).toBe(true);
+    expect(entry.result!.allow).toBe(true);
     const row = await decisions.get('d-1');
     expect(row.input_sha256).toBe(entry.input_sha256);
     expect(createHash('sha256').update(row.input).digest('hex')).toBe(entry.input_sha256);
@@ -323,6 +325,59 @@ describe('replayDecision', () => {
       await restore();
     }
     expect((await replayDecision('d-1', replayDeps())).matches).toBe(true);
+  });
+
+  it('records a decision too large for its ledger entry by its hash, and replays it against that', async () => {
+    // 400 groups under min_group_size each give a FAIR-SMALL-GROUP warning: some 80 KB of findings, more
+    // than a ledger entry holds.
+    const request = body(ALLOWED_EU);
+    const evidence = request.evidence as { fairness: Record<string, { groups: Record<string, unknown> }> };
+    const small = { count: 5, selection_rate: 0.4, tpr: 0.6, fpr: 0.3, fnr: 0.4, ppv: 0.6, accuracy: 0.7 };
+    evidence.fairness.zip = structuredClone(evidence.fairness.sex!);
+    for (let i = 0; i < 400; i++) evidence.fairness.zip.groups[`zip-${i}`] = { ...small, impact_ratio: null };
+    const receipt = await decide(request, deps({ newId: () => 'd-large' }));
+    expect(receipt.allow).toBe(true);
+    expect(receipt.warn.filter((v) => v.rule === 'FAIR-SMALL-GROUP')).toHaveLength(400);
+
+    const entry = await ledgerEntry('eu', receipt.ledger.seq);
+    expect(entry.result).toBeUndefined();
+    const row = await decisions.get('d-large');
+    expect(entry.result_sha256).toBe(
+      createHash('sha256')
+        .update(canonicalize(JSON.parse(row.result))!)
+        .digest('hex'),
+    );
+    expect(entry.result_summary).toEqual({
+      allow: true,
+      deny: {},
+      warn: { 'FAIR-SMALL-GROUP': 400 },
+      obligations: { 'OVERSIGHT-HUMAN-REVIEW': 1 },
+      waived: {},
+    });
+    expect((await ledger.reader.entry('eu', receipt.ledger.seq)).leaf_hash).toBe(receipt.ledger.leaf_hash);
+
+    const replay = await replayDecision('d-large', replayDeps());
+    expect(replay).toMatchObject({ matches: true, stored_record_matches_ledger: true });
+    expect(replay.recorded).toEqual(replay.replayed);
+    const db = handle.db as unknown as Kysely<PolicyTables>;
+    const forged = { ...JSON.parse(row.result), allow: false };
+    try {
+      await db
+        .updateTable('policy_decision')
+        .set({ result: JSON.stringify(forged) })
+        .where('decision_id', '=', 'd-large')
+        .execute();
+      expect(await replayDecision('d-large', replayDeps())).toMatchObject({
+        matches: false,
+        stored_record_matches_ledger: false,
+      });
+    } finally {
+      await db
+        .updateTable('policy_decision')
+        .set({ result: row.result })
+        .where('decision_id', '=', 'd-large')
+        .execute();
+    }
   });
 
   it('fails with DECISION_NOT_FOUND for an unknown id', async () => {
