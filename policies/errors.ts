@@ -14,7 +14,9 @@ export type PolicyErrorCode =
   | 'POLICY_STAGE_UNKNOWN'
   | 'POLICY_INPUT_INVALID'
   | 'POLICY_MODEL_CARD_INVALID'
-  // waivers and recorded decisions
+  // waivers and recorded decisions; POLICIES_UNAVAILABLE (as the server says of decisions): no bundle with
+  // known rules is active, and a waiver is checked against them
+  | 'POLICIES_UNAVAILABLE'
   | 'WAIVER_INVALID'
   | 'WAIVER_NOT_FOUND'
   | 'WAIVER_FOUR_EYES'

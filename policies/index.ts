@@ -29,6 +29,7 @@ export type {
   WaiverLedgerEntry,
   WaiverRecord,
   WaiverRequest,
+  WaiverRules,
   WaiverStoreOptions,
 } from './waivers/index.ts';
 export {

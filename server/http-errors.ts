@@ -20,6 +20,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   LEDGER_UNKNOWN_REGION: 404,
   LEDGER_NOT_FOUND: 404,
   LEDGER_BAD_REQUEST: 400,
+  // No policy bundle active: nothing can be decided (ServerError), nor a waiver checked against its rules
+  // (PolicyError); one answer, so a client waits for either the same way.
   POLICIES_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
   POLICY_ENGINE_CLOSED: 503,

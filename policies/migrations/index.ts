@@ -3,6 +3,7 @@ import * as waivers from './2026_11_23_0400_policies_waivers.ts';
 import * as decisions from './2026_11_23_0401_policies_decisions.ts';
 import * as decisionReceipt from './2026_12_01_0402_policies_decision_receipt.ts';
 import * as waiverLedger from './2026_12_02_0403_policies_waiver_ledger.ts';
+import * as waiverRequestLapses from './2026_12_04_0404_policies_waiver_request_lapses.ts';
 
 /** The policy module's tables (waivers, recorded decisions), for the server's one migration set. */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -10,4 +11,5 @@ export const policyMigrations: Readonly<Record<string, Migration>> = Object.free
   '2026_11_23_0401_policies_decisions': decisions,
   '2026_12_01_0402_policies_decision_receipt': decisionReceipt,
   '2026_12_02_0403_policies_waiver_ledger': waiverLedger,
+  '2026_12_04_0404_policies_waiver_request_lapses': waiverRequestLapses,
 });

@@ -7,5 +7,6 @@ export type {
   WaiverLedgerEntry,
   WaiverRecord,
   WaiverRequest,
+  WaiverRules,
   WaiverStoreOptions,
 } from './waiver-store.ts';

@@ -57,21 +57,28 @@ export interface WaiverRequest {
   readonly expires_at: string | Date;
 }
 
+/** What a waiver is checked against, from the active policies' METADATA. */
+export interface WaiverRules {
+  /** Every rule id (`custom.id`): a waiver naming any other (a typo, a rule since removed) could never apply. */
+  readonly ids: ReadonlySet<string>;
+  /**
+   * The rules marked `custom: {waivable: false}` (a prohibited practice, the input checks): lib/decision never
+   * lets a waiver lift them.
+   */
+  readonly nonWaivable: ReadonlySet<string>;
+}
+
 export interface WaiverStoreOptions {
   /** How every request and status change reaches the ledger, with its row. */
   readonly append: AppendWaiverEntry;
   /** The regions a waiver may name (those with a log); any other is refused. */
   readonly regions: ReadonlySet<string>;
   /**
-   * The rule ids of the active policies, where known: a waiver for any other rule (a typo, a rule since
-   * removed) could never apply, and is refused.
+   * The rules of the active policies; undefined while none are active. Waivers are requested and approved
+   * only against them: without them, a waiver for a typo or for a rule no waiver may lift would be recorded
+   * as though it could apply. Unset: never known, so this store records reads and rejections only.
    */
-  readonly rules?: () => ReadonlySet<string> | undefined;
-  /**
-   * The ids of the active policies' rules marked `custom: {waivable: false}` (a prohibited practice, the input
-   * checks), where known. A waiver for one of them is refused: lib/decision would never honour it.
-   */
-  readonly nonWaivableRules?: () => ReadonlySet<string> | undefined;
+  readonly rules?: () => WaiverRules | undefined;
   readonly clock?: () => Date;
   readonly newId?: () => string;
   /**
@@ -116,8 +123,7 @@ const requestSchema = z.object({
 export class WaiverStore {
   private readonly append: AppendWaiverEntry;
   private readonly regions: ReadonlySet<string>;
-  private readonly rules: () => ReadonlySet<string> | undefined;
-  private readonly nonWaivableRules: () => ReadonlySet<string> | undefined;
+  private readonly rules: () => WaiverRules | undefined;
   private readonly clock: () => Date;
   private readonly newId: () => string;
   private readonly refreshMs: number;
@@ -130,7 +136,6 @@ export class WaiverStore {
     this.append = options.append;
     this.regions = options.regions;
     this.rules = options.rules ?? (() => undefined);
-    this.nonWaivableRules = options.nonWaivableRules ?? (() => undefined);
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.refreshMs = options.refreshMs ?? 1000;
@@ -150,15 +155,15 @@ export class WaiverStore {
         { field: 'region' },
       );
     }
-    const rules = this.rules();
-    if (rules && !rules.has(parsed.data.rule)) {
+    const rules = this.activeRules();
+    if (!rules.ids.has(parsed.data.rule)) {
       throw new PolicyError(
         'WAIVER_INVALID',
-        `rule: ${parsed.data.rule} is not a rule of the active policies (${[...rules].sort().join(', ')})`,
+        `rule: ${parsed.data.rule} is not a rule of the active policies (${[...rules.ids].sort().join(', ')})`,
         { field: 'rule' },
       );
     }
-    this.refuseNonWaivable(parsed.data.rule);
+    refuseNonWaivable(rules, parsed.data.rule);
     const now = this.clock();
     if (parsed.data.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', 'expires_at: must lie in the future', { field: 'expires_at' });
@@ -198,15 +203,16 @@ export class WaiverStore {
   }
 
   /**
-   * Marks approved waivers whose expiry has passed as expired, returning one `waiver.expired` entry each.
-   * Run it on a schedule; `activeFor` ignores expired waivers whether or not this has run.
+   * Marks approved waivers and pending requests whose expiry has passed as expired, returning one
+   * `waiver.expired` entry each. Run it on a schedule; `activeFor`, `get` and `list` treat them as expired
+   * whether or not this has run.
    */
   async expireDue(): Promise<WaiverChange[]> {
     const now = this.clock();
     const due = await this.db
       .selectFrom('policy_waiver')
       .selectAll()
-      .where('status', '=', 'approved')
+      .where('status', 'in', ['approved', 'requested'])
       .where('expires_at', '<=', now)
       .orderBy('id')
       .execute();
@@ -280,11 +286,18 @@ export class WaiverStore {
     return loading;
   }
 
-  /** A waiver as it stands now: an approval past its expiry reads as expired before expireDue records it. */
-  async get(id: string): Promise<Waiver> {
+  /**
+   * A waiver as it stands now: an approval or a request past its expiry reads as expired, whether or not
+   * expireDue has recorded it yet.
+   */
+  get(id: string): Promise<Waiver> {
+    return this.read(id, this.clock());
+  }
+
+  private async read(id: string, now: Date): Promise<Waiver> {
     const row = await this.db.selectFrom('policy_waiver').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new PolicyError('WAIVER_NOT_FOUND', `no waiver ${id}`);
-    return asOf(row, this.clock());
+    return asOf(row, now);
   }
 
   /** Waivers as they stand now (see get), filtered by that status. */
@@ -306,7 +319,8 @@ export class WaiverStore {
   ): Promise<WaiverChange> {
     if (note?.includes('\u0000'))
       throw new PolicyError('WAIVER_INVALID', 'note: must not contain a NUL character', { field: 'note' });
-    const current = await this.get(id);
+    const now = this.clock();
+    const current = await this.read(id, now);
     if (actor.role !== WAIVER_APPROVER_ROLE) {
       throw new PolicyError(
         'WAIVER_FOUR_EYES',
@@ -319,35 +333,30 @@ export class WaiverStore {
         `${actor.subject} requested waiver ${id} and cannot also decide it`,
       );
     }
+    // A request whose expiry passed while it waited reads as expired: there is nothing left to decide.
+    if (current.status !== 'requested') throw notPending(current);
     // A request recorded before its rule was marked non-waivable is not approved either.
-    if (status === 'approved') this.refuseNonWaivable(current.rule);
-    const now = this.clock();
-    if (status === 'approved' && current.expires_at <= now) {
-      throw new PolicyError('WAIVER_INVALID', `waiver ${id} expired at ${current.expires_at.toISOString()}`);
-    }
-    if (current.status !== 'requested')
-      throw new PolicyError('WAIVER_NOT_PENDING', `waiver ${id} is ${current.status}, not requested`);
+    if (status === 'approved') refuseNonWaivable(this.activeRules(), current.rule);
     try {
       return await this.change(current, status, actor, note ?? null, now);
     } catch (err) {
-      // The trigger applies a change only to a waiver still requested: of two officers deciding at once,
-      // one wins, and the other's entry is not appended either.
-      const after = await this.get(id);
-      if (after.status !== 'requested')
-        throw new PolicyError('WAIVER_NOT_PENDING', `waiver ${id} is ${after.status}, not requested`, {
-          cause: err,
-        });
+      // The trigger applies a change only to a waiver still requested (and an approval only before its
+      // expiry): of two officers deciding at once, one wins, and the other's entry is not appended either.
+      const after = await this.read(id, this.clock());
+      if (after.status !== 'requested') throw notPending(after, err);
       throw err;
     }
   }
 
-  /** Refuses, naming the field `rule`, a rule that no waiver may lift. */
-  private refuseNonWaivable(rule: string): void {
-    if (this.nonWaivableRules()?.has(rule)) {
-      throw new PolicyError('WAIVER_INVALID', `rule: ${rule} cannot be waived; the policies never lift it`, {
-        field: 'rule',
-      });
-    }
+  /** The active policies' rules; refused while they are unknown, since a waiver is checked against them. */
+  private activeRules(): WaiverRules {
+    const rules = this.rules();
+    if (!rules)
+      throw new PolicyError(
+        'POLICIES_UNAVAILABLE',
+        'no policy bundle with known rules is active, so waivers cannot be checked against its rules; see GET /v1/policies/status',
+      );
+    return rules;
   }
 
   /** Appends the change's entry with its policy_waiver_change row, whose trigger applies it to the waiver. */
@@ -389,6 +398,29 @@ function entryOf(type: WaiverEntryType, waiver: Waiver, actor: Actor | null, at:
   };
 }
 
+/** Refuses, naming the field `rule`, a rule that no waiver may lift. */
+function refuseNonWaivable(rules: WaiverRules, rule: string): void {
+  if (rules.nonWaivable.has(rule)) {
+    throw new PolicyError('WAIVER_INVALID', `rule: ${rule} cannot be waived; the policies never lift it`, {
+      field: 'rule',
+    });
+  }
+}
+
+/**
+ * A request, too, lapses at its expiry: it could no longer be approved, so listing it as pending would ask
+ * officers to decide what cannot be.
+ */
 function asOf(waiver: Waiver, now: Date): Waiver {
-  return waiver.status === 'approved' && waiver.expires_at <= now ? { ...waiver, status: 'expired' } : waiver;
+  const lapses = waiver.status === 'approved' || waiver.status === 'requested';
+  return lapses && waiver.expires_at <= now ? { ...waiver, status: 'expired' } : waiver;
+}
+
+function notPending(waiver: Waiver, cause?: unknown): PolicyError {
+  const when = waiver.status === 'expired' ? ` (its expiry, ${waiver.expires_at.toISOString()}, passed)` : '';
+  return new PolicyError(
+    'WAIVER_NOT_PENDING',
+    `waiver ${waiver.id} is ${waiver.status}${when}, not requested`,
+    cause === undefined ? undefined : { cause },
+  );
 }

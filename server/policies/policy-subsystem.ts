@@ -144,9 +144,13 @@ export async function startPolicies(options: {
   const waivers = new WaiverStore(options.db, {
     clock,
     regions: new Set(regions.keys()),
-    rules: () => (engine?.bundle.rules ? new Set(engine.bundle.rules) : undefined),
-    nonWaivableRules: () =>
-      engine?.bundle.nonWaivableRules ? new Set(engine.bundle.nonWaivableRules) : undefined,
+    rules: () => {
+      const { rules, nonWaivableRules } = engine?.bundle ?? {};
+      // A bundle restored from a store written before it kept the rules' waivability lists only its ids.
+      return rules && nonWaivableRules
+        ? { ids: new Set(rules), nonWaivable: new Set(nonWaivableRules) }
+        : undefined;
+    },
     append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
   });
   const expiry = setInterval(() => {

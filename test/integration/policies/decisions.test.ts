@@ -91,6 +91,8 @@ beforeAll(async () => {
   });
   waivers = new WaiverStore(db, {
     regions: new Set(['eu', 'us']),
+    // The bundle built below: a waiver is checked against its rules.
+    rules: () => ({ ids: new Set(bundle.rules), nonWaivable: new Set(bundle.nonWaivableRules) }),
     clock: () => SAMPLE_CLOCK,
     append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
   });

@@ -10,6 +10,7 @@ import {
   type Actor,
   type AppendWaiverEntry,
   type PolicyTables,
+  type WaiverRules,
 } from '../../../policies/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { TEST_KEYS } from '../ledger/ledger-harness.ts';
@@ -20,6 +21,11 @@ const bob: Actor = { subject: 'bob', role: 'compliance_officer' };
 const ci: Actor = { subject: 'pipeline', role: 'ci' };
 
 const REGIONS = new Set(['eu']);
+// The rules these tests waive, as an active bundle would list them.
+const RULES: WaiverRules = {
+  ids: new Set(['SEC-FINDING', 'PERF-ACCURACY-MIN', 'DRIFT-PSI', 'DRIFT-KS', 'DATA-MISSING', 'DATA-BALANCE']),
+  nonWaivable: new Set(),
+};
 let handle: TestDatabase;
 let now = new Date('2026-11-23T12:00:00Z');
 let store: WaiverStore;
@@ -38,6 +44,7 @@ beforeAll(async () => {
   append = (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record });
   store = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
     regions: REGIONS,
+    rules: () => RULES,
     clock: () => now,
     newId: () => `w-${++ids}`,
     append,
@@ -156,6 +163,7 @@ describe('WaiverStore', () => {
     const db = handle.db as unknown as Kysely<PolicyTables>;
     const overtaken = new WaiverStore(db, {
       regions: REGIONS,
+      rules: () => RULES,
       clock: () => now,
       append: async (region, entry, record) => {
         await store.reject(waiver.id, bob, 'no');
@@ -170,6 +178,7 @@ describe('WaiverStore', () => {
     const { waiver: second } = await request({ rule: 'DATA-BALANCE', expires_at: '2027-03-01T00:00:00Z' });
     const failing = new WaiverStore(db, {
       regions: REGIONS,
+      rules: () => RULES,
       clock: () => now,
       append: () => Promise.reject(new Error('ledger unavailable')),
     });
@@ -247,7 +256,7 @@ describe('WaiverStore', () => {
     });
     const knowing = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
       regions: REGIONS,
-      rules: () => new Set(['SEC-FINDING', 'DRIFT-PSI']),
+      rules: () => ({ ids: new Set(['SEC-FINDING', 'DRIFT-PSI']), nonWaivable: new Set() }),
       clock: () => now,
       append,
     });
@@ -278,8 +287,7 @@ describe('WaiverStore', () => {
     ]);
     const guarded = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
       regions: REGIONS,
-      rules: () => new Set(bundle.rules),
-      nonWaivableRules: () => new Set(bundle.nonWaivableRules),
+      rules: () => ({ ids: new Set(bundle.rules), nonWaivable: new Set(bundle.nonWaivableRules) }),
       clock: () => now,
       append,
     });
@@ -296,8 +304,7 @@ describe('WaiverStore', () => {
     const { waiver: pending } = await request({ rule: 'DRIFT-KS', expires_at });
     const strict = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
       regions: REGIONS,
-      rules: () => new Set(['DRIFT-KS', 'SEC-FINDING']),
-      nonWaivableRules: () => new Set(['DRIFT-KS']),
+      rules: () => ({ ids: new Set(['DRIFT-KS', 'SEC-FINDING']), nonWaivable: new Set(['DRIFT-KS']) }),
       clock: () => now,
       append,
     });
@@ -315,9 +322,47 @@ describe('WaiverStore', () => {
     await strict.reject(pending.id, bob, 'the rule is no longer waivable');
   });
 
-  it('refuses approving a waiver whose expiry passed while it waited', async () => {
+  it('lets a request lapse at its expiry: it reads as expired and can no longer be decided', async () => {
     const { waiver } = await request({ expires_at: '2026-12-02T00:00:00Z' });
+    expect((await store.list({ status: 'requested' })).map((w) => w.id)).toContain(waiver.id);
     now = new Date('2026-12-03T00:00:00Z');
-    await expect(store.approve(waiver.id, bob)).rejects.toMatchObject({ code: 'WAIVER_INVALID' });
+    expect((await store.get(waiver.id)).status).toBe('expired');
+    expect((await store.list({ status: 'requested' })).map((w) => w.id)).not.toContain(waiver.id);
+    expect((await store.list({ status: 'expired' })).map((w) => w.id)).toContain(waiver.id);
+    // Nothing left to decide: a conflict with its state, as for a waiver already decided.
+    for (const decide of [store.approve.bind(store), store.reject.bind(store)]) {
+      await expect(decide(waiver.id, bob)).rejects.toMatchObject({
+        code: 'WAIVER_NOT_PENDING',
+        message: `waiver ${waiver.id} is expired (its expiry, 2026-12-02T00:00:00.000Z, passed), not requested`,
+      });
+    }
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested']);
+    // Its lapse is recorded like an approval's.
+    expect((await store.expireDue()).map((c) => c.waiver.id)).toContain(waiver.id);
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.expired']);
+    expect((await store.expireDue()).map((c) => c.waiver.id)).not.toContain(waiver.id);
+  });
+
+  it('refuses requests and approvals while the active rules are unknown, recording nothing', async () => {
+    const { waiver } = await request({ rule: 'DRIFT-PSI', expires_at: '2027-03-01T00:00:00Z' });
+    // No bundle active (the only commit fails to parse, say): no rule can be checked, not even a known one.
+    const unknowing = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+      regions: REGIONS,
+      rules: () => undefined,
+      clock: () => now,
+      append,
+    });
+    const body = { model: 'm', region: 'eu', reason: 'a reason long enough', expires_at: waiver.expires_at };
+    for (const rule of ['NOPE', 'RISK-UNACCEPTABLE', 'DRIFT-PSI']) {
+      await expect(unknowing.request({ ...body, rule }, alice)).rejects.toMatchObject({
+        code: 'POLICIES_UNAVAILABLE',
+      });
+    }
+    await expect(unknowing.approve(waiver.id, bob)).rejects.toMatchObject({ code: 'POLICIES_UNAVAILABLE' });
+    expect((await store.get(waiver.id)).status).toBe('requested');
+    expect((await store.list({ model: 'm' })).length).toBe(0);
+    // A rejection lifts nothing: it needs no rules.
+    await unknowing.reject(waiver.id, bob, 'not now');
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.rejected']);
   });
 });

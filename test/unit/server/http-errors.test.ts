@@ -18,6 +18,20 @@ describe('toHttpError', () => {
     });
   });
 
+  it('answers a waiver refused while no policy bundle is active as a decision is: 503, retry later', () => {
+    const refused = new PolicyError('POLICIES_UNAVAILABLE', 'no policy bundle with known rules is active');
+    expect(toHttpError(refused)).toEqual({
+      statusCode: 503,
+      code: 'POLICIES_UNAVAILABLE',
+      message: 'no policy bundle with known rules is active',
+      retryAfter: 30,
+    });
+    expect(toHttpError(new ServerError('POLICIES_UNAVAILABLE', 'no policy bundle is active'))).toMatchObject({
+      statusCode: 503,
+      retryAfter: 30,
+    });
+  });
+
   it("answers a database connection lost mid-request with 503 and Retry-After, not pg's words", () => {
     for (const code of ['57P01', '08006', '57P03']) {
       const lost = Object.assign(
