@@ -15,7 +15,7 @@ import { assertInScope, scopeAsLikePatterns, type Identity } from '../auth/index
 import { ServerError } from '../errors.ts';
 import type { Evaluations } from '../evaluations/evaluations.ts';
 import type { PolicySubsystem } from '../policies/policy-subsystem.ts';
-import { actorOf, callerOf, dateOf, type Handlers } from './types.ts';
+import { actorOf, callerOf, dateOf, idAsStored, type Handlers } from './types.ts';
 
 const NINETY_DAYS_MS = 90 * 86_400_000;
 
@@ -59,7 +59,7 @@ export function decisionHandlers(deps: {
 
   /** A recorded decision, if the caller's scope covers its model and region (AuthError FORBIDDEN if not). */
   const decisionFor = async (id: string, caller: Identity) => {
-    const row = await policies.decisions.get(id);
+    const row = await policies.decisions.get(idAsStored(id));
     assertInScope(caller, { model: row.model, region: row.region });
     return row;
   };

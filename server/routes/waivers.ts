@@ -1,6 +1,6 @@
 import type { WaiverChange, WaiverRequest, WaiverStore } from '../../policies/index.ts';
 import { assertInScope, isInScope } from '../auth/index.ts';
-import { actorOf, callerOf, type Handlers } from './types.ts';
+import { actorOf, callerOf, idAsStored, type Handlers } from './types.ts';
 
 /**
  * Every change of a waiver is a ledger entry in the waiver's region; the answer carries its receipt. A caller
@@ -24,12 +24,12 @@ export function waiverHandlers(waivers: WaiverStore): Handlers {
       return { waivers: all.filter((waiver) => isInScope(caller, waiver)) };
     },
     approveWaiver: async (request) => {
-      const { id } = request.params as { id: string };
+      const id = idAsStored((request.params as { id: string }).id);
       assertInScope(callerOf(request), await waivers.get(id));
       return record(await waivers.approve(id, actorOf(request), noteOf(request.body)));
     },
     rejectWaiver: async (request) => {
-      const { id } = request.params as { id: string };
+      const id = idAsStored((request.params as { id: string }).id);
       assertInScope(callerOf(request), await waivers.get(id));
       return record(await waivers.reject(id, actorOf(request), noteOf(request.body)));
     },

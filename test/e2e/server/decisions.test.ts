@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOpenApi, operationsOf } from '../../../server/openapi.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
 
 // The policy samples are written for this instant (their evidence ages are counted from it).
@@ -12,6 +13,11 @@ const sample = (file: string) =>
   JSON.parse(readFileSync(new URL(`../../../policies/${file}`, import.meta.url), 'utf8'));
 const FOUR_FIFTHS = sample('deployment/samples/denied/us-impact-ratio-below-four-fifths.json');
 const ALLOWED = sample('deployment/samples/allowed/eu-credit-scoring-high-risk.json');
+const contract = operationsOf(loadOpenApi());
+/** Whether the contract declares `status` among the answers of the operation. */
+const declares = (operationId: string, status: number) =>
+  String(status) in
+  (contract.find((o) => o.operation.operationId === operationId)!.operation.responses as object);
 
 describe('decisions through the API', () => {
   let service: TestService;
@@ -196,7 +202,87 @@ describe('decisions through the API', () => {
       since: '2026-12-31T23:59:60Z',
     });
     expect(simulated.json()).toMatchObject({ statusCode: 400, field: 'since' });
+    // Four-digit years with any offset are date-times too, but year 0 (in UTC) is not one the database holds,
+    // and year 10000 has no RFC 3339 form: both a 400 naming the field, not a failed query.
+    for (const since of ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00', '9999-12-31T23:59:59-01:00']) {
+      const listed = await call('GET', `/v1/decisions?since=${encodeURIComponent(since)}`, auditor);
+      expect(listed.json()).toMatchObject({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        field: 'since',
+        message: expect.stringContaining('outside the times this service records'),
+      });
+      expect(declares('listDecisions', listed.statusCode)).toBe(true);
+      const simulating = await call('POST', '/v1/policies/simulate', auditor, { ref: 'HEAD', since });
+      expect(simulating.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST', field: 'since' });
+    }
+    const earliest = await call('GET', '/v1/decisions?since=0001-01-01T00:00:00Z', auditor);
+    expect(earliest.json().decisions.length).toBeGreaterThan(0);
+    const badCursor = await call('GET', '/v1/decisions?after=zzz', auditor);
+    expect(badCursor.json()).toMatchObject({ statusCode: 400, field: 'after' });
+    expect(declares('listDecisions', badCursor.statusCode)).toBe(true);
     expect((await call('POST', '/v1/decisions', auditor, ALLOWED)).statusCode).toBe(403);
+  });
+
+  it('finds a decision or waiver by its id in upper case, as format: uuid admits', async () => {
+    const [newest, older] = (await call('GET', '/v1/decisions?region=us', auditor)).json().decisions as {
+      decision_id: string;
+    }[];
+    const upper = newest!.decision_id.toUpperCase();
+    const stored = await call('GET', `/v1/decisions/${upper}`, auditor);
+    expect(stored.statusCode).toBe(200);
+    expect(stored.json().decision_id).toBe(newest!.decision_id);
+    const replay = await call('POST', `/v1/decisions/${upper}/replay`, auditor);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toMatchObject({ decision_id: newest!.decision_id, matches: true });
+    const next = await call('GET', `/v1/decisions?region=us&after=${upper}`, auditor);
+    expect(next.json().decisions.map((d: { decision_id: string }) => d.decision_id)).toEqual([
+      older!.decision_id,
+    ]);
+    const notUuid = await call('GET', '/v1/decisions/not-a-uuid', auditor);
+    expect(notUuid.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect(declares('getDecision', notUuid.statusCode)).toBe(true);
+
+    const { id } = (
+      await call('POST', '/v1/waivers', officerA, {
+        rule: 'DQ-MISSING-RATE',
+        model: FOUR_FIFTHS.subject.model,
+        region: 'us',
+        reason: 'The missing-value report is being regenerated after a pipeline fix.',
+        expires_at: '2027-01-31T00:00:00Z',
+      })
+    ).json();
+    const rejected = await call('POST', `/v1/waivers/${id.toUpperCase()}/reject`, officerB, { note: 'no' });
+    expect(rejected.statusCode).toBe(200);
+    expect(rejected.json()).toMatchObject({ id, status: 'rejected' });
+  });
+
+  it('declares what approving or rejecting a waiver answers when the request is at fault', async () => {
+    const { id } = (
+      await call('POST', '/v1/waivers', officerA, {
+        rule: 'DQ-GROUP-COUNT',
+        model: FOUR_FIFTHS.subject.model,
+        region: 'us',
+        reason: 'Rebalanced training data lands with the next model version.',
+        expires_at: '2027-01-31T00:00:00Z',
+      })
+    ).json();
+    const approve = (token: string, payload?: object) =>
+      call('POST', `/v1/waivers/${id}/approve`, token, payload);
+    const badNote = await approve(officerB, { note: 7 });
+    expect(badNote.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect(declares('approveWaiver', badNote.statusCode)).toBe(true);
+    const emptyJson = await service.app.inject({
+      method: 'POST',
+      url: `/v1/waivers/${id}/reject`,
+      headers: { authorization: `Bearer ${officerB}`, 'content-type': 'application/json' },
+    });
+    expect(emptyJson.json()).toMatchObject({ statusCode: 400, code: 'MALFORMED_JSON' });
+    expect(declares('rejectWaiver', emptyJson.statusCode)).toBe(true);
+    expect((await approve(officerB, {})).statusCode).toBe(200);
+    const again = await approve(officerB, {});
+    expect(again.json()).toMatchObject({ statusCode: 409, code: 'WAIVER_NOT_PENDING' });
+    expect(declares('approveWaiver', again.statusCode)).toBe(true);
   });
 
   it("renders the region's quarterly report from those decisions and records it in the ledger", async () => {
