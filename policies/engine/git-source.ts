@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PolicyError } from '../errors.ts';
 import {
   buildBundle,
+  sha256Hex,
   testPolicies,
   type ActiveCommit,
   type BundleStore,
@@ -28,12 +29,23 @@ export interface ActivatedEvent {
   readonly restored: boolean;
 }
 
-export interface RejectedEvent {
+/**
+ * Why a commit was rejected: opa's own parse, test or compile output, which has no bound (a commit with
+ * thousands of failing tests prints megabytes), so only its head is kept, with what identifies the whole.
+ */
+export interface RejectionReason {
+  /** The output, or its first `maxBytes` of UTF-8 when `truncated`. */
+  readonly reason: string;
+  readonly reason_truncated: boolean;
+  /** Of the whole output, as UTF-8. */
+  readonly reason_bytes: number;
+  readonly reason_sha256: string;
+}
+
+export interface RejectedEvent extends RejectionReason {
   readonly commit: string;
   readonly author: string;
   readonly committer: string;
-  /** Why: opa's own parse, test or compile output. */
-  readonly reason: string;
 }
 
 export interface GitPolicySourceOptions {
@@ -85,13 +97,14 @@ export interface PolicySourceStatus {
   readonly branch: string;
   readonly polling: boolean;
   readonly active: ActiveCommit | null;
-  readonly last_rejected: {
-    readonly commit: string;
-    readonly author: string;
-    readonly committer: string;
-    readonly reason: string;
-    readonly rejected_at: string;
-  } | null;
+  readonly last_rejected:
+    | (RejectionReason & {
+        readonly commit: string;
+        readonly author: string;
+        readonly committer: string;
+        readonly rejected_at: string;
+      })
+    | null;
   readonly last_checked_at: string | null;
   /** The last failure to read the repository at all (not a rejected commit). */
   readonly last_error: string | null;
@@ -115,6 +128,18 @@ const DEFAULT_INTERVAL_MS = 30_000;
 const DEFAULT_GIT_TIMEOUT_MS = 300_000;
 /** The most a commit's policy folder may hold, as git exports it. */
 const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
+/**
+ * The head of a rejection's reason given to `onRejected`, which records it: JSON escaping grows a byte to at
+ * most six (a control character as \u001b), so even then the entry stays under a ledger entry's 65,535 bytes.
+ */
+export const RECORDED_REASON_BYTES = 8 * 1024;
+/** The head of the last rejection's reason that the status shows: enough for opa's report of most commits. */
+const STATUS_REASON_BYTES = 64 * 1024;
+/**
+ * The longest a decided outcome whose recording failed waits between tries (see `pollOnce`); the wait
+ * doubles from one poll up to this.
+ */
+const MAX_RECORDING_RETRY_MS = 15 * 60_000;
 
 /**
  * Follows a branch of a policy repository: on each new commit it runs the Rego tests, builds the Wasm bundle
@@ -150,6 +175,16 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   let lastCheckedAt: string | null = null;
   let lastError: string | null = null;
   let lastSeen: string | null = null;
+  /**
+   * The outcome of `lastSeen`, decided (tested, built) but not yet wholly recorded: `finish` does what is
+   * left, and polls skip `skip` more turns before trying it again.
+   */
+  let unrecorded: {
+    finish: () => Promise<void>;
+    failures: number;
+    skip: number;
+    summary: string;
+  } | null = null;
   let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
@@ -253,7 +288,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   };
 
   // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
-  // failure to record an activation leaves the previous bundle serving, and the commit is tried again.
+  // failure to record an activation leaves the previous bundle serving, and what is left of the outcome is
+  // tried again at a later poll (see pollOnce).
   const consider = async (commit: string) => {
     const [author, committer] = (await git(['log', '-1', '--format=%an <%ae>%x00%cn <%ce>', commit]))
       .toString('utf8')
@@ -269,7 +305,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       await testPolicies(checkedOut.sourceDir, { opa: options.opa });
       bundle = await build(commit, checkedOut.sourceDir, dir);
     } catch (err) {
-      await reject(commit, author, committer, err);
+      // Awaited here, not returned: the finally's own await would leave its failure unhandled meanwhile.
+      await settle(rejection({ commit, author, committer }, err));
       return;
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -282,21 +319,42 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       activated_at: clock().toISOString(),
     };
     const { announce, activated, state } = activation(bundle, who, false);
-    try {
-      await options.activate(bundle, announce);
-    } catch (err) {
-      if (state.announced) throw err;
-      await reject(commit, author, committer, err);
-      return;
-    }
-    await activated();
+    let switched = false;
+    await settle(async () => {
+      // A retry after the switch only writes the active commit again: announcing twice would record twice.
+      if (!switched) {
+        try {
+          await options.activate(bundle, announce);
+        } catch (err) {
+          if (state.announced) throw err;
+          await settle(rejection({ commit, author, committer }, err));
+          return;
+        }
+        switched = true;
+      }
+      await activated();
+    });
   };
 
-  const reject = async (commit: string, author: string, committer: string, err: unknown) => {
+  /** Runs an outcome's `finish`, kept as what is left to do until it has all succeeded. */
+  const settle = async (finish: () => Promise<void>) => {
+    unrecorded = { finish, failures: 0, skip: 0, summary: '' };
+    await finish();
+    if (unrecorded?.finish === finish) unrecorded = null;
+  };
+
+  /** A commit's rejection: shown at once, then recorded and, after a restart, the last bundle restored. */
+  const rejection = (who: Pick<ActiveCommit, 'commit' | 'author' | 'committer'>, err: unknown) => {
     const reason = err instanceof Error ? err.message : String(err);
-    lastRejected = { commit, author, committer, reason, rejected_at: clock().toISOString() };
-    await options.onRejected?.({ commit, author, committer, reason });
-    if (!active) await restore();
+    lastRejected = { ...who, ...reasonHead(reason, STATUS_REASON_BYTES), rejected_at: clock().toISOString() };
+    let recorded = false;
+    return async () => {
+      if (!recorded) {
+        await options.onRejected?.({ ...who, ...reasonHead(reason, RECORDED_REASON_BYTES) });
+        recorded = true;
+      }
+      if (!active) await restore();
+    };
   };
 
   /**
@@ -339,16 +397,44 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     } finally {
       lastCheckedAt = clock().toISOString();
     }
-    // A rejected commit is not retried: only a new commit can change the outcome.
-    if (commit === lastSeen) return;
+    if (commit === lastSeen) {
+      // A rejected commit is not tested again: only a new commit can change the outcome. An outcome whose
+      // recording failed is not decided again either (opa test over a large commit takes minutes, and its
+      // result cannot differ): only what was left is tried, at polls further apart each time it fails, so a
+      // ledger that is down for a while is caught up with soon and one that always refuses costs little.
+      if (!unrecorded) return;
+      if (unrecorded.skip > 0) {
+        unrecorded.skip -= 1;
+        lastError = unrecorded.summary;
+        return;
+      }
+      await attempt(commit, unrecorded.finish);
+      return;
+    }
     lastSeen = commit;
+    unrecorded = null;
+    await attempt(commit, () => consider(commit));
+  };
+
+  const attempt = async (commit: string, work: () => Promise<void>) => {
     try {
-      await consider(commit);
+      await work();
+      unrecorded = null;
     } catch (err) {
-      // Recording the outcome failed (the ledger, say): the status says so, and the next poll tries again.
       lastError = null;
-      failed(err, `commit ${commit}: recording its activation or rejection failed`);
-      lastSeen = null;
+      if (!unrecorded) {
+        // Failed before its outcome was decided (git could not read the commit): the next poll starts over.
+        lastSeen = null;
+        failed(err, `commit ${commit} could not be read`);
+        return;
+      }
+      // Recording the outcome failed (the ledger, say): the status says so until a later try succeeds.
+      const summary = `commit ${commit}: recording its activation or rejection failed`;
+      failed(err, summary);
+      unrecorded.failures += 1;
+      unrecorded.summary = summary;
+      const maxSkip = Math.floor(MAX_RECORDING_RETRY_MS / (options.intervalMs ?? DEFAULT_INTERVAL_MS));
+      unrecorded.skip = Math.min(2 ** (unrecorded.failures - 1) - 1, Math.max(0, maxSkip - 1));
     }
   };
 
@@ -436,6 +522,22 @@ function runGit(git: string, args: string[], timeoutMs: number): Promise<Buffer>
       },
     );
   });
+}
+
+/** At most `maxBytes` of `reason` as UTF-8, cut between characters, with the whole's length and sha256. */
+function reasonHead(reason: string, maxBytes: number): RejectionReason {
+  const bytes = Buffer.from(reason, 'utf8');
+  if (bytes.length <= maxBytes)
+    return { reason, reason_truncated: false, reason_bytes: bytes.length, reason_sha256: sha256Hex(bytes) };
+  let end = maxBytes;
+  // Back off to the first byte of the character cut through (continuation bytes are 10xxxxxx).
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end -= 1;
+  return {
+    reason: bytes.subarray(0, end).toString('utf8'),
+    reason_truncated: true,
+    reason_bytes: bytes.length,
+    reason_sha256: sha256Hex(bytes),
+  };
 }
 
 /** The repository as the status shows it: a URL without the password or token it may carry. */

@@ -124,15 +124,26 @@ export async function startPolicies(options: {
     },
     onRejected: async (event) => {
       log.warn(
-        { commit: event.commit, committer: event.committer, reason: event.reason },
+        {
+          commit: event.commit,
+          committer: event.committer,
+          reason: event.reason,
+          reason_truncated: event.reason_truncated,
+          reason_bytes: event.reason_bytes,
+        },
         'policy commit rejected',
       );
+      // The reason is the head of opa's output, small enough for a ledger entry; the whole output's length
+      // and sha256 say what it was cut from.
       await recordInEveryRegion({
         type: 'policy.rejected',
         commit: event.commit,
         author: event.author,
         committer: event.committer,
         reason: event.reason,
+        reason_truncated: event.reason_truncated,
+        reason_bytes: event.reason_bytes,
+        reason_sha256: event.reason_sha256,
         at: clock().toISOString(),
       });
     },

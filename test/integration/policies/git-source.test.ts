@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import {
   createBundleStore,
   createGitPolicySource,
   createPolicyEngine,
+  resolveOpaBinary,
   type ActivatedEvent,
   type GitPolicySource,
   type PolicyEngine,
@@ -358,6 +360,66 @@ describe('createGitPolicySource', () => {
       code: 'POLICY_TEST_FAILED',
       message: expect.stringContaining('test_wrong_epoch'),
     });
+  });
+});
+
+describe('createGitPolicySource when recording a rejection fails', () => {
+  it('retries only the recording, at polls further apart, and never tests the commit again', async () => {
+    // opa, counting its runs: a commit tested again would show as a second `opa test`.
+    const runs = path.join(scratch, 'opa-runs');
+    const opa = path.join(scratch, 'counting-opa');
+    await writeFile(opa, `#!/bin/sh\necho "$1" >> '${runs}'\nexec '${resolveOpaBinary()}' "$@"\n`, {
+      mode: 0o755,
+    });
+    await git(['checkout', '-q', '-b', 'unrecordable', 'main~0']);
+    await writeFile(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'), FAILING_TEST);
+    const failing = await commit('a failing test the ledger will not take');
+    await git(['checkout', '-q', 'main']);
+    let ledgerDown = true;
+    const recorded: RejectedEvent[] = [];
+    const errors: string[] = [];
+    const follower = createGitPolicySource({
+      repository: repo,
+      branch: 'unrecordable',
+      path: 'policies',
+      opa,
+      bundles: createBundleStore(path.join(scratch, 'unrecordable-bundles')),
+      activate: async () => {},
+      onRejected: (e) => {
+        if (ledgerDown) throw new Error('the ledger is down');
+        recorded.push(e);
+      },
+      onError: (_err, summary) => void errors.push(summary),
+    });
+    const failure = `commit ${failing}: recording its activation or rejection failed`;
+    const tries: boolean[] = [];
+    for (let poll = 0; poll < 8; poll += 1) {
+      const before = errors.length;
+      await follower.poll();
+      tries.push(errors.length > before);
+      expect(follower.status()).toMatchObject({ last_error: failure, last_rejected: { commit: failing } });
+    }
+    // Tried at once, then after 1, 3 polls, ... (with 30 s polls, at most 15 minutes apart).
+    expect(tries).toEqual([true, true, false, true, false, false, false, true]);
+    expect((await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test')).toHaveLength(1);
+
+    ledgerDown = false;
+    for (let poll = 0; poll < 8 && recorded.length === 0; poll += 1) await follower.poll();
+    await follower.poll();
+    const reason = follower.status().last_rejected!.reason;
+    expect(recorded).toEqual([
+      {
+        commit: failing,
+        author: 'Carol Compliance <carol@example.org>',
+        committer: 'Carol Compliance <carol@example.org>',
+        reason,
+        reason_truncated: false,
+        reason_bytes: Buffer.byteLength(reason),
+        reason_sha256: createHash('sha256').update(reason).digest('hex'),
+      },
+    ]);
+    expect(follower.status().last_error).toBeNull();
+    expect((await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test')).toHaveLength(1);
   });
 });
 
