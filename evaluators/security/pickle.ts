@@ -133,8 +133,41 @@ const DANGEROUS_MODULES: Record<string, Severity> = {
   asyncio: 'high',
   bdb: 'high',
   pdb: 'high',
+  // Unpicklers of their own: what they load is a pickle this scan never sees.
+  dill: 'high',
+  cloudpickle: 'high',
+  pip: 'critical',
   types: 'medium',
 };
+
+/**
+ * Callables inside the ML packages SAFE_PREFIXES allows that run code, fetch it, or load a further pickle (or
+ * a file that holds one) that this scan never sees: picklescan's and ModelScan's unsafe globals. Each entry is
+ * a dotted prefix of `module.name`, and is judged before SAFE_PREFIXES, so that an allow-listed package never
+ * vouches for one.
+ */
+const DANGEROUS_IN_SAFE_PACKAGES: [prefix: string, severity: Severity][] = [
+  // runstring(astr, dict) is exec(astr, dict).
+  ['numpy.testing._private.utils', 'critical'],
+  // Downloads a repository and runs its hubconf.py.
+  ['torch.hub', 'critical'],
+  // Compile and load native code.
+  ['torch.utils.cpp_extension', 'critical'],
+  ['numpy.f2py', 'critical'],
+  ['numpy.distutils', 'critical'],
+  ['torch.load', 'high'],
+  ['torch.serialization.load', 'high'],
+  ['torch.storage._load_from_bytes', 'high'],
+  ['torch.jit.load', 'high'],
+  ['torch.package', 'high'],
+  ['numpy.load', 'high'],
+  ['numpy.lib.npyio.load', 'high'],
+  ['numpy.lib._npyio_impl.load', 'high'],
+  ['pandas.read_pickle', 'high'],
+  ['pandas.io.pickle.read_pickle', 'high'],
+  ['joblib.load', 'high'],
+  ['joblib.numpy_pickle.load', 'high'],
+];
 
 const DANGEROUS_BUILTINS = new Set([
   'eval',
@@ -191,8 +224,13 @@ export function classifyGlobal(module: string, name: string): Severity | null {
   const bySubmodule = DANGEROUS_MODULES[module] ?? DANGEROUS_MODULES[top];
   if (bySubmodule) return bySubmodule;
   if (module === 'operator' && (name === 'attrgetter' || name === 'methodcaller')) return 'medium';
-  if (name.includes('.')) return classifyAttributePath(name);
   const full = `${module}.${name}`;
+  const loader = DANGEROUS_IN_SAFE_PACKAGES.find(([p]) => full === p || full.startsWith(`${p}.`))?.[1];
+  if (name.includes('.')) {
+    const path = classifyAttributePath(name);
+    return loader && RANK[loader] > RANK[path] ? loader : path;
+  }
+  if (loader) return loader;
   if (SAFE_PREFIXES.some((p) => full === p || full.startsWith(p.endsWith('.') ? p : `${p}.`) || full === p))
     return null;
   return 'low';
@@ -347,13 +385,33 @@ function memoIndex(line: string): number | string | null {
 }
 
 /**
- * Scans one pickle stream (or several concatenated, as joblib and torch write them). Never throws on bad input: a
- * malformed stream (truncated, an unknown opcode, a stack underflow, a memo slot never set) is a finding.
+ * Pickles held in bytes constants are scanned this many levels down. torch.storage._load_from_bytes and
+ * pickle.loads unpickle such a constant (both are flagged themselves); a file whose pickles nest deeper than
+ * this is refused unread. Each level rescans only bytes the level above holds, so the work stays within
+ * (MAX_NESTING + 1) times the file's size.
+ */
+const MAX_NESTING = 3;
+/** The opcodes that push a bytes (or bytearray) constant: where a nested pickle travels. */
+const BYTES_OPCODES = new Set(['BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8']);
+
+/** Whether bytes start as pickle.dumps writes them from protocol 2 on: PROTO and a protocol it knows. */
+const startsPickle = (bytes: Uint8Array, at = 0): boolean =>
+  bytes[at] === 0x80 && bytes[at + 1] !== undefined && bytes[at + 1]! >= 2 && bytes[at + 1]! <= 5;
+
+/**
+ * Scans one pickle stream (or several concatenated, as joblib and torch write them), and the pickles inside
+ * its bytes constants. Never throws on bad input: a malformed stream (truncated, an unknown opcode, a stack
+ * underflow, a memo slot never set) is a finding.
  */
 export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
   const findings: Finding[] = [];
+  scanStream(bytes, location, findings, 0);
+  return findings;
+}
+
+function scanStream(bytes: Uint8Array, location: string, findings: Finding[], depth: number): void {
   try {
-    scan(bytes, location, findings);
+    scan(bytes, location, findings, depth);
   } catch (cause) {
     findings.push({
       id: 'pickle.scan_error',
@@ -362,11 +420,11 @@ export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
       location,
     });
   }
-  return findings;
 }
 
-function scan(bytes: Uint8Array, location: string, findings: Finding[]): void {
-  const imports = new Map<string, Severity>();
+function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: number): void {
+  // Every global the stream imports, benign or not: each is judged once, and all are counted in the summary.
+  const imports = new Set<string>();
   let pos = 0;
   let calls = 0;
   const readLineBytes = (): Uint8Array | null => {
@@ -388,10 +446,11 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[]): void {
     return v;
   };
   const note = (module: string, name: string, opcode: string, offset: number): void => {
-    const severity = classifyGlobal(module.trim(), name.trim());
     const key = `${module.trim()}.${name.trim()}`;
-    if (severity && !imports.has(key)) {
-      imports.set(key, severity);
+    if (imports.has(key)) return;
+    imports.add(key);
+    const severity = classifyGlobal(module.trim(), name.trim());
+    if (severity) {
       findings.push({
         id: severity === 'low' ? 'pickle.unknown_import' : 'pickle.dangerous_import',
         severity,
@@ -511,6 +570,20 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[]): void {
       offset,
     );
 
+  // A bytes constant that is itself a pickle stream is what torch.storage._load_from_bytes (or a REDUCE of
+  // pickle.loads) unpickles: its imports are as much the file's as the outer stream's.
+  const nested = (inner: Uint8Array, offset: number): void => {
+    const where = `${location}@${offset}>nested`;
+    if (depth < MAX_NESTING) scanStream(inner, where, findings, depth + 1);
+    else
+      findings.push({
+        id: 'pickle.nested_too_deep',
+        severity: 'high',
+        message: `a bytes constant holds a pickle nested more than ${MAX_NESTING} levels deep; it is not scanned`,
+        location: where,
+      });
+  };
+
   let sawOpcode = false;
   for (;;) {
     if (pos >= bytes.length) {
@@ -566,6 +639,8 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[]): void {
         if (n === null || pos + n > bytes.length) truncated = true;
         else {
           if (op.text) raw = bytes.subarray(pos, pos + n);
+          else if (BYTES_OPCODES.has(op.name) && startsPickle(bytes, pos))
+            nested(bytes.subarray(pos, pos + n), offset);
           pos += n;
         }
         break;

@@ -323,3 +323,145 @@ describe('malformed pickles', () => {
     expect(ids(below)).not.toContain('pickle.stack_underflow');
   });
 });
+
+describe('pickle imports from allow-listed ML packages', () => {
+  /** protocol 2: GLOBAL module.name, called with one str argument. */
+  const globalCall = (module: string, name: string): Uint8Array =>
+    pkl(0x80, 2, `c${module}\n${name}\n`, str('x'), TUPLE1, REDUCE, STOP);
+
+  it('counts every import in the summary, the benign ones too', () => {
+    const findings = scanPickle(pkl(0x80, 2, 'ccollections\nOrderedDict\nq\x00)Rq\x01.'));
+    expect(findings).toEqual([
+      expect.objectContaining({
+        id: 'pickle.stop',
+        message: 'pickle ends at byte 34 with 1 call opcode(s) and 1 import(s)',
+      }),
+    ]);
+  });
+
+  it.each([
+    ['numpy.testing._private.utils', 'runstring', 'critical'],
+    ['torch.hub', 'load', 'critical'],
+    ['torch.hub', '_load_local', 'critical'],
+    ['torch', 'load', 'high'],
+    ['torch.serialization', 'load', 'high'],
+    ['torch.storage', '_load_from_bytes', 'high'],
+    ['torch.jit', 'load', 'high'],
+    ['numpy', 'load', 'high'],
+    ['numpy.lib.npyio', 'load', 'high'],
+    ['pandas', 'read_pickle', 'high'],
+    ['pandas.io.pickle', 'read_pickle', 'high'],
+    ['joblib', 'load', 'high'],
+    ['joblib.numpy_pickle', 'load', 'high'],
+    ['dill', 'loads', 'high'],
+    ['cloudpickle', 'loads', 'high'],
+  ])('flags %s.%s as %s, by GLOBAL and by STACK_GLOBAL', (module, name, severity) => {
+    const expected = expect.objectContaining({
+      id: 'pickle.dangerous_import',
+      severity,
+      message: expect.stringContaining(`imports ${module}.${name};`),
+    });
+    expect(scanPickle(globalCall(module, name))).toContainEqual(expected);
+    expect(scanPickle(pkl(PROTO4, str(module), str(name), CALL))).toContainEqual(expected);
+    expect(classifyGlobal(module, name)).toBe(severity);
+  });
+
+  it('judges the whole dotted path, however the module and name split it', () => {
+    expect(classifyGlobal('torch', 'hub.load')).toBe('critical');
+    expect(classifyGlobal('numpy.testing', '_private.utils.runstring')).toBe('critical');
+    expect(classifyGlobal('torch', 'storage._load_from_bytes')).toBe('high');
+    // A prefix only matches whole names: torch.loads_something is no torch.load.
+    expect(classifyGlobal('torch', 'loader_state')).toBeNull();
+  });
+
+  it('keeps the data constructors that models are made of benign', () => {
+    for (const [module, name] of [
+      ['numpy.core.multiarray', '_reconstruct'],
+      ['numpy', 'dtype'],
+      ['torch._utils', '_rebuild_tensor_v2'],
+      ['torch', 'FloatStorage'],
+      ['sklearn.linear_model._logistic', 'LogisticRegression'],
+      ['joblib.numpy_pickle', 'NumpyArrayWrapper'],
+      ['pandas.core.frame', 'DataFrame'],
+    ] as const)
+      expect(classifyGlobal(module, name)).toBeNull();
+  });
+});
+
+describe('pickles inside bytes constants', () => {
+  const SHORT_BINBYTES_OF = (inner: Uint8Array): Part => [SHORT_BINBYTES, inner.length, inner];
+  const BINBYTES_OF = (inner: Uint8Array): Part => [0x42, le32(inner.length), inner];
+  const BINBYTES8_OF = (inner: Uint8Array): Part => [0x8e, le32(inner.length), 0, 0, 0, 0, inner];
+  /** torch.storage._load_from_bytes(<inner>), as a protocol 2 pickle: the constant is at byte 34. */
+  const loadFromBytes = (constant: Part): Uint8Array =>
+    pkl(0x80, 2, 'ctorch.storage\n_load_from_bytes\n', constant, TUPLE1, REDUCE, STOP);
+  const osSystem = pkl(PROTO4, str('os'), str('system'), CALL);
+
+  it.each([
+    ['SHORT_BINBYTES', SHORT_BINBYTES_OF],
+    ['BINBYTES', BINBYTES_OF],
+    ['BINBYTES8', BINBYTES8_OF],
+  ])('scans a pickle held in a %s constant, saying where it is nested', (_name, constant) => {
+    const findings = scanPickle(loadFromBytes(constant(osSystem)));
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: 'high',
+        message: expect.stringContaining('torch.storage._load_from_bytes'),
+        location: 'pickle@2',
+      }),
+    );
+    // The inner stream's STACK_GLOBAL is its byte 14.
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: 'critical',
+        message: expect.stringContaining('imports os.system;'),
+        location: 'pickle@34>nested@14',
+      }),
+    );
+  });
+
+  it(`scans pickles nested three deep and refuses one nested deeper`, () => {
+    const wrap = (inner: Uint8Array): Uint8Array =>
+      pkl(PROTO4, str('pickle'), str('loads'), STACK_GLOBAL, BINBYTES_OF(inner), TUPLE1, REDUCE, STOP);
+    const three = wrap(wrap(wrap(osSystem)));
+    expect(scanPickle(three)).toContainEqual(
+      expect.objectContaining({
+        message: expect.stringContaining('imports os.system;'),
+        location: expect.stringMatching(/^pickle@\d+>nested@\d+>nested@\d+>nested@14$/),
+      }),
+    );
+    const four = scanPickle(wrap(three));
+    expect(four).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.nested_too_deep',
+        severity: 'high',
+        location: expect.stringMatching(/^(pickle@\d+)(>nested@\d+){3}>nested$/),
+      }),
+    );
+    expect(four.map((f) => f.message).join('\n')).not.toContain('os.system');
+  });
+
+  it('leaves bytes alone that do not start as a pickle of protocol 2 to 5', () => {
+    for (const inner of [pkl(0x80, 9, osSystem.subarray(2)), pkl(0x80, 1, 'N.'), pkl('cos\nsystem\n')]) {
+      const findings = scanPickle(loadFromBytes(SHORT_BINBYTES_OF(inner)));
+      expect(findings.filter((f) => f.location?.includes('>nested'))).toEqual([]);
+    }
+  });
+
+  it('reports a malformed nested pickle as a finding of its own, and scans on', () => {
+    const findings = scanPickle(
+      pkl(PROTO4, SHORT_BINBYTES_OF(pkl(PROTO4, str('os'))), POP, str('posix'), str('system'), CALL),
+    );
+    expect(findings).toContainEqual(
+      expect.objectContaining({ id: 'pickle.truncated', location: 'pickle@2>nested' }),
+    );
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        message: expect.stringContaining('posix.system'),
+      }),
+    );
+  });
+});
