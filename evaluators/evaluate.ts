@@ -19,11 +19,11 @@ import { calibrationOf, performanceOf } from './metrics/performance.ts';
 import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
 import { normalizeFeatures, numericValue, type Feature } from './onnx/features.ts';
 import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
-import { readRowBatches, type Cell, type Row } from './readers/rows.ts';
+import { dataFormatOf, readRowBatches, type Cell, type Row } from './readers/rows.ts';
 import EVIDENCE_SCHEMA from './schema/evidence.schema.json' with { type: 'json' };
 import { scanModelFile, type ScanReport } from './security/scan.ts';
 import { loadSpec } from './spec/load-spec.ts';
-import { METRIC_FAMILIES, type EvaluationSpec, type MetricFamily } from './spec/types.ts';
+import { METRIC_FAMILIES, type EvaluationSpec, type MetricFamily, type ReadSpec } from './spec/types.ts';
 import { libraryVersions } from './versions.ts';
 
 export interface EvaluateLimits {
@@ -195,14 +195,90 @@ interface Plan {
   seed: number;
 }
 
+/** Which of the two files a pass reads: each is read as its own part of the spec says. */
+type Source = 'data' | 'reference';
+
+/** A column the spec names, with the spec field that names it. */
+interface NamedColumn {
+  field: string;
+  column: string;
+}
+
+/**
+ * The columns a pass must find in its file. The data must hold every column the spec names; the reference
+ * those that drift compares, and the model's features when a model scores it.
+ */
+function namedColumns(spec: EvaluationSpec, source: Source, model: boolean): NamedColumn[] {
+  const named: NamedColumn[] = [];
+  const features = (): void =>
+    (spec.features ?? []).forEach((f, i) =>
+      named.push(
+        typeof f === 'string'
+          ? { field: `spec.features[${i}]`, column: f }
+          : { field: `spec.features[${i}].column`, column: f.column },
+      ),
+    );
+  if (source === 'data') {
+    if (spec.label) named.push({ field: 'spec.label.column', column: spec.label.column });
+    if (!model && spec.prediction?.column)
+      named.push({ field: 'spec.prediction.column', column: spec.prediction.column });
+    if (!model && spec.prediction?.score)
+      named.push({ field: 'spec.prediction.score', column: spec.prediction.score });
+    // Intersections name only sensitive attributes (loadSpec checks), so these cover them too.
+    (spec.sensitive ?? []).forEach((column, i) => named.push({ field: `spec.sensitive[${i}]`, column }));
+    features();
+    for (const column of Object.keys(spec.data_quality?.columns ?? {}))
+      named.push({ field: `spec.data_quality.columns.${column}`, column });
+  } else if (model) features();
+  (spec.drift?.features ?? []).forEach((column, i) =>
+    named.push({ field: `spec.drift.features[${i}]`, column }),
+  );
+  return named;
+}
+
+/** Column names shown in an error: enough to spot a typo, never a whole JSON Lines key space. */
+const SHOWN_COLUMNS = 30;
+
+/**
+ * Refuses a spec that names a column the file does not hold: the metrics of such a column would all be
+ * empty or null, and the evidence would look like an evaluation that found nothing.
+ */
+function checkColumns(
+  named: NamedColumn[],
+  has: (column: string) => boolean,
+  columns: string[],
+  source: Source,
+): void {
+  const absent = named.filter((n) => !has(n.column));
+  if (absent.length === 0) return;
+  const shown = columns.slice(0, SHOWN_COLUMNS).join(', ');
+  const more = columns.length > SHOWN_COLUMNS ? `, … ${columns.length - SHOWN_COLUMNS} more` : '';
+  throw new EvaluatorError(
+    'EVAL_SPEC_INVALID',
+    absent
+      .map(
+        (n) =>
+          `${n.field}: column ${JSON.stringify(n.column)} is not in the ${source === 'data' ? 'data' : 'reference data'} (columns: ${shown}${more})`,
+      )
+      .join('; '),
+    { field: absent[0]!.field },
+  );
+}
+
 async function collect(
   path: string,
+  source: Source,
   plan: Plan,
   guard: Guard,
   onRows: (rows: number) => void,
   signal?: AbortSignal,
 ): Promise<Collected> {
   const { spec, runner } = plan;
+  const read = source === 'data' ? spec.data : spec.reference_data;
+  const named = namedColumns(spec, source, runner !== null);
+  // CSV and Parquet rows all hold the header's columns, so the first row settles the check before any
+  // inference; a JSON Lines row holds the keys its line gives, so only the whole file does.
+  const sameColumnsInEveryRow = (read?.format ?? dataFormatOf(path)) !== 'jsonl';
   const labelColumn = spec.label?.column;
   const labelPositive = spec.label ? positiveMatcher(spec.label.positive) : null;
   const predColumn = runner ? null : (spec.prediction?.column ?? null);
@@ -269,7 +345,11 @@ async function collect(
     batch = [];
   };
 
-  for await (const rowsRead of rowBatchesOf(path, spec, guard, signal)) {
+  for await (const rowsRead of rowBatchesOf(path, read, guard, signal)) {
+    if (rows === 0 && sameColumnsInEveryRow) {
+      const first = rowsRead[0]!;
+      checkColumns(named, (c) => Object.hasOwn(first, c), Object.keys(first), source);
+    }
     for (const row of rowsRead) {
       rows++;
       if (rows % 1000 === 0) guard.check(rows);
@@ -298,6 +378,15 @@ async function collect(
   }
   await flush();
   guard.check(rows);
+  if (rows === 0)
+    throw new EvaluatorError(
+      'EVAL_DATA_INVALID',
+      `${source === 'data' ? 'data' : 'reference'} file ${path} holds no rows${read?.skip_lines ? ` after the ${read.skip_lines} line(s) spec.${source === 'data' ? 'data' : 'reference_data'}.skip_lines skips` : ''}`,
+    );
+  if (!sameColumnsInEveryRow) {
+    const seen = new Set(missing.columns());
+    checkColumns(named, (c) => seen.has(c), [...seen], source);
+  }
   onRows(rows);
   const predView = pred.view();
   let withoutPrediction = 0;
@@ -316,20 +405,20 @@ async function collect(
   };
 }
 
-/** The data's rows in batches, read as the spec says; every pass over a file reads it the same way. */
+/** A file's rows in batches, read as its part of the spec says; every pass over a file reads it the same way. */
 function rowBatchesOf(
   path: string,
-  spec: EvaluationSpec,
+  read: ReadSpec | undefined,
   guard: Guard,
   signal?: AbortSignal,
 ): AsyncGenerator<Row[]> {
   return readRowBatches(path, {
     maxRows: guard.limits.maxRows,
-    format: spec.data?.format,
-    columns: spec.data?.columns,
-    delimiter: spec.data?.delimiter,
-    skipLines: spec.data?.skip_lines,
-    naValues: spec.data?.na_values,
+    format: read?.format,
+    columns: read?.columns,
+    delimiter: read?.delimiter,
+    skipLines: read?.skip_lines,
+    naValues: read?.na_values,
     signal,
   });
 }
@@ -387,7 +476,7 @@ async function adverseReasons(
     await onLines(lines);
   };
   let batch: Row[] = [];
-  for await (const rowsRead of rowBatchesOf(path, plan.spec, guard, signal)) {
+  for await (const rowsRead of rowBatchesOf(path, plan.spec.data, guard, signal)) {
     for (const row of rowsRead) {
       batch.push(row);
       if (batch.length >= runner.batchSize) {
@@ -533,14 +622,19 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     referenceSha?.catch(() => {});
     const data = await collect(
       input.data,
+      'data',
       plan,
       guard,
       (rows) => progress({ phase: 'data', rows }),
       input.signal,
     );
+    // The runner counts over every row it encodes: the reference pass and the probes' synthetic variants
+    // come after, and are no part of the data's quality.
+    const unknownCategories = runner?.unknownCategories() ?? 0;
     const reference = input.reference
       ? await collect(
           input.reference,
+          'reference',
           { ...plan, probeSample: 0 },
           guard,
           (rows) => progress({ phase: 'reference', rows }),
@@ -571,6 +665,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     for (const s of spec.sensitive ?? []) rowsMissing[s] = data.columns.get(s)!.missing;
     if (runner) rowsMissing.features = data.rowsWithoutPrediction;
 
+    const warnings = positiveWarnings(spec, data);
     const evidence: Evidence = {
       schema: 'arbiter.evidence/v1',
       ...(input.generatedAt ? { generated_at: input.generatedAt.toISOString() } : {}),
@@ -592,6 +687,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       },
       libraries: await libraryVersions(),
       skipped,
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
 
     // Performance
@@ -842,17 +938,17 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       const missingValues: Record<string, { count: number; share: number | null }> = {};
       for (const c of data.missing.columns()) {
         const n = data.missing.missing(c);
-        missingValues[c] = { count: n, share: data.rows === 0 ? null : n / data.rows };
+        missingValues[c] = { count: n, share: n / data.rows };
       }
       // What policies judge (DQ-MISSING-RATE): the columns this evaluation uses, each with its share of rows
-      // that lack it (a column absent from the data lacks it in every row), and the share of their cells
-      // that are missing. Columns the evaluation does not read are in missing_values only.
+      // that lack it, and the share of their cells that are missing. Columns the evaluation does not read are
+      // in missing_values only.
       const usedColumns: Record<string, { missing_rate: number | null }> = {};
       let missingCells = 0;
       for (const c of [...expected].sort()) {
         const n = data.missing.missing(c);
         missingCells += n;
-        usedColumns[c] = { missing_rate: data.rows === 0 ? null : n / data.rows };
+        usedColumns[c] = { missing_rate: n / data.rows };
       }
       const cells = data.rows * expected.size;
       const sensitiveData = (spec.sensitive ?? []).map((s) => data.columns.get(s)!.data());
@@ -883,7 +979,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           features: proxies,
           flagged: proxies.filter((p) => p.flagged).map((p) => `${p.feature}~${p.sensitive}`),
         },
-        ...(runner ? { unknown_categories: runner.unknownCategories() } : {}),
+        ...(runner ? { unknown_categories: unknownCategories } : {}),
       };
     }
 
@@ -905,6 +1001,25 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   } finally {
     await runner?.close();
   }
+}
+
+/**
+ * A `positive` that no row matches is no error: a window of data may hold no positives. But it is also what a
+ * typo in the value looks like (`Yes` for `yes`), and every rate that counts positives then reads 0: the
+ * evidence says so, for whoever reads the rates.
+ */
+function positiveWarnings(spec: EvaluationSpec, data: Collected): string[] {
+  const warnings: string[] = [];
+  if (spec.label && !data.label!.includes(1))
+    warnings.push(
+      `spec.label.positive: no value of column ${JSON.stringify(spec.label.column)} in the data matches ${JSON.stringify(spec.label.positive)}`,
+    );
+  const prediction = spec.prediction;
+  if (prediction?.column && !data.pred.includes(1))
+    warnings.push(
+      `spec.prediction.positive: no value of column ${JSON.stringify(prediction.column)} in the data matches ${JSON.stringify(prediction.positive ?? 1)}${prediction.positive === undefined ? ' (the default)' : ''}`,
+    );
+  return warnings;
 }
 
 function countLabels(pred: Int8Array): Map<string, number> {

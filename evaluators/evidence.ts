@@ -20,6 +20,8 @@ export interface Evidence {
   seeds: Record<string, number>;
   libraries: Record<string, string>;
   skipped: SkippedMetric[];
+  /** What looks like a mistake in the spec but is no error (a positive value no row holds); absent when none. */
+  warnings?: string[];
   performance?: Performance & { calibration?: Record<string, unknown> };
   fairness?: Record<string, FairnessAttribute>;
   drift?: { features: Record<string, unknown>; prediction: unknown };

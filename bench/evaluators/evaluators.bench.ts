@@ -78,6 +78,8 @@ try {
       ['sex', 'race', 'relationship'],
     ],
     drift: { features: ['age', 'hours-per-week', 'sex', 'race'] },
+    // The reference is adult.data as it is: headerless like the data, read the same way.
+    reference_data: base.data,
     model: { batch_size: BATCH },
   };
 

@@ -38,7 +38,10 @@ export interface ModelRunner {
     positive_index: number | null;
   };
   readonly batchSize: number;
-  /** Unseen categories met while one-hot encoding. */
+  /**
+   * Unseen categories met while one-hot encoding, over every predict call so far: read it when the rows it
+   * should count have been scored, before any others are.
+   */
   unknownCategories(): number;
   /**
    * Positive-class scores; NaN for rows with a missing feature. `collected`: the same rows as the data pass

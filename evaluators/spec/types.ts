@@ -26,6 +26,17 @@ export interface FeatureObjectSpec {
 }
 export type FeatureSpec = string | FeatureObjectSpec;
 
+/** How to read one data file (spec.data, spec.reference_data). */
+export interface ReadSpec {
+  format?: 'csv' | 'jsonl' | 'parquet';
+  /** Column names for a CSV file without a header line. */
+  columns?: string[];
+  delimiter?: string;
+  /** Lines to skip before the header (or the first row). */
+  skip_lines?: number;
+  na_values?: string[];
+}
+
 export interface EvaluationSpec {
   label?: { column: string; positive: Scalar | Scalar[] };
   prediction?: {
@@ -41,13 +52,10 @@ export interface EvaluationSpec {
   min_group_size?: number;
   features?: FeatureSpec[];
   model?: { input?: string; batch_size?: number };
-  data?: {
-    format?: 'csv' | 'jsonl' | 'parquet';
-    columns?: string[];
-    delimiter?: string;
-    skip_lines?: number;
-    na_values?: string[];
-  };
+  /** How to read the data file. */
+  data?: ReadSpec;
+  /** How to read the reference file: spec.data does not apply to it. */
+  reference_data?: ReadSpec;
   drift?: { features?: string[]; bins?: number };
   metrics?: MetricFamily[];
   bootstrap?: { resamples: number; seed: number; confidence?: number };

@@ -251,5 +251,6 @@ export function registerEvaluateCommand(program: Command): void {
       console.log(runtimeLine(e, source));
       if (e.skipped.length > 0)
         console.log(`  skipped: ${e.skipped.map((s) => `${s.metric} (${s.reason})`).join('; ')}`);
+      for (const warning of e.warnings ?? []) console.error(`warning: ${warning}`);
     });
 }

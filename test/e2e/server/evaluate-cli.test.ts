@@ -96,6 +96,18 @@ describe('arbiter evaluate', () => {
     expect(evidence.performance!.confusion_matrix).toEqual({ tn: 2681, fp: 1282, fn: 1216, tp: 2035 });
   });
 
+  it('says on stderr what looks like a typo in the spec, and records it in the evidence', async () => {
+    const spec = path.join(dir, 'compas-typo.yaml');
+    await writeFile(spec, COMPAS_SPEC.replace('positive: [Medium, High]', 'positive: [medium, high]'));
+    const out = path.join(dir, 'compas-typo.json');
+    const result = await compas(['--spec', spec, '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    const warning =
+      'spec.prediction.positive: no value of column "score_text" in the data matches ["medium","high"]';
+    expect(result.stderr).toBe(`warning: ${warning}\n`);
+    const evidence = JSON.parse(await readFile(out, 'utf8')) as Evidence;
+    expect(evidence.warnings).toEqual([warning]);
+  });
   it('gives the same bytes for the same inputs and the same --generated-at', async () => {
     const run = (out: string) =>
       compas(['--spec', compasSpec, '--generated-at', '2026-12-01T09:00:00Z', '--out', path.join(dir, out)]);

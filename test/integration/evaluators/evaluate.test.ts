@@ -16,6 +16,7 @@ import {
   evaluate,
   EvaluatorError,
   type EvaluationProgress,
+  type MetricFamily,
 } from '../../../evaluators/index.ts';
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
 import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
@@ -252,13 +253,20 @@ describe('drift of a column whose values are not all numbers', () => {
       current_count: 200,
       statistic: expect.any(Number),
     });
-    // With ? read as missing, as the README says to for adult, both sides are numbers.
+    // With ? read as missing in the reference, as the README says to for adult, both sides are numbers.
     const { evidence: na } = await evaluate({
+      data,
+      reference,
+      spec: { ...spec, reference_data: { na_values: ['', '?'] } },
+    });
+    expect(na.drift!.features.age).toMatchObject({ test: 'ks', reference_count: 199, current_count: 200 });
+    // spec.data is how the data file is read, not the reference.
+    const { evidence: dataOnly } = await evaluate({
       data,
       reference,
       spec: { ...spec, data: { na_values: ['', '?'] } },
     });
-    expect(na.drift!.features.age).toMatchObject({ test: 'ks', reference_count: 199, current_count: 200 });
+    expect(dataOnly.drift!.features.age).toMatchObject({ test: 'chi_square', reference_count: 200 });
   });
 
   it("reads a column's declared kind from the spec's own keys: `constructor` is a column like any other", async () => {
@@ -289,29 +297,27 @@ describe('drift of a column whose values are not all numbers', () => {
     expect(first.json).toBe((await evaluate({ data, reference: data, spec })).json);
   });
 
-  it('gives data quality for a column declared numeric that holds no number or is absent', async () => {
+  it('gives data quality for a column declared numeric that holds no number', async () => {
     const data = path.join(dir, 'no-numbers.csv');
     await writeFile(
       data,
       'y,p,g,x\n' +
         Array.from({ length: 40 }, (_, i) => `${i % 2},${(i >> 1) % 2},${i % 3 ? 'a' : 'b'},`).join('\n'),
     );
-    for (const column of ['x', 'absent']) {
-      const { evidence } = await evaluate({
-        data,
-        spec: {
-          ...spec,
-          sensitive: ['g'],
-          drift: { features: [column] },
-          data_quality: { columns: { [column]: 'numeric' } },
-          metrics: ['data_quality'],
-        },
-      });
-      const proxies = (
-        evidence.data_quality as { proxies: { features: { feature: string; cramers_v: unknown }[] } }
-      ).proxies.features;
-      expect(proxies.find((p) => p.feature === column)).toMatchObject({ cramers_v: null });
-    }
+    const { evidence } = await evaluate({
+      data,
+      spec: {
+        ...spec,
+        sensitive: ['g'],
+        drift: { features: ['x'] },
+        data_quality: { columns: { x: 'numeric' } },
+        metrics: ['data_quality'],
+      },
+    });
+    const proxies = (
+      evidence.data_quality as { proxies: { features: { feature: string; cramers_v: unknown }[] } }
+    ).proxies.features;
+    expect(proxies.find((p) => p.feature === 'x')).toMatchObject({ cramers_v: null });
   });
 });
 
@@ -407,10 +413,11 @@ describe('evaluate with an ONNX model', () => {
   });
 
   it('evaluates an sklearn-shaped adult model on the test file, with the train file as reference', async () => {
-    // skip_lines applies to both files: adult.test's first line is not data; adult.data loses one row.
+    // adult.test's first line is not data; adult.data has no such line, and keeps every row.
     const spec = {
       ...fixtures.adultLogisticSklearn.spec,
       data: { ...fixtures.adultLogisticSklearn.spec.data, skip_lines: 1 },
+      reference_data: fixtures.adultLogisticSklearn.spec.data,
       drift: { features: ['age', 'sex'] },
       metrics: ['performance' as const, 'fairness' as const, 'drift' as const],
     };
@@ -422,6 +429,7 @@ describe('evaluate with an ONNX model', () => {
       executionProvider: 'auto',
     });
     expect(test.evidence.rows).toBe(16281);
+    expect(test.evidence.drift!.features.age).toMatchObject({ reference_count: 32561, current_count: 16281 });
     expect(test.evidence.performance!.accuracy).toBeGreaterThan(0.8);
     expect(test.evidence.fairness!.sex!.groups.Female!.selection_rate).toBeLessThan(
       test.evidence.fairness!.sex!.groups.Male!.selection_rate!,
@@ -588,5 +596,230 @@ describe('evaluate limits', () => {
     await expect(evaluate({ data: COMPAS_CSV, spec: { sensitive: ['race'] } })).rejects.toMatchObject({
       code: 'EVAL_SPEC_INVALID',
     });
+  });
+});
+
+describe('the reference file, read as spec.reference_data says', () => {
+  it('skips the lines spec.data skips in the data file only', async () => {
+    // A headerless pair like adult.data / adult.test: only the test file starts with a line that is no data.
+    const columns = ['age', 'sex', 'y', 'p'];
+    const rows = (n: number): string =>
+      Array.from(
+        { length: n },
+        (_, i) => `${20 + (i % 40)},${i % 3 ? 'F' : 'M'},${i % 2},${(i >> 1) % 2}\n`,
+      ).join('');
+    const reference = path.join(dir, 'pair.data');
+    const data = path.join(dir, 'pair.test');
+    await writeFile(reference, rows(50));
+    await writeFile(data, '|1x3 Cross validator\n' + rows(40));
+    const spec = {
+      label: { column: 'y', positive: 1 },
+      prediction: { column: 'p', positive: 1 },
+      drift: { features: ['age', 'sex'] },
+      metrics: ['drift' as const],
+      data: { format: 'csv' as const, columns, skip_lines: 1 },
+      reference_data: { format: 'csv' as const, columns },
+    };
+    const { evidence } = await evaluate({ data, reference, spec });
+    expect(evidence.rows).toBe(40);
+    expect(evidence.drift!.features.age).toMatchObject({ reference_count: 50, current_count: 40 });
+    // Without spec.reference_data the reference is read with no options: its first row is its header.
+    await expect(
+      evaluate({ data, reference, spec: { ...spec, reference_data: undefined } }),
+    ).rejects.toMatchObject({
+      code: 'EVAL_SPEC_INVALID',
+      field: 'spec.drift.features[0]',
+      message: expect.stringContaining('spec.drift.features[0]: column "age" is not in the reference data'),
+    });
+  });
+});
+
+const JSON_COMPAS_SPEC = {
+  label: { column: 'two_year_recid', positive: 1 },
+  prediction: { column: 'score_text', positive: ['Medium', 'High'], score: 'decile_score' },
+  sensitive: ['race', 'sex'],
+  intersections: [['race', 'sex']],
+};
+
+describe('columns the spec names that the data does not hold', () => {
+  const gaps = (field: string, column: string) =>
+    expect.objectContaining({
+      code: 'EVAL_SPEC_INVALID',
+      field,
+      message: expect.stringMatching(
+        new RegExp(
+          `^${field.replace(/[.[\]]/g, '\\$&')}: column "${column}" is not in the data \\(columns: id, name, `,
+        ),
+      ),
+    });
+
+  it.each([
+    ['spec.sensitive[1]', 'grpp', { sensitive: ['race', 'grpp'], intersections: [] }],
+    ['spec.label.column', 'yy', { label: { column: 'yy', positive: 1 } }],
+    ['spec.prediction.column', 'score_txt', { prediction: { column: 'score_txt', positive: 'High' } }],
+    ['spec.prediction.score', 'decile', { prediction: { column: 'score_text', score: 'decile' } }],
+    ['spec.features[0]', 'agee', { features: ['agee'] }],
+    ['spec.features[1].column', 'sexx', { features: ['age', { column: 'sexx', categories: ['Male'] }] }],
+    ['spec.drift.features[0]', 'ageee', { drift: { features: ['ageee'] } }],
+    [
+      'spec.data_quality.columns.prior',
+      'prior',
+      { data_quality: { columns: { prior: 'numeric' as const } } },
+    ],
+  ])('refuses %s naming %s, before any metric is computed', async (field, column, change) => {
+    await expect(evaluate({ data: COMPAS_CSV, spec: { ...JSON_COMPAS_SPEC, ...change } })).rejects.toEqual(
+      gaps(field, column),
+    );
+  });
+
+  it('names every absent column at once, the first as the field', async () => {
+    const error = await evaluate({
+      data: COMPAS_CSV,
+      spec: {
+        ...JSON_COMPAS_SPEC,
+        label: { column: 'yy', positive: 1 },
+        sensitive: ['race', 'grpp'],
+        intersections: [],
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EVAL_SPEC_INVALID', field: 'spec.label.column' });
+    expect((error as Error).message).toMatch(
+      /^spec\.label\.column: column "yy".*; spec\.sensitive\[1\]: column "grpp"/,
+    );
+  });
+
+  it('refuses a column a headerless file lacks, listing the names spec.data gave', async () => {
+    const data = path.join(dir, 'headerless.csv');
+    await writeFile(data, '1,F,1\n0,M,0\n');
+    await expect(
+      evaluate({
+        data,
+        spec: {
+          prediction: { column: 'p' },
+          sensitive: ['gender'],
+          data: { format: 'csv', columns: ['y', 'sex', 'p'] },
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'EVAL_SPEC_INVALID',
+      message: 'spec.sensitive[0]: column "gender" is not in the data (columns: y, sex, p)',
+    });
+  });
+
+  it('takes a JSON Lines column that only later lines hold, and refuses one that none holds', async () => {
+    const data = path.join(dir, 'late-column.jsonl');
+    const lines = Array.from({ length: 5000 }, (_, i) =>
+      JSON.stringify(i < 4500 ? { p: i % 2 } : { p: i % 2, sex: i % 3 ? 'F' : 'M' }),
+    );
+    await writeFile(data, lines.join('\n'));
+    const spec = { prediction: { column: 'p' }, sensitive: ['sex'], min_group_size: 1 };
+    const { evidence } = await evaluate({ data, spec });
+    expect(evidence.rows_missing.sex).toBe(4500);
+    await expect(evaluate({ data, spec: { ...spec, sensitive: ['gender'] } })).rejects.toMatchObject({
+      code: 'EVAL_SPEC_INVALID',
+      message: 'spec.sensitive[0]: column "gender" is not in the data (columns: p, sex)',
+    });
+  });
+});
+
+describe('data without rows', () => {
+  it.each([
+    ['an empty file', 'empty.csv', '', {}],
+    ['a header and nothing after it', 'header-only.csv', 'race,p\n', {}],
+    ['a file whose lines skip_lines skips', 'skipped.csv', 'race,p\nA,1\n', { skip_lines: 2 }],
+    ['an empty JSON Lines file', 'empty.jsonl', '\n\n', {}],
+  ])('refuses %s', async (_what, name, text, data) => {
+    const file = path.join(dir, name);
+    await writeFile(file, text);
+    await expect(
+      evaluate({ data: file, spec: { prediction: { column: 'p' }, sensitive: ['race'], data } }),
+    ).rejects.toMatchObject({
+      code: 'EVAL_DATA_INVALID',
+      message: expect.stringMatching(new RegExp(`^data file ${file.replace(/[.]/g, '\\.')} holds no rows`)),
+    });
+  });
+
+  it('says so of the reference too', async () => {
+    const empty = path.join(dir, 'empty-reference.csv');
+    await writeFile(empty, 'race,p\n');
+    await expect(
+      evaluate({ data: COMPAS_CSV, reference: empty, spec: JSON_COMPAS_SPEC }),
+    ).rejects.toMatchObject({ code: 'EVAL_DATA_INVALID', message: `reference file ${empty} holds no rows` });
+  });
+});
+
+describe('positive values that no row holds', () => {
+  it('are no error, but a warning in the evidence, which stays canonical', async () => {
+    const data = path.join(dir, 'no-positives.csv');
+    await writeFile(data, 'sex,y,p\nF,no,Low\nM,no,Low\nM,yes,Low\n');
+    const spec = {
+      label: { column: 'y', positive: 'Yes' },
+      prediction: { column: 'p', positive: ['High'] },
+      sensitive: ['sex'],
+      min_group_size: 1,
+    };
+    const first = await evaluate({ data, spec });
+    expect(first.evidence).toMatchObject({
+      warnings: [
+        'spec.label.positive: no value of column "y" in the data matches "Yes"',
+        'spec.prediction.positive: no value of column "p" in the data matches ["High"]',
+      ],
+    });
+    expect(validate(first.evidence)).toBe(true);
+    expect(first.json).toBe((await evaluate({ data, spec })).json);
+    // The default positive, 1, is said to be the default.
+    const { evidence } = await evaluate({
+      data,
+      spec: { ...spec, label: undefined, prediction: { column: 'p' } },
+    });
+    expect(evidence).toMatchObject({
+      warnings: ['spec.prediction.positive: no value of column "p" in the data matches 1 (the default)'],
+    });
+    // Where positives occur, the evidence has no warnings key at all: earlier evidence keeps its bytes.
+    const { evidence: clean } = await evaluate({ data: COMPAS_CSV, spec: COMPAS_SPEC });
+    expect(clean).not.toHaveProperty('warnings');
+  });
+});
+
+describe('unknown categories', () => {
+  it('counts the data rows only: neither the reference nor the probes’ variants', async () => {
+    // One-hot g (a, b) and a number x; g is c in every 10th of the 200 rows: 20 unknown.
+    const model = path.join(dir, 'g-x.onnx');
+    await writeFile(
+      model,
+      logisticOnnx({ in: 3, out: 1, w: Float32Array.of(1, -1, 0.5), b: Float32Array.of(-0.2) }),
+    );
+    const data = path.join(dir, 'g-x.csv');
+    const lines = ['y,g,x'];
+    for (let i = 0; i < 200; i++)
+      lines.push(`${i % 2},${i % 10 === 0 ? 'c' : i % 3 ? 'a' : 'b'},${(i % 7) / 3}`);
+    await writeFile(data, lines.join('\n'));
+    const spec = {
+      label: { column: 'y', positive: 1 },
+      features: [{ column: 'g', categories: ['a', 'b'] }, 'x'],
+      sensitive: ['g'],
+      min_group_size: 1,
+    };
+    const unknown = async (metrics: MetricFamily[], reference?: string): Promise<unknown> => {
+      const { evidence } = await evaluate({
+        model,
+        data,
+        reference,
+        spec: {
+          ...spec,
+          metrics,
+          // The adverse-action pass scores every row once more.
+          ...(metrics.includes('explainability')
+            ? { explainability: { adverse_decision: 'positive' as const } }
+            : {}),
+        },
+        executionProvider: 'cpu',
+      });
+      return (evidence.data_quality as { unknown_categories: number }).unknown_categories;
+    };
+    expect(await unknown(['data_quality'])).toBe(20);
+    expect(await unknown(['data_quality', 'robustness'])).toBe(20);
+    expect(await unknown(['data_quality', 'explainability'])).toBe(20);
+    expect(await unknown(['data_quality', 'robustness', 'explainability', 'drift'], data)).toBe(20);
   });
 });

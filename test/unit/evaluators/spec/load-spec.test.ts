@@ -36,6 +36,15 @@ bootstrap: { resamples: 1000, seed: 42 }
     ).toHaveLength(2);
   });
 
+  it('reads the data and the reference each as its own part says', () => {
+    const spec = loadSpec(`
+data: &read { format: csv, columns: [age, sex], na_values: ['?'] }
+reference_data: *read
+`);
+    expect(spec.reference_data).toEqual({ format: 'csv', columns: ['age', 'sex'], na_values: ['?'] });
+    expect(loadSpec({ data: { skip_lines: 1 } }).reference_data).toBeUndefined();
+  });
+
   describe('when the spec is invalid', () => {
     it('names the offending field', () => {
       expectSpecError('label: { column: 3, positive: 1 }', 'spec.label.column must be string');
@@ -85,6 +94,8 @@ bootstrap: { resamples: 1000, seed: 42 }
       );
       expectSpecError({ metrics: [] }, 'spec.metrics must NOT have fewer than 1 items');
       expectSpecError({ data: { columns: ['a', 'a'] } }, /spec\.data\.columns must NOT have duplicate items/);
+      expectSpecError({ reference_data: { skip: 1 } }, 'spec.reference_data.skip is not a known key');
+      expectSpecError({ reference_data: { skip_lines: -1 } }, 'spec.reference_data.skip_lines must be >= 0');
     });
     it('rejects intersections of attributes that are not sensitive', () => {
       expectSpecError(
