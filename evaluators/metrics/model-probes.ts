@@ -1,3 +1,4 @@
+import { numericValue } from '../onnx/features.ts';
 import type { Cell, Row } from '../readers/rows.ts';
 import { createRng, rate, type Rng } from './stats.ts';
 
@@ -257,7 +258,7 @@ export async function topReasons(
     const decision: 0 | 1 = base[i]! >= threshold ? 1 : 0;
     const contributions = features.map((f, j) => ({
       feature: f,
-      value: row[f] ?? null,
+      value: asBaseline(row[f] ?? null, baseline[f] ?? null),
       baseline: baseline[f] ?? null,
       contribution: base[i]! - scores[i * features.length + j]!,
     }));
@@ -268,4 +269,14 @@ export async function topReasons(
       );
     return { row: i, score: base[i]!, decision, reasons: toward.slice(0, k) };
   });
+}
+
+/**
+ * A cell as its feature's baseline is: a numeric feature's baseline is a number (the median), and its cells,
+ * read from CSV as text, are given as the number the model was fed, so that a reason compares like with like.
+ */
+function asBaseline(value: Cell, baseline: Cell): Cell {
+  if (typeof baseline !== 'number' || typeof value !== 'string') return value;
+  const x = numericValue(value);
+  return Number.isFinite(x) ? x : value;
 }

@@ -351,6 +351,7 @@ describe('evaluate with an ONNX model', () => {
       permutation_importance: { features: { feature: string }[] };
       reasons: {
         not_given_as_reasons: string[];
+        baseline: Row;
         rows: { row: number; reasons: { feature: string; value: unknown }[] }[];
       };
     };
@@ -364,7 +365,10 @@ describe('evaluate with an ONNX model', () => {
     for (const { row, reasons } of explain.reasons.rows) {
       for (const reason of reasons) {
         expect(['race', 'sex']).not.toContain(reason.feature);
-        expect(reason.value).toEqual(compas[row]![reason.feature]);
+        // As the model read it: a numeric feature (its baseline a median) as a number, not the CSV's text.
+        const cell = compas[row]![reason.feature];
+        const numeric = typeof explain.reasons.baseline[reason.feature] === 'number';
+        expect(reason.value).toEqual(numeric ? Number(cell) : cell);
       }
     }
     expect(explain.reasons.rows.flatMap((r) => r.reasons).length).toBeGreaterThan(0);
@@ -480,7 +484,8 @@ describe('evaluate with an ONNX model', () => {
       notice.reasons.forEach((reason, k) => {
         // Never a protected characteristic; each pushes the score up, the strongest first.
         expect(['race', 'sex']).not.toContain(reason.feature);
-        expect(reason.value).toEqual(compas[notice.row]![reason.feature]);
+        const cell = compas[notice.row]![reason.feature];
+        expect(reason.value).toEqual(typeof reason.baseline === 'number' ? Number(cell) : cell);
         expect(reason.baseline).toEqual(explain.reasons.baseline[reason.feature]);
         expect(reason.contribution).toBeGreaterThan(0);
         if (k > 0) expect(reason.contribution).toBeLessThanOrEqual(notice.reasons[k - 1]!.contribution);

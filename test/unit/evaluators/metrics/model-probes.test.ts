@@ -67,4 +67,11 @@ describe('model probes', () => {
       { feature: 'x', value: 9, baseline: 0, contribution: expect.closeTo(0.6, 12) },
     ]);
   });
+  it('gives a numeric feature read from text as the number its baseline is', async () => {
+    const byText: typeof byX = async (rs) => byX(rs.map((r) => ({ ...r, x: Number(r.x) })));
+    const [reason] = await topReasons([{ x: '9', c: 'b' }], ['x', 'c'], { x: 0, c: 'a' }, byText, 0.5, 2);
+    expect(reason!.reasons).toEqual([
+      { feature: 'x', value: 9, baseline: 0, contribution: expect.closeTo(0.6, 12) },
+    ]);
+  });
 });
