@@ -145,7 +145,7 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
       const body: ErrorBody & { retryAfter?: number } = {
         statusCode: status,
         code: err.code,
-        message: err.message,
+        message: bounded(err.message),
       };
       if (typeof err.field === 'string' && status < 500) body.field = err.field;
       const retryAfter = RETRY_AFTER_SECONDS[err.code];
@@ -158,6 +158,20 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
     code: 'INTERNAL',
     message: 'internal error; the request id in the logs has details',
   };
+}
+
+/**
+ * The longest message sent, in UTF-16 units: some carry a tool's output (a failing candidate's `opa test`
+ * report can run to megabytes), and its head says what failed.
+ */
+const MAX_MESSAGE_LENGTH = 16 * 1024;
+
+function bounded(message: string): string {
+  if (message.length <= MAX_MESSAGE_LENGTH) return message;
+  let end = MAX_MESSAGE_LENGTH;
+  // Never half a surrogate pair.
+  if (/[\uD800-\uDBFF]/.test(message[end - 1]!)) end -= 1;
+  return `${message.slice(0, end)}… (${message.length - end} more characters cut)`;
 }
 
 type ValidationEntry = NonNullable<FastifyError['validation']>[number];

@@ -91,6 +91,15 @@ describe('toHttpError', () => {
     });
   });
 
+  it("cuts a message that carries a tool's whole output, never through a surrogate pair", () => {
+    const report = `FAIL: ${'x'.repeat(16 * 1024 - 7)}😀${'y'.repeat(100_000)}`;
+    const { message } = toHttpError(new PolicyError('POLICY_TEST_FAILED', report));
+    expect(message.startsWith(report.slice(0, 16 * 1024 - 1))).toBe(true);
+    expect(message).toMatch(/x… \(100002 more characters cut\)$/);
+    const short = toHttpError(new PolicyError('POLICY_TEST_FAILED', 'FAIL: 1/2'));
+    expect(short.message).toBe('FAIL: 1/2');
+  });
+
   it('maps refusals to 401 and 403 with the public message only', () => {
     expect(toHttpError(new AuthError('UNAUTHENTICATED', 'invalid token', 'token tok_1 expired'))).toEqual({
       statusCode: 401,
