@@ -147,26 +147,31 @@ const DANGEROUS_MODULES: Record<string, Severity> = {
  * vouches for one.
  */
 const DANGEROUS_IN_SAFE_PACKAGES: [prefix: string, severity: Severity][] = [
-  // runstring(astr, dict) is exec(astr, dict).
-  ['numpy.testing._private.utils', 'critical'],
+  // runstring(astr, dict) is exec(astr, dict); numpy.testing re-exports it.
+  ['numpy.testing', 'critical'],
   // Downloads a repository and runs its hubconf.py.
   ['torch.hub', 'critical'],
-  // Compile and load native code.
+  // Compile or load native code.
   ['torch.utils.cpp_extension', 'critical'],
   ['numpy.f2py', 'critical'],
   ['numpy.distutils', 'critical'],
+  ['numpy.ctypeslib', 'critical'],
+  // Unpicklers: load, _load, _legacy_load, and TorchScript's loader.
   ['torch.load', 'high'],
-  ['torch.serialization.load', 'high'],
+  ['torch.serialization', 'high'],
   ['torch.storage._load_from_bytes', 'high'],
-  ['torch.jit.load', 'high'],
+  ['torch.jit', 'high'],
   ['torch.package', 'high'],
   ['numpy.load', 'high'],
   ['numpy.lib.npyio.load', 'high'],
   ['numpy.lib._npyio_impl.load', 'high'],
+  ['numpy.lib.format.read_array', 'high'],
   ['pandas.read_pickle', 'high'],
-  ['pandas.io.pickle.read_pickle', 'high'],
+  ['pandas.io.pickle', 'high'],
   ['joblib.load', 'high'],
   ['joblib.numpy_pickle.load', 'high'],
+  // The copies of cloudpickle and loky that joblib vendors.
+  ['joblib.externals', 'high'],
 ];
 
 const DANGEROUS_BUILTINS = new Set([
@@ -225,7 +230,11 @@ export function classifyGlobal(module: string, name: string): Severity | null {
   if (bySubmodule) return bySubmodule;
   if (module === 'operator' && (name === 'attrgetter' || name === 'methodcaller')) return 'medium';
   const full = `${module}.${name}`;
-  const loader = DANGEROUS_IN_SAFE_PACKAGES.find(([p]) => full === p || full.startsWith(`${p}.`))?.[1];
+  // A dotted name is resolved from the module down (protocol 4), so it may spell a loader out in full:
+  // `torch.serialization` with `torch.load`.
+  const loaderOf = (path: string) =>
+    DANGEROUS_IN_SAFE_PACKAGES.find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
+  const loader = loaderOf(full) ?? (name.includes('.') ? loaderOf(name) : undefined);
   if (name.includes('.')) {
     const path = classifyAttributePath(name);
     return loader && RANK[loader] > RANK[path] ? loader : path;
@@ -391,6 +400,17 @@ function memoIndex(line: string): number | string | null {
  * (MAX_NESTING + 1) times the file's size.
  */
 const MAX_NESTING = 3;
+/** What a stream reports only when it is no well-formed pickle: the marks of data read as opcodes. */
+const MALFORMED = new Set([
+  'pickle.truncated',
+  'pickle.invalid_opcode',
+  'pickle.stack_underflow',
+  'pickle.memo_unset',
+  'pickle.too_complex',
+  'pickle.scan_error',
+]);
+/** The most findings one file reports: the most severe first, and a count of the rest. */
+const MAX_FINDINGS = 1000;
 /** The opcodes that push a bytes (or bytearray) constant: where a nested pickle travels. */
 const BYTES_OPCODES = new Set(['BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8']);
 
@@ -406,7 +426,20 @@ const startsPickle = (bytes: Uint8Array, at = 0): boolean =>
 export function scanPickle(bytes: Uint8Array, location = 'pickle'): Finding[] {
   const findings: Finding[] = [];
   scanStream(bytes, location, findings, 0);
-  return findings;
+  if (findings.length <= MAX_FINDINGS) return findings;
+  const kept = findings
+    .map((finding, i) => ({ finding, i }))
+    .sort((a, b) => RANK[b.finding.severity] - RANK[a.finding.severity] || a.i - b.i)
+    .slice(0, MAX_FINDINGS - 1)
+    .map(({ finding }) => finding);
+  const worst = findings.length - kept.length;
+  kept.push({
+    id: 'pickle.too_many_findings',
+    severity: 'medium',
+    message: `${worst} further findings, none more severe than those listed, are left out`,
+    location,
+  });
+  return kept;
 }
 
 function scanStream(bytes: Uint8Array, location: string, findings: Finding[], depth: number): void {
@@ -571,17 +604,36 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
     );
 
   // A bytes constant that is itself a pickle stream is what torch.storage._load_from_bytes (or a REDUCE of
-  // pickle.loads) unpickles: its imports are as much the file's as the outer stream's.
+  // pickle.loads) unpickles: its imports are as much the file's as the outer stream's. Array data can begin as
+  // a pickle does (an int64 640 is 80 02 00 …), so only a constant that reads as a pickle, opcode by opcode to
+  // its STOP, counts as one; a finding it repeats is counted on the first, so nesting adds no more findings
+  // than the distinct things it holds.
+  const nestedSeen = new Map<string, { finding: Finding; count: number }>();
   const nested = (inner: Uint8Array, offset: number): void => {
     const where = `${location}@${offset}>nested`;
-    if (depth < MAX_NESTING) scanStream(inner, where, findings, depth + 1);
-    else
+    if (depth >= MAX_NESTING) {
       findings.push({
         id: 'pickle.nested_too_deep',
         severity: 'high',
         message: `a bytes constant holds a pickle nested more than ${MAX_NESTING} levels deep; it is not scanned`,
         location: where,
       });
+      return;
+    }
+    const found: Finding[] = [];
+    scanStream(inner, where, found, depth + 1);
+    if (!found.some((f) => f.id === 'pickle.stop') || found.some((f) => MALFORMED.has(f.id))) return;
+    for (const finding of found) {
+      if (finding.severity === 'info') continue;
+      const key = `${finding.id}\u0000${finding.message}`;
+      const seen = nestedSeen.get(key);
+      if (seen) seen.count++;
+      else {
+        const copy = { ...finding };
+        nestedSeen.set(key, { finding: copy, count: 1 });
+        findings.push(copy);
+      }
+    }
   };
 
   let sawOpcode = false;
@@ -744,4 +796,6 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
   }
   for (const { finding, count } of repeated.values())
     if (count > 1) finding.message += ` (and ${count - 1} more like it in the stream)`;
+  for (const { finding, count } of nestedSeen.values())
+    if (count > 1) finding.message += ` (and ${count - 1} more like it in other nested pickles)`;
 }

@@ -136,7 +136,7 @@ async function scanZip(
         compressed,
       );
       findings.push(...inside(name, compressed));
-      if (pickle) findings.push(...scanPickle(pickle, name));
+      if (pickle) for (const finding of scanPickle(pickle, name)) findings.push(finding);
     }
   }
   return findings;
@@ -212,7 +212,7 @@ export async function scanModelFile(path: string, limits: Partial<ScanLimits> = 
       : bytes;
   if (!expanded) return report('pickle', info.size, sha256);
   if (expanded[0] === 0x80 || PICKLE_EXTENSIONS.test(path)) {
-    findings.push(...scanPickle(expanded));
+    for (const finding of scanPickle(expanded)) findings.push(finding);
     return report('pickle', info.size, sha256);
   }
   findings.push(...(await scanOnnx(bytes, path, l)));
