@@ -294,7 +294,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     const [author, committer] = (await git(['log', '-1', '--format=%an <%ae>%x00%cn <%ce>', commit]))
       .toString('utf8')
       .trim()
-      .split('\0') as [string, string];
+      .split('\0')
+      .map(boundedIdentity) as [string, string];
     let bundle: PolicyBundle;
     let dir: string | undefined;
     try {
@@ -522,6 +523,19 @@ function runGit(git: string, args: string[], timeoutMs: number): Promise<Buffer>
       },
     );
   });
+}
+
+/**
+ * The longest author or committer recorded, in characters: git takes a name of any length, and the entries
+ * that carry it must fit the ledger's 65,535 bytes.
+ */
+const MAX_IDENTITY_CHARACTERS = 512;
+
+function boundedIdentity(identity: string): string {
+  const characters = [...identity];
+  return characters.length <= MAX_IDENTITY_CHARACTERS
+    ? identity
+    : `${characters.slice(0, MAX_IDENTITY_CHARACTERS).join('')}…`;
 }
 
 /** At most `maxBytes` of `reason` as UTF-8, cut between characters, with the whole's length and sha256. */

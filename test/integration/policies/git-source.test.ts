@@ -145,9 +145,10 @@ describe('createGitPolicySource', () => {
   it('refuses a commit whose Rego tests fail', async () => {
     await git(['checkout', '-q', good, '--', 'policies']);
     await writeFile(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'), FAILING_TEST);
-    const failing = await commit('a failing test');
+    // git takes a committer's name of any length; what is recorded of it must fit a ledger entry.
+    const failing = await commit('a failing test', { name: 'A'.repeat(70_000), email: 'a@example.org' });
     await source.poll();
-    expect(rejected.at(-1)).toMatchObject({ commit: failing });
+    expect(rejected.at(-1)).toMatchObject({ commit: failing, committer: `${'A'.repeat(512)}…` });
     expect(rejected.at(-1)!.reason).toMatch(/test_wrong_epoch/);
     expect(engine!.bundle.revision).toBe(good);
   });
