@@ -278,7 +278,13 @@ async function collect(
   const named = namedColumns(spec, source, runner !== null);
   // CSV and Parquet rows all hold the header's columns, so the first row settles the check before any
   // inference; a JSON Lines row holds the keys its line gives, so only the whole file does.
-  const sameColumnsInEveryRow = (read?.format ?? dataFormatOf(path)) !== 'jsonl';
+  const format = read?.format ?? dataFormatOf(path);
+  if (!format)
+    throw new EvaluatorError(
+      'EVAL_DATA_FORMAT',
+      `cannot tell the format of ${path} from its name; set spec.${source === 'data' ? 'data' : 'reference_data'}.format`,
+    );
+  const sameColumnsInEveryRow = format !== 'jsonl';
   const labelColumn = spec.label?.column;
   const labelPositive = spec.label ? positiveMatcher(spec.label.positive) : null;
   const predColumn = runner ? null : (spec.prediction?.column ?? null);

@@ -751,6 +751,15 @@ describe('data without rows', () => {
       evaluate({ data: COMPAS_CSV, reference: empty, spec: JSON_COMPAS_SPEC }),
     ).rejects.toMatchObject({ code: 'EVAL_DATA_INVALID', message: `reference file ${empty} holds no rows` });
   });
+
+  it('names the part of the spec that says how to read a file whose name tells no format', async () => {
+    const reference = path.join(dir, 'reference.dat');
+    await writeFile(reference, 'race,p\nA,1\n');
+    await expect(evaluate({ data: COMPAS_CSV, reference, spec: JSON_COMPAS_SPEC })).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: `cannot tell the format of ${reference} from its name; set spec.reference_data.format`,
+    });
+  });
 });
 
 describe('positive values that no row holds', () => {
