@@ -67,8 +67,18 @@ export async function startPolicies(options: {
   const { ledger, regions, clock, log } = options;
   const bundles = createBundleStore(path.join(options.dataDir, 'bundles'));
   let engine: PolicyEngine | undefined;
-  const recordInEveryRegion = async (entry: Record<string, unknown>) => {
-    for (const region of regions.keys()) await ledger.append(region, entry);
+  // An outcome whose recording failed part-way is tried again (see createGitPolicySource): the retry appends
+  // the same entry, and only to the regions it has not reached, so that no region records an outcome twice.
+  const recording = new Map<string, { entry: Record<string, unknown>; done: Set<string> }>();
+  const recordInEveryRegion = async (key: string, entryOf: () => Record<string, unknown>) => {
+    let pending = recording.get(key);
+    if (!pending) recording.set(key, (pending = { entry: entryOf(), done: new Set() }));
+    for (const region of regions.keys()) {
+      if (pending.done.has(region)) continue;
+      await ledger.append(region, pending.entry);
+      pending.done.add(region);
+    }
+    recording.delete(key);
   };
   const configured = options.source.repository !== undefined;
   const where = configured
@@ -111,7 +121,7 @@ export async function startPolicies(options: {
           ? 'the branch head was rejected or could not be read; the last active policy was activated again'
           : 'policy activated',
       );
-      await recordInEveryRegion({
+      await recordInEveryRegion(`policy.activated ${event.commit} ${event.restored}`, () => ({
         type: 'policy.activated',
         commit: event.commit,
         bundle_sha256: event.bundleSha256,
@@ -120,7 +130,7 @@ export async function startPolicies(options: {
         branch: where.branch,
         ...(event.restored ? { restored: true } : {}),
         at: clock().toISOString(),
-      });
+      }));
     },
     onRejected: async (event) => {
       log.warn(
@@ -135,7 +145,7 @@ export async function startPolicies(options: {
       );
       // The reason is the head of opa's output, small enough for a ledger entry; the whole output's length
       // and sha256 say what it was cut from.
-      await recordInEveryRegion({
+      await recordInEveryRegion(`policy.rejected ${event.commit}`, () => ({
         type: 'policy.rejected',
         commit: event.commit,
         author: event.author,
@@ -145,7 +155,7 @@ export async function startPolicies(options: {
         reason_bytes: event.reason_bytes,
         reason_sha256: event.reason_sha256,
         at: clock().toISOString(),
-      });
+      }));
     },
   });
   // The first poll activates the branch's head before the service answers; later commits arrive by polling.
