@@ -90,6 +90,9 @@ async function cancelEvaluation(target: ServerTarget, id: string): Promise<strin
  * Polls the evaluation until it ends, showing progress. Past the deadline, or on Ctrl-C, it cancels the
  * evaluation rather than leave it queued: no one would use its result.
  */
+/** What the wait shows while the service cannot be reached, in place of a status. */
+const UNREACHABLE = 'unreachable';
+
 async function waitForEvaluation(
   target: ServerTarget,
   evaluation: Evaluation,
@@ -123,7 +126,17 @@ async function waitForEvaluation(
       await sleep(Math.min(POLL_INTERVAL_MS, remaining), undefined, { signal: interrupted.signal }).catch(
         () => {},
       );
-      evaluation = await callApi<Evaluation>(target, 'GET', `/v1/evaluations/${evaluation.id}`);
+      try {
+        evaluation = await callApi<Evaluation>(target, 'GET', `/v1/evaluations/${evaluation.id}`);
+      } catch (err) {
+        // The service keeps its evaluations across a restart: while it is down, the wait goes on to the deadline.
+        if (!(err instanceof CliFailure && err.retryable)) throw err;
+        if (shown !== UNREACHABLE)
+          process.stderr.write(
+            `${terminal ? '\n' : ''}evaluating ${evaluation.id}: ${err.message}; retrying\n`,
+          );
+        shown = UNREACHABLE;
+      }
     }
   } finally {
     process.removeListener('SIGINT', onInterrupt);

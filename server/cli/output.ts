@@ -7,6 +7,8 @@ export class CliFailure extends Error {
   constructor(
     message: string,
     readonly exitCode = 2,
+    /** The service could not be reached or was briefly unavailable (502–504): asking again may succeed. */
+    readonly retryable = false,
   ) {
     super(message);
   }

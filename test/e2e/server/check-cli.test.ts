@@ -381,4 +381,30 @@ describe('arbiter check with an evaluation in the service', () => {
       expectOneLineError(result, `cannot read ${flag} ${missing}: no such file or directory`);
     }
   });
+
+  it('waits on through a service that goes away, to its deadline, rather than give up at the first poll', async () => {
+    // Last of this block: it stops the service.
+    const child = spawn(
+      process.execPath,
+      [ARBITER_BIN, ...args(server.url, ['--data', data, '--spec', spec, '--timeout', '8'])],
+      { env: { ...process.env, ARBITER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let stopping: Promise<unknown> | undefined;
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('evaluating eval_') && !stopping) stopping = server.stop();
+    });
+    expect(await exited, stderr).toBe(2);
+    await stopping;
+    const lines = stderr.trimEnd().split('\n');
+    expect(
+      lines.some((l) => /^evaluating eval_[0-9a-f]+: cannot reach .*; retrying$/.test(l)),
+      stderr,
+    ).toBe(true);
+    expect(lines.at(-1)).toMatch(
+      /^arbiter: evaluation eval_[0-9a-f]+ did not finish within 8s \(still queued\); cancelling it failed: cannot reach /,
+    );
+  });
 });
