@@ -27,6 +27,16 @@ describe('openapi.yaml', () => {
           }
         }
       });
+
+      it('declares the refusals its input can draw', () => {
+        const responses = operation.responses as Record<string, unknown>;
+        const body = operation.requestBody as { content?: Record<string, unknown> } | undefined;
+        const parameters = operation.parameters as unknown[] | undefined;
+        // A body can be malformed, too large or of another type; a parameter can break its schema.
+        if (body?.content?.['application/json'])
+          expect(Object.keys(responses)).toEqual(expect.arrayContaining(['400', '413', '415']));
+        if (parameters?.length) expect(Object.keys(responses)).toContain('400');
+      });
     },
   );
 
