@@ -219,9 +219,17 @@ export class Evaluations {
       .updateTable('evaluation')
       .set({ cancel_requested: true })
       .where('id', '=', id)
+      .where('status', 'in', ['queued', 'running'])
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw new ServerError('NOT_FOUND', `no evaluation ${id}`);
+    if (!row) {
+      // It ended first: saying a cancellation was requested would tell the caller something untrue.
+      const { status } = await this.row(id);
+      throw new ServerError(
+        'CONFLICT',
+        `evaluation ${id} is ${status}; only a queued or running evaluation can be cancelled`,
+      );
+    }
     // Nobody will notice the request for one that is not running, or whose process died: it ends here.
     await this.finishCancelled(id);
     this.running.get(id)?.abort();

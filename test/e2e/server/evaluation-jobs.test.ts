@@ -100,6 +100,16 @@ describe('evaluation jobs on PostgreSQL', () => {
         status: 'cancelled',
         evidence: null,
       });
+      // One that has ended has nothing to cancel, and stays as it ended.
+      for (const ended of [kept, cancelled]) {
+        const again = await call('POST', `/v1/evaluations/${ended}/cancel`);
+        expect(again.statusCode).toBe(409);
+        expect(again.json()).toMatchObject({
+          code: 'CONFLICT',
+          message: expect.stringContaining(`${ended} is `),
+        });
+      }
+      expect((await call('GET', `/v1/evaluations/${kept}`)).json().status).toBe('succeeded');
     },
   );
 
