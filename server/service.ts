@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type PgBoss from 'pg-boss';
 import { pino } from 'pino';
@@ -7,7 +8,7 @@ import type { PolicyTables } from '../policies/index.ts';
 import { loadRegions, type Region } from '../regions/index.ts';
 import type { ReportTables } from '../reports/index.ts';
 import { buildApp } from './app.ts';
-import { ArtifactStore } from './artifacts/store.ts';
+import { ArtifactStore, prepareScratchDir } from './artifacts/store.ts';
 import { AuthFailureLimiter, compositeAuthenticator, OidcAuthenticator } from './auth/index.ts';
 import { LocalTokens } from './auth/local-tokens.ts';
 import type { Config } from './config.ts';
@@ -102,7 +103,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
         { configured: config.artifactMaxBytes, limit: artifactMaxBytes },
         'the embedded database holds smaller artifacts than ARBITER_ARTIFACT_MAX_BYTES; set DATABASE_URL for larger ones',
       );
-    const artifacts = new ArtifactStore(serverDb, artifactMaxBytes);
+    const scratchDir = await prepareScratchDir(path.join(config.dataDir, 'scratch'));
+    const artifacts = new ArtifactStore(serverDb, artifactMaxBytes, scratchDir);
     const evaluations = new Evaluations(
       serverDb,
       artifacts,
@@ -185,6 +187,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
           evaluations.stopSweeping();
           await evaluations.stop();
           await queue!.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs });
+          await rm(scratchDir, { recursive: true, force: true });
           await ledger.stop();
           await database.close();
         })()),

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -18,16 +18,22 @@ export type ArtifactInfo = Omit<Selectable<ArtifactTable>, 'content'>;
  * until it is known to be within bounds.
  */
 export class ArtifactStore {
+  /**
+   * `scratchDir`: where uploads and the files evaluations read are written while in use. They are copies of
+   * customer data, so they stay in the data folder, not the machine's shared temporary folder, in a folder of
+   * this process's that the next start removes if this one was killed (see `prepareScratchDir`).
+   */
   constructor(
     private readonly db: Kysely<ServerTables>,
     private readonly maxBytes: number,
+    readonly scratchDir: string,
   ) {}
 
   async put(
     body: Readable,
     meta: { mediaType: string; filename?: string; createdBy: string },
   ): Promise<{ artifact: ArtifactInfo; created: boolean }> {
-    const tmp = path.join(os.tmpdir(), `arbiter-upload-${randomBytes(8).toString('hex')}`);
+    const tmp = path.join(this.scratchDir, `upload-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     const maxBytes = this.maxBytes;
@@ -97,5 +103,43 @@ export class ArtifactStore {
     const file = path.join(dir, sha256 + (row.filename ? path.extname(row.filename) : ''));
     await writeFile(file, row.content, { mode: 0o600 });
     return file;
+  }
+}
+
+/**
+ * Longer than any upload or evaluation runs (an evaluation's time limit is at most 24 hours): a scratch folder
+ * untouched for this long is abandoned, whoever made it.
+ */
+const SCRATCH_ABANDONED_AFTER_MS = 25 * 3_600_000;
+
+/**
+ * A new scratch folder of this service's under `root` (`<host>-<pid>-<random>`, mode 0700), after removing
+ * those that are no one's: of a process on this machine that no longer runs (killed during an upload, say),
+ * or untouched for longer than anything runs. The folders of a live process (a second `arbiter` on the same
+ * data folder, or another service in this one) are left alone, as is a recent one of another machine.
+ */
+export async function prepareScratchDir(root: string): Promise<string> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const host = os.hostname();
+  for (const name of await readdir(root)) {
+    const folder = path.join(root, name);
+    const owner = /^(.+)-(\d+)-[0-9a-f]+$/.exec(name);
+    const pid = Number(owner?.[2]);
+    const dead = owner?.[1] === host && pid !== process.pid && !isRunning(pid);
+    const untouched = (await stat(folder)).mtimeMs < Date.now() - SCRATCH_ABANDONED_AFTER_MS;
+    if (dead || untouched) await rm(folder, { recursive: true, force: true });
+  }
+  const own = path.join(root, `${host}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(own, { mode: 0o700 });
+  return own;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

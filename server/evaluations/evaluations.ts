@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type PgBoss from 'pg-boss';
@@ -371,7 +370,7 @@ export class Evaluations {
         .then((row) => row?.cancel_requested && controller.abort())
         .catch((err: unknown) => this.log.error({ err, evaluation: id }, 'evaluation heartbeat failed'));
     }, HEARTBEAT_MS);
-    const workDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-eval-'));
+    const workDir = await mkdtemp(path.join(this.artifacts.scratchDir, 'eval-'));
     let lastWrite = 0;
     let lastPhase: string | undefined;
     let progressWritten = Promise.resolve();

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../../support/database.ts';
@@ -82,6 +86,21 @@ describe('evaluation jobs on PostgreSQL', () => {
       expect((await call('GET', `/v1/evaluations/${kept}`)).json().status).toBe('queued');
       const dataDir = service.dataDir;
       await service.stop();
+      // What a killed process would leave in its scratch folder: a copy of someone's upload. (No process has
+      // a pid above Linux's largest, 2^22.)
+      const scratch = path.join(dataDir, 'scratch');
+      const dead = path.join(scratch, `${os.hostname()}-${2 ** 22 + 1}-0badf00d`);
+      await mkdir(dead);
+      await writeFile(path.join(dead, 'upload-0123456789abcdef'), 'sex,label\n');
+      // Another machine's: kept while recent, removed once untouched for longer than anything runs.
+      const recent = path.join(scratch, 'elsewhere-42-0badf00d');
+      const old = path.join(scratch, 'elsewhere-43-0badf00d');
+      for (const folder of [recent, old]) await mkdir(folder);
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+      await utimes(old, twoDaysAgo, twoDaysAgo);
+      // A live process's (another arbiter on this data folder: this one) is left alone.
+      const live = path.join(scratch, `${os.hostname()}-${process.pid}-0badf00d`);
+      await mkdir(live);
 
       // The next process runs them, with a bound of 150 rows.
       service = await startTestService({
@@ -89,6 +108,12 @@ describe('evaluation jobs on PostgreSQL', () => {
         ARBITER_DATA_DIR: dataDir,
         ARBITER_EVAL_MAX_ROWS: '150',
       });
+      expect([dead, recent, old, live].map((folder) => existsSync(folder))).toEqual([
+        false,
+        true,
+        false,
+        true,
+      ]);
       const done = await waitFor(kept);
       expect(done).toMatchObject({ status: 'succeeded', error: null, progress: { rows: 100 } });
       expect(done.evidence.fairness.sex.groups.Female.count).toBe(50);

@@ -147,7 +147,7 @@ describe('evaluations as background jobs', () => {
     expect(finished.error.message.toLowerCase()).toContain('parquet');
     // The file is named as the caller knows it, not by where the worker put it.
     expect(finished.error.message).toContain(`data artifact ${data}`);
-    expect(finished.error.message).not.toMatch(/arbiter-eval-|\/tmp\//);
+    expect(finished.error.message).not.toMatch(/scratch\/eval-|\/tmp\//);
   });
 
   it('gates decisions on the model it evaluated, and on no other', async () => {
