@@ -137,10 +137,16 @@ export class Evaluations {
           },
         );
       });
-      if (isData && !spec.data?.format && !dataFormatOf(artifact.filename ?? '')) {
+      // The data is read as spec.data says, the reference as spec.reference_data says.
+      const read = field === 'reference_sha256' ? 'reference_data' : 'data';
+      if (isData && !spec[read]?.format && !dataFormatOf(artifact.filename ?? '')) {
+        // An artifact keeps the first name it was uploaded with: uploading it again under another changes
+        // nothing, so that is advice only for one uploaded without a name.
         throw new ServerError(
           'BAD_REQUEST',
-          `${field}: artifact ${sha} was uploaded ${artifact.filename ? `as ${artifact.filename}` : 'without a file name'}, which does not tell CSV, JSON Lines or Parquet; upload it with a .csv, .jsonl or .parquet name, or set spec.data.format`,
+          artifact.filename
+            ? `${field}: artifact ${sha} was uploaded as ${artifact.filename}, which does not tell CSV, JSON Lines or Parquet; set spec.${read}.format`
+            : `${field}: artifact ${sha} was uploaded without a file name; upload it again with a .csv, .jsonl or .parquet name, or set spec.${read}.format`,
           { field },
         );
       }

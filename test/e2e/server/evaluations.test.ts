@@ -113,7 +113,23 @@ describe('evaluations as background jobs', () => {
     expect(untold.json()).toMatchObject({
       statusCode: 400,
       field: 'data_sha256',
-      message: expect.stringContaining('scores.bin'),
+      message: expect.stringMatching(/was uploaded as scores\.bin, .*; set spec\.data\.format$/),
+    });
+    // The reference is read as spec.reference_data says, not spec.data.
+    const untoldReference = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: {
+        data_sha256: unnamed,
+        reference_sha256: unnamed,
+        spec: { ...spec, data: { format: 'csv' }, drift: { features: ['sex'] } },
+      },
+    });
+    expect(untoldReference.json()).toMatchObject({
+      statusCode: 400,
+      field: 'reference_sha256',
+      message: expect.stringMatching(/set spec\.reference_data\.format$/),
     });
     const told = await service.app.inject({
       method: 'POST',
