@@ -99,7 +99,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     queue = await startJobQueue(database);
     const artifactMaxBytes = artifactLimitOf(database.kind, config.artifactMaxBytes);
     if (artifactMaxBytes < config.artifactMaxBytes)
-      log.warn(
+      log.info(
         { configured: config.artifactMaxBytes, limit: artifactMaxBytes },
         'the embedded database holds smaller artifacts than ARBITER_ARTIFACT_MAX_BYTES; set DATABASE_URL for larger ones',
       );

@@ -126,7 +126,12 @@ export async function prepareScratchDir(root: string): Promise<string> {
     const owner = /^(.+)-(\d+)-[0-9a-f]+$/.exec(name);
     const pid = Number(owner?.[2]);
     const dead = owner?.[1] === host && pid !== process.pid && !isRunning(pid);
-    const untouched = (await stat(folder)).mtimeMs < Date.now() - SCRATCH_ABANDONED_AFTER_MS;
+    // Another process starting at the same time may have removed it already.
+    const modified = await stat(folder).then(
+      (s) => s.mtimeMs,
+      () => Infinity,
+    );
+    const untouched = modified < Date.now() - SCRATCH_ABANDONED_AFTER_MS;
     if (dead || untouched) await rm(folder, { recursive: true, force: true });
   }
   const own = path.join(root, `${host}-${process.pid}-${randomBytes(4).toString('hex')}`);
