@@ -179,6 +179,22 @@ export interface BundleStore {
   setActive(active: ActiveCommit): Promise<void>;
   /** The last `setActive`, or null when there was none. */
   getActive(): Promise<ActiveCommit | null>;
+  /** Remembers the last commit refused and recorded as such (with what the status shows of it). */
+  setRejected(rejected: RejectedCommit): Promise<void>;
+  /** The last `setRejected`, or null when there was none. */
+  getRejected(): Promise<RejectedCommit | null>;
+}
+
+/** A refused commit as the policy source's status shows it. */
+export interface RejectedCommit {
+  readonly commit: string;
+  readonly author: string;
+  readonly committer: string;
+  readonly reason: string;
+  readonly reason_truncated: boolean;
+  readonly reason_bytes: number;
+  readonly reason_sha256: string;
+  readonly rejected_at: string;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -190,6 +206,17 @@ export function createBundleStore(dir: string): BundleStore {
     return path.join(dir, `${sha256}.tar.gz`);
   };
   const activeFile = path.join(dir, 'active.json');
+  const rejectedFile = path.join(dir, 'rejected.json');
+  const readJson = async <T>(file: string): Promise<T | null> => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return JSON.parse(text) as T;
+  };
   const rulesFileOf = (sha256: string) => path.join(dir, `${sha256}.rules.json`);
   return {
     dir,
@@ -228,15 +255,14 @@ export function createBundleStore(dir: string): BundleStore {
     async setActive(active) {
       await writeAtomically(activeFile, JSON.stringify(active));
     },
-    async getActive() {
-      let text: string;
-      try {
-        text = await readFile(activeFile, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw err;
-      }
-      return JSON.parse(text) as ActiveCommit;
+    getActive() {
+      return readJson<ActiveCommit>(activeFile);
+    },
+    async setRejected(rejected) {
+      await writeAtomically(rejectedFile, JSON.stringify(rejected));
+    },
+    getRejected() {
+      return readJson<RejectedCommit>(rejectedFile);
     },
   };
 }

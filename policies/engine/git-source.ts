@@ -348,10 +348,13 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   const rejection = (who: Pick<ActiveCommit, 'commit' | 'author' | 'committer'>, err: unknown) => {
     const reason = err instanceof Error ? err.message : String(err);
     lastRejected = { ...who, ...reasonHead(reason, STATUS_REASON_BYTES), rejected_at: clock().toISOString() };
+    const shown = lastRejected;
     let recorded = false;
     return async () => {
       if (!recorded) {
         await options.onRejected?.({ ...who, ...reasonHead(reason, RECORDED_REASON_BYTES) });
+        // Once recorded, a restart that finds the same head need neither test it again nor record it twice.
+        await options.bundles.setRejected(shown);
         recorded = true;
       }
       if (!active) await restore();
@@ -414,6 +417,15 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     }
     lastSeen = commit;
     unrecorded = null;
+    // The head a previous process refused and recorded (this one has just started): its outcome stands.
+    if (!active && lastRejected === null) {
+      const refused = await options.bundles.getRejected().catch(() => null);
+      if (refused?.commit === commit) {
+        lastRejected = refused;
+        await restore().catch((e: unknown) => failed(e, 'the last active bundle could not be restored'));
+        return;
+      }
+    }
     await attempt(commit, () => consider(commit));
   };
 

@@ -250,6 +250,22 @@ describe('createGitPolicySource', () => {
       expect(activated.at(-1)).toMatchObject({ commit: fixed, restored: true });
       expect(restarted!.bundle.revision).toBe(fixed);
       expect(again.status()).toMatchObject({ active: { commit: fixed }, last_rejected: { commit: broken } });
+      // Restarted once more onto the same head: its rejection was recorded, so it is neither tested nor
+      // recorded again, and the status still says why.
+      const rejections = rejected.length;
+      let third: PolicyEngine | undefined;
+      const once = await sourceOver(path.join(scratch, 'bundles'), (e) => (third = e));
+      try {
+        await once.poll();
+        expect(rejected).toHaveLength(rejections);
+        expect(third!.bundle.revision).toBe(fixed);
+        expect(once.status()).toMatchObject({
+          active: { commit: fixed },
+          last_rejected: { commit: broken, reason: again.status().last_rejected!.reason },
+        });
+      } finally {
+        await third?.close();
+      }
       // With no bundle ever active, a rejected head leaves nothing active.
       const fresh = await sourceOver(path.join(scratch, 'fresh-bundles'), () => {
         throw new Error('nothing may be activated');
