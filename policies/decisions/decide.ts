@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
+import { sha256Hex } from '../engine/bundle.ts';
 import { canonicalJson } from '../engine/canonical-json.ts';
 import type { Decision, Obligation, Violation } from '../engine/decision.ts';
 import { buildInputDocument, type Subject } from '../engine/input-document.ts';
@@ -315,5 +316,5 @@ function ledgerEntryOf(
 
 /** sha256 of a decision document's RFC 8785 JSON: what a summarised ledger entry commits to. */
 export function hashDecision(decision: Decision): string {
-  return createHash('sha256').update(canonicalJson(decision)).digest('hex');
+  return sha256Hex(canonicalJson(decision));
 }

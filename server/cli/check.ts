@@ -83,7 +83,8 @@ async function cancelEvaluation(target: ServerTarget, id: string): Promise<strin
     return `it had ${status} meanwhile`;
   } catch (err) {
     // The service refuses to cancel what has ended: it ended between the last poll and this.
-    if ((err as Error).message.includes(' failed (409) ')) return 'it had ended meanwhile';
+    if (err instanceof CliFailure && typeof err.service === 'object' && err.service.status === 409)
+      return 'it had ended meanwhile';
     return `cancelling it failed: ${(err as Error).message}`;
   }
 }

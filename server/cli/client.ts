@@ -77,7 +77,7 @@ async function send<T>(
       ...(body && typeof body.data !== 'string' ? { duplex: 'half' } : {}),
     } as RequestInit);
   } catch (err) {
-    throw new CliFailure(`cannot reach ${target.server}: ${(err as Error).message}`, 2, true);
+    throw new CliFailure(`cannot reach ${target.server}: ${(err as Error).message}`, 2, 'unreachable');
   }
   const text = await response.text();
   if (!response.ok) {
@@ -88,11 +88,9 @@ async function send<T>(
     } catch {
       // not JSON: show the text as it came
     }
-    throw new CliFailure(
-      `${method} ${path} failed (${response.status}) ${message}`,
-      2,
-      response.status >= 502 && response.status <= 504,
-    );
+    throw new CliFailure(`${method} ${path} failed (${response.status}) ${message}`, 2, {
+      status: response.status,
+    });
   }
   return (text ? JSON.parse(text) : undefined) as T;
 }

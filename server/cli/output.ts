@@ -7,10 +7,18 @@ export class CliFailure extends Error {
   constructor(
     message: string,
     readonly exitCode = 2,
-    /** The service could not be reached or was briefly unavailable (502–504): asking again may succeed. */
-    readonly retryable = false,
+    /** How the service failed the call: the HTTP status it answered, or unreachable. Unset: no call failed. */
+    readonly service?: { readonly status: number } | 'unreachable',
   ) {
     super(message);
+  }
+
+  /** The service could not be reached or was briefly unavailable (502–504): asking again may succeed. */
+  get retryable(): boolean {
+    const { service } = this;
+    return (
+      service === 'unreachable' || (service !== undefined && service.status >= 502 && service.status <= 504)
+    );
   }
 }
 
