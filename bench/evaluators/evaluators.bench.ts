@@ -1,26 +1,20 @@
 // Evaluator benchmark (issue 5): 1,000,000 Adult-shaped synthetic rows.
 //   npx tsx bench/evaluators/evaluators.bench.ts [rows]
 // Writes bench/results/evaluators.md. Not part of the test suite.
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import ort from 'onnxruntime-node';
-import { ADULT_COLUMNS, adultSpec, loadMatrix } from '../../evaluators/fixtures/datasets.ts';
-import { ADULT_TRAIN } from '../../evaluators/fixtures/generate.ts';
-import { mlpOnnx } from '../../evaluators/fixtures/models.ts';
-import { trainMlp } from '../../evaluators/fixtures/train.ts';
+import { ADULT_COLUMNS } from '../../evaluators/fixtures/datasets.ts';
 import { ColumnCollector } from '../../evaluators/collect.ts';
 import { evaluate, type EvaluationProgress } from '../../evaluators/index.ts';
 import { bootstrapFairness, buildCells, fairnessOf } from '../../evaluators/metrics/fairness.ts';
-import { createRng } from '../../evaluators/metrics/stats.ts';
 import { normalizeFeatures, TensorLayout } from '../../evaluators/onnx/features.ts';
 import { openModel } from '../../evaluators/onnx/runner.ts';
-import { readRows, type Row } from '../../evaluators/readers/rows.ts';
-import type { EvaluationSpec } from '../../evaluators/spec/types.ts';
+import { readRows } from '../../evaluators/readers/rows.ts';
+import { adultWorkload } from './adult-synthetic.ts';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 // A full collection before each timed pair of runs (section 3): otherwise a collection of the rows made for the
@@ -39,49 +33,8 @@ const ms = (x: number): string => `${Math.round(x)} ms`;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-bench-evaluators-'));
 try {
-  // Synthetic rows: Adult rows drawn with replacement (seeded), numeric columns jittered.
-  const source: Row[] = [];
-  for await (const row of readRows(ADULT_TRAIN, { columns: ADULT_COLUMNS, naValues: ['', '?'] }))
-    source.push(row);
-  const rng = createRng(2026);
-  const synthetic = (): Row => {
-    const r = { ...source[Math.floor(rng() * source.length)]! };
-    r.age = Math.max(17, Math.round(Number(r.age) + (rng() - 0.5) * 6));
-    r['hours-per-week'] = Math.max(1, Math.round(Number(r['hours-per-week']) + (rng() - 0.5) * 8));
-    return r;
-  };
-  const csv = path.join(dir, 'adult-1m.csv');
-  const out = createWriteStream(csv);
-  const cell = (v: unknown): string => (v === null ? '?' : String(v));
-  for (let i = 0; i < ROWS; i++) {
-    // One synthetic row per line (drawing a row per cell would make the columns independent).
-    const r = synthetic();
-    if (!out.write(ADULT_COLUMNS.map((c) => cell(r[c] ?? null)).join(', ') + '\n')) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  const reference = path.join(dir, 'adult-ref.csv');
-  await writeFile(reference, (await readFile(ADULT_TRAIN, 'utf8')).trimEnd() + '\n');
-
-  // Model: a small MLP (16 hidden units) trained on adult.data by the fixture trainer.
-  const base = adultSpec();
-  const matrix = await loadMatrix(ADULT_TRAIN, base);
-  const modelPath = path.join(dir, 'adult-mlp.onnx');
-  await writeFile(modelPath, mlpOnnx(trainMlp(matrix, { hidden: 16, epochs: 3 })));
-  const spec: EvaluationSpec = {
-    ...base,
-    sensitive: ['sex', 'race', 'relationship'],
-    intersections: [
-      ['sex', 'race'],
-      ['sex', 'relationship'],
-      ['race', 'relationship'],
-      ['sex', 'race', 'relationship'],
-    ],
-    drift: { features: ['age', 'hours-per-week', 'sex', 'race'] },
-    // The reference is adult.data as it is: headerless like the data, read the same way.
-    reference_data: base.data,
-    model: { batch_size: BATCH },
-  };
+  const { csv, reference, models, spec, synthetic } = await adultWorkload(dir, ROWS, BATCH);
+  const modelPath = models['MLP 25→16→1'];
 
   log(`# Evaluators benchmark\n`);
   log(
@@ -183,12 +136,7 @@ try {
   //    Two model sizes: the per-row encoding cost is fixed, so its share shrinks as the model does more work.
   const features = normalizeFeatures(spec.features!);
   const layout = new TensorLayout(features);
-  const largePath = path.join(dir, 'adult-mlp-256.onnx');
-  await writeFile(largePath, mlpOnnx(trainMlp(matrix, { hidden: 256, epochs: 1 })));
-  for (const [label, file] of [
-    ['MLP 25→16→1', modelPath],
-    ['MLP 25→256→1', largePath],
-  ] as const) {
+  for (const [label, file] of Object.entries(models)) {
     const runner = await openModel(await readFile(file), spec, 'cpu');
     const session = await ort.InferenceSession.create(await readFile(file), { executionProviders: ['cpu'] });
     // As collect() in evaluate.ts tracks model features: numeric ones as numbers, whatever a cell holds.
