@@ -172,6 +172,12 @@ async function createSession(
   provider: ExecutionProvider,
 ): Promise<{ session: ort.InferenceSession; used: 'cuda' | 'cpu' }> {
   if (provider !== 'cpu') {
+    // ONNX Runtime's CUDA provider lets cuBLAS multiply float32 matrices in TF32 (10-bit mantissa) by default,
+    // and onnxruntime-node passes it no option but the device: on an H200 that moved a 16-unit MLP's scores by
+    // up to 9e-4 from the CPU's, and 41 of 200,000 rows crossed the threshold (bench/results/
+    // evaluators-cuda.md). Evidence must not depend on the provider beyond float32 rounding, so TF32 is refused
+    // through the variable cuBLAS and cuDNN read when they start, which is after this: the provider loads them.
+    process.env.NVIDIA_TF32_OVERRIDE = '0';
     try {
       return {
         session: await ort.InferenceSession.create(bytes, {

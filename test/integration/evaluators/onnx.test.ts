@@ -162,6 +162,8 @@ describe('openModel (onnxruntime-node)', () => {
   it('says why CUDA is unavailable where it is, and auto then runs on the CPU', async () => {
     const bytes = await readFile(fixtures.compasMlp.model);
     const cuda = await openModel(bytes, fixtures.compasMlp.spec, 'cuda').catch((err: unknown) => err);
+    // Set before the provider loads cuBLAS, so that float32 products are not done in TF32 on the GPU.
+    expect(process.env.NVIDIA_TF32_OVERRIDE).toBe('0');
     if (!(cuda instanceof EvaluatorError)) {
       // A machine with a GPU and the provider installed.
       expect((cuda as ModelRunner).runtime).toMatchObject({ execution_provider: 'cuda', device: 'cuda:0' });
