@@ -9,13 +9,31 @@ import type { Kysely, Selectable } from 'kysely';
 import { ServerError } from '../errors.ts';
 import type { ArtifactTable, ServerTables } from '../db/schema.ts';
 
+/** What a caller is shown of an artifact; `filename`, `created_at` and `created_by` are of one upload of it. */
 export type ArtifactInfo = Omit<Selectable<ArtifactTable>, 'content'>;
+
+/** Who uploads or reads an artifact: a subject at an issuer. */
+export interface Uploader {
+  readonly subject: string;
+  readonly issuer: string;
+}
+
+/**
+ * Whose artifacts a reader may see: `own`, only those it uploaded itself (a CI identity: the ledger publishes
+ * the hashes of models and datasets, and a hash must not open another team's data); `any`, every one.
+ */
+export type ArtifactScope = 'own' | 'any';
+
+export function artifactScopeOf(role: string): ArtifactScope {
+  return role === 'ci' ? 'own' : 'any';
+}
 
 /**
  * Content-addressed artifacts (model files, datasets, specs) stored in the database, so that every replica
  * and every evaluation worker sees the same bytes. An upload is streamed to a temporary file while it is
  * hashed and counted, and refused as soon as it passes the size limit; it never sits in memory as one string
- * until it is known to be within bounds.
+ * until it is known to be within bounds. The bytes are stored once; each uploader's name for them, and when
+ * it sent them, are its own (artifact_upload).
  */
 export class ArtifactStore {
   /**
@@ -31,7 +49,7 @@ export class ArtifactStore {
 
   async put(
     body: Readable,
-    meta: { mediaType: string; filename?: string; createdBy: string },
+    meta: { mediaType: string; filename?: string; uploader: Uploader },
   ): Promise<{ artifact: ArtifactInfo; created: boolean }> {
     const tmp = path.join(this.scratchDir, `upload-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
@@ -52,55 +70,126 @@ export class ArtifactStore {
       await pipeline(body, meter, createWriteStream(tmp, { mode: 0o600 }));
       if (size === 0) throw new ServerError('BAD_REQUEST', 'artifact is empty');
       const sha256 = hash.digest('hex');
-      const inserted = await this.db
-        .insertInto('artifact')
-        .values({
-          sha256,
-          size,
-          media_type: meta.mediaType,
-          filename: meta.filename ?? null,
-          content: await readFile(tmp),
-          created_by: meta.createdBy,
-        })
-        .onConflict((oc) => oc.column('sha256').doNothing())
-        .returning('sha256')
-        .executeTakeFirst();
-      // The same bytes sent again with a name, when the first upload had none: readers choose the data
-      // format by its extension. A name already given stays: content addressing keeps the first.
-      if (!inserted && meta.filename)
-        await this.db
-          .updateTable('artifact')
-          .set({ filename: meta.filename })
-          .where('sha256', '=', sha256)
-          .where('filename', 'is', null)
-          .execute();
-      return { artifact: await this.info(sha256), created: inserted !== undefined };
+      const content = await readFile(tmp);
+      const filename = meta.filename ?? null;
+      // `created`: new to this uploader, whether or not another sent the same bytes before: an answer that
+      // told it so would tell who holds which file.
+      const created = await this.db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('artifact')
+          .values({
+            sha256,
+            size,
+            media_type: meta.mediaType,
+            filename,
+            content,
+            created_by: meta.uploader.subject,
+          })
+          .onConflict((oc) => oc.column('sha256').doNothing())
+          .returning('sha256')
+          .executeTakeFirst();
+        // The same bytes sent again with a name, when the first upload had none: readers choose the data
+        // format by its extension. A name already given stays: content addressing keeps the first. So too
+        // for each uploader's own name.
+        if (!inserted && filename)
+          await trx
+            .updateTable('artifact')
+            .set({ filename })
+            .where('sha256', '=', sha256)
+            .where('filename', 'is', null)
+            .execute();
+        const upload = await trx
+          .insertInto('artifact_upload')
+          .values({
+            sha256,
+            uploaded_by: meta.uploader.subject,
+            uploaded_by_issuer: meta.uploader.issuer,
+            filename,
+          })
+          .onConflict((oc) => oc.columns(['sha256', 'uploaded_by', 'uploaded_by_issuer']).doNothing())
+          .returning('sha256')
+          .executeTakeFirst();
+        if (!upload && filename)
+          await trx
+            .updateTable('artifact_upload')
+            .set({ filename })
+            .where('sha256', '=', sha256)
+            .where('uploaded_by', '=', meta.uploader.subject)
+            .where('uploaded_by_issuer', '=', meta.uploader.issuer)
+            .where('filename', 'is', null)
+            .execute();
+        return upload !== undefined;
+      });
+      return { artifact: await this.info(sha256, meta.uploader, 'own'), created };
     } finally {
       await rm(tmp, { force: true });
     }
   }
 
-  async info(sha256: string): Promise<ArtifactInfo> {
+  /**
+   * The artifact as `reader` is shown it: with its own upload's name and time where it uploaded it, else
+   * (scope `any`) with the first upload's. NOT_FOUND when there is none, or none that the scope lets it see.
+   */
+  async info(sha256: string, reader: Uploader, scope: ArtifactScope): Promise<ArtifactInfo> {
     const row = await this.db
       .selectFrom('artifact')
-      .select(['sha256', 'size', 'media_type', 'filename', 'created_at', 'created_by'])
-      .where('sha256', '=', sha256)
+      .leftJoin(
+        (eb) =>
+          eb
+            .selectFrom('artifact_upload')
+            .select(['sha256 as upload_sha256', 'filename as upload_filename', 'uploaded_at', 'uploaded_by'])
+            .where('sha256', '=', sha256)
+            .where('uploaded_by', '=', reader.subject)
+            .where((w) =>
+              w.or([w('uploaded_by_issuer', '=', reader.issuer), w('uploaded_by_issuer', 'is', null)]),
+            )
+            .orderBy('uploaded_at')
+            .limit(1)
+            .as('own'),
+        (join) => join.onRef('own.upload_sha256', '=', 'artifact.sha256'),
+      )
+      .select([
+        'artifact.sha256',
+        'size',
+        'media_type',
+        'filename',
+        'created_at',
+        'created_by',
+        'own.upload_sha256',
+        'own.upload_filename',
+        'own.uploaded_at',
+        'own.uploaded_by',
+      ])
+      .where('artifact.sha256', '=', sha256)
       .executeTakeFirst();
-    if (!row) throw new ServerError('NOT_FOUND', `no artifact ${sha256}`);
-    return row;
+    if (!row || (scope === 'own' && !row.upload_sha256))
+      throw new ServerError('NOT_FOUND', `no artifact ${sha256}`);
+    const own = row.upload_sha256 !== null;
+    return {
+      sha256: row.sha256,
+      size: row.size,
+      media_type: row.media_type,
+      filename: own ? row.upload_filename : row.filename,
+      created_at: own ? row.uploaded_at! : row.created_at,
+      created_by: own ? row.uploaded_by! : row.created_by,
+    };
   }
 
-  /** Writes the artifact's bytes to a file in `dir` (named by its hash) and returns the path. */
-  async materialize(sha256: string, dir: string): Promise<string> {
+  /**
+   * Writes the artifact's bytes to a file in `dir` (named by its hash, with the extension of `reader`'s own
+   * upload, else of the first name given) and returns the path.
+   */
+  async materialize(sha256: string, dir: string, reader: Uploader): Promise<string> {
+    const { filename } = await this.info(sha256, reader, 'any');
     const row = await this.db
       .selectFrom('artifact')
-      .select(['content', 'filename'])
+      .select(['content'])
       .where('sha256', '=', sha256)
       .executeTakeFirst();
     if (!row) throw new ServerError('NOT_FOUND', `no artifact ${sha256}`);
     await mkdir(dir, { recursive: true });
     // Keep the extension: readers choose CSV, JSON Lines or Parquet by it.
-    const file = path.join(dir, sha256 + (row.filename ? path.extname(row.filename) : ''));
+    const file = path.join(dir, sha256 + (filename ? path.extname(filename) : ''));
     await writeFile(file, row.content, { mode: 0o600 });
     return file;
   }

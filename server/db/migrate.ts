@@ -10,6 +10,7 @@ import * as serverEvaluations from './migrations/2026_11_23_0003_server_evaluati
 import * as serverReports from './migrations/2026_11_23_0004_server_reports.ts';
 import * as serverEvaluationHeartbeat from './migrations/2026_12_02_0000_server_evaluation_heartbeat.ts';
 import * as serverEvaluationIssuer from './migrations/2026_12_04_0000_server_evaluation_issuer.ts';
+import * as serverArtifactUploads from './migrations/2026_12_04_0001_server_artifact_uploads.ts';
 
 /**
  * The one migration set: the server's own migrations and every module's, by name. Names start with a
@@ -26,6 +27,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0004_server_reports': serverReports,
   '2026_12_02_0000_server_evaluation_heartbeat': serverEvaluationHeartbeat,
   '2026_12_04_0000_server_evaluation_issuer': serverEvaluationIssuer,
+  '2026_12_04_0001_server_artifact_uploads': serverArtifactUploads,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

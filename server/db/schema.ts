@@ -39,6 +39,16 @@ export interface ArtifactTable {
   created_by: string;
 }
 
+/** Who uploaded an artifact, under which name: one row per uploader (a subject at an issuer). */
+export interface ArtifactUploadTable {
+  sha256: string;
+  uploaded_by: string;
+  /** Null on rows from before issuers were recorded. */
+  uploaded_by_issuer: string | null;
+  filename: string | null;
+  uploaded_at: Generated<Date>;
+}
+
 export type EvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** Evaluation jobs: a model run on data, producing an evidence document. The job itself sits in pg-boss. */
@@ -90,6 +100,7 @@ export interface ServerTables {
   model: ModelTable;
   api_token: ApiTokenTable;
   artifact: ArtifactTable;
+  artifact_upload: ArtifactUploadTable;
   evaluation: EvaluationTable;
   report: ReportTable;
 }

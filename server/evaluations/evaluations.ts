@@ -10,7 +10,7 @@ import {
   loadSpec,
   type Evidence,
 } from '../../evaluators/index.ts';
-import type { ArtifactStore } from '../artifacts/store.ts';
+import { artifactScopeOf, type ArtifactStore } from '../artifacts/store.ts';
 import type { EvaluationTable, ServerTables } from '../db/schema.ts';
 import { ServerError } from '../errors.ts';
 import { evaluateInThread } from './evaluation-thread.ts';
@@ -117,7 +117,7 @@ export class Evaluations {
     private readonly clock: () => Date,
   ) {}
 
-  async submit(request: EvaluationRequest, creator: Submitter): Promise<EvaluationView> {
+  async submit(request: EvaluationRequest, creator: Caller): Promise<EvaluationView> {
     // Refuse what can never run before it is queued: a bad spec, an artifact that is not there, or data whose
     // format neither its upload's file name nor the spec tells.
     const spec = loadSpec(request.spec as never);
@@ -128,7 +128,8 @@ export class Evaluations {
       ['reference_sha256', request.reference_sha256, true],
     ] as const) {
       if (sha === undefined) continue;
-      const artifact = await this.artifacts.info(sha).catch(() => {
+      // A CI identity names only artifacts it uploaded itself; another's is as absent to it as a missing one.
+      const artifact = await this.artifacts.info(sha, creator, artifactScopeOf(creator.role)).catch(() => {
         throw new ServerError(
           'BAD_REQUEST',
           `${field}: no artifact ${sha}; upload it with POST /v1/artifacts`,
@@ -140,7 +141,7 @@ export class Evaluations {
       // The data is read as spec.data says, the reference as spec.reference_data says.
       const read = field === 'reference_sha256' ? 'reference_data' : 'data';
       if (isData && !spec[read]?.format && !dataFormatOf(artifact.filename ?? '')) {
-        // An artifact keeps the first name it was uploaded with: uploading it again under another changes
+        // An upload keeps the first name its uploader gave it: uploading it again under another changes
         // nothing, so that is advice only for one uploaded without a name.
         throw new ServerError(
           'BAD_REQUEST',
@@ -382,8 +383,11 @@ export class Evaluations {
     let progressWritten = Promise.resolve();
     const artifactFiles = new Map<string, string>();
     try {
+      // The data's format comes from the submitter's own name for the upload (rows from before issuers were
+      // recorded match on the subject alone).
+      const submitter = { subject: claimed.created_by, issuer: claimed.created_by_issuer ?? '' };
       const fetch = (sha: string | null) =>
-        sha ? this.artifacts.materialize(sha, workDir) : Promise.resolve(undefined);
+        sha ? this.artifacts.materialize(sha, workDir, submitter) : Promise.resolve(undefined);
       const [model, data, reference] = await Promise.all([
         fetch(claimed.model_sha256),
         fetch(claimed.data_sha256),

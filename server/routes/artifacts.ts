@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ArtifactStore } from '../artifacts/store.ts';
+import { artifactScopeOf, type ArtifactStore } from '../artifacts/store.ts';
 import { ServerError } from '../errors.ts';
 import { callerOf, type Handlers } from './types.ts';
 
@@ -17,10 +17,17 @@ export function artifactHandlers(artifacts: ArtifactStore): Handlers {
       const { artifact, created } = await artifacts.put(request.body, {
         mediaType: 'application/octet-stream',
         filename,
-        createdBy: callerOf(request).subject,
+        uploader: callerOf(request),
       });
       return reply.status(created ? 201 : 200).send(artifact);
     },
-    getArtifact: async (request) => artifacts.info((request.params as { sha256: string }).sha256),
+    getArtifact: async (request) => {
+      const caller = callerOf(request);
+      return artifacts.info(
+        (request.params as { sha256: string }).sha256,
+        caller,
+        artifactScopeOf(caller.role),
+      );
+    },
   };
 }

@@ -81,6 +81,32 @@ describe('artifacts', () => {
     }
   });
 
+  it("keeps each uploader's name for the same bytes, and shows a CI identity only its own uploads", async () => {
+    const other = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+    const stranger = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+    const bytes = Buffer.from('age,sex,label\n63,Female,1\n');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const first = await upload(ciToken, bytes, 'team-a.csv');
+    expect(first.statusCode).toBe(201);
+    const teamA = first.json().created_by as string;
+    // Another identity sending the same bytes is told nothing of the first: 201, its own name, itself.
+    const second = await upload(other, bytes, 'team-b.csv');
+    expect(second.statusCode).toBe(201);
+    const teamB = second.json().created_by as string;
+    expect(teamB).not.toBe(teamA);
+    expect(second.json()).toMatchObject({ sha256, filename: 'team-b.csv' });
+    expect((await upload(other, bytes, 'renamed.csv')).statusCode).toBe(200);
+    const as = (token: string) =>
+      service.app.inject({ url: `/v1/artifacts/${sha256}`, headers: { authorization: `Bearer ${token}` } });
+    expect((await as(other)).json()).toMatchObject({ filename: 'team-b.csv', created_by: teamB });
+    expect((await as(ciToken)).json()).toMatchObject({ filename: 'team-a.csv', created_by: teamA });
+    // A CI identity that never uploaded it: as if it did not exist. An auditor sees the first upload.
+    const hidden = await as(stranger);
+    expect(hidden.statusCode).toBe(404);
+    expect(hidden.json().message).toBe(`no artifact ${sha256}`);
+    expect((await as(auditorToken)).json()).toMatchObject({ filename: 'team-a.csv', created_by: teamA });
+  });
+
   it('refuses an empty file and an auditor upload', async () => {
     expect((await upload(ciToken, Buffer.alloc(0))).statusCode).toBe(400);
     expect((await upload(auditorToken, Buffer.from('x'))).statusCode).toBe(403);

@@ -141,6 +141,41 @@ describe('evaluations as background jobs', () => {
     await waitFor(told.json().id, (s) => s !== 'queued' && s !== 'running');
   });
 
+  it("refuses a CI identity another's artifact, which the ledger's hashes would otherwise open", async () => {
+    const data = await upload(csv(), 'predictions.csv');
+    const stranger = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+    const spec = { prediction: { column: 'y_pred', positive: 1 }, sensitive: ['sex'] };
+    const refused = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: { authorization: `Bearer ${stranger}` },
+      payload: { data_sha256: data, spec },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'BAD_REQUEST', field: 'data_sha256' });
+    expect(refused.json().message).toContain(`no artifact ${data}`);
+    // An admin may evaluate any artifact; the data is read by the name its uploader gave it.
+    const admin = (await service.tokens.create({ role: 'admin', createdBy: 'test' })).token;
+    const queued = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: { authorization: `Bearer ${admin}` },
+      payload: { data_sha256: data, spec },
+    });
+    expect(queued.statusCode).toBe(202);
+    let status = 'queued';
+    for (let i = 0; i < 300 && (status === 'queued' || status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (
+        await service.app.inject({
+          url: `/v1/evaluations/${queued.json().id}`,
+          headers: { authorization: `Bearer ${admin}` },
+        })
+      ).json().status;
+    }
+    expect(status).toBe('succeeded');
+  });
+
   it('reports a failing evaluation with its reason', async () => {
     // Bytes that claim to be Parquet but are not.
     const data = await upload(Buffer.from('sex,label,y_pred\nFemale,1,1\n'), 'broken.parquet');
