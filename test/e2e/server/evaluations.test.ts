@@ -142,38 +142,50 @@ describe('evaluations as background jobs', () => {
   });
 
   it("refuses a CI identity another's artifact, which the ledger's hashes would otherwise open", async () => {
-    const data = await upload(csv(), 'predictions.csv');
+    // Bytes of their own, first uploaded under a name that tells no format.
+    const bytes = Buffer.concat([csv(), Buffer.from('Male,1,1\n')]);
+    const data = await upload(bytes, 'export.bin');
     const stranger = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
-    const spec = { prediction: { column: 'y_pred', positive: 1 }, sensitive: ['sex'] };
-    const refused = await service.app.inject({
-      method: 'POST',
-      url: '/v1/evaluations',
-      headers: { authorization: `Bearer ${stranger}` },
-      payload: { data_sha256: data, spec },
-    });
+    const submit = (token: string) =>
+      service.app.inject({
+        method: 'POST',
+        url: '/v1/evaluations',
+        headers: { authorization: `Bearer ${token}` },
+        payload: {
+          data_sha256: data,
+          spec: { prediction: { column: 'y_pred', positive: 1 }, sensitive: ['sex'] },
+        },
+      });
+    const refused = await submit(stranger);
     expect(refused.statusCode).toBe(400);
     expect(refused.json()).toMatchObject({ code: 'BAD_REQUEST', field: 'data_sha256' });
     expect(refused.json().message).toContain(`no artifact ${data}`);
-    // An admin may evaluate any artifact; the data is read by the name its uploader gave it.
-    const admin = (await service.tokens.create({ role: 'admin', createdBy: 'test' })).token;
-    const queued = await service.app.inject({
+    // Once it uploads the same bytes itself, under its own name, it may: the data is read by that name.
+    const own = await service.app.inject({
       method: 'POST',
-      url: '/v1/evaluations',
-      headers: { authorization: `Bearer ${admin}` },
-      payload: { data_sha256: data, spec },
+      url: '/v1/artifacts?filename=mine.csv',
+      headers: { authorization: `Bearer ${stranger}`, 'content-type': 'application/octet-stream' },
+      payload: bytes,
     });
-    expect(queued.statusCode).toBe(202);
+    expect(own.statusCode).toBe(201);
+    const queued = await submit(stranger);
+    expect(queued.statusCode, queued.body).toBe(202);
     let status = 'queued';
     for (let i = 0; i < 300 && (status === 'queued' || status === 'running'); i++) {
       await new Promise((r) => setTimeout(r, 200));
       status = (
         await service.app.inject({
           url: `/v1/evaluations/${queued.json().id}`,
-          headers: { authorization: `Bearer ${admin}` },
+          headers: { authorization: `Bearer ${stranger}` },
         })
       ).json().status;
     }
     expect(status).toBe('succeeded');
+    // An admin may name any artifact; it uploaded none, so the first name given is the one it goes by.
+    const admin = (await service.tokens.create({ role: 'admin', createdBy: 'test' })).token;
+    const unnamed = await submit(admin);
+    expect(unnamed.statusCode).toBe(400);
+    expect(unnamed.json().message).toContain(`was uploaded as export.bin`);
   });
 
   it('reports a failing evaluation with its reason', async () => {
