@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { EvaluatorError } from '../errors.ts';
 import type { Row } from '../readers/rows.ts';
@@ -77,6 +78,15 @@ export const CUDA_PROVIDER_LIBRARY = path.join(
 // runtime's execution_provider); onnxruntime's native log would print it as an error. Its failures still
 // surface as exceptions. The level is read when onnxruntime's environment starts, so it is set on import.
 ort.env.logLevel = 'fatal';
+
+// ONNX Runtime's CUDA provider lets cuBLAS multiply float32 matrices in TF32 (10-bit mantissa) by default, and
+// onnxruntime-node passes it no option but the device: on an H200 that moved a 16-unit MLP's scores by up to
+// 9e-4 from the CPU's, and 41 of 200,000 rows crossed the threshold (bench/results/evaluators-cuda.md).
+// Evidence must not depend on the provider beyond float32 rounding, so TF32 is refused through the variable
+// cuBLAS and cuDNN read when the provider loads them. Set once, on import in the main thread: a worker
+// thread's process.env is a copy that native code never reads, and the service runs evaluations in workers,
+// after the main thread has imported this module (through evaluators/index.ts).
+if (isMainThread) process.env.NVIDIA_TF32_OVERRIDE = '0';
 
 interface OutputChoice {
   fetch: string;
@@ -172,12 +182,6 @@ async function createSession(
   provider: ExecutionProvider,
 ): Promise<{ session: ort.InferenceSession; used: 'cuda' | 'cpu' }> {
   if (provider !== 'cpu') {
-    // ONNX Runtime's CUDA provider lets cuBLAS multiply float32 matrices in TF32 (10-bit mantissa) by default,
-    // and onnxruntime-node passes it no option but the device: on an H200 that moved a 16-unit MLP's scores by
-    // up to 9e-4 from the CPU's, and 41 of 200,000 rows crossed the threshold (bench/results/
-    // evaluators-cuda.md). Evidence must not depend on the provider beyond float32 rounding, so TF32 is refused
-    // through the variable cuBLAS and cuDNN read when they start, which is after this: the provider loads them.
-    process.env.NVIDIA_TF32_OVERRIDE = '0';
     try {
       return {
         session: await ort.InferenceSession.create(bytes, {

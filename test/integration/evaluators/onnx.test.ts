@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFixtures, COMPAS_CSV, type Fixtures } from '../../../evaluators/fixtures/generate.ts';
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
@@ -159,11 +161,21 @@ describe('openModel (onnxruntime-node)', () => {
     await runner.close();
   });
 
+  it('refuses TF32 for the whole process, so that a CUDA provider loaded in a worker thread sees it too', async () => {
+    // The process's own environment, as native code reads it, from a thread started after the import (the
+    // service runs evaluations in such threads); a worker's process.env is only a copy.
+    const worker = new Worker(
+      `require('node:worker_threads').parentPort.postMessage(process.report.getReport().environmentVariables.NVIDIA_TF32_OVERRIDE ?? null)`,
+      { eval: true, env: {} },
+    );
+    const [seen] = (await once(worker, 'message')) as [string | null];
+    await worker.terminate();
+    expect(seen).toBe('0');
+  });
+
   it('says why CUDA is unavailable where it is, and auto then runs on the CPU', async () => {
     const bytes = await readFile(fixtures.compasMlp.model);
     const cuda = await openModel(bytes, fixtures.compasMlp.spec, 'cuda').catch((err: unknown) => err);
-    // Set before the provider loads cuBLAS, so that float32 products are not done in TF32 on the GPU.
-    expect(process.env.NVIDIA_TF32_OVERRIDE).toBe('0');
     if (!(cuda instanceof EvaluatorError)) {
       // A machine with a GPU and the provider installed.
       expect((cuda as ModelRunner).runtime).toMatchObject({ execution_provider: 'cuda', device: 'cuda:0' });
