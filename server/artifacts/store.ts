@@ -140,11 +140,7 @@ export class ArtifactStore {
             .select(['sha256 as upload_sha256', 'filename as upload_filename', 'uploaded_at', 'uploaded_by'])
             .where('sha256', '=', sha256)
             .where('uploaded_by', '=', reader.subject)
-            .where((w) =>
-              w.or([w('uploaded_by_issuer', '=', reader.issuer), w('uploaded_by_issuer', 'is', null)]),
-            )
-            .orderBy('uploaded_at')
-            .limit(1)
+            .where('uploaded_by_issuer', '=', reader.issuer)
             .as('own'),
         (join) => join.onRef('own.upload_sha256', '=', 'artifact.sha256'),
       )

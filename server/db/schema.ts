@@ -43,7 +43,7 @@ export interface ArtifactTable {
 export interface ArtifactUploadTable {
   sha256: string;
   uploaded_by: string;
-  /** Null on rows from before issuers were recorded. */
+  /** Null on an identity provider's upload from before this table: no reader matches it. */
   uploaded_by_issuer: string | null;
   filename: string | null;
   uploaded_at: Generated<Date>;

@@ -383,8 +383,8 @@ export class Evaluations {
     let progressWritten = Promise.resolve();
     const artifactFiles = new Map<string, string>();
     try {
-      // The data's format comes from the submitter's own name for the upload (rows from before issuers were
-      // recorded match on the subject alone).
+      // The data's format comes from the submitter's own name for the upload; an evaluation from before
+      // issuers were recorded has none to match, and goes by the first name given.
       const submitter = { subject: claimed.created_by, issuer: claimed.created_by_issuer ?? '' };
       const fetch = (sha: string | null) =>
         sha ? this.artifacts.materialize(sha, workDir, submitter) : Promise.resolve(undefined);

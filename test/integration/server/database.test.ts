@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, tablesOf } from '../../../server/db/database.ts';
@@ -18,6 +18,50 @@ describe(`database on ${testDatabaseKind()}`, () => {
   it('migrates to the latest schema, and a second run finds nothing to do', async () => {
     expect(await migrateToLatest(database.db)).toEqual(Object.keys(MIGRATIONS).sort());
     expect(await migrateToLatest(database.db)).toEqual([]);
+  });
+
+  it("gives the uploads from before artifact_upload to their first uploader, a local token's at the local issuer", async () => {
+    const legacy = await openTestDatabase({ migrate: false });
+    try {
+      const migrator = new Migrator({
+        db: legacy.db,
+        provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+      });
+      expect((await migrator.migrateTo('2026_12_04_0000_server_evaluation_issuer')).error).toBeUndefined();
+      await sql`insert into artifact (sha256, size, media_type, filename, content, created_by) values
+        (${'a'.repeat(64)}, 1, 'application/octet-stream', 'old.csv', '\\x00', 'tok_1a2b'),
+        (${'b'.repeat(64)}, 1, 'application/octet-stream', null, '\\x00', 'repo:acme/model:ref:main'),
+        (${'c'.repeat(64)}, 1, 'application/octet-stream', null, '\\x00', 'tokXlookalike')`.execute(
+        legacy.db,
+      );
+      await migrateToLatest(legacy.db);
+      const { rows } = await sql<{
+        sha256: string;
+        uploaded_by: string;
+        uploaded_by_issuer: string | null;
+        filename: string | null;
+      }>`
+        select sha256, uploaded_by, uploaded_by_issuer, filename from artifact_upload order by sha256`.execute(
+        legacy.db,
+      );
+      expect(rows).toEqual([
+        {
+          sha256: 'a'.repeat(64),
+          uploaded_by: 'tok_1a2b',
+          uploaded_by_issuer: 'arbiter-local',
+          filename: 'old.csv',
+        },
+        {
+          sha256: 'b'.repeat(64),
+          uploaded_by: 'repo:acme/model:ref:main',
+          uploaded_by_issuer: null,
+          filename: null,
+        },
+        { sha256: 'c'.repeat(64), uploaded_by: 'tokXlookalike', uploaded_by_issuer: null, filename: null },
+      ]);
+    } finally {
+      await legacy.close();
+    }
   });
 
   it('is safe when two migrators run at once', async () => {
