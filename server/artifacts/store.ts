@@ -133,26 +133,22 @@ export class ArtifactStore {
   async info(sha256: string, reader: Uploader, scope: ArtifactScope): Promise<ArtifactInfo> {
     const row = await this.db
       .selectFrom('artifact')
-      .leftJoin(
-        (eb) =>
-          eb
-            .selectFrom('artifact_upload')
-            .select(['sha256 as upload_sha256', 'filename as upload_filename', 'uploaded_at', 'uploaded_by'])
-            .where('sha256', '=', sha256)
-            .where('uploaded_by', '=', reader.subject)
-            .where('uploaded_by_issuer', '=', reader.issuer)
-            .as('own'),
-        (join) => join.onRef('own.upload_sha256', '=', 'artifact.sha256'),
+      // At most one: an upload row is unique per artifact, subject and issuer.
+      .leftJoin('artifact_upload as own', (join) =>
+        join
+          .onRef('own.sha256', '=', 'artifact.sha256')
+          .on('own.uploaded_by', '=', reader.subject)
+          .on('own.uploaded_by_issuer', '=', reader.issuer),
       )
       .select([
         'artifact.sha256',
-        'size',
-        'media_type',
-        'filename',
-        'created_at',
-        'created_by',
-        'own.upload_sha256',
-        'own.upload_filename',
+        'artifact.size',
+        'artifact.media_type',
+        'artifact.filename',
+        'artifact.created_at',
+        'artifact.created_by',
+        'own.sha256 as upload_sha256',
+        'own.filename as upload_filename',
         'own.uploaded_at',
         'own.uploaded_by',
       ])
