@@ -181,6 +181,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
    */
   let unrecorded: {
     finish: () => Promise<void>;
+    /** Whether what is left holds a refusal not yet in the ledger, which a newer commit must not drop. */
+    owed: () => boolean;
     failures: number;
     skip: number;
     summary: string;
@@ -307,7 +309,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       bundle = await build(commit, checkedOut.sourceDir, dir);
     } catch (err) {
       // Awaited here, not returned: the finally's own await would leave its failure unhandled meanwhile.
-      await settle(rejection({ commit, author, committer }, err));
+      await settle(...rejection({ commit, author, committer }, err));
       return;
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -328,7 +330,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
           await options.activate(bundle, announce);
         } catch (err) {
           if (state.announced) throw err;
-          await settle(rejection({ commit, author, committer }, err));
+          await settle(...rejection({ commit, author, committer }, err));
           return;
         }
         switched = true;
@@ -338,19 +340,25 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   };
 
   /** Runs an outcome's `finish`, kept as what is left to do until it has all succeeded. */
-  const settle = async (finish: () => Promise<void>) => {
-    unrecorded = { finish, failures: 0, skip: 0, summary: '' };
+  const settle = async (finish: () => Promise<void>, owed: () => boolean = () => false) => {
+    unrecorded = { finish, owed, failures: 0, skip: 0, summary: '' };
     await finish();
     if (unrecorded?.finish === finish) unrecorded = null;
   };
 
-  /** A commit's rejection: shown at once, then recorded and, after a restart, the last bundle restored. */
-  const rejection = (who: Pick<ActiveCommit, 'commit' | 'author' | 'committer'>, err: unknown) => {
+  /**
+   * A commit's rejection: shown at once, then recorded and, after a restart, the last bundle restored. For
+   * settle: what is left to do, and whether the record is still owed.
+   */
+  const rejection = (
+    who: Pick<ActiveCommit, 'commit' | 'author' | 'committer'>,
+    err: unknown,
+  ): [() => Promise<void>, () => boolean] => {
     const reason = err instanceof Error ? err.message : String(err);
     lastRejected = { ...who, ...reasonHead(reason, STATUS_REASON_BYTES), rejected_at: clock().toISOString() };
     const shown = lastRejected;
     let recorded = false;
-    return async () => {
+    const finish = async () => {
       if (!recorded) {
         await options.onRejected?.({ ...who, ...reasonHead(reason, RECORDED_REASON_BYTES) });
         // Once recorded, a restart that finds the same head need neither test it again nor record it twice.
@@ -359,6 +367,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       }
       if (!active) await restore();
     };
+    return [finish, () => !recorded];
   };
 
   /**
@@ -406,14 +415,16 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       // recording failed is not decided again either (opa test over a large commit takes minutes, and its
       // result cannot differ): only what was left is tried, at polls further apart each time it fails, so a
       // ledger that is down for a while is caught up with soon and one that always refuses costs little.
-      if (!unrecorded) return;
-      if (unrecorded.skip > 0) {
-        unrecorded.skip -= 1;
-        lastError = unrecorded.summary;
-        return;
-      }
-      await attempt(commit, unrecorded.finish);
+      if (unrecorded) await retryLeft(unrecorded, commit);
       return;
+    }
+    // A newer commit. What is left of the last one's outcome is dropped, except a refusal not yet recorded:
+    // every commit the service refused gets its policy.rejected entry, in the order the commits came. It is
+    // tried first, on the same schedule; until it is recorded the newer commit waits, which costs nothing,
+    // since the ledger that refuses it would refuse the newer commit's outcome too.
+    if (unrecorded?.owed()) {
+      await retryLeft(unrecorded, lastSeen!);
+      if (unrecorded) return;
     }
     lastSeen = commit;
     unrecorded = null;
@@ -427,6 +438,16 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       }
     }
     await attempt(commit, () => consider(commit));
+  };
+
+  /** What is left of `commit`'s outcome: tried again, unless its schedule skips this poll. */
+  const retryLeft = async (left: NonNullable<typeof unrecorded>, commit: string) => {
+    if (left.skip > 0) {
+      left.skip -= 1;
+      lastError = left.summary;
+      return;
+    }
+    await attempt(commit, left.finish);
   };
 
   const attempt = async (commit: string, work: () => Promise<void>) => {

@@ -438,6 +438,62 @@ describe('createGitPolicySource when recording a rejection fails', () => {
     expect(follower.status().last_error).toBeNull();
     expect((await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test')).toHaveLength(1);
   });
+  it('records a refusal it still owes before it considers a newer commit, which waits meanwhile', async () => {
+    const runs = path.join(scratch, 'opa-runs-owed');
+    const opa = path.join(scratch, 'counting-opa-owed');
+    await writeFile(opa, `#!/bin/sh\necho "$1" >> '${runs}'\nexec '${resolveOpaBinary()}' "$@"\n`, {
+      mode: 0o755,
+    });
+    const tests = async () => (await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test').length;
+    // From the first commit: the good policies (main's head may be a broken commit of an earlier test).
+    const initial = await git(['rev-list', '--max-parents=0', 'main']);
+    await git(['checkout', '-q', '-b', 'owed-refusal', initial]);
+    const failingFile = path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego');
+    await writeFile(failingFile, FAILING_TEST);
+    const failing = await commit('a failing test, refused while the ledger is down');
+    await git(['checkout', '-q', 'main']);
+    let ledgerDown = true;
+    const ledger: string[] = [];
+    const follower = createGitPolicySource({
+      repository: repo,
+      branch: 'owed-refusal',
+      path: 'policies',
+      opa,
+      data: policyDataDocument(await loadRegions()),
+      bundles: createBundleStore(path.join(scratch, 'owed-refusal-bundles')),
+      activate: async (_bundle, announce) => announce(),
+      onActivated: (e) => {
+        if (ledgerDown) throw new Error('the ledger is down');
+        ledger.push(`activated ${e.commit}`);
+      },
+      onRejected: (e) => {
+        if (ledgerDown) throw new Error('the ledger is down');
+        ledger.push(`rejected ${e.commit}`);
+      },
+    });
+    await follower.poll();
+    await git(['checkout', '-q', 'owed-refusal']);
+    await rm(failingFile);
+    const fixed = await commit('the failing test removed');
+    await git(['checkout', '-q', 'main']);
+
+    // The newer commit is neither tested nor activated while the refusal before it cannot be recorded.
+    for (let poll = 0; poll < 4; poll += 1) {
+      await follower.poll();
+      expect(follower.status()).toMatchObject({
+        active: null,
+        last_rejected: { commit: failing },
+        last_error: `commit ${failing}: recording its activation or rejection failed`,
+      });
+    }
+    expect(await tests()).toBe(1);
+
+    ledgerDown = false;
+    for (let poll = 0; poll < 8 && ledger.length < 2; poll += 1) await follower.poll();
+    expect(ledger).toEqual([`rejected ${failing}`, `activated ${fixed}`]);
+    expect(follower.status()).toMatchObject({ active: { commit: fixed }, last_error: null });
+    expect(await tests()).toBe(2);
+  });
 });
 
 describe('createGitPolicySource with a URL', () => {
