@@ -380,14 +380,20 @@ describe('createGitPolicySource', () => {
   });
 });
 
+/** opa, counting its runs: a commit tested again would show as one more `opa test`. */
+async function countingOpa(name: string): Promise<{ opa: string; tests: () => Promise<number> }> {
+  const runs = path.join(scratch, `${name}-runs`);
+  const opa = path.join(scratch, name);
+  await writeFile(opa, `#!/bin/sh\necho "$1" >> '${runs}'\nexec '${resolveOpaBinary()}' "$@"\n`, {
+    mode: 0o755,
+  });
+  const tests = async () => (await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test').length;
+  return { opa, tests };
+}
+
 describe('createGitPolicySource when recording a rejection fails', () => {
   it('retries only the recording, at polls further apart, and never tests the commit again', async () => {
-    // opa, counting its runs: a commit tested again would show as a second `opa test`.
-    const runs = path.join(scratch, 'opa-runs');
-    const opa = path.join(scratch, 'counting-opa');
-    await writeFile(opa, `#!/bin/sh\necho "$1" >> '${runs}'\nexec '${resolveOpaBinary()}' "$@"\n`, {
-      mode: 0o755,
-    });
+    const { opa, tests } = await countingOpa('counting-opa');
     await git(['checkout', '-q', '-b', 'unrecordable', 'main~0']);
     await writeFile(path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego'), FAILING_TEST);
     const failing = await commit('a failing test the ledger will not take');
@@ -418,7 +424,7 @@ describe('createGitPolicySource when recording a rejection fails', () => {
     }
     // Tried at once, then after 1, 3 polls, ... (with 30 s polls, at most 15 minutes apart).
     expect(tries).toEqual([true, true, false, true, false, false, false, true]);
-    expect((await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test')).toHaveLength(1);
+    expect(await tests()).toBe(1);
 
     ledgerDown = false;
     for (let poll = 0; poll < 8 && recorded.length === 0; poll += 1) await follower.poll();
@@ -436,15 +442,10 @@ describe('createGitPolicySource when recording a rejection fails', () => {
       },
     ]);
     expect(follower.status().last_error).toBeNull();
-    expect((await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test')).toHaveLength(1);
+    expect(await tests()).toBe(1);
   });
   it('records a refusal it still owes before it considers a newer commit, which waits meanwhile', async () => {
-    const runs = path.join(scratch, 'opa-runs-owed');
-    const opa = path.join(scratch, 'counting-opa-owed');
-    await writeFile(opa, `#!/bin/sh\necho "$1" >> '${runs}'\nexec '${resolveOpaBinary()}' "$@"\n`, {
-      mode: 0o755,
-    });
-    const tests = async () => (await readFile(runs, 'utf8')).split('\n').filter((a) => a === 'test').length;
+    const { opa, tests } = await countingOpa('counting-opa-owed');
     // From the first commit: the good policies (main's head may be a broken commit of an earlier test).
     const initial = await git(['rev-list', '--max-parents=0', 'main']);
     await git(['checkout', '-q', '-b', 'owed-refusal', initial]);
