@@ -444,6 +444,7 @@ describe('createGitPolicySource when recording a rejection fails', () => {
     expect(follower.status().last_error).toBeNull();
     expect(await tests()).toBe(1);
   });
+
   it('records a refusal it still owes before it considers a newer commit, which waits meanwhile', async () => {
     const { opa, tests } = await countingOpa('counting-opa-owed');
     // From the first commit: the good policies (main's head may be a broken commit of an earlier test).
