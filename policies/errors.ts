@@ -21,6 +21,7 @@ export type PolicyErrorCode =
   | 'WAIVER_NOT_FOUND'
   | 'WAIVER_FOUR_EYES'
   | 'WAIVER_NOT_PENDING'
+  | 'WAIVER_NOT_ACTIVE'
   | 'DECISION_NOT_FOUND';
 
 /**

@@ -1,6 +1,9 @@
 import type { Generated } from 'kysely';
 
-export type WaiverStatus = 'requested' | 'approved' | 'rejected' | 'expired';
+/** The constraint named by the error of a decision row relying on a waiver that is no longer in force. */
+export const WAIVERS_IN_FORCE_CONSTRAINT = 'policy_decision_waivers_in_force';
+
+export type WaiverStatus = 'requested' | 'approved' | 'rejected' | 'expired' | 'revoked';
 
 /** A requested exception to one rule, for one model in one region, until an expiry. */
 export interface PolicyWaiverTable {
@@ -18,12 +21,16 @@ export interface PolicyWaiverTable {
   decision_note: string | null;
   /** The sequence number of the waiver.requested entry in its region's log (null: requested before 2026-12-02). */
   ledger_seq: number | null;
+  /** Who revoked the approved waiver before its expiry, when, and why; null unless revoked. */
+  revoked_by: string | null;
+  revoked_at: Date | null;
+  revocation_note: string | null;
 }
 
 /** One status change of a waiver; inserted with its ledger entry, and applied to the waiver by a trigger. */
 export interface PolicyWaiverChangeTable {
   waiver_id: string;
-  status: 'approved' | 'rejected' | 'expired';
+  status: Exclude<WaiverStatus, 'requested'>;
   changed_by: string | null;
   changed_at: Date;
   note: string | null;
@@ -49,6 +56,8 @@ export interface PolicyDecisionTable {
   decided_at: Date;
   ledger_seq: number;
   leaf_hash: string;
+  /** The waivers the result relies on (its waived findings'): each must still be in force as the row commits. */
+  waiver_ids: string[];
   created_at: Generated<Date>;
 }
 

@@ -8,6 +8,7 @@ import { buildInputDocument, type Subject } from '../engine/input-document.ts';
 import type { PolicyEngine } from '../engine/policy-engine.ts';
 import { isStage, STAGES, type Stage } from '../engine/stages.ts';
 import { PolicyError } from '../errors.ts';
+import { WAIVERS_IN_FORCE_CONSTRAINT } from '../tables.ts';
 import { decisionRecord, type DecisionRecord } from './decision-store.ts';
 
 /** The body of `POST /v1/decisions` once evidence is resolved (an evaluation_id is the server's to resolve). */
@@ -72,7 +73,10 @@ export type AppendToLedger = (
 export interface DecideDeps {
   readonly engine: PolicyEngine;
   readonly appendToLedger: AppendToLedger;
-  readonly waivers: { activeFor(model: string, region: string): Promise<DecisionWaivers> };
+  /** `fresh`: read now, not from a snapshot (after a revocation the snapshot may not hold yet). */
+  readonly waivers: {
+    activeFor(model: string, region: string, options: { fresh: boolean }): Promise<DecisionWaivers>;
+  };
   readonly clock: () => Date;
   readonly actor: Actor;
   /** The ledger's largest entry in bytes (its entries are RFC 8785 JSON). */
@@ -149,6 +153,27 @@ const bodySchema = z
  */
 export async function decide(request: unknown, deps: DecideDeps): Promise<DecisionReceipt> {
   const body = validate(request, deps.engine);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decideOnce(body, deps, attempt > 1);
+    } catch (err) {
+      // A waiver the evaluation relied on was revoked (by another process, whose revocation this one's
+      // snapshot of waivers did not hold yet) before the decision could be recorded: nothing was recorded,
+      // and the decision is made again with the waivers read afresh.
+      if (attempt >= MAX_ATTEMPTS || !reliedOnLapsedWaiver(err)) throw err;
+    }
+  }
+}
+
+// A second attempt reads the waivers after the revocation that refused the first committed; a third covers
+// one more revocation landing in between.
+const MAX_ATTEMPTS = 3;
+
+async function decideOnce(
+  body: z.infer<typeof bodySchema>,
+  deps: DecideDeps,
+  freshWaivers: boolean,
+): Promise<DecisionReceipt> {
   const stage = body.stage as Stage;
   const now = deps.clock();
   const input = buildInputDocument({
@@ -159,7 +184,7 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
     evidence: body.evidence,
     model_card: body.model_card,
     context: body.context,
-    waivers: await deps.waivers.activeFor(body.subject.model, body.region),
+    waivers: await deps.waivers.activeFor(body.subject.model, body.region, { fresh: freshWaivers }),
   });
   const evaluation = await deps.engine.evaluate(stage, input);
   const decisionId = (deps.newId ?? randomUUID)();
@@ -177,7 +202,8 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
     at: now.toISOString(),
   };
   const entry = ledgerEntryOf(fields, evaluation.decision, resultJson, deps.ledgerEntryLimit);
-  // The stored decision (with its exact input, for replay) commits with its ledger entry or not at all.
+  // The stored decision (with its exact input, for replay) commits with its ledger entry or not at all, and
+  // only while every waiver it relies on is in force.
   const receipt = await deps.appendToLedger(body.region, entry, (ledger) =>
     decisionRecord(
       {
@@ -194,6 +220,7 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
         bundle_sha256: policy.bundle_sha256,
         actor: JSON.stringify(deps.actor),
         decided_at: now,
+        waiver_ids: [...new Set(evaluation.decision.waived.map((v) => v.waiver_id!))].sort(),
       },
       ledger,
     ),
@@ -204,6 +231,14 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
     policy,
     ledger: { region: body.region, seq: receipt.seq, leaf_hash: receipt.leafHash },
   };
+}
+
+/** Whether the database refused a decision row for a waiver no longer in force (the ledger wraps its error). */
+function reliedOnLapsedWaiver(err: unknown): boolean {
+  for (let e: unknown = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    if ((e as { constraint?: unknown }).constraint === WAIVERS_IN_FORCE_CONSTRAINT) return true;
+  }
+  return false;
 }
 
 /**

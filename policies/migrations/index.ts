@@ -4,6 +4,7 @@ import * as decisions from './2026_11_23_0401_policies_decisions.ts';
 import * as decisionReceipt from './2026_12_01_0402_policies_decision_receipt.ts';
 import * as waiverLedger from './2026_12_02_0403_policies_waiver_ledger.ts';
 import * as waiverRequestLapses from './2026_12_04_0404_policies_waiver_request_lapses.ts';
+import * as waiverRevocation from './2026_12_04_0405_policies_waiver_revocation.ts';
 
 /** The policy module's tables (waivers, recorded decisions), for the server's one migration set. */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -12,4 +13,5 @@ export const policyMigrations: Readonly<Record<string, Migration>> = Object.free
   '2026_12_01_0402_policies_decision_receipt': decisionReceipt,
   '2026_12_02_0403_policies_waiver_ledger': waiverLedger,
   '2026_12_04_0404_policies_waiver_request_lapses': waiverRequestLapses,
+  '2026_12_04_0405_policies_waiver_revocation': waiverRevocation,
 });

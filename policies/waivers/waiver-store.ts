@@ -8,7 +8,8 @@ import type { PolicyTables, PolicyWaiverTable } from '../tables.ts';
 
 export type Waiver = Selectable<PolicyWaiverTable>;
 
-export type WaiverEntryType = 'waiver.requested' | 'waiver.approved' | 'waiver.rejected' | 'waiver.expired';
+export type WaiverEntryType =
+  'waiver.requested' | 'waiver.approved' | 'waiver.rejected' | 'waiver.expired' | 'waiver.revoked';
 
 /** The ledger entry of a waiver state change, in the waiver region's log. */
 export interface WaiverLedgerEntry {
@@ -115,10 +116,13 @@ const requestSchema = z.object({
   expires_at: z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => new Date(v)),
 });
 
+const revocationNote = text().trim().min(10, 'explain the revocation in at least 10 characters');
+
 /**
  * Waivers: exceptions to one rule for one model in one region, until an expiry. Requested by anyone,
- * approved or rejected by a different compliance officer; an expired waiver never reaches a policy. A
- * request and every status change commit with their ledger entry, or not at all.
+ * approved or rejected by a different compliance officer, and revocable by any compliance officer until it
+ * expires; an expired or revoked waiver never reaches a policy. A request and every status change commit with
+ * their ledger entry, or not at all.
  */
 export class WaiverStore {
   private readonly append: AppendWaiverEntry;
@@ -184,6 +188,9 @@ export class WaiverStore {
       decided_by: null,
       decided_at: null,
       decision_note: null,
+      revoked_by: null,
+      revoked_at: null,
+      revocation_note: null,
     };
     const entry = entryOf('waiver.requested', { ...values, ledger_seq: null }, actor, now);
     const ledger = await this.append(values.region, entry, {
@@ -200,6 +207,35 @@ export class WaiverStore {
 
   reject(id: string, actor: Actor, note?: string): Promise<WaiverChange> {
     return this.decide(id, actor, 'rejected', note);
+  }
+
+  /**
+   * Ends an approved waiver before its expiry, with the reason in `note`. Any compliance officer may: the
+   * exception narrows, so it needs no second pair of eyes. From the moment the revocation is recorded no
+   * decision is recorded that relies on the waiver, in this process or another (see the policy_decision
+   * trigger); a decision evaluated with it meanwhile is evaluated again (decide).
+   */
+  async revoke(id: string, actor: Actor, note: string): Promise<WaiverChange> {
+    const parsed = revocationNote.safeParse(note);
+    if (!parsed.success) {
+      throw new PolicyError('WAIVER_INVALID', `note: ${parsed.error.issues[0]!.message}`, {
+        field: 'note',
+        cause: parsed.error,
+      });
+    }
+    const current = await this.read(id, this.clock());
+    if (actor.role !== WAIVER_APPROVER_ROLE) {
+      throw new PolicyError('WAIVER_FOUR_EYES', `only a ${WAIVER_APPROVER_ROLE} may revoke a waiver`);
+    }
+    if (current.status !== 'approved') throw wrongState(current, 'approved');
+    try {
+      return await this.change(current, 'revoked', actor, parsed.data, this.clock());
+    } catch (err) {
+      // Expired, or revoked by another officer, since it was read: the trigger refused the change.
+      const after = await this.read(id, this.clock());
+      if (after.status !== 'approved') throw wrongState(after, 'approved', err);
+      throw err;
+    }
   }
 
   /**
@@ -236,12 +272,14 @@ export class WaiverStore {
   /**
    * Approved, unexpired waivers for a model in a region, as the policies take them. Every decision asks, so
    * they come from a snapshot of all approved waivers, read again after `refreshMs` and at once after an
-   * approval through this store. Staleness can only delay an approval made elsewhere, which keeps a denial in
-   * place a moment longer; it never lets anything through. Expiry is checked against the clock on every call.
+   * approval or revocation through this store; `fresh` reads them now. Staleness delays an approval made
+   * elsewhere, which keeps a denial in place a moment longer, and a revocation made elsewhere, which the
+   * database then enforces when the decision is recorded (see revoke). Expiry is checked against the clock on
+   * every call.
    */
-  async activeFor(model: string, region: string): Promise<WaiverInput[]> {
+  async activeFor(model: string, region: string, { fresh = false } = {}): Promise<WaiverInput[]> {
     const now = this.clock();
-    const { byScope } = await this.activeSnapshot();
+    const { byScope } = await (fresh ? this.readActive() : this.activeSnapshot());
     return (byScope.get(scopeKey(model, region)) ?? [])
       .filter((w) => w.expires_at > now)
       .map((w) => ({ ...w, expires_at: w.expires_at.toISOString() }));
@@ -334,7 +372,7 @@ export class WaiverStore {
       );
     }
     // A request whose expiry passed while it waited reads as expired: there is nothing left to decide.
-    if (current.status !== 'requested') throw notPending(current);
+    if (current.status !== 'requested') throw wrongState(current, 'requested');
     // A request recorded before its rule was marked non-waivable is not approved either.
     if (status === 'approved') refuseNonWaivable(this.activeRules(), current.rule);
     try {
@@ -343,7 +381,7 @@ export class WaiverStore {
       // The trigger applies a change only to a waiver still requested (and an approval only before its
       // expiry): of two officers deciding at once, one wins, and the other's entry is not appended either.
       const after = await this.read(id, this.clock());
-      if (after.status !== 'requested') throw notPending(after, err);
+      if (after.status !== 'requested') throw wrongState(after, 'requested', err);
       throw err;
     }
   }
@@ -362,7 +400,7 @@ export class WaiverStore {
   /** Appends the change's entry with its policy_waiver_change row, whose trigger applies it to the waiver. */
   private async change(
     waiver: Waiver,
-    status: 'approved' | 'rejected' | 'expired',
+    status: 'approved' | 'rejected' | 'expired' | 'revoked',
     actor: Actor | null,
     note: string | null,
     at: Date,
@@ -370,7 +408,9 @@ export class WaiverStore {
     const changed: Waiver =
       status === 'expired'
         ? { ...waiver, status }
-        : { ...waiver, status, decided_by: actor!.subject, decided_at: at, decision_note: note };
+        : status === 'revoked'
+          ? { ...waiver, status, revoked_by: actor!.subject, revoked_at: at, revocation_note: note }
+          : { ...waiver, status, decided_by: actor!.subject, decided_at: at, decision_note: note };
     const entry = entryOf(`waiver.${status}`, changed, actor, at);
     const ledger = await this.append(waiver.region, entry, {
       table: 'policy_waiver_change',
@@ -392,7 +432,7 @@ function entryOf(type: WaiverEntryType, waiver: Waiver, actor: Actor | null, at:
     reason: waiver.reason,
     expires_at: waiver.expires_at.toISOString(),
     status: waiver.status,
-    note: waiver.decision_note,
+    note: waiver.status === 'revoked' ? waiver.revocation_note : waiver.decision_note,
     actor,
     at: at.toISOString(),
   };
@@ -416,11 +456,12 @@ function asOf(waiver: Waiver, now: Date): Waiver {
   return lapses && waiver.expires_at <= now ? { ...waiver, status: 'expired' } : waiver;
 }
 
-function notPending(waiver: Waiver, cause?: unknown): PolicyError {
+/** A waiver in another state than the change needs: pending to be decided, approved to be revoked. */
+function wrongState(waiver: Waiver, wanted: 'requested' | 'approved', cause?: unknown): PolicyError {
   const when = waiver.status === 'expired' ? ` (its expiry, ${waiver.expires_at.toISOString()}, passed)` : '';
   return new PolicyError(
-    'WAIVER_NOT_PENDING',
-    `waiver ${waiver.id} is ${waiver.status}${when}, not requested`,
+    wanted === 'requested' ? 'WAIVER_NOT_PENDING' : 'WAIVER_NOT_ACTIVE',
+    `waiver ${waiver.id} is ${waiver.status}${when}, not ${wanted}`,
     cause === undefined ? undefined : { cause },
   );
 }

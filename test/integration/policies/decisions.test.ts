@@ -235,6 +235,52 @@ describe('decide', () => {
     expect(waived.waived).toMatchObject([{ rule: 'SEC-FINDING', waiver_id: waiver.id }]);
   });
 
+  it('never records a decision relying on a waiver revoked meanwhile elsewhere: it decides again', async () => {
+    const alice = { subject: 'alice', role: 'compliance_officer' } as const;
+    const denied = body(DENIED_EU);
+    denied.subject.model = 'credit-scoring-revoked';
+    const { waiver } = await waivers.request(
+      {
+        rule: 'SEC-FINDING',
+        model: denied.subject.model,
+        region: 'eu',
+        reason: 'scanner false positive, pending confirmation by the security team',
+        expires_at: '2026-12-31T00:00:00Z',
+      },
+      alice,
+    );
+    await waivers.approve(waiver.id, { subject: 'bob', role: 'compliance_officer' });
+    // Another instance of the service, whose snapshot of the approved waivers is read now and kept a while.
+    const elsewhere = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+      regions: new Set(['eu', 'us']),
+      clock: () => SAMPLE_CLOCK,
+      refreshMs: 600_000,
+      append: () => Promise.reject(new Error('this instance only decides')),
+    });
+    const waived = await decide(denied, deps({ waivers: elsewhere }));
+    expect(waived).toMatchObject({ allow: true, waived: [{ rule: 'SEC-FINDING', waiver_id: waiver.id }] });
+    expect((await decisions.get(waived.decision_id)).waiver_ids).toEqual([waiver.id]);
+
+    // Revoked here; the other instance's snapshot still holds the waiver.
+    await waivers.revoke(waiver.id, alice, 'the security team confirmed the finding');
+    expect((await elsewhere.activeFor(denied.subject.model, 'eu')).map((w) => w.id)).toEqual([waiver.id]);
+    const before = await ledgerSize('eu');
+    // The database is what refuses it: served only that stale snapshot, an instance records nothing.
+    const stale = { activeFor: (model: string, region: string) => elsewhere.activeFor(model, region) };
+    await expect(decide(denied, deps({ waivers: stale }))).rejects.toMatchObject({
+      code: 'LEDGER_APPEND_FAILED',
+      message: expect.stringContaining(`relies on waivers no longer in force: ${waiver.id}`),
+    });
+    expect(await ledgerSize('eu')).toBe(before);
+    // Told so, decide reads the waivers afresh and decides again, without it.
+    const receipt = await decide(denied, deps({ waivers: elsewhere }));
+    expect(receipt).toMatchObject({ allow: false, waived: [], deny: [{ rule: 'SEC-FINDING' }] });
+    expect(await ledgerSize('eu')).toBe(before + 1);
+    const stored = await decisions.get(receipt.decision_id);
+    expect(stored.waiver_ids).toEqual([]);
+    expect(JSON.parse(stored.input).waivers).toEqual([]);
+  });
+
   it('records a decision and its ledger entry together or not at all, one failure costing no other', async () => {
     const before = await ledgerSize('eu');
     const original = await decisions.get('d-1');

@@ -202,7 +202,7 @@ describe('WaiverStore', () => {
   it('refuses through the database a change from the wrong state, whoever writes it', async () => {
     const db = handle.db as unknown as Kysely<PolicyTables>;
     const { waiver } = await request({ rule: 'DRIFT-KS', expires_at: '2027-03-01T00:00:00Z' });
-    const change = (status: 'approved' | 'rejected' | 'expired', changedBy: string | null) =>
+    const change = (status: 'approved' | 'rejected' | 'expired' | 'revoked', changedBy: string | null) =>
       db
         .insertInto('policy_waiver_change')
         .values({
@@ -215,6 +215,7 @@ describe('WaiverStore', () => {
         })
         .execute();
     await expect(change('expired', null)).rejects.toThrow(/cannot become expired/);
+    await expect(change('revoked', 'bob')).rejects.toThrow(/cannot become revoked/);
     await expect(change('approved', 'alice')).rejects.toThrow(/four_eyes/);
     await change('approved', 'bob');
     await expect(change('rejected', 'bob')).rejects.toThrow(/cannot become rejected/);
@@ -364,5 +365,79 @@ describe('WaiverStore', () => {
     // A rejection lifts nothing: it needs no rules.
     await unknowing.reject(waiver.id, bob, 'not now');
     expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.rejected']);
+  });
+  it('revokes an approved waiver before its expiry, with a reason: then it reaches no policy', async () => {
+    const { waiver } = await request({
+      model: 'fraud',
+      rule: 'DRIFT-KS',
+      expires_at: '2027-06-01T00:00:00Z',
+    });
+    // A pending request is rejected, not revoked.
+    await expect(store.revoke(waiver.id, bob, 'not wanted after all')).rejects.toMatchObject({
+      code: 'WAIVER_NOT_ACTIVE',
+      message: `waiver ${waiver.id} is requested, not approved`,
+    });
+    await store.approve(waiver.id, bob, 'the KS alarm is a known seasonal effect');
+    expect((await store.activeFor('fraud', 'eu')).map((w) => w.id)).toEqual([waiver.id]);
+    await expect(store.revoke(waiver.id, bob, 'because')).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'note',
+    });
+    await expect(store.revoke(waiver.id, ci, 'the drift is real after all')).rejects.toMatchObject({
+      code: 'WAIVER_FOUR_EYES',
+    });
+    expect((await store.get(waiver.id)).status).toBe('approved');
+
+    // The officer who approved it may revoke it: the exception only narrows.
+    const revoked = await store.revoke(waiver.id, bob, '  the drift is real after all  ');
+    expect(revoked.waiver).toMatchObject({
+      status: 'revoked',
+      revoked_by: 'bob',
+      revoked_at: now,
+      revocation_note: 'the drift is real after all',
+      // The approval stays on record as it was.
+      decided_by: 'bob',
+      decision_note: 'the KS alarm is a known seasonal effect',
+    });
+    expect(revoked.entry).toEqual({
+      type: 'waiver.revoked',
+      waiver_id: waiver.id,
+      rule: 'DRIFT-KS',
+      model: 'fraud',
+      region: 'eu',
+      reason: waiver.reason,
+      expires_at: '2027-06-01T00:00:00.000Z',
+      status: 'revoked',
+      note: 'the drift is real after all',
+      actor: bob,
+      at: now.toISOString(),
+    });
+    expect(await store.activeFor('fraud', 'eu')).toEqual([]);
+    expect((await store.list({ status: 'revoked' })).map((w) => w.id)).toEqual([waiver.id]);
+    await expect(store.revoke(waiver.id, alice, 'revoked twice by mistake')).rejects.toMatchObject({
+      code: 'WAIVER_NOT_ACTIVE',
+      message: `waiver ${waiver.id} is revoked, not approved`,
+    });
+    // Revoked is final: its expiry passing records nothing more.
+    now = new Date('2027-07-01T00:00:00Z');
+    expect((await store.get(waiver.id)).status).toBe('revoked');
+    expect((await store.expireDue()).map((c) => c.waiver.id)).not.toContain(waiver.id);
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.approved', 'waiver.revoked']);
+  });
+
+  it('does not revoke a waiver whose expiry passed: it is no longer in force', async () => {
+    now = new Date('2027-07-01T00:00:00Z');
+    const { waiver } = await request({
+      model: 'fraud',
+      rule: 'DRIFT-PSI',
+      expires_at: '2027-07-02T00:00:00Z',
+    });
+    await store.approve(waiver.id, bob);
+    now = new Date('2027-07-02T00:00:00Z');
+    await expect(store.revoke(waiver.id, bob, 'too late for this one')).rejects.toMatchObject({
+      code: 'WAIVER_NOT_ACTIVE',
+      message: `waiver ${waiver.id} is expired (its expiry, 2027-07-02T00:00:00.000Z, passed), not approved`,
+    });
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.approved']);
   });
 });
