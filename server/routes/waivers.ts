@@ -33,5 +33,10 @@ export function waiverHandlers(waivers: WaiverStore): Handlers {
       assertInScope(callerOf(request), await waivers.get(id));
       return record(await waivers.reject(id, actorOf(request), noteOf(request.body)));
     },
+    revokeWaiver: async (request) => {
+      const id = idAsStored((request.params as { id: string }).id);
+      assertInScope(callerOf(request), await waivers.get(id));
+      return record(await waivers.revoke(id, actorOf(request), noteOf(request.body)!));
+    },
   };
 }

@@ -27,6 +27,17 @@ describe('decisions through the API', () => {
   let auditor: string;
   const call = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
     service.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload });
+  /** A waiver of `rule` for the four-fifths sample's model in us, requested by officer A. */
+  const requestWaiver = async (rule: string, reason: string): Promise<{ id: string }> =>
+    (
+      await call('POST', '/v1/waivers', officerA, {
+        rule,
+        model: FOUR_FIFTHS.subject.model,
+        region: 'us',
+        reason,
+        expires_at: '2027-01-31T00:00:00Z',
+      })
+    ).json();
 
   beforeAll(async () => {
     service = await startTestService({}, { clock: () => NOW });
@@ -243,30 +254,20 @@ describe('decisions through the API', () => {
     expect(notUuid.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     expect(declares('getDecision', notUuid.statusCode)).toBe(true);
 
-    const { id } = (
-      await call('POST', '/v1/waivers', officerA, {
-        rule: 'DQ-MISSING-RATE',
-        model: FOUR_FIFTHS.subject.model,
-        region: 'us',
-        reason: 'The missing-value report is being regenerated after a pipeline fix.',
-        expires_at: '2027-01-31T00:00:00Z',
-      })
-    ).json();
+    const { id } = await requestWaiver(
+      'DQ-MISSING-RATE',
+      'The missing-value report is being regenerated after a pipeline fix.',
+    );
     const rejected = await call('POST', `/v1/waivers/${id.toUpperCase()}/reject`, officerB, { note: 'no' });
     expect(rejected.statusCode).toBe(200);
     expect(rejected.json()).toMatchObject({ id, status: 'rejected' });
   });
 
   it('declares what approving or rejecting a waiver answers when the request is at fault', async () => {
-    const { id } = (
-      await call('POST', '/v1/waivers', officerA, {
-        rule: 'DQ-GROUP-COUNT',
-        model: FOUR_FIFTHS.subject.model,
-        region: 'us',
-        reason: 'Rebalanced training data lands with the next model version.',
-        expires_at: '2027-01-31T00:00:00Z',
-      })
-    ).json();
+    const { id } = await requestWaiver(
+      'DQ-GROUP-COUNT',
+      'Rebalanced training data lands with the next model version.',
+    );
     const approve = (token: string, payload?: object) =>
       call('POST', `/v1/waivers/${id}/approve`, token, payload);
     const badNote = await approve(officerB, { note: 7 });
@@ -283,6 +284,49 @@ describe('decisions through the API', () => {
     const again = await approve(officerB, {});
     expect(again.json()).toMatchObject({ statusCode: 409, code: 'WAIVER_NOT_PENDING' });
     expect(declares('approveWaiver', again.statusCode)).toBe(true);
+  });
+
+  it('revokes a waiver before its expiry, saying why; the next decision is denied again', async () => {
+    const { id } = await requestWaiver(
+      'FAIR-DP-GAP',
+      'The parity gap is accepted until the retrained model ships next sprint.',
+    );
+    const revoke = (token: string, payload?: object) =>
+      call('POST', `/v1/waivers/${id}/revoke`, token, payload);
+    const pending = await revoke(officerB, { note: 'nothing approved yet to revoke' });
+    expect(pending.json()).toMatchObject({ statusCode: 409, code: 'WAIVER_NOT_ACTIVE' });
+    expect(declares('revokeWaiver', pending.statusCode)).toBe(true);
+    expect((await call('POST', `/v1/waivers/${id}/approve`, officerB, {})).statusCode).toBe(200);
+    // With the earlier test's FAIR-IMPACT-RATIO waiver, both of the sample's denials are waived.
+    const waived = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
+    expect(waived).toMatchObject({ allow: true, deny: [] });
+
+    expect((await revoke(ci, { note: 'a pipeline cannot revoke' })).statusCode).toBe(403);
+    const noNote = await revoke(officerA, {});
+    expect(noNote.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    const shortNote = await revoke(officerA, { note: 'no' });
+    expect(shortNote.json()).toMatchObject({ statusCode: 400, code: 'WAIVER_INVALID', field: 'note' });
+    const revoked = await revoke(officerA, { note: 'The parity gap widened in the latest monitoring run.' });
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.json()).toMatchObject({
+      id,
+      status: 'revoked',
+      revoked_by: expect.any(String),
+      revoked_at: NOW.toISOString(),
+      revocation_note: 'The parity gap widened in the latest monitoring run.',
+      ledger: { region: 'us' },
+    });
+    await service.ledger.integrate('us');
+    const entry = (await call('GET', `/v1/ledger/us/entries/${revoked.json().ledger.seq}`, auditor)).json();
+    expect(entry.entry).toMatchObject({ type: 'waiver.revoked', waiver_id: id, status: 'revoked' });
+    const listed = (await call('GET', '/v1/waivers?region=us&status=revoked', auditor)).json().waivers;
+    expect(listed.map((w: { id: string }) => w.id)).toEqual([id]);
+    expect((await revoke(officerA, { note: 'and once more for luck' })).statusCode).toBe(409);
+
+    const denied = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
+    expect(denied.allow).toBe(false);
+    expect(denied.deny.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-DP-GAP']);
+    expect(denied.waived.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-IMPACT-RATIO']);
   });
 
   it("renders the region's quarterly report from those decisions and records it in the ledger", async () => {
@@ -318,5 +362,7 @@ describe('decisions through the API', () => {
     const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
     expect(text).toContain(FOUR_FIFTHS.subject.model);
     expect(text).toMatch(/four-fifths|4\/5|80%/i);
+    // The waiver revoked above is listed with the day its revocation ended it.
+    expect(text).toMatch(/FAIR-DP-GAP[\s\S]*revoked/);
   }, 120_000);
 });
