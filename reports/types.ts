@@ -125,6 +125,8 @@ export interface WaiverRecord {
   readonly approved_by: readonly string[];
   readonly granted_at: string;
   readonly expires_at: string;
+  /** When a compliance officer ended it before its expiry (the waiver.revoked entry), if one did. */
+  readonly revoked_at?: string;
   readonly seq?: number;
 }
 

@@ -746,6 +746,7 @@ export function buildViewModel(
     waivers: [...input.waivers].sort(byKey((w) => `${w.granted_at}|${w.id}`)).map((w) => ({
       ...w,
       approved_by: w.approved_by.join(', '),
+      revoked_at: w.revoked_at ?? null,
       seq: w.seq ?? null,
     })),
     flagged,

@@ -191,8 +191,9 @@ export async function assembleReportInput(options: {
   });
 
   const waivers: WaiverRecord[] = (await options.waivers.list({ region: region.id }))
-    .filter((w) => w.decided_at !== null && (w.status === 'approved' || w.status === 'expired'))
-    .filter((w) => w.decided_at! < period.end && w.expires_at > period.start)
+    .filter((w) => w.decided_at !== null && ['approved', 'expired', 'revoked'].includes(w.status))
+    // In force from its approval until its expiry or, if sooner, its revocation.
+    .filter((w) => w.decided_at! < period.end && (w.revoked_at ?? w.expires_at) > period.start)
     .map((w) => ({
       id: w.id,
       model_id: w.model,
@@ -201,6 +202,7 @@ export async function assembleReportInput(options: {
       approved_by: [w.decided_by!],
       granted_at: w.decided_at!.toISOString(),
       expires_at: w.expires_at.toISOString(),
+      ...(w.revoked_at ? { revoked_at: w.revoked_at.toISOString() } : {}),
     }));
 
   const trends: TrendPoint[] = quarters.flatMap((q) =>

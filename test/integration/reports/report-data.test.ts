@@ -132,4 +132,42 @@ describe('assembleReportInput', () => {
       document: { bias_audit: { completed_at: '2026-07-01T00:00:00Z' } },
     });
   });
+  it('lists the waivers in force during the period, each until its expiry or its revocation', async () => {
+    let now = new Date('2025-03-01T00:00:00Z');
+    const store = new WaiverStore(tdb.db as unknown as Kysely<PolicyTables>, {
+      regions: new Set([nyc.id]),
+      rules: () => ({ ids: new Set(['LL144-AUDIT-AGE']), nonWaivable: new Set() }),
+      clock: () => now,
+      append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
+    });
+    const officer = (subject: string) => ({ subject, role: 'compliance_officer' }) as const;
+    const grant = async (expiresAt: string) => {
+      const { waiver } = await store.request(
+        {
+          rule: 'LL144-AUDIT-AGE',
+          model: 'screener',
+          region: nyc.id,
+          reason: 'the bias audit was rescheduled with the new auditor',
+          expires_at: expiresAt,
+        },
+        officer('alice'),
+      );
+      await store.approve(waiver.id, officer('bob'));
+      return waiver.id;
+    };
+    // Would be in force into 2026 by its expiry, but was revoked in 2025.
+    const endedBefore = await grant('2026-02-01T00:00:00Z');
+    now = new Date('2025-06-01T00:00:00Z');
+    await store.revoke(endedBefore, officer('carol'), 'the audit was completed early after all');
+    now = new Date('2026-03-01T00:00:00Z');
+    const endedDuring = await grant('2026-12-01T00:00:00Z');
+    now = new Date('2026-05-01T00:00:00Z');
+    await store.revoke(endedDuring, officer('carol'), 'the audit found a new adverse impact');
+    const inForce = await grant('2026-12-15T00:00:00Z');
+    const input = await assemble(new Date('2027-01-15T00:00:00Z'));
+    expect(input.waivers.map((w) => [w.id, w.revoked_at])).toEqual([
+      [endedDuring, '2026-05-01T00:00:00.000Z'],
+      [inForce, undefined],
+    ]);
+  });
 });

@@ -150,6 +150,21 @@ describe('renderHtml', () => {
     expect(err).toMatchObject({ code: 'REPORT_PERIOD_INVALID', field: 'period' });
   });
 
+  it('says when a waiver was revoked before its expiry', async () => {
+    const input = makeReportInput({ template: 'governance-quarterly' });
+    const [granted] = input.waivers;
+    const rowOf = (html: string) =>
+      html.slice(html.indexOf('<td class="id">waiver-1</td>')).split('</tr>')[0]!;
+    const inForce = rowOf(await renderHtml(input));
+    expect(inForce).not.toContain('revoked');
+    const revoked = rowOf(
+      await renderHtml({ ...input, waivers: [{ ...granted!, revoked_at: '2026-09-15T08:00:00Z' }] }),
+    );
+    // The same row, with the revocation's date after the expiry's.
+    expect(revoked.replace(/, revoked [^<]+/, '')).toBe(inForce);
+    expect(revoked).toMatch(/, revoked [^<]*2026[^<]*<\/td>/);
+  });
+
   it('formats numbers in the region locale', async () => {
     const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit' });
     const html = await renderHtml({ ...input, region: { ...input.region, locale: 'de-DE' } });
