@@ -20,10 +20,12 @@ export type {
   GitPolicySourceOptions,
   PolicySourceStatus,
 } from './engine/git-source.ts';
-export { WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
+export { auditWaivers, WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
 export type {
   AppendWaiverEntry,
+  RecordedEntry,
   Waiver,
+  WaiverAudit,
   WaiverChange,
   WaiverEntryType,
   WaiverLedgerEntry,

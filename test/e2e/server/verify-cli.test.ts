@@ -68,6 +68,67 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     expect(stdout).toMatch(/FAIL \w+ \(seq 3/);
   });
 
+  it('exits 1 on a correctly signed log that records a decision relying on a revoked waiver', async () => {
+    // Entries a faulty or dishonest operator could append and sign: the service itself refuses such a
+    // decision (the policy_decision trigger), so they are written to the ledger directly.
+    const waiver = (type: string, subject: string) => ({
+      type,
+      waiver_id: 'w-1',
+      rule: 'SEC-FINDING',
+      model: 'credit-scoring',
+      region: 'eu',
+      reason: 'scanner false positive',
+      expires_at: '2027-06-30T00:00:00.000Z',
+      status: type.slice('waiver.'.length),
+      note: null,
+      actor: { subject, role: 'compliance_officer' },
+      at: '2026-11-23T12:00:00.000Z',
+    });
+    const decision = (id: string) => ({
+      type: 'decision',
+      decision_id: id,
+      region: 'eu',
+      stage: 'deployment',
+      subject: { model: 'credit-scoring', version: '1.0.0' },
+      at: '2026-11-24T00:00:00.000Z',
+      result: {
+        allow: true,
+        deny: [],
+        warn: [],
+        obligations: [],
+        waived: [{ rule: 'SEC-FINDING', waiver_id: 'w-1' }],
+      },
+    });
+    const entries = [
+      waiver('waiver.requested', 'alice'),
+      waiver('waiver.approved', 'bob'),
+      decision('d-1'),
+      waiver('waiver.revoked', 'alice'),
+      decision('d-2'),
+    ];
+    const seqs: number[] = [];
+    for (const entry of entries) seqs.push((await service.ledger.append('eu', entry)).seq);
+    const euSize = (await service.ledger.integrate('eu')).size;
+    const file = path.join(service.dataDir, 'eu-bundle.json');
+    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle('eu', 0, euSize)));
+    const keys = await service.ledger.reader.keys('eu');
+    const { code, stdout } = await runCli([
+      'verify',
+      file,
+      '--trusted-vkey',
+      keys.ed25519_vkey,
+      '--trusted-eip191-address',
+      keys.eip191_address,
+    ]);
+    expect(stdout).toContain('checked 2 waived findings');
+    expect(stdout).toContain(
+      `FAIL waiver (seq ${seqs[4]}): decision relies on waiver w-1, revoked at seq ${seqs[3]}`,
+    );
+    expect(stdout).not.toMatch(/FAIL (?!waiver)/);
+    expect(stdout).toContain('FAILED: 1 checks failed');
+    expect(code).toBe(1);
+  });
+
   it('exits 2 when the bundle cannot be read', async () => {
     const { code, stderr } = await runCli(['verify', path.join(service.dataDir, 'missing.json')]);
     expect(code).toBe(2);
