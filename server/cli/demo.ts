@@ -68,7 +68,13 @@ export function registerDemoCommand(program: Command): void {
         repo,
         started,
         // Filled step by step; a step reads only what an earlier one wrote.
-        state: { reports: [], bundles: [], evidenceFiles: [], deniedRules: [] } as unknown as DemoState,
+        state: {
+          reports: [],
+          bundles: [],
+          evidenceFiles: [],
+          deniedRules: [],
+          waivers: {},
+        } as unknown as DemoState,
       };
       let failure: string | undefined;
       for (const [i, step] of STEPS.entries()) {

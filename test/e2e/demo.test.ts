@@ -39,7 +39,7 @@ describe('arbiter demo', () => {
     expect(code, output).toBe(0);
   });
 
-  it('denies the unfair deployment naming the fairness rule, then allows it under an approved waiver', () => {
+  it('denies the unfair deployment naming the fairness rule, allows it under approved waivers, denies it once one is revoked', () => {
     const denied = output.match(
       /deployment of compas-recidivism in eu[^\n]*\n\s+DENIED[\s\S]*?denied rule\(s\): ([^\n]+)/,
     );
@@ -54,6 +54,12 @@ describe('arbiter demo', () => {
     expect(output).toMatch(
       /allowed under the approved waiver\n\s+ALLOWED[^\n]*\n(\s+waived [^\n]+\n)*\s+waived\s+FAIR-IMPACT-RATIO/,
     );
+    // A waiver revoked before its expiry: the same deployment is denied again for its rule.
+    const revoked = output.match(
+      /(FAIR-[A-Z-]+): waiver \w+ is revoked[^\n]*\n\s+DENIED[^\n]*\n((\s+\w+\s+[^\n]+\n)*)/,
+    );
+    expect(revoked, output).not.toBeNull();
+    expect(revoked![2]).toMatch(new RegExp(`deny\\s+${revoked![1]}:`));
   });
 
   it('warns on drift in monitoring without denying', () => {

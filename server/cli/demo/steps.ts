@@ -74,8 +74,9 @@ export interface DemoState {
   adult: ModelUnderReview;
   artifacts: Record<'compas' | 'compasDrifted' | 'adultTest', string>;
   evaluations: Record<'compas' | 'adult' | 'compasLive', Evaluation>;
-  /** The ledger position of each region's latest decision, for the summary. */
+  /** The rules that denied the compas deployment in eu, and the waiver approved for each. */
   deniedRules: string[];
+  waivers: Record<string, string>;
   reports: string[];
   bundles: string[];
   evidenceFiles: string[];
@@ -351,6 +352,7 @@ export const STEPS: DemoStep[] = [
         say(
           `${rule}: requested by officer-alice (waiver ${waiver.id.slice(0, 8)}, ${waiver.status}, expires ${expires.slice(0, 10)})`,
         );
+        ctx.state.waivers[rule] = waiver.id;
         const own = await alice.json<{ error?: { message?: string }; message?: string }>(
           'POST',
           `/v1/waivers/${waiver.id}/approve`,
@@ -494,6 +496,22 @@ export const STEPS: DemoStep[] = [
           throw new CliFailure(`commit ${commit} not active after 90 s: ${JSON.stringify(status.source)}`);
         await new Promise((r) => setTimeout(r, 500));
       }
+    },
+  },
+  {
+    title:
+      'new information: officer-alice revokes a waiver before its expiry (POST /v1/waivers/{id}/revoke); the deployment is denied again',
+    async run(ctx, say) {
+      const alice = ctx.api.as(ctx.state.tokens.officerA);
+      const [rule, id] = Object.entries(ctx.state.waivers)[0]!;
+      const revoked = await alice.json<{ status: string }>('POST', `/v1/waivers/${id}/revoke`, {
+        note: 'The race-blind retrain slipped a quarter; the interim exception no longer holds (ticket RISK-142).',
+      });
+      say(`${rule}: waiver ${id.slice(0, 8)} is ${revoked.status}; no decision from now on relies on it`);
+      const receipt = await decide(ctx, compasDeploymentInEu(ctx));
+      describe(receipt, say);
+      if (receipt.allow || !receipt.deny.some((v) => v.rule === rule))
+        throw new CliFailure(`expected ${rule} to deny again once its waiver was revoked`);
     },
   },
   {
