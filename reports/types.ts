@@ -127,6 +127,7 @@ export interface WaiverRecord {
   readonly expires_at: string;
   /** When a compliance officer ended it before its expiry (the waiver.revoked entry), if one did. */
   readonly revoked_at?: string;
+  /** The sequence number of its waiver.requested entry in the region's log. */
   readonly seq?: number;
 }
 

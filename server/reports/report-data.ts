@@ -203,6 +203,8 @@ export async function assembleReportInput(options: {
       granted_at: w.decided_at!.toISOString(),
       expires_at: w.expires_at.toISOString(),
       ...(w.revoked_at ? { revoked_at: w.revoked_at.toISOString() } : {}),
+      // Its waiver.requested entry; the approval, expiry and revocation entries carry the same waiver_id.
+      ...(w.ledger_seq !== null ? { seq: w.ledger_seq } : {}),
     }));
 
   const trends: TrendPoint[] = quarters.flatMap((q) =>

@@ -169,5 +169,10 @@ describe('assembleReportInput', () => {
       [endedDuring, '2026-05-01T00:00:00.000Z'],
       [inForce, undefined],
     ]);
+    // Each cites its waiver.requested entry, where an auditor finds the rest of its history.
+    for (const waiver of input.waivers) {
+      const { entry } = await ledger.reader.entry(nyc.id, waiver.seq!);
+      expect(entry).toMatchObject({ type: 'waiver.requested', waiver_id: waiver.id });
+    }
   });
 });
