@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { callApi, requireServerTarget, uploadArtifact, type ServerTarget } from './client.ts';
-import { assertWritable, CliFailure, fileErrorReason } from './output.ts';
+import { assertWritable, CliFailure, escapeCodePoint, fileErrorReason, printable } from './output.ts';
 import { readSpecFile } from './spec-file.ts';
 
 const POLL_INTERVAL_MS = 500;
@@ -168,15 +168,6 @@ async function evaluateRemotely(target: ServerTarget, flags: Flags, timeoutSecon
   }
   return evaluation.id;
 }
-
-const escapeCodePoint = (c: string) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
-
-/**
- * Messages quote evidence, which is the submitter's text: C0 and C1 controls (and DEL) are shown escaped, so
- * that they cannot move the cursor, recolour or retitle the terminal of whoever reads the table.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeCodePoint);
 
 function printTable(receipt: Receipt): void {
   console.log(`${receipt.allow ? 'ALLOW' : 'DENY'}  decision ${receipt.decision_id}`);

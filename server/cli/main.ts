@@ -10,6 +10,7 @@ import { registerReportCommands } from './report.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerTokenCommands } from './token.ts';
 import { registerVerifyCommand } from './verify.ts';
+import { registerWaiverCommands } from './waiver.ts';
 import { CliFailure } from './output.ts';
 
 /** `arbiter policy test`, as the user types it. */
@@ -52,6 +53,7 @@ registerEvaluateCommand(program);
 registerPolicyCommands(program);
 registerReportCommands(program);
 registerTokenCommands(program);
+registerWaiverCommands(program);
 registerVerifyCommand(program);
 registerLedgerCommands(program);
 registerLoginCommand(program);

@@ -44,3 +44,14 @@ export async function assertWritable(flag: string, file: string): Promise<void> 
     throw new CliFailure(`cannot write ${flag} ${file}: ${fileErrorReason(err)}`);
   }
 }
+
+/** A character as the JSON escape that names it (\u001b). */
+export const escapeCodePoint = (c: string) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
+
+/**
+ * Text from the service that quotes someone else's input (evidence, an identity's subject): C0 and C1
+ * controls (and DEL) are shown escaped, so that they cannot move the cursor, recolour or retitle the terminal
+ * of whoever reads it.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeCodePoint);

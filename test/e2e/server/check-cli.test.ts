@@ -267,6 +267,73 @@ describe('arbiter check, the CI gate', () => {
     expect(badLimit.code).toBe(2);
     expect(badLimit.stderr).toBe('arbiter: --limit 0: give a whole number from 1 to 100000\n');
   }, 120_000);
+
+  it('lets the gate pass under waivers decided with the waiver commands, and deny again once one is revoked', async () => {
+    const secondOfficer = await tokenFor(server, path.join(dir, 'data'), 'compliance_officer');
+    const waiver = (token: string, args: string[]) =>
+      runCli(['waiver', ...args, '--server', server.url, '--token', token]);
+    const ids: string[] = [];
+    for (const rule of ['FAIR-IMPACT-RATIO', 'FAIR-DP-GAP']) {
+      const requested = await waiver(officerToken, [
+        'request',
+        '--rule',
+        rule,
+        '--model',
+        'credit-scoring',
+        '--region',
+        'us',
+        '--reason',
+        'The retrained model ships next sprint; every adverse outcome gets human review meanwhile.',
+        '--expires',
+        '30d',
+      ]);
+      expect(requested.code, requested.stderr).toBe(0);
+      const id = /^waiver (\S+): requested \(/.exec(requested.stdout)?.[1];
+      expect(id, requested.stdout).toBeDefined();
+      ids.push(id!);
+      const own = await waiver(officerToken, ['approve', id!]);
+      expect(own.code).toBe(2);
+      expect(own.stderr).toMatch(/cannot also decide it/);
+      const approved = await waiver(secondOfficer, ['approve', id!, '--note', 'four eyes']);
+      expect(approved.stdout).toMatch(
+        new RegExp(
+          `^waiver ${id}: approved \\(${rule} for credit-scoring in us, expires [^)]+\\); ledger us#\\d+`,
+        ),
+      );
+    }
+    const waived = await check('us', 'denied');
+    expect(waived.stdout).toMatch(/^ALLOW/);
+    expect(waived.code).toBe(0);
+
+    const noNote = await waiver(secondOfficer, ['revoke', ids[1]!]);
+    expect(noNote.code).not.toBe(0);
+    expect(noNote.stderr).toContain("required option '--note <text>' not specified");
+    const revoked = await waiver(secondOfficer, [
+      'revoke',
+      ids[1]!,
+      '--note',
+      'The parity gap widened in production.',
+    ]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`^waiver ${ids[1]}: revoked `));
+    const listed = await waiver(auditorToken, ['list', '--status', 'revoked']);
+    expect(listed.stdout).toMatch(new RegExp(`^${ids[1]}  revoked .*revoked by tok_`, 'm'));
+    const all = JSON.parse(
+      (await waiver(auditorToken, ['list', '--model', 'credit-scoring', '--json'])).stdout,
+    );
+    expect(all.map((w: { id: string; status: string }) => [w.id, w.status])).toEqual([
+      [ids[0], 'approved'],
+      [ids[1], 'revoked'],
+    ]);
+    const denied = await check('us', 'denied');
+    expect(denied.stdout).toMatch(/deny\s+FAIR-DP-GAP/);
+    expect(denied.stdout).not.toMatch(/deny\s+FAIR-IMPACT-RATIO/);
+    expect(denied.code).toBe(1);
+    expectOneLineError(
+      await waiver(auditorToken, ['list', '--status', 'bogus']),
+      '--status bogus: use one of requested, approved, rejected, expired, revoked',
+    );
+  }, 120_000);
 });
 
 describe('arbiter check with an evaluation in the service', () => {
