@@ -223,13 +223,14 @@ export class WaiverStore {
         cause: parsed.error,
       });
     }
-    const current = await this.read(id, this.clock());
+    const now = this.clock();
+    const current = await this.read(id, now);
     if (actor.role !== WAIVER_APPROVER_ROLE) {
       throw new PolicyError('WAIVER_FOUR_EYES', `only a ${WAIVER_APPROVER_ROLE} may revoke a waiver`);
     }
     if (current.status !== 'approved') throw wrongState(current, 'approved');
     try {
-      return await this.change(current, 'revoked', actor, parsed.data, this.clock());
+      return await this.change(current, 'revoked', actor, parsed.data, now);
     } catch (err) {
       // Expired, or revoked by another officer, since it was read: the trigger refused the change.
       const after = await this.read(id, this.clock());
