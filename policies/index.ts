@@ -57,8 +57,10 @@ export type {
   SimulationResult,
 } from './decisions/index.ts';
 export { policyMigrations } from './migrations/index.ts';
+export { REJECTION_RECORDED_CONSTRAINT, violatesConstraint } from './tables.ts';
 export type {
   PolicyTables,
+  PolicyRejectionEntryTable,
   PolicyWaiverTable,
   PolicyWaiverChangeTable,
   PolicyDecisionTable,

@@ -3,6 +3,17 @@ import type { Generated } from 'kysely';
 /** The constraint named by the error of a decision row relying on a waiver that is no longer in force. */
 export const WAIVERS_IN_FORCE_CONSTRAINT = 'policy_decision_waivers_in_force';
 
+/** The constraint named by the error of a second policy.rejected entry for one commit in one region. */
+export const REJECTION_RECORDED_CONSTRAINT = 'policy_rejection_entry_once';
+
+/** Whether `err`, or any error in its chain of causes, is the database refusing a row for `constraint`. */
+export function violatesConstraint(err: unknown, constraint: string): boolean {
+  for (let e: unknown = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    if ((e as { constraint?: unknown }).constraint === constraint) return true;
+  }
+  return false;
+}
+
 export type WaiverStatus = 'requested' | 'approved' | 'rejected' | 'expired' | 'revoked';
 
 /** A requested exception to one rule, for one model in one region, until an expiry. */
@@ -61,8 +72,16 @@ export interface PolicyDecisionTable {
   created_at: Generated<Date>;
 }
 
+/** The region logs that hold a commit's policy.rejected entry: at most one each. */
+export interface PolicyRejectionEntryTable {
+  region: string;
+  commit: string;
+  ledger_seq: number;
+}
+
 export interface PolicyTables {
   policy_waiver: PolicyWaiverTable;
   policy_waiver_change: PolicyWaiverChangeTable;
   policy_decision: PolicyDecisionTable;
+  policy_rejection_entry: PolicyRejectionEntryTable;
 }

@@ -8,7 +8,7 @@ import { buildInputDocument, type Subject } from '../engine/input-document.ts';
 import type { PolicyEngine } from '../engine/policy-engine.ts';
 import { isStage, STAGES, type Stage } from '../engine/stages.ts';
 import { PolicyError } from '../errors.ts';
-import { WAIVERS_IN_FORCE_CONSTRAINT } from '../tables.ts';
+import { violatesConstraint, WAIVERS_IN_FORCE_CONSTRAINT } from '../tables.ts';
 import { decisionRecord, type DecisionRecord } from './decision-store.ts';
 
 /** The body of `POST /v1/decisions` once evidence is resolved (an evaluation_id is the server's to resolve). */
@@ -160,7 +160,7 @@ export async function decide(request: unknown, deps: DecideDeps): Promise<Decisi
       // A waiver the evaluation relied on was revoked (by another process, whose revocation this one's
       // snapshot of waivers did not hold yet) before the decision could be recorded: nothing was recorded,
       // and the decision is made again with the waivers read afresh.
-      if (attempt >= MAX_ATTEMPTS || !reliedOnLapsedWaiver(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS || !violatesConstraint(err, WAIVERS_IN_FORCE_CONSTRAINT)) throw err;
     }
   }
 }
@@ -231,14 +231,6 @@ async function decideOnce(
     policy,
     ledger: { region: body.region, seq: receipt.seq, leaf_hash: receipt.leafHash },
   };
-}
-
-/** Whether the database refused a decision row for a waiver no longer in force (the ledger wraps its error). */
-function reliedOnLapsedWaiver(err: unknown): boolean {
-  for (let e: unknown = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    if ((e as { constraint?: unknown }).constraint === WAIVERS_IN_FORCE_CONSTRAINT) return true;
-  }
-  return false;
 }
 
 /**

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PolicyError } from '../errors.ts';
+import type { RejectedEvent } from './git-source.ts';
 import { resolveOpaBinary, runOpa } from './opa-cli.ts';
 import { ENTRYPOINTS } from './stages.ts';
 import { untar } from './tar.ts';
@@ -183,6 +184,18 @@ export interface BundleStore {
   setRejected(rejected: RejectedCommit): Promise<void>;
   /** The last `setRejected`, or null when there was none. */
   getRejected(): Promise<RejectedCommit | null>;
+  /**
+   * Keeps a refusal decided but not yet recorded in the ledger (null: none), so that a process that stops
+   * before it is recorded leaves it to the next one.
+   */
+  setOwedRejection(owed: OwedRejection | null): Promise<void>;
+  getOwedRejection(): Promise<OwedRejection | null>;
+}
+
+/** A refused commit still to be recorded: what the status shows of it, and the event that records it. */
+export interface OwedRejection {
+  readonly shown: RejectedCommit;
+  readonly event: RejectedEvent;
 }
 
 /** A refused commit as the policy source's status shows it. */
@@ -207,6 +220,7 @@ export function createBundleStore(dir: string): BundleStore {
   };
   const activeFile = path.join(dir, 'active.json');
   const rejectedFile = path.join(dir, 'rejected.json');
+  const owedFile = path.join(dir, 'owed-rejection.json');
   const readJson = async <T>(file: string): Promise<T | null> => {
     let text: string;
     try {
@@ -263,6 +277,13 @@ export function createBundleStore(dir: string): BundleStore {
     },
     getRejected() {
       return readJson<RejectedCommit>(rejectedFile);
+    },
+    async setOwedRejection(owed) {
+      if (owed) await writeAtomically(owedFile, JSON.stringify(owed));
+      else await rm(owedFile, { force: true });
+    },
+    getOwedRejection() {
+      return readJson<OwedRejection>(owedFile);
     },
   };
 }

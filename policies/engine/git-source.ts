@@ -10,6 +10,7 @@ import {
   testPolicies,
   type ActiveCommit,
   type BundleStore,
+  type OwedRejection,
   type PolicyBundle,
 } from './bundle.ts';
 import { untar, writeFiles } from './tar.ts';
@@ -187,6 +188,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     skip: number;
     summary: string;
   } | null = null;
+  let tookOver = false;
   let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
@@ -356,18 +358,44 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   ): [() => Promise<void>, () => boolean] => {
     const reason = err instanceof Error ? err.message : String(err);
     lastRejected = { ...who, ...reasonHead(reason, STATUS_REASON_BYTES), rejected_at: clock().toISOString() };
-    const shown = lastRejected;
+    return refusal(
+      { shown: lastRejected, event: { ...who, ...reasonHead(reason, RECORDED_REASON_BYTES) } },
+      false,
+    );
+  };
+
+  /** Recording a refusal, `kept` already in the store as owed or not; the same pair as `rejection`'s. */
+  const refusal = (owed: OwedRejection, kept: boolean): [() => Promise<void>, () => boolean] => {
     let recorded = false;
     const finish = async () => {
       if (!recorded) {
-        await options.onRejected?.({ ...who, ...reasonHead(reason, RECORDED_REASON_BYTES) });
+        // Kept before it is recorded: a process that stops before then leaves the record to the next one.
+        if (!kept) {
+          await options.bundles.setOwedRejection(owed);
+          kept = true;
+        }
+        await options.onRejected?.(owed.event);
         // Once recorded, a restart that finds the same head need neither test it again nor record it twice.
-        await options.bundles.setRejected(shown);
+        await options.bundles.setRejected(owed.shown);
+        await options.bundles.setOwedRejection(null);
         recorded = true;
       }
       if (!active) await restore();
     };
     return [finish, () => !recorded];
+  };
+
+  /**
+   * At a process's first poll: a refusal the process before it decided but did not record, if any, which is
+   * then owed as if this process had decided it (recorded before any newer commit is considered).
+   */
+  const takeOverOwed = async () => {
+    const owed = await options.bundles.getOwedRejection();
+    if (!owed) return;
+    lastSeen = owed.shown.commit;
+    lastRejected = owed.shown;
+    const [finish, isOwed] = refusal(owed, true);
+    unrecorded = { finish, owed: isOwed, failures: 0, skip: 0, summary: '' };
   };
 
   /**
@@ -393,6 +421,12 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   };
 
   const pollOnce = async () => {
+    if (!tookOver) {
+      tookOver = true;
+      await takeOverOwed().catch((e: unknown) =>
+        failed(e, 'the refusal owed to the ledger could not be read'),
+      );
+    }
     let commit: string;
     let step = `cannot fetch ${redact(options.repository)}`;
     try {

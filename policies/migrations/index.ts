@@ -5,8 +5,9 @@ import * as decisionReceipt from './2026_12_01_0402_policies_decision_receipt.ts
 import * as waiverLedger from './2026_12_02_0403_policies_waiver_ledger.ts';
 import * as waiverRequestLapses from './2026_12_04_0404_policies_waiver_request_lapses.ts';
 import * as waiverRevocation from './2026_12_04_0405_policies_waiver_revocation.ts';
+import * as rejectionEntries from './2026_12_04_0406_policies_rejection_entries.ts';
 
-/** The policy module's tables (waivers, recorded decisions), for the server's one migration set. */
+/** The policy module's tables (waivers, recorded decisions, recorded refusals), for the server's one migration set. */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0400_policies_waivers': waivers,
   '2026_11_23_0401_policies_decisions': decisions,
@@ -14,4 +15,5 @@ export const policyMigrations: Readonly<Record<string, Migration>> = Object.free
   '2026_12_02_0403_policies_waiver_ledger': waiverLedger,
   '2026_12_04_0404_policies_waiver_request_lapses': waiverRequestLapses,
   '2026_12_04_0405_policies_waiver_revocation': waiverRevocation,
+  '2026_12_04_0406_policies_rejection_entries': rejectionEntries,
 });

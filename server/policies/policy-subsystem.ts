@@ -13,6 +13,8 @@ import {
   type GitPolicySource,
   type PolicyBundle,
   type PolicyEngine,
+  REJECTION_RECORDED_CONSTRAINT,
+  violatesConstraint,
   type PolicyTables,
 } from '../../policies/index.ts';
 import { policyDataDocument, type Region } from '../../regions/index.ts';
@@ -70,12 +72,29 @@ export async function startPolicies(options: {
   // An outcome whose recording failed part-way is tried again (see createGitPolicySource): the retry appends
   // the same entry, and only to the regions it has not reached, so that no region records an outcome twice.
   const recording = new Map<string, { entry: Record<string, unknown>; done: Set<string> }>();
-  const recordInEveryRegion = async (key: string, entryOf: () => Record<string, unknown>) => {
+  // `refused`: the commit of a policy.rejected entry, which a region records at most once. A refusal still
+  // owed when a process stopped is recorded by the next one, and two replicas refuse the same commit: the
+  // entry's companion row, keyed by region and commit, makes the database refuse a second entry, and such a
+  // region counts as recorded.
+  const recordInEveryRegion = async (
+    key: string,
+    entryOf: () => Record<string, unknown>,
+    refused?: string,
+  ) => {
     let pending = recording.get(key);
     if (!pending) recording.set(key, (pending = { entry: entryOf(), done: new Set() }));
     for (const region of regions.keys()) {
       if (pending.done.has(region)) continue;
-      await ledger.append(region, pending.entry);
+      const row = refused && {
+        table: 'policy_rejection_entry',
+        values: { region, commit: refused },
+        seqColumn: 'ledger_seq',
+      };
+      try {
+        await ledger.append(region, pending.entry, row ? { companion: () => row } : undefined);
+      } catch (err) {
+        if (!violatesConstraint(err, REJECTION_RECORDED_CONSTRAINT)) throw err;
+      }
       pending.done.add(region);
     }
     recording.delete(key);
@@ -145,17 +164,21 @@ export async function startPolicies(options: {
       );
       // The reason is the head of opa's output, small enough for a ledger entry; the whole output's length
       // and sha256 say what it was cut from.
-      await recordInEveryRegion(`policy.rejected ${event.commit}`, () => ({
-        type: 'policy.rejected',
-        commit: event.commit,
-        author: event.author,
-        committer: event.committer,
-        reason: event.reason,
-        reason_truncated: event.reason_truncated,
-        reason_bytes: event.reason_bytes,
-        reason_sha256: event.reason_sha256,
-        at: clock().toISOString(),
-      }));
+      await recordInEveryRegion(
+        `policy.rejected ${event.commit}`,
+        () => ({
+          type: 'policy.rejected',
+          commit: event.commit,
+          author: event.author,
+          committer: event.committer,
+          reason: event.reason,
+          reason_truncated: event.reason_truncated,
+          reason_bytes: event.reason_bytes,
+          reason_sha256: event.reason_sha256,
+          at: clock().toISOString(),
+        }),
+        event.commit,
+      );
     },
   });
   // The first poll activates the branch's head before the service answers; later commits arrive by polling.

@@ -498,6 +498,103 @@ describe('createGitPolicySource when recording a rejection fails', () => {
   });
 });
 
+describe('createGitPolicySource when it stops owing a refusal', () => {
+  it('leaves the refusal to the next process, which records it before it considers a newer commit', async () => {
+    const { opa, tests } = await countingOpa('counting-opa-restart');
+    const initial = await git(['rev-list', '--max-parents=0', 'main']);
+    await git(['checkout', '-q', '-b', 'owed-at-restart', initial]);
+    await git(['checkout', '-q', 'main']);
+    const bundleDir = path.join(scratch, 'owed-at-restart-bundles');
+    let ledgerDown = false;
+    const ledger: string[] = [];
+    const engines: PolicyEngine[] = [];
+    // Each call is a new process over the same bundle store, as after a restart.
+    const startProcess = async () =>
+      createGitPolicySource({
+        repository: repo,
+        branch: 'owed-at-restart',
+        path: 'policies',
+        opa,
+        data: policyDataDocument(await loadRegions()),
+        bundles: createBundleStore(bundleDir),
+        activate: async (bundle, announce) => {
+          const started = await createPolicyEngine({ bundle, poolSize: 1 });
+          engines.push(started);
+          await announce();
+        },
+        onActivated: (e) => {
+          if (ledgerDown) throw new Error('the ledger is down');
+          ledger.push(`activated ${e.commit}${e.restored ? ' (restored)' : ''}`);
+        },
+        onRejected: (e) => {
+          if (ledgerDown) throw new Error('the ledger is down');
+          ledger.push(`rejected ${e.commit}`);
+        },
+      });
+    const commitOnBranch = async (message: string, change: () => Promise<void>) => {
+      await git(['checkout', '-q', 'owed-at-restart']);
+      await change();
+      const made = await commit(message);
+      await git(['checkout', '-q', 'main']);
+      return made;
+    };
+    const failingFile = path.join(repo, 'policies', 'lib', 'time', 'failing_test.rego');
+    try {
+      await (await startProcess()).poll();
+      expect(ledger).toEqual([`activated ${initial}`]);
+
+      // Refused while the ledger is down, and the process stops before it could record that.
+      const failing = await commitOnBranch('a failing test', () => writeFile(failingFile, FAILING_TEST));
+      ledgerDown = true;
+      await (await startProcess()).poll();
+      expect(await createBundleStore(bundleDir).getOwedRejection()).toMatchObject({
+        event: { commit: failing },
+      });
+
+      // The next process, the head unchanged: it records the refusal without testing the commit again, and
+      // serves the bundle that was active before.
+      const second = await startProcess();
+      await second.poll();
+      expect(second.status()).toMatchObject({
+        active: null,
+        last_rejected: { commit: failing },
+        last_error: `commit ${failing}: recording its activation or rejection failed`,
+      });
+      ledgerDown = false;
+      await second.poll();
+      expect(ledger.slice(1)).toEqual([`rejected ${failing}`, `activated ${initial} (restored)`]);
+      expect(second.status()).toMatchObject({
+        active: { commit: initial },
+        last_rejected: { commit: failing },
+        last_error: null,
+      });
+      expect(await createBundleStore(bundleDir).getOwedRejection()).toBeNull();
+      expect(await tests()).toBe(2);
+
+      // Owed again when the process stops, and a fix committed meanwhile: the next process records the
+      // refusal first, then tests and activates the fix.
+      const stillFailing = await commitOnBranch('the failing test touched', async () =>
+        appendFile(failingFile, '\n# still failing\n'),
+      );
+      ledgerDown = true;
+      await second.poll();
+      const fixed = await commitOnBranch('the failing test removed', () => rm(failingFile));
+      ledgerDown = false;
+      const third = await startProcess();
+      await third.poll();
+      expect(ledger.slice(3)).toEqual([
+        `rejected ${stillFailing}`,
+        `activated ${initial} (restored)`,
+        `activated ${fixed}`,
+      ]);
+      expect(third.status()).toMatchObject({ active: { commit: fixed }, last_error: null });
+      expect(await tests()).toBe(4);
+    } finally {
+      await Promise.all(engines.map((e) => e.close()));
+    }
+  });
+});
+
 describe('createGitPolicySource with a URL', () => {
   it('clones the repository, fetches new commits before each poll and each simulation', async () => {
     let following: PolicyEngine | undefined;

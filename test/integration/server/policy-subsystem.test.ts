@@ -87,4 +87,67 @@ describe('recording a policy outcome in every region', () => {
       ).toEqual([commit]);
     }
   }, 120_000);
+
+  it('a refusal left part-recorded by a process that stopped: the next one completes it, once per region', async () => {
+    const regions = await loadRegions();
+    const order = [...regions.keys()];
+    // Appends reach the regions in this order: those after `us` are not reached while it is down.
+    const down = new Set(['us']);
+    const flaky: Ledger = {
+      ...ledger,
+      append: (region, entry, options) =>
+        down.has(region)
+          ? Promise.reject(new Error(`${region} is down`))
+          : ledger.append(region, entry, options),
+    };
+    const repo = path.join(scratch, 'repo-restart');
+    await cp(POLICIES_DIR, path.join(repo, 'policies'), { recursive: true });
+    await appendFile(
+      path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
+      '\ndeny contains y if {\n',
+    );
+    const git = (...args: string[]) =>
+      run('git', ['-C', repo, '-c', 'user.name=Carol', '-c', 'user.email=carol@example.org', ...args]);
+    await git('init', '-q', '-b', 'main');
+    await git('add', '-A');
+    await git('commit', '-q', '-m', 'another policy that does not parse');
+    const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const dataDir = path.join(scratch, 'restart-data');
+    const start = () =>
+      startPolicies({
+        db: handle.db as unknown as Kysely<PolicyTables>,
+        ledger: flaky,
+        regions,
+        source: { repository: repo, branch: 'main', path: 'policies', pollIntervalMs: 60_000 },
+        workers: 1,
+        dataDir,
+        clock: () => new Date(),
+        log: pino({ level: 'silent' }),
+      });
+    const recorded = async (region: string) => {
+      const { size } = await ledger.integrate(region);
+      const entries = await ledger.reader.entries(region, { from: 0, to: size, type: 'policy.rejected' });
+      return entries.filter((r) => (r.entry as { commit: string }).commit === commit).length;
+    };
+
+    await policies?.close();
+    const first = await start();
+    expect(first.source.status().last_error).toMatch(/recording its activation or rejection failed/);
+    // The regions before `us` hold the entry; this process then stops.
+    const reached = order.slice(0, order.indexOf('us'));
+    expect(reached.length).toBeGreaterThan(0);
+    for (const region of order) expect(await recorded(region), region).toBe(reached.includes(region) ? 1 : 0);
+    await first.close();
+
+    down.clear();
+    policies = await start();
+    expect(policies.source.status()).toMatchObject({ last_error: null, last_rejected: { commit } });
+    for (const region of order) expect(await recorded(region), region).toBe(1);
+    const rows = await handle.db
+      .selectFrom('policy_rejection_entry')
+      .selectAll()
+      .where('commit', '=', commit)
+      .execute();
+    expect(rows).toHaveLength(order.length);
+  }, 120_000);
 });
