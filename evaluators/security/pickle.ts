@@ -333,6 +333,34 @@ function escapeDecode(raw: Uint8Array): string | null {
   return out;
 }
 
+/**
+ * Whether a string opcode's argument starts as a pickle of protocol 2 to 5 does when each of its bytes is
+ * written as one character: U+0080 is C2 80 in UTF-8, the byte 80 in latin-1 and raw-unicode-escape, and `\x80`
+ * in a quoted STRING.
+ */
+function rendersPickle(text: Text, raw: Uint8Array): boolean {
+  switch (text) {
+    case 'utf8':
+      return raw[0] === 0xc2 && startsPickle(raw, 1);
+    case 'latin1':
+    case 'raw-unicode-escape':
+      return startsPickle(raw);
+    case 'escaped':
+      return /^['"]\\x80\\x0[2-5]/.test(latin1(raw.subarray(0, 10)));
+  }
+}
+
+/** The bytes `text.encode('latin1')` gives, or null when a character is outside latin-1. */
+function latin1Bytes(text: string): Uint8Array | null {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) return null;
+    out[i] = c;
+  }
+  return out;
+}
+
 /** The raw-unicode-escape codec, as pickle.py applies it to a UNICODE argument: only \uXXXX and \UXXXXXXXX. */
 function rawUnicodeEscape(raw: Uint8Array): string | null {
   let out = '';
@@ -359,7 +387,11 @@ function rawUnicodeEscape(raw: Uint8Array): string | null {
 
 /** The str Python would push for a string opcode's argument, or null where it pushes none (or it is too long). */
 function constant(text: Text, raw: Uint8Array): string | null {
-  if (raw.length > MAX_CONSTANT_BYTES) return null;
+  return raw.length > MAX_CONSTANT_BYTES ? null : decodeText(text, raw);
+}
+
+/** The str Python would push for a string opcode's argument, or null where it pushes none. */
+function decodeText(text: Text, raw: Uint8Array): string | null {
   switch (text) {
     case 'utf8':
       try {
@@ -636,6 +668,17 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
     }
   };
 
+  // A str constant can hold a nested pickle too. Protocols 0 to 2 have no bytes opcode: pickle.dumps writes
+  // bytes as _codecs.encode(str, 'latin1'), one character a byte; and a Python 2 str, which Python 3 loads as
+  // bytes with encoding='bytes', is a STRING, BINSTRING or SHORT_BINSTRING. Such a constant is scanned as the
+  // bytes it stands for.
+  const nestedInText = (text: Text, raw: Uint8Array, offset: number): void => {
+    if (!rendersPickle(text, raw)) return;
+    const value = decodeText(text, raw);
+    const inner = value === null ? null : latin1Bytes(value);
+    if (inner) nested(inner, offset);
+  };
+
   let sawOpcode = false;
   for (;;) {
     if (pos >= bytes.length) {
@@ -669,6 +712,7 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
       case 'line':
         raw = readLineBytes();
         truncated = raw === null;
+        if (raw && op.text) nestedInText(op.text, raw, offset);
         break;
       case 'twolines': {
         const module = readLine();
@@ -690,8 +734,10 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
         const n = readUint(op.arg === 'len1' ? 1 : op.arg === 'len4' ? 4 : 8);
         if (n === null || pos + n > bytes.length) truncated = true;
         else {
-          if (op.text) raw = bytes.subarray(pos, pos + n);
-          else if (BYTES_OPCODES.has(op.name) && startsPickle(bytes, pos))
+          if (op.text) {
+            raw = bytes.subarray(pos, pos + n);
+            nestedInText(op.text, raw, offset);
+          } else if (BYTES_OPCODES.has(op.name) && startsPickle(bytes, pos))
             nested(bytes.subarray(pos, pos + n), offset);
           pos += n;
         }

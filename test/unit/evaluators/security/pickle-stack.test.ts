@@ -430,6 +430,71 @@ describe('pickles inside bytes constants', () => {
     );
   });
 
+  const MALFORMED_IDS = [
+    'pickle.truncated',
+    'pickle.invalid_opcode',
+    'pickle.stack_underflow',
+    'pickle.memo_unset',
+  ];
+  // pickle.loads(<the same inner pickle>), the constant carried as each protocol without bytes opcodes does.
+  const latin1Text = (inner: Uint8Array): string => Buffer.from(inner).toString('latin1');
+  const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+  /** Python's raw-unicode-escape as pickle's protocol 0 applies it: these five characters as \uXXXX. */
+  const rawUnicodeEscape = (text: string): string =>
+    [...text]
+      .map((c) => ('\\\0\n\r\x1a'.includes(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c))
+      .join('');
+  const hexEscaped = (inner: Uint8Array): string =>
+    [...inner].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+  const innerText = latin1Text(osSystem);
+  it.each([
+    [
+      "protocol 2's _codecs.encode(str, 'latin1') with a BINUNICODE",
+      pkl(
+        0x80,
+        2,
+        'cpickle\nloads\n',
+        'c_codecs\nencode\n',
+        0x58,
+        le32(utf8(innerText).length),
+        utf8(innerText),
+        str('latin1'),
+        0x86,
+        REDUCE,
+        TUPLE1,
+        REDUCE,
+        STOP,
+      ),
+    ],
+    [
+      "protocol 0's _codecs.encode(str, 'latin1') with a UNICODE line",
+      pkl('cpickle\nloads\n(c_codecs\nencode\n(V', rawUnicodeEscape(innerText), '\nVlatin1\ntRtR.'),
+    ],
+    [
+      'a Python 2 str in a SHORT_BINSTRING',
+      pkl(0x80, 2, 'cpickle\nloads\n', 0x55, osSystem.length, osSystem, TUPLE1, REDUCE, STOP),
+    ],
+    ['a Python 2 str in a quoted STRING line', pkl("cpickle\nloads\n(S'", hexEscaped(osSystem), "'\ntR.")],
+  ])('scans a pickle held in a str constant: %s', (_name, outer) => {
+    const findings = scanPickle(outer);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'pickle.dangerous_import',
+        severity: 'critical',
+        message: expect.stringContaining('imports os.system;'),
+        location: expect.stringMatching(/^pickle@\d+>nested@14$/),
+      }),
+    );
+    expect(findings.filter((f) => MALFORMED_IDS.includes(f.id))).toEqual([]);
+  });
+
+  it('reads as plain text a str that starts as a pickle but is none, or holds characters beyond latin-1', () => {
+    for (const text of [latin1Text(pkl(PROTO4, str('os'))), `${innerText}\u0100`]) {
+      const findings = scanPickle(pkl(PROTO4, 0x8d, le32(utf8(text).length), 0, 0, 0, 0, utf8(text), STOP));
+      expect(findings.filter((f) => f.location?.includes('>nested'))).toEqual([]);
+    }
+  });
+
   it(`scans pickles nested three deep and refuses one nested deeper`, () => {
     const wrap = (inner: Uint8Array): Uint8Array =>
       pkl(PROTO4, str('pickle'), str('loads'), STACK_GLOBAL, BINBYTES_OF(inner), TUPLE1, REDUCE, STOP);
