@@ -35,6 +35,7 @@ export type {
   Incident,
   ModelDocumentation,
   ModelRecord,
+  PolicyChangeRecord,
   ReportInput,
   ReportRegion,
   TrendPoint,

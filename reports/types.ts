@@ -115,6 +115,26 @@ export interface DecisionRecord {
   /** The subset of `denied_rules` a waiver lifted. */
   readonly waived_rules: readonly string[];
   readonly decided_at: string;
+  /** The Git commit of the policies that decided. */
+  readonly policy_revision?: string;
+}
+
+/** A change of the policies that decide, as the region's log records it (policy.activated, policy.rejected). */
+export interface PolicyChangeRecord {
+  readonly seq: number;
+  /**
+   * `restored`: the service activated again the last bundle it had, because its branch's head was refused or
+   * could not be read when it started; `rejected`: a commit that failed its tests or build, never activated.
+   */
+  readonly kind: 'activated' | 'restored' | 'rejected';
+  readonly commit: string;
+  /** `Name <email>` of who committed it. */
+  readonly committer: string;
+  readonly at: string;
+  /** The bundle activated; absent for a refusal. */
+  readonly bundle_sha256?: string;
+  /** Why the commit was refused: the head of the recorded reason. */
+  readonly reason?: string;
 }
 
 export interface WaiverRecord {
@@ -301,6 +321,11 @@ export interface ReportInput {
   readonly models: readonly ModelRecord[];
   readonly decisions: readonly DecisionRecord[];
   readonly waivers: readonly WaiverRecord[];
+  /**
+   * The last activation before the period, which was in force as it began, and every activation and refusal
+   * within it, in ledger order.
+   */
+  readonly policy_changes?: readonly PolicyChangeRecord[];
   readonly evidence: readonly EvidenceRecord[];
   readonly trends: readonly TrendPoint[];
   readonly incidents?: readonly Incident[];

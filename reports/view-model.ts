@@ -11,6 +11,7 @@ import type {
   Ll144Figures,
   ModelDocumentation,
   ModelRecord,
+  PolicyChangeRecord,
   ReportInput,
 } from './types.ts';
 
@@ -329,6 +330,19 @@ const byKey =
   (a: T, b: T) =>
     key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
+const POLICY_CHANGE_LABELS: Record<PolicyChangeRecord['kind'], string> = {
+  activated: 'activated',
+  restored: 'activated again at a restart (the branch head was refused or unreadable)',
+  rejected: 'refused',
+};
+/** How much of a refusal's reason the report prints; the ledger entry holds more, and its length and hash. */
+const POLICY_REASON_CHARACTERS = 400;
+
+const clip = (text: string, max: number): string => {
+  const characters = [...text];
+  return characters.length <= max ? text : `${characters.slice(0, max).join('')}…`;
+};
+
 function validate(input: ReportInput): void {
   const fail = (message: string) => {
     throw new ReportError('REPORT_INPUT_INVALID', message);
@@ -407,6 +421,30 @@ export function buildViewModel(
   const denialsByRule = [...ruleCounts]
     .map(([rule, c]) => ({ rule, count: c.count, waived: c.waived, unwaived: c.count - c.waived }))
     .sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1));
+
+  // Policies: the commit in force as the period began, what changed within it, and what each commit decided.
+  const start = period.start.getTime();
+  const changes = [...(input.policy_changes ?? [])].sort((a, b) => a.seq - b.seq);
+  const activation = changes.filter((c) => c.kind !== 'rejected' && Date.parse(c.at) < start).at(-1);
+  const policyView = (c: PolicyChangeRecord) => ({
+    seq: c.seq,
+    change: POLICY_CHANGE_LABELS[c.kind],
+    commit: c.commit,
+    committer: c.committer,
+    at: c.at,
+    bundle_sha256: c.bundle_sha256 ?? null,
+    reason: c.reason === undefined ? null : clip(c.reason, POLICY_REASON_CHARACTERS),
+  });
+  const byRevision = [...countBy(input.decisions, (d) => d.policy_revision ?? '')]
+    .filter(([revision]) => revision !== '')
+    .map(([revision, ds]) => ({
+      revision,
+      total: ds.length,
+      allowed: ds.filter((d) => d.allow).length,
+      denied: ds.filter((d) => !d.allow).length,
+      first: ds.map((d) => d.decided_at).sort()[0]!,
+    }))
+    .sort(byKey((r) => r.first));
 
   const modelViews = models.map((m) => {
     const ev = latestEvidence(input.evidence, m.id);
@@ -690,6 +728,7 @@ export function buildViewModel(
     { name: 'models', sha256: hashCanonical(input.models) },
     { name: 'decisions', sha256: hashCanonical(input.decisions) },
     { name: 'waivers', sha256: hashCanonical(input.waivers) },
+    { name: 'policy changes', sha256: hashCanonical(input.policy_changes ?? []) },
     ...[...input.evidence]
       .sort(byKey((e: EvidenceRecord) => e.id))
       .map((e) => ({ name: `evidence ${e.id}`, sha256: hashCanonical(e) })),
@@ -742,6 +781,11 @@ export function buildViewModel(
       waived: waivedDecisions,
       by_stage: byStage,
       denials_by_rule: denialsByRule,
+    },
+    policies: {
+      in_force_at_start: activation ? policyView(activation) : null,
+      changes: changes.filter((c) => Date.parse(c.at) >= start).map(policyView),
+      by_revision: byRevision,
     },
     waivers: [...input.waivers].sort(byKey((w) => `${w.granted_at}|${w.id}`)).map((w) => ({
       ...w,

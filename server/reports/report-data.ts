@@ -1,4 +1,4 @@
-import type { Ledger } from '../../ledger/index.ts';
+import { MAX_BUNDLE_ENTRIES, type EntryRecord, type Ledger } from '../../ledger/index.ts';
 import type { DecisionRow, DecisionStore, WaiverStore } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
 import {
@@ -14,6 +14,7 @@ import {
   type ModelDocumentation,
   type ModelRecord,
   type Period,
+  type PolicyChangeRecord,
   type ReportInput,
   type TrendPoint,
   type WaiverRecord,
@@ -32,6 +33,56 @@ interface RecordedDecision {
   allow: boolean;
   deny: Violation[];
   waived: Violation[];
+}
+
+/** Every entry of one type in the region's log below `size`, in ledger order, read a page at a time. */
+async function entriesOfType(
+  ledger: Ledger,
+  region: string,
+  type: string,
+  size: number,
+): Promise<EntryRecord[]> {
+  const all: EntryRecord[] = [];
+  for (let from = 0; from < size;) {
+    const page = await ledger.reader.entries(region, { from, to: size, type });
+    all.push(...page);
+    if (page.length < MAX_BUNDLE_ENTRIES) break;
+    from = page.at(-1)!.seq + 1;
+  }
+  return all;
+}
+
+/**
+ * The policy changes a report on `period` shows, from the region's own log: the last activation before the
+ * period (in force as it began), and every activation and refusal recorded within it.
+ */
+async function policyChanges(
+  ledger: Ledger,
+  region: string,
+  size: number,
+  period: Period,
+): Promise<PolicyChangeRecord[]> {
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const records = [
+    ...(await entriesOfType(ledger, region, 'policy.activated', size)),
+    ...(await entriesOfType(ledger, region, 'policy.rejected', size)),
+  ]
+    .map(({ seq, entry }): PolicyChangeRecord => {
+      const rejected = entry['type'] === 'policy.rejected';
+      return {
+        seq,
+        kind: rejected ? 'rejected' : entry['restored'] === true ? 'restored' : 'activated',
+        commit: text(entry['commit']),
+        committer: text(entry['committer']),
+        at: text(entry['at']),
+        ...(rejected ? { reason: text(entry['reason']) } : { bundle_sha256: text(entry['bundle_sha256']) }),
+      };
+    })
+    .filter((c) => Date.parse(c.at) < period.end.getTime())
+    .sort((a, b) => a.seq - b.seq);
+  const began = (c: PolicyChangeRecord) => Date.parse(c.at) < period.start.getTime();
+  const inForce = records.filter((c) => began(c) && c.kind !== 'rejected').at(-1);
+  return [...(inForce ? [inForce] : []), ...records.filter((c) => !began(c))];
 }
 
 /** The `count` quarters up to the last one of `period`, oldest first: a year's are its own four. */
@@ -102,9 +153,9 @@ async function checkpointAt(ledger: Ledger, region: string, size: number): Promi
 }
 
 /**
- * Gathers what a region's report for a period is rendered from — the inventory, the decisions and waivers of
- * the period, the evidence those decisions were made on, quarter trends — and the inclusion proof of every
- * cited ledger entry against one signed checkpoint. Reads only: it changes nothing.
+ * Gathers what a region's report for a period is rendered from — the inventory, the decisions, waivers and
+ * policy changes of the period, the evidence those decisions were made on, quarter trends — and the inclusion
+ * proof of every cited ledger entry against one signed checkpoint. Reads only: it changes nothing.
  */
 export async function assembleReportInput(options: {
   readonly region: Region;
@@ -142,6 +193,7 @@ export async function assembleReportInput(options: {
       denied_rules: [...result.deny, ...result.waived].map((v) => v.rule),
       waived_rules: result.waived.map((v) => v.rule),
       decided_at: row.decided_at.toISOString(),
+      policy_revision: row.revision,
     };
   });
 
@@ -228,11 +280,20 @@ export async function assembleReportInput(options: {
 
   // Every cited entry is proven against one signed checkpoint that covers them all.
   const head = await ledger.integrate(region.id);
-  const cited = decisions.filter((d) => d.seq >= 0 && d.seq < head.size);
+  const policies = await policyChanges(ledger, region.id, head.size, period);
+  const cited = [
+    ...decisions
+      .filter((d) => d.seq >= 0 && d.seq < head.size)
+      .map((d) => ({ seq: d.seq, type: 'decision' })),
+    ...policies.map((c) => ({
+      seq: c.seq,
+      type: c.kind === 'rejected' ? 'policy.rejected' : 'policy.activated',
+    })),
+  ];
   const entries = await Promise.all(
-    cited.map(async (d) => {
-      const proof = await ledger.reader.inclusionProof(region.id, d.seq, head.size);
-      return { seq: d.seq, type: 'decision', leaf_hash: proof.leaf_hash, proof: proof.proof };
+    cited.map(async ({ seq, type }) => {
+      const proof = await ledger.reader.inclusionProof(region.id, seq, head.size);
+      return { seq, type, leaf_hash: proof.leaf_hash, proof: proof.proof };
     }),
   );
   return {
@@ -244,6 +305,7 @@ export async function assembleReportInput(options: {
     models,
     decisions,
     waivers,
+    policy_changes: policies,
     evidence,
     trends,
     verification: {

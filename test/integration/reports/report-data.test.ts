@@ -175,4 +175,61 @@ describe('assembleReportInput', () => {
       expect(entry).toMatchObject({ type: 'waiver.requested', waiver_id: waiver.id });
     }
   });
+
+  it('shows the policy in force as the period began and every policy change within it, each proven', async () => {
+    const carol = 'Carol Compliance <carol@example.org>';
+    const record = async (entry: Record<string, unknown>) =>
+      (await ledger.append(nyc.id, { committer: carol, author: carol, ...entry })).seq;
+    const activated = (commit: string, at: string, restored = false) =>
+      record({
+        type: 'policy.activated',
+        commit,
+        bundle_sha256: commit.slice(0, 1).repeat(64),
+        branch: 'main',
+        ...(restored ? { restored: true } : {}),
+        at,
+      });
+    const rejected = (commit: string, at: string) =>
+      record({
+        type: 'policy.rejected',
+        commit,
+        reason: 'policy_test.rego: FAIL',
+        reason_truncated: false,
+        reason_bytes: 22,
+        reason_sha256: 'f'.repeat(64),
+        at,
+      });
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((x) => x.repeat(40)) as [string, ...string[]];
+    await activated(a, '2025-06-01T00:00:00Z');
+    const inForce = await activated(b, '2025-11-01T00:00:00Z');
+    // A refusal before the period is no change within it, and does not end the activation before it.
+    await rejected(c, '2025-12-01T00:00:00Z');
+    const refused = await rejected(d, '2026-02-01T00:00:00Z');
+    const restarted = await activated(b, '2026-03-01T00:00:00Z', true);
+    const next = await activated(e, '2026-04-01T00:00:00Z');
+    // After the period: not shown.
+    await activated(a, '2027-02-01T00:00:00Z');
+
+    const input = await assemble(new Date('2027-03-01T00:00:00Z'));
+    expect(input.policy_changes!.map((p) => [p.seq, p.kind, p.commit])).toEqual([
+      [inForce, 'activated', b],
+      [refused, 'rejected', d],
+      [restarted, 'restored', b],
+      [next, 'activated', e],
+    ]);
+    expect(input.policy_changes![1]).toMatchObject({ committer: carol, reason: 'policy_test.rego: FAIL' });
+    expect(input.policy_changes![3]).toMatchObject({
+      bundle_sha256: 'e'.repeat(64),
+      at: '2026-04-01T00:00:00Z',
+    });
+    expect(input.decisions.map((dec) => dec.policy_revision)).toEqual(['r', 'r']);
+    // Each is cited with its inclusion proof, against the report's checkpoint.
+    const cited = new Map(input.verification.entries.map((x) => [x.seq, x]));
+    for (const change of input.policy_changes!) {
+      const entry = cited.get(change.seq)!;
+      expect(entry.type).toBe(change.kind === 'rejected' ? 'policy.rejected' : 'policy.activated');
+      const proof = await ledger.reader.inclusionProof(nyc.id, change.seq, input.verification.tree_size);
+      expect(entry).toMatchObject({ leaf_hash: proof.leaf_hash, proof: proof.proof });
+    }
+  });
 });

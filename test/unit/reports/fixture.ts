@@ -208,6 +208,37 @@ export function makeReportInput(options: {
     'documentation.model_card',
   ];
   const start = Date.parse('2026-07-01T04:00:00Z');
+  // The commit in force from before the period, one refused within it, and the commit that replaced it halfway
+  // through the decisions.
+  const [before, refused, replaced] = ['1f0e', '2c9a', '3b7d'].map((p) => p.repeat(10));
+  const switchedAt = Math.floor(nDecisions / 2);
+  const policyChanges = [
+    {
+      seq: 40,
+      kind: 'activated' as const,
+      commit: before!,
+      committer: 'Carol Compliance <carol@example.com>',
+      at: '2026-06-02T09:00:00.000Z',
+      bundle_sha256: 'a'.repeat(64),
+    },
+    {
+      seq: 100 + nDecisions,
+      kind: 'rejected' as const,
+      commit: refused!,
+      committer: 'Dan Developer <dan@example.com>',
+      at: new Date(start + (switchedAt - 1) * 60_000 + 1_000).toISOString(),
+      reason:
+        'policies/checks/drift/policy_test.rego:\ndata.arbiter.checks.drift.test_psi_limit: FAIL (1.2ms)\nFAIL: 1/88',
+    },
+    {
+      seq: 101 + nDecisions,
+      kind: 'activated' as const,
+      commit: replaced!,
+      committer: 'Carol Compliance <carol@example.com>',
+      at: new Date(start + (switchedAt - 1) * 60_000 + 2_000).toISOString(),
+      bundle_sha256: 'b'.repeat(64),
+    },
+  ];
   const decisions = Array.from({ length: nDecisions }, (_, i) => {
     const denied = next() < 0.25 ? [rules[Math.floor(next() * rules.length)]!] : [];
     const waived = denied.length > 0 && next() < 0.3 ? denied : [];
@@ -220,6 +251,7 @@ export function makeReportInput(options: {
       denied_rules: denied,
       waived_rules: waived,
       decided_at: new Date(start + i * 60_000).toISOString(),
+      policy_revision: i < switchedAt ? before! : replaced!,
     };
   });
   const evidence = models.map((m, i) => ({
@@ -264,6 +296,7 @@ export function makeReportInput(options: {
         seq: 99,
       },
     ],
+    policy_changes: policyChanges,
     evidence,
     trends,
     incidents: [
