@@ -21,11 +21,11 @@ export type {
   PolicySourceStatus,
 } from './engine/git-source.ts';
 export { auditWaivers, WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
+export { auditPolicies } from './decisions/index.ts';
+export type { EntryAudit, RecordedEntry } from './entry-audit.ts';
 export type {
   AppendWaiverEntry,
-  RecordedEntry,
   Waiver,
-  WaiverAudit,
   WaiverChange,
   WaiverEntryType,
   WaiverLedgerEntry,

@@ -1,6 +1,5 @@
 export { WaiverStore, WAIVER_APPROVER_ROLE } from './waiver-store.ts';
 export { auditWaivers } from './waiver-audit.ts';
-export type { RecordedEntry, WaiverAudit } from './waiver-audit.ts';
 export type {
   AppendWaiverEntry,
   Waiver,

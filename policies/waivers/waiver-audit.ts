@@ -1,18 +1,5 @@
+import { inSequence, isObject, type EntryAudit, type RecordedEntry } from '../entry-audit.ts';
 import { WAIVER_APPROVER_ROLE } from './waiver-store.ts';
-
-/** A ledger entry as an audit bundle carries it: its sequence number and its JSON, both untrusted here. */
-export interface RecordedEntry {
-  readonly seq: number;
-  readonly entry: unknown;
-}
-
-export interface WaiverAudit {
-  /** Waived findings of decision entries checked against their waiver's entries. */
-  readonly checked: number;
-  readonly failures: readonly { readonly seq: number; readonly message: string }[];
-  /** What these entries alone cannot show, so a reader must not take it as checked. */
-  readonly unverified: readonly string[];
-}
 
 interface WaiverHistory {
   rule?: unknown;
@@ -24,8 +11,6 @@ interface WaiverHistory {
   ended?: { readonly seq: number; readonly type: string };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const subjectOf = (actor: unknown) => (isObject(actor) ? actor.subject : undefined);
 /** `revoked` of `waiver.revoked`. */
 const stateOf = (type: string) => type.slice('waiver.'.length);
@@ -41,16 +26,13 @@ const stateOf = (type: string) => type.slice('waiver.'.length);
 export function auditWaivers(
   entries: readonly RecordedEntry[],
   { fromStart }: { fromStart: boolean },
-): WaiverAudit {
+): EntryAudit {
   const failures: { seq: number; message: string }[] = [];
   const waivers = new Map<string, WaiverHistory>();
   let checked = 0;
   let approvedBefore = 0;
   let byHashOnly = 0;
-  const ordered = entries
-    .filter((e) => isObject(e) && Number.isSafeInteger(e.seq) && isObject(e.entry))
-    .sort((a, b) => a.seq - b.seq);
-  for (const { seq, entry } of ordered as { seq: number; entry: Record<string, unknown> }[]) {
+  for (const { seq, entry } of inSequence(entries)) {
     const fail = (message: string) => failures.push({ seq, message });
     const type = String(entry.type);
     if (type.startsWith('waiver.')) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { AuditBundle, VerificationReport } from '../../ledger/index.ts';
-import type { WaiverAudit } from '../../policies/index.ts';
+import type { EntryAudit } from '../../policies/index.ts';
 import { callApi, requireServerTarget } from './client.ts';
 import { CliFailure } from './output.ts';
 
@@ -35,7 +35,13 @@ async function readBundle(file: string): Promise<AuditBundle> {
   }
 }
 
-function printReport(report: VerificationReport, waivers: WaiverAudit, source: string): void {
+interface EntryAudits {
+  readonly waivers: EntryAudit;
+  readonly policies: EntryAudit;
+}
+
+function printReport(report: VerificationReport, audits: EntryAudits, source: string): void {
+  const { waivers, policies } = audits;
   const { checked } = report;
   console.log(`${source}: log ${report.origin}`);
   console.log(
@@ -55,8 +61,11 @@ function printReport(report: VerificationReport, waivers: WaiverAudit, source: s
   }
   console.log(`  checked ${waivers.checked} waived findings against the waivers' own entries`);
   for (const f of waivers.failures) console.log(`  FAIL waiver (seq ${f.seq}): ${f.message}`);
-  for (const field of [...report.unverified, ...waivers.unverified]) console.log(`  not verified: ${field}`);
-  const failed = report.failures.length + waivers.failures.length;
+  console.log(`  checked ${policies.checked} decisions against the policy activations before them`);
+  for (const f of policies.failures) console.log(`  FAIL policy (seq ${f.seq}): ${f.message}`);
+  for (const field of [...report.unverified, ...waivers.unverified, ...policies.unverified])
+    console.log(`  not verified: ${field}`);
+  const failed = report.failures.length + waivers.failures.length + policies.failures.length;
   console.log(failed === 0 ? '  OK: every check holds' : `  FAILED: ${failed} checks failed`);
 }
 
@@ -77,7 +86,7 @@ async function bundleForReport(flags: Flags, pdfSha256: string): Promise<AuditBu
 
 /**
  * `arbiter verify`: what an auditor runs. A bundle is checked offline (no database; no network unless --rpc),
- * with ledger/'s pure verifier, and its entries with policies/' waiver audit. With --report, it also confirms
+ * with ledger/'s pure verifier, and its entries with policies/' waiver and policy audits. With --report, it also confirms
  * that the ledger recorded that very PDF.
  * Exit 0 when everything holds, 1 when a check fails, 2 when it cannot run.
  */
@@ -138,18 +147,21 @@ export function registerVerifyCommand(program: Command): void {
         trustedAnchorAddress: flags.trustedAnchorAddress,
         rpcUrl: flags.rpc,
       });
-      // What the entries say of the waivers behind each waived denial: checked only as far as the entries
-      // themselves are (a bundle that fails the ledger checks fails as a whole).
-      const { auditWaivers } = await import('../../policies/index.ts');
-      const waivers = auditWaivers(Array.isArray(bundle.entries) ? bundle.entries : [], {
-        fromStart: bundle.from === 0,
-      });
-      let ok = report.ok && waivers.failures.length === 0;
-      if (flags.json) console.log(JSON.stringify({ ...report, ok, waivers }, null, 2));
+      // What the entries say of the waivers behind each waived denial, and of the policies behind each
+      // decision: checked only as far as the entries themselves are (a bundle that fails the ledger checks
+      // fails as a whole).
+      const { auditPolicies, auditWaivers } = await import('../../policies/index.ts');
+      const entries = Array.isArray(bundle.entries) ? bundle.entries : [];
+      const audits = {
+        waivers: auditWaivers(entries, { fromStart: bundle.from === 0 }),
+        policies: auditPolicies(entries, { fromStart: bundle.from === 0 }),
+      };
+      let ok = report.ok && audits.waivers.failures.length === 0 && audits.policies.failures.length === 0;
+      if (flags.json) console.log(JSON.stringify({ ...report, ok, ...audits }, null, 2));
       else
         printReport(
           report,
-          waivers,
+          audits,
           file ?? `${bundle.origin} (from ${flags.server ?? process.env.ARBITER_SERVER})`,
         );
       if (pdfSha256) {

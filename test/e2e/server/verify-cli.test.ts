@@ -26,6 +26,18 @@ describe('arbiter verify and arbiter ledger fsck', () => {
   });
   afterAll(() => service?.close());
 
+  /** The commit and bundle the service recorded activating in the region's log when it started. */
+  const activePolicy = async (region: string) => {
+    const size = (await service.ledger.integrate(region)).size;
+    const [activation] = await service.ledger.reader.entries(region, {
+      from: 0,
+      to: size,
+      type: 'policy.activated',
+    });
+    const { commit, bundle_sha256 } = activation!.entry as { commit: string; bundle_sha256: string };
+    return { revision: commit, bundle_sha256 };
+  };
+
   it('exits 0 on an intact bundle with the published keys pinned', async () => {
     const { code, stdout } = await runCli(['verify', bundleFile, ...pinned]);
     expect(stdout).toContain(`checked ${size} entries`);
@@ -84,12 +96,13 @@ describe('arbiter verify and arbiter ledger fsck', () => {
       actor: { subject, role: 'compliance_officer' },
       at: '2026-11-23T12:00:00.000Z',
     });
-    const decision = (id: string) => ({
+    const decision = async (id: string) => ({
       type: 'decision',
       decision_id: id,
       region: 'eu',
       stage: 'deployment',
       subject: { model: 'credit-scoring', version: '1.0.0' },
+      policy: await activePolicy('eu'),
       at: '2026-11-24T00:00:00.000Z',
       result: {
         allow: true,
@@ -102,9 +115,9 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     const entries = [
       waiver('waiver.requested', 'alice'),
       waiver('waiver.approved', 'bob'),
-      decision('d-1'),
+      await decision('d-1'),
       waiver('waiver.revoked', 'alice'),
-      decision('d-2'),
+      await decision('d-2'),
     ];
     const seqs: number[] = [];
     for (const entry of entries) seqs.push((await service.ledger.append('eu', entry)).seq);
@@ -125,6 +138,43 @@ describe('arbiter verify and arbiter ledger fsck', () => {
       `FAIL waiver (seq ${seqs[4]}): decision relies on waiver w-1, revoked at seq ${seqs[3]}`,
     );
     expect(stdout).not.toMatch(/FAIL (?!waiver)/);
+    expect(stdout).toContain('FAILED: 1 checks failed');
+    expect(code).toBe(1);
+  });
+
+  it('exits 1 on a correctly signed log that records a decision under a policy bundle never activated', async () => {
+    const activation = await activePolicy('uk');
+    const unannounced = { revision: activation.revision, bundle_sha256: 'e'.repeat(64) };
+    const decision = (id: string, policy: object) => ({
+      type: 'decision',
+      decision_id: id,
+      region: 'uk',
+      stage: 'deployment',
+      subject: { model: 'credit-scoring', version: '1.0.0' },
+      policy,
+      at: '2026-11-24T00:00:00.000Z',
+      result: { allow: true, deny: [], warn: [], obligations: [], waived: [] },
+    });
+    await service.ledger.append('uk', decision('d-announced', activation));
+    const { seq } = await service.ledger.append('uk', decision('d-unannounced', unannounced));
+    const ukSize = (await service.ledger.integrate('uk')).size;
+    const file = path.join(service.dataDir, 'uk-bundle.json');
+    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle('uk', 0, ukSize)));
+    const keys = await service.ledger.reader.keys('uk');
+    const { code, stdout } = await runCli([
+      'verify',
+      file,
+      '--trusted-vkey',
+      keys.ed25519_vkey,
+      '--trusted-eip191-address',
+      keys.eip191_address,
+    ]);
+    expect(stdout).toContain('checked 2 decisions against the policy activations before them');
+    expect(stdout).toContain(
+      `FAIL policy (seq ${seq}): decision d-unannounced was made under commit ${activation.revision} ` +
+        `(bundle ${'e'.repeat(64)}), whose activation is not recorded before it`,
+    );
+    expect(stdout).not.toMatch(/FAIL (?!policy)/);
     expect(stdout).toContain('FAILED: 1 checks failed');
     expect(code).toBe(1);
   });
