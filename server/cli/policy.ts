@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { callApi, requireServerTarget } from './client.ts';
-import { CliFailure, fileErrorReason } from './output.ts';
+import { CliFailure, fileErrorReason, printable } from './output.ts';
 
 const DEFAULT_POLICY_DIR = 'policies';
 // How many uncommitted files a refusal names before it only counts the rest.
@@ -58,9 +58,86 @@ async function policyFolder(dir: string): Promise<string> {
   return resolved;
 }
 
-/** `arbiter policy test | build | simulate`: what a policy author runs before and after a change. */
+/** GET /v1/policies/status, as far as the CLI reads it. */
+export interface PolicyStatus {
+  readonly active: { readonly revision: string; readonly bundle_sha256: string } | null;
+  readonly source: {
+    readonly repository: string;
+    readonly branch: string;
+    readonly polling: boolean;
+    readonly active: { readonly committer: string; readonly activated_at: string } | null;
+    readonly last_rejected: {
+      readonly commit: string;
+      readonly committer: string;
+      readonly rejected_at: string;
+      readonly reason: string;
+      readonly reason_truncated: boolean;
+      readonly reason_bytes: number;
+    } | null;
+    readonly last_checked_at: string | null;
+    readonly last_error: string | null;
+  };
+}
+
+const DEFAULT_WAIT_SECONDS = 300;
+const STATUS_POLL_MS = 1000;
+/** Lines of a refusal's reason printed; --json gives the whole head the service keeps. */
+const REASON_LINES_SHOWN = 40;
+
+/** What a caller sees of a commit: it may be short, as `git log --oneline` prints it. */
+const isCommitPrefix = (value: string) => /^[0-9a-f]{7,64}$/.test(value);
+
+function printStatus(status: PolicyStatus): void {
+  const { source, active } = status;
+  console.log(
+    `policies from ${printable(source.repository)}, branch ${printable(source.branch)}` +
+      `${source.polling ? '' : ' (not polling)'}; last checked ${source.last_checked_at ?? 'never'}`,
+  );
+  console.log(
+    active
+      ? `active:       commit ${active.revision}, bundle ${active.bundle_sha256}` +
+          (source.active
+            ? `\n              committed by ${printable(source.active.committer)}, active since ${source.active.activated_at}`
+            : '')
+      : 'active:       none: decisions are refused until a commit passes its tests and builds',
+  );
+  const refused = source.last_rejected;
+  if (refused) {
+    console.log(
+      `last refused: commit ${refused.commit}, committed by ${printable(refused.committer)}, at ${refused.rejected_at}`,
+    );
+    const lines = refused.reason.split('\n');
+    for (const line of lines.slice(0, REASON_LINES_SHOWN)) console.log(`  ${printable(line)}`);
+    if (lines.length > REASON_LINES_SHOWN || refused.reason_truncated)
+      console.log(`  … (${refused.reason_bytes} bytes in all; --json shows what the service keeps)`);
+  }
+  if (source.last_error) console.log(`last error:   ${printable(source.last_error)}`);
+}
+
+/**
+ * Polls the status until `commit` is active or refused, or `seconds` pass: what a policy repository's pipeline
+ * runs after a merge.
+ */
+export async function waitForCommit(
+  readStatus: () => Promise<PolicyStatus>,
+  commit: string,
+  seconds: number,
+): Promise<{ status: PolicyStatus; outcome: 'active' | 'refused' | 'pending' }> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const status = await readStatus();
+    if (status.active?.revision.startsWith(commit)) return { status, outcome: 'active' };
+    if (status.source.last_rejected?.commit.startsWith(commit)) return { status, outcome: 'refused' };
+    if (Date.now() >= deadline) return { status, outcome: 'pending' };
+    await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
+  }
+}
+
+/** `arbiter policy test | build | simulate | status`: what a policy author runs before and after a change. */
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('test, build and simulate policies');
+  const policy = program
+    .command('policy')
+    .description('test, build and simulate policies; see which commit the service runs');
 
   policy
     .command('test')
@@ -170,6 +247,42 @@ export function registerPolicyCommands(program: Command): void {
           console.log(
             `  more decisions match: this stopped at the limit, at ${result.evaluated_through}; for the rest, run again with --after ${result.last_decision_id}`,
           );
+      },
+    );
+
+  policy
+    .command('status')
+    .description(
+      'the policy commit the service runs, the last one it refused and why; with --wait, exit 0 once a ' +
+        'commit is active, 1 if it is refused, 2 if neither happens in time',
+    )
+    .option(
+      '--wait <commit>',
+      'wait for this commit (full or at least 7 hex digits) to be activated or refused',
+    )
+    .option('--timeout <seconds>', `with --wait, how long (default ${DEFAULT_WAIT_SECONDS})`)
+    .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
+    .option('--token <token>', 'API token (ARBITER_TOKEN)')
+    .option('--json', 'print the status as JSON')
+    .action(
+      async (flags: { wait?: string; timeout?: string; server?: string; token?: string; json?: boolean }) => {
+        const target = requireServerTarget(flags);
+        const seconds = flags.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(flags.timeout);
+        if (!(Number.isFinite(seconds) && seconds > 0))
+          throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
+        const commit = flags.wait?.toLowerCase();
+        if (commit !== undefined && !isCommitPrefix(commit))
+          throw new CliFailure(`--wait ${flags.wait}: give a commit, full or at least 7 hex digits`);
+        const readStatus = () => callApi<PolicyStatus>(target, 'GET', '/v1/policies/status');
+        const { status, outcome } = commit
+          ? await waitForCommit(readStatus, commit, seconds)
+          : { status: await readStatus(), outcome: 'active' };
+        if (flags.json) console.log(JSON.stringify(status, null, 2));
+        else printStatus(status);
+        if (outcome === 'refused')
+          throw new CliFailure(`commit ${commit} was refused; the policies active before stay active`, 1);
+        if (outcome === 'pending')
+          throw new CliFailure(`commit ${commit} was neither activated nor refused within ${seconds} s`);
       },
     );
 }

@@ -6,6 +6,7 @@ import { generateFixtures, ADULT_TEST, COMPAS_CSV } from '../../../evaluators/fi
 import { loadRegions, requireRegion } from '../../../regions/index.ts';
 import { periodContaining, periodLengthOf } from '../../../reports/index.ts';
 import { CliFailure } from '../output.ts';
+import { waitForCommit, type PolicyStatus } from '../policy.ts';
 import type { DemoApi } from './api.ts';
 import { shiftColumn } from './datasets.ts';
 import type { PolicyRepo } from './policy-repo.ts';
@@ -479,23 +480,21 @@ export const STEPS: DemoStep[] = [
       await ctx.repo.git('checkout', '-q', 'main');
       await ctx.repo.git('merge', '-q', '--ff-only', branch);
       say(`merged into main; waiting for the service to poll, test and activate it`);
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const status = await api.json<{
-          active: { revision: string } | null;
-          source: Record<string, unknown>;
-        }>('GET', '/v1/policies/status');
-        if (status.active?.revision === commit) {
-          ctx.state.activatedCommit = commit;
-          say(
-            `activated commit ${commit} (policies tested with opa test, compiled to Wasm, recorded in every region's ledger)`,
-          );
-          return;
-        }
-        if (Date.now() > deadline)
-          throw new CliFailure(`commit ${commit} not active after 90 s: ${JSON.stringify(status.source)}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      const { status, outcome } = await waitForCommit(
+        () => api.json<PolicyStatus>('GET', '/v1/policies/status'),
+        commit,
+        90,
+      );
+      if (outcome !== 'active')
+        throw new CliFailure(
+          outcome === 'refused'
+            ? `commit ${commit} was refused: ${status.source.last_rejected!.reason}`
+            : `commit ${commit} not active after 90 s: ${JSON.stringify(status.source)}`,
+        );
+      ctx.state.activatedCommit = commit;
+      say(
+        `activated commit ${commit} (policies tested with opa test, compiled to Wasm, recorded in every region's ledger)`,
+      );
     },
   },
   {
