@@ -1,13 +1,130 @@
 import { execFile } from 'node:child_process';
-import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POLICIES_DIR } from '../../integration/policies/support.ts';
 import { runCli, startServer, type RunningServer } from '../../support/cli.ts';
 
-const run = promisify(execFile);
-const POLICIES_DIR = path.resolve(import.meta.dirname, '../../../policies');
+describe('arbiter policy test | build', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-cli-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** A copy of the policies with `file` written into it. */
+  const variant = async (name: string, file: string, rego: string) => {
+    const copy = path.join(dir, name);
+    await cp(POLICIES_DIR, copy, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+    await writeFile(path.join(copy, file), rego);
+    return copy;
+  };
+
+  it("runs the policies' Rego tests, and exits 1 naming a failing one", async () => {
+    const passing = await runCli(['policy', 'test', POLICIES_DIR]);
+    expect(passing.code, passing.stderr).toBe(0);
+    expect(passing.stdout).toMatch(/PASS: \d+\/\d+/);
+    const failing = await variant(
+      'failing',
+      path.join('lib', 'time', 'failing_test.rego'),
+      'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n',
+    );
+    const failed = await runCli(['policy', 'test', failing]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain('test_wrong_epoch');
+  });
+
+  it('exits 2, not 1, when there is no policy folder or no opa to run its tests', async () => {
+    const missing = path.join(dir, 'no-such-policies');
+    const out = path.join(dir, 'never.tar.gz');
+    const noOpa = path.join(dir, 'no-such-opa');
+    const [tested, built, untested] = await Promise.all([
+      runCli(['policy', 'test', missing]),
+      runCli(['policy', 'build', missing, '--out', out, '--revision', 'r1']),
+      runCli(['policy', 'test', POLICIES_DIR], { ARBITER_OPA: noOpa }),
+    ]);
+    for (const result of [tested, built]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toBe(`arbiter: no policy folder ${missing}\n`);
+    }
+    expect(existsSync(out)).toBe(false);
+    expect(untested.code, untested.stderr).toBe(2);
+    expect(untested.stderr).toBe(`arbiter: opa test failed: spawn ${noOpa} ENOENT\n`);
+  });
+
+  it('builds the same bundle twice, and refuses a builtin the Wasm runtime lacks', async () => {
+    const build = (source: string, out: string) =>
+      runCli(['policy', 'build', source, '--out', path.join(dir, out), '--revision', 'r1']);
+    const first = await build(POLICIES_DIR, 'a.tar.gz');
+    const second = await build(POLICIES_DIR, 'b.tar.gz');
+    expect(first.code, first.stderr).toBe(0);
+    const sha = /sha256 ([0-9a-f]{64})/.exec(first.stdout)?.[1];
+    expect(sha).toBeDefined();
+    expect(second.stdout).toContain(`sha256 ${sha}`);
+    expect(first.stdout).toContain(
+      'entrypoints: arbiter/training/decision, arbiter/deployment/decision, arbiter/monitoring/decision',
+    );
+    const clock = await variant(
+      'clock',
+      path.join('checks', 'input', 'clock.rego'),
+      'package arbiter.checks.input\n\nnow_ns := time.now_ns()\n',
+    );
+    const refused = await build(clock, 'c.tar.gz');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('time.now_ns');
+    expect(existsSync(path.join(dir, 'c.tar.gz'))).toBe(false);
+  });
+
+  it("records the folder's Git HEAD, and refuses uncommitted changes and a folder outside Git", async () => {
+    const repo = path.join(dir, 'repo');
+    const policies = path.join(repo, 'policies');
+    await cp(POLICIES_DIR, policies, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+    const git = async (...args: string[]) =>
+      (
+        await promisify(execFile)('git', [
+          '-C',
+          repo,
+          '-c',
+          'user.name=Arbiter test',
+          '-c',
+          'user.email=test@arbiter.invalid',
+          ...args,
+        ])
+      ).stdout.trim();
+    await git('init', '--quiet');
+    await git('add', '.');
+    await git('commit', '--quiet', '--message', 'policies');
+    const head = await git('rev-parse', 'HEAD');
+    const build = (source: string, out: string) =>
+      runCli(['policy', 'build', source, '--out', path.join(dir, out)]);
+
+    const committed = await build(policies, 'committed.tar.gz');
+    expect(committed.code, committed.stderr).toBe(0);
+    expect(committed.stdout).toContain(`revision ${head}, sha256`);
+
+    await appendFile(path.join(policies, 'checks', 'fairness', 'policy.rego'), '\n# an edit\n');
+    await writeFile(path.join(policies, 'checks', 'fairness', 'extra.rego'), 'package arbiter.extra\n');
+    const dirty = await build(policies, 'dirty.tar.gz');
+    expect(dirty.code).toBe(2);
+    expect(dirty.stderr).toBe(
+      `arbiter: ${policies} has uncommitted changes ` +
+        '(policies/checks/fairness/policy.rego, policies/checks/fairness/extra.rego), ' +
+        `so HEAD ${head.slice(0, 12)} would not describe the bundle: commit them, or name the revision with --revision REV\n`,
+    );
+    expect(existsSync(path.join(dir, 'dirty.tar.gz'))).toBe(false);
+
+    const outside = await variant('outside', 'README.md', '# not in Git\n');
+    const refused = await build(outside, 'outside.tar.gz');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `arbiter: cannot read the Git revision of ${outside}: not a git repository ` +
+        '(or any of the parent directories): .git; name one with --revision REV\n',
+    );
+  });
+});
 
 /** `arbiter policy status` against a service that follows a policy repository of its own, polled every second. */
 describe('arbiter policy status', () => {
@@ -18,7 +135,15 @@ describe('arbiter policy status', () => {
   let good: string;
   const git = async (...args: string[]) =>
     (
-      await run('git', ['-C', repo, '-c', 'user.name=Carol', '-c', 'user.email=carol@example.org', ...args])
+      await promisify(execFile)('git', [
+        '-C',
+        repo,
+        '-c',
+        'user.name=Carol',
+        '-c',
+        'user.email=carol@example.org',
+        ...args,
+      ])
     ).stdout.trim();
   const commit = async (message: string) => {
     await git('add', '-A');
@@ -31,7 +156,7 @@ describe('arbiter policy status', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-policy-cli-'));
     repo = path.join(dir, 'repo');
-    await run('git', ['init', '-q', '-b', 'main', repo]);
+    await promisify(execFile)('git', ['init', '-q', '-b', 'main', repo]);
     await cp(POLICIES_DIR, path.join(repo, 'policies'), {
       recursive: true,
       filter: (src) => !src.endsWith('.ts') && !src.includes(`${path.sep}engine`),
