@@ -26,6 +26,22 @@ describe('arbiter verify and arbiter ledger fsck', () => {
   });
   afterAll(() => service?.close());
 
+  /** `arbiter verify` of the region's whole log, exported as an audit bundle, with its published keys pinned. */
+  const verifyWholeLog = async (region: string) => {
+    const size = (await service.ledger.integrate(region)).size;
+    const file = path.join(service.dataDir, `${region}-bundle.json`);
+    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle(region, 0, size)));
+    const keys = await service.ledger.reader.keys(region);
+    return runCli([
+      'verify',
+      file,
+      '--trusted-vkey',
+      keys.ed25519_vkey,
+      '--trusted-eip191-address',
+      keys.eip191_address,
+    ]);
+  };
+
   /** The commit and bundle the service recorded activating in the region's log when it started. */
   const activePolicy = async (region: string) => {
     const size = (await service.ledger.integrate(region)).size;
@@ -121,18 +137,7 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     ];
     const seqs: number[] = [];
     for (const entry of entries) seqs.push((await service.ledger.append('eu', entry)).seq);
-    const euSize = (await service.ledger.integrate('eu')).size;
-    const file = path.join(service.dataDir, 'eu-bundle.json');
-    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle('eu', 0, euSize)));
-    const keys = await service.ledger.reader.keys('eu');
-    const { code, stdout } = await runCli([
-      'verify',
-      file,
-      '--trusted-vkey',
-      keys.ed25519_vkey,
-      '--trusted-eip191-address',
-      keys.eip191_address,
-    ]);
+    const { code, stdout } = await verifyWholeLog('eu');
     expect(stdout).toContain('checked 2 waived findings');
     expect(stdout).toContain(
       `FAIL waiver (seq ${seqs[4]}): decision relies on waiver w-1, revoked at seq ${seqs[3]}`,
@@ -157,18 +162,7 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     });
     await service.ledger.append('uk', decision('d-announced', activation));
     const { seq } = await service.ledger.append('uk', decision('d-unannounced', unannounced));
-    const ukSize = (await service.ledger.integrate('uk')).size;
-    const file = path.join(service.dataDir, 'uk-bundle.json');
-    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle('uk', 0, ukSize)));
-    const keys = await service.ledger.reader.keys('uk');
-    const { code, stdout } = await runCli([
-      'verify',
-      file,
-      '--trusted-vkey',
-      keys.ed25519_vkey,
-      '--trusted-eip191-address',
-      keys.eip191_address,
-    ]);
+    const { code, stdout } = await verifyWholeLog('uk');
     expect(stdout).toContain('checked 2 decisions against the policy activations before them');
     expect(stdout).toContain(
       `FAIL policy (seq ${seq}): decision d-unannounced was made under commit ${activation.revision} ` +

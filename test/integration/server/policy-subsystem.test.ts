@@ -33,6 +33,26 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
+/** The ledger, but appends to the regions in `down` fail (their database unreachable, say). */
+const flakyLedger = (down: ReadonlySet<string>): Ledger => ({
+  ...ledger,
+  append: (region, entry, options) =>
+    down.has(region) ? Promise.reject(new Error(`${region} is down`)) : ledger.append(region, entry, options),
+});
+
+/** A repository whose one commit holds a policy that does not parse. */
+async function brokenRepository(name: string, message: string): Promise<{ repo: string; commit: string }> {
+  const repo = path.join(scratch, name);
+  await cp(POLICIES_DIR, path.join(repo, 'policies'), { recursive: true });
+  await appendFile(path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'), '\ndeny contains x if {\n');
+  const git = (...args: string[]) =>
+    run('git', ['-C', repo, '-c', 'user.name=Carol', '-c', 'user.email=carol@example.org', ...args]);
+  await git('init', '-q', '-b', 'main');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', message);
+  return { repo, commit: (await git('rev-parse', 'HEAD')).stdout.trim() };
+}
+
 describe('recording a policy outcome in every region', () => {
   it('writes each region once, though the ledger refused some of them at first', async () => {
     const regions = await loadRegions();
@@ -43,25 +63,8 @@ describe('recording a policy outcome in every region', () => {
     });
     // A region whose appends fail (its database unreachable, say) until the test lets them through.
     const down = new Set(['us']);
-    const flaky: Ledger = {
-      ...ledger,
-      append: (region, entry, options) =>
-        down.has(region)
-          ? Promise.reject(new Error(`${region} is down`))
-          : ledger.append(region, entry, options),
-    };
-    const repo = path.join(scratch, 'repo');
-    await cp(POLICIES_DIR, path.join(repo, 'policies'), { recursive: true });
-    await appendFile(
-      path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
-      '\ndeny contains x if {\n',
-    );
-    const git = (...args: string[]) =>
-      run('git', ['-C', repo, '-c', 'user.name=Carol', '-c', 'user.email=carol@example.org', ...args]);
-    await git('init', '-q', '-b', 'main');
-    await git('add', '-A');
-    await git('commit', '-q', '-m', 'a policy that does not parse');
-    const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const flaky = flakyLedger(down);
+    const { repo, commit } = await brokenRepository('repo', 'a policy that does not parse');
 
     policies = await startPolicies({
       db: handle.db as unknown as Kysely<PolicyTables>,
@@ -93,25 +96,8 @@ describe('recording a policy outcome in every region', () => {
     const order = [...regions.keys()];
     // Appends reach the regions in this order: those after `us` are not reached while it is down.
     const down = new Set(['us']);
-    const flaky: Ledger = {
-      ...ledger,
-      append: (region, entry, options) =>
-        down.has(region)
-          ? Promise.reject(new Error(`${region} is down`))
-          : ledger.append(region, entry, options),
-    };
-    const repo = path.join(scratch, 'repo-restart');
-    await cp(POLICIES_DIR, path.join(repo, 'policies'), { recursive: true });
-    await appendFile(
-      path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
-      '\ndeny contains y if {\n',
-    );
-    const git = (...args: string[]) =>
-      run('git', ['-C', repo, '-c', 'user.name=Carol', '-c', 'user.email=carol@example.org', ...args]);
-    await git('init', '-q', '-b', 'main');
-    await git('add', '-A');
-    await git('commit', '-q', '-m', 'another policy that does not parse');
-    const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const flaky = flakyLedger(down);
+    const { repo, commit } = await brokenRepository('repo-restart', 'another policy that does not parse');
     const dataDir = path.join(scratch, 'restart-data');
     const start = () =>
       startPolicies({
