@@ -7,7 +7,10 @@ import * as waiverRequestLapses from './2026_12_04_0404_policies_waiver_request_
 import * as waiverRevocation from './2026_12_04_0405_policies_waiver_revocation.ts';
 import * as rejectionEntries from './2026_12_04_0406_policies_rejection_entries.ts';
 
-/** The policy module's tables (waivers, recorded decisions, recorded refusals), for the server's one migration set. */
+/**
+ * The policy module's tables (waivers, recorded decisions, recorded refusals), for the server's one migration
+ * set.
+ */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0400_policies_waivers': waivers,
   '2026_11_23_0401_policies_decisions': decisions,

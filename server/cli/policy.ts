@@ -274,13 +274,12 @@ export function registerPolicyCommands(program: Command): void {
         if (commit !== undefined && !isCommitPrefix(commit))
           throw new CliFailure(`--wait ${flags.wait}: give a commit, full or at least 7 hex digits`);
         const readStatus = () => callApi<PolicyStatus>(target, 'GET', '/v1/policies/status');
-        const { status, outcome } = commit
-          ? await waitForCommit(readStatus, commit, seconds)
-          : { status: await readStatus(), outcome: 'active' };
-        if (flags.json) console.log(JSON.stringify(status, null, 2));
-        else printStatus(status);
-        if (outcome === 'refused')
-          throw new CliFailure(`commit ${commit} was refused; the policies active before stay active`, 1);
+        const show = (status: PolicyStatus) =>
+          flags.json ? console.log(JSON.stringify(status, null, 2)) : printStatus(status);
+        if (commit === undefined) return show(await readStatus());
+        const { status, outcome } = await waitForCommit(readStatus, commit, seconds);
+        show(status);
+        if (outcome === 'refused') throw new CliFailure(`commit ${commit} was refused, and is not active`, 1);
         if (outcome === 'pending')
           throw new CliFailure(`commit ${commit} was neither activated nor refused within ${seconds} s`);
       },

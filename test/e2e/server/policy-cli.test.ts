@@ -215,9 +215,7 @@ describe('arbiter policy status', () => {
     expect(refused.stdout).toMatch(new RegExp(`^active: +commit ${good}`, 'm'));
     expect(refused.stdout).toMatch(new RegExp(`^last refused: commit ${broken}, committed by Carol`, 'm'));
     expect(refused.stdout).toContain('rego_parse_error');
-    expect(refused.stderr).toContain(
-      `commit ${broken.slice(0, 10)} was refused; the policies active before stay active`,
-    );
+    expect(refused.stderr).toContain(`commit ${broken.slice(0, 10)} was refused, and is not active`);
 
     await git('revert', '--no-edit', 'HEAD');
     const fixed = await git('rev-parse', 'HEAD');
