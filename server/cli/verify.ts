@@ -86,8 +86,8 @@ async function bundleForReport(flags: Flags, pdfSha256: string): Promise<AuditBu
 
 /**
  * `arbiter verify`: what an auditor runs. A bundle is checked offline (no database; no network unless --rpc),
- * with ledger/'s pure verifier, and its entries with policies/' waiver and policy audits. With --report, it also confirms
- * that the ledger recorded that very PDF.
+ * with ledger/'s pure verifier, and its entries with policies/' waiver and policy audits. With --report, it
+ * also confirms that the ledger recorded that very PDF.
  * Exit 0 when everything holds, 1 when a check fails, 2 when it cannot run.
  */
 export function registerVerifyCommand(program: Command): void {
