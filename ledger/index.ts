@@ -16,7 +16,7 @@ export type { LedgerTables } from './store/tables.ts';
 export { fsck } from './store/fsck.ts';
 export type { FsckProblem, FsckProblemKind, FsckReport } from './store/fsck.ts';
 export { MAX_RANGE as MAX_BUNDLE_ENTRIES } from './store/reader.ts';
-export type { LedgerReader } from './store/reader.ts';
+export type { BundleOptions, LedgerReader } from './store/reader.ts';
 export { formatTilePath, parseTilePath } from './tile-path.ts';
 export type { TilePath } from './tile-path.ts';
 export { verifyBundle } from './verify/index.ts';

@@ -76,6 +76,12 @@ export interface AuditBundle {
   readonly from: number;
   readonly to: number;
   readonly entries: readonly EntryRecord[];
+  /**
+   * Earlier entries (seq < from, ascending) that entries of the range refer to, as the bundle's requester
+   * chose them: the policy activations its decisions were made under, say. Each is proven against the head
+   * checkpoint. Absent from bundles written before the field existed.
+   */
+  readonly cited?: readonly EntryRecord[];
   /** Ascending by size; each entry is proven against the first checkpoint that covers it. */
   readonly checkpoints: readonly CheckpointRecord[];
   readonly inclusion_proofs: readonly InclusionProof[];

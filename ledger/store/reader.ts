@@ -26,6 +26,16 @@ export const TILE_WIDTH = 256;
 /** Most entries one `entries` call or one audit bundle returns. */
 export const MAX_RANGE = 10_000;
 
+export interface BundleOptions {
+  /** The size of a checkpoint the auditor trusts: the bundle adds a consistency proof from it to the head. */
+  trustedSize?: number;
+  /**
+   * The earlier entries (seqs below `from`) that the range's entries refer to, for the bundle's `cited`. The
+   * ledger does not know what entries mean; the caller does.
+   */
+  cite?: (entries: readonly EntryRecord[]) => Promise<readonly number[]>;
+}
+
 /**
  * Read side of the ledger. Everything is served relative to the latest signed checkpoint: an entry that is
  * sequenced but not yet integrated can be read, but not proven. Arguments come from HTTP callers and are
@@ -50,7 +60,7 @@ export interface LedgerReader {
   /** The newest anchors (at most MAX_RANGE), ascending by size. */
   anchors(region: string): Promise<AnchorRecord[]>;
   /** Audit bundle for entries [from, to); `trustedSize` adds a consistency proof from that size to the head. */
-  bundle(region: string, from: number, to: number, options?: { trustedSize?: number }): Promise<AuditBundle>;
+  bundle(region: string, from: number, to: number, options?: BundleOptions): Promise<AuditBundle>;
 }
 
 function badRequest(message: string): LedgerError {
@@ -139,6 +149,19 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
       .where('seq', '<', to);
     if (type !== undefined) query = query.where('entry_type', '=', type);
     return (await query.orderBy('seq').limit(MAX_RANGE).execute()).map(toEntryRecord);
+  };
+
+  const readEntriesAt = async (log: LogInfo, seqs: readonly number[]): Promise<EntryRecord[]> => {
+    if (seqs.length === 0) return [];
+    const rows = await db
+      .selectFrom('ledger_entry')
+      .select(['seq', 'leaf_hash', 'body'])
+      .where('log_id', '=', log.logId)
+      .where('seq', '=', sql<number>`any(${seqs}::int8[])`)
+      .orderBy('seq')
+      .execute();
+    if (rows.length < seqs.length) throw new LedgerError('LEDGER_NOT_FOUND', 'a cited entry does not exist');
+    return rows.map(toEntryRecord);
   };
 
   // The newest anchors (at most MAX_RANGE), optionally only of checkpoints of these sizes, ascending: past
@@ -314,6 +337,13 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
           throw new LedgerError('LEDGER_NOT_FOUND', `no tree of size ${trustedSize} yet`);
       }
       const entries = await readEntries(log, from, to);
+      const citedSeqs = [...new Set((await options.cite?.(entries)) ?? [])].sort((a, b) => a - b);
+      if (citedSeqs.length > MAX_RANGE)
+        throw badRequest(`a bundle cites at most ${MAX_RANGE} earlier entries`);
+      for (const seq of citedSeqs)
+        if (!Number.isSafeInteger(seq) || seq < 0 || seq >= from)
+          throw badRequest(`cited entry ${seq} is not an entry before ${from}`);
+      const cited = await readEntriesAt(log, citedSeqs);
       // Each entry is proven against the first checkpoint that covers it; the chain of consistency proofs
       // then links those checkpoints to the current head (and to every anchored checkpoint in between).
       const candidates = (await reader.checkpoints(region, { fromSize: from + 1 })).filter(
@@ -342,6 +372,7 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
       for (let i = 1; i < checkpoints.length; i++)
         consistencyProofs.push(await consistency(log, checkpoints[i - 1]!.size, checkpoints[i]!.size));
       if (trustedSize !== undefined) consistencyProofs.push(await consistency(log, trustedSize, headSize));
+      for (const entry of cited) inclusionProofs.push(await inclusion(log, entry.seq, headSize));
       return {
         format: 'arbiter.ledger.bundle/v1',
         region,
@@ -350,6 +381,7 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
         from,
         to,
         entries,
+        cited,
         checkpoints,
         inclusion_proofs: inclusionProofs,
         consistency_proofs: consistencyProofs,

@@ -10,7 +10,7 @@ import {
   type Checkpoint,
   type NoteVerifier,
 } from '../note/index.ts';
-import type { AuditBundle, InclusionProof, PublicKeys } from '../types.ts';
+import type { AuditBundle, EntryRecord, InclusionProof, PublicKeys } from '../types.ts';
 
 // The offline verifier auditors run. No database and no network unless `rpcUrl` is given. Everything in the
 // bundle is untrusted: sizes and roots are taken only from signed checkpoint text, never from the unsigned
@@ -54,6 +54,8 @@ export interface VerificationReport {
   readonly origin: string;
   readonly checked: {
     readonly entries: number;
+    /** Entries before the range that the bundle cites (`cited`), each checked as the range's are. */
+    readonly citedEntries: number;
     readonly checkpoints: number;
     readonly consistencyProofs: number;
     readonly anchors: number;
@@ -79,6 +81,7 @@ const FIELDS = {
     'from',
     'to',
     'entries',
+    'cited',
     'checkpoints',
     'inclusion_proofs',
     'consistency_proofs',
@@ -91,13 +94,15 @@ const FIELDS = {
   consistency: ['from', 'to', 'proof'],
   anchor: ['size', 'root', 'chain_id', 'tx_hash', 'block_number', 'status', 'from_address', 'created_at'],
 } as const;
+/** Fields a record may lack: bundles written before `cited` existed have none. */
+const OPTIONAL: readonly string[] = ['cited'];
 
-/** Undefined when `value` is an object with exactly these keys, else why not. */
+/** Undefined when `value` is an object with exactly these keys (the optional ones aside), else why not. */
 function shapeProblem(value: unknown, fields: readonly string[], what: string): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${what} is not an object`;
   const unknown = Object.keys(value).filter((k) => !fields.includes(k));
   if (unknown.length > 0) return `${what} has unknown fields: ${unknown.join(', ')}`;
-  const missing = fields.filter((k) => !(k in value));
+  const missing = fields.filter((k) => !(k in value) && !OPTIONAL.includes(k));
   if (missing.length > 0) return `${what} lacks ${missing.join(', ')}`;
   return undefined;
 }
@@ -136,7 +141,7 @@ export async function verifyBundle(
   const unverified: string[] = [];
   const fail = (f: VerificationFailure) => failures.push(f);
   const origin = typeof bundle?.origin === 'string' ? bundle.origin : '';
-  const checked = { entries: 0, checkpoints: 0, consistencyProofs: 0, anchors: 0 };
+  const checked = { entries: 0, citedEntries: 0, checkpoints: 0, consistencyProofs: 0, anchors: 0 };
   const result = (anchorsCheckedOnChain: boolean): VerificationReport => ({
     ok: failures.length === 0,
     origin,
@@ -154,6 +159,7 @@ export async function verifyBundle(
       bundle.inclusion_proofs,
       bundle.consistency_proofs,
       bundle.anchors,
+      bundle.cited ?? [],
     ].every(Array.isArray)
   ) {
     fail({ check: 'bundle', message: 'not an arbiter.ledger.bundle/v1 document' });
@@ -269,16 +275,20 @@ export async function verifyBundle(
   // `held`: every seq the bundle has an entry for; `seen`: those of [from, to), each counted once.
   const held = new Set<number>();
   const seen = new Set<number>();
-  for (const entry of bundle.entries) {
-    checked.entries++;
+  const checkEntry = (entry: EntryRecord, cited: boolean): void => {
     const seq = entry?.seq;
     try {
       if (!isIndex(seq)) throw new Error('seq is not a non-negative integer');
+      if (held.has(seq)) throw new Error('the bundle holds this seq more than once');
       held.add(seq);
-      if (range && (seq < from || seq >= to))
-        throw new Error(`seq is outside the bundle's range [${from}, ${to})`);
-      if (seen.has(seq)) throw new Error('the bundle holds this seq more than once');
-      seen.add(seq);
+      if (cited) {
+        if (range && seq >= from)
+          throw new Error(`a cited entry's seq is not before the range [${from}, ${to})`);
+      } else {
+        if (range && (seq < from || seq >= to))
+          throw new Error(`seq is outside the bundle's range [${from}, ${to})`);
+        seen.add(seq);
+      }
       const problem = shapeProblem(entry, FIELDS.entry, 'entry record');
       if (problem) throw new Error(problem);
       const body = Buffer.from(String(entry.entry_b64), 'base64');
@@ -301,6 +311,14 @@ export async function verifyBundle(
     } catch (err) {
       fail({ check: 'entry', seq: isIndex(seq) ? seq : undefined, message: message(err) });
     }
+  };
+  for (const entry of bundle.entries) {
+    checked.entries++;
+    checkEntry(entry, false);
+  }
+  for (const entry of bundle.cited ?? []) {
+    checked.citedEntries++;
+    checkEntry(entry, true);
   }
   for (const seq of proofs.keys())
     if (!held.has(seq as number))

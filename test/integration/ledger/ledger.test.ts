@@ -19,6 +19,7 @@ import {
   verifyConsistency,
   verifyInclusion,
   type AuditBundle,
+  type EntryRecord,
   type Ledger,
   type LedgerTables,
 } from '../../../ledger/index.ts';
@@ -360,6 +361,35 @@ describe('audit bundle and fsck', () => {
     expect(withTrusted.unverified.join('\n')).not.toContain('consistency_proofs');
     const json = JSON.parse(JSON.stringify(bundle)) as AuditBundle;
     expect((await verifyBundle(json, await pinned())).ok).toBe(true);
+  });
+
+  it('cites the earlier entries its caller names, each proven against the head', async () => {
+    let offered: readonly EntryRecord[] = [];
+    const citing = await ledger.reader.bundle('tamper', 25, 30, {
+      cite: async (entries) => {
+        offered = entries;
+        return [12, 3, 12];
+      },
+    });
+    expect(offered.map((e) => e.seq)).toEqual([25, 26, 27, 28, 29]);
+    expect(citing.cited!.map((e) => [e.seq, e.entry])).toEqual([
+      [3, { type: 'decision', round: 0, n: expect.any(Number) }],
+      [12, { type: 'decision', round: 1, n: expect.any(Number) }],
+    ]);
+    expect(citing.inclusion_proofs.filter((p) => p.seq < 25).map((p) => [p.seq, p.size])).toEqual([
+      [3, 40],
+      [12, 40],
+    ]);
+    const report = await verifyBundle(citing, await pinned());
+    expect(report.failures).toEqual([]);
+    expect(report.checked).toMatchObject({ entries: 5, citedEntries: 2 });
+    expect(bundle.cited).toEqual([]);
+    for (const wrong of [[25], [-1], [2.5]])
+      await expect(ledger.reader.bundle('tamper', 25, 30, { cite: async () => wrong })).rejects.toMatchObject(
+        {
+          code: 'LEDGER_BAD_REQUEST',
+        },
+      );
   });
 
   it('names a changed entry, a bad proof hash, a forged checkpoint and a wrong key', async () => {

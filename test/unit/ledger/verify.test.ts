@@ -162,7 +162,13 @@ describe('verifyBundle on a bundle of a log built here', () => {
     const report = await verifyBundle(await logBundle(), pinned);
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.checked).toEqual({ entries: 7, checkpoints: 3, consistencyProofs: 2, anchors: 1 });
+    expect(report.checked).toEqual({
+      entries: 7,
+      citedEntries: 0,
+      checkpoints: 3,
+      consistencyProofs: 2,
+      anchors: 1,
+    });
     expect(report.unverified.join('\n')).toContain('checkpoints[].created_at');
     expect(report.unverified.join('\n')).toContain('anchors[].tx_hash');
   });
@@ -230,5 +236,70 @@ describe('verifyBundle on a bundle of a log built here', () => {
   ])('fails an edited %s', async (_why, edit) => {
     const report = await verifyBundle(await edited(edit), pinned);
     expect(report.ok).toBe(false);
+  });
+});
+
+// Entries [5, 7) citing earlier entries, each proven against the head (size 7), as the reader writes them.
+const citing = async (seqs: number[]): Promise<Mutable> => {
+  const bundle = structuredClone(await logBundle()) as Mutable;
+  bundle.from = 5;
+  bundle.cited = bundle.entries.filter((e: { seq: number }) => seqs.includes(e.seq));
+  bundle.entries = bundle.entries.filter((e: { seq: number }) => e.seq >= 5);
+  bundle.inclusion_proofs = [
+    ...bundle.inclusion_proofs.filter((p: { seq: number }) => p.seq >= 5),
+    ...seqs.map((seq) => ({
+      seq,
+      size: 7,
+      leaf_hash: toHex(leaves[seq]!),
+      proof: inclusionPathOf(leaves, seq).map(toHex),
+    })),
+  ];
+  return bundle;
+};
+
+describe('verifyBundle on the earlier entries a bundle cites', () => {
+  it('checks each cited entry as it checks the range', async () => {
+    const report = await verifyBundle((await citing([1, 3])) as AuditBundle, pinned);
+    expect(report.failures).toEqual([]);
+    expect(report.checked).toMatchObject({ entries: 2, citedEntries: 2 });
+  });
+
+  it('accepts a bundle written before `cited` existed', async () => {
+    const bundle = await citing([]);
+    delete bundle.cited;
+    expect(await messages(bundle as AuditBundle)).toEqual([]);
+  });
+
+  it.each([
+    ['a cited entry within the range', (b: Mutable) => b.cited.push(b.entries[0]), /more than once/],
+    [
+      'a cited entry after the range',
+      (b: Mutable) => ((b.from = 3), (b.to = 5)),
+      /a cited entry's seq is not before the range \[3, 5\)/,
+    ],
+    [
+      'a cited entry edited',
+      (b: Mutable) => (b.cited[0].entry.model = 'm9'),
+      /does not match the hashed bytes/,
+    ],
+    [
+      'a cited entry without its proof',
+      (b: Mutable) => (b.inclusion_proofs = b.inclusion_proofs.filter((p: { seq: number }) => p.seq !== 1)),
+      /entry: no inclusion proof/,
+    ],
+    [
+      'a cited entry proven against the wrong leaf',
+      (b: Mutable) => (b.inclusion_proofs.at(-1).proof = inclusionPathOf(leaves, 1).map(toHex)),
+      /inclusion|root/,
+    ],
+    ['`cited` that is not a list', (b: Mutable) => (b.cited = {}), /not an arbiter.ledger.bundle\/v1/],
+  ])('fails %s', async (_why, edit, failure) => {
+    const bundle = await citing([1, 3]);
+    edit(bundle);
+    const found = await messages(bundle as AuditBundle);
+    expect(
+      found.some((m) => failure.test(m)),
+      found.join('\n'),
+    ).toBe(true);
   });
 });
