@@ -21,7 +21,7 @@ export type {
   PolicySourceStatus,
 } from './engine/git-source.ts';
 export { auditWaivers, WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
-export { auditPolicies } from './decisions/index.ts';
+export { activationsToCite, auditPolicies } from './decisions/index.ts';
 export type { EntryAudit, RecordedEntry } from './entry-audit.ts';
 export type {
   AppendWaiverEntry,

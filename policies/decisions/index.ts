@@ -8,7 +8,7 @@ export type {
   LedgerReceipt,
 } from './decide.ts';
 export { DecisionStore } from './decision-store.ts';
-export { auditPolicies } from './policy-audit.ts';
+export { activationsToCite, auditPolicies } from './policy-audit.ts';
 export type { DecisionFilter, DecisionRecord, DecisionRow } from './decision-store.ts';
 export { replayDecision } from './replay.ts';
 export type { ReplayResult } from './replay.ts';

@@ -45,7 +45,9 @@ function printReport(report: VerificationReport, audits: EntryAudits, source: st
   const { checked } = report;
   console.log(`${source}: log ${report.origin}`);
   console.log(
-    `  checked ${checked.entries} entries, ${checked.checkpoints} checkpoints, ` +
+    `  checked ${checked.entries} entries` +
+      (checked.citedEntries > 0 ? ` (and ${checked.citedEntries} earlier entries they cite)` : '') +
+      `, ${checked.checkpoints} checkpoints, ` +
       `${checked.consistencyProofs} consistency proofs, ${checked.anchors} anchors` +
       (report.anchorsCheckedOnChain ? ' (on chain)' : checked.anchors > 0 ? ' (not on chain: no --rpc)' : ''),
   );
@@ -152,9 +154,10 @@ export function registerVerifyCommand(program: Command): void {
       // fails as a whole).
       const { auditPolicies, auditWaivers } = await import('../../policies/index.ts');
       const entries = Array.isArray(bundle.entries) ? bundle.entries : [];
+      const cited = Array.isArray(bundle.cited) ? bundle.cited : [];
       const audits = {
         waivers: auditWaivers(entries, { fromStart: bundle.from === 0 }),
-        policies: auditPolicies(entries, { fromStart: bundle.from === 0 }),
+        policies: auditPolicies(entries, { fromStart: bundle.from === 0, cited }),
       };
       let ok = report.ok && audits.waivers.failures.length === 0 && audits.policies.failures.length === 0;
       if (flags.json) console.log(JSON.stringify({ ...report, ok, ...audits }, null, 2));

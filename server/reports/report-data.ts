@@ -1,4 +1,4 @@
-import { MAX_BUNDLE_ENTRIES, type EntryRecord, type Ledger } from '../../ledger/index.ts';
+import type { Ledger } from '../../ledger/index.ts';
 import type { DecisionRow, DecisionStore, WaiverStore } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
 import {
@@ -20,6 +20,7 @@ import {
   type WaiverRecord,
 } from '../../reports/index.ts';
 import type { ModelInventory } from '../inventory/models.ts';
+import { entriesOfType } from '../ledger-entries.ts';
 
 /** Quarters shown in a report's trend charts, the period's last one included. */
 const TREND_QUARTERS = 4;
@@ -35,23 +36,6 @@ interface RecordedDecision {
   waived: Violation[];
 }
 
-/** Every entry of one type in the region's log below `size`, in ledger order, read a page at a time. */
-async function entriesOfType(
-  ledger: Ledger,
-  region: string,
-  type: string,
-  size: number,
-): Promise<EntryRecord[]> {
-  const all: EntryRecord[] = [];
-  for (let from = 0; from < size;) {
-    const page = await ledger.reader.entries(region, { from, to: size, type });
-    all.push(...page);
-    if (page.length < MAX_BUNDLE_ENTRIES) break;
-    from = page.at(-1)!.seq + 1;
-  }
-  return all;
-}
-
 /**
  * The policy changes a report on `period` shows, from the region's own log: the last activation before the
  * period (in force as it began), and every activation and refusal recorded within it.
@@ -64,8 +48,8 @@ async function policyChanges(
 ): Promise<PolicyChangeRecord[]> {
   const text = (v: unknown): string => (typeof v === 'string' ? v : '');
   const records = [
-    ...(await entriesOfType(ledger, region, 'policy.activated', size)),
-    ...(await entriesOfType(ledger, region, 'policy.rejected', size)),
+    ...(await entriesOfType(ledger.reader, region, 'policy.activated', size)),
+    ...(await entriesOfType(ledger.reader, region, 'policy.rejected', size)),
   ]
     .map(({ seq, entry }): PolicyChangeRecord => {
       const rejected = entry['type'] === 'policy.rejected';

@@ -1,7 +1,9 @@
 import { MAX_BUNDLE_ENTRIES, parseTilePath, type Ledger } from '../../ledger/index.ts';
+import { activationsToCite } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
 import { assertCoversRegion, assertInScope } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
+import { entriesOfType } from '../ledger-entries.ts';
 import { callerOf, type Handlers } from './types.ts';
 
 interface RegionParams {
@@ -70,7 +72,15 @@ export function ledgerHandlers(
       // to a request that names no range at all.
       const from = query.from ?? 0;
       const to = query.to ?? Math.min(size, from + MAX_BUNDLE_ENTRIES);
-      return reader.bundle(region, from, to, { trustedSize });
+      // Decisions in the range were made under policies activated earlier: the bundle cites those
+      // activations, so that `arbiter verify` can check them without the log from seq 0.
+      return reader.bundle(region, from, to, {
+        trustedSize,
+        cite: async (entries) =>
+          from === 0
+            ? []
+            : activationsToCite(entries, await entriesOfType(reader, region, 'policy.activated', from)),
+      });
     },
     createAttestation: async (request, reply) => {
       const region = regionOf(request.params);

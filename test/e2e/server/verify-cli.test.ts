@@ -173,6 +173,61 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     expect(code).toBe(1);
   });
 
+  it("verifies a later bundle's decisions against the earlier activations the service cites for them", async () => {
+    const activation = await activePolicy('sg');
+    for (let i = 0; i < 3; i++)
+      await service.ledger.append('sg', { type: 'attestation', statement: `sign-off ${i}` });
+    const decision = (id: string) => ({
+      type: 'decision',
+      decision_id: id,
+      region: 'sg',
+      stage: 'deployment',
+      subject: { model: 'credit-scoring', version: '1.0.0' },
+      policy: activation,
+      at: '2026-11-24T00:00:00.000Z',
+      result: { allow: true, deny: [], warn: [], obligations: [], waived: [] },
+    });
+    const { seq: from } = await service.ledger.append('sg', decision('d-1'));
+    await service.ledger.append('sg', decision('d-2'));
+    await service.ledger.integrate('sg');
+    const response = await service.app.inject({
+      url: `/v1/ledger/sg/bundle?from=${from}`,
+      headers: { authorization: `Bearer ${service.adminToken}` },
+    });
+    expect(response.statusCode).toBe(200);
+    const later = response.json();
+    expect(later.cited.map((e: { entry: { type: string } }) => e.entry.type)).toEqual(['policy.activated']);
+    const keys = await service.ledger.reader.keys('sg');
+    const verify = async (b: object) => {
+      const file = path.join(service.dataDir, 'sg-later.json');
+      await writeFile(file, JSON.stringify(b));
+      return runCli([
+        'verify',
+        file,
+        '--trusted-vkey',
+        keys.ed25519_vkey,
+        '--trusted-eip191-address',
+        keys.eip191_address,
+      ]);
+    };
+    const cited = await verify(later);
+    expect(cited.stdout).toContain('checked 2 entries (and 1 earlier entries they cite)');
+    expect(cited.stdout).toContain('checked 2 decisions against the policy activations before them');
+    expect(cited.stdout).not.toContain('decisions cite policy bundles');
+    expect(cited.code).toBe(0);
+    // Without the citation, the same decisions are left unverified, not failed.
+    const bare = {
+      ...later,
+      cited: [],
+      inclusion_proofs: later.inclusion_proofs.filter((p: { seq: number }) => p.seq >= from),
+    };
+    const uncited = await verify(bare);
+    expect(uncited.stdout).toContain(
+      'not verified: 2 decisions cite policy bundles activated before these entries',
+    );
+    expect(uncited.code).toBe(0);
+  });
+
   it('exits 2 when the bundle cannot be read', async () => {
     const { code, stderr } = await runCli(['verify', path.join(service.dataDir, 'missing.json')]);
     expect(code).toBe(2);

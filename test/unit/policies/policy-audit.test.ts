@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditPolicies, type RecordedEntry } from '../../../policies/index.ts';
+import { activationsToCite, auditPolicies, type RecordedEntry } from '../../../policies/index.ts';
 
 const [good, next, broken] = ['a', 'b', 'c'].map((x) => x.repeat(40)) as [string, string, string];
 const bundleOf = (commit: string) => commit.slice(0, 1).repeat(64);
@@ -97,7 +97,24 @@ describe('auditPolicies', () => {
       checked: 2,
       failures: [],
       unverified: [
-        '1 decisions cite policy bundles activated before these entries: verify a bundle from seq 0 to check them',
+        '1 decisions cite policy bundles activated before these entries, and the bundle cites no such activation: verify a bundle from seq 0 to check them',
+      ],
+    });
+  });
+
+  it("checks a later bundle's decisions against the earlier activations it cites, and reads nothing else of them", () => {
+    const range = log(100, decision('d-1', good), decision('d-2', next));
+    const cited = log(
+      40,
+      activated(good),
+      // A decision among the cited entries is context, not one of the bundle's to check.
+      decision('d-cited', broken),
+    );
+    expect(auditPolicies(range, { fromStart: false, cited })).toEqual({
+      checked: 2,
+      failures: [],
+      unverified: [
+        '1 decisions cite policy bundles activated before these entries, and the bundle cites no such activation: verify a bundle from seq 0 to check them',
       ],
     });
   });
@@ -109,5 +126,38 @@ describe('auditPolicies', () => {
       failures: [],
       unverified: [],
     });
+  });
+});
+
+describe('activationsToCite', () => {
+  it('cites the latest earlier activation of each policy a decision relies on and the range does not activate', () => {
+    const earlier = log(
+      0,
+      activated(good),
+      activated(next),
+      rejected(broken),
+      // The same commit and bundle activated again (restored after a refusal): the latest one is cited.
+      activated(good),
+      activated(broken, 'f'.repeat(64)),
+    );
+    const range = log(
+      10,
+      decision('d-1', good),
+      activated(next),
+      decision('d-2', next),
+      decision('d-3', broken, 'e'.repeat(64)),
+      { type: 'decision', decision_id: 'd-no-policy' },
+    );
+    expect(activationsToCite(range, earlier)).toEqual([3]);
+  });
+
+  it("cites an activation for a decision recorded before the range's own activation of its policy", () => {
+    const range = log(10, decision('d-1', next), activated(next), decision('d-2', next));
+    expect(activationsToCite(range, log(0, activated(next)))).toEqual([0]);
+  });
+
+  it('cites nothing when there is nothing to cite', () => {
+    expect(activationsToCite(log(10, decision('d-1', good)), [])).toEqual([]);
+    expect(activationsToCite([], log(0, activated(good)))).toEqual([]);
   });
 });
