@@ -20,7 +20,7 @@ export type {
   GitPolicySourceOptions,
   PolicySourceStatus,
 } from './engine/git-source.ts';
-export { auditWaivers, WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
+export { auditWaivers, waiversToCite, WaiverStore, WAIVER_APPROVER_ROLE } from './waivers/index.ts';
 export { activationsToCite, auditPolicies } from './decisions/index.ts';
 export type { EntryAudit, RecordedEntry } from './entry-audit.ts';
 export type {

@@ -150,7 +150,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
           ...tokenHandlers(tokens),
           ...artifactHandlers(artifacts),
           ...evaluationHandlers(evaluations),
-          ...ledgerHandlers(ledger, regions, clock),
+          ...ledgerHandlers(ledger, policies.waivers, regions, clock),
           ...decisionHandlers({ policies, ledger, evaluations, clock }),
           ...waiverHandlers(policies.waivers),
           ...reportHandlers(reports),

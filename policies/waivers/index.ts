@@ -1,5 +1,5 @@
 export { WaiverStore, WAIVER_APPROVER_ROLE } from './waiver-store.ts';
-export { auditWaivers } from './waiver-audit.ts';
+export { auditWaivers, waiversToCite } from './waiver-audit.ts';
 export type {
   AppendWaiverEntry,
   Waiver,

@@ -16,23 +16,46 @@ const subjectOf = (actor: unknown) => (isObject(actor) ? actor.subject : undefin
 const stateOf = (type: string) => type.slice('waiver.'.length);
 
 /**
+ * The waivers whose entries an audit bundle of `entries` should cite, so that auditWaivers can check its
+ * waived findings without the whole log: those a decision's waived finding names whose request is not among
+ * the entries (a waiver's history starts with its request, so all of it then lies before them, or partly so).
+ */
+export function waiversToCite(entries: readonly RecordedEntry[]): string[] {
+  const requested = new Set<string>();
+  const named = new Set<string>();
+  for (const { entry } of inSequence(entries)) {
+    if (entry.type === 'waiver.requested') requested.add(String(entry.waiver_id));
+    else if (entry.type === 'decision' && isObject(entry.result) && Array.isArray(entry.result.waived))
+      for (const finding of entry.result.waived)
+        if (isObject(finding) && typeof finding.waiver_id === 'string') named.add(finding.waiver_id);
+  }
+  return [...named].filter((id) => !requested.has(id)).sort();
+}
+
+/**
  * What an auditor can check offline of the waivers behind a region's decisions, from its ledger entries in
  * sequence order: each approval was made by a compliance officer other than the requester (four eyes), and
  * each waived finding of a decision cites a waiver for its rule, model and region that was approved earlier
  * in the log, was not rejected, expired or revoked before the decision, and had not reached its expiry at the
  * decision's time. `fromStart`: the entries begin at sequence number 0, so a waiver with no approval among
- * them never had one; otherwise its approval may lie before them, and the finding is left unverified.
+ * them never had one; otherwise its approval may lie before them, and the finding is left unverified unless
+ * `cited` holds that waiver's entries: entries from before them (proven as they are), of which only waiver
+ * entries are read.
  */
 export function auditWaivers(
   entries: readonly RecordedEntry[],
-  { fromStart }: { fromStart: boolean },
+  { fromStart, cited = [] }: { fromStart: boolean; cited?: readonly RecordedEntry[] },
 ): EntryAudit {
   const failures: { seq: number; message: string }[] = [];
   const waivers = new Map<string, WaiverHistory>();
   let checked = 0;
   let approvedBefore = 0;
+  let approvedInCited = 0;
   let byHashOnly = 0;
-  for (const { seq, entry } of inSequence(entries)) {
+  const citedWaivers = new Set<string>();
+  const earlier = inSequence(cited).filter(({ entry }) => String(entry.type).startsWith('waiver.'));
+  for (const { entry } of earlier) citedWaivers.add(String(entry.waiver_id));
+  for (const { seq, entry } of [...earlier, ...inSequence(entries)]) {
     const fail = (message: string) => failures.push({ seq, message });
     const type = String(entry.type);
     if (type.startsWith('waiver.')) {
@@ -80,6 +103,7 @@ export function auditWaivers(
         else approvedBefore++;
         continue;
       }
+      if (citedWaivers.has(id)) approvedInCited++;
       if (history.ended && history.ended.seq < seq)
         fail(`decision relies on waiver ${id}, ${stateOf(history.ended.type)} at seq ${history.ended.seq}`);
       if (Date.parse(String(entry.at)) >= Date.parse(String(history.expiresAt)))
@@ -97,7 +121,11 @@ export function auditWaivers(
   const unverified: string[] = [];
   if (approvedBefore > 0)
     unverified.push(
-      `${approvedBefore} waived findings cite waivers approved before these entries: verify a bundle from seq 0 to check them`,
+      `${approvedBefore} waived findings cite waivers approved before these entries, and the bundle cites none of their entries: verify a bundle from seq 0 to check them`,
+    );
+  if (approvedInCited > 0)
+    unverified.push(
+      `${approvedInCited} waived findings were checked against waiver entries the bundle cites from before its range: only a bundle from seq 0 shows that it cites all of them`,
     );
   if (byHashOnly > 0)
     unverified.push(

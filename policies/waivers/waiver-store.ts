@@ -339,6 +339,30 @@ export class WaiverStore {
     return asOf(row, now);
   }
 
+  /**
+   * The sequence numbers of the entries recorded for these waivers (request and every status change) in
+   * `region`'s log below `before`, ascending: what an audit bundle starting at `before` cites for them.
+   */
+  async entrySeqs(region: string, ids: readonly string[], before: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const requests = this.db
+      .selectFrom('policy_waiver')
+      .select('ledger_seq')
+      .where('region', '=', region)
+      .where('id', 'in', ids)
+      .where('ledger_seq', '<', before);
+    const changes = this.db
+      .selectFrom('policy_waiver_change')
+      .innerJoin('policy_waiver', 'policy_waiver.id', 'policy_waiver_change.waiver_id')
+      .select('policy_waiver_change.ledger_seq')
+      .where('policy_waiver.region', '=', region)
+      .where('policy_waiver_change.waiver_id', 'in', ids)
+      .where('policy_waiver_change.ledger_seq', '<', before);
+    const rows = await requests.unionAll(changes).execute();
+    // bigint columns come back as strings from node-postgres.
+    return rows.map((r) => Number(r.ledger_seq)).sort((a, b) => a - b);
+  }
+
   /** Waivers as they stand now (see get), filtered by that status. */
   async list(filter: { model?: string; region?: string; status?: Waiver['status'] } = {}): Promise<Waiver[]> {
     const now = this.clock();

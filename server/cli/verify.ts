@@ -156,7 +156,7 @@ export function registerVerifyCommand(program: Command): void {
       const entries = Array.isArray(bundle.entries) ? bundle.entries : [];
       const cited = Array.isArray(bundle.cited) ? bundle.cited : [];
       const audits = {
-        waivers: auditWaivers(entries, { fromStart: bundle.from === 0 }),
+        waivers: auditWaivers(entries, { fromStart: bundle.from === 0, cited }),
         policies: auditPolicies(entries, { fromStart: bundle.from === 0, cited }),
       };
       let ok = report.ok && audits.waivers.failures.length === 0 && audits.policies.failures.length === 0;

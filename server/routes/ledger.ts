@@ -1,9 +1,9 @@
 import { MAX_BUNDLE_ENTRIES, parseTilePath, type Ledger } from '../../ledger/index.ts';
-import { activationsToCite } from '../../policies/index.ts';
+import type { WaiverStore } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
 import { assertCoversRegion, assertInScope } from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
-import { entriesOfType } from '../ledger-entries.ts';
+import { auditCitations } from '../ledger-entries.ts';
 import { callerOf, type Handlers } from './types.ts';
 
 interface RegionParams {
@@ -15,6 +15,7 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export function ledgerHandlers(
   ledger: Ledger,
+  waivers: WaiverStore,
   regions: ReadonlyMap<string, Region>,
   clock: () => Date,
 ): Handlers {
@@ -72,14 +73,9 @@ export function ledgerHandlers(
       // to a request that names no range at all.
       const from = query.from ?? 0;
       const to = query.to ?? Math.min(size, from + MAX_BUNDLE_ENTRIES);
-      // Decisions in the range were made under policies activated earlier: the bundle cites those
-      // activations, so that `arbiter verify` can check them without the log from seq 0.
       return reader.bundle(region, from, to, {
         trustedSize,
-        cite: async (entries) =>
-          from === 0
-            ? []
-            : activationsToCite(entries, await entriesOfType(reader, region, 'policy.activated', from)),
+        cite: auditCitations(reader, waivers, region, from),
       });
     },
     createAttestation: async (request, reply) => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOpenApi, operationsOf } from '../../../server/openapi.ts';
+import { runCli } from '../../support/cli.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
 
 // The policy samples are written for this instant (their evidence ages are counted from it).
@@ -327,6 +328,55 @@ describe('decisions through the API', () => {
     expect(denied.allow).toBe(false);
     expect(denied.deny.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-DP-GAP']);
     expect(denied.waived.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-IMPACT-RATIO']);
+  });
+
+  it('serves a bundle of a later range that cites the policy activation and waiver entries its decision relies on', async () => {
+    const decision = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
+    expect(decision.waived.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-IMPACT-RATIO']);
+    const from = decision.ledger.seq;
+    await service.ledger.integrate('us');
+    const bundle = (await call('GET', `/v1/ledger/us/bundle?from=${from}`, auditor)).json();
+    const waiverId = decision.waived[0].waiver_id;
+    expect(bundle.cited.map((e: { entry: { type: string; waiver_id?: string } }) => e.entry)).toEqual([
+      expect.objectContaining({ type: 'policy.activated', commit: decision.policy.revision }),
+      expect.objectContaining({ type: 'waiver.requested', waiver_id: waiverId }),
+      expect.objectContaining({ type: 'waiver.approved', waiver_id: waiverId }),
+    ]);
+    const keys = (await call('GET', '/v1/ledger/us/keys', auditor)).json();
+    const verify = (b: object) => {
+      const file = path.join(service.dataDir, 'later-bundle.json');
+      writeFileSync(file, JSON.stringify(b));
+      return runCli([
+        'verify',
+        file,
+        '--trusted-vkey',
+        keys.ed25519_vkey,
+        '--trusted-eip191-address',
+        keys.eip191_address,
+      ]);
+    };
+    const { code, stdout } = await verify(bundle);
+    expect(stdout).toContain(`checked ${bundle.entries.length} entries (and 3 earlier entries they cite)`);
+    expect(stdout).toContain('checked 1 decisions against the policy activations before them');
+    expect(stdout).toContain('checked 1 waived findings');
+    expect(stdout).toContain('1 waived findings were checked against waiver entries the bundle cites');
+    expect(stdout).not.toMatch(/activated before these entries|approved before these entries/);
+    expect(code).toBe(0);
+
+    // An operator citing the request but not the approval: the decision relies on a waiver never approved.
+    const approval = bundle.cited.find(
+      (e: { entry: { type: string } }) => e.entry.type === 'waiver.approved',
+    );
+    const partial = {
+      ...bundle,
+      cited: bundle.cited.filter((e: { seq: number }) => e.seq !== approval.seq),
+      inclusion_proofs: bundle.inclusion_proofs.filter((p: { seq: number }) => p.seq !== approval.seq),
+    };
+    const withoutApproval = await verify(partial);
+    expect(withoutApproval.stdout).toContain(
+      `FAIL waiver (seq ${from}): decision relies on waiver ${waiverId}, never approved before it`,
+    );
+    expect(withoutApproval.code).toBe(1);
   });
 
   it("renders the region's quarterly report from those decisions and records it in the ledger", async () => {

@@ -377,7 +377,7 @@ describe('WaiverStore', () => {
       code: 'WAIVER_NOT_ACTIVE',
       message: `waiver ${waiver.id} is requested, not approved`,
     });
-    await store.approve(waiver.id, bob, 'the KS alarm is a known seasonal effect');
+    const approval = await store.approve(waiver.id, bob, 'the KS alarm is a known seasonal effect');
     expect((await store.activeFor('fraud', 'eu')).map((w) => w.id)).toEqual([waiver.id]);
     await expect(store.revoke(waiver.id, bob, 'because')).rejects.toMatchObject({
       code: 'WAIVER_INVALID',
@@ -423,6 +423,12 @@ describe('WaiverStore', () => {
     expect((await store.get(waiver.id)).status).toBe('revoked');
     expect((await store.expireDue()).map((c) => c.waiver.id)).not.toContain(waiver.id);
     expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.approved', 'waiver.revoked']);
+    // What an audit bundle starting later cites for it: every entry of its history below the bundle's start.
+    const seqs = [waiver.ledger_seq!, approval.ledger.seq, revoked.ledger.seq].map(Number);
+    expect(await store.entrySeqs('eu', [waiver.id, 'w-none'], revoked.ledger.seq + 1)).toEqual(seqs);
+    expect(await store.entrySeqs('eu', [waiver.id], revoked.ledger.seq)).toEqual(seqs.slice(0, 2));
+    expect(await store.entrySeqs('us', [waiver.id], revoked.ledger.seq + 1)).toEqual([]);
+    expect(await store.entrySeqs('eu', [], revoked.ledger.seq + 1)).toEqual([]);
   });
 
   it('does not revoke a waiver whose expiry passed: it is no longer in force', async () => {

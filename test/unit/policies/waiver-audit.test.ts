@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditWaivers, type RecordedEntry } from '../../../policies/index.ts';
+import { auditWaivers, waiversToCite, type RecordedEntry } from '../../../policies/index.ts';
 
 const alice = { subject: 'alice', role: 'compliance_officer' };
 const bob = { subject: 'bob', role: 'compliance_officer' };
@@ -109,12 +109,72 @@ describe('auditWaivers', () => {
     const audit = auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z'), byHash), { fromStart: false });
     expect(audit.failures).toEqual([]);
     expect(audit.unverified).toEqual([
-      '1 waived findings cite waivers approved before these entries: verify a bundle from seq 0 to check them',
+      '1 waived findings cite waivers approved before these entries, and the bundle cites none of their entries: verify a bundle from seq 0 to check them',
       'waived findings of 1 decisions recorded by hash (result_sha256): the entries do not list them',
     ]);
     // From the log's first entry, a waiver never approved in it was never approved.
     expect(auditWaivers(log(0, decision('2026-11-24T00:00:00.000Z')), { fromStart: true }).failures).toEqual([
       { seq: 0, message: 'decision relies on waiver w-1, never approved before it' },
     ]);
+  });
+
+  it('checks findings against the waiver entries a later bundle cites, saying what only seq 0 shows', () => {
+    const cited = log(3, waiver('waiver.requested', alice), waiver('waiver.approved', bob));
+    const audit = auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), { fromStart: false, cited });
+    expect(audit).toEqual({
+      checked: 1,
+      failures: [],
+      unverified: [
+        '1 waived findings were checked against waiver entries the bundle cites from before its range: only a bundle from seq 0 shows that it cites all of them',
+      ],
+    });
+    // Cited entries are read as the range's are: a revocation before the range, a self-approval.
+    const revoked = log(
+      3,
+      waiver('waiver.requested', alice),
+      waiver('waiver.approved', bob),
+      waiver('waiver.revoked', alice),
+    );
+    expect(
+      auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), { fromStart: false, cited: revoked })
+        .failures,
+    ).toEqual([{ seq: 40, message: 'decision relies on waiver w-1, revoked at seq 5' }]);
+    const selfApproved = log(3, waiver('waiver.requested', alice), waiver('waiver.approved', alice));
+    expect(
+      auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), { fromStart: false, cited: selfApproved })
+        .failures,
+    ).toEqual([{ seq: 4, message: 'waiver w-1 was approved by alice, who requested it (four eyes)' }]);
+    // A request cited without its approval: the waiver was never approved, as far as the bundle shows.
+    expect(
+      auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), {
+        fromStart: false,
+        cited: log(3, waiver('waiver.requested', alice)),
+      }).failures,
+    ).toEqual([{ seq: 40, message: 'decision relies on waiver w-1, never approved before it' }]);
+    // A decision among the cited entries is context, not one of the bundle's to check.
+    expect(
+      auditWaivers([], { fromStart: false, cited: log(3, decision('2026-11-24T00:00:00.000Z')) }).checked,
+    ).toBe(0);
+  });
+});
+
+describe('waiversToCite', () => {
+  it('names the waivers findings rely on whose request is not among the entries', () => {
+    const entries = log(
+      40,
+      decision('2026-11-24T00:00:00.000Z', [
+        { rule: 'SEC-FINDING', waiver_id: 'w-1' },
+        { rule: 'FAIR-DP-GAP', waiver_id: 'w-3' },
+      ]),
+      waiver('waiver.requested', alice, { waiver_id: 'w-2' }),
+      decision('2026-11-25T00:00:00.000Z', [
+        { rule: 'SEC-FINDING', waiver_id: 'w-2' },
+        'hostile' as unknown as object,
+        { waiver_id: 7 },
+      ]),
+      { type: 'decision', result: null },
+    );
+    expect(waiversToCite(entries)).toEqual(['w-1', 'w-3']);
+    expect(waiversToCite([])).toEqual([]);
   });
 });
