@@ -90,7 +90,7 @@ export const CONFIG_VARIABLES = {
     'comma-separated addresses or CIDR ranges (or loopback, linklocal, uniquelocal) of the reverse proxies in front, whose X-Forwarded-For names the client; unset → the connecting address is the client',
   ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
   ARBITER_ARTIFACT_MAX_BYTES:
-    'largest artifact upload in bytes, 1–1073741823 (default 268435456 = 256 MiB); an artifact is stored as one PostgreSQL bytea value, which holds less than 1 GiB',
+    'largest artifact upload in bytes, 1–17179869184 (default 268435456 = 256 MiB; at most 16 GiB)',
   ARBITER_POLICY_REPO:
     "Git repository holding the policies: a path on this machine, or a URL to clone and fetch (https://, ssh://, git@host:path, file://; Git's credential helpers and SSH keys authenticate); unset → Arbiter's own policies/",
   ARBITER_POLICY_BRANCH: 'branch of ARBITER_POLICY_REPO to follow (default main)',
@@ -165,8 +165,11 @@ function isProxyAddress(entry: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
-/** PostgreSQL's limit on one field value (bytea included): 1 GiB less one byte. */
-const MAX_BYTEA_BYTES = 1024 ** 3 - 1;
+/**
+ * The most ARBITER_ARTIFACT_MAX_BYTES may allow: an upload lands twice on the data folder's disk (its scratch
+ * copy, then the database) before it is known to be wanted, and an evaluation reads it through once more.
+ */
+const MAX_ARTIFACT_BYTES = 16 * 1024 ** 3;
 
 const intInRange = (min: number, max: number) =>
   z
@@ -204,7 +207,7 @@ export const configSchema = z.object({
   ARBITER_OIDC_CONFIG: z.string().trim().min(1).optional(),
   ARBITER_AUTH_FAILURE_LIMIT: intInRange(0, 100_000).default(20),
   ARBITER_AUTH_FAILURE_WINDOW_S: intInRange(1, 86_400).default(60),
-  ARBITER_ARTIFACT_MAX_BYTES: intInRange(1, MAX_BYTEA_BYTES).default(256 * 1024 ** 2),
+  ARBITER_ARTIFACT_MAX_BYTES: intInRange(1, MAX_ARTIFACT_BYTES).default(256 * 1024 ** 2),
   // A mistyped path would otherwise leave the service serving the last policy it activated, with no new
   // commit ever picked up.
   ARBITER_POLICY_REPO: z

@@ -49,17 +49,6 @@ export interface ServiceOptions {
 }
 
 /**
- * The embedded database (PGlite, in this process's memory) copies a bytea parameter several times over: an
- * 80 MB artifact took 1.6 GB of the process, a 101 MB one exhausted the heap and ended the service. Artifacts
- * it stores are held to this size; PostgreSQL takes the configured one.
- */
-export const EMBEDDED_ARTIFACT_MAX_BYTES = 64 * 1024 ** 2;
-
-export function artifactLimitOf(kind: DatabaseHandle['kind'], configured: number): number {
-  return kind === 'pglite' ? Math.min(configured, EMBEDDED_ARTIFACT_MAX_BYTES) : configured;
-}
-
-/**
  * The composition root: opens the database, migrates it, wires the modules and builds the app. It does not
  * listen; `serve` does.
  */
@@ -97,19 +86,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       onError: (err) => log.error({ err }, 'ledger background work failed'),
     });
     queue = await startJobQueue(database);
-    const artifactMaxBytes = artifactLimitOf(database.kind, config.artifactMaxBytes);
-    if (artifactMaxBytes < config.artifactMaxBytes)
-      log.info(
-        { configured: config.artifactMaxBytes, limit: artifactMaxBytes },
-        'the embedded database holds smaller artifacts than ARBITER_ARTIFACT_MAX_BYTES; set DATABASE_URL for larger ones',
-      );
     const scratchDir = await prepareScratchDir(path.join(config.dataDir, 'scratch'));
-    const artifacts = new ArtifactStore(serverDb, artifactMaxBytes, scratchDir);
+    const artifacts = new ArtifactStore(serverDb, config.artifactMaxBytes, scratchDir);
     const evaluations = new Evaluations(
       serverDb,
       artifacts,
       queue,
-      { ...config.evaluations, maxBytes: artifactMaxBytes },
+      { ...config.evaluations, maxBytes: config.artifactMaxBytes },
       log,
       clock,
     );

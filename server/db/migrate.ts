@@ -11,6 +11,7 @@ import * as serverReports from './migrations/2026_11_23_0004_server_reports.ts';
 import * as serverEvaluationHeartbeat from './migrations/2026_12_02_0000_server_evaluation_heartbeat.ts';
 import * as serverEvaluationIssuer from './migrations/2026_12_04_0000_server_evaluation_issuer.ts';
 import * as serverArtifactUploads from './migrations/2026_12_04_0001_server_artifact_uploads.ts';
+import * as serverArtifactChunks from './migrations/2026_12_04_0002_server_artifact_chunks.ts';
 
 /**
  * The one migration set: the server's own migrations and every module's, by name. Names start with a
@@ -28,6 +29,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_12_02_0000_server_evaluation_heartbeat': serverEvaluationHeartbeat,
   '2026_12_04_0000_server_evaluation_issuer': serverEvaluationIssuer,
   '2026_12_04_0001_server_artifact_uploads': serverArtifactUploads,
+  '2026_12_04_0002_server_artifact_chunks': serverArtifactChunks,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

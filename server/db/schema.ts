@@ -34,9 +34,15 @@ export interface ArtifactTable {
   size: number;
   media_type: string;
   filename: string | null;
-  content: Buffer;
   created_at: Generated<Date>;
   created_by: string;
+}
+
+/** An artifact's bytes, in chunks numbered from 0 in file order. */
+export interface ArtifactChunkTable {
+  sha256: string;
+  idx: number;
+  bytes: Buffer;
 }
 
 /** Who uploaded an artifact, under which name: one row per uploader (a subject at an issuer). */
@@ -100,6 +106,7 @@ export interface ServerTables {
   model: ModelTable;
   api_token: ApiTokenTable;
   artifact: ArtifactTable;
+  artifact_chunk: ArtifactChunkTable;
   artifact_upload: ArtifactUploadTable;
   evaluation: EvaluationTable;
   report: ReportTable;

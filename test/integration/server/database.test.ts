@@ -59,6 +59,14 @@ describe(`database on ${testDatabaseKind()}`, () => {
         },
         { sha256: 'c'.repeat(64), uploaded_by: 'tokXlookalike', uploaded_by_issuer: null, filename: null },
       ]);
+      // Their bytes, stored whole before artifact_chunk, are each one's only chunk.
+      const chunks = await sql<{ sha256: string; idx: number; bytes: Uint8Array }>`
+        select sha256, idx, bytes from artifact_chunk order by sha256`.execute(legacy.db);
+      expect(chunks.rows.map((r) => [r.sha256[0], r.idx, Buffer.from(r.bytes).toString('hex')])).toEqual([
+        ['a', 0, '00'],
+        ['b', 0, '00'],
+        ['c', 0, '00'],
+      ]);
     } finally {
       await legacy.close();
     }

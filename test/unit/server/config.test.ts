@@ -135,12 +135,12 @@ describe('loadConfig', () => {
       );
   });
 
-  it('refuses an artifact limit PostgreSQL could not store as one value', () => {
-    expect(loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(1024 ** 3 - 1) }).artifactMaxBytes).toBe(
-      1024 ** 3 - 1,
+  it('takes artifact limits past one bytea value, up to 16 GiB', () => {
+    expect(loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(16 * 1024 ** 3) }).artifactMaxBytes).toBe(
+      16 * 1024 ** 3,
     );
     expect(
-      configError(() => loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(1024 ** 3) })).message,
+      configError(() => loadConfig({ ARBITER_ARTIFACT_MAX_BYTES: String(16 * 1024 ** 3 + 1) })).message,
     ).toContain('ARBITER_ARTIFACT_MAX_BYTES');
   });
 
