@@ -359,8 +359,7 @@ export class WaiverStore {
       .where('policy_waiver_change.waiver_id', 'in', ids)
       .where('policy_waiver_change.ledger_seq', '<', before);
     const rows = await requests.unionAll(changes).execute();
-    // bigint columns come back as strings from node-postgres.
-    return rows.map((r) => Number(r.ledger_seq)).sort((a, b) => a - b);
+    return rows.map((r) => r.ledger_seq!).sort((a, b) => a - b);
   }
 
   /** Waivers as they stand now (see get), filtered by that status. */
