@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,6 +27,23 @@ export async function runCli(
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/** `arbiter verify` of `bundle`, written to `file`, with the log's published keys pinned, as an auditor runs it. */
+export async function verifyBundleFile(
+  bundle: object,
+  file: string,
+  keys: { ed25519_vkey: string; eip191_address: string },
+): Promise<CliResult> {
+  await writeFile(file, JSON.stringify(bundle));
+  return runCli([
+    'verify',
+    file,
+    '--trusted-vkey',
+    keys.ed25519_vkey,
+    '--trusted-eip191-address',
+    keys.eip191_address,
+  ]);
 }
 
 /** A free TCP port on loopback. */

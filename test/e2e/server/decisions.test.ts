@@ -5,7 +5,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOpenApi, operationsOf } from '../../../server/openapi.ts';
-import { runCli } from '../../support/cli.ts';
+import { verifyBundleFile } from '../../support/cli.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
 
 // The policy samples are written for this instant (their evidence ages are counted from it).
@@ -343,18 +343,7 @@ describe('decisions through the API', () => {
       expect.objectContaining({ type: 'waiver.approved', waiver_id: waiverId }),
     ]);
     const keys = (await call('GET', '/v1/ledger/us/keys', auditor)).json();
-    const verify = (b: object) => {
-      const file = path.join(service.dataDir, 'later-bundle.json');
-      writeFileSync(file, JSON.stringify(b));
-      return runCli([
-        'verify',
-        file,
-        '--trusted-vkey',
-        keys.ed25519_vkey,
-        '--trusted-eip191-address',
-        keys.eip191_address,
-      ]);
-    };
+    const verify = (b: object) => verifyBundleFile(b, path.join(service.dataDir, 'later-bundle.json'), keys);
     const { code, stdout } = await verify(bundle);
     expect(stdout).toContain(`checked ${bundle.entries.length} entries (and 3 earlier entries they cite)`);
     expect(stdout).toContain('checked 1 decisions against the policy activations before them');

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../support/cli.ts';
+import { runCli, verifyBundleFile } from '../../support/cli.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
 
 describe('arbiter verify and arbiter ledger fsck', () => {
@@ -29,17 +29,11 @@ describe('arbiter verify and arbiter ledger fsck', () => {
   /** `arbiter verify` of the region's whole log, exported as an audit bundle, with its published keys pinned. */
   const verifyWholeLog = async (region: string) => {
     const size = (await service.ledger.integrate(region)).size;
-    const file = path.join(service.dataDir, `${region}-bundle.json`);
-    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle(region, 0, size)));
-    const keys = await service.ledger.reader.keys(region);
-    return runCli([
-      'verify',
-      file,
-      '--trusted-vkey',
-      keys.ed25519_vkey,
-      '--trusted-eip191-address',
-      keys.eip191_address,
-    ]);
+    return verifyBundleFile(
+      await service.ledger.reader.bundle(region, 0, size),
+      path.join(service.dataDir, `${region}-bundle.json`),
+      await service.ledger.reader.keys(region),
+    );
   };
 
   /** The commit and bundle the service recorded activating in the region's log when it started. */
@@ -198,18 +192,7 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     const later = response.json();
     expect(later.cited.map((e: { entry: { type: string } }) => e.entry.type)).toEqual(['policy.activated']);
     const keys = await service.ledger.reader.keys('sg');
-    const verify = async (b: object) => {
-      const file = path.join(service.dataDir, 'sg-later.json');
-      await writeFile(file, JSON.stringify(b));
-      return runCli([
-        'verify',
-        file,
-        '--trusted-vkey',
-        keys.ed25519_vkey,
-        '--trusted-eip191-address',
-        keys.eip191_address,
-      ]);
-    };
+    const verify = (b: object) => verifyBundleFile(b, path.join(service.dataDir, 'sg-later.json'), keys);
     const cited = await verify(later);
     expect(cited.stdout).toContain('checked 2 entries (and 1 earlier entries they cite)');
     expect(cited.stdout).toContain('checked 2 decisions against the policy activations before them');
