@@ -15,12 +15,12 @@ echo "== opa check --strict (capabilities: policies/capabilities.json)"
 "$opa" check --strict --capabilities "$policies/capabilities.json" -b "$policies"
 echo "== opa test --coverage --threshold $threshold"
 # With a threshold opa prints the whole coverage report; show it only when the check fails.
-if ! report="$(cd "$policies" && "$opa" test -b . --threshold "$threshold" 2>&1)"; then
+if ! report="$(cd "$policies" && "$opa" test -b . --capabilities capabilities.json --threshold "$threshold" 2>&1)"; then
   echo "$report"
   exit 1
 fi
 echo "$report" | tail -n 3 | grep -o '"coverage": [0-9.]*' | sed 's/"coverage"/overall coverage/'
-(cd "$policies" && "$opa" test -b .)
+(cd "$policies" && "$opa" test -b . --capabilities capabilities.json)
 echo "== samples"
 for stage in training deployment monitoring; do
   for kind in allowed denied; do

@@ -114,12 +114,15 @@ async function rulesOf(
 
 /**
  * Runs the Rego unit tests (`opa test`) of a policy folder; failures become POLICY_TEST_FAILED with opa's
- * report. A folder without tests fails too: deleting the tests must not be a way past them.
+ * report. A folder without tests fails too: deleting the tests must not be a way past them. The tests get the
+ * builtins the Wasm runtime has, no more: a commit's tests are code its author chose, run on this server, and
+ * with opa's full set they could read its environment (`opa.runtime`), reach the network (`http.send`) or
+ * print what they found into the reason of the commit's refusal, which every region's ledger records for good.
  */
 export async function testPolicies(sourceDir: string, options: { opa?: string } = {}): Promise<string> {
   const { stdout } = await runOpa(
     resolveOpaBinary(options.opa),
-    ['test', '-b', '.', '--fail-on-empty'],
+    ['test', '-b', '.', '--fail-on-empty', '--capabilities', WASM_CAPABILITIES],
     'POLICY_TEST_FAILED',
     { cwd: sourceDir },
   );

@@ -23,6 +23,17 @@ export interface OpaRun {
 }
 
 /**
+ * The environment opa runs in: only what it needs to start. It runs a policy commit's own Rego (its tests), and
+ * that commit's author must not get to read this server's secrets, which live in its environment, through
+ * `opa.runtime().env`; the capabilities keep tests from calling that builtin, and this keeps the secrets out of
+ * reach should a capabilities file ever allow it.
+ */
+function opaEnvironment(): NodeJS.ProcessEnv {
+  const { PATH, TMPDIR } = process.env;
+  return { ...(PATH === undefined ? {} : { PATH }), ...(TMPDIR === undefined ? {} : { TMPDIR }) };
+}
+
+/**
  * Runs the opa CLI; a non-zero exit becomes PolicyError with `code` and opa's own output as the message
  * (that output is the reason a rejected commit shows in the policy status).
  */
@@ -36,7 +47,12 @@ export function runOpa(
     execFile(
       opa,
       args,
-      { cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: options.cwd,
+        env: opaEnvironment(),
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const output = `${stdout}\n${stderr}`.trim();

@@ -98,6 +98,30 @@ describe('buildBundle', () => {
     });
   });
 
+  it("never lets a policy's tests read this server's environment into the refusal", async () => {
+    const hostile = path.join(scratch, 'hostile');
+    await cp(POLICIES_DIR, hostile, { recursive: true });
+    const secret = 'a-secret-the-test-must-not-see';
+    for (const [file, body] of [
+      ['env_test.rego', 'test_env if {\n\tprint(opa.runtime().env.ARBITER_TEST_SECRET)\n\tfalse\n}'],
+      ['http_test.rego', 'test_http if {\n\thttp.send({"method": "GET", "url": "http://127.0.0.1:1"})\n}'],
+    ])
+      await writeFile(path.join(hostile, file), `package arbiter.hostile\n\n${body}\n`);
+    process.env.ARBITER_TEST_SECRET = secret;
+    try {
+      const failure = await testPolicies(hostile).then(
+        () => undefined,
+        (err: unknown) => err as PolicyError,
+      );
+      expect(failure).toMatchObject({ code: 'POLICY_TEST_FAILED' });
+      expect(failure!.message).toMatch(/undefined function (internal\.print|opa\.runtime)/);
+      expect(failure!.message).toMatch(/undefined function http\.send/);
+      expect(failure!.message).not.toContain(secret);
+    } finally {
+      delete process.env.ARBITER_TEST_SECRET;
+    }
+  });
+
   it('keeps bundles by sha256 and reads them back intact', async () => {
     const store = createBundleStore(path.join(scratch, 'bundles'));
     // The same bundle stored twice at once (a simulation of the head a poll is building): both succeed.
