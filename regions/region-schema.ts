@@ -66,7 +66,8 @@ export const policyDataSchema = z
     evidence: z
       .object({
         max_age_days: days,
-        bias_audit_max_age_days: days.optional(),
+        // Calendar months, as the law counts a year: 365 days falls a day short across 29 February.
+        bias_audit_max_age_months: z.number().int().min(1).max(120).optional(),
         // How far a piece of evidence may be dated after the decision clock before it counts as future-dated
         // (EVIDENCE-FUTURE-DATED): the clocks of the machine that gathered it and of this service disagree a
         // little. Whole seconds; 5 minutes unless the region says otherwise.

@@ -76,6 +76,19 @@ test_fail_unacceptable_risk_is_not_waivable if {
 	}
 }
 
+test_fail_stale_ll144_bias_audit_is_not_waivable if {
+	waiver := {"id": "w-1", "rule": "LL144-BIAS-AUDIT-STALE", "model": "credit", "region": "us-nyc", "expires_at": "2026-12-31T00:00:00Z"}
+	nyc := {"us-nyc": object.union(_regions.eu, {"evidence": {"bias_audit_max_age_months": 12}})}
+	inp := object.union(_input(0.7, [waiver]), {
+		"event": {"region": "us-nyc"},
+		"evidence": {"bias_audit": {"completed_at": "2025-06-01T00:00:00Z"}},
+	})
+	d := deployment.decision with input as inp with data.regions as nyc
+	d.allow == false
+	{v.rule | some v in d.deny} == {"LL144-BIAS-AUDIT-STALE"}
+	d.waived == set()
+}
+
 test_fail_input_rules_are_not_waivable if {
 	waivers := [
 		{"id": "w-1", "rule": "INPUT-CLOCK-INVALID", "model": "credit", "region": "eu", "expires_at": "2026-12-31T00:00:00Z"},

@@ -101,11 +101,13 @@ _undated(chain) := {violation |
 # title: Bias audit no older than the region allows
 # description: |
 #   NYC LL144 §20-871 - an AEDT may be used only if a bias audit was done within the last year. Only a
-#   dated audit that is neither too old nor in the future shows that.
+#   dated audit that is neither too old nor in the future shows that. The law forbids the use outright, so
+#   no waiver lifts this.
 # custom:
 #   id: LL144-BIAS-AUDIT-STALE
 #   regulation: [nyc-ll144]
 #   severity: critical
+#   waivable: false
 deny contains violation if {
 	some message in _bias_audit_problems
 	violation := result.fail(rego.metadata.chain(), {
@@ -115,7 +117,7 @@ deny contains violation if {
 }
 
 _bias_audit_problems contains "no dated bias audit (bias_audit.completed_at) in the evidence" if {
-	_limits.bias_audit_max_age_days
+	_limits.bias_audit_max_age_months
 	not _bias_audit_dated
 }
 
@@ -129,19 +131,19 @@ _dated(ts) if time.epoch_seconds(ts)
 
 _bias_audit_problems contains message if {
 	completed_at := input.evidence.bias_audit.completed_at
-	time.older_than_days(completed_at, input.event.now, _limits.bias_audit_max_age_days)
+	time.older_than_months(completed_at, input.event.now, _limits.bias_audit_max_age_months)
 	message := concat("", [
 		"bias audit completed ", json.marshal(time.age_days(completed_at, input.event.now)),
-		" days ago, more than the maximum of ", json.marshal(_limits.bias_audit_max_age_days),
+		" days ago, more than the ", json.marshal(_limits.bias_audit_max_age_months), " months allowed",
 	])
 }
 
 _bias_audit_problems contains message if {
-	_limits.bias_audit_max_age_days
+	_limits.bias_audit_max_age_months
 	completed_at := input.evidence.bias_audit.completed_at
 	time.later_than(completed_at, input.event.now, _skew)
 	message := concat("", [
 		"bias audit dated ", json.marshal(completed_at), ", after the decision clock: no audit within the last ",
-		json.marshal(_limits.bias_audit_max_age_days), " days is shown",
+		json.marshal(_limits.bias_audit_max_age_months), " months is shown",
 	])
 }

@@ -4,7 +4,7 @@ import data.arbiter.checks.freshness as policy
 
 _data := {
 	"eu": {"evidence": {"max_age_days": 90, "clock_skew_seconds": 300}},
-	"us-nyc": {"evidence": {"max_age_days": 90, "bias_audit_max_age_days": 365, "clock_skew_seconds": 300}},
+	"us-nyc": {"evidence": {"max_age_days": 90, "bias_audit_max_age_months": 12, "clock_skew_seconds": 300}},
 	"ca": {"evidence": {"max_age_days": 90}},
 }
 
@@ -101,7 +101,7 @@ test_fail_future_bias_audit if {
 	inp := _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": "2099-01-01T00:00:00Z"}})
 	{v.rule: v.message | some v in policy.deny} == {
 		"EVIDENCE-FUTURE-DATED": "bias_audit.completed_at is \"2099-01-01T00:00:00Z\", after the decision clock (input.event.now) by more than the allowed clock skew of 300 s",
-		"LL144-BIAS-AUDIT-STALE": "bias audit dated \"2099-01-01T00:00:00Z\", after the decision clock: no audit within the last 365 days is shown",
+		"LL144-BIAS-AUDIT-STALE": "bias audit dated \"2099-01-01T00:00:00Z\", after the decision clock: no audit within the last 12 months is shown",
 	} with input as inp
 		with data.regions as _data
 	{v.evidence_keys | some v in policy.deny} == {["bias_audit.completed_at"]} with input as inp with data.regions as _data
@@ -131,10 +131,37 @@ test_fail_bias_audit_older_than_a_year if {
 		"title": "Bias audit no older than the region allows",
 		"regulation": ["nyc-ll144"],
 		"severity": "critical",
-		"message": "bias audit completed 418 days ago, more than the maximum of 365",
+		"message": "bias audit completed 418 days ago, more than the 12 months allowed",
 		"evidence_keys": ["bias_audit.completed_at"],
+		"waivable": false,
 	}} with input as _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": "2025-10-01T00:00:00Z"}})
 		with data.regions as _data
+}
+
+test_success_bias_audit_within_a_calendar_year_across_a_leap_day if {
+	# 365 days after 2027-03-01 is 2028-02-29, a day before the audit's first anniversary.
+	inp := object.union(
+		_input("us-nyc", {"generated_at": "2028-02-28T00:00:00Z", "bias_audit": {"completed_at": "2027-03-01T00:00:00Z"}}),
+		{"event": {"now": "2028-02-29T12:00:00Z"}},
+	)
+	count(policy.deny) == 0 with input as inp with data.regions as _data
+}
+
+test_fail_bias_audit_a_moment_past_its_anniversary if {
+	inp := object.union(
+		_input("us-nyc", {"generated_at": "2028-02-28T00:00:00Z", "bias_audit": {"completed_at": "2027-03-01T00:00:00Z"}}),
+		{"event": {"now": "2028-03-01T00:00:00.000000001Z"}},
+	)
+	{v.rule | some v in policy.deny} == {"LL144-BIAS-AUDIT-STALE"} with input as inp with data.regions as _data
+}
+
+test_fail_bias_audit_with_an_impossible_time_is_undated if {
+	# Read as later instants, these would make an audit of 2025-11-20 look young enough.
+	every completed_at in ["2025-11-20T99:99:99Z", "2025-11-20T00:00:00-99:59", "2025-11-31T00:00:00Z"] {
+		inp := _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": completed_at}})
+		{v.message | some v in policy.deny} == {"no dated bias audit (bias_audit.completed_at) in the evidence"} with input as inp
+			with data.regions as _data
+	}
 }
 
 test_fail_missing_bias_audit if {

@@ -33,17 +33,41 @@ _parse(ts) := [_epoch_seconds(m), _nanos(m[7])] if {
 	[m] := regex.find_all_string_submatch_n(_rfc3339, ts, 1)
 }
 
-# _epoch_seconds is epoch_seconds of the submatches of _rfc3339; undefined for an impossible month or day.
+# _epoch_seconds is epoch_seconds of the submatches of _rfc3339; undefined for a date or time of day that does
+# not exist (RFC 3339 section 5.7; second 60 is a leap second). An impossible field must not count as a later
+# instant: "T99:99:99" would make evidence look four days younger than its date.
 _epoch_seconds(m) := seconds if {
+	year := _int(m[1])
 	month := _int(m[2])
 	day := _int(m[3])
+	hour := _int(m[4])
+	minute := _int(m[5])
+	second := _int(m[6])
 	month >= 1
 	month <= 12
 	day >= 1
-	day <= 31
-	clock := ((_int(m[4]) * 3600) + (_int(m[5]) * 60)) + _int(m[6])
-	seconds := ((_days_from_civil(_int(m[1]), month, day) * 86400) + clock) - _offset_seconds(m[8])
+	day <= _days_in_month(year, month)
+	hour <= 23
+	minute <= 59
+	second <= 60
+	clock := ((hour * 3600) + (minute * 60)) + second
+	seconds := ((_days_from_civil(year, month, day) * 86400) + clock) - _offset_seconds(m[8])
 }
+
+_days_in_month(_, month) := 31 if month in {1, 3, 5, 7, 8, 10, 12}
+
+_days_in_month(_, month) := 30 if month in {4, 6, 9, 11}
+
+_days_in_month(year, 2) := 29 if _leap_year(year)
+
+_days_in_month(year, 2) := 28 if not _leap_year(year)
+
+_leap_year(year) if {
+	year % 4 == 0
+	year % 100 != 0
+}
+
+_leap_year(year) if year % 400 == 0
 
 # later_than holds when ts lies more than slack_seconds (a whole number) after ref, compared to the
 # nanosecond: the whole seconds first, then the fraction. Undefined when either is not RFC 3339. Nanoseconds
@@ -69,6 +93,31 @@ _nanos(fraction) := _int(substring(concat("", [substring(fraction, 1, 9), "00000
 # negative number truncates in OPA's Go evaluator but not in Wasm, so no division happens here.
 older_than_days(ts, now, days) if epoch_seconds(now) - epoch_seconds(ts) > days * 86400
 
+# older_than_months holds when now lies after ts plus months calendar months: the same day of the month (the
+# month's last day where the later month is shorter) at the same time of day, in UTC. A law's "within the
+# last year" is a calendar year, which 365 days is not across a 29 February.
+older_than_months(ts, now, months) if {
+	[ts_s, ts_ns] := _instant(ts)
+	ts_s >= 0
+	[now_s, now_ns] := _instant(now)
+	days := floor(ts_s / 86400)
+	[y, m, d] := _civil_from_days(days)
+	later := ((y * 12) + (m - 1)) + months
+	later_year := floor(later / 12)
+	later_month := (later - (later_year * 12)) + 1
+	later_day := min([d, _days_in_month(later_year, later_month)])
+	limit := (_days_from_civil(later_year, later_month, later_day) * 86400) + (ts_s - (days * 86400))
+	_after(now_s, now_ns, limit, ts_ns)
+}
+
+# Before 1970 (where floor() of a negative number differs between OPA's Go evaluator and Wasm), by the
+# longest the months could span.
+older_than_months(ts, now, months) if {
+	[ts_s, _] := _instant(ts)
+	ts_s < 0
+	epoch_seconds(now) - ts_s > (months * 31) * 86400
+}
+
 # age_days is the age of ts at now in whole days, for messages; undefined when ts lies in the future.
 age_days(ts, now) := floor(seconds / 86400) if {
 	seconds := epoch_seconds(now) - epoch_seconds(ts)
@@ -85,14 +134,36 @@ _int(digits) := to_number(trimmed) if {
 
 _offset_seconds(zone) := 0 if lower(zone) == "z"
 
-_offset_seconds(zone) := sign * ((_int(substring(zone, 1, 2)) * 3600) + (_int(substring(zone, 4, 2)) * 60)) if {
+_offset_seconds(zone) := sign * ((hours * 3600) + (minutes * 60)) if {
 	lower(zone) != "z"
 	sign := _sign(substring(zone, 0, 1))
+	hours := _int(substring(zone, 1, 2))
+	minutes := _int(substring(zone, 4, 2))
+	hours <= 23
+	minutes <= 59
 }
 
 _sign("+") := 1
 
 _sign("-") := -1
+
+# Howard Hinnant's civil_from_days (proleptic Gregorian): [year, month, day] of a day count since 1970-01-01,
+# for days >= 0.
+_civil_from_days(days) := [year + _march_shift(month), month, day] if {
+	z := days + 719468
+	era := floor(z / 146097)
+	doe := z - (era * 146097)
+	yoe := floor((((doe - floor(doe / 1460)) + floor(doe / 36524)) - floor(doe / 146096)) / 365)
+	year := yoe + (era * 400)
+	doy := doe - (((365 * yoe) + floor(yoe / 4)) - floor(yoe / 100))
+	mp := floor(((5 * doy) + 2) / 153)
+	day := (doy - floor(((153 * mp) + 2) / 5)) + 1
+	month := _month_of_march_index(mp)
+}
+
+_month_of_march_index(mp) := mp + 3 if mp < 10
+
+_month_of_march_index(mp) := mp - 9 if mp >= 10
 
 # Howard Hinnant's days_from_civil (proleptic Gregorian), for years >= 0.
 _days_from_civil(y, m, d) := ((era * 146097) + doe) - 719468 if {

@@ -27,6 +27,48 @@ test_fail_malformed_timestamps_are_undefined if {
 	not time.epoch_seconds(1795394852)
 }
 
+test_fail_impossible_times_and_dates_are_undefined if {
+	every bad in [
+		"2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z", "2026-01-01T23:59:61Z", "2026-01-01T99:99:99Z",
+		"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00-00:60", "2026-01-01T00:00:00-99:99",
+		"2026-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z",
+	] {
+		not time.epoch_seconds(bad)
+	}
+}
+
+test_success_real_edges_of_dates_and_times if {
+	time.epoch_seconds("2024-02-29T00:00:00Z") == 1709164800
+	time.epoch_seconds("2000-02-29T00:00:00Z") == 951782400
+	time.epoch_seconds("2026-12-31T23:59:60Z") == 1798761600
+	time.epoch_seconds("2026-01-01T00:00:00+23:59") == 1767139260
+}
+
+test_success_older_than_months_counts_calendar_months if {
+	not time.older_than_months("2027-03-01T00:00:00Z", "2028-02-29T12:00:00Z", 12)
+	not time.older_than_months("2027-03-01T10:00:00Z", "2028-03-01T10:00:00Z", 12)
+	time.older_than_months("2027-03-01T10:00:00Z", "2028-03-01T10:00:00.000000001Z", 12)
+	time.older_than_months("2027-03-01T10:00:00.5Z", "2028-03-01T10:00:00.6Z", 12)
+	not time.older_than_months("2027-03-01T10:00:00.5Z", "2028-03-01T10:00:00.5Z", 12)
+}
+
+test_success_older_than_months_ends_on_the_last_day_of_a_shorter_month if {
+	# 29 February 2024 plus a year: 28 February 2025; 31 January plus a month: 29 February in a leap year.
+	not time.older_than_months("2024-02-29T08:00:00Z", "2025-02-28T08:00:00Z", 12)
+	time.older_than_months("2024-02-29T08:00:00Z", "2025-02-28T08:00:01Z", 12)
+	not time.older_than_months("2024-01-31T00:00:00Z", "2024-02-29T00:00:00Z", 1)
+	time.older_than_months("2024-01-31T00:00:00Z", "2024-02-29T00:00:01Z", 1)
+	time.older_than_months("2026-12-15T00:00:00Z", "2028-01-15T00:00:01Z", 13)
+}
+
+test_success_older_than_months_applies_offsets_and_handles_old_dates if {
+	# 2027-03-01T01:00:00+02:00 is 2027-02-28T23:00:00Z: its year ends on 2028-02-28 at 23:00 UTC.
+	time.older_than_months("2027-03-01T01:00:00+02:00", "2028-02-29T00:00:00Z", 12)
+	time.older_than_months("1969-06-01T00:00:00Z", "2026-11-23T00:00:00Z", 12)
+	not time.older_than_months("1969-06-01T00:00:00Z", "1969-12-31T00:00:00Z", 12)
+	not time.older_than_months("yesterday", "2026-11-23T00:00:00Z", 12)
+}
+
 test_success_older_than_days if {
 	time.older_than_days("2025-11-22T23:59:59Z", "2026-11-23T00:00:00Z", 365)
 	not time.older_than_days("2025-11-23T00:00:00Z", "2026-11-23T00:00:00Z", 365)

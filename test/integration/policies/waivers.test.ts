@@ -284,6 +284,7 @@ describe('WaiverStore', () => {
     expect(bundle.nonWaivableRules).toEqual([
       'INPUT-CLOCK-INVALID',
       'INPUT-REGION-UNKNOWN',
+      'LL144-BIAS-AUDIT-STALE',
       'RISK-UNACCEPTABLE',
     ]);
     const guarded = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {

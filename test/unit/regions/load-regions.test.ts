@@ -27,7 +27,7 @@ describe('loadRegions', () => {
     expect(templates('uk')).toEqual(['uk/atrs-record', 'governance-quarterly']);
     expect(templates('ca')).toEqual(['ca/aia-summary', 'governance-quarterly']);
     expect(templates('sg')).toEqual(['sg/ai-verify-summary', 'governance-quarterly']);
-    expect(requireRegion(regions, 'us-nyc').policy_data.evidence.bias_audit_max_age_days).toBe(365);
+    expect(requireRegion(regions, 'us-nyc').policy_data.evidence.bias_audit_max_age_months).toBe(12);
     expect(requireRegion(regions, 'us').policy_data.fairness.impact_ratio_min).toBe(0.8);
     expect(requireRegion(regions, 'eu').ledger.origin).toBe('arbiter.example/eu');
     expect(Object.isFrozen(requireRegion(regions, 'eu').policy_data.fairness)).toBe(true);
