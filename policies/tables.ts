@@ -21,6 +21,8 @@ export interface PolicyWaiverTable {
   id: string;
   rule: string;
   model: string;
+  /** The model version the waiver covers; null: every version. */
+  version: string | null;
   region: string;
   reason: string;
   expires_at: Date;

@@ -7,6 +7,8 @@ export interface WaiverInput {
   readonly id: string;
   readonly rule: string;
   readonly model: string;
+  /** The model version it covers; absent: every version. */
+  readonly version?: string;
   readonly region: string;
   /** RFC 3339, UTC. */
   readonly expires_at: string;

@@ -6,6 +6,7 @@ import * as waiverLedger from './2026_12_02_0403_policies_waiver_ledger.ts';
 import * as waiverRequestLapses from './2026_12_04_0404_policies_waiver_request_lapses.ts';
 import * as waiverRevocation from './2026_12_04_0405_policies_waiver_revocation.ts';
 import * as rejectionEntries from './2026_12_04_0406_policies_rejection_entries.ts';
+import * as waiverVersion from './2026_12_05_0407_policies_waiver_version.ts';
 
 /**
  * The policy module's tables (waivers, recorded decisions, recorded refusals), for the server's one migration
@@ -19,4 +20,5 @@ export const policyMigrations: Readonly<Record<string, Migration>> = Object.free
   '2026_12_04_0404_policies_waiver_request_lapses': waiverRequestLapses,
   '2026_12_04_0405_policies_waiver_revocation': waiverRevocation,
   '2026_12_04_0406_policies_rejection_entries': rejectionEntries,
+  '2026_12_05_0407_policies_waiver_version': waiverVersion,
 });

@@ -4,6 +4,8 @@ import { WAIVER_APPROVER_ROLE } from './waiver-store.ts';
 interface WaiverHistory {
   rule?: unknown;
   model?: unknown;
+  /** Absent: the waiver covers every version of its model. */
+  version?: unknown;
   region?: unknown;
   expiresAt?: unknown;
   requestedBy?: string;
@@ -12,6 +14,9 @@ interface WaiverHistory {
 }
 
 const subjectOf = (actor: unknown) => (isObject(actor) ? actor.subject : undefined);
+/** `credit-scoring`, or `credit-scoring 2.0.0` for one version. */
+const scopeOf = (model: unknown, version: unknown) =>
+  version === undefined ? String(model) : `${String(model)} ${String(version)}`;
 /** `revoked` of `waiver.revoked`. */
 const stateOf = (type: string) => type.slice('waiver.'.length);
 
@@ -35,7 +40,7 @@ export function waiversToCite(entries: readonly RecordedEntry[]): string[] {
 /**
  * What an auditor can check offline of the waivers behind a region's decisions, from its ledger entries in
  * sequence order: each approval was made by a compliance officer other than the requester (four eyes), and
- * each waived finding of a decision cites a waiver for its rule, model and region that was approved earlier
+ * each waived finding of a decision cites a waiver for its rule, model (and version) and region that was approved earlier
  * in the log, was not rejected, expired or revoked before the decision, and had not reached its expiry at the
  * decision's time. `fromStart`: the entries begin at sequence number 0, so a waiver with no approval among
  * them never had one; otherwise its approval may lie before them, and the finding is left unverified unless
@@ -65,6 +70,7 @@ export function auditWaivers(
       Object.assign(history, {
         rule: entry.rule,
         model: entry.model,
+        version: entry.version,
         region: entry.region,
         expiresAt: entry.expires_at,
       });
@@ -93,6 +99,7 @@ export function auditWaivers(
     }
     const waived = Array.isArray(entry.result.waived) ? entry.result.waived : [];
     const model = isObject(entry.subject) ? entry.subject.model : undefined;
+    const version = isObject(entry.subject) ? entry.subject.version : undefined;
     for (const finding of waived) {
       checked++;
       const id = isObject(finding) ? String(finding.waiver_id) : 'undefined';
@@ -111,10 +118,17 @@ export function auditWaivers(
           `decision at ${String(entry.at)} relies on waiver ${id}, which expired at ${String(history.expiresAt)}`,
         );
       const rule = isObject(finding) ? finding.rule : undefined;
-      if (history.rule !== rule || history.model !== model || history.region !== entry.region)
+      // A waiver entry without a version covers every version of its model.
+      if (
+        history.rule !== rule ||
+        history.model !== model ||
+        (history.version !== undefined && history.version !== version) ||
+        history.region !== entry.region
+      )
         fail(
-          `decision waives ${String(rule)} for ${String(model)} in ${String(entry.region)} under waiver ${id}, ` +
-            `which covers ${String(history.rule)} for ${String(history.model)} in ${String(history.region)}`,
+          `decision waives ${String(rule)} for ${scopeOf(model, version)} in ${String(entry.region)} under ` +
+            `waiver ${id}, which covers ${String(history.rule)} for ${scopeOf(history.model, history.version)} ` +
+            `in ${String(history.region)}`,
         );
     }
   }

@@ -17,6 +17,8 @@ export interface WaiverLedgerEntry {
   readonly waiver_id: string;
   readonly rule: string;
   readonly model: string;
+  /** Only for a waiver of one model version; absent: every version. */
+  readonly version?: string;
   readonly region: string;
   readonly reason: string;
   readonly expires_at: string;
@@ -52,6 +54,8 @@ export type AppendWaiverEntry = (
 export interface WaiverRequest {
   readonly rule: string;
   readonly model: string;
+  /** The model version the exception is for; absent: every version of the model. */
+  readonly version?: string;
   readonly region: string;
   readonly reason: string;
   /** RFC 3339 or a Date. */
@@ -89,7 +93,7 @@ export interface WaiverStoreOptions {
   readonly refreshMs?: number;
 }
 
-type ActiveWaiver = Pick<Waiver, 'id' | 'rule' | 'model' | 'region' | 'expires_at'>;
+type ActiveWaiver = Pick<Waiver, 'id' | 'rule' | 'model' | 'version' | 'region' | 'expires_at'>;
 
 interface ActiveSnapshot {
   readonly readAt: number;
@@ -111,6 +115,7 @@ const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not con
 const requestSchema = z.object({
   rule: z.string().regex(/^[A-Z0-9]+(-[A-Z0-9]+)*$/, 'a rule id such as FAIR-IMPACT-RATIO'),
   model: text().min(1),
+  version: text().min(1).optional(),
   region: text().min(1),
   reason: text().trim().min(10, 'explain the exception in at least 10 characters'),
   expires_at: z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => new Date(v)),
@@ -119,7 +124,7 @@ const requestSchema = z.object({
 const revocationNote = text().trim().min(10, 'explain the revocation in at least 10 characters');
 
 /**
- * Waivers: exceptions to one rule for one model in one region, until an expiry. Requested by anyone,
+ * Waivers: exceptions to one rule for one model (or one version of it) in one region, until an expiry. Requested by anyone,
  * approved or rejected by a different compliance officer, and revocable by any compliance officer until it
  * expires; an expired or revoked waiver never reaches a policy. A request and every status change commit with
  * their ledger entry, or not at all.
@@ -182,6 +187,7 @@ export class WaiverStore {
     const values = {
       id: this.newId(),
       ...parsed.data,
+      version: parsed.data.version ?? null,
       status: 'requested' as const,
       requested_by: actor.subject,
       requested_at: now,
@@ -283,7 +289,11 @@ export class WaiverStore {
     const { byScope } = await (fresh ? this.readActive() : this.activeSnapshot());
     return (byScope.get(scopeKey(model, region)) ?? [])
       .filter((w) => w.expires_at > now)
-      .map((w) => ({ ...w, expires_at: w.expires_at.toISOString() }));
+      .map(({ version, ...w }) => ({
+        ...w,
+        ...(version === null ? {} : { version }),
+        expires_at: w.expires_at.toISOString(),
+      }));
   }
 
   private activeSnapshot(): Promise<ActiveSnapshot> {
@@ -302,7 +312,7 @@ export class WaiverStore {
     const readAt = performance.now();
     const loading = this.db
       .selectFrom('policy_waiver')
-      .select(['id', 'rule', 'model', 'region', 'expires_at'])
+      .select(['id', 'rule', 'model', 'version', 'region', 'expires_at'])
       .where('status', '=', 'approved')
       .where('expires_at', '>', this.clock())
       .orderBy('id')
@@ -452,6 +462,7 @@ function entryOf(type: WaiverEntryType, waiver: Waiver, actor: Actor | null, at:
     waiver_id: waiver.id,
     rule: waiver.rule,
     model: waiver.model,
+    ...(waiver.version === null ? {} : { version: waiver.version }),
     region: waiver.region,
     reason: waiver.reason,
     expires_at: waiver.expires_at.toISOString(),

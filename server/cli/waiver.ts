@@ -16,6 +16,7 @@ interface WaiverView {
   id: string;
   rule: string;
   model: string;
+  version?: string | null;
   region: string;
   status: string;
   expires_at: string;
@@ -34,6 +35,9 @@ function withServer(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
+/** `credit-scoring` for every version, `credit-scoring 2.0.0` for one. */
+const modelOf = (waiver: WaiverView) => (waiver.version ? `${waiver.model} ${waiver.version}` : waiver.model);
+
 function print(waiver: WaiverView, json: boolean | undefined): void {
   if (json) {
     console.log(JSON.stringify(waiver, null, 2));
@@ -42,7 +46,7 @@ function print(waiver: WaiverView, json: boolean | undefined): void {
   const receipt = waiver.ledger ? `; ledger ${waiver.ledger.region}#${waiver.ledger.seq}` : '';
   console.log(
     printable(
-      `waiver ${waiver.id}: ${waiver.status} (${waiver.rule} for ${waiver.model} in ${waiver.region}, ` +
+      `waiver ${waiver.id}: ${waiver.status} (${waiver.rule} for ${modelOf(waiver)} in ${waiver.region}, ` +
         `expires ${waiver.expires_at})${receipt}`,
     ),
   );
@@ -83,7 +87,7 @@ export function registerWaiverCommands(program: Command): void {
               w.id,
               w.status.padEnd(9),
               w.rule.padEnd(20),
-              w.model,
+              modelOf(w),
               w.region,
               `expires ${w.expires_at}`,
               `requested by ${w.requested_by}`,
@@ -102,16 +106,25 @@ export function registerWaiverCommands(program: Command): void {
       .description('request a waiver; a compliance officer other than you approves it')
       .requiredOption('--rule <id>', 'the rule id, e.g. FAIR-IMPACT-RATIO')
       .requiredOption('--model <name>', 'the model')
+      .option('--model-version <version>', 'only this version of the model (default: every version)')
       .requiredOption('--region <region>', 'the region')
       .requiredOption('--reason <text>', 'why the exception is needed (10 characters or more)')
       .requiredOption('--expires <when>', 'expiry: 30d, 12h, 90m or an ISO date-time (at most 366 days)'),
   ).action(
     async (
-      flags: Flags & { rule: string; model: string; region: string; reason: string; expires: string },
+      flags: Flags & {
+        rule: string;
+        model: string;
+        modelVersion?: string;
+        region: string;
+        reason: string;
+        expires: string;
+      },
     ) => {
       const requested = await callApi<WaiverView>(requireServerTarget(flags), 'POST', '/v1/waivers', {
         rule: flags.rule,
         model: flags.model,
+        ...(flags.modelVersion === undefined ? {} : { version: flags.modelVersion }),
         region: flags.region,
         reason: flags.reason,
         expires_at: parseExpiry(flags.expires).toISOString(),

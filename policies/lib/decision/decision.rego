@@ -27,16 +27,22 @@ make(denials, warnings, obligations) := {
 # What a decision returns of a violation: the waivable mark is for this package only.
 _public(violation) := object.remove(violation, ["waivable"])
 
-# active_waivers are the waivers handed in for this model and region that have not expired at
+# active_waivers are the waivers handed in for this model (and version) and region that have not expired at
 # input.event.now, compared to the nanosecond (the service compares Dates to the millisecond, and both
 # clocks reach the policy with millisecond digits). The caller filters too; this check makes an expired
 # waiver powerless even when it reaches the policy, and keeps a replay of an old decision honest.
 active_waivers contains w if {
 	some w in input.waivers
 	w.model == input.subject.model
+	_covers_version(w)
 	w.region == input.event.region
 	time.later_than(w.expires_at, input.event.now, 0)
 }
+
+# A waiver without a version covers every version of its model; one with a version, that version only.
+_covers_version(waiver) if not "version" in object.keys(waiver)
+
+_covers_version(waiver) if waiver.version == input.subject.version
 
 _covers(waiver, violation) if {
 	waiver.rule == violation.rule

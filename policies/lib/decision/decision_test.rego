@@ -41,6 +41,20 @@ test_fail_expired_waiver_is_not_honoured if {
 	d.waived == set()
 }
 
+test_fail_waiver_for_another_version_is_not_honoured if {
+	other_version := object.union(_waiver("A", "2027-01-01T00:00:00Z"), {"version": "2"})
+	d := decision.make({_v("A")}, set(), set()) with input as _input([other_version])
+	d.allow == false
+	d.waived == set()
+}
+
+test_success_waiver_for_this_version_is_honoured if {
+	this_version := object.union(_waiver("A", "2027-01-01T00:00:00Z"), {"version": "1"})
+	d := decision.make({_v("A")}, set(), set()) with input as _input([this_version])
+	d.allow == true
+	d.waived == {object.union(_v("A"), {"waiver_id": "w1"})}
+}
+
 test_fail_waiver_for_another_model_or_region_is_not_honoured if {
 	other_model := object.union(_waiver("A", "2027-01-01T00:00:00Z"), {"model": "other"})
 	other_region := object.union(_waiver("A", "2027-01-01T00:00:00Z"), {"region": "us"})

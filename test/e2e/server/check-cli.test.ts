@@ -333,6 +333,27 @@ describe('arbiter check, the CI gate', () => {
       await waiver(auditorToken, ['list', '--status', 'bogus']),
       '--status bogus: use one of requested, approved, rejected, expired, revoked',
     );
+
+    const oneVersion = await waiver(officerToken, [
+      'request',
+      '--rule',
+      'FAIR-DP-GAP',
+      '--model',
+      'credit-scoring',
+      '--model-version',
+      '9.9.9',
+      '--region',
+      'us',
+      '--reason',
+      'Version 9.9.9 is a shadow deployment that serves no applicant.',
+      '--expires',
+      '30d',
+      '--json',
+    ]);
+    expect(oneVersion.code, oneVersion.stderr).toBe(0);
+    expect(JSON.parse(oneVersion.stdout)).toMatchObject({ model: 'credit-scoring', version: '9.9.9' });
+    const pending = await waiver(auditorToken, ['list', '--status', 'requested']);
+    expect(pending.stdout).toContain(' requested  FAIR-DP-GAP           credit-scoring 9.9.9  us  ');
   }, 120_000);
 });
 

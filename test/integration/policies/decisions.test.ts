@@ -235,6 +235,45 @@ describe('decide', () => {
     expect(waived.waived).toMatchObject([{ rule: 'SEC-FINDING', waiver_id: waiver.id }]);
   });
 
+  it('honours a waiver for one model version on that version only, in the policy and in the database', async () => {
+    const denied = body(DENIED_EU);
+    denied.subject.model = 'credit-scoring-versioned';
+    const { waiver } = await waivers.request(
+      {
+        rule: 'SEC-FINDING',
+        model: denied.subject.model,
+        version: denied.subject.version,
+        region: 'eu',
+        reason: 'scanner false positive in this model file, confirmed by the security team',
+        expires_at: '2026-12-31T00:00:00Z',
+      },
+      { subject: 'alice', role: 'compliance_officer' },
+    );
+    expect(waiver.version).toBe(denied.subject.version);
+    await waivers.approve(waiver.id, { subject: 'bob', role: 'compliance_officer' });
+    const waived = await decide(denied, deps());
+    expect(waived).toMatchObject({ allow: true, waived: [{ rule: 'SEC-FINDING', waiver_id: waiver.id }] });
+
+    const later = structuredClone(denied);
+    later.subject.version = `${denied.subject.version}-next`;
+    const blocked = await decide(later, deps());
+    expect(blocked).toMatchObject({ allow: false, waived: [], deny: [{ rule: 'SEC-FINDING' }] });
+    // The policy saw the waiver and left it out; a policy that did not would be refused by the database.
+    expect(JSON.parse((await decisions.get(blocked.decision_id)).input).waivers).toEqual([
+      expect.objectContaining({ id: waiver.id, version: denied.subject.version }),
+    ]);
+    const unscoped = {
+      activeFor: async (model: string, region: string) =>
+        (await waivers.activeFor(model, region)).map(({ version: _version, ...w }) => w),
+    };
+    const before = await ledgerSize('eu');
+    await expect(decide(later, deps({ waivers: unscoped }))).rejects.toMatchObject({
+      code: 'LEDGER_APPEND_FAILED',
+      message: expect.stringContaining(`relies on waivers no longer in force: ${waiver.id}`),
+    });
+    expect(await ledgerSize('eu')).toBe(before);
+  });
+
   it('never records a decision relying on a waiver revoked meanwhile elsewhere: it decides again', async () => {
     const alice = { subject: 'alice', role: 'compliance_officer' } as const;
     const denied = body(DENIED_EU);

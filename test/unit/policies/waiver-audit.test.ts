@@ -93,8 +93,30 @@ describe('auditWaivers', () => {
       [13, 'waiver w-2 was approved by a ci, not a compliance_officer'],
       [
         14,
-        'decision waives FAIR-IMPACT-RATIO for credit-scoring in eu under waiver w-1, which covers SEC-FINDING for credit-scoring in eu',
+        'decision waives FAIR-IMPACT-RATIO for credit-scoring 1.0.0 in eu under waiver w-1, which covers SEC-FINDING for credit-scoring in eu',
       ],
+    ]);
+  });
+
+  it('holds a waiver for one model version to that version', () => {
+    const oneVersion = { version: '1.0.0' };
+    const audit = auditWaivers(
+      log(
+        0,
+        waiver('waiver.requested', alice, oneVersion),
+        waiver('waiver.approved', bob, oneVersion),
+        decision('2026-11-24T00:00:00.000Z'),
+        { ...decision('2026-11-25T00:00:00.000Z'), subject: { model: 'credit-scoring', version: '2.0.0' } },
+      ),
+      { fromStart: true },
+    );
+    expect(audit.checked).toBe(2);
+    expect(audit.failures).toEqual([
+      {
+        seq: 3,
+        message:
+          'decision waives SEC-FINDING for credit-scoring 2.0.0 in eu under waiver w-1, which covers SEC-FINDING for credit-scoring 1.0.0 in eu',
+      },
     ]);
   });
 
