@@ -450,7 +450,7 @@ export const STEPS: DemoStep[] = [
         'test_fail_drift_blocks if {',
         [
           'test_fail_ks_drift_blocks if {',
-          '\tks := json.patch(_input(0.05), [{"op": "replace", "path": "/evidence/drift/features/age/p_value", "value": 0.001}])',
+          '\tks := object.union(_input(0.05), {"evidence": {"drift": {"features": {"age": {"p_value": 0.001}}}}})',
           '\td := monitoring.decision with input as ks with data.regions as _regions',
           '\td.allow == false',
           '\t{v.rule | some v in d.deny} == {"DRIFT-KS"}',
