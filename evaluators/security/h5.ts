@@ -6,6 +6,32 @@ export const HDF5_SIGNATURE = Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0
 // attribute name at will and each candidate may run on for MAX_CONFIG_BYTES before it proves not to be JSON.
 const MAX_CONFIG_BYTES = 16 * 1024 ** 2;
 const MAX_CONFIG_SCAN_BYTES = 4 * MAX_CONFIG_BYTES;
+/** The most findings of one kind a file reports; the last one listed counts the rest. */
+const MAX_FINDINGS_PER_KIND = 100;
+
+/**
+ * A list of findings that keeps at most MAX_FINDINGS_PER_KIND of each id: a hostile file can repeat an attribute
+ * name or a Lambda layer millions of times.
+ */
+function findingsCappedPerKind(): { add(finding: Finding): void; list(): Finding[] } {
+  const findings: Finding[] = [];
+  const kinds = new Map<string, { last: Finding; count: number }>();
+  return {
+    add(finding) {
+      const kind = kinds.get(finding.id) ?? { last: finding, count: 0 };
+      kinds.set(finding.id, kind);
+      if (++kind.count > MAX_FINDINGS_PER_KIND) return;
+      kind.last = finding;
+      findings.push(finding);
+    },
+    list() {
+      for (const { last, count } of kinds.values())
+        if (count > MAX_FINDINGS_PER_KIND)
+          last.message += ` (and ${count - MAX_FINDINGS_PER_KIND} more like it in the file)`;
+      return findings;
+    },
+  };
+}
 
 /** End (exclusive) of the JSON object at start, honouring strings and escapes; -1 if not closed before limit. */
 function jsonObjectEnd(bytes: Uint8Array, start: number, limit: number): number {
@@ -51,24 +77,40 @@ function findLambdas(root: unknown): string[] {
   return names;
 }
 
+function reportLambdas(config: unknown, location: string, add: (finding: Finding) => void): void {
+  for (const name of findLambdas(config))
+    add({
+      id: 'keras.lambda_layer',
+      severity: 'high',
+      message: `Lambda layer ${name} holds serialized Python code that runs when the model is loaded`,
+      location,
+    });
+}
+
 /** Checks a Keras model config (JSON) for Lambda layers, whose marshalled Python code runs at load. */
 export function scanKerasConfig(config: unknown, location: string): Finding[] {
-  return findLambdas(config).map((name) => ({
-    id: 'keras.lambda_layer',
-    severity: 'high' as const,
-    message: `Lambda layer ${name} holds serialized Python code that runs when the model is loaded`,
-    location,
-  }));
+  const findings = findingsCappedPerKind();
+  reportLambdas(config, location, findings.add);
+  return findings.list();
 }
 
 // Keras writes the architecture as the `model_config` attribute and the compile settings as `training_config`.
 const CONFIG_ATTRIBUTES = ['model_config', 'training_config'];
 
+/** A variable-length string's place in the global heap: object `index` of the collection at `address`. */
+interface HeapId {
+  readonly address: number;
+  readonly index: number;
+}
+
 interface Candidate {
   readonly attribute: string;
   readonly start: number;
-  /** Set when the value was read from the attribute message: its exact bytes, or why it could not be read. */
-  readonly value?: Uint8Array | string;
+  /**
+   * Set when the value was found from the attribute message: its exact bytes, where in the global heap they lie,
+   * or why it could not be read.
+   */
+  readonly value?: Uint8Array | HeapId | string;
 }
 
 /** Little-endian unsigned integer of 1 to 8 bytes; -1 past the end of the file. */
@@ -94,26 +136,60 @@ function superblockSizes(bytes: Uint8Array): { offsets: number; lengths: number 
   return valid(offsets) && valid(lengths) ? { offsets, lengths } : undefined;
 }
 
-/** Object `index` of the global heap collection at `address` (HDF5 keeps variable-length strings there). */
-function globalHeapObject(
+const GCOL = new TextEncoder().encode('GCOL');
+
+/** The objects of one global heap collection by index (or why one is unreadable), or why there is no collection. */
+type Collection = Map<number, Uint8Array | string> | string;
+
+/**
+ * Reads objects from the global heap collections (where HDF5 keeps variable-length strings). Each collection is
+ * walked once, when an attribute first points into it, and that walk is paid from the scan's byte budget: a
+ * hostile file can point any number of attributes into one large collection, or into many that overlap.
+ */
+function globalHeap(
   bytes: Uint8Array,
-  address: number,
-  index: number,
   lengths: number,
-): Uint8Array | string {
-  if (indexOf(bytes.subarray(address, address + 4), new TextEncoder().encode('GCOL'), 0) !== 0)
-    return `no global heap collection at byte ${address}`;
-  const end = Math.min(bytes.length, address + uint(bytes, address + 8, lengths));
-  for (let at = address + 8 + lengths; at + 8 + lengths <= end;) {
-    const objectIndex = uint(bytes, at, 2);
-    const size = uint(bytes, at + 8, lengths);
-    const data = at + 8 + lengths;
-    // Index 0 is the collection's free space, which runs to its end.
-    if (objectIndex === 0 || size < 0 || data + size > end) break;
-    if (objectIndex === index) return bytes.subarray(data, data + size);
-    at = data + pad8(size);
-  }
-  return `object ${index} of the global heap collection at byte ${address} is missing`;
+): (id: HeapId, budget: number) => { value: Uint8Array | string; scanned: number } {
+  const collections = new Map<number, Collection>();
+  const walk = (address: number, budget: number): { collection: Collection; scanned: number } => {
+    if (indexOf(bytes.subarray(address, address + 4), GCOL, 0) !== 0)
+      return { collection: `no global heap collection at byte ${address}`, scanned: 0 };
+    const end = Math.min(bytes.length, address + uint(bytes, address + 8, lengths));
+    if (end - address > budget) return { collection: BUDGET_SPENT, scanned: budget };
+    const objects = new Map<number, Uint8Array | string>();
+    let at = address + 8 + lengths;
+    while (at + 8 + lengths <= end) {
+      const objectIndex = uint(bytes, at, 2);
+      const size = uint(bytes, at + 8, lengths);
+      const data = at + 8 + lengths;
+      // Index 0 is the collection's free space, which runs to its end.
+      if (objectIndex === 0 || size < 0 || data + size > end) break;
+      // Which of two objects with one index a reader gets is up to the reader; the scan cannot know which it saw.
+      objects.set(
+        objectIndex,
+        objects.has(objectIndex)
+          ? `object ${objectIndex} appears more than once in the global heap collection at byte ${address}`
+          : bytes.subarray(data, data + size),
+      );
+      at = data + pad8(size);
+    }
+    return { collection: objects, scanned: Math.max(0, Math.min(at, end) - address) };
+  };
+  return ({ address, index }, budget) => {
+    let collection = collections.get(address);
+    let scanned = 0;
+    if (collection === undefined) {
+      ({ collection, scanned } = walk(address, budget));
+      collections.set(address, collection);
+    }
+    if (typeof collection === 'string') return { value: collection, scanned };
+    return {
+      value:
+        collection.get(index) ??
+        `object ${index} of the global heap collection at byte ${address} is missing`,
+      scanned,
+    };
+  };
 }
 
 /**
@@ -121,7 +197,12 @@ function globalHeapObject(
  * (versions 1 to 3) around the name, through the global heap for a variable-length string. Undefined when the
  * bytes around the name are not such a message (the name appears elsewhere, or in a form not parsed here).
  */
-function attributeValue(bytes: Uint8Array, at: number, name: Uint8Array): Uint8Array | string | undefined {
+function attributeValue(
+  bytes: Uint8Array,
+  at: number,
+  name: Uint8Array,
+  offsets: number | undefined,
+): Uint8Array | HeapId | string | undefined {
   if (bytes[at + name.length] !== 0) return undefined;
   const header = [
     { version: 1, at: at - 8, dataAt: (n: number, t: number, s: number) => at + pad8(n) + pad8(t) + pad8(s) },
@@ -142,12 +223,11 @@ function attributeValue(bytes: Uint8Array, at: number, name: Uint8Array): Uint8A
   }
   // A variable-length string: its length, then the global heap ID (collection address, object index).
   if (typeClass === 9 && ((bytes[typeAt + 1] ?? 0) & 0x0f) === 1) {
-    const sizes = superblockSizes(bytes);
-    if (!sizes) return 'the superblock is not readable';
-    const address = uint(bytes, dataAt + 4, sizes.offsets);
-    const index = uint(bytes, dataAt + 4 + sizes.offsets, 4);
+    if (offsets === undefined) return 'the superblock is not readable';
+    const address = uint(bytes, dataAt + 4, offsets);
+    const index = uint(bytes, dataAt + 4 + offsets, 4);
     if (address < 0 || index < 0) return 'the value runs past the end of the file';
-    return globalHeapObject(bytes, address, index, sizes.lengths);
+    return { address, index };
   }
   return undefined;
 }
@@ -156,11 +236,11 @@ function attributeValue(bytes: Uint8Array, at: number, name: Uint8Array): Uint8A
  * Each place a config may start: the value of each attribute message with a config's name, and, where the
  * bytes around a name are not a message parsed here, the first `{` within 4 KiB after it (past the header).
  */
-function* configCandidates(bytes: Uint8Array): Generator<Candidate> {
+function* configCandidates(bytes: Uint8Array, offsets: number | undefined): Generator<Candidate> {
   for (const attribute of CONFIG_ATTRIBUTES) {
     const name = new TextEncoder().encode(attribute);
     for (let at = indexOf(bytes, name, 0); at >= 0; at = indexOf(bytes, name, at + 1)) {
-      const value = attributeValue(bytes, at, name);
+      const value = attributeValue(bytes, at, name, offsets);
       if (value !== undefined) {
         yield { attribute, start: at, value };
         continue;
@@ -171,20 +251,38 @@ function* configCandidates(bytes: Uint8Array): Generator<Candidate> {
   }
 }
 
+/** JSON.parse of the bytes, or undefined where they are not JSON. */
+function parsedJson(json: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(json)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const BUDGET_SPENT = `the file repeats ${CONFIG_ATTRIBUTES.join(' and ')} beyond the ${MAX_CONFIG_SCAN_BYTES} bytes the scan reads`;
+
 /**
  * A candidate's JSON, or why it was not read (`unread`), and how many bytes that took of the budget. Neither
  * when it is not JSON: a `{` not closed by the end of the file.
  */
 function readCandidate(
   bytes: Uint8Array,
-  { attribute, start, value }: Candidate,
+  { attribute, start, value: found }: Candidate,
   budget: number,
+  heap: ReturnType<typeof globalHeap> | undefined,
 ): { json?: Uint8Array; unread?: string; scanned: number } {
-  if (typeof value === 'string') return { unread: value, scanned: 0 };
+  let value = found;
+  let scanned = 0;
+  if (value !== undefined && typeof value !== 'string' && !(value instanceof Uint8Array)) {
+    // A heap ID is only read where the superblock is (attributeValue says why not otherwise).
+    ({ value, scanned } = heap!(value, budget));
+  }
+  if (typeof value === 'string') return { unread: value, scanned };
   if (value)
-    return value.length > Math.min(MAX_CONFIG_BYTES, budget)
-      ? { unread: `${attribute} is longer than the ${MAX_CONFIG_BYTES} bytes the scan reads`, scanned: 0 }
-      : { json: value, scanned: value.length };
+    return value.length > Math.min(MAX_CONFIG_BYTES, budget - scanned)
+      ? { unread: `${attribute} is longer than the ${MAX_CONFIG_BYTES} bytes the scan reads`, scanned }
+      : { json: value, scanned: scanned + value.length };
   const limit = Math.min(bytes.length, start + MAX_CONFIG_BYTES, start + budget);
   const end = jsonObjectEnd(bytes, start, limit);
   if (end >= 0) return { json: bytes.subarray(start, end), scanned: end - start };
@@ -194,7 +292,7 @@ function readCandidate(
     unread:
       limit - start < budget
         ? `${attribute} at byte ${start} does not close within ${MAX_CONFIG_BYTES} bytes`
-        : `the file repeats ${CONFIG_ATTRIBUTES.join(' and ')} beyond the ${MAX_CONFIG_SCAN_BYTES} bytes the scan reads`,
+        : BUDGET_SPENT,
     scanned: limit - start,
   };
 }
@@ -206,38 +304,48 @@ function readCandidate(
  * attribute's value) as a decoy in front of the config Keras would load.
  */
 export function scanKerasH5(bytes: Uint8Array): Finding[] {
-  const findings: Finding[] = [];
+  const findings = findingsCappedPerKind();
   let found = false;
   let budget = MAX_CONFIG_SCAN_BYTES;
-  for (const candidate of configCandidates(bytes)) {
-    const location = `${candidate.attribute}@${candidate.start}`;
-    const { json, unread, scanned } = readCandidate(bytes, candidate, budget);
+  const sizes = superblockSizes(bytes);
+  const heap = sizes && globalHeap(bytes, sizes.lengths);
+  const notInspected = (why: string, { attribute, start }: Candidate): void => {
+    const finding: Finding = {
+      id: 'keras.config_not_inspected',
+      severity: 'medium',
+      message: `${why}; it is not inspected`,
+      location: `${attribute}@${start}`,
+    };
+    if (why === BUDGET_SPENT) spent = finding;
+    else findings.add(finding);
+  };
+  // Where the budget ran out: said once, after the findings before it, whatever their number.
+  let spent: Finding | undefined;
+  const candidates = configCandidates(bytes, sizes?.offsets);
+  for (const candidate of candidates) {
+    const { json, unread, scanned } = readCandidate(bytes, candidate, budget, heap);
     budget -= scanned;
-    if (unread !== undefined)
-      findings.push({
-        id: 'keras.config_not_inspected',
-        severity: 'medium',
-        message: `${unread}; it is not inspected`,
-        location,
-      });
-    if (budget <= 0) break;
-    if (!json) continue;
-    let config: unknown;
-    try {
-      config = JSON.parse(new TextDecoder().decode(json));
-    } catch {
-      continue;
+    if (unread !== undefined) notInspected(unread, candidate);
+    const config = json && parsedJson(json);
+    if (config !== undefined) {
+      found ||= candidate.attribute === 'model_config';
+      reportLambdas(config, `${candidate.attribute}@${candidate.start}`, findings.add);
     }
-    found ||= candidate.attribute === 'model_config';
-    findings.push(...scanKerasConfig(config, location));
+    if (budget > 0) continue;
+    // A candidate read to the very end of the budget leaves the next one unread.
+    const next = unread === BUDGET_SPENT ? undefined : candidates.next();
+    if (next && !next.done) notInspected(BUDGET_SPENT, next.value);
+    break;
   }
+  const list = findings.list();
+  if (spent) list.push(spent);
   if (!found)
-    findings.push({
+    list.push({
       id: 'keras.no_model_config',
       severity: 'info',
       message: 'HDF5 file without a readable Keras model_config attribute',
     });
-  return findings;
+  return list;
 }
 
 export function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {

@@ -151,16 +151,40 @@ const DANGEROUS_IN_SAFE_PACKAGES: [prefix: string, severity: Severity][] = [
   ['numpy.testing', 'critical'],
   // Downloads a repository and runs its hubconf.py.
   ['torch.hub', 'critical'],
+  // Run Python source they are handed: a pickled fx GraphModule is rebuilt by reduce_graph_module, which
+  // exec()s the code string the pickle carries; dynamo, inductor and export generate code and load it the same way.
+  ['torch.fx', 'critical'],
+  ['torch._dynamo', 'critical'],
+  ['torch._inductor', 'critical'],
+  ['torch.export', 'critical'],
+  ['torch._export', 'critical'],
+  ['torch.compiler', 'critical'],
+  // TorchScript: compiles source text and loads archives whose code runs at load (__setstate__); torch._C holds
+  // its native half (_jit_script_compile, _import_ir_module) among names too many to list one by one.
+  ['torch.jit', 'critical'],
+  ['torch._C', 'critical'],
+  // load_library dlopen()s a shared object; import_module imports any module.
+  ['torch.ops', 'critical'],
+  ['torch._ops', 'critical'],
+  ['torch.classes', 'critical'],
+  ['torch._classes', 'critical'],
+  // Resolves any dotted name, so _import_dotted_name('os.system') is os.system, as builtins.getattr would be.
+  ['torch._utils._import_dotted_name', 'critical'],
+  // Test helpers that run shell commands (common_utils.shell), as numpy.testing's do.
+  ['torch.testing', 'critical'],
+  // Starts worker processes from a command line (SubprocessHandler, the launchers).
+  ['torch.distributed.elastic', 'critical'],
+  ['torch.distributed.run', 'critical'],
+  ['torch.distributed.launch', 'critical'],
   // Compile or load native code.
   ['torch.utils.cpp_extension', 'critical'],
   ['numpy.f2py', 'critical'],
   ['numpy.distutils', 'critical'],
   ['numpy.ctypeslib', 'critical'],
-  // Unpicklers: load, _load, _legacy_load, and TorchScript's loader.
+  // Unpicklers: load, _load, _legacy_load, and torch.package's importer.
   ['torch.load', 'high'],
   ['torch.serialization', 'high'],
   ['torch.storage._load_from_bytes', 'high'],
-  ['torch.jit', 'high'],
   ['torch.package', 'high'],
   ['numpy.load', 'high'],
   ['numpy.lib.npyio.load', 'high'],
@@ -198,7 +222,28 @@ const SAFE_PREFIXES = [
   'sklearn.',
   'scipy.',
   'collections.',
-  'torch.',
+  // Of PyTorch, only what torch.save writes for tensors and modules: the reconstructors torch's weights-only
+  // unpickler allows (torch/_weights_only_unpickler.py), the classes of a pickled nn.Module, and (TORCH_DATA_TYPE)
+  // the storage and tensor classes, dtypes and layouts named in `torch` itself. The rest of torch is no data:
+  // torch.save writes files, torch.fx runs code; what is not listed here is an unknown import.
+  'torch._utils._rebuild_tensor',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_tensor_v3',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+  'torch._utils._rebuild_qtensor',
+  'torch._utils._rebuild_sparse_tensor',
+  'torch._utils._rebuild_nested_tensor',
+  'torch._utils._rebuild_meta_tensor_no_storage',
+  'torch._utils._rebuild_wrapper_subclass',
+  'torch._utils._rebuild_device_tensor_from_numpy',
+  'torch._utils._rebuild_device_tensor_from_cpu_tensor',
+  'torch._tensor._rebuild_from_type',
+  'torch._tensor._rebuild_from_type_v2',
+  'torch.storage.TypedStorage',
+  'torch.storage.UntypedStorage',
+  'torch.nn.parameter.',
+  'torch.nn.modules.',
   'joblib.',
   'copyreg._reconstructor',
   'pandas.',
@@ -218,6 +263,14 @@ const SAFE_PREFIXES = [
   '__builtin__.set',
   '__builtin__.object',
 ];
+
+/**
+ * Names in module `torch` that a checkpoint's tensors are made of: storage and tensor classes (FloatStorage,
+ * LongTensor), Size, device, dtypes (float32, bfloat16, quint8, float8_e4m3fn), layouts, memory formats and
+ * quantization schemes, each pickled by name.
+ */
+const TORCH_DATA_TYPE =
+  /^(?:\w*Storage|\w*Tensor|Size|device|bool|b?float\d+\w*|complex\d+|q?u?int\d+\w*|bits\w+|strided|sparse_\w+|jagged|contiguous_format|preserve_format|channels_last(?:_3d)?|per_(?:tensor|channel)_\w+)$/;
 
 const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -240,6 +293,7 @@ export function classifyGlobal(module: string, name: string): Severity | null {
     return loader && RANK[loader] > RANK[path] ? loader : path;
   }
   if (loader) return loader;
+  if (module === 'torch' && TORCH_DATA_TYPE.test(name)) return null;
   if (SAFE_PREFIXES.some((p) => full === p || full.startsWith(p.endsWith('.') ? p : `${p}.`) || full === p))
     return null;
   return 'low';
@@ -432,15 +486,15 @@ function memoIndex(line: string): number | string | null {
  * (MAX_NESTING + 1) times the file's size.
  */
 const MAX_NESTING = 3;
-/** What a stream reports only when it is no well-formed pickle: the marks of data read as opcodes. */
-const MALFORMED = new Set([
+/** Where Python's unpickler raises, and so stops running the stream. */
+const UNPICKLER_ERRORS = new Set([
   'pickle.truncated',
   'pickle.invalid_opcode',
   'pickle.stack_underflow',
   'pickle.memo_unset',
-  'pickle.too_complex',
-  'pickle.scan_error',
 ]);
+/** What a stream reports only when it is no well-formed pickle: the marks of data read as opcodes. */
+const MALFORMED = new Set([...UNPICKLER_ERRORS, 'pickle.too_complex', 'pickle.scan_error']);
 /** The most findings one file reports: the most severe first, and a count of the rest. */
 const MAX_FINDINGS = 1000;
 /** The opcodes that push a bytes (or bytearray) constant: where a nested pickle travels. */
@@ -492,6 +546,16 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
   const imports = new Set<string>();
   let pos = 0;
   let calls = 0;
+  // pickle.load reads one stream and leaves the file after its STOP; a second load runs whatever follows, with
+  // or without PROTO (torch's legacy format loads five in a row, a loop of load() any number). So the bytes after
+  // a STOP are scanned as a further stream. But they may be no pickle at all (torch's legacy format appends raw
+  // tensor data), so in such a stream an error Python's unpickler raises is no finding: it ends the scan where
+  // that load would end, and what the stream imported or called before it counts.
+  let following: { start: number; findings: number } | null = null;
+  /** Where Python's unpickler raises in the following stream: nothing from there on runs. */
+  let failsAt: number | null = null;
+  /** Where the last stream to reach its STOP ended, with the calls and imports up to there. */
+  let ended: { at: number; calls: number; imports: number } | null = null;
   const readLineBytes = (): Uint8Array | null => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) return null;
@@ -511,6 +575,7 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
     return v;
   };
   const note = (module: string, name: string, opcode: string, offset: number): void => {
+    if (failsAt !== null) return;
     const key = `${module.trim()}.${name.trim()}`;
     if (imports.has(key)) return;
     imports.add(key);
@@ -527,6 +592,11 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
   // Reported once per id, with a count at the end: a hostile stream can repeat one malformation millions of times.
   const repeated = new Map<string, { finding: Finding; count: number }>();
   const report = (id: string, severity: Severity, message: string, offset: number): void => {
+    if (failsAt !== null) return;
+    if (following && UNPICKLER_ERRORS.has(id)) {
+      failsAt = offset;
+      return;
+    }
     const seen = repeated.get(id);
     if (seen) {
       seen.count++;
@@ -682,24 +752,28 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
   let sawOpcode = false;
   for (;;) {
     if (pos >= bytes.length) {
-      findings.push({
-        id: 'pickle.truncated',
-        severity: 'medium',
-        message: sawOpcode ? 'pickle stream ends without STOP' : 'empty pickle stream',
-        location,
-      });
+      if (following) failsAt = pos;
+      else
+        findings.push({
+          id: 'pickle.truncated',
+          severity: 'medium',
+          message: sawOpcode ? 'pickle stream ends without STOP' : 'empty pickle stream',
+          location,
+        });
       break;
     }
     const offset = pos;
     const code = bytes[pos++]!;
     const op = OPCODES[code];
     if (!op) {
-      findings.push({
-        id: 'pickle.invalid_opcode',
-        severity: 'medium',
-        message: `byte 0x${code.toString(16)} is not a pickle opcode`,
-        location: `${location}@${offset}`,
-      });
+      if (following) failsAt = offset;
+      else
+        findings.push({
+          id: 'pickle.invalid_opcode',
+          severity: 'medium',
+          message: `byte 0x${code.toString(16)} is not a pickle opcode`,
+          location: `${location}@${offset}`,
+        });
       break;
     }
     sawOpcode = true;
@@ -745,12 +819,14 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
       }
     }
     if (truncated) {
-      findings.push({
-        id: 'pickle.truncated',
-        severity: 'medium',
-        message: `${op.name} argument runs past the end of the file`,
-        location: `${location}@${offset}`,
-      });
+      if (following) failsAt = offset;
+      else
+        findings.push({
+          id: 'pickle.truncated',
+          severity: 'medium',
+          message: `${op.name} argument runs past the end of the file`,
+          location: `${location}@${offset}`,
+        });
       break;
     }
     switch (op.name) {
@@ -822,24 +898,37 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], depth: n
       op.name === 'INST'
     )
       calls++;
+    if (failsAt !== null) break;
     if (op.name === 'STOP') {
-      // joblib and torch may append further pickles; keep reading only if another stream starts here. Each load()
-      // starts with an empty stack; the memo is kept, as one Unpickler reused for several loads keeps it.
-      if (pos < bytes.length && bytes[pos] === 0x80 && (bytes[pos + 1] ?? 99) <= 5) {
-        stack = [];
-        marks = [];
-        lost = false;
-        continue;
-      }
-      findings.push({
-        id: 'pickle.stop',
-        severity: 'info',
-        message: `pickle ends at byte ${pos} with ${calls} call opcode(s) and ${imports.size} import(s)`,
-        location,
-      });
-      break;
+      ended = { at: pos, calls, imports: imports.size };
+      if (pos >= bytes.length) break;
+      // Each load() starts with an empty stack; the memo is kept, as one Unpickler reused for several loads keeps it.
+      stack = [];
+      marks = [];
+      lost = false;
+      following = { start: pos, findings: findings.length };
     }
   }
+  if (following && failsAt !== null) {
+    // What read as an unknown import or a malformation in these bytes may be tensor data that happens to spell
+    // opcodes; a dangerous import or an unresolved STACK_GLOBAL there is no accident, and Python would reach it.
+    const found = findings.splice(following.findings);
+    for (const finding of found) if (RANK[finding.severity] >= RANK.medium) findings.push(finding);
+  }
+  if (ended)
+    findings.push({
+      id: 'pickle.stop',
+      severity: 'info',
+      message: `pickle ends at byte ${ended.at} with ${ended.calls} call opcode(s) and ${ended.imports} import(s)`,
+      location,
+    });
+  if (following && failsAt !== null)
+    findings.push({
+      id: 'pickle.trailing_data',
+      severity: 'info',
+      message: `bytes ${following.start} to ${bytes.length} follow the last pickle but are none (a further load would fail at byte ${failsAt}); PyTorch's legacy format keeps tensor data there`,
+      location: `${location}@${following.start}`,
+    });
   for (const { finding, count } of repeated.values())
     if (count > 1) finding.message += ` (and ${count - 1} more like it in the stream)`;
   for (const { finding, count } of nestedSeen.values())

@@ -126,6 +126,63 @@ export function kerasH5WithDecoy(
   ]);
 }
 
+/**
+ * An HDF5-looking file (superblock version 0: 8-byte addresses and lengths) with `attributes` `model_config`
+ * attribute messages, each a variable-length string whose global heap ID names object 0xffffffff, which no
+ * collection holds. The collections they point into, laid out from byte 64:
+ * - 'one': a single collection of `objects` empty objects, into which every attribute points;
+ * - 'chained': `objects` collections, each the data of the first object of the one before, so that collection k
+ *   holds all those after it; attribute k points at collection k (modulo `objects`).
+ */
+export function kerasH5HeapPointers(
+  attributes: number,
+  objects: number,
+  heap: 'one' | 'chained',
+): Uint8Array {
+  const heapAt = 64;
+  const objectBytes = heap === 'one' ? 16 : 32;
+  const heapEnd = heapAt + (heap === 'one' ? 16 : 0) + objects * objectBytes;
+  const file = Buffer.alloc(heapEnd + attributes * 64);
+  HDF5_SIGNATURE.copy(file, 0);
+  file[13] = 8;
+  file[14] = 8;
+  const collection = (at: number): void => {
+    file.write('GCOL', at, 'latin1');
+    file[at + 4] = 1;
+    file.writeBigUInt64LE(BigInt(heapEnd - at), at + 8);
+  };
+  /** An object header: its index (never 0, the free space) and the size of the data after it. */
+  const object = (at: number, index: number, size: number): void => {
+    file.writeUInt16LE(index, at);
+    file.writeBigUInt64LE(BigInt(size), at + 8);
+  };
+  const collectionAt = (k: number): number => (heap === 'one' ? heapAt : heapAt + (k % objects) * 32);
+  if (heap === 'one') {
+    collection(heapAt);
+    for (let k = 0; k < objects; k++) object(heapAt + 16 + k * 16, 1 + (k % 65535), 0);
+  } else
+    for (let k = 0; k < objects; k++) {
+      collection(collectionAt(k));
+      object(collectionAt(k) + 16, 1, 16);
+    }
+  const name = 'model_config';
+  for (let c = 0; c < attributes; c++) {
+    // Attribute message version 1: name, datatype and dataspace, each padded to 8 bytes.
+    const at = heapEnd + c * 64;
+    file[at] = 1;
+    file.writeUInt16LE(name.length + 1, at + 2);
+    file.writeUInt16LE(16, at + 4);
+    file.writeUInt16LE(8, at + 6);
+    file.write(name, at + 8, 'latin1');
+    file[at + 24] = 0x19; // datatype class 9 (variable length), version 1
+    file[at + 25] = 0x01; // a string
+    // The value: a length, then the heap ID (collection address, object index).
+    file.writeBigUInt64LE(BigInt(collectionAt(c)), at + 52);
+    file.writeUInt32LE(0xffffffff, at + 60);
+  }
+  return new Uint8Array(file.buffer, file.byteOffset, file.length);
+}
+
 /** A Lambda layer inside `depth` models nested one in another (Keras allows a model as a layer). */
 export function nestedLambda(depth: number): { class_name: string; config: Record<string, unknown> } {
   let layer = { class_name: 'Lambda', config: { name: 'deep' } as Record<string, unknown> };

@@ -12,6 +12,7 @@ import {
   hdf5KerasModel,
   hostileOnnx,
   kerasH5,
+  kerasH5HeapPointers,
   kerasH5WithDecoy,
   nestedLambda,
   osSystemPickleV0,
@@ -140,6 +141,84 @@ describe('Keras H5 scan', () => {
     ]);
     expect(findings[0]!.message).toContain('does not close within 16777216 bytes');
     expect(findings[3]!.message).toContain('beyond the 67108864 bytes the scan reads');
+  });
+  it('says the budget is spent when a config read to its very end leaves another unread', () => {
+    // Four closed configs of exactly 16 MiB (`{"":"`, the x's, `"}`) spend the 64 MiB budget to its last byte.
+    const config = (): string => `model_config{"":"${'x'.repeat(16 * 1024 ** 2 - 7)}"}`;
+    const lambda = JSON.stringify({ class_name: 'Lambda', config: { name: 'after' } });
+    const file = Buffer.from(`${config().repeat(4)}model_config${lambda}`);
+    expect(scanKerasH5(file)).toEqual([
+      expect.objectContaining({
+        id: 'keras.config_not_inspected',
+        message: expect.stringContaining('beyond the 67108864 bytes the scan reads'),
+        location: `model_config@${file.lastIndexOf('model_config{') + 'model_config'.length}`,
+      }),
+    ]);
+  });
+});
+
+describe('Keras H5 scan of hostile global heaps', () => {
+  const missing = (address: number): string =>
+    `object 4294967295 of the global heap collection at byte ${address} is missing; it is not inspected`;
+
+  it('walks a collection once however many attributes point into it, and lists 100 of them', () => {
+    // 4,000 attributes into one collection of 640 KB: walked once for each, they would read 2.5 GB and spend
+    // the 64 MiB budget, which would say so.
+    const findings = scanKerasH5(kerasH5HeapPointers(4000, 40_000, 'one'));
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([
+      ...Array(100).fill(['keras.config_not_inspected', 'medium']),
+      ['keras.no_model_config', 'info'],
+    ]);
+    expect(findings[0]!.message).toBe(missing(64));
+    expect(findings[99]!.message).toBe(`${missing(64)} (and 3900 more like it in the file)`);
+  });
+
+  it('pays for each collection it walks from the byte budget, and stops when that is spent', () => {
+    // 2,100 collections, each holding the rest: walking every one would read 32 × 2100 × 2101 / 2 bytes, 70.6 MB.
+    const findings = scanKerasH5(kerasH5HeapPointers(2100, 2100, 'chained'));
+    expect(findings).toHaveLength(102);
+    expect(findings.slice(0, 100).map((f) => f.message)).toEqual(
+      Array.from({ length: 100 }, (_, k) =>
+        k < 99 ? missing(64 + 32 * k) : `${missing(64 + 32 * k)} (and 1535 more like it in the file)`,
+      ),
+    );
+    // Collection k's walk reads 32 × (2100 - k) - 16 bytes: for k = 0 … 1634 that is 67,100,400 bytes, and
+    // collection 1635 (14,880 bytes) does not fit in the 8,464 left of the budget.
+    expect(findings[100]).toMatchObject({
+      id: 'keras.config_not_inspected',
+      message: expect.stringContaining('beyond the 67108864 bytes the scan reads'),
+      location: `model_config@${64 + 2100 * 32 + 1635 * 64 + 8}`,
+    });
+    expect(findings[101]!.id).toBe('keras.no_model_config');
+  });
+
+  it('finds a Lambda behind thousands of attributes it cannot read', () => {
+    const lambda = JSON.stringify({ class_name: 'Lambda', config: { name: 'behind' } });
+    const file = Buffer.concat([
+      kerasH5HeapPointers(4000, 40_000, 'one'),
+      Buffer.alloc(64),
+      Buffer.from(`model_config${'\0'.repeat(24)}${lambda}`),
+    ]);
+    const findings = scanKerasH5(file);
+    expect(findings.filter((f) => f.id === 'keras.config_not_inspected')).toHaveLength(100);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        id: 'keras.lambda_layer',
+        severity: 'high',
+        message: expect.stringContaining('behind'),
+      }),
+    );
+  });
+
+  it('lists at most 100 Lambda layers, counting the rest', () => {
+    const lambdas = Array.from({ length: 250 }, (_, k) => ({
+      class_name: 'Lambda',
+      config: { name: `l${k}` },
+    }));
+    const findings = scanKerasH5(kerasH5(lambdas));
+    expect(findings).toHaveLength(100);
+    expect(findings.every((f) => f.id === 'keras.lambda_layer' && f.severity === 'high')).toBe(true);
+    expect(findings[99]!.message).toMatch(/Lambda layer l99 .* \(and 150 more like it in the file\)$/);
   });
 });
 
