@@ -28,8 +28,9 @@ export class Growable<T extends Float64Array | Int32Array | Int8Array> {
   }
 }
 
-// A categorical column with more distinct values than this stops being dictionary-coded (an ID column, say).
-const MAX_CATEGORIES = 5000;
+// A categorical column with more distinct values than this (an ID column, say) stops taking new values into
+// its dictionary: the values already there keep their codes, later ones get none (highCardinality).
+export const MAX_CATEGORIES = 5000;
 
 export type ColumnKind = 'numeric' | 'categorical';
 
@@ -43,6 +44,7 @@ export class ColumnCollector {
   nonNumeric = 0;
   /** Present values that are no number at all, not even an infinite one. */
   text = 0;
+  /** Whether some present value got no code: the column holds more than MAX_CATEGORIES distinct values. */
   highCardinality = false;
 
   /**
@@ -70,7 +72,7 @@ export class ColumnCollector {
       if (Number.isNaN(x)) this.text++;
       this.nums.push(Number.NaN);
     }
-    if (this.declared === 'numeric' || this.highCardinality) {
+    if (this.declared === 'numeric') {
       this.codes.push(-1);
       return;
     }

@@ -3,7 +3,14 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
-import { ColumnCollector, Growable, MissingCounter, sharedKind, type ColumnKind } from './collect.ts';
+import {
+  ColumnCollector,
+  Growable,
+  MAX_CATEGORIES,
+  MissingCounter,
+  sharedKind,
+  type ColumnKind,
+} from './collect.ts';
 import { EvaluatorError } from './errors.ts';
 import type { Evidence, SkippedMetric } from './evidence.ts';
 import { classBalanceOf, proxiesOf, representationOf } from './metrics/data-quality.ts';
@@ -666,12 +673,16 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     let sortedScores: SortedValues | null = null;
     const scoresSorted = (): SortedValues =>
       (sortedScores ??= data.label ? sortPresent(data.score!, data.label) : sortPresent(data.score!));
-    const rowsMissing: Record<string, number> = { prediction: data.rowsWithoutPrediction };
-    if (spec.label) rowsMissing.label = data.missing.missing(spec.label.column);
-    for (const s of spec.sensitive ?? []) rowsMissing[s] = data.columns.get(s)!.missing;
-    if (runner) rowsMissing.features = data.rowsWithoutPrediction;
+    // Maps keyed by column names or values of the data are built from entries throughout: assigned to an
+    // object literal, a name such as __proto__ would set its prototype and vanish from the evidence.
+    const rowsMissing: Record<string, number> = Object.fromEntries([
+      ['prediction', data.rowsWithoutPrediction],
+      ...(spec.label ? [['label', data.missing.missing(spec.label.column)]] : []),
+      ...(spec.sensitive ?? []).map((s) => [s, data.columns.get(s)!.missing]),
+      ...(runner ? [['features', data.rowsWithoutPrediction]] : []),
+    ]);
 
-    const warnings = positiveWarnings(spec, data);
+    const warnings = [...positiveWarnings(spec, data), ...cardinalityWarnings(spec, data, reference)];
     const evidence: Evidence = {
       schema: 'arbiter.evidence/v1',
       ...(input.generatedAt ? { generated_at: input.generatedAt.toISOString() } : {}),
@@ -714,15 +725,20 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
               sensitiveColumns.map((c) => ({ codes: c.codes.view(), groups: c.values.length })),
             )
           : null;
-        const byGroup: Record<string, Record<string, number | null>> = {};
-        if (calibration) {
-          sensitiveColumns.forEach((column, k) => {
-            const ece = calibration.byGroup[k]!;
-            byGroup[column.name] = Object.fromEntries(
-              column.values.map((value, code) => [value, ece[code]!]),
-            );
-          });
-        }
+        const byGroup: Record<string, Record<string, number | null>> = Object.fromEntries(
+          calibration
+            ? sensitiveColumns.flatMap((column, k) => {
+                if (column.highCardinality) {
+                  skip(`performance.calibration.ece_by_group.${column.name}`, pastCapReason(column.name));
+                  return [];
+                }
+                const ece = calibration.byGroup[k]!;
+                return [
+                  [column.name, Object.fromEntries(column.values.map((value, code) => [value, ece[code]!]))],
+                ];
+              })
+            : [],
+        );
         evidence.performance = {
           ...metrics,
           rows: perf.rows,
@@ -765,12 +781,18 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         data.pred,
         high,
       );
+      // An attribute past the category cap would count the rows of its later values as unknown: it and
+      // its intersections are skipped, not reported on part of the rows.
       const sets = [
         ...attrs.map((_, i) => [i]),
         ...(spec.intersections ?? []).map((g) => g.map((a) => attrs.indexOf(a))),
-      ];
+      ].filter((set) => {
+        const capped = set.find((a) => cols[a]!.highCardinality);
+        if (capped !== undefined)
+          skip(`fairness.${set.map((a) => attrs[a]!).join('&')}`, pastCapReason(attrs[capped]!));
+        return capped === undefined;
+      });
       const minGroupSize = spec.min_group_size ?? DEFAULT_MIN_GROUP_SIZE;
-      const fairness: Evidence['fairness'] = {};
       // The median that split the scores is reported with the scoring rates (LL144 §5-301(c)(1)).
       const options = {
         minGroupSize,
@@ -790,8 +812,9 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         });
         results.forEach((r, k) => (r.bootstrap = intervals[k]!));
       } else skip('fairness.bootstrap', 'spec.bootstrap.resamples is 0 or not set');
-      results.forEach((r, k) => (fairness[sets[k]!.map((a) => attrs[a]!).join('&')] = r));
-      evidence.fairness = fairness;
+      evidence.fairness = Object.fromEntries(
+        results.map((r, k) => [sets[k]!.map((a) => attrs[a]!).join('&'), r]),
+      );
       if (!hasLabel) {
         skip('fairness.tpr_fpr_fnr_ppv_accuracy', 'no label column in the spec');
         skip('fairness.equalized_odds', 'no label column in the spec');
@@ -805,20 +828,24 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       if (!reference) skip('drift', 'no reference dataset');
       else {
         const bins = spec.drift?.bins ?? 10;
-        const driftFeatures: Record<string, unknown> = {};
+        const driftFeatures: [string, unknown][] = [];
         for (const name of spec.drift?.features ?? []) {
           const current = data.columns.get(name)!;
           const ref = reference.columns.get(name)!;
-          driftFeatures[name] =
-            sharedKind(current, ref) === 'numeric'
-              ? numericDrift(ref.nums.view(), current.nums.view(), bins)
-              : categoricalDrift(ref.counts(), current.counts());
+          if (sharedKind(current, ref) === 'numeric')
+            driftFeatures.push([name, numericDrift(ref.nums.view(), current.nums.view(), bins)]);
+          else if (current.highCardinality || ref.highCardinality)
+            skip(
+              `drift.features.${name}`,
+              pastCapReason(name, current.highCardinality ? 'data' : 'reference data'),
+            );
+          else driftFeatures.push([name, categoricalDrift(ref.counts(), current.counts())]);
         }
         const prediction =
           probabilistic && reference.score
             ? numericDriftOfSorted(sortPresent(reference.score).values, scoresSorted().values, bins)
             : categoricalDrift(countLabels(reference.pred), countLabels(data.pred));
-        evidence.drift = { features: driftFeatures, prediction };
+        evidence.drift = { features: Object.fromEntries(driftFeatures), prediction };
       }
     }
 
@@ -868,17 +895,18 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           spec.explainability?.seed ?? 0,
         );
         guard.check();
-        const baseline: Row = {};
-        for (const f of features) {
-          const column = data.columns.get(f.column)!;
-          if (f.kind === 'numeric')
-            baseline[f.column] = medianOfSorted(sortPresent(column.nums.view()).values);
-          else {
+        const baseline: Row = Object.fromEntries(
+          features.map((f) => {
+            const column = data.columns.get(f.column)!;
+            if (f.kind === 'numeric')
+              return [f.column, medianOfSorted(sortPresent(column.nums.view()).values)];
             const counts = column.counts();
-            baseline[f.column] =
-              [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
-          }
-        }
+            return [
+              f.column,
+              [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null,
+            ];
+          }),
+        );
         // An adverse-action notice may not give a protected characteristic as a reason (ECOA / Regulation B,
         // 12 CFR 1002.9): sensitive attributes are left out of the reasons, and said to be. What they do to the
         // scores is in robustness (counterfactual flips) and in the permutation importance above.
@@ -938,32 +966,48 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         ...(spec.drift?.features ?? []),
       ]);
       const seen = new Set(data.missing.columns());
-      const nonNumeric: Record<string, number> = {};
-      for (const f of features)
-        if (f.kind === 'numeric') nonNumeric[f.column] = data.columns.get(f.column)!.nonNumeric;
-      const missingValues: Record<string, { count: number; share: number | null }> = {};
-      for (const c of data.missing.columns()) {
-        const n = data.missing.missing(c);
-        missingValues[c] = { count: n, share: n / data.rows };
-      }
+      const nonNumeric: Record<string, number> = Object.fromEntries(
+        features
+          .filter((f) => f.kind === 'numeric')
+          .map((f) => [f.column, data.columns.get(f.column)!.nonNumeric]),
+      );
+      const missingValues: Record<string, { count: number; share: number | null }> = Object.fromEntries(
+        data.missing.columns().map((c) => {
+          const n = data.missing.missing(c);
+          return [c, { count: n, share: n / data.rows }];
+        }),
+      );
       // What policies judge (DQ-MISSING-RATE): the columns this evaluation uses, each with its share of rows
       // that lack it, and the share of their cells that are missing. Columns the evaluation does not read are
       // in missing_values only.
-      const usedColumns: Record<string, { missing_rate: number | null }> = {};
       let missingCells = 0;
-      for (const c of [...expected].sort()) {
-        const n = data.missing.missing(c);
-        missingCells += n;
-        usedColumns[c] = { missing_rate: n / data.rows };
-      }
+      const usedColumns: Record<string, { missing_rate: number | null }> = Object.fromEntries(
+        [...expected].sort().map((c) => {
+          const n = data.missing.missing(c);
+          missingCells += n;
+          return [c, { missing_rate: n / data.rows }];
+        }),
+      );
       const cells = data.rows * expected.size;
-      const sensitiveData = (spec.sensitive ?? []).map((s) => data.columns.get(s)!.data());
+      // A column past the category cap has rows in no category: its shares and its association with the
+      // sensitive attributes would be taken over part of the rows. (Nor would an ID column's Cramér's V,
+      // near 1 whatever it holds, say anything about proxies.)
+      const capped = [...data.columns.values()].filter(
+        (c) => c.highCardinality && c.kind() === 'categorical',
+      );
+      const sensitive = new Set(spec.sensitive ?? []);
+      for (const c of capped) {
+        if (sensitive.has(c.name)) skip(`data_quality.representation.${c.name}`, pastCapReason(c.name));
+        skip(`data_quality.proxies.${c.name}`, pastCapReason(c.name));
+      }
+      const sensitiveData = (spec.sensitive ?? [])
+        .map((s) => data.columns.get(s)!)
+        .filter((c) => !capped.includes(c))
+        .map((c) => c.data());
       const threshold = spec.data_quality?.proxy_threshold ?? 0.5;
       const proxies = proxiesOf(
         [...data.columns.values()]
-          .filter(
-            (c) => !(spec.sensitive ?? []).includes(c.name) && (c.kind() === 'numeric' || !c.highCardinality),
-          )
+          .filter((c) => !sensitive.has(c.name) && !capped.includes(c))
           .map((c) => ({ column: c.data(), numeric: c.kind() === 'numeric' })),
         sensitiveData,
         threshold,
@@ -1025,6 +1069,34 @@ function positiveWarnings(spec: EvaluationSpec, data: Collected): string[] {
     warnings.push(
       `spec.prediction.positive: no value of column ${JSON.stringify(prediction.column)} in the data matches ${JSON.stringify(prediction.positive ?? 1)}${prediction.positive === undefined ? ' (the default)' : ''}`,
     );
+  return warnings;
+}
+
+function pastCapReason(column: string, source: 'data' | 'reference data' = 'data'): string {
+  return `column ${JSON.stringify(column)} holds more than ${MAX_CATEGORIES} distinct values in the ${source}; the rows of the values past the first ${MAX_CATEGORIES} belong to no category`;
+}
+
+/**
+ * A column read as categories past the cap of MAX_CATEGORIES distinct values (an ID column, say) codes its
+ * later values as no category: whatever counts or groups its categories is skipped, and the evidence says so
+ * here too, once per column and file. The reference counts only for drift.
+ */
+function cardinalityWarnings(spec: EvaluationSpec, data: Collected, reference: Collected | null): string[] {
+  const drifted = new Set(spec.drift?.features ?? []);
+  const warnings: string[] = [];
+  const sources = [['data', data, reference] as const, ['reference data', reference, data] as const];
+  for (const [source, collected, other] of sources) {
+    for (const column of collected?.columns.values() ?? []) {
+      if (!column.highCardinality || (source === 'reference data' && !drifted.has(column.name))) continue;
+      const counterpart = other?.columns.get(column.name);
+      const categorical =
+        column.kind() === 'categorical' ||
+        (counterpart !== undefined &&
+          drifted.has(column.name) &&
+          sharedKind(column, counterpart) === 'categorical');
+      if (categorical) warnings.push(pastCapReason(column.name, source));
+    }
+  }
   return warnings;
 }
 

@@ -5,7 +5,7 @@ import { rate, sortPresent } from './stats.ts';
 export interface ColumnData {
   name: string;
   nums: Float64Array;
-  /** Dictionary code per row, -1 when missing. */
+  /** Dictionary code per row, -1 when missing or a value past the category cap (ColumnCollector). */
   codes: Int32Array;
   values: string[];
   missing: number;
@@ -211,11 +211,12 @@ export function representationOf(
       total++;
     }
   }
-  const out: Record<string, { count: number; share: number | null }> = {};
-  [...column.values.keys()]
-    .sort((x, y) => (column.values[x]! < column.values[y]! ? -1 : 1))
-    .forEach((c) => (out[column.values[c]!] = { count: counts[c]!, share: rate(counts[c]!, total) }));
-  return out;
+  // From entries: a value such as __proto__ is an own key like any other.
+  return Object.fromEntries(
+    [...column.values.keys()]
+      .sort((x, y) => (column.values[x]! < column.values[y]! ? -1 : 1))
+      .map((c) => [column.values[c]!, { count: counts[c]!, share: rate(counts[c]!, total) }]),
+  );
 }
 
 export function classBalanceOf(label: Int8Array): {

@@ -1,4 +1,4 @@
-import { chiSquareSf, ksPValue, quantileSorted, sortPresent } from './stats.ts';
+import { chiSquareSf, ksPValue, quantileSorted, sortPresent, type KsMethod } from './stats.ts';
 
 // Empty bins would make PSI infinite; like Evidently, proportions are floored at a small epsilon, and the
 // value used is recorded with the binning.
@@ -8,6 +8,8 @@ export interface NumericDrift {
   test: 'ks';
   statistic: number | null;
   p_value: number | null;
+  /** How p_value was found (ksPValue): exact for small samples, as scipy's ks_2samp; null without one. */
+  p_value_method: KsMethod | null;
   psi: number | null;
   jensen_shannon_distance: number | null;
   reference_count: number;
@@ -140,10 +142,12 @@ export function numericDriftOfSorted(r: Float64Array, c: Float64Array, bins = 10
   const rh = histogramOfSorted(r, edges);
   const ch = histogramOfSorted(c, edges);
   const d = empty ? null : ksStatistic(r, c);
+  const p = d === null ? null : ksPValue(d, r.length, c.length);
   return {
     test: 'ks',
     statistic: d,
-    p_value: d === null ? null : ksPValue(d, r.length, c.length),
+    p_value: p?.p_value ?? null,
+    p_value_method: p?.method ?? null,
     psi: empty ? null : psi(rh, ch),
     jensen_shannon_distance: empty ? null : jensenShannon(rh, ch),
     reference_count: r.length,

@@ -403,8 +403,9 @@ export function fairnessOf(
   let best = -1;
   for (const g of included) if (best < 0 || sel(table, g)! > sel(table, best)!) best = g;
   const bestRate = best < 0 ? null : sel(table, best);
-  const groups: Record<string, GroupMetrics> = {};
-  index.names.forEach((name, g) => {
+  // Group names are data: every map keyed by them is built from entries, so that a value such as __proto__
+  // is an own key like any other (assigned to an object literal, it would set the prototype instead).
+  const groupEntries = index.names.map((name, g): [string, GroupMetrics] => {
     const o = g * WIDTH;
     const s = sel(table, g);
     const metrics: GroupMetrics = {
@@ -422,20 +423,16 @@ export function fairnessOf(
       metrics.accuracy = rate(tp + tn, tp + fp + fn + tn);
       metrics.confusion_matrix = { tn, fp, fn, tp };
     }
-    groups[name] = metrics;
+    return [name, metrics];
   });
+  const groups: Record<string, GroupMetrics> = Object.fromEntries(groupEntries);
   const gaps = gapsOf(table, included, options.hasLabel);
 
-  const fourFifths: FourFifths = {
-    threshold,
-    reference_group: best < 0 ? null : index.names[best]!,
-    groups: {},
-    adverse_impact: [],
-    alpha,
-  };
+  const fourFifthsGroups: [string, FourFifths['groups'][string]][] = [];
+  const adverseImpact: string[] = [];
   for (const g of included) {
     const name = index.names[g]!;
-    const ratio = groups[name]!.impact_ratio;
+    const ratio = groupEntries[g]![1].impact_ratio;
     const z =
       best < 0 || g === best
         ? null
@@ -448,9 +445,19 @@ export function fairnessOf(
     const p = z === null ? null : normalTwoSidedP(z);
     const below = ratio !== null && ratio < threshold;
     const significant = p !== null && p < alpha;
-    fourFifths.groups[name] = { impact_ratio: ratio, below_threshold: below, z, p_value: p, significant };
-    if (below && significant) fourFifths.adverse_impact.push(name);
+    fourFifthsGroups.push([
+      name,
+      { impact_ratio: ratio, below_threshold: below, z, p_value: p, significant },
+    ]);
+    if (below && significant) adverseImpact.push(name);
   }
+  const fourFifths: FourFifths = {
+    threshold,
+    reference_group: best < 0 ? null : index.names[best]!,
+    groups: Object.fromEntries(fourFifthsGroups),
+    adverse_impact: adverseImpact,
+    alpha,
+  };
 
   return {
     attributes: attrs.map((a) => cells.attributes[a]!),
@@ -486,24 +493,34 @@ function ll144Of(
   const scoringRate = (g: number): number | null =>
     rate(table[g * WIDTH + HIGH]!, table[g * WIDTH + SCORED]!);
   const maxScoring = Math.max(0, ...counted.map((g) => scoringRate(g) ?? 0));
-  const selection: Ll144['selection'] = {};
-  const scoring: NonNullable<Ll144['scoring']> = {};
-  index.names.forEach((name, g) => {
-    const s = sel(table, g);
-    selection[name] = {
-      count: table[g * WIDTH + N]!,
-      selection_rate: s,
-      impact_ratio: small[g] || s === null ? null : rate(s, maxSel),
-      excluded_under_2pct: small[g]!,
-    };
-    const r = scoringRate(g);
-    scoring[name] = {
-      count: table[g * WIDTH + SCORED]!,
-      scoring_rate: r,
-      impact_ratio: small[g] || r === null ? null : rate(r, maxScoring),
-      excluded_under_2pct: small[g]!,
-    };
-  });
+  const selection: Ll144['selection'] = Object.fromEntries(
+    index.names.map((name, g) => {
+      const s = sel(table, g);
+      return [
+        name,
+        {
+          count: table[g * WIDTH + N]!,
+          selection_rate: s,
+          impact_ratio: small[g] || s === null ? null : rate(s, maxSel),
+          excluded_under_2pct: small[g]!,
+        },
+      ];
+    }),
+  );
+  const scoring: NonNullable<Ll144['scoring']> = Object.fromEntries(
+    index.names.map((name, g) => {
+      const r = scoringRate(g);
+      return [
+        name,
+        {
+          count: table[g * WIDTH + SCORED]!,
+          scoring_rate: r,
+          impact_ratio: small[g] || r === null ? null : rate(r, maxScoring),
+          excluded_under_2pct: small[g]!,
+        },
+      ];
+    }),
+  );
   return {
     total,
     unknown_count: unknown,
@@ -575,14 +592,20 @@ export function bootstrapFairness(
   }
   return prepared.map((p, s) => {
     const out = samples[s]!;
-    const groups: BootstrapIntervals['groups'] = {};
-    p.index.names.forEach((name, g) => {
-      groups[name] = { selection_rate: interval(out.sel[g]!, options.confidence) };
-      if (options.hasLabel) {
-        groups[name]!.tpr = interval(out.tpr[g]!, options.confidence);
-        groups[name]!.fpr = interval(out.fpr[g]!, options.confidence);
-      }
-    });
+    const groups: BootstrapIntervals['groups'] = Object.fromEntries(
+      p.index.names.map((name, g) => [
+        name,
+        {
+          selection_rate: interval(out.sel[g]!, options.confidence),
+          ...(options.hasLabel
+            ? {
+                tpr: interval(out.tpr[g]!, options.confidence),
+                fpr: interval(out.fpr[g]!, options.confidence),
+              }
+            : {}),
+        },
+      ]),
+    );
     return {
       resamples: options.resamples,
       seed: options.seed,

@@ -150,22 +150,25 @@ export interface PermutationImportance {
   repeats: number;
   seed: number;
   rows: number;
-  features: { feature: string; importance: number; std: number }[];
+  /** importance and std are null where no shuffle of the feature had a row to measure the loss on. */
+  features: { feature: string; importance: number | null; std: number | null }[];
   /** Shuffled rows, over every feature and repeat, that the model could not score. */
   unscorable: number;
 }
 
 /**
- * The loss of one shuffle, over the rows scored both before and after it: the accuracy drop with labels, the
- * mean absolute score change without.
+ * The loss of one shuffle, over the rows scored both before and after it: the accuracy drop with labels, over
+ * the labelled ones among them (an unlabelled row is neither right nor wrong, as scikit-learn's
+ * permutation_importance never sees it); the mean absolute score change without. Null when no row counts.
  */
 function lossOf(
   base: Float64Array,
   shuffled: Float64Array,
   labels: Int8Array | null,
   threshold: number,
-): { loss: number; unscorable: number } {
+): { loss: number | null; unscorable: number } {
   let scored = 0;
+  let labelled = 0;
   let change = 0;
   let rightBefore = 0;
   let rightAfter = 0;
@@ -173,14 +176,18 @@ function lossOf(
     if (!Number.isFinite(base[i]!) || !Number.isFinite(shuffled[i]!)) continue;
     scored++;
     change += Math.abs(shuffled[i]! - base[i]!);
-    if (labels) {
+    if (labels && labels[i]! >= 0) {
+      labelled++;
       if ((base[i]! >= threshold ? 1 : 0) === labels[i]) rightBefore++;
       if ((shuffled[i]! >= threshold ? 1 : 0) === labels[i]) rightAfter++;
     }
   }
-  const n = Math.max(1, scored);
   return {
-    loss: labels ? rightBefore / n - rightAfter / n : change / n,
+    loss: labels
+      ? labelled === 0
+        ? null
+        : rightBefore / labelled - rightAfter / labelled
+      : rate(change, scored),
     unscorable: base.length - scored,
   };
 }
@@ -213,14 +220,21 @@ export async function permutationImportance(
       }
       const scores = await predict(rows.map((row, i) => ({ ...row, [feature]: column[i]! })));
       const shuffle = lossOf(base, scores, labels, threshold);
-      losses.push(shuffle.loss);
+      if (shuffle.loss !== null) losses.push(shuffle.loss);
       unscorable += shuffle.unscorable;
     }
-    const mean = losses.reduce((a, b) => a + b, 0) / repeats;
-    const std = Math.sqrt(losses.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats);
+    const mean = rate(
+      losses.reduce((a, b) => a + b, 0),
+      losses.length,
+    );
+    const std =
+      mean === null ? null : Math.sqrt(losses.reduce((a, b) => a + (b - mean) ** 2, 0) / losses.length);
     result.push({ feature, importance: mean, std });
   }
-  result.sort((a, b) => b.importance - a.importance || (a.feature < b.feature ? -1 : 1));
+  // Most important first; features without an importance last.
+  result.sort(
+    (a, b) => (b.importance ?? -Infinity) - (a.importance ?? -Infinity) || (a.feature < b.feature ? -1 : 1),
+  );
   return {
     metric: labels ? 'accuracy_drop' : 'mean_abs_score_change',
     repeats,

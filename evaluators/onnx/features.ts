@@ -34,7 +34,7 @@ export function numericValue(value: unknown): number {
 export interface CollectedColumn {
   /** numericValue of each row's cell: NaN where it is missing or not a number. */
   nums: Float64Array;
-  /** Code of String(cell) in `values` per row, -1 where the cell is missing. */
+  /** Code of String(cell) in `values` per row, -1 where the cell is missing or has no code (see `coded`). */
   codes: Int32Array;
   values: readonly string[];
   /** Whether every present cell has a code so far (a categorical column under the cardinality cap). */

@@ -67,8 +67,10 @@ function ioOf(v: ValueInfoObject): ModelIo {
 
 export function metadataOf(model: ModelObject, bytes: Uint8Array): ModelMetadata {
   const initializers = new Set((model.graph?.initializer ?? []).map((t) => t.name));
-  const props: Record<string, string> = {};
-  for (const p of model.metadataProps ?? []) props[p.key ?? ''] = p.value ?? '';
+  // The model file names these keys: from entries, __proto__ is a key like any other (the last of a key wins).
+  const props: Record<string, string> = Object.fromEntries(
+    (model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']),
+  );
   return {
     format: 'onnx',
     size: bytes.byteLength,

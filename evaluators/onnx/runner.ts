@@ -121,6 +121,8 @@ function exposeTensor(bytes: Uint8Array, name: string): Uint8Array {
   return Buffer.concat([bytes, addition]);
 }
 
+const POSITIVE_CLASS_FIELD = 'spec.prediction.positive_class';
+
 function chooseOutput(
   model: ModelObject,
   metadata: ModelMetadata,
@@ -165,12 +167,22 @@ function chooseOutput(
       throw new EvaluatorError(
         'EVAL_SPEC_INVALID',
         `spec.prediction.positive_class ${positive} is not among the ZipMap class labels ${zip.labels.join(', ')}`,
+        { field: POSITIVE_CLASS_FIELD },
       );
     }
     return { fetch: zip.input, kind: 'zipmap', positiveIndex: index, bytes: exposeTensor(bytes, zip.input) };
   }
   if (isProbTensor(out)) {
-    const index = typeof positive === 'number' ? positive : 1;
+    // A probability tensor has no class names: positive_class is a column index, and text reads as one only
+    // when it is a number (YAML's quoted '1'). Any other text would pick some column for the wrong class.
+    const index = typeof positive === 'string' && /^\d+$/.test(positive) ? Number(positive) : positive;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) {
+      throw new EvaluatorError(
+        'EVAL_SPEC_INVALID',
+        `spec.prediction.positive_class ${JSON.stringify(positive)} is not a column index of output ${out.name} (${out.type}), which holds one probability per class`,
+        { field: POSITIVE_CLASS_FIELD },
+      );
+    }
     return { fetch: out.name, kind: 'probabilities', positiveIndex: index };
   }
   if (isLabel(out)) return { fetch: out.name, kind: 'label', positiveIndex: null };
@@ -223,6 +235,15 @@ const TYPED: Record<string, 'float32' | 'float64' | 'int64' | 'int32' | 'string'
   int32: 'int32',
   string: 'string',
   bool: 'bool',
+};
+
+// The values an integer input holds as they are. Any other value (3.5, 1e30, 300 for a bool) would reach the
+// model as a different one, truncated or wrapped: such a row is unscorable, as a float input's text is. int64
+// stops at 2^53, past which a number no longer tells the integers the data wrote apart.
+const INTEGER_RANGES: Record<'int64' | 'int32' | 'bool', { min: number; max: number }> = {
+  int64: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+  int32: { min: -(2 ** 31), max: 2 ** 31 - 1 },
+  bool: { min: 0, max: 1 },
 };
 
 interface InputPlan {
@@ -312,29 +333,24 @@ function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan 
             values.map((v) => String(v ?? '')),
             dims,
           );
-        else if (p.type === 'int64')
-          feeds[p.input.name] = new ort.Tensor(
-            'int64',
-            BigInt64Array.from(values, (v) => {
-              const x = numericValue(v);
-              return Number.isInteger(x) ? BigInt(x) : 0n;
-            }),
-            dims,
-          );
         else {
+          const range = p.type === 'float32' || p.type === 'float64' ? null : INTEGER_RANGES[p.type];
           const numbers = values.map((v, i) => {
             const x = numericValue(v);
-            if (!Number.isFinite(x)) ok[i] = 0;
-            return Number.isFinite(x) ? x : 0;
+            const fits = range ? Number.isInteger(x) && x >= range.min && x <= range.max : Number.isFinite(x);
+            if (!fits) ok[i] = 0;
+            return fits ? x : 0;
           });
           const data =
             p.type === 'float32'
               ? Float32Array.from(numbers)
               : p.type === 'float64'
                 ? Float64Array.from(numbers)
-                : p.type === 'int32'
-                  ? Int32Array.from(numbers)
-                  : Uint8Array.from(numbers);
+                : p.type === 'int64'
+                  ? BigInt64Array.from(numbers, (x) => BigInt(x))
+                  : p.type === 'int32'
+                    ? Int32Array.from(numbers)
+                    : Uint8Array.from(numbers);
           feeds[p.input.name] = new ort.Tensor(p.type, data, dims);
         }
       }
@@ -418,6 +434,7 @@ export async function openModel(
       throw new EvaluatorError(
         'EVAL_SPEC_INVALID',
         `spec.prediction.positive_class ${choice.positiveIndex} is outside the ${cols} output columns`,
+        { field: POSITIVE_CLASS_FIELD },
       );
     }
     if (choice.kind === 'label') {

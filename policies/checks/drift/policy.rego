@@ -10,20 +10,42 @@ _limits := data.regions[input.event.region].drift
 # METADATA
 # title: Population stability index within the region's maximum
 # description: |
-#   A feature reported without a numeric PSI (the evaluator writes null when either sample is empty) is
-#   not shown to be stable, so it denies like one above the maximum.
+#   A feature reported without a numeric PSI (the evaluator writes null when either sample is empty), or
+#   named in `skipped` as not measured (one with more distinct values than the evaluator counts), is not
+#   shown to be stable, so it denies like one above the maximum.
 # custom:
 #   id: DRIFT-PSI
 #   regulation: [eu-ai-act, sr-26-2, ca-dadm]
 #   severity: high
 deny contains violation if {
+	some problem in _psi_problems
+	violation := result.fail(rego.metadata.chain(), problem)
+}
+
+_psi_problems contains {
+	"message": _psi_message(feature, _field(stats, "psi")),
+	"evidence_keys": [concat(".", ["drift", "features", feature, "psi"])],
+} if {
 	some feature, stats in _features
 	not _at_most(_field(stats, "psi"), _limits.psi_max)
-	violation := result.fail(rego.metadata.chain(), {
-		"message": _psi_message(feature, _field(stats, "psi")),
-		"evidence_keys": [concat(".", ["drift", "features", feature, "psi"])],
-	})
 }
+
+_psi_problems contains {
+	"message": concat("", [
+		"drift of feature ", json.marshal(feature), " was not measured: ", _text(entry.reason),
+		"; the maximum PSI is ", json.marshal(_limits.psi_max),
+	]),
+	"evidence_keys": [concat(".", ["drift", "features", feature])],
+} if {
+	some entry in input.evidence.skipped
+	is_string(entry.metric)
+	startswith(entry.metric, "drift.features.")
+	feature := substring(entry.metric, count("drift.features."), -1)
+}
+
+_text(value) := value if is_string(value)
+
+_text(value) := json.marshal(value) if not is_string(value)
 
 _psi_message(feature, psi) := concat("", [
 	"PSI of feature ", json.marshal(feature), " is ", json.marshal(psi),

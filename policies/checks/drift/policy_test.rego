@@ -97,3 +97,29 @@ test_fail_features_that_are_not_an_object_are_no_drift_evidence if {
 		{v.rule | some v in policy.deny} == {"DRIFT-EVIDENCE-MISSING"} with input as _input(features) with data.regions as _data
 	}
 }
+
+test_fail_feature_not_measured_denies if {
+	not_measured := object.union(_input({"age": {"test": "ks", "p_value": 0.4, "psi": 0.05}}), {"evidence": {"skipped": [{
+		"metric": "drift.features.customer_id",
+		"reason": "column \"customer_id\" holds more than 5000 distinct values in the data",
+	}]}})
+	policy.deny == {{
+		"rule": "DRIFT-PSI",
+		"title": "Population stability index within the region's maximum",
+		"regulation": ["eu-ai-act", "sr-26-2", "ca-dadm"],
+		"severity": "high",
+		"message": concat("", [
+			"drift of feature \"customer_id\" was not measured: column \"customer_id\" holds more than 5000 ",
+			"distinct values in the data; the maximum PSI is 0.2",
+		]),
+		"evidence_keys": ["drift.features.customer_id"],
+	}} with input as not_measured with data.regions as _data
+}
+
+test_success_other_skipped_metrics_do_not_deny if {
+	inp := object.union(_input({"age": {"test": "ks", "p_value": 0.4, "psi": 0.05}}), {"evidence": {"skipped": [
+		{"metric": "robustness", "reason": "predictions come from a column"},
+		{"metric": 7, "reason": null},
+	]}})
+	count(policy.deny) == 0 with input as inp with data.regions as _data
+}

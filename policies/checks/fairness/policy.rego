@@ -127,6 +127,26 @@ _evidence_problems contains {
 	some attribute, problems in _attribute_problems
 }
 
+# An attribute the evaluator could not measure (one with more distinct values than it groups by, an ID column
+# read as a sensitive attribute) is left out of `fairness` and named in `skipped`: not judged is not fair.
+_evidence_problems contains {
+	"message": concat("", ["fairness evidence on ", json.marshal(attribute), " was not measured: ", _text(entry.reason)]),
+	"evidence_keys": [concat(".", ["fairness", attribute])],
+} if {
+	some entry in input.evidence.skipped
+	is_string(entry.metric)
+	startswith(entry.metric, "fairness.")
+	attribute := substring(entry.metric, count("fairness."), -1)
+	not attribute in _optional_metrics
+}
+
+# What `skipped` may name under fairness that is a measure left out, not an attribute.
+_optional_metrics := {"bootstrap", "tpr_fpr_fnr_ppv_accuracy", "equalized_odds", "ll144.scoring"}
+
+_text(value) := value if is_string(value)
+
+_text(value) := json.marshal(value) if not is_string(value)
+
 _reported if count(_attributes) > 0
 
 # The per-attribute reports; anything but an object (an array, a string) reports nothing.

@@ -209,3 +209,21 @@ test_success_voluntary_region_warns_about_unusable_evidence if {
 	count(policy.deny) == 0 with input as inp with data.regions as _limits("warn")
 	{v.rule | some v in policy.warn} == {"FAIR-EVIDENCE-MISSING"} with input as inp with data.regions as _limits("warn")
 }
+
+test_fail_attribute_not_measured_is_missing_evidence if {
+	not_measured := object.union(_input("deployment", _sex(0.9, 400, 0.05, 0.05)), {"evidence": {"skipped": [
+		{"metric": "fairness.bootstrap", "reason": "spec.bootstrap.resamples is 0 or not set"},
+		{"metric": "fairness.zip", "reason": "column \"zip\" holds more than 5000 distinct values in the data"},
+		{"metric": "fairness.surname", "reason": {"not": "a string"}},
+	]}})
+	policy.deny == {
+		_missing_violation(
+			"fairness evidence on \"zip\" was not measured: column \"zip\" holds more than 5000 distinct values in the data",
+			["fairness.zip"],
+		),
+		_missing_violation(
+			"fairness evidence on \"surname\" was not measured: {\"not\":\"a string\"}",
+			["fairness.surname"],
+		),
+	} with input as not_measured with data.regions as _limits("deny")
+}

@@ -837,3 +837,90 @@ describe('unknown categories', () => {
     expect(await unknown(['data_quality', 'robustness', 'explainability', 'drift'], data)).toBe(20);
   });
 });
+
+describe('names and values of the data that are Object.prototype keys', () => {
+  it('reports a group and a column named __proto__ like any other', async () => {
+    // g = A on 40 rows, 14 of them selected (i % 3 = 0); g = __proto__ on 40 rows, 8 selected (i % 5 = 0).
+    // The column __proto__ is missing on every fourth row.
+    const lines = ['g,y,p,__proto__'];
+    for (let i = 0; i < 40; i++) lines.push(`A,${i % 2},${i % 3 === 0 ? 1 : 0},${i % 4 ? i : ''}`);
+    for (let i = 0; i < 40; i++) lines.push(`__proto__,${i % 2},${i % 5 === 0 ? 1 : 0},${i % 4 ? i : ''}`);
+    const data = path.join(dir, 'proto.csv');
+    await writeFile(data, lines.join('\n') + '\n');
+    const { evidence, json } = await evaluate({
+      data,
+      reference: data,
+      spec: {
+        label: { column: 'y', positive: 1 },
+        prediction: { column: 'p', positive: 1 },
+        sensitive: ['g'],
+        drift: { features: ['__proto__'] },
+        metrics: ['fairness', 'drift', 'data_quality'],
+      },
+    });
+    const parsed = JSON.parse(json);
+    const g = parsed.fairness.g;
+    expect(Object.keys(g.groups)).toEqual(['A', '__proto__']);
+    expect(g.groups.__proto__).toMatchObject({ count: 40, selection_rate: 0.2 });
+    expect(g.groups.__proto__.impact_ratio).toBeCloseTo(0.2 / 0.35, 12);
+    expect(g.demographic_parity_difference).toBeCloseTo(0.35 - 0.2, 12);
+    expect(Object.keys(g.four_fifths.groups)).toEqual(['A', '__proto__']);
+    expect(Object.keys(g.ll144.selection)).toEqual(['A', '__proto__']);
+    expect(parsed.data_quality.representation.g).toEqual({
+      A: { count: 40, share: 0.5 },
+      ['__proto__']: { count: 40, share: 0.5 },
+    });
+    expect(Object.hasOwn(parsed.data_quality.missing_values, '__proto__')).toBe(true);
+    expect(parsed.data_quality.missing_values.__proto__).toEqual({ count: 20, share: 0.25 });
+    expect(parsed.data_quality.columns.__proto__).toEqual({ missing_rate: 0.25 });
+    expect(Object.hasOwn(parsed.drift.features, '__proto__')).toBe(true);
+    expect(parsed.drift.features.__proto__).toMatchObject({ test: 'ks', statistic: 0, p_value: 1 });
+    expect(Object.hasOwn(evidence.fairness!, 'g')).toBe(true);
+  });
+});
+
+describe('a categorical column past the cap of distinct values', () => {
+  it('skips what would count its categories on part of the rows, and says so in warnings', async () => {
+    // id and city take 5,001 distinct values on the first 5,001 rows; then 99 rows repeat the first ones.
+    const lines = ['g,id,city,y,s'];
+    for (let i = 0; i < 5100; i++) {
+      const k = i % 5001;
+      lines.push(`${i % 2 ? 'a' : 'b'},i${k},c${k},${i % 2},${(i % 10) / 10}`);
+    }
+    const data = path.join(dir, 'ids.csv');
+    await writeFile(data, lines.join('\n') + '\n');
+    const { evidence } = await evaluate({
+      data,
+      reference: data,
+      spec: {
+        label: { column: 'y', positive: 1 },
+        prediction: { score: 's', threshold: 0.5 },
+        sensitive: ['g', 'id'],
+        intersections: [['g', 'id']],
+        drift: { features: ['city'] },
+        data_quality: { columns: { city: 'categorical' } },
+        metrics: ['performance', 'fairness', 'drift', 'data_quality'],
+      },
+    });
+    const past = (column: string, source = 'data') =>
+      `column "${column}" holds more than 5000 distinct values in the ${source}; the rows of the values past the first 5000 belong to no category`;
+    expect(evidence.warnings).toEqual([past('id'), past('city'), past('city', 'reference data')]);
+    expect(evidence.skipped).toEqual(
+      expect.arrayContaining([
+        { metric: 'performance.calibration.ece_by_group.id', reason: past('id') },
+        { metric: 'fairness.id', reason: past('id') },
+        { metric: 'fairness.g&id', reason: past('id') },
+        { metric: 'drift.features.city', reason: past('city') },
+        { metric: 'data_quality.representation.id', reason: past('id') },
+        { metric: 'data_quality.proxies.id', reason: past('id') },
+        { metric: 'data_quality.proxies.city', reason: past('city') },
+      ]),
+    );
+    expect(Object.keys(evidence.fairness!)).toEqual(['g']);
+    expect(evidence.fairness!.g!.groups.a!.count).toBe(2550);
+    expect(evidence.drift!.features).toEqual({});
+    const calibration = evidence.performance!.calibration as { ece_by_group: Record<string, unknown> };
+    expect(Object.keys(calibration.ece_by_group)).toEqual(['g']);
+    expect(Object.keys(evidence.data_quality!.representation as object)).toEqual(['g']);
+  });
+});

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFixtures, COMPAS_CSV, type Fixtures } from '../../../evaluators/fixtures/generate.ts';
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
-import { DOUBLE, encodeModel } from '../../../evaluators/fixtures/onnx-writer.ts';
+import { DOUBLE, encodeModel, FLOAT, INT64 } from '../../../evaluators/fixtures/onnx-writer.ts';
 import { readModelMetadata } from '../../../evaluators/index.ts';
 import { normalizeFeatures, TensorLayout } from '../../../evaluators/onnx/features.ts';
 import { EvaluatorError } from '../../../evaluators/errors.ts';
@@ -204,5 +204,93 @@ describe('openModel (onnxruntime-node)', () => {
       code: 'EVAL_SPEC_INVALID',
       message: expect.stringContaining('encode 1 values per row but model input features takes 15'),
     });
+  });
+});
+
+describe('openModel: values a per-column integer input cannot hold', () => {
+  // onnx.proto TensorProto.DataType codes the writer does not name.
+  const INT32 = 6;
+  const BOOL = 9;
+  // score = a / 10 + b, with `a` an input of the given integer type and `b` a float.
+  const model = (elemType: number) =>
+    encodeModel({
+      name: 'integer_input',
+      inputs: [
+        { name: 'a', elemType, shape: ['N', 1] },
+        { name: 'b', elemType: FLOAT, shape: ['N', 1] },
+      ],
+      outputs: [{ name: 'score', shape: ['N', 1] }],
+      initializers: [{ name: 'tenth', dims: [1], data: [0.1] }],
+      nodes: [
+        { op: 'Cast', inputs: ['a'], outputs: ['af'], attributes: { to: FLOAT } },
+        { op: 'Mul', inputs: ['af', 'tenth'], outputs: ['as'] },
+        { op: 'Add', inputs: ['as', 'b'], outputs: ['score'] },
+      ],
+    });
+  const spec = { features: ['a', 'b'], prediction: { output: 'score', threshold: 0.5 } };
+  const scoresOf = async (elemType: number, values: Row['a'][]): Promise<number[]> => {
+    const runner = await openModel(model(elemType), spec, 'cpu');
+    try {
+      return Array.from(await runner.predict(values.map((a) => ({ a, b: '0' }))));
+    } finally {
+      await runner.close();
+    }
+  };
+
+  it('scores int64 values that are integers and leaves the others unscorable (NaN), not fed as 0', async () => {
+    // 2^53 + 2 is an integer double, but past 2^53 a number no longer tells the integers apart.
+    const scores = await scoresOf(INT64, ['3', -4, '3.5', 'abc', '1e30', 2 ** 53 + 2, 2 ** 53 - 1]);
+    expect(scores.slice(0, 2)).toEqual([expect.closeTo(0.3, 6), expect.closeTo(-0.4, 6)]);
+    expect(scores.slice(2, 6).every(Number.isNaN)).toBe(true);
+    expect(scores[6]).toBeCloseTo((2 ** 53 - 1) / 10, -10);
+  });
+  it('leaves int32 values outside the type, or not integers, unscorable instead of truncating them', async () => {
+    const scores = await scoresOf(INT32, ['7', 2 ** 31 - 1, 3.7, 2 ** 31, -(2 ** 31) - 1]);
+    expect(scores[0]).toBeCloseTo(0.7, 6);
+    expect(scores[1]).toBeCloseTo((2 ** 31 - 1) / 10, -3);
+    expect(scores.slice(2).every(Number.isNaN)).toBe(true);
+  });
+  it('feeds a bool input 0 and 1 only: 2 or 300 would wrap or read as some other truth', async () => {
+    const scores = await scoresOf(BOOL, [true, '0', 1, 2, 300, 0.5]);
+    expect(scores.slice(0, 3)).toEqual([expect.closeTo(0.1, 6), 0, expect.closeTo(0.1, 6)]);
+    expect(scores.slice(3).every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('openModel: positive_class of a probability tensor', () => {
+  // probabilities = [1 − sigmoid(x), sigmoid(x)]: at x = 2, class 0 has 1 / (1 + e^2) = 0.11920292.
+  const bytes = encodeModel({
+    name: 'two_classes',
+    inputs: [{ name: 'x', shape: ['N', 1] }],
+    outputs: [{ name: 'probabilities', shape: ['N', 2] }],
+    initializers: [{ name: 'one', dims: [1], data: [1] }],
+    nodes: [
+      { op: 'Sigmoid', inputs: ['x'], outputs: ['p1'] },
+      { op: 'Sub', inputs: ['one', 'p1'], outputs: ['p0'] },
+      { op: 'Concat', inputs: ['p0', 'p1'], outputs: ['probabilities'], attributes: { axis: 1 } },
+    ],
+  });
+  const specWith = (positive_class: string | number | boolean) => ({
+    features: ['x'],
+    prediction: { output: 'probabilities', positive_class },
+  });
+
+  it('reads a numeric string as the column index, as it reads the number', async () => {
+    for (const positive of [0, '0']) {
+      const runner = await openModel(bytes, specWith(positive), 'cpu');
+      expect(runner.output.positive_index).toBe(0);
+      expect((await runner.predict([{ x: 2 }]))[0]).toBeCloseTo(1 / (1 + Math.exp(2)), 6);
+      await runner.close();
+    }
+  });
+  it('refuses text that is no column index, naming the field, instead of reading column 1', async () => {
+    for (const positive of ['>50K', '-1', '1.5', 1.5, -1, true]) {
+      await expect(openModel(bytes, specWith(positive), 'cpu')).rejects.toMatchObject({
+        name: 'EvaluatorError',
+        code: 'EVAL_SPEC_INVALID',
+        field: 'spec.prediction.positive_class',
+        message: expect.stringContaining('is not a column index of output probabilities'),
+      });
+    }
   });
 });

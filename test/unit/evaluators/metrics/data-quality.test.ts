@@ -92,4 +92,13 @@ describe('data quality', () => {
       b: { count: 1, share: 1 / 3 },
     });
   });
+  it('represents a group named __proto__ as an own key, so that the shares add up to 1', () => {
+    const shares = representationOf(column('g', ['A', '__proto__'], [0, 1, 1, 1]));
+    expect(Object.keys(shares)).toEqual(['A', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(shares, '__proto__')?.value).toEqual({ count: 3, share: 0.75 });
+    expect(JSON.parse(JSON.stringify(shares))).toEqual({
+      A: { count: 1, share: 0.25 },
+      ['__proto__']: { count: 3, share: 0.75 },
+    });
+  });
 });

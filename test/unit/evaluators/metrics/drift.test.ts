@@ -63,5 +63,20 @@ describe('drift', () => {
     const d = numericDrift(Float64Array.from([1, 2]), new Float64Array(0));
     expect(d.statistic).toBeNull();
     expect(d.p_value).toBeNull();
+    expect(d.p_value_method).toBeNull();
+  });
+  it('gives small samples the exact KS p-value, as scipy ks_2samp does, and says which it gave', () => {
+    // 1..10 against 6..15: D = 1/2 (at 5 and at 10). Exact for n = m = 10: 2 (C(20, 5) − 1) / C(20, 10).
+    const ref = Float64Array.from({ length: 10 }, (_, i) => i + 1);
+    const d = numericDrift(
+      ref,
+      ref.map((x) => x + 5),
+      2,
+    );
+    expect(d).toMatchObject({ statistic: 0.5, p_value_method: 'exact' });
+    expect(d.p_value).toBeCloseTo(31006 / 184756, 14);
+    // 4,000 values a side pass the exact method's bound: the asymptotic Kolmogorov form.
+    const big = Float64Array.from({ length: 4000 }, (_, i) => i);
+    expect(numericDrift(big, big).p_value_method).toBe('asymptotic');
   });
 });

@@ -381,3 +381,48 @@ describe('bootstrapFairness', () => {
     expect(shi - slo).toBeLessThan(0.2);
   });
 });
+
+describe('group names that are Object.prototype keys', () => {
+  // __proto__: selection 1/4, TPR 1, FPR 0. A: selection 1/2, TPR 1/2, FPR 1/2 (the reference group).
+  const cells = cellsFromRecords(
+    ['g'],
+    [...rows('A', [1, 1, 0, 0], [1, 0, 1, 0]), ...rows('__proto__', [1, 0, 0, 0], [1, 0, 0, 0])],
+  );
+  const f = fairnessOf(cells, [0], { minGroupSize: 1, hasLabel: true, hasScore: false });
+
+  it('keeps __proto__ as an own key of every group map, with its own numbers', () => {
+    for (const map of [f.groups, f.four_fifths.groups, f.ll144.selection]) {
+      expect(Object.keys(map)).toEqual(['A', '__proto__']);
+      expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
+    }
+    expect(Object.getOwnPropertyDescriptor(f.groups, '__proto__')?.value).toMatchObject({
+      count: 4,
+      selection_rate: 0.25,
+      impact_ratio: 0.5,
+      tpr: 1,
+      fpr: 0,
+    });
+    expect(Object.getOwnPropertyDescriptor(f.four_fifths.groups, '__proto__')?.value).toMatchObject({
+      impact_ratio: 0.5,
+      below_threshold: true,
+    });
+    expect(f.demographic_parity_difference).toBe(0.25);
+    // Both groups reach JSON, as canonical JSON of the evidence writes them.
+    expect(Object.keys(JSON.parse(JSON.stringify(f)).groups)).toEqual(['A', '__proto__']);
+  });
+  it('keeps it in the bootstrap intervals too', () => {
+    const [boot] = bootstrapFairness(cells, [[0]], {
+      resamples: 20,
+      seed: 1,
+      confidence: 0.9,
+      minGroupSize: 1,
+      hasLabel: true,
+    });
+    expect(Object.keys(boot!.groups)).toEqual(['A', '__proto__']);
+    expect(Object.keys(Object.getOwnPropertyDescriptor(boot!.groups, '__proto__')!.value)).toEqual([
+      'selection_rate',
+      'tpr',
+      'fpr',
+    ]);
+  });
+});

@@ -11,6 +11,7 @@ import type { Row } from '../../../../evaluators/readers/rows.ts';
 // A transparent scoring function stands in for a model here: these tests check the probes' arithmetic.
 const byGroup: Predict = async (rows) => Float64Array.from(rows, (r) => (r.g === 'a' ? 0.9 : 0.1));
 const byX: Predict = async (rows) => Float64Array.from(rows, (r) => ((r.x as number) > 5 ? 0.8 : 0.2));
+const byX01: Predict = async (rows) => Float64Array.from(rows, (r) => (r.x === 1 ? 0.9 : 0.1));
 const rows: Row[] = Array.from({ length: 10 }, (_, i) => ({ g: i % 2 ? 'a' : 'b', x: i, y: 100 - i }));
 
 describe('model probes', () => {
@@ -59,6 +60,40 @@ describe('model probes', () => {
     expect(r.features[0]!.feature).toBe('x');
     expect(r.features[0]!.importance).toBeGreaterThan(0);
     expect(r.features[1]).toEqual({ feature: 'y', importance: 0, std: 0 });
+  });
+  it('measures the accuracy drop over labelled rows only, as scikit-learn sees only rows with a y', async () => {
+    // One labelled row (x = 1, label 1, scored 0.9: right) among three unlabelled ones (x = 0). A shuffle
+    // either leaves its 1 with it (loss 0) or moves it away (the row scores 0.1: loss 1 over 1 labelled row),
+    // whatever the seed. So every loss is 0 or 1, and importance p with std √(p(1 − p)), the spread of 0s and
+    // 1s; dividing by the 4 scored rows instead would give losses of 0 or 1/4.
+    const sample: Row[] = [{ x: 1 }, { x: 0 }, { x: 0 }, { x: 0 }];
+    const labels = Int8Array.of(1, -1, -1, -1);
+    const repeats = 40;
+    const { features } = await permutationImportance(sample, ['x'], labels, byX01, 0.5, repeats, 7);
+    const { importance, std } = features[0]!;
+    expect(importance).toBeGreaterThan(0);
+    const moved = importance! * repeats;
+    expect(moved).toBeCloseTo(Math.round(moved), 9);
+    expect(std).toBeCloseTo(Math.sqrt(importance! * (1 - importance!)), 12);
+  });
+  it('gives no importance (null, not 0) when no row could be measured', async () => {
+    const unlabelled = await permutationImportance(
+      [{ x: 1 }, { x: 0 }],
+      ['x'],
+      Int8Array.of(-1, -1),
+      byX01,
+      0.5,
+      3,
+      1,
+    );
+    expect(unlabelled.features).toEqual([{ feature: 'x', importance: null, std: null }]);
+    for (const labels of [new Int8Array(0), null]) {
+      const empty = await permutationImportance([], ['x', 'y'], labels, byX01, 0.5, 3, 1);
+      expect(empty.features).toEqual([
+        { feature: 'x', importance: null, std: null },
+        { feature: 'y', importance: null, std: null },
+      ]);
+    }
   });
   it('top reasons name the feature that moved the decision', async () => {
     const [reason] = await topReasons([{ g: 'a', x: 9, y: 1 }], ['x', 'y'], { x: 0, y: 0 }, byX, 0.5, 2);

@@ -3,6 +3,8 @@ import {
   chiSquareSf,
   createRng,
   erfc,
+  ksAsymptoticPValue,
+  ksExactPValue,
   ksPValue,
   poisson,
   quantileSorted,
@@ -25,25 +27,85 @@ describe('stats', () => {
     expect(chiSquareSf(3.841458820694124, 1)).toBeCloseTo(0.05, 9);
     expect(chiSquareSf(11.070497693516351, 5)).toBeCloseTo(0.05, 9);
   });
-  it('KS p-value follows the Kolmogorov distribution for large samples', () => {
+  it('asymptotic KS p-value follows the Kolmogorov distribution for large samples', () => {
     const n = 1e7;
     const en = Math.sqrt((n * n) / (2 * n));
-    expect(ksPValue(1.36 / en, n, n)).toBeCloseTo(0.0494, 3);
-    expect(ksPValue(1.63 / en, n, n)).toBeCloseTo(0.0098, 3);
+    expect(ksAsymptoticPValue(1.36 / en, n, n)).toBeCloseTo(0.0494, 3);
+    expect(ksAsymptoticPValue(1.63 / en, n, n)).toBeCloseTo(0.0098, 3);
   });
-  it('KS p-value is the Kolmogorov survival function for small statistics too', () => {
+  it('asymptotic KS p-value is the Kolmogorov survival function for small statistics too', () => {
     // Q(λ) from its alternating series summed to 100,000 terms (Python), on both sides of the switch at 1.18.
     const n = 1e12;
     const en = Math.sqrt(n / 2);
-    const q = (lambda: number) => ksPValue(lambda / (en + 0.12 + 0.11 / en), n, n);
+    const q = (lambda: number) => ksAsymptoticPValue(lambda / (en + 0.12 + 0.11 / en), n, n);
     expect(q(0.5)).toBeCloseTo(0.9639452436648751, 12);
     expect(q(0.8)).toBeCloseTo(0.5441424115741981, 12);
     expect(q(1.17)).toBeCloseTo(0.12939004218561884, 12);
     expect(q(1.18)).toBeCloseTo(0.1234538094297657, 12);
     expect(q(2)).toBeCloseTo(0.0006709252557796953, 12);
     // Near-identical large samples: no evidence of drift at all (the truncated series gave 0.096 here).
-    expect(ksPValue(1e-5, 100_000, 100_000)).toBe(1);
-    expect(ksPValue(1 / 7000, 7000, 7000)).toBe(1);
+    expect(ksAsymptoticPValue(1e-5, 100_000, 100_000)).toBe(1);
+    expect(ksAsymptoticPValue(1 / 7000, 7000, 7000)).toBe(1);
+  });
+  it('exact KS p-value is the share of orders of the pooled values whose statistic reaches d', () => {
+    // n = m: Gnedenko's closed form P(D ≥ k/n) = 2 Σ_{j≥1} (−1)^(j+1) C(2n, n − jk) / C(2n, n).
+    // n = 10, k = 5: 2 (C(20, 5) − C(20, 0)) / C(20, 10) = 31006 / 184756 (scipy's ks_2samp gives 0.1678).
+    expect(ksExactPValue(0.5, 10, 10)).toBeCloseTo(31006 / 184756, 14);
+    // k = 6: 2 C(20, 4) / C(20, 10) = 9690 / 184756, which the asymptotic form puts below 0.05 (0.031).
+    expect(ksExactPValue(0.6, 10, 10)).toBeCloseTo(9690 / 184756, 14);
+    expect(ksAsymptoticPValue(0.6, 10, 10)).toBeLessThan(0.05);
+    // D = 1 only when one sample lies wholly below the other: 2 of the C(7, 3) = 35 orders.
+    expect(ksExactPValue(1, 3, 4)).toBeCloseTo(2 / 35, 15);
+    // Every order of two against two has D ≥ 1/2 (its first value alone makes it).
+    expect(ksExactPValue(0.5, 2, 2)).toBe(1);
+    expect(ksExactPValue(0, 5, 7)).toBe(1);
+    // A statistic a float ulp under its lattice value (1 − 2/3 computed in floats) is that value.
+    expect(ksExactPValue(1 - 2 / 3, 3, 3)).toBe(ksExactPValue(1 / 3, 3, 3));
+  });
+  it('exact KS p-value agrees with counting every order of small samples', () => {
+    // Each of the C(n+m, n) orders of the pooled values, as a bit mask (1: a value of the first sample).
+    const statistics = (n: number, m: number): number[] => {
+      const out: number[] = [];
+      for (let mask = 0; mask < 2 ** (n + m); mask++) {
+        let i = 0;
+        let j = 0;
+        let d = 0;
+        for (let k = 0; k < n + m; k++) {
+          if ((mask >> k) & 1) i++;
+          else j++;
+          d = Math.max(d, Math.abs(i * m - j * n));
+        }
+        if (i === n) out.push(d); // in units of 1 / (n·m)
+      }
+      return out;
+    };
+    for (const [n, m] of [
+      [4, 6],
+      [5, 5],
+      [3, 8],
+      [7, 2],
+    ] as const) {
+      const all = statistics(n, m);
+      for (const d of new Set(all)) {
+        const share = all.filter((x) => x >= d).length / all.length;
+        expect(ksExactPValue(d / (n * m), n, m)).toBeCloseTo(share, 12);
+      }
+    }
+  });
+  it('exact KS p-value keeps its digits far in the tail', () => {
+    // D = 1 for n = m = 50: 2 / C(100, 50), C(100, 50) = 100891344545564193334812497256 ≈ 1.00891e29.
+    let binomial = 1;
+    for (let k = 1; k <= 50; k++) binomial = (binomial * (50 + k)) / k;
+    expect(binomial / 1.008913445455642e29 - 1).toBeCloseTo(0, 12);
+    expect(ksExactPValue(1, 50, 50) / (2 / binomial) - 1).toBeCloseTo(0, 9);
+  });
+  it('KS p-value is exact up to KS_EXACT_MAX_CELLS lattice cells, and asymptotic past them', () => {
+    expect(ksPValue(0.5, 10, 10)).toEqual({ p_value: ksExactPValue(0.5, 10, 10), method: 'exact' });
+    expect(ksPValue(0.05, 999, 9999)).toEqual({ p_value: ksExactPValue(0.05, 999, 9999), method: 'exact' });
+    expect(ksPValue(0.03, 5000, 5000)).toEqual({
+      p_value: ksAsymptoticPValue(0.03, 5000, 5000),
+      method: 'asymptotic',
+    });
   });
   it('numpy-style linear quantiles', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5);
