@@ -21,7 +21,7 @@ export type {
 export { reportMigrations } from './migrations.ts';
 export { SCHEDULED_REPORT_ONCE_INDEX } from './migrations/2026_12_02_1800_reports_scheduled_once.ts';
 export type { ReportTables, ReportRunTable } from './tables.ts';
-export { DOC_FIELDS } from './view-model.ts';
+export { DOC_FIELDS, groupsLeftOut } from './view-model.ts';
 export { ReportError } from './errors.ts';
 export type { ReportErrorCode } from './errors.ts';
 export type {

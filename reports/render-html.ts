@@ -29,6 +29,13 @@ const localeOf = (options: HelperOptions) => rootOf(options).meta.locale;
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 // An undefined rate (0/0) is null in the evidence and prints as a dash, never as 0.
 const DASH = '—';
+const P_VALUE_FLOOR = 0.001;
+
+/** An instant on the region's wall clock, in its locale. */
+function wallClock(iso: string, options: HelperOptions, style: Intl.DateTimeFormatOptions): string {
+  const { locale, timezone } = rootOf(options).meta;
+  return new Intl.DateTimeFormat(locale, { timeZone: timezone, ...style }).format(new Date(iso));
+}
 
 /** Renders `template` text with `context`, turning any handlebars failure into a ReportError naming the template. */
 export function renderTemplate(
@@ -99,17 +106,23 @@ function createEnvironment(): typeof Handlebars {
           }).format(v)
         : DASH;
     },
-    date(v: unknown) {
-      return typeof v === 'string' ? v.slice(0, 10) : DASH;
+    // A p-value that small says only that it is small: its digits would be noise of the normal approximation.
+    pvalue(v: unknown, options: HelperOptions) {
+      if (!isNum(v)) return DASH;
+      const f = formatter(localeOf(options), 'pvalue', {
+        minimumFractionDigits: 3,
+        maximumFractionDigits: 3,
+      });
+      return v < P_VALUE_FLOOR ? `< ${f.format(P_VALUE_FLOOR)}` : f.format(v);
+    },
+    // Dates are the region's, as periods are: 2026-07-01T02:00Z is still 30 June in New York.
+    date(v: unknown, options: HelperOptions) {
+      return typeof v === 'string' ? wallClock(v, options, { dateStyle: 'medium' }) : DASH;
     },
     datetime(v: unknown, options: HelperOptions) {
-      if (typeof v !== 'string') return DASH;
-      const meta = rootOf(options).meta;
-      return new Intl.DateTimeFormat(meta.locale, {
-        timeZone: meta.timezone,
-        dateStyle: 'medium',
-        timeStyle: 'short',
-      }).format(new Date(v));
+      return typeof v === 'string'
+        ? wallClock(v, options, { dateStyle: 'medium', timeStyle: 'short' })
+        : DASH;
     },
     show(v: unknown) {
       return v === null || v === undefined || v === '' ? DASH : String(v);

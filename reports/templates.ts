@@ -36,14 +36,16 @@ const TEMPLATES: readonly TemplateInfo[] = [
     title: 'Post-market monitoring report',
     regulation: 'EU AI Act (Reg. 2024/1689) Art. 72',
     description:
-      'Quarterly post-market monitoring: performance against declared levels, drift, fairness, incidents.',
+      'Quarterly post-market monitoring: performance against declared levels, drift, fairness, complaints and deployer feedback, incidents, corrective actions, risk-register updates.',
     sections: [
       INVENTORY,
       DECISIONS,
       s('performance', 'Performance against declared levels'),
       s('drift', 'Drift'),
       s('fairness', 'Fairness by group'),
+      s('complaints', 'Complaints and deployer feedback'),
       s('incidents', 'Serious incidents and corrective actions'),
+      s('risk-register', 'Updates to the risk register'),
       WAIVERS,
       TRENDS,
       VERIFICATION,

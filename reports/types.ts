@@ -18,7 +18,12 @@ export interface ReportRegion {
     readonly articles?: readonly string[];
   }[];
   readonly policy_data?: {
-    readonly fairness?: { readonly impact_ratio_min?: number; readonly [key: string]: unknown };
+    readonly fairness?: {
+      readonly impact_ratio_min?: number;
+      /** Groups smaller than this are left out of the impact-ratio comparison (FAIR-IMPACT-RATIO). */
+      readonly min_group_size?: number;
+      readonly [key: string]: unknown;
+    };
     readonly [key: string]: unknown;
   };
   readonly reports?: readonly { readonly template: string; readonly schedule: string }[];
@@ -166,6 +171,13 @@ export interface FairnessGroup {
   readonly [metric: string]: number | null | undefined;
 }
 
+export interface ExcludedGroup {
+  readonly group: string;
+  readonly reason?: string;
+  /** The comparisons it is left out of (`impact_ratio`, `equalized_odds`, …); all of them where absent. */
+  readonly from?: readonly string[];
+}
+
 export interface FairnessAttribute {
   readonly groups: Readonly<Record<string, FairnessGroup>>;
   readonly demographic_parity_difference?: number | null;
@@ -174,9 +186,24 @@ export interface FairnessAttribute {
   readonly equalized_odds_ratio?: number | null;
   /** Individuals whose category is unknown (NYC §5-301 asks for their number). */
   readonly unknown_count?: number;
-  readonly excluded_groups?: readonly (string | { readonly group: string; readonly reason?: string })[];
+  /** Groups left out of comparisons; the evaluator names the comparisons (`from`) and gives its reason. */
+  readonly excluded_groups?: readonly (string | ExcludedGroup)[];
   /** Individuals left out of the groups for a missing attribute value (Arbiter's evaluator writes this). */
   readonly missing?: number;
+  /**
+   * The four-fifths comparison as the evaluator made it (UGESP §1607.4(D)): its reference group, and for each
+   * compared group the two-proportion z-test of its selection rate against the reference group's.
+   */
+  readonly four_fifths?: {
+    readonly reference_group?: string | null;
+    readonly alpha?: number;
+    readonly groups?: Readonly<
+      Record<
+        string,
+        { readonly z?: number | null; readonly p_value?: number | null; readonly significant?: boolean }
+      >
+    >;
+  };
   /** The LL144 figures as Arbiter's evaluator computed them (evaluators/metrics/fairness.ts). */
   readonly ll144?: Ll144Figures;
 }
@@ -328,6 +355,10 @@ export interface ReportInput {
   readonly policy_changes?: readonly PolicyChangeRecord[];
   readonly evidence: readonly EvidenceRecord[];
   readonly trends: readonly TrendPoint[];
+  /**
+   * The period's incidents, from an incident source. Absent where there is none: the report then says it holds
+   * no incident records, never that no incident occurred; an empty list says the source recorded none.
+   */
   readonly incidents?: readonly Incident[];
   readonly verification: VerificationData;
 }

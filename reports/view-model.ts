@@ -4,10 +4,10 @@ import { parsePeriod, type Period } from './period.ts';
 import type { TemplateInfo } from './templates.ts';
 import type {
   EvidenceRecord,
+  ExcludedGroup,
   FairnessAttribute,
   FairnessGroup,
   ImpactAssessment,
-  Ll144Category,
   Ll144Figures,
   ModelDocumentation,
   ModelRecord,
@@ -27,6 +27,19 @@ const FOUR_FIFTHS = 0.8;
 const UNKNOWN_GROUP = /^(unknown|not provided|undisclosed)$/i;
 const SEX_ATTRIBUTE = /^(sex|gender)$/i;
 const RACE_ATTRIBUTE = /^(race|ethnicity|race_ethnicity|race\/ethnicity)$/i;
+
+/**
+ * LL144's Table 3 is race/ethnicity × sex: the evidence's intersection of exactly those two attributes, in either
+ * order ("race&sex", "sex&race"); an intersection with any other attribute (age, disability) is not it.
+ */
+const isRaceBySex = (attribute: string): boolean => {
+  const parts = attribute.split('&');
+  return (
+    parts.length === 2 &&
+    parts.some((p) => RACE_ATTRIBUTE.test(p)) &&
+    parts.some((p) => SEX_ATTRIBUTE.test(p))
+  );
+};
 
 /** Every field of a model's documentation, in the order the templates present them. */
 export const DOC_FIELDS: readonly (keyof ModelDocumentation)[] = [
@@ -81,11 +94,30 @@ const METRIC_DEFINITIONS: Readonly<Record<string, string>> = {
 export interface GroupRow {
   group: string;
   count: number;
+  /**
+   * How many of the group were selected: count × selection rate, rounded to a whole person (the evidence gives
+   * rates, which the evaluator computes from these counts); null for scoring rates, which select no one.
+   */
+  selected: number | null;
   share: number | null;
   rate: number | null;
   impact_ratio: number | null;
   excluded: boolean;
+  /** Why the group is left out of the impact ratios; null when it takes part. */
+  excluded_reason: string | null;
   below: boolean;
+  /**
+   * UGESP's significance test, as the evidence gives it (`four_fifths.groups`): the two-proportion z-test of the
+   * group's selection rate against the reference group's. Null where the evidence has none for the group.
+   */
+  z: number | null;
+  p_value: number | null;
+  significant: boolean | null;
+  /**
+   * UGESP: the further selections the group needed for its rate to reach the threshold times the reference
+   * group's (0 when it does); null where it is not compared or has no selection rate.
+   */
+  shortfall: number | null;
   metrics: {
     tpr: number | null;
     fpr: number | null;
@@ -106,6 +138,13 @@ export interface AttributeTable {
   unknown_count: number;
   reference_group: string | null;
   rows: GroupRow[];
+  /**
+   * True when the impact ratios are the evidence's own (those the policy gate judged, or the evaluator's LL144
+   * figures); false when the evidence gives none and they are computed here from the rates.
+   */
+  ratios_from_evidence: boolean;
+  /** The evidence's significance level for `significant`; null where it has no significance test. */
+  alpha: number | null;
   excluded_groups: string[];
   below_groups: string[];
   demographic_parity_difference: number | null;
@@ -146,20 +185,109 @@ function parityOf(fa: FairnessAttribute) {
   };
 }
 
+/** The rule an attribute's groups are compared under. */
+export interface ComparisonRule {
+  /** Impact ratios under it are flagged. */
+  readonly threshold: number;
+  /**
+   * NYC 6 RCNY §5-301(d): categories under this share of everyone assessed are left out of LL144's impact
+   * ratios; 0 where the policy gate's comparison is the one in force instead.
+   */
+  readonly smallShare: number;
+  /** The region's `fairness.min_group_size`: FAIR-IMPACT-RATIO compares only groups this large. */
+  readonly minGroupSize: number | null;
+}
+
+const LEFT_OUT = 'left out of the impact ratios';
+const LL144_LEFT_OUT = `under 2% of the data: ${LEFT_OUT} (§5-301(d))`;
+
 /**
- * Rates and impact ratios of one sensitive attribute. Where the 2% rule is in force (`smallShare` > 0) and the
- * evidence carries the evaluator's `ll144` block, that block's figures are printed as they are: the report
- * must show what the evidence shows. Otherwise the impact ratio is recomputed from the selection (or scoring)
- * rates so that the reference group follows the rule in force: unknown categories and, where `smallShare` > 0,
- * categories under that share of everyone assessed (unknowns included, as §5-301 counts them) never serve as
- * the reference.
+ * The groups the policy gate leaves out of an attribute's impact-ratio comparison, each with why: those the
+ * evidence left out of its impact ratios (the evaluator lists them in `excluded_groups`, with its reason) and
+ * those under the region's min_group_size (FAIR-IMPACT-RATIO judges only groups that large).
+ */
+export function groupsLeftOut(fa: FairnessAttribute, minGroupSize: number | null): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of fa.excluded_groups ?? []) {
+    const e: ExcludedGroup = typeof entry === 'string' ? { group: entry } : entry;
+    // The evaluator also lists groups left out of equalized odds only (for want of labels): those are compared.
+    if (Array.isArray(e.from) && !e.from.includes('impact_ratio')) continue;
+    out.set(e.group, e.reason ?? 'left out by the evidence');
+  }
+  if (minGroupSize !== null)
+    for (const [group, stats] of Object.entries(fa.groups))
+      if (!out.has(group) && stats.count < minGroupSize)
+        out.set(group, `count ${stats.count} is below min_group_size ${minGroupSize}`);
+  return out;
+}
+
+/** What a row shows that follows from its figures: the selected count, the flag, and UGESP's test and shortfall. */
+function groupRow(
+  fa: FairnessAttribute,
+  kind: AttributeTable['rate_kind'],
+  figures: {
+    group: string;
+    count: number;
+    share: number | null;
+    rate: number | null;
+    impact_ratio: number | null;
+    excluded_reason: string | null;
+  },
+  reference: { rate: number | null; threshold: number },
+): GroupRow {
+  const { group, count, rate, impact_ratio } = figures;
+  const selected = kind === 'selection' && rate !== null ? Math.round(count * rate) : null;
+  const below = isBelow(impact_ratio, reference.threshold);
+  // The 1e-9 keeps 0.8 · 0.5 · 1000 (400.00000000000006 in floating point) at the 400 selections it is.
+  const needed =
+    reference.rate === null ? null : Math.ceil(reference.threshold * reference.rate * count - 1e-9);
+  const shortfall =
+    selected === null || impact_ratio === null || needed === null
+      ? null
+      : below
+        ? Math.max(0, needed - selected)
+        : 0;
+  // The evidence's z-test compares selection rates: a scoring table has none.
+  const test = kind === 'selection' ? fa.four_fifths?.groups?.[group] : undefined;
+  return {
+    ...figures,
+    selected,
+    excluded: figures.excluded_reason !== null,
+    below,
+    z: num(test?.z),
+    p_value: num(test?.p_value),
+    significant: typeof test?.significant === 'boolean' ? test.significant : null,
+    shortfall,
+    metrics: groupMetrics(fa.groups[group]),
+  };
+}
+
+/** The compared group with the highest rate, or null when no group with a rate is compared. */
+function highestRate(groups: readonly string[], rateOf: (g: string) => number | null): string | null {
+  let reference: string | null = null;
+  for (const g of groups) {
+    const r = rateOf(g);
+    if (r !== null && (reference === null || r > (rateOf(reference) ?? -1))) reference = g;
+  }
+  return reference;
+}
+
+/**
+ * Rates and impact ratios of one sensitive attribute, under the rule in force. Unknown categories are counted
+ * apart and never compared.
+ * - LL144 (`smallShare` > 0): the evaluator's `ll144` block is printed as it is, since the report must show what
+ *   the evidence shows. Without one the ratios are computed from the rates, leaving out categories under
+ *   `smallShare` of everyone assessed (unknowns included, as §5-301 counts them).
+ * - Otherwise the policy gate's: the groups it does not compare (`groupsLeftOut`) are shown as left out, and the
+ *   impact ratios and reference group are the evidence's, which the gate judged, so that the report agrees with
+ *   the decision. Only evidence without impact ratios has them computed here, against the highest compared rate.
  */
 export function attributeTable(
   attribute: string,
   fa: FairnessAttribute,
-  options: { threshold: number; smallShare: number },
+  rule: ComparisonRule,
 ): AttributeTable {
-  if (options.smallShare > 0 && fa.ll144) return ll144Table(attribute, fa, fa.ll144, options.threshold);
+  if (rule.smallShare > 0 && fa.ll144) return ll144Table(attribute, fa, fa.ll144, rule.threshold);
   const names = Object.keys(fa.groups).sort();
   const known = names.filter((g) => !UNKNOWN_GROUP.test(g));
   const unknownInGroups = names
@@ -172,32 +300,38 @@ export function attributeTable(
   const rateOf = (g: string) =>
     num(rate_kind === 'selection' ? fa.groups[g]?.selection_rate : fa.groups[g]?.scoring_rate);
   const shareOf = (g: string) => (assessed > 0 ? (fa.groups[g]?.count ?? 0) / assessed : null);
-  const isExcluded = (g: string) => {
-    const share = shareOf(g);
-    return options.smallShare > 0 && share !== null && share < options.smallShare;
-  };
-  let reference: string | null = null;
-  for (const g of known) {
-    const r = rateOf(g);
-    if (r === null || isExcluded(g)) continue;
-    if (reference === null || r > (rateOf(reference) ?? -1)) reference = g;
-  }
+  const leftOut =
+    rule.smallShare > 0
+      ? new Map(known.filter((g) => (shareOf(g) ?? 1) < rule.smallShare).map((g) => [g, LL144_LEFT_OUT]))
+      : new Map([...groupsLeftOut(fa, rule.minGroupSize)].map(([g, why]) => [g, `${why}: ${LEFT_OUT}`]));
+  const compared = known.filter((g) => !leftOut.has(g) && rateOf(g) !== null);
+  const fromEvidence =
+    rule.smallShare === 0 &&
+    compared.length > 0 &&
+    compared.every((g) => num(fa.groups[g]?.impact_ratio) !== null);
+  const named = fa.four_fifths?.reference_group;
+  const reference =
+    fromEvidence && typeof named === 'string' && compared.includes(named)
+      ? named
+      : highestRate(compared, rateOf);
   const refRate = reference === null ? null : rateOf(reference);
-  const rows: GroupRow[] = known.map((g) => {
-    const group = fa.groups[g]!;
+  const rows = known.map((g) => {
     const rate = rateOf(g);
-    const excluded = isExcluded(g);
-    const impact_ratio = excluded || rate === null || !refRate ? null : rate / refRate;
-    return {
-      group: g,
-      count: group.count,
-      share: shareOf(g),
-      rate,
-      impact_ratio,
-      excluded,
-      below: isBelow(impact_ratio, options.threshold),
-      metrics: groupMetrics(group),
-    };
+    const excluded_reason = leftOut.get(g) ?? null;
+    const impact_ratio =
+      excluded_reason !== null || rate === null
+        ? null
+        : fromEvidence
+          ? num(fa.groups[g]?.impact_ratio)
+          : refRate
+            ? rate / refRate
+            : null;
+    return groupRow(
+      fa,
+      rate_kind,
+      { group: g, count: fa.groups[g]!.count, share: shareOf(g), rate, impact_ratio, excluded_reason },
+      { rate: refRate, threshold: rule.threshold },
+    );
   });
   return {
     attribute,
@@ -207,6 +341,8 @@ export function attributeTable(
     unknown_count,
     reference_group: reference,
     rows,
+    ratios_from_evidence: fromEvidence,
+    alpha: rate_kind === 'selection' ? num(fa.four_fifths?.alpha) : null,
     excluded_groups: rows.filter((r) => r.excluded).map((r) => r.group),
     below_groups: rows.filter((r) => r.below).map((r) => r.group),
     ...parityOf(fa),
@@ -235,36 +371,42 @@ function ll144RatesTable(
 ): AttributeTable {
   const selection = kind === 'selection';
   const categories = (selection ? ll144.selection : ll144.scoring) ?? ll144.selection;
-  const rateOf = (c: Ll144Category) => num(selection ? c.selection_rate : c.scoring_rate);
+  const rateOf = (g: string) => num(selection ? categories[g]?.selection_rate : categories[g]?.scoring_rate);
   const names = Object.keys(categories).sort();
   const excludedNames = new Set(ll144.excluded_under_2pct);
-  const rows: GroupRow[] = names.map((g) => {
-    const c = categories[g]!;
-    const impact_ratio = num(c.impact_ratio);
-    return {
-      group: g,
-      count: c.count,
-      share: ll144.total > 0 ? c.count / ll144.total : null,
-      rate: rateOf(c),
-      impact_ratio,
-      excluded: c.excluded_under_2pct || excludedNames.has(g),
-      below: isBelow(impact_ratio, threshold),
-      metrics: groupMetrics(fa.groups[g]),
-    };
-  });
+  const isExcluded = (g: string) => categories[g]!.excluded_under_2pct || excludedNames.has(g);
   // The evaluator's reference is the most-selected category that counts, i.e. the one whose ratio is 1.
-  let reference: GroupRow | null = null;
-  for (const r of rows)
-    if (!r.excluded && r.rate !== null && (reference === null || r.rate > (reference.rate ?? -1)))
-      reference = r;
+  const reference = highestRate(
+    names.filter((g) => !isExcluded(g)),
+    rateOf,
+  );
+  const refRate = reference === null ? null : rateOf(reference);
+  const rows = names.map((g) => {
+    const c = categories[g]!;
+    return groupRow(
+      fa,
+      kind,
+      {
+        group: g,
+        count: c.count,
+        share: ll144.total > 0 ? c.count / ll144.total : null,
+        rate: rateOf(g),
+        impact_ratio: num(c.impact_ratio),
+        excluded_reason: isExcluded(g) ? LL144_LEFT_OUT : null,
+      },
+      { rate: refRate, threshold },
+    );
+  });
   return {
     attribute,
     rate_kind: kind,
     median_score: selection ? null : num(ll144.median_score),
     total: ll144.total - ll144.unknown_count,
     unknown_count: ll144.unknown_count,
-    reference_group: reference?.group ?? null,
+    reference_group: reference,
     rows,
+    ratios_from_evidence: true,
+    alpha: selection ? num(fa.four_fifths?.alpha) : null,
     excluded_groups: rows.filter((r) => r.excluded).map((r) => r.group),
     below_groups: rows.filter((r) => r.below).map((r) => r.group),
     ...parityOf(fa),
@@ -391,6 +533,9 @@ export function buildViewModel(
   const fairnessMin = num(region.policy_data?.fairness?.impact_ratio_min);
   const threshold = fairnessMin ?? FOUR_FIFTHS;
   const smallShare = template.id === 'us-nyc/ll144-bias-audit' ? SMALL_CATEGORY_SHARE : 0;
+  const minGroupSize = num(region.policy_data?.fairness?.min_group_size);
+  // UGESP's report adds to each table the significance test and the shortfall (REGULATIONS.md §4).
+  const significanceTests = template.id === 'us/adverse-impact-quarterly';
   const perfPolicy = (region.policy_data?.['performance'] ?? {}) as Record<string, unknown>;
   const driftPolicy = (region.policy_data?.['drift'] ?? {}) as Record<string, unknown>;
   const psiMax = num(driftPolicy['psi_max']);
@@ -454,7 +599,7 @@ export function buildViewModel(
     >;
     const fairness = Object.entries(ev?.document.fairness ?? {})
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([attr, fa]) => attributeTable(attr, fa, { threshold, smallShare }));
+      .map(([attr, fa]) => attributeTable(attr, fa, { threshold, smallShare, minGroupSize }));
     const findAttr = (test: (a: string) => boolean) => fairness.find((t) => test(t.attribute)) ?? null;
     const performance = Object.entries(ev?.document.performance ?? {})
       .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -674,7 +819,11 @@ export function buildViewModel(
       ll144: {
         sex: findAttr((a) => SEX_ATTRIBUTE.test(a)),
         race: findAttr((a) => RACE_ATTRIBUTE.test(a)),
-        intersectional: findAttr((a) => a.includes('&')),
+        intersectional: findAttr(isRaceBySex),
+        // Named where race × sex is missing, so the reader sees the evidence is not simply empty.
+        other_intersections: fairness
+          .map((t) => t.attribute)
+          .filter((a) => a.includes('&') && !isRaceBySex(a)),
       },
       drift,
       importance,
@@ -711,16 +860,24 @@ export function buildViewModel(
           group: r.group,
           rate: r.rate,
           impact_ratio: r.impact_ratio,
+          z: r.z,
+          p_value: r.p_value,
+          significant: r.significant,
+          shortfall: r.shortfall,
           reference: t.reference_group,
         })),
     ),
   );
 
-  const incidents = [...(input.incidents ?? [])].sort(byKey((i) => `${i.detected_at}|${i.id}`)).map((i) => ({
-    ...i,
-    reported_to: i.reported_to ?? null,
-    corrective_action: i.corrective_action ?? null,
-  }));
+  // Null where the input has no incident source: the report must then not read as "no incidents".
+  const incidents =
+    input.incidents === undefined
+      ? null
+      : [...input.incidents].sort(byKey((i) => `${i.detected_at}|${i.id}`)).map((i) => ({
+          ...i,
+          reported_to: i.reported_to ?? null,
+          corrective_action: i.corrective_action ?? null,
+        }));
 
   const seqs = input.decisions.map((d) => d.seq);
   const inputHashes = [
@@ -768,6 +925,7 @@ export function buildViewModel(
       threshold,
       threshold_source: fairnessMin === null ? 'four-fifths rule' : `region ${region.id} policy data`,
       small_share: SMALL_CATEGORY_SHARE,
+      significance_tests: significanceTests,
       psi_max: psiMax,
       data_sha256: hashCanonical(input),
     },

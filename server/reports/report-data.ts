@@ -3,6 +3,7 @@ import type { DecisionRow, DecisionStore, WaiverStore } from '../../policies/ind
 import type { Region } from '../../regions/index.ts';
 import {
   DOC_FIELDS,
+  groupsLeftOut,
   parsePeriod,
   periodContaining,
   periodLengthOf,
@@ -76,12 +77,14 @@ function trendQuarters(period: Period, timezone: string, count: number): Period[
   return quarters;
 }
 
-function minImpactRatio(evidence: EvidenceDocument | undefined): number | null {
+/** The lowest impact ratio among the groups the policy gate compares, as the report's fairness tables show them. */
+function minImpactRatio(evidence: EvidenceDocument | undefined, minGroupSize: number | null): number | null {
   let min: number | null = null;
   for (const attribute of Object.values(evidence?.fairness ?? {})) {
-    for (const group of Object.values(attribute.groups)) {
+    const leftOut = groupsLeftOut(attribute, minGroupSize);
+    for (const [name, group] of Object.entries(attribute.groups)) {
       const ratio = group.impact_ratio;
-      if (typeof ratio === 'number' && (min === null || ratio < min)) min = ratio;
+      if (!leftOut.has(name) && typeof ratio === 'number' && (min === null || ratio < min)) min = ratio;
     }
   }
   return min;
@@ -243,6 +246,7 @@ export async function assembleReportInput(options: {
       ...(w.ledger_seq !== null ? { seq: w.ledger_seq } : {}),
     }));
 
+  const minGroupSize = region.policy_data.fairness.min_group_size;
   const trends: TrendPoint[] = quarters.flatMap((q) =>
     modelIds.map((model) => {
       const inQuarter = rows.filter(
@@ -256,7 +260,7 @@ export async function assembleReportInput(options: {
         model_id: model,
         decisions: inQuarter.length,
         denials: inQuarter.filter((r) => !r.allow).length,
-        min_impact_ratio: minImpactRatio(document),
+        min_impact_ratio: minImpactRatio(document, minGroupSize),
         accuracy: typeof accuracy === 'number' ? accuracy : null,
       };
     }),
@@ -292,6 +296,7 @@ export async function assembleReportInput(options: {
     policy_changes: policies,
     evidence,
     trends,
+    // `incidents` is left out: Arbiter has no incident source, and an empty list would print "no incidents".
     verification: {
       checkpoint: await checkpointAt(ledger, region.id, head.size),
       tree_size: head.size,

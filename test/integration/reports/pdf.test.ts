@@ -13,6 +13,7 @@ import {
   ReportError,
   verifyReportFile,
   type PdfRenderer,
+  type ReportInput,
 } from '../../../reports/index.ts';
 import { makeReportInput } from '../../unit/reports/fixture.ts';
 
@@ -32,11 +33,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function pdfOf(template: string): Promise<{ pdf: Uint8Array; text: string; file: string }> {
-  const input = makeReportInput({ template });
+async function pdfOf(
+  template: string,
+  change: (input: ReportInput) => ReportInput = (input) => input,
+  name = template.replace('/', '__'),
+): Promise<{ pdf: Uint8Array; text: string; file: string }> {
+  const input = change(makeReportInput({ template }));
   const { pdf, entry } = await generateReport(input, renderer);
   verifyReportFile(pdf, entry);
-  const file = path.join(dir, `${template.replace('/', '__')}.pdf`);
+  const file = path.join(dir, `${name}.pdf`);
   writeFileSync(file, pdf);
   const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
   return { pdf, text, file };
@@ -50,7 +55,20 @@ const flat = (text: string) => text.replace(/\s+/g, ' ');
 
 describe('report PDFs (Chromium + poppler)', () => {
   it('LL144 bias audit: the three §5-301 tables with rates, ratios, unknowns and the 2% rule', async () => {
-    const { text, file } = await pdfOf('us-nyc/ll144-bias-audit');
+    const { text, file } = await pdfOf('us-nyc/ll144-bias-audit', (input) => {
+      const ev = input.evidence[0]!;
+      const ageBySex = {
+        groups: {
+          'Under 40&Female': { count: 600, selection_rate: 0.45 },
+          'Under 40&Male': { count: 500, selection_rate: 0.5 },
+        },
+      };
+      const fairness = { ...ev.document.fairness, 'age_band&sex': ageBySex };
+      return {
+        ...input,
+        evidence: [{ ...ev, document: { ...ev.document, fairness } }, ...input.evidence.slice(1)],
+      };
+    });
     const t = flat(text);
     for (const heading of [
       'Audit summary',
@@ -62,13 +80,17 @@ describe('report PDFs (Chromium + poppler)', () => {
     ]) {
       expect(t).toContain(heading);
     }
-    expect(t).toContain('Female 500 44.2% 35.0% 0.700 below 0.800');
-    expect(t).toContain('Male 600 53.1% 50.0% 1.000 highest rate (reference)');
+    // §5-301(b): # applicants, # selected, (share,) selection rate, impact ratio.
+    expect(t).toContain('Category Number Selected Share Selection rate Impact ratio Note');
+    expect(t).toContain('Female 500 175 44.2% 35.0% 0.700 below 0.800');
+    expect(t).toContain('Male 600 300 53.1% 50.0% 1.000 highest rate (reference)');
     expect(t).toContain('unknown category: 30.');
-    expect(t).toContain('15 1.3% 60.0% excluded under 2% of the data');
-    expect(t).toContain('Excluded under the 2% rule: Native Hawaiian or Pacific Islander.');
-    expect(t).toContain('Black or African American 300 26.5% 38.0% 0.760 below 0.800');
-    expect(t).toContain('Black or African American Female 140 12.4% 30.0% 0.545 below 0.800');
+    expect(t).toContain('15 9 1.3% 60.0% excluded under 2% of the data');
+    expect(t).toContain('Left out of the impact ratios: Native Hawaiian or Pacific Islander.');
+    expect(t).toContain('Black or African American 300 114 26.5% 38.0% 0.760 below 0.800');
+    // Table 3 is race × sex, though the evidence's age × sex intersection sorts first.
+    expect(t).toContain('Black or African American Female 140 42 12.4% 30.0% 0.545 below 0.800');
+    expect(t).not.toContain('Under 40');
     expect(t).toContain('--report report.pdf --server https://arbiter.example');
     expect(t).toContain('--report report.pdf us-nyc-2026.bundle.json');
     // The audit is annual: the cover names the calendar year, counted on New York's wall clock.
@@ -85,11 +107,23 @@ describe('report PDFs (Chromium + poppler)', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('ll144')).length).toBeGreaterThan(3);
   });
 
-  it('adverse impact: the four-fifths flags and decision counts', async () => {
+  it('adverse impact: the four-fifths flags, z-test and shortfall, and decision counts', async () => {
     const { text } = await pdfOf('us/adverse-impact-quarterly');
     const t = flat(text);
     expect(t).toContain('Groups below the threshold');
-    expect(t).toContain('model-001 sex Female 35.0% 0.700 Male');
+    expect(t).toContain('model-001 sex Female 35.0% 0.700 -5.001 < 0.001 significant 25 Male');
+    expect(t).toContain(
+      'Category Number Selected Share Selection rate Impact ratio z p-value Shortfall Note',
+    );
+    expect(t).toContain('Female 500 175 44.2% 35.0% 0.700 -5.001 < 0.001 25 below 0.800, significant');
+    // The 15-person group is under min_group_size: left out, as the gate leaves it out, and White is the reference.
+    expect(t).toContain(
+      'Native Hawaiian or Pacific Islander 15 9 1.3% 60.0% excluded — — — count 15 is below',
+    );
+    expect(t).toContain('Asian 285 128 25.2% 45.0% 0.900 -1.348 0.178 0');
+    expect(t).toContain('White 500 250 44.2% 50.0% 1.000 — — 0 highest rate (reference)');
+    // Waiver dates on New York's calendar: 2026-12-31T00:00Z is still 30 December there.
+    expect(t).toContain('Jul 10, 2026 Dec 30, 2026');
     expect(t).toMatch(/Decisions recorded 40/);
     expect(t).toContain('Trends over quarters');
     expect(t).toContain('Lowest impact ratio per quarter');
@@ -102,6 +136,10 @@ describe('report PDFs (Chromium + poppler)', () => {
         'accuracy share of predictions that are correct 0.812 at least 0.700 yes',
         'income ks 0.120 0.001 0.270 PSI above 0.200',
         'INC-7',
+        'Complaints and deployer feedback',
+        'Arbiter holds no record of complaints or deployer feedback for 2026-Q3',
+        'Updates to the risk register',
+        'Arbiter holds no risk register (Art. 9)',
         'waiver-1 model-001 fairness.impact_ratio Remediation',
       ],
       'eu/ai-act-annex-iv': [
@@ -149,6 +187,19 @@ describe('report PDFs (Chromium + poppler)', () => {
         expect(t, `${template}: ${phrase}`).toContain(phrase);
       }
     }
+  });
+
+  it('EU post-market monitoring without an incident source says Arbiter holds no incident records', async () => {
+    const { text } = await pdfOf(
+      'eu/ai-act-pmm-quarterly',
+      ({ incidents: _, ...input }) => input,
+      'eu__ai-act-pmm-quarterly-no-incident-source',
+    );
+    const t = flat(text);
+    expect(t).toContain(
+      'Serious incidents (Art. 73) and the corrective actions taken (Art. 20). Arbiter holds no incident records for this period',
+    );
+    expect(t).not.toContain('No incidents were recorded');
   });
 
   it('makes no network request from the page', async () => {

@@ -5,6 +5,7 @@ import { DecisionStore, WaiverStore, type PolicyTables } from '../../../policies
 import { loadRegions, type Region } from '../../../regions/index.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
 import { ModelInventory } from '../../../server/inventory/models.ts';
+import { renderHtml } from '../../../reports/index.ts';
 import { assembleReportInput } from '../../../server/reports/report-data.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { TEST_KEYS } from '../ledger/ledger-harness.ts';
@@ -29,9 +30,13 @@ let ledger: Ledger;
 let nyc: Region;
 
 /** Records a decision as the service does: its row committed with its ledger entry. */
-async function recordDecision(id: string, decidedAt: string): Promise<void> {
+async function recordDecision(
+  id: string,
+  decidedAt: string,
+  evidence: Record<string, unknown> = { bias_audit: { completed_at: '2026-07-01T00:00:00Z' } },
+): Promise<void> {
   const input = JSON.stringify({
-    evidence: { schema: 'arbiter.evidence/v1', bias_audit: { completed_at: '2026-07-01T00:00:00Z' } },
+    evidence: { schema: 'arbiter.evidence/v1', ...evidence },
     model_card: CARD,
   });
   await ledger.append(
@@ -82,13 +87,13 @@ afterAll(async () => {
   await tdb?.close();
 });
 
-/** The LL144 report's input for calendar year 2026, read through the real stores. */
-function assemble(now: Date) {
+/** A report's input (by default the LL144 report's for calendar year 2026), read through the real stores. */
+function assemble(now: Date, template = 'us-nyc/ll144-bias-audit', period = '2026') {
   const db = tdb.db as unknown as Kysely<PolicyTables>;
   return assembleReportInput({
     region: nyc,
-    template: 'us-nyc/ll144-bias-audit',
-    period: '2026',
+    template,
+    period,
     trigger: 'on_demand',
     clock: () => now,
     inventory: new ModelInventory(tdb.db as unknown as Kysely<ServerTables>),
@@ -231,5 +236,30 @@ describe('assembleReportInput', () => {
       const proof = await ledger.reader.inclusionProof(nyc.id, change.seq, input.verification.tree_size);
       expect(entry).toMatchObject({ leaf_hash: proof.leaf_hash, proof: proof.proof });
     }
+  });
+
+  it('has no incidents, for want of a source, and the report says it holds none rather than that none occurred', async () => {
+    const input = await assemble(new Date('2026-10-15T00:00:00Z'), 'governance-quarterly', '2026-Q3');
+    expect(input).not.toHaveProperty('incidents');
+    const html = await renderHtml(input);
+    expect(html).toContain('Arbiter holds no incident records for this period');
+    expect(html).not.toContain('No incidents were recorded');
+  });
+
+  it('trends the lowest impact ratio of the groups the gate compares, not of one too small to compare', async () => {
+    // us-nyc's min_group_size is 30: the 4-person group's 0.25 is left out, as FAIR-IMPACT-RATIO leaves it out.
+    await recordDecision('dec-2026-spring', '2026-05-01T00:00:00Z', {
+      fairness: {
+        race: {
+          groups: {
+            White: { count: 500, selection_rate: 0.5, impact_ratio: 1 },
+            Black: { count: 400, selection_rate: 0.425, impact_ratio: 0.85 },
+            Tiny: { count: 4, selection_rate: 0.125, impact_ratio: 0.25 },
+          },
+        },
+      },
+    });
+    const input = await assemble(new Date('2027-01-15T00:00:00Z'));
+    expect(input.trends.find((t) => t.period === '2026-Q2')?.min_impact_ratio).toBe(0.85);
   });
 });

@@ -78,4 +78,38 @@ describe('LL144 report from the evaluator’s evidence', () => {
     expect(tables.race?.reference_group).toBe('White');
     expect(tables.race?.rows.find((r) => r.group === 'White')?.impact_ratio).toBe(1);
   });
+
+  it('US adverse impact: the evidence’s ratios, reference, z-test and exclusions, as the gate judged them', () => {
+    const us = findTemplate('us/adverse-impact-quarterly')!;
+    const input = makeReportInput({ template: us.id, models: 1, decisions: 0 });
+    const vm = buildViewModel({ ...input, evidence: [{ ...input.evidence[0]!, document: evidence }] }, us);
+    const race = vm.models[0]!.fairness.find((t) => t.attribute === 'race')!;
+    const block = evidence.fairness!['race']!;
+    // The 3 Native American applicants, all selected, are under min_group_size: the evidence gives them a ratio
+    // of 2.16 against White, which neither the gate nor the report takes as the reference.
+    expect(block.groups['NativeAmerican']?.impact_ratio).toBeGreaterThan(2);
+    expect(race.reference_group).toBe('White');
+    expect(race.reference_group).toBe(block.four_fifths?.reference_group);
+    expect(race.excluded_groups).toEqual(['NativeAmerican']);
+    expect(race.rows.find((r) => r.group === 'NativeAmerican')).toMatchObject({
+      impact_ratio: null,
+      excluded_reason: 'count 3 is below min_group_size 30: left out of the impact ratios',
+    });
+    for (const row of race.rows.filter((r) => !r.excluded)) {
+      const test = block.four_fifths!.groups![row.group]!;
+      expect([row.impact_ratio, row.z, row.p_value, row.significant]).toEqual([
+        block.groups[row.group]!.impact_ratio,
+        test.z,
+        test.p_value,
+        test.significant,
+      ]);
+    }
+    // White: 45 of 97 selected; Black: 15 of 50, and 0.8 · 45/97 · 50 = 18.6, so 19 were needed.
+    expect(race.rows.map((r) => [r.group, r.selected, r.shortfall])).toEqual([
+      ['Black', 15, 4],
+      ['NativeAmerican', 3, null],
+      ['White', 45, 0],
+    ]);
+    expect(vm.flagged.map((f) => [f.attribute, f.group])).toContainEqual(['race', 'Black']);
+  });
 });

@@ -15,7 +15,7 @@ export const REGION: ReportRegion = {
   ledger: { origin: 'arbiter.example/us-nyc' },
   regulations: [{ id: 'nyc-ll144', title: 'NYC Local Law 144', articles: ['6 RCNY §5-301'] }],
   policy_data: {
-    fairness: { impact_ratio_min: 0.8 },
+    fairness: { impact_ratio_min: 0.8, min_group_size: 30 },
     performance: { accuracy_min: 0.7 },
     drift: { psi_max: 0.2 },
   },
@@ -72,19 +72,46 @@ export const FIRST_EVIDENCE: EvidenceDocument = {
         },
         Unknown: { count: 30, selection_rate: 0.4 },
       },
+      // The evaluator's z-test (evaluators/metrics/fairness.ts): 175 of 500 against 300 of 600.
+      four_fifths: {
+        reference_group: 'Male',
+        alpha: 0.05,
+        groups: {
+          Male: { z: null, p_value: null, significant: false },
+          Female: { z: -5.001, p_value: 5.7e-7, significant: true },
+        },
+      },
       demographic_parity_difference: 0.15,
       demographic_parity_ratio: 0.7,
       equalized_odds_difference: 0.05,
       equalized_odds_ratio: 0.75,
     },
+    // As the evaluator writes it: every group's ratio against the highest compared group's rate (White), the
+    // 15-person group's 1.2 included, though it is left out of the comparison as under min_group_size.
     race: {
       groups: {
-        White: { count: 500, selection_rate: 0.5 },
-        'Black or African American': { count: 300, selection_rate: 0.38 },
-        Asian: { count: 285, selection_rate: 0.45 },
-        'Native Hawaiian or Pacific Islander': { count: 15, selection_rate: 0.6 },
+        White: { count: 500, selection_rate: 0.5, impact_ratio: 1 },
+        'Black or African American': { count: 300, selection_rate: 0.38, impact_ratio: 0.76 },
+        Asian: { count: 285, selection_rate: 0.45, impact_ratio: 0.9 },
+        'Native Hawaiian or Pacific Islander': { count: 15, selection_rate: 0.6, impact_ratio: 1.2 },
       },
       unknown_count: 30,
+      excluded_groups: [
+        {
+          group: 'Native Hawaiian or Pacific Islander',
+          reason: 'count 15 is below min_group_size 30',
+          from: ['demographic_parity', 'impact_ratio'],
+        },
+      ],
+      four_fifths: {
+        reference_group: 'White',
+        alpha: 0.05,
+        groups: {
+          White: { z: null, p_value: null, significant: false },
+          'Black or African American': { z: -3.3, p_value: 0.000968, significant: true },
+          Asian: { z: -1.348, p_value: 0.1776, significant: false },
+        },
+      },
     },
     'race&sex': {
       groups: {

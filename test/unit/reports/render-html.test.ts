@@ -63,11 +63,13 @@ describe('renderHtml', () => {
 
   it('prints the LL144 figures computed from the evidence', async () => {
     const html = await renderHtml(makeReportInput({ template: 'us-nyc/ll144-bias-audit' }));
+    // Category | # applicants | # selected | share | selection rate | impact ratio (§5-301(b)).
     expect(html).toContain(
-      '<td>Female</td><td class="n">500</td><td class="n">44.2%</td><td class="n">35.0%</td><td class="n">0.700</td>',
+      '<td>Female</td><td class="n">500</td><td class="n">175</td><td class="n">44.2%</td><td class="n">35.0%</td><td class="n">0.700</td>',
     );
     expect(html).toContain('unknown category: 30.');
-    expect(html).toContain('Excluded under the 2% rule: Native Hawaiian or Pacific Islander.');
+    expect(html).toContain('Left out of the impact ratios: Native Hawaiian or Pacific Islander.');
+    expect(html).toContain('under 2% of the data: left out of the impact ratios (§5-301(d))');
     // Charts come from Vega as SVG.
     expect(html).toMatch(/<svg[^>]+class="marks"/);
   });
@@ -96,6 +98,8 @@ describe('renderHtml', () => {
       evidence: [{ ...ev, document: { ...ev.document, fairness: { sex } } }],
     });
     expect(html).toContain('<th class="n">Scoring rate</th>');
+    // A scoring tool selects no one: its table has no number selected (§5-301(c)).
+    expect(html).not.toContain('<th class="n">Selected</th>');
     expect(html).toContain(
       '<td>F</td><td class="n">4</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.333</td>',
     );
@@ -131,12 +135,123 @@ describe('renderHtml', () => {
     expect(selectionAt).toBeGreaterThan(-1);
     expect(scoringAt).toBeGreaterThan(selectionAt);
     expect(twoTables).toContain(
-      '<td>F</td><td class="n">4</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.500</td>',
+      '<td>F</td><td class="n">4</td><td class="n">1</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.500</td>',
     );
     expect(twoTables).toContain(
       '<td>F</td><td class="n">4</td><td class="n">50.0%</td><td class="n">25.0%</td><td class="n">0.333</td>',
     );
     expect(twoTables.match(/Median score of the full sample/g)).toHaveLength(1);
+  });
+
+  it('prints race × sex as the LL144 intersectional table, and says so when the evidence has none', async () => {
+    const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const ageBySex = {
+      groups: {
+        'Under 40&Male': { count: 500, selection_rate: 0.5 },
+        'Under 40&Female': { count: 600, selection_rate: 0.45 },
+      },
+    };
+    const sectionOf = (html: string) =>
+      html.slice(html.indexOf('id="s-intersectional"'), html.indexOf('id="s-method"'));
+    const withBoth = sectionOf(
+      await renderHtml({
+        ...input,
+        evidence: [
+          {
+            ...ev,
+            document: { ...ev.document, fairness: { ...ev.document.fairness, 'age_band&sex': ageBySex } },
+          },
+        ],
+      }),
+    );
+    expect(withBoth).toContain('<td>White Male</td>');
+    expect(withBoth).not.toContain('Under 40');
+    const { 'race&sex': _, ...withoutRaceBySex } = ev.document.fairness!;
+    const withAgeOnly = sectionOf(
+      await renderHtml({
+        ...input,
+        evidence: [
+          {
+            ...ev,
+            document: { ...ev.document, fairness: { ...withoutRaceBySex, 'age_band&sex': ageBySex } },
+          },
+        ],
+      }),
+    );
+    expect(withAgeOnly).not.toContain('Under 40');
+    expect(withAgeOnly).toContain(
+      `<p class="gap">No race/ethnicity × sex categories in the evidence: the intersectional table §5-301 asks for cannot be given. The evidence's other intersections (age_band&amp;sex) are not that table and are not shown in its place.</p>`,
+    );
+  });
+
+  it('US adverse impact: the evidence’s ratios and z-test, the shortfall, and a small group never the reference', async () => {
+    const html = await renderHtml(makeReportInput({ template: 'us/adverse-impact-quarterly', models: 1 }));
+    const flagged = html.slice(html.indexOf('id="s-flagged"'), html.indexOf('id="s-adverse-impact"'));
+    // Black: 114 of 300 selected; 0.8 · 50% (White's rate) · 300 = 120 needed. The evidence's z and p.
+    expect(flagged).toContain(
+      '<td>race</td><td>Black or African American</td><td class="n">38.0%</td><td class="n flag">0.760</td><td class="n">-3.300</td><td class="n">&lt; 0.001<span class="flag"> significant</span></td><td class="n">6</td><td>White</td>',
+    );
+    expect(flagged).toContain(
+      '<td>sex</td><td>Female</td><td class="n">35.0%</td><td class="n flag">0.700</td><td class="n">-5.001</td>',
+    );
+    // The 15-person group (60%) is under min_group_size: shown, left out, not the reference; Asian passes at 0.9.
+    expect(flagged).not.toContain('Native Hawaiian');
+    expect(flagged).not.toContain('<td>Asian</td>');
+    const tables = html.slice(html.indexOf('id="s-adverse-impact"'), html.indexOf('id="s-waivers"'));
+    expect(tables).toContain(
+      '<td>Native Hawaiian or Pacific Islander</td><td class="n">15</td><td class="n">9</td><td class="n">1.3%</td><td class="n">60.0%</td><td class="n"><span class="muted">excluded</span></td><td class="n">—</td><td class="n">—</td><td class="n">—</td><td>count 15 is below min_group_size 30: left out of the impact ratios</td>',
+    );
+    expect(tables).toContain(
+      '<td>Asian</td><td class="n">285</td><td class="n">128</td><td class="n">25.2%</td><td class="n">45.0%</td><td class="n">0.900</td><td class="n">-1.348</td><td class="n">0.178</td><td class="n">0</td><td></td>',
+    );
+    expect(tables).toContain('<td>White</td><td class="n">500</td><td class="n">250</td>');
+    expect(tables).toMatch(/<td>White<\/td>(<td[^>]*>[^<]*<\/td>){8}<td>highest rate \(reference\)<\/td>/);
+    expect(tables).toContain("Significant: p &lt; 0.05, the evidence's level.");
+  });
+
+  it('prints dates on the region’s calendar, not UTC’s', async () => {
+    const input = makeReportInput({ template: 'governance-quarterly', models: 1, decisions: 0 });
+    const waiver = {
+      ...input.waivers[0]!,
+      // 22:00 on 30 June and 23:00 on 30 September in New York (EDT, UTC-4).
+      granted_at: '2026-07-01T02:00:00.000Z',
+      expires_at: '2026-10-01T03:00:00.000Z',
+    };
+    const incident = { ...input.incidents![0]!, detected_at: '2026-08-02T03:30:00Z' };
+    const html = await renderHtml({ ...input, waivers: [waiver], incidents: [incident] });
+    expect(html).toContain('<td class="id">Jun 30, 2026</td><td class="id">Sep 30, 2026</td>');
+    expect(html).toContain(
+      '<td class="id">INC-7</td><td class="id">model-001</td><td class="id">Aug 1, 2026</td>',
+    );
+    // The same instants in Brussels (CEST, UTC+2), in its locale.
+    const brussels = await renderHtml({
+      ...input,
+      region: { ...input.region, timezone: 'Europe/Brussels', locale: 'en-GB' },
+      waivers: [waiver],
+    });
+    expect(brussels).toContain('<td class="id">1 Jul 2026</td><td class="id">1 Oct 2026</td>');
+  });
+
+  it('EU post-market monitoring: complaints, incidents and risk register never read as "none" without a source', async () => {
+    const input = makeReportInput({ template: 'eu/ai-act-pmm-quarterly', models: 1, decisions: 0 });
+    const sectionOf = (html: string, id: string) => {
+      const at = html.indexOf(`id="s-${id}"`);
+      return html.slice(at, html.indexOf('</section>', at));
+    };
+    const html = await renderHtml(input);
+    expect(sectionOf(html, 'complaints')).toContain(
+      'Arbiter holds no record of complaints or deployer feedback for 2026-Q3',
+    );
+    expect(sectionOf(html, 'risk-register')).toContain('Arbiter holds no risk register (Art. 9)');
+    expect(sectionOf(html, 'incidents')).toContain('<td class="id">INC-7</td>');
+
+    const { incidents: _, ...withoutSource } = input;
+    const unsourced = sectionOf(await renderHtml(withoutSource), 'incidents');
+    expect(unsourced).toContain('Arbiter holds no incident records for this period');
+    expect(unsourced).not.toContain('No incidents were recorded');
+    const none = sectionOf(await renderHtml({ ...input, incidents: [] }), 'incidents');
+    expect(none).toContain('No incidents were recorded in the period.');
   });
 
   it('renders the annual LL144 audit for its calendar year, and refuses it a quarter', async () => {

@@ -5,22 +5,28 @@ import { FIRST_EVIDENCE, makeReportInput } from './fixture.ts';
 
 const fairness = FIRST_EVIDENCE.fairness!;
 
+// The NYC report's rule: LL144's own impact ratios, under its 2% rule (the gate's min_group_size plays no part).
+const LL144 = { threshold: 0.8, smallShare: 0.02, minGroupSize: null };
+// Every other report's: the policy gate's comparison, with the region's min_group_size.
+const GATE = { threshold: 0.8, smallShare: 0, minGroupSize: 30 };
+
 describe('attributeTable (NYC §5-301)', () => {
   it('divides each rate by the highest, counting unknowns apart', () => {
-    const t = attributeTable('sex', fairness['sex']!, { threshold: 0.8, smallShare: 0.02 });
+    const t = attributeTable('sex', fairness['sex']!, LL144);
     expect(t.reference_group).toBe('Male');
     expect(t.unknown_count).toBe(30);
     expect(t.total).toBe(1100);
-    expect(t.rows.map((r) => [r.group, r.impact_ratio, r.below])).toEqual([
-      ['Female', 0.7, true],
-      ['Male', 1, false],
+    expect(t.rows.map((r) => [r.group, r.count, r.selected, r.impact_ratio, r.below])).toEqual([
+      ['Female', 500, 175, 0.7, true],
+      ['Male', 600, 300, 1, false],
     ]);
   });
 
   it('leaves a category under 2% out of the impact ratios, even when its rate is the highest', () => {
-    const t = attributeTable('race', fairness['race']!, { threshold: 0.8, smallShare: 0.02 });
+    const t = attributeTable('race', fairness['race']!, LL144);
     const nhpi = t.rows.find((r) => r.group === 'Native Hawaiian or Pacific Islander')!;
     expect(nhpi.excluded).toBe(true);
+    expect(nhpi.excluded_reason).toBe('under 2% of the data: left out of the impact ratios (§5-301(d))');
     expect(nhpi.impact_ratio).toBeNull();
     expect(nhpi.rate).toBe(0.6);
     expect(t.reference_group).toBe('White');
@@ -29,31 +35,145 @@ describe('attributeTable (NYC §5-301)', () => {
   });
 
   it('does not flag a ratio that equals the threshold but for floating-point rounding (0.44 / 0.55)', () => {
-    const t = attributeTable('race&sex', fairness['race&sex']!, { threshold: 0.8, smallShare: 0.02 });
+    const t = attributeTable('race&sex', fairness['race&sex']!, LL144);
     const row = t.rows.find((r) => r.group === 'White Female')!;
     expect(row.impact_ratio).toBeCloseTo(0.8, 12);
     expect(row.below).toBe(false);
     expect(t.below_groups).toEqual(['Asian Female', 'Black or African American Female']);
   });
 
-  it('without the 2% rule the small group is the reference', () => {
-    const t = attributeTable('race', fairness['race']!, { threshold: 0.8, smallShare: 0 });
-    expect(t.reference_group).toBe('Native Hawaiian or Pacific Islander');
-    expect(t.rows.find((r) => r.group === 'White')?.impact_ratio).toBeCloseTo(0.5 / 0.6, 10);
-  });
-
   it('keeps an undefined rate null rather than 0, and uses scoring rates when there are no selection rates', () => {
     const t = attributeTable(
       'sex',
       { groups: { A: { count: 10, scoring_rate: 0.5 }, B: { count: 10, scoring_rate: null } } },
-      { threshold: 0.8, smallShare: 0.02 },
+      LL144,
     );
     expect(t.rate_kind).toBe('scoring');
     expect(t.rows.find((r) => r.group === 'B')).toMatchObject({
       rate: null,
+      selected: null,
       impact_ratio: null,
       below: false,
     });
+  });
+});
+
+describe('attributeTable (the policy gate’s comparison)', () => {
+  // The evaluator's evidence: 4 people all selected is no reference; FAIR-IMPACT-RATIO passed Black at 0.84.
+  const race = {
+    groups: {
+      White: { count: 1000, selection_rate: 0.5, impact_ratio: 1 },
+      Black: { count: 1000, selection_rate: 0.42, impact_ratio: 0.84 },
+      'Native Hawaiian or Pacific Islander': { count: 4, selection_rate: 1, impact_ratio: 2 },
+    },
+    excluded_groups: [
+      {
+        group: 'Native Hawaiian or Pacific Islander',
+        reason: 'count 4 is below min_group_size 30',
+        from: ['demographic_parity', 'impact_ratio'],
+      },
+    ],
+    four_fifths: { reference_group: 'White' },
+  };
+
+  it('prints the evidence’s ratios and reference, and shows a group too small to compare as left out', () => {
+    const t = attributeTable('race', race, GATE);
+    expect(t.reference_group).toBe('White');
+    expect(t.ratios_from_evidence).toBe(true);
+    expect(t.below_groups).toEqual([]);
+    expect(t.rows.map((r) => [r.group, r.impact_ratio, r.below, r.excluded_reason])).toEqual([
+      ['Black', 0.84, false, null],
+      [
+        'Native Hawaiian or Pacific Islander',
+        null,
+        false,
+        'count 4 is below min_group_size 30: left out of the impact ratios',
+      ],
+      ['White', 1, false, null],
+    ]);
+    expect(t.excluded_groups).toEqual(['Native Hawaiian or Pacific Islander']);
+  });
+
+  it('leaves out a group under the region’s min_group_size that the evidence does not list', () => {
+    const { excluded_groups: _, ...unlisted } = race;
+    const t = attributeTable('race', unlisted, GATE);
+    expect(t.reference_group).toBe('White');
+    expect(t.rows[1]).toMatchObject({
+      group: 'Native Hawaiian or Pacific Islander',
+      excluded: true,
+      excluded_reason: 'count 4 is below min_group_size 30: left out of the impact ratios',
+      impact_ratio: null,
+    });
+    // With no min_group_size in the region's policy data, the evidence's own list is what leaves a group out.
+    expect(attributeTable('race', unlisted, { ...GATE, minGroupSize: null }).excluded_groups).toEqual([]);
+    expect(attributeTable('race', race, { ...GATE, minGroupSize: null }).excluded_groups).toEqual([
+      'Native Hawaiian or Pacific Islander',
+    ]);
+  });
+
+  it('still compares a group the evidence left out of equalized odds only', () => {
+    const t = attributeTable(
+      'race',
+      {
+        ...race,
+        excluded_groups: [
+          { group: 'Black', reason: 'tpr undefined (no positive labels)', from: ['equalized_odds'] },
+        ],
+      },
+      { ...GATE, minGroupSize: 1 },
+    );
+    expect(t.excluded_groups).toEqual([]);
+    expect(t.rows.find((r) => r.group === 'Black')?.impact_ratio).toBe(0.84);
+  });
+
+  it('computes the ratios from the rates against the highest compared group when the evidence has none', () => {
+    const t = attributeTable(
+      'race',
+      {
+        groups: {
+          A: { count: 100, selection_rate: 0.5 },
+          B: { count: 100, selection_rate: 0.3 },
+          C: { count: 10, selection_rate: 0.9 },
+        },
+      },
+      GATE,
+    );
+    expect(t.ratios_from_evidence).toBe(false);
+    expect(t.reference_group).toBe('A');
+    expect(t.rows.map((r) => [r.group, r.impact_ratio, r.excluded])).toEqual([
+      ['A', 1, false],
+      ['B', 0.6, false],
+      ['C', null, true],
+    ]);
+  });
+
+  it('carries the evidence’s z-test and the shortfall to four fifths of the reference rate (UGESP)', () => {
+    const sex = attributeTable('sex', fairness['sex']!, GATE);
+    expect(sex.alpha).toBe(0.05);
+    // 0.8 · 50% · 500 = 200 selections needed; 175 were made.
+    expect(sex.rows.map((r) => [r.group, r.selected, r.z, r.p_value, r.significant, r.shortfall])).toEqual([
+      ['Female', 175, -5.001, 5.7e-7, true, 25],
+      ['Male', 300, null, null, false, 0],
+    ]);
+    const t = attributeTable('race', fairness['race']!, GATE);
+    expect(t.rows.map((r) => [r.group, r.selected, r.shortfall])).toEqual([
+      ['Asian', 128, 0],
+      ['Black or African American', 114, 6],
+      ['Native Hawaiian or Pacific Islander', 9, null],
+      ['White', 250, 0],
+    ]);
+    // 0.8 · 0.5 · 1000 is 400.00000000000006 in floating point: 400 selections are needed, not 401.
+    const exact = attributeTable(
+      'sex',
+      {
+        groups: {
+          M: { count: 1000, selection_rate: 0.5, impact_ratio: 1 },
+          F: { count: 1000, selection_rate: 0.39, impact_ratio: 0.78 },
+        },
+      },
+      GATE,
+    );
+    expect(exact.rows.find((r) => r.group === 'F')?.shortfall).toBe(10);
   });
 });
 
@@ -142,5 +262,47 @@ describe('buildViewModel', () => {
     );
     expect(vm.models[0]?.evidence?.bias_audit).toEqual(bias_audit);
     expect(buildViewModel(input, ll144).models[0]?.evidence?.bias_audit).toBeNull();
+  });
+
+  describe('the LL144 intersectional table (race/ethnicity × sex)', () => {
+    const input = makeReportInput({ template: ll144.id, models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const ageBySex = {
+      groups: {
+        'Under 40&Male': { count: 500, selection_rate: 0.5 },
+        'Under 40&Female': { count: 600, selection_rate: 0.45 },
+      },
+    };
+    const withFairness = (fairness: Record<string, unknown>) =>
+      buildViewModel(
+        { ...input, evidence: [{ ...ev, document: { ...ev.document, fairness } }] } as typeof input,
+        ll144,
+      ).models[0]!.ll144;
+
+    it('is race × sex even where another intersection sorts first', () => {
+      const tables = withFairness({ ...ev.document.fairness, 'age_band&sex': ageBySex });
+      expect(tables.intersectional?.attribute).toBe('race&sex');
+      expect(tables.other_intersections).toEqual(['age_band&sex']);
+    });
+
+    it('is found in either order of the two attributes', () => {
+      const { 'race&sex': raceBySex, ...rest } = ev.document.fairness!;
+      const tables = withFairness({ ...rest, 'age_band&sex': ageBySex, 'sex&ethnicity': raceBySex });
+      expect(tables.intersectional?.attribute).toBe('sex&ethnicity');
+    });
+
+    it('is missing, and no other intersection takes its place, when the evidence has no race × sex', () => {
+      const { 'race&sex': _, ...rest } = ev.document.fairness!;
+      const tables = withFairness({ ...rest, 'age_band&sex': ageBySex, 'disability&race': ageBySex });
+      expect(tables.intersectional).toBeNull();
+      expect(tables.other_intersections).toEqual(['age_band&sex', 'disability&race']);
+    });
+  });
+
+  it('has no incident list without an incident source, and an empty one when the source recorded none', () => {
+    const governance = findTemplate('governance-quarterly')!;
+    const { incidents: _, ...input } = makeReportInput({ template: governance.id, models: 1, decisions: 0 });
+    expect(buildViewModel(input, governance).incidents).toBeNull();
+    expect(buildViewModel({ ...input, incidents: [] }, governance).incidents).toEqual([]);
   });
 });
