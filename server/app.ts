@@ -35,6 +35,8 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+/** Above the longest parameter the contract accepts (a 128-character model name), so validation judges those. */
+const MAX_PATH_PARAMETER_LENGTH = 256;
 
 const buildAjvValidator = AjvCompiler();
 
@@ -113,6 +115,15 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     // Answered below in the Error shape, with Retry-After.
     return503OnClosing: false,
     clientErrorHandler,
+    // fastify's default (100) is under the contract's own limits (a model name may have 128 characters): a
+    // longer parameter must reach the contract's validation and its field-naming 400. Past this, 414.
+    maxParamLength: MAX_PATH_PARAMETER_LENGTH,
+    // A path that is not percent-encoded UTF-8, or a parameter past the limit, is refused before routing; the
+    // answer takes the Error shape of every other one. No hook runs for it, so the request id is set here.
+    frameworkErrors: (err, request, reply) => {
+      void reply.header('x-request-id', request.id);
+      errorHandler(err, request, reply);
+    },
   });
   let closing = false;
   app.addHook('preClose', async () => {
@@ -137,6 +148,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       );
     }),
   );
+  // The same for the query string and path parameters. After authentication (a route's onRequest), so a
+  // caller without a token learns nothing of the contract's parameters.
+  app.addHook('preValidation', async (request) => {
+    const field = nulAt({ ...(request.query as object), ...(request.params as object) });
+    if (field !== undefined)
+      throw new ServerError('BAD_REQUEST', `${field} must not contain a NUL character`, { field });
+  });
   // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
   // Media types the contract only serves (report PDFs, checkpoints, metrics), never accepts: a body of one is

@@ -75,6 +75,17 @@ const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, { code: string; status: num
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', status: 400 },
   FST_ERR_VALIDATION: { code: 'VALIDATION_FAILED', status: 400 },
+  FST_ERR_BAD_URL: { code: 'BAD_REQUEST', status: 400 },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'URI_TOO_LONG', status: 414 },
+};
+
+/**
+ * What fastify's own messages for these say, rewritten: fastify's echo the whole path back, and the limit is
+ * ours to state.
+ */
+const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the request path is not valid percent-encoded UTF-8',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than this service accepts',
 };
 
 /**
@@ -140,7 +151,12 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
         retryAfter: RETRY_AFTER_SECONDS.DATABASE_UNAVAILABLE,
       };
     const known = FASTIFY_CLIENT_ERRORS[err.code];
-    if (known) return { statusCode: known.status, code: known.code, message: err.message };
+    if (known)
+      return {
+        statusCode: known.status,
+        code: known.code,
+        message: FASTIFY_MESSAGES[err.code] ?? err.message,
+      };
     const status = STATUS_BY_CODE[err.code];
     if (status !== undefined) {
       const body: ErrorBody & { retryAfter?: number } = {

@@ -200,6 +200,55 @@ describe('the HTTP service', () => {
       expect(leap.json()).toMatchObject({ field: 'expires_at' });
     });
 
+    it('a NUL character in a query or path parameter → 400 naming it, after authentication', async () => {
+      for (const [url, field] of [
+        ['/v1/decisions?region=%00', 'region'],
+        ['/v1/decisions?model=credit&since=2026-01-01T00:00:00Z%00', 'since'],
+        ['/v1/reports?region=eu%00', 'region'],
+        ['/v1/waivers?region=eu%00', 'region'],
+      ] as const) {
+        const r = await service.app.inject({ url, headers: bearer(auditorToken) });
+        expect(r.statusCode, url).toBe(400);
+        expect(r.json(), url).toEqual({
+          statusCode: 400,
+          code: 'BAD_REQUEST',
+          message: `${field} must not contain a NUL character`,
+          field,
+        });
+      }
+      expect((await service.app.inject('/v1/decisions?region=%00')).statusCode).toBe(401);
+    });
+
+    it('a long or badly encoded path parameter → the Error shape, the contract judging what it can', async () => {
+      // 129 characters: past the contract's 128 but within fastify's limit, so validation names the field.
+      const long = await service.app.inject({
+        url: `/v1/models/${'a'.repeat(129)}`,
+        headers: bearer(auditorToken),
+      });
+      expect(long.statusCode).toBe(400);
+      expect(long.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'name' });
+      const longest = await service.app.inject({
+        url: `/v1/models/${'a'.repeat(128)}`,
+        headers: bearer(auditorToken),
+      });
+      expect(longest.json()).toMatchObject({ statusCode: 404 });
+      const tooLong = await service.app.inject({ url: `/v1/decisions/${'x'.repeat(300)}` });
+      expect(tooLong.statusCode).toBe(414);
+      expect(tooLong.json()).toEqual({
+        statusCode: 414,
+        code: 'URI_TOO_LONG',
+        message: 'a path parameter is longer than this service accepts',
+      });
+      const badUtf8 = await service.app.inject({ url: '/v1/models/%E0%A4%A' });
+      expect(badUtf8.statusCode).toBe(400);
+      expect(badUtf8.json()).toEqual({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: 'the request path is not valid percent-encoded UTF-8',
+      });
+      expect(badUtf8.headers['x-request-id']).toBeTruthy();
+    });
+
     it('an unexpected exception → 500 with no internals', async () => {
       const r = await service.app.inject('/boom');
       expect(r.statusCode).toBe(500);
