@@ -121,7 +121,8 @@ export function verifyConsistency(
   if (size1 === 0) {
     if (!options.allowEmptyOld) throw invalidProof('consistency from an empty tree is not accepted');
     if (proof.length !== 0) throw invalidProof('consistency proof from size 0 must be empty');
-    if (!equalHashes(root1, EMPTY_ROOT))
+    // Every tree extends the empty one, but a tree of size 0 is the empty one: both roots are then checked.
+    if (!equalHashes(root1, EMPTY_ROOT) || (size2 === 0 && !equalHashes(root2, EMPTY_ROOT)))
       throw new LedgerError('LEDGER_ROOT_MISMATCH', 'size 0 needs the empty root');
     return;
   }

@@ -164,11 +164,15 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
     return rows.map(toEntryRecord);
   };
 
-  // The newest anchors (at most MAX_RANGE), optionally only of checkpoints of these sizes, ascending: past
-  // MAX_RANGE the oldest are left out, never the latest, which is the one an auditor comes for.
-  const readAnchors = async (log: LogInfo, sizes?: readonly number[]): Promise<AnchorRecord[]> => {
+  // The newest anchors (at most MAX_RANGE), optionally only of checkpoints of sizes in [fromSize, toSize],
+  // ascending: past MAX_RANGE the oldest are left out, never the latest, which is the one an auditor comes for.
+  const readAnchors = async (
+    log: LogInfo,
+    sizes?: { fromSize: number; toSize: number },
+  ): Promise<AnchorRecord[]> => {
     let query = db.selectFrom('ledger_anchor').selectAll().where('log_id', '=', log.logId);
-    if (sizes !== undefined) query = query.where('size', '=', sql<number>`any(${sizes}::int8[])`);
+    if (sizes !== undefined)
+      query = query.where('size', '>=', sizes.fromSize).where('size', '<=', sizes.toSize);
     const rows = await query.orderBy('size', 'desc').orderBy('tx_hash', 'desc').limit(MAX_RANGE).execute();
     return rows.reverse().map((r) => ({
       size: num(r.size),
@@ -181,6 +185,18 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
       created_at: new Date(r.created_at).toISOString(),
     }));
   };
+
+  const readCheckpointsAt = async (log: LogInfo, sizes: readonly number[]): Promise<CheckpointRecord[]> =>
+    sizes.length === 0
+      ? []
+      : (
+          await db
+            .selectFrom('ledger_checkpoint')
+            .select(['size', 'root', 'note', 'eip191_signature', 'created_at'])
+            .where('log_id', '=', log.logId)
+            .where('size', '=', sql<number>`any(${sizes}::int8[])`)
+            .execute()
+        ).map(toCheckpointRecord);
 
   const inclusion = async (log: LogInfo, seq: number, size: number): Promise<InclusionProof> => {
     // The leaf hash is stored hash (0, seq): fetch it with the proof's hashes in the same query.
@@ -346,20 +362,24 @@ export function createReader(db: Kysely<LedgerTables>, logs: ReadonlyMap<string,
       const cited = await readEntriesAt(log, citedSeqs);
       // Each entry is proven against the first checkpoint that covers it; the chain of consistency proofs
       // then links those checkpoints to the current head (and to every anchored checkpoint in between).
+      // Checkpoint sizes only grow, so the first (to - from) from `from + 1` on reach past every entry.
       const candidates = (await reader.checkpoints(region, { fromSize: from + 1 })).filter(
         (c) => c.size <= headSize,
       );
-      const anchors = await readAnchors(log, [...candidates.map((x) => x.size), headSize]);
       const chosen = new Map<number, CheckpointRecord>();
       let c = 0;
       for (const entry of entries) {
         while (candidates[c]!.size <= entry.seq) c++;
         chosen.set(candidates[c]!.size, candidates[c]!);
       }
-      for (const anchor of anchors) {
-        const cp = candidates.find((x) => x.size === anchor.size);
-        if (cp) chosen.set(cp.size, cp);
-      }
+      // Every anchor from the first entry's checkpoint to the head, wherever its checkpoint falls: an anchor
+      // past the candidates above (a busy log checkpoints far more often than it anchors) is still in the chain.
+      const anchors = await readAnchors(log, { fromSize: from + 1, toSize: headSize });
+      for (const cp of await readCheckpointsAt(
+        log,
+        anchors.map((a) => a.size),
+      ))
+        chosen.set(cp.size, cp);
       chosen.set(headSize, toCheckpointRecord(head));
       const checkpoints = [...chosen.values()].sort((a, b) => a.size - b.size);
       const inclusionProofs: InclusionProof[] = [];

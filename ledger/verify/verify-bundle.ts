@@ -380,8 +380,18 @@ export async function verifyBundle(
   }
   // The export adds a proof from `trusted_size` for an auditor who holds that checkpoint; without it, the
   // proof links to nothing signed.
+  // One that links nothing is still held to the form of a proof: a mangled one says the bundle was altered.
   consistency.forEach((p, i) => {
-    if (!used.has(p))
+    if (used.has(p)) return;
+    const problem =
+      shapeProblem(p, FIELDS.consistency, `consistency_proofs[${i}]`) ??
+      (!isIndex(p.from) || !isIndex(p.to) || p.from > p.to
+        ? `consistency_proofs[${i}] has no sizes from ≤ to`
+        : !Array.isArray(p.proof) || !hexHashes(p.proof)
+          ? `consistency_proofs[${i}] is not a list of hex hashes`
+          : undefined);
+    if (problem) fail({ check: 'consistency', message: problem });
+    else
       unverified.push(
         `consistency_proofs[${i}] (from ${String(p?.from)} to ${String(p?.to)}: ` +
           'links no two checkpoints checked here; give the trusted checkpoint of that size to use it)',

@@ -23,7 +23,8 @@ import {
   type Ledger,
   type LedgerTables,
 } from '../../../ledger/index.ts';
-import { rootOfRange, storedHashIndex } from '../../../ledger/merkle/index.ts';
+import { CompactRange, rootOfRange, storedHashIndex } from '../../../ledger/merkle/index.ts';
+import { MAX_RANGE } from '../../../ledger/store/reader.ts';
 import { logsWithNewEntries } from '../../../ledger/store/integrator.ts';
 import { verifyCheckpointEip191 } from '../../../ledger/note/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
@@ -361,6 +362,20 @@ describe('audit bundle and fsck', () => {
     expect(withTrusted.unverified.join('\n')).not.toContain('consistency_proofs');
     const json = JSON.parse(JSON.stringify(bundle)) as AuditBundle;
     expect((await verifyBundle(json, await pinned())).ok).toBe(true);
+    // A proof that links nothing is not used, but one mangled out of a proof's form still fails the bundle.
+    for (const [mangled, problem] of [
+      [{ from: 10, to: 40, proof: ['zz'] }, 'consistency_proofs[3] is not a list of hex hashes'],
+      [{ from: 40, to: 10, proof: [] }, 'consistency_proofs[3] has no sizes from ≤ to'],
+      [{ from: 10, to: 40, proof: [], extra: 1 }, 'consistency_proofs[3] has unknown fields: extra'],
+      ['proof', 'consistency_proofs[3] is not an object'],
+    ] as const) {
+      const altered = JSON.parse(JSON.stringify(bundle)) as { consistency_proofs: unknown[] };
+      expect(altered.consistency_proofs).toHaveLength(4);
+      altered.consistency_proofs[3] = mangled;
+      const report = await verifyBundle(altered as unknown as AuditBundle, await pinned());
+      expect(report.ok, problem).toBe(false);
+      expect(report.failures).toEqual([{ check: 'consistency', message: problem }]);
+    }
   });
 
   it('cites the earlier entries its caller names, each proven against the head', async () => {
@@ -522,6 +537,86 @@ describe('anchors beyond one page', () => {
     const bundle = await anchored.reader.bundle('anchored', 1, 2);
     expect(bundle.anchors).toEqual([expect.objectContaining({ size: head.size, root: head.root })]);
     await anchored.stop();
+  });
+});
+
+describe('anchors beyond one page of checkpoints', () => {
+  it('bundles an anchor whose checkpoint comes after the 10,000 checkpoints that follow the entries', async () => {
+    const busy = await createLedger({
+      db,
+      logs: [{ region: 'busy', origin: 'arbiter.example/busy' }],
+      keys: TEST_KEYS,
+    });
+    const total = MAX_RANGE + 3;
+    for (let n = 0; n < total; n += 1000)
+      await Promise.all(
+        Array.from({ length: Math.min(1000, total - n) }, (_, k) =>
+          busy.append('busy', { type: 'decision', n: n + k }),
+        ),
+      );
+    const head = await busy.integrate('busy');
+    expect(head.size).toBe(total);
+    const { id } = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'busy')
+      .executeTakeFirstOrThrow();
+    // A log checkpointed after every entry, as rows with each size's true root (the notes are not read here):
+    // sizes 2 to 10,002, of which the entry at seq 1 is covered by the first and only the last is anchored.
+    const leaves = [
+      ...(await busy.reader.entries('busy', { from: 0, to: MAX_RANGE })),
+      ...(await busy.reader.entries('busy', { from: MAX_RANGE, to: total })),
+    ].map((e) => hex(e.leaf_hash));
+    const range = CompactRange.empty();
+    const roots = new Map<number, Uint8Array>();
+    for (const leaf of leaves) {
+      range.append(leaf);
+      roots.set(range.size, range.root());
+    }
+    const anchoredSize = MAX_RANGE + 2;
+    const rows = Array.from({ length: anchoredSize - 1 }, (_, i) => ({
+      log_id: id,
+      size: i + 2,
+      root: roots.get(i + 2)!,
+      note: `checkpoint of size ${i + 2}`,
+      eip191_signature: '',
+      created_at: frozen,
+    }));
+    for (let i = 0; i < rows.length; i += 2000)
+      await db
+        .insertInto('ledger_checkpoint')
+        .values(rows.slice(i, i + 2000))
+        .execute();
+    await db
+      .insertInto('ledger_anchor')
+      .values({
+        log_id: id,
+        size: anchoredSize,
+        root: roots.get(anchoredSize)!,
+        chain_id: 31337,
+        tx_hash: '0x01',
+        block_number: 7,
+        status: 1,
+        from_address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+        created_at: frozen,
+      })
+      .execute();
+
+    const bundle = await busy.reader.bundle('busy', 1, 2);
+    expect(bundle.anchors).toEqual([
+      expect.objectContaining({
+        size: anchoredSize,
+        root: Buffer.from(roots.get(anchoredSize)!).toString('hex'),
+      }),
+    ]);
+    expect(bundle.checkpoints.map((c) => c.size)).toEqual([2, anchoredSize, total]);
+    for (const c of bundle.consistency_proofs)
+      verifyConsistency(c.from, c.to, roots.get(c.from)!, roots.get(c.to)!, c.proof.map(hex));
+    expect(bundle.consistency_proofs.map((c) => [c.from, c.to])).toEqual([
+      [2, anchoredSize],
+      [anchoredSize, total],
+    ]);
+    await busy.stop();
   });
 });
 

@@ -153,6 +153,11 @@ describe('consistency proofs (consistency.json)', () => {
     throwsLedgerError(() => verifyConsistency(0, 3, EMPTY_ROOT, root, []));
     expect(verifyConsistency(0, 3, EMPTY_ROOT, root, [], { allowEmptyOld: true })).toBeUndefined();
     throwsLedgerError(() => verifyConsistency(0, 3, root, root, [], { allowEmptyOld: true }));
+    // From the empty tree to itself: the new root must be the empty one too.
+    expect(verifyConsistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [], { allowEmptyOld: true })).toBeUndefined();
+    expect(
+      throwsLedgerError(() => verifyConsistency(0, 0, EMPTY_ROOT, root, [], { allowEmptyOld: true })).code,
+    ).toBe('LEDGER_ROOT_MISMATCH');
   });
 });
 
