@@ -28,11 +28,18 @@ async function readText(file: string, what: string): Promise<string> {
 
 async function readBundle(file: string): Promise<AuditBundle> {
   const text = await readText(file, 'bundle');
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as AuditBundle;
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new CliFailure(`${file} is not JSON: ${(err as Error).message}`);
   }
+  // What is inside the object is the verifier's to judge; what is no object at all is no bundle to verify.
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new CliFailure(
+      `${file} is not an audit bundle: its JSON is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not an object`,
+    );
+  return parsed as AuditBundle;
 }
 
 interface EntryAudits {

@@ -211,10 +211,21 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     expect(uncited.code).toBe(0);
   });
 
-  it('exits 2 when the bundle cannot be read', async () => {
+  it('exits 2 when the bundle cannot be read or is no JSON object', async () => {
     const { code, stderr } = await runCli(['verify', path.join(service.dataDir, 'missing.json')]);
     expect(code).toBe(2);
     expect(stderr).toContain('cannot read bundle');
+    for (const [json, kind] of [
+      ['null', 'null'],
+      ['[]', 'an array'],
+      ['"bundle"', 'a string'],
+    ]) {
+      const file = path.join(service.dataDir, 'not-a-bundle.json');
+      await writeFile(file, json);
+      const run = await runCli(['verify', file]);
+      expect(run.code, json).toBe(2);
+      expect(run.stderr).toContain(`${file} is not an audit bundle: its JSON is ${kind}, not an object`);
+    }
   });
 
   it('fsck finds the stored tree consistent', async () => {
