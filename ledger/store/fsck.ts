@@ -182,10 +182,15 @@ export async function fsck(db: Kysely<LedgerTables>, region: string): Promise<Fs
 
 /** The entry when `body` is RFC 8785 JSON of an object; undefined otherwise. */
 function parseCanonical(body: Uint8Array): { readonly type?: unknown } | undefined {
+  // Compared as bytes: bytes that are no UTF-8 decode to U+FFFD, whose canonical form is other bytes.
   const text = Buffer.from(body).toString('utf8');
   try {
     const entry: unknown = JSON.parse(text);
-    return typeof entry === 'object' && entry !== null && canonicalize(entry) === text ? entry : undefined;
+    return typeof entry === 'object' &&
+      entry !== null &&
+      Buffer.from(canonicalize(entry) ?? '', 'utf8').equals(body)
+      ? entry
+      : undefined;
   } catch {
     return undefined;
   }

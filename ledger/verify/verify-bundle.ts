@@ -296,7 +296,8 @@ export async function verifyBundle(
       const leaf = hashLeaf(body);
       if (!equalHashes(leaf, fromHex(entry.leaf_hash) ?? new Uint8Array()))
         throw new Error('leaf hash is not SHA-256(0x00 || entry bytes)');
-      if (canonicalize(entry.entry) !== body.toString('utf8'))
+      // As bytes: the bytes of a string that is no UTF-8 decode to U+FFFD, as would the bytes of a real U+FFFD.
+      if (!Buffer.from(canonicalize(entry.entry) ?? '', 'utf8').equals(body))
         throw new Error('entry JSON does not match the hashed bytes');
       const proof = proofs.get(seq);
       if (!proof) throw new Error('no inclusion proof');

@@ -243,6 +243,25 @@ describe('append and integrate', () => {
     expect(await logsWithNewEntries(db, [eu, us])).toEqual(new Set());
   });
 
+  it("refuses an entry whose type the database cannot store as text, and fails no other caller's entry", async () => {
+    const typed = await createLedger({
+      db,
+      logs: [{ region: 'typed', origin: 'arbiter.example/typed' }],
+      keys: TEST_KEYS,
+    });
+    const outcomes = await Promise.allSettled([
+      typed.append('typed', { type: 'note', n: 0 }),
+      typed.append('typed', { type: 'note\u0000', n: 1 }),
+      typed.append('typed', { type: 'note\uD800', n: 2 }),
+      typed.append('typed', { type: 'note', n: 3 }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    for (const o of outcomes.filter((o) => o.status === 'rejected'))
+      expect((o as PromiseRejectedResult).reason.code).toBe('LEDGER_ENTRY_INVALID');
+    expect((await typed.integrate('typed')).size).toBe(2);
+    await typed.stop();
+  });
+
   it('pushes back instead of queueing without bound', async () => {
     const small = await createLedger({
       db,

@@ -12,6 +12,11 @@ describe('canonical entries (RFC 8785)', () => {
     );
   });
 
+  it('takes any type the database can store as text', () => {
+    for (const type of ['waiver.requested', 'x'.repeat(128), 'décision', 'emoji \u{1F600}'])
+      expect(encodeEntry({ type }).type).toBe(type);
+  });
+
   it('hashes leaf = SHA-256(0x00 || bytes)', () => {
     const { bytes, leafHash } = encodeEntry({ type: 'attestation' });
     expect(Buffer.from(leafHash).toString('hex')).toBe(
@@ -27,6 +32,10 @@ describe('canonical entries (RFC 8785)', () => {
     ['a non-string type', { type: 7 }],
     ['an array', [] as unknown as Record<string, unknown>],
     ['a value JSON cannot hold', { type: 'x', n: 10n }],
+    ['a NUL in the type', { type: 'decision\u0000' }],
+    ['a line break in the type', { type: 'a\nb' }],
+    ['an unpaired surrogate in the type', { type: 'x\uD800' }],
+    ['a type of 129 characters', { type: 'x'.repeat(129) }],
   ])('throws LEDGER_ENTRY_INVALID for %s', (_why, entry) => {
     try {
       encodeEntry(entry as Record<string, unknown>);

@@ -158,6 +158,35 @@ const messages = async (bundle: AuditBundle, options = pinned) =>
   (await verifyBundle(bundle, options)).failures.map((f) => `${f.check}: ${f.message}`);
 
 describe('verifyBundle on a bundle of a log built here', () => {
+  it('fails an entry whose hashed bytes are no UTF-8, though they decode to the JSON it shows', async () => {
+    // The JSON shows U+FFFD; the log hashed a lone 0xFF byte where its three UTF-8 bytes would be.
+    const entry = { type: 'decision', note: '\uFFFD' };
+    const body = Buffer.from(canonicalize(entry)!.replace('\uFFFD', '?'), 'utf8');
+    body[body.indexOf('?')] = 0xff;
+    expect(body.toString('utf8')).toBe(canonicalize(entry));
+    const leaf = hashLeaf(body);
+    const text = formatCheckpoint({ origin, size: 1, root: leaf });
+    const bundle = {
+      ...(await logBundle()),
+      from: 0,
+      to: 1,
+      entries: [{ seq: 0, leaf_hash: toHex(leaf), entry, entry_b64: body.toString('base64') }],
+      checkpoints: [
+        {
+          size: 1,
+          root: toHex(leaf),
+          note: signNote(text, [signer]),
+          eip191_signature: await signCheckpointEip191(wallet, text),
+          created_at: '2026-01-01T00:00:00.000Z',
+        },
+      ],
+      inclusion_proofs: [{ seq: 0, size: 1, leaf_hash: toHex(leaf), proof: [] }],
+      consistency_proofs: [],
+      anchors: [],
+    };
+    expect(await messages(bundle)).toEqual(['entry: entry JSON does not match the hashed bytes']);
+  });
+
   it('passes with the pinned keys and lists what no signature covers', async () => {
     const report = await verifyBundle(await logBundle(), pinned);
     expect(report.failures).toEqual([]);
