@@ -53,17 +53,32 @@ const bodyExactValidators: typeof buildAjvValidator = (externalSchemas, options)
   return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
 };
 
-/** The JSON path of the first string or key holding a NUL character, or undefined when none does. */
-function nulAt(root: unknown): string | undefined {
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** In JSON text, the escapes that can make a string PostgreSQL's text cannot hold as it is. */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/**
+ * The first string or key (its JSON path) PostgreSQL's text cannot hold as it is: one with a NUL character,
+ * refused by the database, or with half a surrogate pair, which it would store silently as U+FFFD.
+ */
+function unstorableAt(root: unknown): { field: string; problem: string } | undefined {
+  const problemOf = (text: string): string | undefined =>
+    text.includes('\u0000')
+      ? 'must not contain a NUL character'
+      : UNPAIRED_SURROGATE.test(text)
+        ? 'must not contain an unpaired surrogate (half of a UTF-16 pair)'
+        : undefined;
   const pending: [unknown, string][] = [[root, '']];
   for (let item = pending.pop(); item; item = pending.pop()) {
     const [value, path] = item;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return path;
+      const problem = problemOf(value);
+      if (problem) return { field: path, problem };
     } else if (value !== null && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
         const at = path ? `${path}.${key}` : key;
-        if (key.includes('\u0000')) return at;
+        const problem = problemOf(key);
+        if (problem) return { field: at, problem };
         pending.push([child, at]);
       }
     }
@@ -134,26 +149,26 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     void reply.header('connection', 'close');
     throw new ServerError('SHUTTING_DOWN', 'the service is shutting down; retry shortly');
   });
-  // PostgreSQL's text and jsonb hold no NUL character: refused here, naming the field, not by the database as
-  // a 500. The escape is looked for first, so an ordinary body is not walked twice.
+  // PostgreSQL's text and jsonb hold no NUL character, and half a surrogate pair only as U+FFFD: refused here,
+  // naming the field, not by the database as a 500 nor stored as other text than was sent. The escapes are
+  // looked for first, so an ordinary body is not walked twice.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
     parseJson(request, body as string, (err, value) => {
       if (err) return done(err);
-      const field = (body as string).includes('\\u0000') ? nulAt(value) : undefined;
-      if (field === undefined) return done(null, value);
-      done(
-        new ServerError('BAD_REQUEST', `${field || '(root)'} must not contain a NUL character`, { field }),
-      );
+      const found = UNSTORABLE_ESCAPE.test(body as string) ? unstorableAt(value) : undefined;
+      if (found === undefined) return done(null, value);
+      const { field, problem } = found;
+      done(new ServerError('BAD_REQUEST', `${field || '(root)'} ${problem}`, { field }));
     }),
   );
   // The same for the query string and path parameters. After authentication (a route's onRequest), so a
   // caller without a token learns nothing of the contract's parameters.
   app.addHook('preValidation', async (request) => {
-    const field = nulAt({ ...(request.query as object), ...(request.params as object) });
-    if (field !== undefined)
-      throw new ServerError('BAD_REQUEST', `${field} must not contain a NUL character`, { field });
+    const found = unstorableAt({ ...(request.query as object), ...(request.params as object) });
+    if (found !== undefined)
+      throw new ServerError('BAD_REQUEST', `${found.field} ${found.problem}`, { field: found.field });
   });
   // Artifacts are streamed to their store, which enforces its own size limit while it hashes.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));

@@ -177,7 +177,7 @@ describe('the HTTP service', () => {
       expect(list.statusCode).toBe(200);
     });
 
-    it('a NUL character or an unrepresentable time in a body → 400 naming the field', async () => {
+    it('a NUL character, half a surrogate pair or an unrepresentable time in a body → 400 naming the field', async () => {
       const nul = await service.app.inject({
         method: 'POST',
         url: '/v1/models',
@@ -190,6 +190,26 @@ describe('the HTTP service', () => {
         field: 'description',
         message: 'description must not contain a NUL character',
       });
+      const surrogate = await service.app.inject({
+        method: 'POST',
+        url: '/v1/models',
+        headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
+        payload: '{"name":"half","owner":"o\\ud800","intended_purpose":"p","risk_tier":"high"}',
+      });
+      expect(surrogate.statusCode).toBe(400);
+      expect(surrogate.json()).toMatchObject({
+        field: 'owner',
+        message: 'owner must not contain an unpaired surrogate (half of a UTF-16 pair)',
+      });
+      // A whole pair, escaped, is an ordinary character.
+      const pair = await service.app.inject({
+        method: 'POST',
+        url: '/v1/models',
+        headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
+        payload: '{"name":"pair","owner":"o\\ud83d\\ude00","intended_purpose":"p","risk_tier":"high"}',
+      });
+      expect(pair.statusCode).toBe(201);
+      expect(pair.json()).toMatchObject({ owner: 'o\u{1F600}' });
       const leap = await service.app.inject({
         method: 'POST',
         url: '/v1/tokens',
