@@ -169,6 +169,30 @@ describe('the ledger through the API', () => {
     expect(tooLong.json().message).toContain('at most 10000 entries');
   }, 120_000);
 
+  it('refuses an attestation within the field limits that does not fit one ledger entry, appending nothing', async () => {
+    const attest = (payload: object) =>
+      service.app.inject({
+        method: 'POST',
+        url: '/v1/ledger/eu/attestations',
+        headers: { authorization: `Bearer ${officer}` },
+        payload,
+      });
+    // 10,000 characters of two UTF-8 bytes each fit; with 30 references of 2,000 characters they do not.
+    const first = await attest({ statement: 'é'.repeat(10_000) });
+    expect(first.statusCode).toBe(201);
+    const tooLarge = await attest({
+      statement: 'é'.repeat(10_000),
+      references: Array.from({ length: 30 }, (_, i) => `${i}`.padEnd(2000, 'r')),
+    });
+    expect(tooLarge.statusCode).toBe(400);
+    expect(tooLarge.json()).toMatchObject({
+      code: 'LEDGER_ENTRY_INVALID',
+      message: expect.stringMatching(/^entry is \d+ bytes; the limit is 65535$/),
+    });
+    const next = await attest({ statement: 'after' });
+    expect(next.json().seq).toBe(first.json().seq + 1);
+  });
+
   it('refuses auditors writing, unknown regions and proofs beyond the tree', async () => {
     const write = await service.app.inject({
       method: 'POST',
