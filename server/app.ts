@@ -132,7 +132,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     clientErrorHandler,
     // fastify's default (100) is under the contract's own limits (a model name may have 128 characters): a
     // longer parameter must reach the contract's validation and its field-naming 400. Past this, 414.
-    maxParamLength: MAX_PATH_PARAMETER_LENGTH,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     // A path that is not percent-encoded UTF-8, or a parameter past the limit, is refused before routing; the
     // answer takes the Error shape of every other one. No hook runs for it, so the request id is set here.
     frameworkErrors: (err, request, reply) => {
