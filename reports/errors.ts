@@ -5,7 +5,8 @@ export type ReportErrorCode =
   | 'REPORT_PERIOD_INVALID'
   | 'REPORT_CHART_FAILED'
   | 'REPORT_PDF_FAILED'
-  | 'REPORT_HASH_MISMATCH';
+  | 'REPORT_HASH_MISMATCH'
+  | 'REPORT_TOO_MANY_DECISIONS';
 
 /** Every failure of report rendering, hashing or scheduling that a caller may want to tell apart. */
 export class ReportError extends Error {

@@ -55,6 +55,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // A period or template the caller named; other report failures are ours (500).
   REPORT_PERIOD_INVALID: 400,
   REPORT_TEMPLATE_UNKNOWN: 400,
+  REPORT_TOO_MANY_DECISIONS: 422,
 } satisfies Partial<Record<ServerErrorCode, number>> & Record<string, number>;
 
 /** Codes whose answer tells the client to come back later. */

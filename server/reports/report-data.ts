@@ -8,6 +8,7 @@ import {
   periodContaining,
   periodLengthOf,
   previousPeriod,
+  ReportError,
   type DecisionRecord,
   type EvidenceDocument,
   type EvidenceRecord,
@@ -25,7 +26,10 @@ import { entriesOfType } from '../ledger-entries.ts';
 
 /** Quarters shown in a report's trend charts, the period's last one included. */
 const TREND_QUARTERS = 4;
-/** Decisions read per region and period; a quarter with more is summarised from the newest this many. */
+/**
+ * Decisions read per report, newest first. A period with more is refused rather than summarised from part of
+ * it; trend quarters before the oldest decision read are left out of the trends rather than undercounted.
+ */
 const MAX_DECISIONS = 100_000;
 
 interface Violation {
@@ -154,19 +158,32 @@ export async function assembleReportInput(options: {
   readonly decisions: DecisionStore;
   readonly waivers: WaiverStore;
   readonly ledger: Ledger;
+  /** MAX_DECISIONS unless given (tests). */
+  readonly maxDecisions?: number;
 }): Promise<ReportInput> {
   const { region, ledger } = options;
+  const maxDecisions = options.maxDecisions ?? MAX_DECISIONS;
   const period = parsePeriod(options.period, region.timezone, periodLengthOf(options.template));
-  const quarters = trendQuarters(period, region.timezone, TREND_QUARTERS);
   const rows = (
     await options.decisions.list({
       region: region.id,
-      since: quarters[0]!.start,
+      since: trendQuarters(period, region.timezone, TREND_QUARTERS)[0]!.start,
       before: period.end,
-      limit: MAX_DECISIONS,
+      limit: maxDecisions,
       newestFirst: true,
     })
   ).reverse();
+  // A full page may have cut off older decisions: everything after the oldest one read is complete (those at
+  // its very instant perhaps not).
+  const readFrom = rows.length === maxDecisions ? rows[0]!.decided_at : null;
+  if (readFrom !== null && readFrom >= period.start)
+    throw new ReportError(
+      'REPORT_TOO_MANY_DECISIONS',
+      `${region.id} has more than ${maxDecisions} decisions in ${period.id}; a report covers at most that many`,
+    );
+  const quarters = trendQuarters(period, region.timezone, TREND_QUARTERS).filter(
+    (q) => readFrom === null || q.start > readFrom,
+  );
   const inPeriod = rows.filter((r) => r.decided_at >= period.start);
 
   const decisions: DecisionRecord[] = inPeriod.map((row) => {

@@ -88,7 +88,7 @@ afterAll(async () => {
 });
 
 /** A report's input (by default the LL144 report's for calendar year 2026), read through the real stores. */
-function assemble(now: Date, template = 'us-nyc/ll144-bias-audit', period = '2026') {
+function assemble(now: Date, template = 'us-nyc/ll144-bias-audit', period = '2026', maxDecisions?: number) {
   const db = tdb.db as unknown as Kysely<PolicyTables>;
   return assembleReportInput({
     region: nyc,
@@ -103,6 +103,7 @@ function assemble(now: Date, template = 'us-nyc/ll144-bias-audit', period = '202
       append: (region, entry, record) => ledger.append(region, { ...entry }, { companion: () => record }),
     }),
     ledger,
+    ...(maxDecisions === undefined ? {} : { maxDecisions }),
   });
 }
 
@@ -119,6 +120,30 @@ describe('assembleReportInput', () => {
     ]);
     expect(input.trends.map((t) => t.decisions)).toEqual([1, 0, 1, 0]);
     expect(input.verification.vkey).toBe((await ledger.reader.keys(nyc.id)).ed25519_vkey);
+  });
+
+  it('refuses a period with more decisions than it reads, and trends only the quarters read in full', async () => {
+    const now = new Date('2027-01-15T00:00:00Z');
+    // 2026-Q3's trends reach back to 2025-Q4: its three decisions are dec-2025-last-minute (New York's
+    // 2025-12-31), dec-2026-first (the first instant of 2026-Q1) and dec-2026-summer.
+    expect((await assemble(now, 'governance-quarterly', '2026-Q3')).trends.map((t) => t.period)).toEqual([
+      '2025-Q4',
+      '2026-Q1',
+      '2026-Q2',
+      '2026-Q3',
+    ]);
+    // Two read: the period is whole, but 2026-Q1 may have more at its first instant and 2025-Q4 is unread.
+    const cut = await assemble(now, 'governance-quarterly', '2026-Q3', 2);
+    expect(cut.decisions.map((d) => d.decision_id)).toEqual(['dec-2026-summer']);
+    expect(cut.trends.map((t) => [t.period, t.decisions])).toEqual([
+      ['2026-Q2', 0],
+      ['2026-Q3', 1],
+    ]);
+    // One read: the period itself may hold more than the report would count.
+    await expect(assemble(now, 'governance-quarterly', '2026-Q3', 1)).rejects.toMatchObject({
+      code: 'REPORT_TOO_MANY_DECISIONS',
+      message: 'us-nyc has more than 1 decisions in 2026-Q3; a report covers at most that many',
+    });
   });
 
   it('carries the model card’s distribution date, data source, signer, assessments and changes', async () => {
