@@ -178,36 +178,33 @@ describe('the HTTP service', () => {
     });
 
     it('a NUL character, half a surrogate pair or an unrepresentable time in a body → 400 naming the field', async () => {
-      const nul = await service.app.inject({
-        method: 'POST',
-        url: '/v1/models',
-        headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
-        payload:
-          '{"name":"nul","owner":"o","intended_purpose":"p","risk_tier":"high","description":"a\\u0000b"}',
-      });
+      const postModel = (json: string) =>
+        service.app.inject({
+          method: 'POST',
+          url: '/v1/models',
+          headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
+          payload: json,
+        });
+      const nul = await postModel(
+        '{"name":"nul","owner":"o","intended_purpose":"p","risk_tier":"high","description":"a\\u0000b"}',
+      );
       expect(nul.statusCode).toBe(400);
       expect(nul.json()).toMatchObject({
         field: 'description',
         message: 'description must not contain a NUL character',
       });
-      const surrogate = await service.app.inject({
-        method: 'POST',
-        url: '/v1/models',
-        headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
-        payload: '{"name":"half","owner":"o\\ud800","intended_purpose":"p","risk_tier":"high"}',
-      });
+      const surrogate = await postModel(
+        '{"name":"half","owner":"o\\ud800","intended_purpose":"p","risk_tier":"high"}',
+      );
       expect(surrogate.statusCode).toBe(400);
       expect(surrogate.json()).toMatchObject({
         field: 'owner',
         message: 'owner must not contain an unpaired surrogate (half of a UTF-16 pair)',
       });
       // A whole pair, escaped, is an ordinary character.
-      const pair = await service.app.inject({
-        method: 'POST',
-        url: '/v1/models',
-        headers: { ...bearer(service.adminToken), 'content-type': 'application/json' },
-        payload: '{"name":"pair","owner":"o\\ud83d\\ude00","intended_purpose":"p","risk_tier":"high"}',
-      });
+      const pair = await postModel(
+        '{"name":"pair","owner":"o\\ud83d\\ude00","intended_purpose":"p","risk_tier":"high"}',
+      );
       expect(pair.statusCode).toBe(201);
       expect(pair.json()).toMatchObject({ owner: 'o\u{1F600}' });
       const leap = await service.app.inject({
