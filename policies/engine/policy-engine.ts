@@ -220,24 +220,42 @@ class Generation {
     });
     slot.worker.once('exit', (exitCode) => {
       slot.alive = false;
-      if (this.retired) return;
-      // A crashed worker (e.g. Wasm memory exhausted) fails its own evaluations and is replaced.
+      // A crashed worker (e.g. Wasm memory exhausted) fails its own evaluations, retiring or not: a retiring
+      // generation waits for them to settle before it stops. Only a live generation replaces the worker.
       for (const pending of slot.pending.values()) {
         pending.reject(new PolicyError('POLICY_EVAL_FAILED', `policy worker exited with code ${exitCode}`));
       }
       slot.pending.clear();
-      void spawn(this.init).then(
-        (fresh) => {
-          if (this.retired) return void fresh.worker.terminate();
-          slot.worker = fresh.worker;
-          slot.alive = true;
-          this.watch(slot);
-        },
-        () => undefined,
-      );
+      if (!this.retired) this.respawn(slot, 0);
     });
   }
+
+  /**
+   * Starts a worker in a crashed one's place. A start that fails (memory short, say) is tried again, later each
+   * time: a slot given up for good would leave a one-worker pool refusing every decision until the next commit.
+   */
+  private respawn(slot: Slot, attempt: number): void {
+    void spawn(this.init).then(
+      (fresh) => {
+        if (this.retired) return void fresh.worker.terminate();
+        slot.worker = fresh.worker;
+        slot.alive = true;
+        this.watch(slot);
+      },
+      () => {
+        if (this.retired) return;
+        const delay = Math.min(RESPAWN_MAX_DELAY_MS, RESPAWN_FIRST_DELAY_MS * 2 ** attempt);
+        setTimeout(() => {
+          if (!this.retired) this.respawn(slot, attempt + 1);
+        }, delay).unref();
+      },
+    );
+  }
 }
+
+/** Between failed starts of a crashed worker's replacement: doubling from the first to the most. */
+const RESPAWN_FIRST_DELAY_MS = 100;
+const RESPAWN_MAX_DELAY_MS = 10_000;
 
 function spawn(init: WorkerInit): Promise<Slot> {
   return new Promise((resolve, reject) => {
