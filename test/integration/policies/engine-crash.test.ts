@@ -22,8 +22,8 @@ vi.mock('node:worker_threads', async (importOriginal) => {
   return { ...real, default: { ...real, Worker: TrackedWorker }, Worker: TrackedWorker };
 });
 
-const { buildInputDocument, createPolicyEngine } = await import('../../../policies/index.ts');
-const { buildRepositoryBundle, loadSamples, SAMPLE_CLOCK } = await import('./support.ts');
+const { createPolicyEngine } = await import('../../../policies/index.ts');
+const { buildRepositoryBundle, deploymentInput } = await import('./support.ts');
 
 let a: Awaited<ReturnType<typeof buildRepositoryBundle>>;
 let b: Awaited<ReturnType<typeof buildRepositoryBundle>>;
@@ -36,23 +36,9 @@ afterAll(async () => {
   await b?.cleanup();
 });
 
-async function sampleInput() {
-  const sample = (await loadSamples()).find(
-    (s) => s.name === 'deployment/samples/allowed/eu-credit-scoring-high-risk.json',
-  )!;
-  return buildInputDocument({
-    stage: 'deployment',
-    region: sample.body.region,
-    now: SAMPLE_CLOCK,
-    subject: sample.body.subject,
-    evidence: sample.body.evidence,
-    model_card: sample.body.model_card,
-  });
-}
-
 /** A legal input that takes the policy a while: 1,000 fairness attributes, each of which it must judge. */
 async function slowInput() {
-  const input = await sampleInput();
+  const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
   const unjudgeable = { groups: {}, demographic_parity_difference: null, equalized_odds_difference: null };
   return {
     ...input,
@@ -77,7 +63,10 @@ it('fails the decisions of a worker that crashes while its bundle is being repla
   for (const o of outcomes)
     if (o.status === 'rejected') expect(String(o.reason)).toMatch(/policy worker exited/);
   await activating;
-  expect((await engine.evaluate('deployment', await sampleInput())).decision.allow).toBe(true);
+  expect(
+    (await engine.evaluate('deployment', await deploymentInput('allowed/eu-credit-scoring-high-risk')))
+      .decision.allow,
+  ).toBe(true);
   await engine.close();
 }, 60_000);
 
@@ -85,7 +74,7 @@ it('replaces a crashed worker even when its first replacements fail to start', a
   workers.length = 0;
   const engine = await createPolicyEngine({ bundle: a.bundle, poolSize: 1 });
   try {
-    const input = await sampleInput();
+    const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
     expect((await engine.evaluate('deployment', input)).decision.allow).toBe(true);
     failNextStarts.n = 2;
     await workers[0]!.terminate();

@@ -13,12 +13,17 @@ import {
   PolicyError,
   readBundle,
   testPolicies,
-  type InputDocument,
   type PolicyBundle,
 } from '../../../policies/index.ts';
 import { evaluate } from '../../../evaluators/index.ts';
 import { COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
-import { buildRepositoryBundle, loadSamples, POLICIES_DIR, SAMPLE_CLOCK } from './support.ts';
+import {
+  buildRepositoryBundle,
+  deploymentInput,
+  loadSamples,
+  POLICIES_DIR,
+  SAMPLE_CLOCK,
+} from './support.ts';
 
 let bundle: PolicyBundle;
 let cleanup: () => Promise<void>;
@@ -33,19 +38,6 @@ afterAll(async () => {
   await cleanup?.();
   await rm(scratch, { recursive: true, force: true });
 });
-
-async function deploymentInput(name: string, waivers: InputDocument['waivers'] = []): Promise<InputDocument> {
-  const sample = (await loadSamples()).find((s) => s.name === `deployment/samples/${name}.json`)!;
-  return buildInputDocument({
-    stage: 'deployment',
-    region: sample.body.region,
-    now: SAMPLE_CLOCK,
-    subject: sample.body.subject,
-    evidence: sample.body.evidence,
-    model_card: sample.body.model_card,
-    waivers,
-  });
-}
 
 describe('buildBundle', () => {
   it('records the revision, the three entrypoints and the regions, and is reproducible', async () => {

@@ -1,7 +1,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildBundle, type PolicyBundle } from '../../../policies/index.ts';
+import {
+  buildBundle,
+  buildInputDocument,
+  type InputDocument,
+  type PolicyBundle,
+} from '../../../policies/index.ts';
 import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
 
 export const POLICIES_DIR = path.resolve(import.meta.dirname, '../../../policies');
@@ -52,4 +57,21 @@ export async function loadSamples(): Promise<Sample[]> {
       body: JSON.parse(await readFile(path.join(POLICIES_DIR, name), 'utf8')) as SampleBody,
     })),
   );
+}
+
+/** The input document of a deployment sample (`allowed/…` or `denied/…`), at the samples' clock. */
+export async function deploymentInput(
+  name: string,
+  waivers: InputDocument['waivers'] = [],
+): Promise<InputDocument> {
+  const sample = (await loadSamples()).find((s) => s.name === `deployment/samples/${name}.json`)!;
+  return buildInputDocument({
+    stage: 'deployment',
+    region: sample.body.region,
+    now: SAMPLE_CLOCK,
+    subject: sample.body.subject,
+    evidence: sample.body.evidence,
+    model_card: sample.body.model_card,
+    waivers,
+  });
 }
