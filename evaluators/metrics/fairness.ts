@@ -560,7 +560,15 @@ function interval(samples: number[], confidence: number): Interval {
 export function bootstrapFairness(
   cells: OutcomeCells,
   sets: number[][],
-  options: { resamples: number; seed: number; confidence: number; minGroupSize: number; hasLabel: boolean },
+  options: {
+    resamples: number;
+    seed: number;
+    confidence: number;
+    minGroupSize: number;
+    hasLabel: boolean;
+    /** Called before each resample: throws to stop (a deadline, a cancel). */
+    check?: () => void;
+  },
 ): BootstrapIntervals[] {
   const rng = createRng(options.seed);
   const weights = new Float64Array(cells.count.length);
@@ -573,6 +581,7 @@ export function bootstrapFairness(
     fpr: p.index.names.map(() => [] as number[]),
   }));
   for (let r = 0; r < options.resamples; r++) {
+    options.check?.();
     for (let c = 0; c < weights.length; c++) weights[c] = poisson(rng, cells.count[c]!);
     prepared.forEach((p, s) => {
       const { table } = tally(cells, p.index, weights);

@@ -597,6 +597,27 @@ describe('evaluate limits', () => {
     });
     await expect(afterData).rejects.toMatchObject({ code: 'EVAL_ABORTED' });
   });
+  it('skips a fairness bootstrap that would keep more rates than it may, saying how to fit', async () => {
+    const csv = path.join(dir, 'group-a-row.csv');
+    await writeFile(
+      csv,
+      'y,p,g\n' + Array.from({ length: 4000 }, (_, i) => `${i % 2},${(i >> 1) % 2},g${i}\n`).join(''),
+    );
+    const spec = (resamples: number) =>
+      `label: { column: y, positive: 1 }\nprediction: { column: p, positive: 1 }\nsensitive: [g]\n` +
+      `bootstrap: { resamples: ${resamples}, seed: 1 }\nmetrics: [fairness]\n`;
+    // 2,000 resamples × (3 rates × 4,000 groups + 2 gaps) = 24,004,000 rates.
+    const { evidence } = await evaluate({ data: csv, spec: spec(2000) });
+    expect(evidence.skipped).toContainEqual({
+      metric: 'fairness.bootstrap',
+      reason:
+        '2000 resamples of these groups would keep 24004000 rates, more than 20000000: lower spec.bootstrap.resamples',
+    });
+    expect(evidence.fairness!.g!.bootstrap).toBeUndefined();
+    const { evidence: fits } = await evaluate({ data: csv, spec: spec(2) });
+    expect(fits.fairness!.g!.bootstrap).toMatchObject({ resamples: 2 });
+  });
+
   it('rejects a spec without a prediction source', async () => {
     await expect(evaluate({ data: COMPAS_CSV, spec: { sensitive: ['race'] } })).rejects.toMatchObject({
       code: 'EVAL_SPEC_INVALID',

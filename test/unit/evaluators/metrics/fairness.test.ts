@@ -146,6 +146,20 @@ describe('fairnessOf', () => {
     expect(boot!.equalized_odds_difference).toBeNull();
   });
 
+  it('asks before each resample whether to go on, and stops when told', () => {
+    const c = cellsFromRecords(['g'], [...rows('A', [1, 0, 1], [1, 0, 0]), ...rows('B', [1, 0], [0, 1])]);
+    let calls = 0;
+    const options = { resamples: 40, seed: 1, confidence: 0.9, minGroupSize: 1, hasLabel: true };
+    bootstrapFairness(c, [[0]], { ...options, check: () => void calls++ });
+    expect(calls).toBe(40);
+    calls = 0;
+    const stop = () => {
+      if (++calls > 5) throw new Error('deadline');
+    };
+    expect(() => bootstrapFairness(c, [[0]], { ...options, check: stop })).toThrow('deadline');
+    expect(calls).toBe(6);
+  });
+
   it('says a group without any label has neither rate', () => {
     const c = cellsFromRecords(
       ['g'],
