@@ -135,6 +135,9 @@ function positiveMatcher(positive: unknown): (value: Cell) => boolean {
  */
 const MAX_BOOTSTRAP_SAMPLES = 20_000_000;
 
+/** The most values of a sensitive attribute a counterfactual probe swaps into each sampled row. */
+const MAX_COUNTERFACTUAL_VALUES = 100;
+
 class Guard {
   private readonly deadline: number;
   constructor(
@@ -878,6 +881,15 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             continue;
           }
           const values = feature.categories ?? data.columns.get(s)!.values;
+          // Every sampled row is scored once per other value: a numeric attribute of thousands of values
+          // (an exact age, an income) would cost millions of scorings and as many swaps in the evidence.
+          if (values.length > MAX_COUNTERFACTUAL_VALUES) {
+            skip(
+              `robustness.counterfactual.${s}`,
+              `${s} takes ${values.length} distinct values, more than the ${MAX_COUNTERFACTUAL_VALUES} a counterfactual swaps in; a banded column (an age band, say) can be probed`,
+            );
+            continue;
+          }
           counterfactual.push(await counterfactualFlips(data.sample, s, values, predict, plan.threshold));
           guard.check();
         }

@@ -416,6 +416,32 @@ describe('evaluate with an ONNX model', () => {
     expect(result.json).toBe((await evaluate({ model, data, spec, executionProvider: 'cpu' })).json);
   });
 
+  it('skips the counterfactual of a sensitive attribute of more values than it swaps in, saying so', async () => {
+    const model = path.join(dir, 'age-x-wide.onnx');
+    await writeFile(
+      model,
+      logisticOnnx({ in: 2, out: 1, w: Float32Array.of(0.05, 1), b: Float32Array.of(-2) }),
+    );
+    const data = path.join(dir, 'age-x-wide.csv');
+    const lines = ['y,age,x'];
+    for (let i = 0; i < 300; i++) lines.push(`${i % 2},${18 + (i % 150)},${(i % 10) / 5}`);
+    await writeFile(data, lines.join('\n'));
+    const spec = {
+      label: { column: 'y', positive: 1 },
+      features: ['age', 'x'],
+      sensitive: ['age'],
+      min_group_size: 1,
+      metrics: ['robustness' as const],
+    };
+    const { evidence } = await evaluate({ model, data, spec, executionProvider: 'cpu' });
+    expect(evidence.skipped).toContainEqual({
+      metric: 'robustness.counterfactual.age',
+      reason:
+        'age takes 150 distinct values, more than the 100 a counterfactual swaps in; a banded column (an age band, say) can be probed',
+    });
+    expect((evidence.robustness as { counterfactual: unknown[] }).counterfactual).toEqual([]);
+  });
+
   it('evaluates an sklearn-shaped adult model on the test file, with the train file as reference', async () => {
     // adult.test's first line is not data; adult.data has no such line, and keeps every row.
     const spec = {
