@@ -388,7 +388,10 @@ async function collect(
         batch.push(row);
         if (batch.length >= runner.batchSize) await flush();
       } else {
-        const s = scoreColumn ? numericValue(row[scoreColumn]) : Number.NaN;
+        // An infinite score ("Infinity", "1e309") is no score: it would rank above every real one and reach the
+        // evidence's medians as a number JSON cannot hold.
+        const read = scoreColumn ? numericValue(row[scoreColumn]) : Number.NaN;
+        const s = Number.isFinite(read) ? read : Number.NaN;
         if (scoreColumn) score.push(s);
         if (predColumn) {
           const v = row[predColumn];
@@ -1070,7 +1073,17 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     if (!validateEvidence(evidence)) {
       throw new Error(`evidence does not match its schema: ${JSON.stringify(validateEvidence.errors)}`);
     }
-    const json = canonicalize(evidence);
+    let json: string | undefined;
+    try {
+      json = canonicalize(evidence);
+    } catch (err) {
+      // Only a number JSON cannot hold gets here: a statistic of values near ±1.8e308 that overflowed.
+      throw new EvaluatorError(
+        'EVAL_DATA_INVALID',
+        `the data's values overflow a statistic of the evidence (${(err as Error).message}); values near ±1.8e308 cannot be evaluated`,
+        { cause: err },
+      );
+    }
     if (json === undefined) throw new Error('evidence could not be canonicalized');
     lap('serialize');
     progress({ phase: 'done', rows: data.rows });

@@ -644,6 +644,30 @@ describe('evaluate limits', () => {
     expect(fits.fairness!.g!.bootstrap).toMatchObject({ resamples: 2 });
   });
 
+  it('reads an infinite score as no score, and refuses values that overflow a statistic with a typed error', async () => {
+    const scores = path.join(dir, 'infinite-scores.csv');
+    await writeFile(scores, 'y,p,s,g\n1,1,Infinity,a\n0,0,0.1,b\n1,0,1e309,a\n0,1,0.6,b\n1,1,0.7,a\n');
+    const { evidence } = await evaluate({
+      data: scores,
+      spec: 'label: { column: y, positive: 1 }\nprediction: { column: p, positive: 1, score: s }\nsensitive: [g]\nmin_group_size: 1\n',
+    });
+    expect(evidence.fairness!.g!.ll144!.median_score).toBe(0.6);
+    const current = path.join(dir, 'overflow-current.csv');
+    const reference = path.join(dir, 'overflow-reference.csv');
+    await writeFile(current, 'p,x\n1,1\n0,2\n');
+    await writeFile(
+      reference,
+      'p,x\n' + ['-1e308', '-1e308', ...Array(9).fill('1e308')].map((x) => `1,${x}\n`).join(''),
+    );
+    await expect(
+      evaluate({
+        data: current,
+        reference,
+        spec: 'prediction: { column: p }\ndrift: { features: [x] }\nmetrics: [drift]\n',
+      }),
+    ).rejects.toMatchObject({ name: 'EvaluatorError', code: 'EVAL_DATA_INVALID' });
+  });
+
   it('rejects a spec without a prediction source', async () => {
     await expect(evaluate({ data: COMPAS_CSV, spec: { sensitive: ['race'] } })).rejects.toMatchObject({
       code: 'EVAL_SPEC_INVALID',
