@@ -378,14 +378,20 @@ describe('evaluate with an ONNX model', () => {
     );
   });
 
-  it('probes a model around the values it cannot score, counting them, not averaging NaN', async () => {
-    // age is sensitive and a numeric feature: swapping in its one text value gives no score. x has a value
-    // that overflows to infinity: its spread, which scales the perturbation, comes from the finite values.
+  /** A logistic model of two numeric features, age and x. */
+  const ageXModel = async (): Promise<string> => {
     const model = path.join(dir, 'age-x.onnx');
     await writeFile(
       model,
       logisticOnnx({ in: 2, out: 1, w: Float32Array.of(0.05, 1), b: Float32Array.of(-2) }),
     );
+    return model;
+  };
+
+  it('probes a model around the values it cannot score, counting them, not averaging NaN', async () => {
+    // age is sensitive and a numeric feature: swapping in its one text value gives no score. x has a value
+    // that overflows to infinity: its spread, which scales the perturbation, comes from the finite values.
+    const model = await ageXModel();
     const data = path.join(dir, 'age-x.csv');
     const lines = ['y,age,x'];
     for (let i = 0; i < 200; i++)
@@ -417,11 +423,7 @@ describe('evaluate with an ONNX model', () => {
   });
 
   it('skips the counterfactual of a sensitive attribute of more values than it swaps in, saying so', async () => {
-    const model = path.join(dir, 'age-x-wide.onnx');
-    await writeFile(
-      model,
-      logisticOnnx({ in: 2, out: 1, w: Float32Array.of(0.05, 1), b: Float32Array.of(-2) }),
-    );
+    const model = await ageXModel();
     const data = path.join(dir, 'age-x-wide.csv');
     const lines = ['y,age,x'];
     for (let i = 0; i < 300; i++) lines.push(`${i % 2},${18 + (i % 150)},${(i % 10) / 5}`);
