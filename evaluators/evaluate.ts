@@ -524,22 +524,31 @@ async function adverseReasons(
 function medianOfSorted(present: Float64Array): number | null {
   if (present.length === 0) return null;
   const mid = present.length >> 1;
-  return present.length % 2 ? present[mid]! : (present[mid - 1]! + present[mid]!) / 2;
+  if (present.length % 2) return present[mid]!;
+  const [a, b] = [present[mid - 1]!, present[mid]!];
+  // Two values near 1.8e308 overflow their sum, not their halves.
+  return Number.isFinite(a + b) ? (a + b) / 2 : a / 2 + b / 2;
 }
 
 function std(values: Float64Array): number {
+  // Squared deviations overflow past about 1e154: such values are divided by the largest magnitude first
+  // (others are not, which keeps their result to the bit).
+  let largest = 0;
+  for (let i = 0; i < values.length; i++)
+    if (Number.isFinite(values[i]!)) largest = Math.max(largest, Math.abs(values[i]!));
+  const scale = largest > 1e150 ? largest : 1;
   let n = 0;
   let mean = 0;
   let m2 = 0;
   for (let i = 0; i < values.length; i++) {
-    const x = values[i]!;
+    const x = values[i]! / scale;
     if (!Number.isFinite(x)) continue;
     n++;
     const d = x - mean;
     mean += d / n;
     m2 += d * (x - mean);
   }
-  return n > 1 ? Math.sqrt(m2 / (n - 1)) : 0;
+  return n > 1 ? Math.sqrt(m2 / (n - 1)) * scale : 0;
 }
 
 /**

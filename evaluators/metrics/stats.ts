@@ -185,7 +185,12 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+  const a = sorted[lo]!;
+  const b = sorted[hi]!;
+  const t = h - lo;
+  // Values of opposite sign near ±1.8e308 differ by more than a double holds; weighting each end does not
+  // overflow, and numpy's form (kept wherever it can be) gives the same bits for every other pair.
+  return Number.isFinite(b - a) ? a + t * (b - a) : a * (1 - t) + b * t;
 }
 
 /** Present (non-NaN) values in ascending order; labels[i] (when asked for) is the label of values[i]. */

@@ -111,6 +111,11 @@ describe('stats', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantileSorted([1, 2, 3, 4], 0.25)).toBe(1.75);
   });
+  it('interpolates between values whose difference overflows a double', () => {
+    expect(quantileSorted([-1.5e308, 1.5e308], 0.5)).toBe(0);
+    expect(quantileSorted([-1.5e308, 1.5e308], 0.75)).toBe(0.75e308);
+    expect(quantileSorted([-1.5e308, 1.5e308], 0)).toBe(-1.5e308);
+  });
   it('seeded random streams repeat', () => {
     const a = createRng(5);
     const b = createRng(5);
