@@ -8,6 +8,7 @@ export type PolicyErrorCode =
   | 'POLICY_SOURCE_FAILED'
   // evaluating
   | 'POLICY_EVAL_FAILED'
+  | 'POLICY_EVAL_TIMEOUT'
   | 'POLICY_ENGINE_CLOSED'
   // requests refused before evaluation (HTTP 400 in the server's table)
   | 'POLICY_REGION_UNKNOWN'

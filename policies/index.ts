@@ -11,7 +11,6 @@ export { buildInputDocument, hashInput } from './engine/input-document.ts';
 export type { InputDocument, InputParts, Subject, WaiverInput } from './engine/input-document.ts';
 export { normalizeDecision } from './engine/decision.ts';
 export type { Decision, Violation, Obligation } from './engine/decision.ts';
-export { evaluateOnce } from './engine/evaluate-once.ts';
 export { createGitPolicySource } from './engine/git-source.ts';
 export type {
   ActivatedEvent,

@@ -45,6 +45,8 @@ export interface Config {
   };
   /** Threads that evaluate policies, each with its own Wasm instance. */
   readonly policyWorkers: number;
+  /** The longest one policy evaluation may run before its thread is replaced and the evaluation fails. */
+  readonly policyEvalTimeoutMs: number;
   readonly reports: {
     /** Whether this process runs the regions' report schedules (any number may; each report is made once). */
     readonly scheduler: boolean;
@@ -99,6 +101,8 @@ export const CONFIG_VARIABLES = {
   ARBITER_POLICY_POLL_MS: 'how often to look for a new policy commit, 1000–86400000 ms (default 30000)',
   ARBITER_POLICY_WORKERS:
     'threads that evaluate policies, 1–1024 (default: one fewer than the cores, at least 1)',
+  ARBITER_POLICY_EVAL_TIMEOUT_MS:
+    'longest one policy evaluation may run before it fails and its thread is replaced, 100–600000 ms (default 10000)',
   ARBITER_REPORT_SCHEDULER: "on | off: whether this process runs the regions' report schedules (default on)",
   ARBITER_REPORT_POLL_MS:
     'how often the report scheduler looks for due reports, 1000–3600000 ms (default 60000)',
@@ -230,6 +234,7 @@ export const configSchema = z.object({
   // runs of each, side by side, p99 was 100–228 ms with 2 workers and 36–86 ms with 1, and p50 11–16 ms
   // against 6–10 (bench/policies/profile-serve.ts).
   ARBITER_POLICY_WORKERS: intInRange(1, 1_024).default(Math.max(1, os.availableParallelism() - 1)),
+  ARBITER_POLICY_EVAL_TIMEOUT_MS: intInRange(100, 600_000).default(10_000),
   ARBITER_REPORT_SCHEDULER: z.enum(['on', 'off']).default('on'),
   ARBITER_REPORT_POLL_MS: intInRange(1_000, 3_600_000).default(60_000),
   ARBITER_EVAL_WORKER: z.enum(['on', 'off']).default('on'),
@@ -352,6 +357,7 @@ export function loadConfig(
       pollIntervalMs: v.ARBITER_POLICY_POLL_MS,
     }),
     policyWorkers: v.ARBITER_POLICY_WORKERS,
+    policyEvalTimeoutMs: v.ARBITER_POLICY_EVAL_TIMEOUT_MS,
     reports: Object.freeze({
       scheduler: v.ARBITER_REPORT_SCHEDULER === 'on',
       pollIntervalMs: v.ARBITER_REPORT_POLL_MS,

@@ -38,6 +38,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // The active policy failed on this input (e.g. a rule's conflicting values): no decision; the message says
   // where in the Rego, which is the policy authors' to fix.
   POLICY_EVAL_FAILED: 500,
+  // The active policy ran past ARBITER_POLICY_EVAL_TIMEOUT_MS on this input: the same input would again.
+  POLICY_EVAL_TIMEOUT: 500,
   WAIVER_INVALID: 400,
   WAIVER_NOT_FOUND: 404,
   WAIVER_FOUR_EYES: 403,

@@ -103,6 +103,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       regions,
       source: config.policySource,
       workers: config.policyWorkers,
+      evaluationTimeoutMs: config.policyEvalTimeoutMs,
       dataDir: config.dataDir,
       clock,
       log,

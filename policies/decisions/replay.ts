@@ -1,8 +1,8 @@
 import canonicalize from 'canonicalize';
 import type { BundleStore } from '../engine/bundle.ts';
 import type { Decision } from '../engine/decision.ts';
-import { evaluateOnce } from '../engine/evaluate-once.ts';
-import { hashInput } from '../engine/input-document.ts';
+import { hashInput, type InputDocument } from '../engine/input-document.ts';
+import { createPolicyEngine } from '../engine/policy-engine.ts';
 import type { Stage } from '../engine/stages.ts';
 import { hashDecision, type DecisionLedgerEntry } from './decide.ts';
 import type { DecisionStore } from './decision-store.ts';
@@ -39,6 +39,8 @@ export async function replayDecision(
     bundles: BundleStore;
     /** The ledger entry at `seq` of `region`'s log. */
     ledgerEntry: (region: string, seq: number) => Promise<Record<string, unknown>>;
+    /** As the policy engine's option: the longest the evaluation may run. */
+    evaluationTimeoutMs?: number;
   },
 ): Promise<ReplayResult> {
   const row = await deps.decisions.get(decisionId);
@@ -63,8 +65,20 @@ export async function replayDecision(
       ? hashDecision(decision) === ledgered.result_sha256
       : canonicalize(ledgered.result) === canonicalize(decision);
   const bundle = await deps.bundles.get(ledgered.policy.bundle_sha256);
-  const input = JSON.parse(row.input) as unknown;
-  const replayed = await evaluateOnce(bundle, ledgered.stage as Stage, input);
+  const input = JSON.parse(row.input) as InputDocument;
+  // On a worker thread of its own, as decisions are made: a large input evaluates for seconds, and the
+  // service's event loop must not wait on it.
+  const engine = await createPolicyEngine({
+    bundle,
+    poolSize: 1,
+    ...(deps.evaluationTimeoutMs === undefined ? {} : { evaluationTimeoutMs: deps.evaluationTimeoutMs }),
+  });
+  let replayed: Decision;
+  try {
+    replayed = (await engine.evaluate(ledgered.stage as Stage, input)).decision;
+  } finally {
+    await engine.close();
+  }
   const inputMatches = hashInput(input) === ledgered.input_sha256;
   const storedMatches =
     ofThisDecision &&

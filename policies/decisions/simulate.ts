@@ -3,7 +3,7 @@ import type { Decision } from '../engine/decision.ts';
 import type { InputDocument } from '../engine/input-document.ts';
 import { createPolicyEngine, type PolicyEngine } from '../engine/policy-engine.ts';
 import type { Stage } from '../engine/stages.ts';
-import { PolicyError } from '../errors.ts';
+import { PolicyError, type PolicyErrorCode } from '../errors.ts';
 import type { DecisionFilter, DecisionRow, DecisionStore } from './decision-store.ts';
 
 export interface DecisionOutcome {
@@ -57,9 +57,17 @@ export async function simulateDecisions(options: {
   readonly after?: DecisionRow;
   readonly limit?: number;
   readonly poolSize?: number;
+  /** As the policy engine's option: the longest one evaluation may run before it is a flip with an error. */
+  readonly evaluationTimeoutMs?: number;
 }): Promise<SimulationResult> {
   const limit = options.limit ?? DEFAULT_SIMULATION_LIMIT;
-  const engine = await createPolicyEngine({ bundle: options.candidate, poolSize: options.poolSize ?? 1 });
+  const engine = await createPolicyEngine({
+    bundle: options.candidate,
+    poolSize: options.poolSize ?? 1,
+    ...(options.evaluationTimeoutMs === undefined
+      ? {}
+      : { evaluationTimeoutMs: options.evaluationTimeoutMs }),
+  });
   try {
     const flips: Flip[] = [];
     let evaluated = 0;
@@ -114,7 +122,7 @@ async function flipOf(engine: PolicyEngine, row: DecisionRow): Promise<Flip | nu
     const { decision } = await engine.evaluate(row.stage as Stage, JSON.parse(row.input) as InputDocument);
     candidate = outcomeOf(decision);
   } catch (err) {
-    if (!(err instanceof PolicyError) || err.code !== 'POLICY_EVAL_FAILED') throw err;
+    if (!(err instanceof PolicyError) || !EVALUATION_FAILURES.has(err.code)) throw err;
     candidate = { allow: false, deny: [], error: err.message };
   }
   if (recorded.allow === candidate.allow && !candidate.error) return null;
@@ -129,6 +137,9 @@ async function flipOf(engine: PolicyEngine, row: DecisionRow): Promise<Flip | nu
     candidate,
   };
 }
+
+/** Failures of the candidate on one recorded input: flips with the error, not a failed simulation. */
+const EVALUATION_FAILURES = new Set<PolicyErrorCode>(['POLICY_EVAL_FAILED', 'POLICY_EVAL_TIMEOUT']);
 
 function outcomeOf(decision: Decision): DecisionOutcome {
   return { allow: decision.allow, deny: [...new Set(decision.deny.map((v) => v.rule))].sort() };

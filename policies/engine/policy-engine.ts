@@ -20,6 +20,11 @@ export interface PolicyEngineOptions {
   readonly poolSize?: number;
   /** Wasm memory per instance, in 64 KiB pages. Default: 16 initial, 8192 (512 MiB) maximum. */
   readonly memory?: MemoryDescriptor;
+  /**
+   * The longest one evaluation may run on its worker, queueing before it not counted; past it the worker is
+   * stopped and replaced, and the evaluation fails with POLICY_EVAL_TIMEOUT. Default: 10,000 ms.
+   */
+  readonly evaluationTimeoutMs?: number;
 }
 
 /** One evaluation: the normalized decision and what produced it, for the ledger. */
@@ -49,6 +54,8 @@ export interface PolicyEngine {
 }
 
 const DEFAULT_MEMORY: MemoryDescriptor = { initial: 16, maximum: 8192 };
+// A 600 KB input of the shipped policies evaluates in about 3.5 s on this project's 2-core machine.
+const DEFAULT_EVALUATION_TIMEOUT_MS = 10_000;
 // Workers are TypeScript: worker-entry.mjs registers tsx in the worker, then loads worker.ts. This works both
 // under vitest and under the tsx-run CLI (see the entry for why execArgv does not).
 const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url);
@@ -63,8 +70,11 @@ const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url);
 export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
   const poolSize = options.poolSize ?? os.availableParallelism();
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new TypeError(`poolSize must be a positive integer`);
-  const memory = options.memory ?? DEFAULT_MEMORY;
-  let current = await Generation.start(options.bundle, poolSize, memory);
+  const evaluationTimeoutMs = options.evaluationTimeoutMs ?? DEFAULT_EVALUATION_TIMEOUT_MS;
+  if (!Number.isInteger(evaluationTimeoutMs) || evaluationTimeoutMs < 1)
+    throw new TypeError(`evaluationTimeoutMs must be a positive integer`);
+  const settings = { size: poolSize, memory: options.memory ?? DEFAULT_MEMORY, evaluationTimeoutMs };
+  let current = await Generation.start(options.bundle, settings);
   const retiring = new Set<Promise<void>>();
   let closed = false;
 
@@ -102,7 +112,7 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
     },
     async activate(bundle, beforeSwitch) {
       if (closed) throw new PolicyError('POLICY_ENGINE_CLOSED', 'the policy engine is closed');
-      const next = await Generation.start(bundle, poolSize, memory);
+      const next = await Generation.start(bundle, settings);
       try {
         await beforeSwitch?.();
         if (closed) throw new PolicyError('POLICY_ENGINE_CLOSED', 'the policy engine is closed');
@@ -124,14 +134,24 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
 }
 
 interface Pending {
+  readonly request: EvaluateRequest;
   resolve(resultSet: unknown): void;
   reject(err: Error): void;
 }
 
 interface Slot {
   worker: Worker;
+  /** In the order posted, which is the order the worker answers in: the first is the one it is running. */
   pending: Map<number, Pending>;
+  /** When the worker started on the first pending evaluation (performance.now()). */
+  headSince: number;
   alive: boolean;
+}
+
+interface GenerationSettings {
+  readonly size: number;
+  readonly memory: MemoryDescriptor;
+  readonly evaluationTimeoutMs: number;
 }
 
 /** The workers serving one bundle. */
@@ -140,14 +160,22 @@ class Generation {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private retired = false;
+  /** Evaluations that came while no worker was running, for the next one that starts, with when they came. */
+  private waiting: { pending: Pending; since: number }[] = [];
+  private readonly watchdog: NodeJS.Timeout;
 
   private constructor(
     readonly bundle: PolicyBundle,
     private readonly init: WorkerInit,
     private readonly slots: Slot[],
-  ) {}
+    private readonly timeoutMs: number,
+  ) {
+    this.watchdog = setInterval(() => this.enforceTimeout(), Math.min(1_000, Math.ceil(timeoutMs / 4)));
+    this.watchdog.unref();
+  }
 
-  static async start(bundle: PolicyBundle, size: number, memory: MemoryDescriptor): Promise<Generation> {
+  static async start(bundle: PolicyBundle, settings: GenerationSettings): Promise<Generation> {
+    const { size, memory } = settings;
     const missing = ENTRYPOINTS.filter((e) => !bundle.entrypoints.includes(e));
     if (missing.length > 0) {
       throw new PolicyError(
@@ -178,54 +206,119 @@ class Generation {
         },
       );
     }
-    const generation = new Generation(bundle, init, slots);
+    const generation = new Generation(bundle, init, slots, settings.evaluationTimeoutMs);
     for (const slot of slots) generation.watch(slot);
     return generation;
   }
 
   run(entrypoint: string, input: string): Promise<unknown> {
-    // The least busy live worker; ties go to the first, which keeps a lone caller on a warm instance.
-    const live = this.slots.filter((s) => s.alive);
-    if (live.length === 0) {
-      return Promise.reject(new PolicyError('POLICY_EVAL_FAILED', 'no policy worker is running'));
-    }
-    const slot = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = this.nextId++;
+    const request: EvaluateRequest = { id: this.nextId++, entrypoint, input };
     this.inFlight++;
-    return new Promise<unknown>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, entrypoint, input } satisfies EvaluateRequest);
-    }).finally(() => {
-      this.inFlight--;
-      if (this.inFlight === 0) this.drained?.();
-    });
+    return new Promise<unknown>((resolve, reject) => this.dispatch({ request, resolve, reject })).finally(
+      () => {
+        this.inFlight--;
+        if (this.inFlight === 0) this.drained?.();
+      },
+    );
   }
 
   /** Waits for the evaluations in flight, then stops the workers. */
   async retire(): Promise<void> {
     this.retired = true;
+    // No worker of this generation will start again for them.
+    for (const { pending } of this.waiting) pending.reject(this.replaced());
+    this.waiting = [];
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    clearInterval(this.watchdog);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
+  /**
+   * Posts to the least busy live worker (ties go to the first, which keeps a lone caller on a warm instance).
+   * With none live, a crashed or stopped one is being replaced: the evaluation waits for it.
+   */
+  private dispatch(pending: Pending): void {
+    const live = this.slots.filter((s) => s.alive);
+    if (live.length === 0) {
+      if (this.retired) pending.reject(this.replaced());
+      else this.waiting.push({ pending, since: performance.now() });
+      return;
+    }
+    const slot = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    if (slot.pending.size === 0) slot.headSince = performance.now();
+    slot.pending.set(pending.request.id, pending);
+    slot.worker.postMessage(pending.request);
+  }
+
+  /** The failure of an evaluation whose worker stopped while its bundle was being replaced. */
+  private replaced(): PolicyError {
+    return new PolicyError(
+      'POLICY_EVAL_FAILED',
+      `the policy worker exited while revision ${this.bundle.revision} was being replaced`,
+    );
+  }
+
+  /**
+   * A worker past the time limit on one evaluation (a policy that loops, say) cannot be interrupted: it is
+   * stopped, that evaluation fails, and the ones queued behind it go to the other workers or its replacement.
+   * Evaluations that waited too long for a worker to start are failed too.
+   */
+  private enforceTimeout(): void {
+    const now = performance.now();
+    for (const slot of this.slots) {
+      if (!slot.alive || slot.pending.size === 0 || now - slot.headSince <= this.timeoutMs) continue;
+      const [running, ...queued] = slot.pending.values();
+      slot.alive = false;
+      slot.pending.clear();
+      void slot.worker.terminate();
+      running!.reject(
+        new PolicyError(
+          'POLICY_EVAL_TIMEOUT',
+          `policy evaluation ran past ${this.timeoutMs} ms at revision ${this.bundle.revision}; its worker was replaced`,
+        ),
+      );
+      for (const pending of queued) this.dispatch(pending);
+    }
+    const overdue = this.waiting.filter((w) => now - w.since > WORKER_START_LIMIT_MS);
+    if (overdue.length === 0) return;
+    this.waiting = this.waiting.filter((w) => now - w.since <= WORKER_START_LIMIT_MS);
+    for (const { pending } of overdue)
+      pending.reject(
+        new PolicyError(
+          'POLICY_EVAL_FAILED',
+          `no policy worker could be started in ${WORKER_START_LIMIT_MS} ms`,
+        ),
+      );
+  }
+
   private watch(slot: Slot): void {
-    slot.worker.on('message', (message: WorkerMessage) => {
-      if (message.kind === 'ready') return;
+    const { worker } = slot;
+    worker.on('message', (message: WorkerMessage) => {
+      // A worker stopped for running too long may still have posted; its queue has gone elsewhere.
+      if (message.kind === 'ready' || slot.worker !== worker || !slot.alive) return;
       const pending = slot.pending.get(message.id);
       if (!pending) return;
       slot.pending.delete(message.id);
+      // The worker answers in order: it has started on the next one.
+      slot.headSince = performance.now();
       if (message.kind === 'result') pending.resolve(message.resultSet);
       else
         pending.reject(new PolicyError('POLICY_EVAL_FAILED', `policy evaluation failed: ${message.message}`));
     });
-    slot.worker.once('exit', (exitCode) => {
+    worker.once('exit', (exitCode) => {
       slot.alive = false;
-      // A crashed worker (e.g. Wasm memory exhausted) fails its own evaluations, retiring or not: a retiring
-      // generation waits for them to settle before it stops. Only a live generation replaces the worker.
-      for (const pending of slot.pending.values()) {
-        pending.reject(new PolicyError('POLICY_EVAL_FAILED', `policy worker exited with code ${exitCode}`));
-      }
+      // A crashed worker (e.g. Wasm memory exhausted) fails the evaluation it was running, retiring or not: a
+      // retiring generation waits for them to settle before it stops. Only a live generation replaces the
+      // worker, and the evaluations queued behind the crash go to the others or to the replacement.
+      const exited = () =>
+        new PolicyError('POLICY_EVAL_FAILED', `policy worker exited with code ${exitCode}`);
+      const [running, ...queued] = slot.pending.values();
       slot.pending.clear();
+      running?.reject(exited());
+      for (const pending of queued) {
+        if (this.retired) pending.reject(exited());
+        else this.dispatch(pending);
+      }
       if (!this.retired) this.respawn(slot, 0);
     });
   }
@@ -241,6 +334,9 @@ class Generation {
         slot.worker = fresh.worker;
         slot.alive = true;
         this.watch(slot);
+        const waiting = this.waiting;
+        this.waiting = [];
+        for (const { pending } of waiting) this.dispatch(pending);
       },
       () => {
         if (this.retired) return;
@@ -253,6 +349,11 @@ class Generation {
   }
 }
 
+/**
+ * The longest an evaluation waits for a worker to start when none is running. A start takes 0.3–1 s here;
+ * failed starts are tried again after 0.1, 0.2, 0.4 … s.
+ */
+const WORKER_START_LIMIT_MS = 30_000;
 /** Between failed starts of a crashed worker's replacement: doubling from the first to the most. */
 const RESPAWN_FIRST_DELAY_MS = 100;
 const RESPAWN_MAX_DELAY_MS = 10_000;
@@ -271,7 +372,7 @@ function spawn(init: WorkerInit): Promise<Slot> {
       worker.off('error', onError);
       // Errors after start surface as 'exit'; keep a listener so they never become uncaught exceptions.
       worker.on('error', () => undefined);
-      resolve({ worker, pending: new Map(), alive: true });
+      resolve({ worker, pending: new Map(), headSince: 0, alive: true });
     };
     worker.on('message', onReady);
     worker.once('error', onError);

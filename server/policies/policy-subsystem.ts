@@ -46,6 +46,8 @@ export interface PolicySubsystem {
   readonly waivers: WaiverStore;
   /** The engine, once a commit has been activated. */
   engine(): PolicyEngine;
+  /** The engine's limit on one evaluation, for replays and simulations that run outside it. */
+  readonly evaluationTimeoutMs: number;
   ready(): boolean;
   close(): Promise<void>;
 }
@@ -62,6 +64,8 @@ export async function startPolicies(options: {
   readonly source: PolicySourceConfig;
   /** Policy worker threads (the engine's pool). */
   readonly workers: number;
+  /** The engine's limit on one evaluation. */
+  readonly evaluationTimeoutMs: number;
   readonly dataDir: string;
   readonly clock: () => Date;
   readonly log: Logger;
@@ -120,7 +124,11 @@ export async function startPolicies(options: {
     activate: async (bundle: PolicyBundle, announce) => {
       if (engine) return engine.activate(bundle, announce);
       // The first bundle: nothing is decided before the engine is kept, so it can be recorded after it starts.
-      const first = await createPolicyEngine({ bundle, poolSize: options.workers });
+      const first = await createPolicyEngine({
+        bundle,
+        poolSize: options.workers,
+        evaluationTimeoutMs: options.evaluationTimeoutMs,
+      });
       await announce().catch(async (err: unknown) => {
         await first.close();
         throw err;
@@ -220,6 +228,7 @@ export async function startPolicies(options: {
         );
       return engine;
     },
+    evaluationTimeoutMs: options.evaluationTimeoutMs,
     ready: () => engine !== undefined,
     close: async () => {
       clearInterval(expiry);

@@ -191,6 +191,7 @@ export function decisionHandlers(deps: {
           decisions: policies.decisions,
           bundles: policies.bundles,
           ledgerEntry: async (region, seq) => (await ledger.reader.entry(region, seq)).entry,
+          evaluationTimeoutMs: policies.evaluationTimeoutMs,
         },
       ),
     getPolicyStatus: async () => {
@@ -228,6 +229,7 @@ export function decisionHandlers(deps: {
         filter: { model: body.model, region: body.region, ...scopeFilter(caller) },
         after,
         limit: body.limit,
+        evaluationTimeoutMs: policies.evaluationTimeoutMs,
       });
     },
   };

@@ -11,7 +11,6 @@ import {
   createPolicyEngine,
   decide,
   DecisionStore,
-  evaluateOnce,
   hashInput,
   replayDecision,
   simulateDecisions,
@@ -393,7 +392,7 @@ describe('replayDecision', () => {
 
       // An edited input with its hash and result edited to agree: the database alone would look sound.
       const input = { ...JSON.parse(row.input), context: { edited: true } };
-      const replayed = await evaluateOnce(bundle, row.stage as Stage, input);
+      const { decision: replayed } = await engine.evaluate(row.stage as Stage, input);
       await db
         .updateTable('policy_decision')
         .set({

@@ -70,6 +70,25 @@ it('fails the decisions of a worker that crashes while its bundle is being repla
   await engine.close();
 }, 60_000);
 
+it('fails only the evaluation a crashed worker was running; its replacement runs those queued behind it', async () => {
+  workers.length = 0;
+  const engine = await createPolicyEngine({ bundle: a.bundle, poolSize: 1 });
+  try {
+    const input = await slowInput();
+    const queued = Array.from({ length: 10 }, () => engine.evaluate('deployment', input));
+    await workers[0]!.terminate();
+    const outcomes = await Promise.allSettled(queued);
+    expect(outcomes[0]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'POLICY_EVAL_FAILED', message: 'policy worker exited with code 1' },
+    });
+    expect(outcomes.slice(1).every((o) => o.status === 'fulfilled')).toBe(true);
+    expect(workers).toHaveLength(2);
+  } finally {
+    await engine.close();
+  }
+}, 60_000);
+
 it('replaces a crashed worker even when its first replacements fail to start', async () => {
   workers.length = 0;
   const engine = await createPolicyEngine({ bundle: a.bundle, poolSize: 1 });

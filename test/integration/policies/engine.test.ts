@@ -9,7 +9,6 @@ import {
   buildInputDocument,
   createBundleStore,
   createPolicyEngine,
-  evaluateOnce,
   PolicyError,
   readBundle,
   testPolicies,
@@ -134,6 +133,19 @@ describe('buildBundle', () => {
   });
 });
 
+/** The repository's policies with the deployment decision replaced by `rule`, built as revision `name`. */
+async function bundleDecidingBy(name: string, rule: string) {
+  const source = path.join(scratch, name);
+  await cp(POLICIES_DIR, source, { recursive: true });
+  // Its tests would no longer hold: this decision is not the repository's.
+  await rm(path.join(source, 'deployment', 'decision_test.rego'));
+  await writeFile(
+    path.join(source, 'deployment', 'decision.rego'),
+    `# METADATA\n# custom:\n#   entrypoint: arbiter/deployment/decision\npackage arbiter.deployment\n\n${rule}\n`,
+  );
+  return buildBundle({ sourceDir: source, revision: name, out: path.join(scratch, `${name}.tar.gz`) });
+}
+
 describe('createPolicyEngine', () => {
   it('returns the decision, the bundle identity and the sha256 of the canonical input', async () => {
     const engine = await createPolicyEngine({ bundle, poolSize: 2 });
@@ -146,8 +158,6 @@ describe('createPolicyEngine', () => {
       expect(evaluation.bundleSha256).toBe(bundle.sha256);
       expect(evaluation.decision.allow).toBe(true);
       expect(evaluation.decision.obligations.map((o) => o.type)).toEqual(['human_review']);
-      // The in-thread evaluator used for replay agrees with the pool.
-      expect(await evaluateOnce(bundle, 'deployment', input)).toEqual(evaluation.decision);
     } finally {
       await engine.close();
     }
@@ -225,28 +235,13 @@ describe('createPolicyEngine', () => {
     };
     const refusals: Record<string, string> = {};
     for (const [name, rule] of Object.entries(malformed)) {
-      const source = path.join(scratch, name);
-      await cp(POLICIES_DIR, source, { recursive: true });
-      // Its tests would no longer type-check: this policy is meant to be wrong.
-      await rm(path.join(source, 'deployment', 'decision_test.rego'));
-      await writeFile(
-        path.join(source, 'deployment', 'decision.rego'),
-        `# METADATA\n# custom:\n#   entrypoint: arbiter/deployment/decision\npackage arbiter.deployment\n\n${rule}\n`,
-      );
-      const built = await buildBundle({
-        sourceDir: source,
-        revision: name,
-        out: path.join(scratch, `${name}.tar.gz`),
-      });
+      const built = await bundleDecidingBy(name, rule);
       const engine = await createPolicyEngine({ bundle: built, poolSize: 1 });
       try {
         const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
         const failure = await engine.evaluate('deployment', input).catch((err: unknown) => err);
         expect(failure).toMatchObject({ code: 'POLICY_EVAL_FAILED' });
         refusals[name] = (failure as Error).message;
-        await expect(evaluateOnce(built, 'deployment', input)).rejects.toMatchObject({
-          code: 'POLICY_EVAL_FAILED',
-        });
       } finally {
         await engine.close();
       }
@@ -279,6 +274,41 @@ describe('createPolicyEngine', () => {
       const missing = decision.deny.filter((v) => v.rule === 'FAIR-EVIDENCE-MISSING');
       expect(missing).toHaveLength(1000);
       expect(decision.allow).toBe(false);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('replaces a worker that runs one evaluation past the time limit, and runs those queued behind it', async () => {
+    // Every triple of the input's numbers: a few milliseconds for an ordinary input, hours for 3,000 numbers.
+    const spinning = await bundleDecidingBy(
+      'spins',
+      'decision := {"allow": true, "deny": [], "warn": [], "obligations": [], "waived": []} if {\n' +
+        '  xs := object.get(input, ["context", "spin"], [])\n' +
+        '  count([1 | some a in xs; some b in xs; some c in xs; a + b + c < 0]) >= 0\n}',
+    );
+    const engine = await createPolicyEngine({ bundle: spinning, poolSize: 1, evaluationTimeoutMs: 300 });
+    try {
+      const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+      const spin = { ...input, context: { spin: Array.from({ length: 3_000 }, (_, i) => i) } };
+      const outcomes = await Promise.allSettled([
+        engine.evaluate('deployment', spin as typeof input),
+        engine.evaluate('deployment', input),
+        engine.evaluate('deployment', input),
+      ]);
+      expect(outcomes[0]).toMatchObject({
+        status: 'rejected',
+        reason: {
+          code: 'POLICY_EVAL_TIMEOUT',
+          message: 'policy evaluation ran past 300 ms at revision spins; its worker was replaced',
+        },
+      });
+      // Queued on the stopped worker, decided by its replacement.
+      expect(outcomes.slice(1)).toMatchObject([
+        { status: 'fulfilled', value: { decision: { allow: true } } },
+        { status: 'fulfilled', value: { decision: { allow: true } } },
+      ]);
+      expect((await engine.evaluate('deployment', input)).decision.allow).toBe(true);
     } finally {
       await engine.close();
     }

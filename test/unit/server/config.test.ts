@@ -122,6 +122,13 @@ describe('loadConfig', () => {
     expect(err.message).toContain('ARBITER_POLICY_WORKERS="0": out of range');
   });
 
+  it('limits one policy evaluation to 10 s unless told otherwise, and not below 100 ms', () => {
+    expect(loadConfig({}).policyEvalTimeoutMs).toBe(10_000);
+    expect(loadConfig({ ARBITER_POLICY_EVAL_TIMEOUT_MS: '2500' }).policyEvalTimeoutMs).toBe(2_500);
+    const err = configError(() => loadConfig({ ARBITER_POLICY_EVAL_TIMEOUT_MS: '99' }));
+    expect(err.message).toContain('ARBITER_POLICY_EVAL_TIMEOUT_MS="99": out of range');
+  });
+
   it('reads the trusted proxies as a list, and refuses what is not an address or range', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ ARBITER_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).trustProxy).toEqual([
