@@ -7,9 +7,8 @@ import { hashLeaf } from './merkle/index.ts';
 export const MAX_ENTRY_BYTES = 65_535;
 
 const MAX_TYPE_LENGTH = 128;
-const UNSTORABLE_TYPE =
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export interface EncodedEntry {
   readonly type: string;
@@ -26,7 +25,7 @@ export function encodeEntry(entry: Record<string, unknown>): EncodedEntry {
     throw new LedgerError('LEDGER_ENTRY_INVALID', 'an entry needs a non-empty string "type"');
   // The type is also stored as text beside the bytes, in a batch with other callers' entries: what the database
   // cannot hold as text (NUL, half a surrogate pair) is refused here, not by the batch's insert.
-  if (type.length > MAX_TYPE_LENGTH || UNSTORABLE_TYPE.test(type))
+  if (type.length > MAX_TYPE_LENGTH || CONTROL_CHARACTER.test(type) || !type.isWellFormed())
     throw new LedgerError(
       'LEDGER_ENTRY_INVALID',
       `an entry's "type" must be at most ${MAX_TYPE_LENGTH} characters, without control characters or unpaired surrogates`,

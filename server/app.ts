@@ -53,7 +53,6 @@ const bodyExactValidators: typeof buildAjvValidator = (externalSchemas, options)
   return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
 };
 
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** In JSON text, the escapes that can make a string PostgreSQL's text cannot hold as it is. */
 const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
 
@@ -65,7 +64,7 @@ function unstorableAt(root: unknown): { field: string; problem: string } | undef
   const problemOf = (text: string): string | undefined =>
     text.includes('\u0000')
       ? 'must not contain a NUL character'
-      : UNPAIRED_SURROGATE.test(text)
+      : !text.isWellFormed()
         ? 'must not contain an unpaired surrogate (half of a UTF-16 pair)'
         : undefined;
   const pending: [unknown, string][] = [[root, '']];

@@ -96,13 +96,11 @@ function cellOf(value: unknown, na: ReadonlySet<string>, column: string, where: 
 // JSON's \ud800 escapes can spell a lone UTF-16 surrogate, which is no Unicode text: canonical JSON (RFC 8785)
 // refuses it, so no evidence could name it as a group or a category. Bytes decoded as UTF-8 (CSV, Parquet
 // strings) never hold one; a JSON value does (JSON Lines, a Parquet JSON column).
-const isText = (value: string): boolean => (value as string & { isWellFormed(): boolean }).isWellFormed();
-
 function loneSurrogateIn(record: Record<string, unknown>): string | null {
   for (const key in record) {
     const value = record[key];
-    if (!isText(key)) return `column name ${JSON.stringify(key)}`;
-    if (typeof value === 'string' && !isText(value)) return `column ${JSON.stringify(key)}`;
+    if (!key.isWellFormed()) return `column name ${JSON.stringify(key)}`;
+    if (typeof value === 'string' && !value.isWellFormed()) return `column ${JSON.stringify(key)}`;
   }
   return null;
 }
