@@ -13,7 +13,8 @@ export interface CounterfactualResult {
   rows: number;
   flip_rate: number | null;
   mean_abs_score_change: number | null;
-  swaps: Record<string, { rows: number; flip_rate: number | null }>;
+  /** By the value a row had, then the value swapped in: values are data, and no separator is safe in a key. */
+  swaps: Record<string, Record<string, { rows: number; flip_rate: number | null }>>;
   unscorable: number;
 }
 
@@ -40,7 +41,7 @@ export async function counterfactualFlips(
   const swapped = variants.length > 0 ? await predict(variants) : new Float64Array(0);
   const flippedRow = new Uint8Array(eligible.length);
   const scoredRow = new Uint8Array(eligible.length);
-  const swaps = new Map<string, { rows: number; flips: number }>();
+  const swaps = new Map<string, Map<string, { rows: number; flips: number }>>();
   let change = 0;
   let scored = 0;
   let unscorable = 0;
@@ -54,20 +55,25 @@ export async function counterfactualFlips(
     const before = base[o.row]! >= threshold;
     const after = swapped[k]! >= threshold;
     change += Math.abs(swapped[k]! - base[o.row]!);
-    const key = `${o.from}->${o.to}`;
-    const s = swaps.get(key) ?? { rows: 0, flips: 0 };
+    let from = swaps.get(o.from);
+    if (!from) swaps.set(o.from, (from = new Map()));
+    const s = from.get(o.to) ?? { rows: 0, flips: 0 };
     s.rows++;
     if (before !== after) {
       s.flips++;
       flippedRow[o.row] = 1;
     }
-    swaps.set(key, s);
+    from.set(o.to, s);
   });
-  const out: CounterfactualResult['swaps'] = {};
-  for (const key of [...swaps.keys()].sort()) {
-    const s = swaps.get(key)!;
-    out[key] = { rows: s.rows, flip_rate: rate(s.flips, s.rows) };
-  }
+  const sorted = <V>(map: Map<string, V>) => [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: CounterfactualResult['swaps'] = Object.fromEntries(
+    sorted(swaps).map(([from, to]) => [
+      from,
+      Object.fromEntries(
+        sorted(to).map(([value, s]) => [value, { rows: s.rows, flip_rate: rate(s.flips, s.rows) }]),
+      ),
+    ]),
+  );
   return {
     attribute,
     rows: eligible.length,

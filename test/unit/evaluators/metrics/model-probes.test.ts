@@ -18,9 +18,19 @@ describe('model probes', () => {
   it('counterfactual flip rate when the sensitive attribute is swapped', async () => {
     const r = await counterfactualFlips(rows, 'g', ['a', 'b'], byGroup, 0.5);
     expect(r.flip_rate).toBe(1);
-    expect(r.swaps).toEqual({ 'a->b': { rows: 5, flip_rate: 1 }, 'b->a': { rows: 5, flip_rate: 1 } });
+    expect(r.swaps).toEqual({
+      a: { b: { rows: 5, flip_rate: 1 } },
+      b: { a: { rows: 5, flip_rate: 1 } },
+    });
     expect(r.mean_abs_score_change).toBeCloseTo(0.8, 12);
     expect((await counterfactualFlips(rows, 'g', ['a', 'b'], byX, 0.5)).flip_rate).toBe(0);
+  });
+  it('keeps swaps between values that spell each other with a separator apart', async () => {
+    const tricky: Row[] = [{ g: 'a->b' }, { g: 'a' }];
+    const r = await counterfactualFlips(tricky, 'g', ['a->b', 'a', 'b->c', 'c'], byGroup, 0.5);
+    // Joined with '->', a->b swapped to c and a swapped to b->c would be one key: a->b->c.
+    expect(r.swaps['a->b']!['c']).toEqual({ rows: 1, flip_rate: 0 });
+    expect(r.swaps['a']!['b->c']).toEqual({ rows: 1, flip_rate: 1 });
   });
   it('leaves out and counts the variants a model cannot score, instead of averaging NaN', async () => {
     // NaN is what the runner gives a row it cannot read: a category swapped into a numeric feature, or a
@@ -33,7 +43,8 @@ describe('model probes', () => {
     const counterfactual = await counterfactualFlips(numbers, 'g', ['0', '1', 'unknown'], byNumber, 0.5);
     expect(counterfactual).toMatchObject({ rows: 10, flip_rate: 1, unscorable: 10 });
     expect(counterfactual.mean_abs_score_change).toBeCloseTo(0.8, 12);
-    expect(Object.keys(counterfactual.swaps)).toEqual(['0->1', '1->0']);
+    expect(counterfactual.swaps).toMatchObject({ '0': { '1': { rows: 5 } }, '1': { '0': { rows: 5 } } });
+    expect(Object.keys(counterfactual.swaps['0']!)).toEqual(['1']);
     const noise = [{ column: 'x', std: Infinity }];
     expect(await perturbationSensitivity(numbers, noise, byNumber, 0.5, 0.1, 3)).toMatchObject({
       rows: 10,
