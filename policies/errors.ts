@@ -10,6 +10,7 @@ export type PolicyErrorCode =
   | 'POLICY_EVAL_FAILED'
   | 'POLICY_EVAL_TIMEOUT'
   | 'POLICY_ENGINE_CLOSED'
+  | 'POLICY_ENGINE_BUSY'
   // requests refused before evaluation (HTTP 400 in the server's table)
   | 'POLICY_REGION_UNKNOWN'
   | 'POLICY_STAGE_UNKNOWN'

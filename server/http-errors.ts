@@ -25,6 +25,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   POLICIES_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
   POLICY_ENGINE_CLOSED: 503,
+  // The policy workers' queue is full: overload, answered at once rather than after seconds in a queue.
+  POLICY_ENGINE_BUSY: 503,
   POLICY_REGION_UNKNOWN: 400,
   POLICY_STAGE_UNKNOWN: 400,
   POLICY_INPUT_INVALID: 400,
@@ -68,6 +70,7 @@ const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = {
   POLICIES_UNAVAILABLE: 30,
   SHUTTING_DOWN: 5,
   POLICY_ENGINE_CLOSED: 5,
+  POLICY_ENGINE_BUSY: 1,
 };
 
 /** fastify's own errors that are the client's fault, with the code and status we answer. */

@@ -25,6 +25,11 @@ export interface PolicyEngineOptions {
    * stopped and replaced, and the evaluation fails with POLICY_EVAL_TIMEOUT. Default: 10,000 ms.
    */
   readonly evaluationTimeoutMs?: number;
+  /**
+   * The most evaluations waiting or running at once, per worker; past it evaluate() fails at once with
+   * POLICY_ENGINE_BUSY rather than queue without end. Default: 1,000.
+   */
+  readonly maxPendingPerWorker?: number;
 }
 
 /** One evaluation: the normalized decision and what produced it, for the ledger. */
@@ -56,6 +61,8 @@ export interface PolicyEngine {
 const DEFAULT_MEMORY: MemoryDescriptor = { initial: 16, maximum: 8192 };
 // A 600 KB input of the shipped policies evaluates in about 3.5 s on this project's 2-core machine.
 const DEFAULT_EVALUATION_TIMEOUT_MS = 10_000;
+// At about 0.5 ms an evaluation, a second of work queued per worker.
+const DEFAULT_MAX_PENDING_PER_WORKER = 1_000;
 // Workers are TypeScript: worker-entry.mjs registers tsx in the worker, then loads worker.ts. This works both
 // under vitest and under the tsx-run CLI (see the entry for why execArgv does not).
 const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url);
@@ -73,7 +80,15 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
   const evaluationTimeoutMs = options.evaluationTimeoutMs ?? DEFAULT_EVALUATION_TIMEOUT_MS;
   if (!Number.isInteger(evaluationTimeoutMs) || evaluationTimeoutMs < 1)
     throw new TypeError(`evaluationTimeoutMs must be a positive integer`);
-  const settings = { size: poolSize, memory: options.memory ?? DEFAULT_MEMORY, evaluationTimeoutMs };
+  const maxPendingPerWorker = options.maxPendingPerWorker ?? DEFAULT_MAX_PENDING_PER_WORKER;
+  if (!Number.isInteger(maxPendingPerWorker) || maxPendingPerWorker < 1)
+    throw new TypeError(`maxPendingPerWorker must be a positive integer`);
+  const settings = {
+    size: poolSize,
+    memory: options.memory ?? DEFAULT_MEMORY,
+    evaluationTimeoutMs,
+    maxPending: maxPendingPerWorker * poolSize,
+  };
   let current = await Generation.start(options.bundle, settings);
   const retiring = new Set<Promise<void>>();
   let closed = false;
@@ -152,6 +167,8 @@ interface GenerationSettings {
   readonly size: number;
   readonly memory: MemoryDescriptor;
   readonly evaluationTimeoutMs: number;
+  /** Across the generation's workers. */
+  readonly maxPending: number;
 }
 
 /** The workers serving one bundle. */
@@ -169,6 +186,7 @@ class Generation {
     private readonly init: WorkerInit,
     private readonly slots: Slot[],
     private readonly timeoutMs: number,
+    private readonly maxPending: number,
   ) {
     this.watchdog = setInterval(() => this.enforceTimeout(), Math.min(1_000, Math.ceil(timeoutMs / 4)));
     this.watchdog.unref();
@@ -206,12 +224,19 @@ class Generation {
         },
       );
     }
-    const generation = new Generation(bundle, init, slots, settings.evaluationTimeoutMs);
+    const generation = new Generation(bundle, init, slots, settings.evaluationTimeoutMs, settings.maxPending);
     for (const slot of slots) generation.watch(slot);
     return generation;
   }
 
   run(entrypoint: string, input: string): Promise<unknown> {
+    if (this.inFlight >= this.maxPending)
+      return Promise.reject(
+        new PolicyError(
+          'POLICY_ENGINE_BUSY',
+          `${this.inFlight} policy evaluations are waiting or running, the most this service queues`,
+        ),
+      );
     const request: EvaluateRequest = { id: this.nextId++, entrypoint, input };
     this.inFlight++;
     return new Promise<unknown>((resolve, reject) => this.dispatch({ request, resolve, reject })).finally(

@@ -314,6 +314,26 @@ describe('createPolicyEngine', () => {
     }
   });
 
+  it('refuses at once an evaluation past its queue, and takes more once the queue drains', async () => {
+    const engine = await createPolicyEngine({ bundle, poolSize: 1, maxPendingPerWorker: 2 });
+    try {
+      const input = await deploymentInput('allowed/eu-credit-scoring-high-risk');
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 4 }, () => engine.evaluate('deployment', input)),
+      );
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+      expect(outcomes[3]).toMatchObject({
+        reason: {
+          code: 'POLICY_ENGINE_BUSY',
+          message: '2 policy evaluations are waiting or running, the most this service queues',
+        },
+      });
+      expect((await engine.evaluate('deployment', input)).decision.allow).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('refuses evaluations after close', async () => {
     const engine = await createPolicyEngine({ bundle, poolSize: 1 });
     await engine.close();
