@@ -387,6 +387,14 @@ describe('evaluate with an ONNX model', () => {
     );
     return model;
   };
+  /** Its spec: age is both a feature and the sensitive attribute. */
+  const ageXSpec = (metrics: ('robustness' | 'explainability')[]) => ({
+    label: { column: 'y', positive: 1 },
+    features: ['age', 'x'],
+    sensitive: ['age'],
+    min_group_size: 1,
+    metrics,
+  });
 
   it('probes a model around the values it cannot score, counting them, not averaging NaN', async () => {
     // age is sensitive and a numeric feature: swapping in its one text value gives no score. x has a value
@@ -397,13 +405,7 @@ describe('evaluate with an ONNX model', () => {
     for (let i = 0; i < 200; i++)
       lines.push(`${i % 2},${i === 7 ? 'unknown' : 20 + (i % 50)},${i === 9 ? '1e999' : (i % 10) / 5}`);
     await writeFile(data, lines.join('\n'));
-    const spec = {
-      label: { column: 'y', positive: 1 },
-      features: ['age', 'x'],
-      sensitive: ['age'],
-      min_group_size: 1,
-      metrics: ['robustness' as const, 'explainability' as const],
-    };
+    const spec = ageXSpec(['robustness', 'explainability']);
     const result = await evaluate({ model, data, spec, executionProvider: 'cpu' });
     const robustness = result.evidence.robustness as {
       counterfactual: { rows: number; flip_rate: number; unscorable: number }[];
@@ -428,13 +430,7 @@ describe('evaluate with an ONNX model', () => {
     const lines = ['y,age,x'];
     for (let i = 0; i < 300; i++) lines.push(`${i % 2},${18 + (i % 150)},${(i % 10) / 5}`);
     await writeFile(data, lines.join('\n'));
-    const spec = {
-      label: { column: 'y', positive: 1 },
-      features: ['age', 'x'],
-      sensitive: ['age'],
-      min_group_size: 1,
-      metrics: ['robustness' as const],
-    };
+    const spec = ageXSpec(['robustness']);
     const { evidence } = await evaluate({ model, data, spec, executionProvider: 'cpu' });
     expect(evidence.skipped).toContainEqual({
       metric: 'robustness.counterfactual.age',
