@@ -47,6 +47,8 @@ export interface Config {
   readonly policyWorkers: number;
   /** The longest one policy evaluation may run before its thread is replaced and the evaluation fails. */
   readonly policyEvalTimeoutMs: number;
+  /** Policy evaluations waiting or running per policy thread; past it a decision is refused at once (503). */
+  readonly policyQueuePerWorker: number;
   readonly reports: {
     /** Whether this process runs the regions' report schedules (any number may; each report is made once). */
     readonly scheduler: boolean;
@@ -103,6 +105,8 @@ export const CONFIG_VARIABLES = {
     'threads that evaluate policies, 1–1024 (default: one fewer than the cores, at least 1)',
   ARBITER_POLICY_EVAL_TIMEOUT_MS:
     'longest one policy evaluation may run before it fails and its thread is replaced, 100–600000 ms (default 10000)',
+  ARBITER_POLICY_QUEUE_PER_WORKER:
+    'policy evaluations waiting or running per policy thread before a decision is refused with 503, 1–100000 (default 1000)',
   ARBITER_REPORT_SCHEDULER: "on | off: whether this process runs the regions' report schedules (default on)",
   ARBITER_REPORT_POLL_MS:
     'how often the report scheduler looks for due reports, 1000–3600000 ms (default 60000)',
@@ -235,6 +239,7 @@ export const configSchema = z.object({
   // against 6–10 (bench/policies/profile-serve.ts).
   ARBITER_POLICY_WORKERS: intInRange(1, 1_024).default(Math.max(1, os.availableParallelism() - 1)),
   ARBITER_POLICY_EVAL_TIMEOUT_MS: intInRange(100, 600_000).default(10_000),
+  ARBITER_POLICY_QUEUE_PER_WORKER: intInRange(1, 100_000).default(1_000),
   ARBITER_REPORT_SCHEDULER: z.enum(['on', 'off']).default('on'),
   ARBITER_REPORT_POLL_MS: intInRange(1_000, 3_600_000).default(60_000),
   ARBITER_EVAL_WORKER: z.enum(['on', 'off']).default('on'),
@@ -358,6 +363,7 @@ export function loadConfig(
     }),
     policyWorkers: v.ARBITER_POLICY_WORKERS,
     policyEvalTimeoutMs: v.ARBITER_POLICY_EVAL_TIMEOUT_MS,
+    policyQueuePerWorker: v.ARBITER_POLICY_QUEUE_PER_WORKER,
     reports: Object.freeze({
       scheduler: v.ARBITER_REPORT_SCHEDULER === 'on',
       pollIntervalMs: v.ARBITER_REPORT_POLL_MS,

@@ -104,6 +104,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       source: config.policySource,
       workers: config.policyWorkers,
       evaluationTimeoutMs: config.policyEvalTimeoutMs,
+      maxPendingPerWorker: config.policyQueuePerWorker,
       dataDir: config.dataDir,
       clock,
       log,

@@ -66,6 +66,8 @@ export async function startPolicies(options: {
   readonly workers: number;
   /** The engine's limit on one evaluation. */
   readonly evaluationTimeoutMs: number;
+  /** Evaluations waiting or running per worker before the engine refuses more (POLICY_ENGINE_BUSY). */
+  readonly maxPendingPerWorker: number;
   readonly dataDir: string;
   readonly clock: () => Date;
   readonly log: Logger;
@@ -128,6 +130,7 @@ export async function startPolicies(options: {
         bundle,
         poolSize: options.workers,
         evaluationTimeoutMs: options.evaluationTimeoutMs,
+        maxPendingPerWorker: options.maxPendingPerWorker,
       });
       await announce().catch(async (err: unknown) => {
         await first.close();

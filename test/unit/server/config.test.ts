@@ -129,6 +129,13 @@ describe('loadConfig', () => {
     expect(err.message).toContain('ARBITER_POLICY_EVAL_TIMEOUT_MS="99": out of range');
   });
 
+  it('bounds the policy queue at 1,000 evaluations per thread unless told otherwise, and not below 1', () => {
+    expect(loadConfig({}).policyQueuePerWorker).toBe(1_000);
+    expect(loadConfig({ ARBITER_POLICY_QUEUE_PER_WORKER: '50' }).policyQueuePerWorker).toBe(50);
+    const err = configError(() => loadConfig({ ARBITER_POLICY_QUEUE_PER_WORKER: '0' }));
+    expect(err.message).toContain('ARBITER_POLICY_QUEUE_PER_WORKER="0": out of range');
+  });
+
   it('reads the trusted proxies as a list, and refuses what is not an address or range', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ ARBITER_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).trustProxy).toEqual([
