@@ -787,12 +787,14 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     if (families.has('fairness') && (spec.sensitive ?? []).length > 0) {
       const attrs = spec.sensitive!;
       const cols = attrs.map((a) => data.columns.get(a)!);
-      const med = data.score ? medianOfSorted(scoresSorted().values) : null;
+      // Scores only: a label-output model's 0/1 stand-ins have no median worth reporting, nor scoring rates.
+      const scores = scored ? data.score : null;
+      const med = scores ? medianOfSorted(scoresSorted().values) : null;
       let high: Int8Array | null = null;
-      if (data.score && med !== null) {
-        high = new Int8Array(data.score.length);
+      if (scores && med !== null) {
+        high = new Int8Array(scores.length);
         for (let i = 0; i < high.length; i++)
-          high[i] = Number.isNaN(data.score[i]!) ? -1 : data.score[i]! > med ? 1 : 0;
+          high[i] = Number.isNaN(scores[i]!) ? -1 : scores[i]! > med ? 1 : 0;
       }
       const cells = buildCells(
         attrs,

@@ -225,6 +225,10 @@ export interface Ll144Figures {
   readonly median_score?: number | null;
   readonly selection: Readonly<Record<string, Ll144Category>>;
   readonly scoring: Readonly<Record<string, Ll144Category>> | null;
+  /** The scoring table's own total and unknown category (scored individuals); absent in older evidence. */
+  readonly scoring_total?: number | null;
+  readonly scoring_unknown_count?: number | null;
+  /** The categories left out of the selection impact ratios (a scoring category says so itself). */
   readonly excluded_under_2pct: readonly string[];
 }
 

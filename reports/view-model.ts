@@ -373,8 +373,11 @@ function ll144RatesTable(
   const categories = (selection ? ll144.selection : ll144.scoring) ?? ll144.selection;
   const rateOf = (g: string) => num(selection ? categories[g]?.selection_rate : categories[g]?.scoring_rate);
   const names = Object.keys(categories).sort();
-  const excludedNames = new Set(ll144.excluded_under_2pct);
+  const excludedNames = new Set(selection ? ll144.excluded_under_2pct : []);
   const isExcluded = (g: string) => categories[g]!.excluded_under_2pct || excludedNames.has(g);
+  // Scored and decided individuals may differ (a row scored but not decided): each table has its own total.
+  const total = selection ? ll144.total : (ll144.scoring_total ?? ll144.total);
+  const unknown = selection ? ll144.unknown_count : (ll144.scoring_unknown_count ?? ll144.unknown_count);
   // The evaluator's reference is the most-selected category that counts, i.e. the one whose ratio is 1.
   const reference = highestRate(
     names.filter((g) => !isExcluded(g)),
@@ -389,7 +392,7 @@ function ll144RatesTable(
       {
         group: g,
         count: c.count,
-        share: ll144.total > 0 ? c.count / ll144.total : null,
+        share: total > 0 ? c.count / total : null,
         rate: rateOf(g),
         impact_ratio: num(c.impact_ratio),
         excluded_reason: isExcluded(g) ? LL144_LEFT_OUT : null,
@@ -401,8 +404,8 @@ function ll144RatesTable(
     attribute,
     rate_kind: kind,
     median_score: selection ? null : num(ll144.median_score),
-    total: ll144.total - ll144.unknown_count,
-    unknown_count: ll144.unknown_count,
+    total: total - unknown,
+    unknown_count: unknown,
     reference_group: reference,
     rows,
     ratios_from_evidence: true,

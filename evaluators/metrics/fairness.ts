@@ -13,14 +13,17 @@ export interface OutcomeCells {
   keys: Int32Array;
   /** Per cell: 1, 0, or -1 for no label. */
   label: Int8Array;
-  /** Per cell: 1 or 0. */
+  /** Per cell: 1, 0, or -1 for a row scored but without a prediction (it counts in LL144 scoring rates only). */
   pred: Int8Array;
   /** Per cell: 1 when the score is above the overall median, 0 below or equal, -1 without a score. */
   high: Int8Array;
   count: Float64Array;
 }
 
-/** Builds cells from per-row arrays; rows without a prediction (pred < 0) are left out. */
+/**
+ * Builds cells from per-row arrays. Rows with neither a prediction (pred < 0) nor a score (high < 0) are left
+ * out; a scored row without a prediction is kept for the LL144 scoring rates, which need no selection.
+ */
 export function buildCells(
   attributes: string[],
   values: string[][],
@@ -30,7 +33,7 @@ export function buildCells(
   high: Int8Array | null,
 ): OutcomeCells {
   const index = new Map<number | string, number>();
-  const radixProduct = values.reduce((p, v) => p * (v.length + 1), 18);
+  const radixProduct = values.reduce((p, v) => p * (v.length + 1), 27);
   // A dense lookup table when the key space is small (the usual case), a Map otherwise. Past 2^53 a number
   // no longer tells every key apart (distinct cells would merge): the key is then the codes as text.
   const dense = radixProduct <= 1 << 22 ? new Int32Array(radixProduct).fill(-1) : null;
@@ -43,14 +46,14 @@ export function buildCells(
   const radix = values.map((v) => v.length + 1);
   for (let i = 0; i < pred.length; i++) {
     const p = pred[i]!;
-    if (p < 0) continue;
-    const y = label ? label[i]! : -1;
     const h = high ? high[i]! : -1;
+    if (p < 0 && h < 0) continue;
+    const y = label ? label[i]! : -1;
     let key: number | string;
     if (exact) {
       let k = 0;
       for (let a = 0; a < codes.length; a++) k = k * radix[a]! + (codes[a]![i]! + 1);
-      key = ((k * 3 + (y + 1)) * 2 + p) * 3 + (h + 1);
+      key = ((k * 3 + (y + 1)) * 3 + (p + 1)) * 3 + (h + 1);
     } else {
       let k = `${y},${p},${h}`;
       for (let a = 0; a < codes.length; a++) k += `,${codes[a]![i]!}`;
@@ -172,35 +175,43 @@ function indexGroups(cells: OutcomeCells, attrs: number[]): GroupIndex {
   return { names: order.map((g) => names[g]!), ofCell };
 }
 
+/**
+ * Per-group counters of the cells under `weights`. `missing`: rows with a prediction but an attribute of the set
+ * missing; `missingScored`: the same among scored rows (LL144's unknown category of its scoring table).
+ */
 function tally(
   cells: OutcomeCells,
   index: GroupIndex,
   weights: ArrayLike<number>,
-): { table: Float64Array; missing: number } {
+): { table: Float64Array; missing: number; missingScored: number } {
   const table = new Float64Array(index.names.length * WIDTH);
   let missing = 0;
+  let missingScored = 0;
   for (let c = 0; c < weights.length; c++) {
     const w = weights[c]!;
     if (w === 0) continue;
     const g = index.ofCell[c]!;
+    const p = cells.pred[c]!;
+    const h = cells.high[c]!;
     if (g < 0) {
-      missing += w;
+      if (p >= 0) missing += w;
+      if (h >= 0) missingScored += w;
       continue;
     }
     const o = g * WIDTH;
-    const p = cells.pred[c]!;
-    const y = cells.label[c]!;
-    table[o + N]! += w;
-    if (p === 1) table[o + SELECTED]! += w;
-    if (y === 1) table[o + (p === 1 ? TP : FN)]! += w;
-    else if (y === 0) table[o + (p === 1 ? FP : TN)]! += w;
-    const h = cells.high[c]!;
+    if (p >= 0) {
+      const y = cells.label[c]!;
+      table[o + N]! += w;
+      if (p === 1) table[o + SELECTED]! += w;
+      if (y === 1) table[o + (p === 1 ? TP : FN)]! += w;
+      else if (y === 0) table[o + (p === 1 ? FP : TN)]! += w;
+    }
     if (h >= 0) {
       table[o + SCORED]! += w;
       if (h === 1) table[o + HIGH]! += w;
     }
   }
-  return { table, missing };
+  return { table, missing, missingScored };
 }
 
 export interface GroupMetrics {
@@ -263,6 +274,11 @@ export interface Ll144 {
     string,
     { count: number; scoring_rate: number | null; impact_ratio: number | null; excluded_under_2pct: boolean }
   > | null;
+  /** Scored individuals, unknown category included; null without scores. */
+  scoring_total: number | null;
+  /** Scored individuals whose category is unknown; null without scores. */
+  scoring_unknown_count: number | null;
+  /** The categories under 2% of `total`, left out of the selection impact ratios (scoring: per category). */
   excluded_under_2pct: string[];
 }
 
@@ -351,11 +367,11 @@ function prepare(
   cells: OutcomeCells,
   attrs: number[],
   minGroupSize: number,
-): Prepared & { table: Float64Array; missing: number } {
+): Prepared & { table: Float64Array; missing: number; missingScored: number } {
   const index = indexGroups(cells, attrs);
-  const { table, missing } = tally(cells, index, cells.count);
+  const { table, missing, missingScored } = tally(cells, index, cells.count);
   const included = index.names.map((_, g) => g).filter((g) => table[g * WIDTH + N]! >= minGroupSize);
-  return { index, included, table, missing };
+  return { index, included, table, missing, missingScored };
 }
 
 /** Fairness metrics for one attribute (attrs of length 1) or one intersection, following Fairlearn. */
@@ -364,7 +380,7 @@ export function fairnessOf(
   attrs: number[],
   options: FairnessOptions,
 ): FairnessAttribute {
-  const { index, included, table, missing } = prepare(cells, attrs, options.minGroupSize);
+  const { index, included, table, missing, missingScored } = prepare(cells, attrs, options.minGroupSize);
   const threshold = options.fourFifthsThreshold ?? 0.8;
   const alpha = options.alpha ?? 0.05;
   const excluded: ExcludedGroup[] = [];
@@ -469,7 +485,13 @@ export function fairnessOf(
     equalized_odds_ratio: gaps.eor,
     excluded_groups: excluded,
     four_fifths: fourFifths,
-    ll144: ll144Of(index, table, missing, options.hasScore, options.medianScore ?? null),
+    ll144: ll144Of(
+      index,
+      table,
+      missing,
+      options.hasScore ? missingScored : null,
+      options.medianScore ?? null,
+    ),
   };
 }
 
@@ -478,21 +500,32 @@ export function fairnessOf(
 // may be excluded from the impact ratios; unknown-category individuals are counted and reported.
 const LL144_MIN_SHARE = 0.02;
 
+/**
+ * `unknownScored` is null without scores. The scoring table counts the scored rows (a row may be scored and not
+ * decided, or decided and not scored), so its total, unknown category and 2% shares are its own.
+ */
 function ll144Of(
   index: GroupIndex,
   table: Float64Array,
   unknown: number,
-  hasScore: boolean,
+  unknownScored: number | null,
   medianScore: number | null,
 ): Ll144 {
-  let total = unknown;
-  index.names.forEach((_, g) => (total += table[g * WIDTH + N]!));
-  const small = index.names.map((_, g) => table[g * WIDTH + N]! < LL144_MIN_SHARE * total);
-  const counted = index.names.map((_, g) => g).filter((g) => !small[g]);
-  const maxSel = Math.max(0, ...counted.map((g) => sel(table, g) ?? 0));
+  const sharesOf = (column: number, unknownCount: number) => {
+    let total = unknownCount;
+    index.names.forEach((_, g) => (total += table[g * WIDTH + column]!));
+    const small = index.names.map((_, g) => table[g * WIDTH + column]! < LL144_MIN_SHARE * total);
+    return { total, small };
+  };
+  // A loop, not Math.max(...rates): with no rows of a kind, every one of thousands of groups counts.
+  const highest = (small: boolean[], rateOf: (g: number) => number | null) =>
+    small.reduce((max, isSmall, g) => (isSmall ? max : Math.max(max, rateOf(g) ?? 0)), 0);
+  const { total, small } = sharesOf(N, unknown);
+  const maxSel = highest(small, (g) => sel(table, g));
+  const scored = sharesOf(SCORED, unknownScored ?? 0);
   const scoringRate = (g: number): number | null =>
     rate(table[g * WIDTH + HIGH]!, table[g * WIDTH + SCORED]!);
-  const maxScoring = Math.max(0, ...counted.map((g) => scoringRate(g) ?? 0));
+  const maxScoring = highest(scored.small, scoringRate);
   const selection: Ll144['selection'] = Object.fromEntries(
     index.names.map((name, g) => {
       const s = sel(table, g);
@@ -515,8 +548,8 @@ function ll144Of(
         {
           count: table[g * WIDTH + SCORED]!,
           scoring_rate: r,
-          impact_ratio: small[g] || r === null ? null : rate(r, maxScoring),
-          excluded_under_2pct: small[g]!,
+          impact_ratio: scored.small[g] || r === null ? null : rate(r, maxScoring),
+          excluded_under_2pct: scored.small[g]!,
         },
       ];
     }),
@@ -524,9 +557,11 @@ function ll144Of(
   return {
     total,
     unknown_count: unknown,
-    median_score: hasScore ? medianScore : null,
+    median_score: unknownScored === null ? null : medianScore,
     selection,
-    scoring: hasScore ? scoring : null,
+    scoring: unknownScored === null ? null : scoring,
+    scoring_total: unknownScored === null ? null : scored.total,
+    scoring_unknown_count: unknownScored,
     excluded_under_2pct: index.names.filter((_, g) => small[g]),
   };
 }

@@ -226,6 +226,37 @@ describe('rows with a missing label, attribute or prediction', () => {
     expect(evidence.rows).toBe(6);
     expect(evidence.rows_missing).toEqual({ prediction: 1, label: 1, sex: 1 });
   });
+
+  it('count a scored row without a decision in the LL144 scoring rates, and a decided one without a score in the selection rates', async () => {
+    // A: 4 rows scored 0.9, two of them not decided; 2 decided rows without a score. B: 4 rows scored 0.1.
+    // The median of the 8 scores is 0.5: A scores above it 4 of 4, B 0 of 4.
+    const data = path.join(dir, 'undecided.csv');
+    await writeFile(
+      data,
+      'g,decision,score\nA,,0.9\nA,,0.9\nA,1,0.9\nA,0,0.9\nA,1,\nA,1,\nB,0,0.1\nB,0,0.1\nB,1,0.1\nB,0,0.1\n',
+    );
+    const { evidence } = await evaluate({
+      data,
+      spec: {
+        prediction: { column: 'decision', positive: 1, score: 'score' },
+        sensitive: ['g'],
+        min_group_size: 1,
+        metrics: ['fairness'],
+      },
+    });
+    const ll144 = evidence.fairness!.g!.ll144;
+    expect(ll144).toMatchObject({ total: 8, unknown_count: 0, scoring_total: 8, scoring_unknown_count: 0 });
+    expect(ll144.median_score).toBe(0.5);
+    expect(ll144.selection.A).toMatchObject({ count: 4, selection_rate: 0.75 });
+    expect(ll144.scoring!.A).toEqual({
+      count: 4,
+      scoring_rate: 1,
+      impact_ratio: 1,
+      excluded_under_2pct: false,
+    });
+    expect(ll144.scoring!.B).toMatchObject({ count: 4, scoring_rate: 0, impact_ratio: 0 });
+    expect(evidence.fairness!.g!.groups.A!.count).toBe(4);
+  });
 });
 
 describe('drift of a column whose values are not all numbers', () => {
@@ -463,6 +494,27 @@ describe('evaluate with an ONNX model', () => {
       test.evidence.fairness!.sex!.groups.Male!.selection_rate!,
     );
     expect((test.evidence.model as { output_used: { kind: string } }).output_used.kind).toBe('zipmap');
+  });
+
+  it('gives a model that outputs labels no median score and no scoring rates, and says so', async () => {
+    const { evidence } = await evaluate({
+      model: fixtures.adultLogisticSklearn.model,
+      data: ADULT_TRAIN,
+      spec: {
+        ...fixtures.adultLogisticSklearn.spec,
+        prediction: { output: 'label' },
+        metrics: ['fairness' as const],
+      },
+      executionProvider: 'cpu',
+    });
+    const ll144 = evidence.fairness!.sex!.ll144;
+    expect(ll144.median_score).toBeNull();
+    expect(ll144.scoring).toBeNull();
+    expect(ll144.selection.Female!.selection_rate).not.toBeNull();
+    expect(evidence.skipped).toContainEqual({
+      metric: 'fairness.ll144.scoring',
+      reason: 'no scores to compute scoring rates',
+    });
   });
 
   it('gives the reasons of every row given the adverse decision, for adverse-action notices', async () => {
