@@ -586,6 +586,30 @@ function interval(samples: number[], confidence: number): Interval {
 }
 
 /**
+ * The cells ordered by what they hold (each attribute's value, a missing one first, then label, prediction and
+ * score flag), not by which row showed them first: the bootstrap draws in this order, so that the same rows
+ * in another order give the same intervals.
+ */
+function canonicalOrder(cells: OutcomeCells): Int32Array {
+  const width = cells.attributes.length;
+  const compare = (x: number, y: number): number => {
+    for (let a = 0; a < width; a++) {
+      const cx = cells.keys[x * width + a]!;
+      const cy = cells.keys[y * width + a]!;
+      if (cx === cy) continue;
+      if (cx < 0 || cy < 0) return cx - cy;
+      const vx = cells.values[a]![cx]!;
+      const vy = cells.values[a]![cy]!;
+      return vx < vy ? -1 : 1;
+    }
+    return (
+      cells.label[x]! - cells.label[y]! || cells.pred[x]! - cells.pred[y]! || cells.high[x]! - cells.high[y]!
+    );
+  };
+  return Int32Array.from(cells.count, (_, c) => c).sort(compare);
+}
+
+/**
  * Percentile bootstrap intervals for every attribute set at once, from one seeded stream of resamples.
  * Resampling is the Poisson bootstrap (each row drawn Poisson(1) times; Hanley & MacGibbon 2006, Chamandy et
  * al. 2012), which on aggregated cells is one Poisson(count) draw per cell, so 1,000 resamples of a
@@ -607,6 +631,7 @@ export function bootstrapFairness(
 ): BootstrapIntervals[] {
   const rng = createRng(options.seed);
   const weights = new Float64Array(cells.count.length);
+  const order = canonicalOrder(cells);
   const prepared = sets.map((attrs) => prepare(cells, attrs, options.minGroupSize));
   const samples = prepared.map((p) => ({
     dpd: [] as number[],
@@ -617,7 +642,7 @@ export function bootstrapFairness(
   }));
   for (let r = 0; r < options.resamples; r++) {
     options.check?.();
-    for (let c = 0; c < weights.length; c++) weights[c] = poisson(rng, cells.count[c]!);
+    for (const c of order) weights[c] = poisson(rng, cells.count[c]!);
     prepared.forEach((p, s) => {
       const { table } = tally(cells, p.index, weights);
       const gaps = gapsOf(table, p.included, options.hasLabel);

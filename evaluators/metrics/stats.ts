@@ -188,9 +188,12 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const a = sorted[lo]!;
   const b = sorted[hi]!;
   const t = h - lo;
+  const diff = b - a;
   // Values of opposite sign near ±1.8e308 differ by more than a double holds; weighting each end does not
-  // overflow, and numpy's form (kept wherever it can be) gives the same bits for every other pair.
-  return Number.isFinite(b - a) ? a + t * (b - a) : a * (1 - t) + b * t;
+  // overflow. Everywhere else numpy's _lerp, for the same bits: it interpolates from the nearer end, from b
+  // when t >= 0.5, so that a drift bin edge lands where numpy's does.
+  if (!Number.isFinite(diff)) return a * (1 - t) + b * t;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
 /** Present (non-NaN) values in ascending order; labels[i] (when asked for) is the label of values[i]. */

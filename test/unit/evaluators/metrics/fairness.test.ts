@@ -383,6 +383,12 @@ describe('bootstrapFairness', () => {
     );
   });
 
+  it('gives the same intervals for the same rows in another order', () => {
+    const reversed = cellsFromRecords(['g'], [...records].reverse());
+    expect(Array.from(reversed.count)).not.toEqual(Array.from(cells.count));
+    expect(bootstrapFairness(reversed, [[0]], options)).toEqual(bootstrapFairness(cells, [[0]], options));
+  });
+
   it('gives intervals around the point estimates', () => {
     const [b] = bootstrapFairness(cells, [[0]], options);
     const point = fairnessOf(cells, [0], { minGroupSize: 30, hasLabel: true, hasScore: false });

@@ -111,6 +111,11 @@ describe('stats', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantileSorted([1, 2, 3, 4], 0.25)).toBe(1.75);
   });
+  it("gives numpy's bits past the midpoint, interpolating back from the upper value as numpy's _lerp does", () => {
+    // 2.7 + 1.2 * 0.9 is 3.7800000000000002; numpy computes 3.9 - 1.2 * 0.1 = 3.78.
+    expect(quantileSorted([2.7, 3.9], 0.9)).toBe(3.78);
+    expect(quantileSorted([2.7, 3.9], 0.1)).toBe(2.7 + (3.9 - 2.7) * 0.1);
+  });
   it('interpolates between values whose difference overflows a double', () => {
     expect(quantileSorted([-1.5e308, 1.5e308], 0.5)).toBe(0);
     expect(quantileSorted([-1.5e308, 1.5e308], 0.75)).toBe(0.75e308);
