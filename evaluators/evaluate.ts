@@ -908,8 +908,20 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           guard.check();
         }
         const numeric = features
-          .filter((f) => f.kind === 'numeric')
-          .map((f) => ({ column: f.column, std: std(data.columns.get(f.column)!.nums.view()) }));
+          .filter((f) => {
+            if (f.kind !== 'numeric') return false;
+            if (runner!.integerInputs.get(f.column) !== 'bool') return true;
+            skip(
+              `robustness.perturbation.${f.column}`,
+              `${f.column} feeds a bool input: noise has no meaning there`,
+            );
+            return false;
+          })
+          .map((f) => ({
+            column: f.column,
+            std: std(data.columns.get(f.column)!.nums.view()),
+            whole: runner!.integerInputs.has(f.column),
+          }));
         const perturbation = await perturbationSensitivity(
           data.sample,
           numeric,

@@ -98,10 +98,13 @@ export interface PerturbationResult {
   unscorable: number;
 }
 
-/** Gaussian noise of relative_noise × (feature's standard deviation) on every numeric feature at once. */
+/**
+ * Gaussian noise of relative_noise × (feature's standard deviation) on every numeric feature at once. A feature
+ * with `whole` set feeds an integer input: its noisy value is rounded, as the model could not take it otherwise.
+ */
 export async function perturbationSensitivity(
   rows: Row[],
-  numeric: { column: string; std: number }[],
+  numeric: { column: string; std: number; whole?: boolean }[],
   predict: Predict,
   threshold: number,
   relativeNoise: number,
@@ -112,10 +115,10 @@ export async function perturbationSensitivity(
     const copy: Row = { ...row };
     for (const f of numeric) {
       const v = row[f.column];
-      if (typeof v === 'number') copy[f.column] = v + relativeNoise * f.std * gaussian(rng);
-      else if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) {
-        copy[f.column] = Number(v) + relativeNoise * f.std * gaussian(rng);
-      }
+      const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+      if (!Number.isFinite(x)) continue;
+      const moved = x + relativeNoise * f.std * gaussian(rng);
+      copy[f.column] = f.whole ? Math.round(moved) : moved;
     }
     return copy;
   });

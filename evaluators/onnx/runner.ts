@@ -40,6 +40,11 @@ export interface ModelRunner {
   };
   readonly batchSize: number;
   /**
+   * The columns fed to an integer or bool input (one input per column), by that input's type: such a column
+   * takes whole numbers only, so a probe that moves its values must keep them whole (or leave it alone).
+   */
+  readonly integerInputs: ReadonlyMap<string, IntegerInputType>;
+  /**
    * Unseen categories met while one-hot encoding, over every predict call so far: read it when the rows it
    * should count have been scored, before any others are.
    */
@@ -240,7 +245,9 @@ const TYPED: Record<string, 'float32' | 'float64' | 'int64' | 'int32' | 'string'
 // The values an integer input holds as they are. Any other value (3.5, 1e30, 300 for a bool) would reach the
 // model as a different one, truncated or wrapped: such a row is unscorable, as a float input's text is. int64
 // stops at 2^53, past which a number no longer tells the integers the data wrote apart.
-const INTEGER_RANGES: Record<'int64' | 'int32' | 'bool', { min: number; max: number }> = {
+export type IntegerInputType = 'int64' | 'int32' | 'bool';
+
+const INTEGER_RANGES: Record<IntegerInputType, { min: number; max: number }> = {
   int64: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
   int32: { min: -(2 ** 31), max: 2 ** 31 - 1 },
   bool: { min: 0, max: 1 },
@@ -254,6 +261,7 @@ interface InputPlan {
     collected?: Collected,
   ): { feeds: Record<string, ort.Tensor>; release?: () => void };
   unknownCategories(): number;
+  readonly integerInputs: ReadonlyMap<string, IntegerInputType>;
 }
 
 function singleTensorPlan(metadata: ModelMetadata, features: Feature[], spec: EvaluationSpec): InputPlan {
@@ -298,6 +306,7 @@ function singleTensorPlan(metadata: ModelMetadata, features: Feature[], spec: Ev
       };
     },
     unknownCategories: () => layout.unknownCategories,
+    integerInputs: new Map(),
   };
 }
 
@@ -357,6 +366,13 @@ function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan 
       return { feeds };
     },
     unknownCategories: () => 0,
+    integerInputs: new Map(
+      plans.flatMap((p) =>
+        p.type === 'int64' || p.type === 'int32' || p.type === 'bool'
+          ? [[p.feature.column, p.type] as const]
+          : [],
+      ),
+    ),
   };
 }
 
@@ -462,6 +478,7 @@ export async function openModel(
     probabilistic: choice.kind !== 'label',
     output: { name: choice.fetch, kind: choice.kind, positive_index: choice.positiveIndex },
     batchSize,
+    integerInputs: plan.integerInputs,
     unknownCategories: () => plan.unknownCategories(),
     async predict(rows, collected) {
       const scores = new Float64Array(rows.length);

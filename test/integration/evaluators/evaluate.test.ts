@@ -19,6 +19,7 @@ import {
   type MetricFamily,
 } from '../../../evaluators/index.ts';
 import { logisticOnnx } from '../../../evaluators/fixtures/models.ts';
+import { encodeModel, FLOAT, INT64 } from '../../../evaluators/fixtures/onnx-writer.ts';
 import { readRows, type Row } from '../../../evaluators/readers/rows.ts';
 import { hostileOnnx } from '../../support/evaluators/hostile.ts';
 
@@ -494,6 +495,65 @@ describe('evaluate with an ONNX model', () => {
       test.evidence.fairness!.sex!.groups.Male!.selection_rate!,
     );
     expect((test.evidence.model as { output_used: { kind: string } }).output_used.kind).toBe('zipmap');
+  });
+
+  it('perturbs a column fed to an integer input by whole numbers, and leaves a bool input alone', async () => {
+    // p = sigmoid(0.2 × (age + x + flag − 40)), with age an int64 input and flag a bool one.
+    const BOOL = 9;
+    const model = path.join(dir, 'integer-inputs.onnx');
+    await writeFile(
+      model,
+      encodeModel({
+        name: 'integer_inputs',
+        inputs: [
+          { name: 'age', elemType: INT64, shape: ['N', 1] },
+          { name: 'x', elemType: FLOAT, shape: ['N', 1] },
+          { name: 'flag', elemType: BOOL, shape: ['N', 1] },
+        ],
+        outputs: [{ name: 'probabilities', shape: ['N', 2] }],
+        initializers: [
+          { name: 'one', dims: [1], data: [1] },
+          { name: 'c', dims: [1], data: [40] },
+          { name: 'k', dims: [1], data: [0.2] },
+        ],
+        nodes: [
+          { op: 'Cast', inputs: ['age'], outputs: ['agef'], attributes: { to: FLOAT } },
+          { op: 'Cast', inputs: ['flag'], outputs: ['flagf'], attributes: { to: FLOAT } },
+          { op: 'Add', inputs: ['agef', 'x'], outputs: ['ax'] },
+          { op: 'Add', inputs: ['ax', 'flagf'], outputs: ['axf'] },
+          { op: 'Sub', inputs: ['axf', 'c'], outputs: ['d'] },
+          { op: 'Mul', inputs: ['d', 'k'], outputs: ['logit'] },
+          { op: 'Sigmoid', inputs: ['logit'], outputs: ['p1'] },
+          { op: 'Sub', inputs: ['one', 'p1'], outputs: ['p0'] },
+          { op: 'Concat', inputs: ['p0', 'p1'], outputs: ['probabilities'], attributes: { axis: 1 } },
+        ],
+      }),
+    );
+    const data = path.join(dir, 'integer-inputs.csv');
+    let csv = 'age,x,flag,y\n';
+    for (let i = 0; i < 200; i++) csv += `${20 + (i % 40)},${(i % 7) / 7},${i % 3 === 0 ? 1 : 0},${i % 2}\n`;
+    await writeFile(data, csv);
+    const { evidence } = await evaluate({
+      model,
+      data,
+      spec: {
+        features: ['age', 'x', 'flag'],
+        label: { column: 'y', positive: 1 },
+        prediction: { output: 'probabilities', positive_class: 1 },
+        metrics: ['robustness'],
+      },
+      executionProvider: 'cpu',
+    });
+    const { perturbation } = evidence.robustness as {
+      perturbation: { features: string[]; unscorable: number; flip_rate: number | null };
+    };
+    expect(perturbation.features).toEqual(['age', 'x']);
+    expect(perturbation.unscorable).toBe(0);
+    expect(perturbation.flip_rate).not.toBeNull();
+    expect(evidence.skipped).toContainEqual({
+      metric: 'robustness.perturbation.flag',
+      reason: 'flag feeds a bool input: noise has no meaning there',
+    });
   });
 
   it('gives a model that outputs labels no median score and no scoring rates, and says so', async () => {
