@@ -118,21 +118,31 @@ function isTyped(err: unknown): err is TypedError {
   return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
 }
 
-/** fastify-openapi-glue wraps failing security handlers; the first AuthError inside says why. */
+/**
+ * What the security handlers threw: fastify-openapi-glue wraps their errors, untyped, in `errors` (a typed
+ * error with `errors`, such as a connection's AggregateError, is not such a wrapper).
+ */
+function securityFailures(err: unknown): unknown[] {
+  if (err instanceof AuthError) return [err];
+  const inner = (err as { errors?: unknown }).errors;
+  return err instanceof Error && !isTyped(err) && Array.isArray(inner) ? inner : [];
+}
+
+/** Why the caller was refused; a FORBIDDEN (known caller, wrong role) says more than an UNAUTHENTICATED. */
 function authFailure(err: unknown): AuthError | undefined {
-  if (err instanceof AuthError) return err;
-  const inner = (err as { errors?: unknown[] }).errors;
-  if (!Array.isArray(inner)) return undefined;
-  // A FORBIDDEN (known caller, wrong role) says more than an UNAUTHENTICATED from another scheme.
-  const failures = inner.filter((e): e is AuthError => e instanceof AuthError);
+  const failures = securityFailures(err).filter((e): e is AuthError => e instanceof AuthError);
   return failures.find((e) => e.code === 'FORBIDDEN') ?? failures[0];
 }
 
 /** Maps any error to the status and body we send. Unknown errors become a bare 500: no internals leak. */
 export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
   const auth = authFailure(err);
-  if (auth)
-    return { statusCode: auth.code === 'FORBIDDEN' ? 403 : 401, code: auth.code, message: auth.message };
+  if (auth?.code === 'FORBIDDEN') return { statusCode: 403, code: auth.code, message: auth.message };
+  // A handler that could not check the credential (its token store unreachable) answers as that failure
+  // does: a 503 to retry, not a 401 that calls a good token bad, nor a 500.
+  const unchecked = securityFailures(err).find((e) => !(e instanceof AuthError));
+  if (unchecked !== undefined) return toHttpError(unchecked);
+  if (auth) return { statusCode: 401, code: auth.code, message: auth.message };
 
   const fastifyError = err as FastifyError;
   if (fastifyError.validation) {
@@ -176,6 +186,21 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
       return body;
     }
   }
+  // An error in the http-errors shape that a library marks safe to show (@fastify/static's 403, 412, 416):
+  // the client's mistake, answered with its status and a code named after it.
+  const exposed = err as { statusCode?: unknown; expose?: unknown; message?: unknown };
+  if (
+    exposed.expose === true &&
+    typeof exposed.statusCode === 'number' &&
+    exposed.statusCode >= 400 &&
+    exposed.statusCode < 500 &&
+    STATUS_CODES[exposed.statusCode]
+  )
+    return {
+      statusCode: exposed.statusCode,
+      code: STATUS_CODES[exposed.statusCode]!.toUpperCase().replace(/[^A-Z]+/g, '_'),
+      message: bounded(String(exposed.message)),
+    };
   return {
     statusCode: 500,
     code: 'INTERNAL',

@@ -5,7 +5,58 @@ import { toHttpError } from '../../../server/http-errors.ts';
 import { PolicyError } from '../../../policies/index.ts';
 import { ReportError } from '../../../reports/index.ts';
 
+// The wrapper fastify-openapi-glue throws when no security handler accepted the request (a value at run
+// time, exported as a type only).
+const { SecurityError } = (await import('fastify-openapi-glue')) as unknown as {
+  SecurityError: new (message: string, statusCode: number, name: string, errors: unknown[]) => Error;
+};
+const refusedBy = (...errors: unknown[]) =>
+  new SecurityError(
+    'None of the security schemes (bearerAuth) successfully authenticated this request.',
+    401,
+    'Unauthorized',
+    errors,
+  );
+
 describe('toHttpError', () => {
+  it('answers a credential that could not be checked (the token store unreachable) with 503, not 401 or 500', () => {
+    expect(toHttpError(refusedBy(new ServerError('DATABASE_UNAVAILABLE', 'down')))).toMatchObject({
+      statusCode: 503,
+      code: 'DATABASE_UNAVAILABLE',
+      retryAfter: 5,
+    });
+    expect(toHttpError(refusedBy(new AuthError('UNAUTHENTICATED', 'unknown token')))).toEqual({
+      statusCode: 401,
+      code: 'UNAUTHENTICATED',
+      message: 'unknown token',
+    });
+    expect(toHttpError(refusedBy(new AuthError('FORBIDDEN', 'role auditor may not')))).toMatchObject({
+      statusCode: 403,
+    });
+    // Whatever else failed in a handler stays an internal error, its words unsent.
+    expect(toHttpError(refusedBy(new TypeError('x is undefined')))).toEqual({
+      statusCode: 500,
+      code: 'INTERNAL',
+      message: 'internal error; the request id in the logs has details',
+    });
+  });
+
+  it("answers a library's client error that it marks safe to show (@fastify/static's 416) with its status", () => {
+    const range = Object.assign(new Error('Range Not Satisfiable'), { statusCode: 416, expose: true });
+    expect(toHttpError(range)).toEqual({
+      statusCode: 416,
+      code: 'RANGE_NOT_SATISFIABLE',
+      message: 'Range Not Satisfiable',
+    });
+    const precondition = Object.assign(new Error('Precondition Failed'), { statusCode: 412, expose: true });
+    expect(toHttpError(precondition)).toMatchObject({ statusCode: 412, code: 'PRECONDITION_FAILED' });
+    // Not marked safe, or not the client's fault: a bare 500.
+    const hidden = Object.assign(new Error('ENOENT /srv/secret'), { statusCode: 404, expose: false });
+    expect(toHttpError(hidden)).toMatchObject({ statusCode: 500, code: 'INTERNAL' });
+    const server = Object.assign(new Error('boom'), { statusCode: 502, expose: true });
+    expect(toHttpError(server)).toMatchObject({ statusCode: 500, code: 'INTERNAL' });
+  });
+
   it('maps typed errors by code', () => {
     expect(toHttpError(new ServerError('NOT_FOUND', 'no model named x'))).toEqual({
       statusCode: 404,
