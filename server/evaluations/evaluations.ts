@@ -23,6 +23,8 @@ const SHUTDOWN = Symbol('shutdown');
 /** How often a process running an evaluation says so, and how long a silent one is taken for dead. */
 const HEARTBEAT_MS = 5_000;
 const ORPHANED_AFTER_S = 30;
+/** pg-boss's longest job expiry: it must be under 24 h. */
+const MAX_JOB_EXPIRY_S = 24 * 60 * 60 - 1;
 // Heartbeats are written and judged by the database's clock, which every process shares.
 const orphanedBefore = () => sql<Date>`now() - make_interval(secs => ${ORPHANED_AFTER_S})`;
 
@@ -129,15 +131,19 @@ export class Evaluations {
     ] as const) {
       if (sha === undefined) continue;
       // A CI identity names only artifacts it uploaded itself; another's is as absent to it as a missing one.
-      const artifact = await this.artifacts.info(sha, creator, artifactScopeOf(creator.role)).catch(() => {
-        throw new ServerError(
-          'BAD_REQUEST',
-          `${field}: no artifact ${sha}; upload it with POST /v1/artifacts`,
-          {
-            field,
-          },
-        );
-      });
+      // Only its absence is the request's fault: a database that cannot answer stays a 503.
+      const artifact = await this.artifacts
+        .info(sha, creator, artifactScopeOf(creator.role))
+        .catch((err: unknown) => {
+          if (!(err instanceof ServerError && err.code === 'NOT_FOUND')) throw err;
+          throw new ServerError(
+            'BAD_REQUEST',
+            `${field}: no artifact ${sha}; upload it with POST /v1/artifacts`,
+            {
+              field,
+            },
+          );
+        });
       // The data is read as spec.data says, the reference as spec.reference_data says.
       const read = field === 'reference_sha256' ? 'reference_data' : 'data';
       if (isData && !spec[read]?.format && !dataFormatOf(artifact.filename ?? '')) {
@@ -178,21 +184,36 @@ export class Evaluations {
     return view(row);
   }
 
-  /** Queues a job that runs the evaluation (again, for one requeued). */
+  /**
+   * Queues a job that runs the evaluation (again, for one requeued). A row the queue did not take is failed, not
+   * left queued: no job would ever run it, and its caller would wait without end.
+   */
   private async enqueue(id: string): Promise<void> {
-    await this.ensureQueue();
-    const job = await this.queue.send(
-      QUEUE,
-      { id },
-      { retryLimit: 2, retryDelay: 5, expireInSeconds: Math.ceil(this.limits.timeoutMs / 1000) + 60 },
-    );
+    let job: string | null = null;
+    let failure: unknown = new Error(`pg-boss did not queue evaluation ${id}`);
+    try {
+      await this.ensureQueue();
+      job = await this.queue.send(
+        QUEUE,
+        { id },
+        {
+          retryLimit: 2,
+          retryDelay: 5,
+          // pg-boss refuses an expiry of 24 h or more; a job that expires while its evaluation still runs is retried,
+          // and the retry leaves a row whose heartbeat is fresh alone.
+          expireInSeconds: Math.min(MAX_JOB_EXPIRY_S, Math.ceil(this.limits.timeoutMs / 1000) + 60),
+        },
+      );
+    } catch (err) {
+      failure = err;
+    }
     if (job === null) {
       await this.finish(id, {
         status: 'failed',
         error_code: 'INTERNAL',
         error_message: 'the job queue did not take the evaluation',
       });
-      throw new Error(`pg-boss did not queue evaluation ${id}`);
+      throw failure;
     }
   }
 
@@ -366,6 +387,7 @@ export class Evaluations {
     }
     const controller = new AbortController();
     this.running.set(id, controller);
+    let workDir: string | undefined;
     // The heartbeat also notices a cancellation asked of another process.
     const heartbeat = setInterval(() => {
       void this.db
@@ -377,17 +399,20 @@ export class Evaluations {
         .then((row) => row?.cancel_requested && controller.abort())
         .catch((err: unknown) => this.log.error({ err, evaluation: id }, 'evaluation heartbeat failed'));
     }, HEARTBEAT_MS);
-    const workDir = await mkdtemp(path.join(this.artifacts.scratchDir, 'eval-'));
     let lastWrite = 0;
     let lastPhase: string | undefined;
     let progressWritten = Promise.resolve();
     const artifactFiles = new Map<string, string>();
     try {
+      // In the try: a work folder that cannot be made fails the evaluation, and the heartbeat stops with it
+      // (left beating, it would keep the row running for ever, out of every sweep's reach).
+      workDir = await mkdtemp(path.join(this.artifacts.scratchDir, 'eval-'));
+      const dir = workDir;
       // The data's format comes from the submitter's own name for the upload; an evaluation from before
       // issuers were recorded has none to match, and goes by the first name given.
       const submitter = { subject: claimed.created_by, issuer: claimed.created_by_issuer ?? '' };
       const fetch = (sha: string | null) =>
-        sha ? this.artifacts.materialize(sha, workDir, submitter) : Promise.resolve(undefined);
+        sha ? this.artifacts.materialize(sha, dir, submitter) : Promise.resolve(undefined);
       const [model, data, reference] = await Promise.all([
         fetch(claimed.model_sha256),
         fetch(claimed.data_sha256),
@@ -474,7 +499,7 @@ export class Evaluations {
     } finally {
       clearInterval(heartbeat);
       this.running.delete(id);
-      await rm(workDir, { recursive: true, force: true });
+      if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
     }
   }
 }

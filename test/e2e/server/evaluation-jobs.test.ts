@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -98,9 +98,10 @@ describe('evaluation jobs on PostgreSQL', () => {
       for (const folder of [recent, old]) await mkdir(folder);
       const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
       await utimes(old, twoDaysAgo, twoDaysAgo);
-      // A live process's (another arbiter on this data folder: this one) is left alone.
+      // A live process's (another arbiter on this data folder: this one) is left alone, however long quiet.
       const live = path.join(scratch, `${os.hostname()}-${process.pid}-0badf00d`);
       await mkdir(live);
+      await utimes(live, twoDaysAgo, twoDaysAgo);
 
       // The next process runs them, with a bound of 150 rows.
       service = await startTestService({
@@ -186,6 +187,34 @@ describe('evaluation jobs on PostgreSQL', () => {
       expect((await service!.app.inject('/healthz')).statusCode).toBe(200);
       expect((await call('POST', `/v1/evaluations/${id}/cancel`)).statusCode).toBe(202);
       expect(await waitFor(id)).toMatchObject({ status: 'cancelled', error: { code: 'EVAL_ABORTED' } });
+    },
+  );
+
+  it(
+    'queues under the longest time limit allowed, and fails a job whose work folder cannot be made',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = service!.dataDir;
+      await service!.stop();
+      // 24 hours: the job's expiry, a minute past the limit, would be past what pg-boss takes.
+      service = await startTestService({
+        DATABASE_URL: database.url,
+        ARBITER_DATA_DIR: dataDir,
+        ARBITER_EVAL_TIMEOUT_MS: '86400000',
+      });
+      const data = await upload(csv(50));
+      const scratch = (await readdir(path.join(dataDir, 'scratch'))).map((d) =>
+        path.join(dataDir, 'scratch', d),
+      );
+      for (const folder of scratch) await rm(folder, { recursive: true, force: true });
+      const created = await call('POST', '/v1/evaluations', { data_sha256: data, spec: SPEC });
+      expect(created.statusCode).toBe(202);
+      // Left beating, the heartbeat would keep it running for ever, and a cancel would never land.
+      expect(await waitFor(created.json().id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'INTERNAL' },
+      });
+      for (const folder of scratch) await mkdir(folder, { recursive: true });
     },
   );
 });
