@@ -232,8 +232,9 @@ const SCRATCH_ABANDONED_AFTER_MS = 25 * 3_600_000;
 /**
  * A new scratch folder of this service's under `root` (`<host>-<pid>-<random>`, mode 0700), after removing
  * those that are no one's: of a process on this machine that no longer runs (killed during an upload, say),
- * or untouched for longer than anything runs. The folders of a live process (a second `arbiter` on the same
- * data folder, or another service in this one) are left alone, as is a recent one of another machine.
+ * or, of another machine's, untouched for longer than anything runs. The folders of a live process on this
+ * machine (a second `arbiter` on the same data folder, or another service in this one) are left alone however
+ * long they sat unchanged: a quiet server's folder is still its own.
  */
 export async function prepareScratchDir(root: string): Promise<string> {
   await mkdir(root, { recursive: true, mode: 0o700 });
@@ -242,14 +243,17 @@ export async function prepareScratchDir(root: string): Promise<string> {
     const folder = path.join(root, name);
     const owner = /^(.+)-(\d+)-[0-9a-f]+$/.exec(name);
     const pid = Number(owner?.[2]);
-    const dead = owner?.[1] === host && pid !== process.pid && !isRunning(pid);
+    if (owner?.[1] === host) {
+      if (pid !== process.pid && !isRunning(pid)) await rm(folder, { recursive: true, force: true });
+      continue;
+    }
     // Another process starting at the same time may have removed it already.
     const modified = await stat(folder).then(
       (s) => s.mtimeMs,
       () => Infinity,
     );
-    const untouched = modified < Date.now() - SCRATCH_ABANDONED_AFTER_MS;
-    if (dead || untouched) await rm(folder, { recursive: true, force: true });
+    if (modified < Date.now() - SCRATCH_ABANDONED_AFTER_MS)
+      await rm(folder, { recursive: true, force: true });
   }
   const own = path.join(root, `${host}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(own, { mode: 0o700 });
