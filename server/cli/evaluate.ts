@@ -1,5 +1,7 @@
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { Command } from 'commander';
 import type { EvaluationProgress, EvaluationSpec, Evidence } from '../../evaluators/index.ts';
 import { assertWritable, CliFailure, fileErrorReason as reason } from './output.ts';
@@ -18,7 +20,11 @@ interface Flags {
   generatedAt?: string;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+// RFC 3339 with the calendar checked: a day the month lacks (February 30) is refused, where Date would roll it
+// over into the next month and date the evidence to a day nobody gave.
+const isRfc3339 = addFormats
+  .default(new Ajv(), ['date-time'])
+  .compile({ type: 'string', format: 'date-time' });
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -167,7 +173,10 @@ export function registerEvaluateCommand(program: Command): void {
       if (!['auto', 'cuda', 'cpu'].includes(flags.provider))
         throw new CliFailure('--provider: use auto, cuda or cpu');
       const generatedAt = flags.generatedAt === undefined ? new Date() : new Date(flags.generatedAt);
-      if (Number.isNaN(generatedAt.getTime()) || (flags.generatedAt && !RFC3339.test(flags.generatedAt)))
+      if (
+        Number.isNaN(generatedAt.getTime()) ||
+        (flags.generatedAt !== undefined && !isRfc3339(flags.generatedAt))
+      )
         throw new CliFailure(
           `--generated-at: ${flags.generatedAt} is not an RFC 3339 time such as 2026-12-01T09:00:00Z`,
         );
