@@ -224,8 +224,8 @@ export class ArtifactStore {
 }
 
 /**
- * Longer than any upload or evaluation runs (an evaluation's time limit is at most 24 hours): a scratch folder
- * untouched for this long is abandoned, whoever made it.
+ * Longer than any upload or evaluation runs (an evaluation's time limit is at most 24 hours): another machine's
+ * scratch folder untouched for this long is abandoned (its process cannot be asked whether it still runs).
  */
 const SCRATCH_ABANDONED_AFTER_MS = 25 * 3_600_000;
 
