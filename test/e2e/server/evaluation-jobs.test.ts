@@ -47,6 +47,14 @@ describe('evaluation jobs on PostgreSQL', () => {
     throw new Error(`evaluation ${id} did not finish`);
   };
 
+  /** Stops the service and starts another on the same database and data folder, with `env` besides. */
+  const restart = async (env: Record<string, string> = {}) => {
+    const dataDir = service!.dataDir;
+    await service!.stop();
+    service = await startTestService({ DATABASE_URL: database.url, ARBITER_DATA_DIR: dataDir, ...env });
+    return dataDir;
+  };
+
   beforeAll(async () => {
     database = await createPostgresDatabase();
   });
@@ -143,20 +151,14 @@ describe('evaluation jobs on PostgreSQL', () => {
     'takes up at once an evaluation whose process died, and cancels one at once',
     { timeout: 60_000 },
     async () => {
-      const dataDir = service!.dataDir;
-      await service!.stop();
-      service = await startTestService({
-        DATABASE_URL: database.url,
-        ARBITER_DATA_DIR: dataDir,
-        ARBITER_EVAL_WORKER: 'off',
-      });
+      await restart({ ARBITER_EVAL_WORKER: 'off' });
       const data = await upload(csv(50));
       const create = async () =>
         (await call('POST', '/v1/evaluations', { data_sha256: data, spec: SPEC })).json().id as string;
       const orphaned = await create();
       const abandoned = await create();
       // As a process killed mid-run leaves them: running, silent for a minute, their jobs still active.
-      const { db } = service.database;
+      const { db } = service!.database;
       await sql`update evaluation set status = 'running', heartbeat_at = now() - interval '1 minute'
         where id in (${orphaned}, ${abandoned})`.execute(db);
       await sql`update pgboss.job set state = 'active', started_on = now()
@@ -164,9 +166,7 @@ describe('evaluation jobs on PostgreSQL', () => {
       // Nobody runs the abandoned one: cancelling it ends it now, not when its job expires.
       await call('POST', `/v1/evaluations/${abandoned}/cancel`);
       expect((await call('GET', `/v1/evaluations/${abandoned}`)).json().status).toBe('cancelled');
-      await service.stop();
-
-      service = await startTestService({ DATABASE_URL: database.url, ARBITER_DATA_DIR: dataDir });
+      await restart();
       expect(await waitFor(orphaned)).toMatchObject({ status: 'succeeded', progress: { rows: 100 } });
     },
   );
@@ -194,14 +194,8 @@ describe('evaluation jobs on PostgreSQL', () => {
     'queues under the longest time limit allowed, and fails a job whose work folder cannot be made',
     { timeout: 60_000 },
     async () => {
-      const dataDir = service!.dataDir;
-      await service!.stop();
       // 24 hours: the job's expiry, a minute past the limit, would be past what pg-boss takes.
-      service = await startTestService({
-        DATABASE_URL: database.url,
-        ARBITER_DATA_DIR: dataDir,
-        ARBITER_EVAL_TIMEOUT_MS: '86400000',
-      });
+      const dataDir = await restart({ ARBITER_EVAL_TIMEOUT_MS: '86400000' });
       const data = await upload(csv(50));
       const scratch = (await readdir(path.join(dataDir, 'scratch'))).map((d) =>
         path.join(dataDir, 'scratch', d),
