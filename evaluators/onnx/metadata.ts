@@ -97,6 +97,7 @@ export function parseModel(bytes: Uint8Array, label = 'model'): ModelObject {
     if (!model.graph) throw new Error('no graph');
     return model;
   } catch (cause) {
+    if (cause instanceof EvaluatorError) throw cause;
     throw new EvaluatorError(
       'EVAL_MODEL_INVALID',
       `${label} is not a readable ONNX model: ${(cause as Error).message}`,

@@ -1,9 +1,22 @@
 import protobuf from 'protobufjs';
+import { EvaluatorError } from '../errors.ts';
+
+// A tensor's elements, which the fixture writer sets. Nothing that decodes a model reads them (onnxruntime reads
+// the weights from the file's bytes), and protobufjs would build a value for each: two bytes of an empty
+// string_data entry cost a hundred on the heap, so a small file of them exhausts it. Models are decoded
+// without them, as fields it skips.
+const TENSOR_ELEMENT_FIELDS = {
+  floatData: { rule: 'repeated', type: 'float', id: 4, options: { packed: true } },
+  int32Data: { rule: 'repeated', type: 'int32', id: 5, options: { packed: true } },
+  stringData: { rule: 'repeated', type: 'bytes', id: 6 },
+  int64Data: { rule: 'repeated', type: 'int64', id: 7, options: { packed: true } },
+  doubleData: { rule: 'repeated', type: 'double', id: 10, options: { packed: true } },
+};
 
 // The subset of onnx/onnx.proto (IR version 10, proto2) that Arbiter reads and writes, as a protobufjs JSON
 // descriptor. Field numbers are those of https://github.com/onnx/onnx/blob/main/onnx/onnx.proto; fields we do
 // not list are skipped by the decoder, never misread.
-const DESCRIPTOR = {
+const descriptor = (tensorElements: Partial<typeof TENSOR_ELEMENT_FIELDS>) => ({
   nested: {
     onnx: {
       nested: {
@@ -58,13 +71,10 @@ const DESCRIPTOR = {
           fields: {
             dims: { rule: 'repeated', type: 'int64', id: 1 },
             dataType: { type: 'int32', id: 2 },
-            floatData: { rule: 'repeated', type: 'float', id: 4, options: { packed: true } },
-            int32Data: { rule: 'repeated', type: 'int32', id: 5, options: { packed: true } },
-            stringData: { rule: 'repeated', type: 'bytes', id: 6 },
-            int64Data: { rule: 'repeated', type: 'int64', id: 7, options: { packed: true } },
+            ...tensorElements,
             name: { type: 'string', id: 8 },
+            // Decoded as a view of the model's bytes, not a copy: its length is checked against the dims.
             rawData: { type: 'bytes', id: 9 },
-            doubleData: { rule: 'repeated', type: 'double', id: 10, options: { packed: true } },
             docString: { type: 'string', id: 12 },
             externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
             dataLocation: { type: 'int32', id: 14 },
@@ -164,10 +174,13 @@ const DESCRIPTOR = {
       },
     },
   },
-};
+});
 
-export const ONNX_ROOT = protobuf.Root.fromJSON(DESCRIPTOR);
-export const ModelProto = ONNX_ROOT.lookupType('onnx.ModelProto');
+/** ModelProto with every field we know, for writing models. */
+export const ModelProto = protobuf.Root.fromJSON(descriptor(TENSOR_ELEMENT_FIELDS)).lookupType(
+  'onnx.ModelProto',
+);
+const ModelProtoRead = protobuf.Root.fromJSON(descriptor({})).resolveAll().lookupType('onnx.ModelProto');
 
 /** TensorProto.DataType names, by number. */
 export const ONNX_DATA_TYPES: Record<number, string> = {
@@ -229,7 +242,6 @@ export interface TensorObject {
   dims?: string[];
   dataType?: number;
   rawData?: Uint8Array;
-  floatData?: number[];
   externalData?: { key?: string; value?: string }[];
   dataLocation?: number;
 }
@@ -295,8 +307,104 @@ export interface ModelObject {
   functions?: FunctionObject[];
 }
 
-/** Decodes ModelProto bytes; throws what protobufjs throws on malformed input (callers wrap it). */
-export function decodeModel(bytes: Uint8Array): ModelObject {
-  const message = ModelProto.decode(bytes);
-  return ModelProto.toObject(message, { longs: String, defaults: false, arrays: true }) as ModelObject;
+/**
+ * Most heap a model's decoding may take. protobufjs builds an object or more for every value, and toObject copies
+ * it, while a value costs a byte or two on disk: what a model costs the heap is bounded here, not by its size. A
+ * quarter of the 4 GiB an evaluation thread has by default; the largest real graphs (transformers of tens of
+ * thousands of nodes, tree ensembles of a million tree nodes in attribute lists) take a fraction of it.
+ */
+export const MAX_MODEL_DECODE_BYTES = 1024 ** 3;
+
+// Heap bytes one decoded value takes, with toObject's copy, as measured with protobufjs 8: a message ~330, a bytes
+// view ~125, a 64-bit integer (a Long, then a string) ~90, a number or string in an array 16 to 40.
+const MESSAGE_COST = 384;
+const VALUE_COST: Record<string, number> = {
+  bytes: 128,
+  int64: 96,
+  uint64: 96,
+  sint64: 96,
+  fixed64: 96,
+  sfixed64: 96,
+};
+const SCALAR_COST = 40;
+
+// Wire type 2 holds one value of these types, or a packed list of them; each list element is a varint but for
+// the fixed-width types here.
+const FIXED_WIDTH: Record<string, number> = {
+  float: 4,
+  fixed32: 4,
+  sfixed32: 4,
+  double: 8,
+  fixed64: 8,
+  sfixed64: 8,
+};
+const PACKABLE = new Set([
+  ...Object.keys(FIXED_WIDTH),
+  'int32',
+  'int64',
+  'uint32',
+  'uint64',
+  'sint32',
+  'sint64',
+  'bool',
+]);
+
+/**
+ * Takes the heap that decoding from reader.pos to end, as `type`, would build out of budget.left, and returns
+ * once it runs out. Only the wire structure is read (tags, lengths, varint ends); fields the type lacks cost
+ * nothing, as the decoder skips them.
+ */
+function chargeDecode(
+  reader: protobuf.Reader,
+  end: number,
+  type: protobuf.Type,
+  depth: number,
+  budget: { left: number },
+): void {
+  if (depth > protobuf.util.recursionLimit) throw new Error('max depth exceeded');
+  while (reader.pos < end && budget.left >= 0) {
+    const tag = reader.uint32();
+    const wireType = tag & 7;
+    const field = type.fieldsById[tag >>> 3];
+    if (field && wireType === 2 && field.resolvedType instanceof protobuf.Type) {
+      const sub = reader.uint32() + reader.pos;
+      if (sub > end) throw new RangeError('index out of range');
+      budget.left -= MESSAGE_COST;
+      chargeDecode(reader, sub, field.resolvedType, depth + 1, budget);
+    } else if (field && wireType === 2 && field.repeated && PACKABLE.has(field.type)) {
+      const sub = reader.uint32() + reader.pos;
+      if (sub > end) throw new RangeError('index out of range');
+      const width = FIXED_WIDTH[field.type];
+      let elements = 0;
+      if (width) elements = Math.ceil((sub - reader.pos) / width);
+      else for (let at = reader.pos; at < sub; at++) if (reader.buf[at]! < 0x80) elements++;
+      budget.left -= elements * (VALUE_COST[field.type] ?? SCALAR_COST);
+      reader.pos = sub;
+    } else {
+      if (field) budget.left -= VALUE_COST[field.type] ?? SCALAR_COST;
+      reader.skipType(wireType, depth, tag >>> 3);
+    }
+  }
+}
+
+/**
+ * Decodes ModelProto bytes, without the tensors' element lists. Throws EvaluatorError EVAL_LIMIT_MEMORY, before
+ * decoding, when that would take more than maxHeapBytes; otherwise what protobufjs throws on malformed input
+ * (callers wrap it).
+ */
+export function decodeModel(bytes: Uint8Array, maxHeapBytes = MAX_MODEL_DECODE_BYTES): ModelObject {
+  const budget = { left: maxHeapBytes };
+  const reader = protobuf.Reader.create(bytes);
+  chargeDecode(reader, reader.len, ModelProtoRead, 0, budget);
+  if (budget.left < 0) {
+    throw new EvaluatorError(
+      'EVAL_LIMIT_MEMORY',
+      `the model holds more values (graph nodes, attributes, list elements) than ${maxHeapBytes / 1024 ** 2} MiB of memory can decode`,
+    );
+  }
+  // Fields the type lacks (the element lists among them) are skipped, not kept as unknown fields to re-encode.
+  const decoding = protobuf.Reader.create(bytes);
+  decoding.discardUnknown = true;
+  const message = ModelProtoRead.decode(decoding);
+  return ModelProtoRead.toObject(message, { longs: String, defaults: false, arrays: true }) as ModelObject;
 }

@@ -1,5 +1,6 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { EvaluatorError } from '../errors.ts';
 import {
   decodeModel,
   ONNX_ELEMENT_BYTES,
@@ -214,6 +215,15 @@ export async function scanOnnx(
   try {
     model = decodeModel(bytes);
   } catch (cause) {
+    if (cause instanceof EvaluatorError) {
+      return [
+        {
+          id: 'onnx.too_many_values',
+          severity: 'high',
+          message: `not scanned: ${cause.message}`,
+        },
+      ];
+    }
     return [
       {
         id: 'onnx.unreadable',
