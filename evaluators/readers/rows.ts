@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import {
   asyncBufferFromFile,
-  parquetMetadataAsync,
+  parquetMetadata,
   parquetRead,
   parquetSchema,
   type AsyncBuffer,
@@ -299,8 +299,117 @@ const MAX_PAGE_VALUES = 1 << 24;
 const MAX_NESTED_CHUNK_VALUES = 1 << 26;
 /** The largest Parquet footer (file metadata) read: thousands of columns in hundreds of row groups fit. */
 const MAX_FOOTER_BYTES = 64 * 1024 * 1024;
+/**
+ * Most values (struct fields and list elements) a Parquet footer may hold: decoded, a footer at the bound takes
+ * under 1 GB. A column chunk's metadata is 25 to 50 values (offsets, sizes, encodings, statistics), so 160,000
+ * column chunks fit: 1,600 columns in 100 row groups.
+ */
+export const MAX_FOOTER_VALUES = 8_000_000;
+/** Deepest nesting of structs and lists in a footer; the Parquet format's own nests under ten deep. */
+const MAX_FOOTER_DEPTH = 64;
 /** Snappy's largest expansion: a copy element of three bytes writes at most 64. */
 const SNAPPY_MAX_EXPANSION = 22;
+
+/**
+ * Walks a footer's Thrift compact protocol (field headers, list headers, lengths; no value is decoded) and throws
+ * if it holds more than maxValues values or nests deeper than MAX_FOOTER_DEPTH. hyparquet decodes the whole
+ * footer at once, an object for every value: an empty string or struct takes one byte here and 60 to 110 bytes
+ * of heap, so a footer well within MAX_FOOTER_BYTES would exhaust it before any check could see it.
+ */
+export function checkFooterValues(footer: Uint8Array, maxValues = MAX_FOOTER_VALUES): void {
+  let at = 0;
+  let values = 0;
+  const fail = (why: string) => new Error(`its footer ${why}`);
+  const byte = (): number => {
+    if (at >= footer.length) throw fail('ends inside a value');
+    return footer[at++]!;
+  };
+  const skipVarint = () => {
+    while (byte() & 0x80);
+  };
+  const count = (more: number) => {
+    values += more;
+    if (values > maxValues)
+      throw fail(
+        `holds more than ${maxValues} values (struct fields and list elements); at most that many are read`,
+      );
+  };
+  // A list size or a binary length, as Thrift writes an i32: a varint of at most five bytes.
+  const size = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = byte();
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    throw fail(`holds a malformed size at byte ${at}`);
+  };
+  const skip = (type: number, depth: number): void => {
+    switch (type) {
+      case 1: // true and false are in the field header
+      case 2:
+        return;
+      case 3:
+        byte();
+        return;
+      case 4: // i16, i32, i64: zigzag varints
+      case 5:
+      case 6:
+        skipVarint();
+        return;
+      case 7:
+        if ((at += 8) > footer.length) throw fail('ends inside a value');
+        return;
+      case 8: {
+        const length = size();
+        if (length > footer.length - at)
+          throw fail(`holds a string of ${length} bytes that runs past its end`);
+        at += length;
+        return;
+      }
+      case 9: {
+        if (depth >= MAX_FOOTER_DEPTH) throw fail(`nests more than ${MAX_FOOTER_DEPTH} deep`);
+        const header = byte();
+        const elementType = header & 0x0f;
+        const elements = header >> 4 === 15 ? size() : header >> 4;
+        // Every element takes a byte at least (a boolean in a list is a byte), so no more can follow.
+        if (elements > footer.length - at)
+          throw fail(`declares a list of ${elements} elements in the ${footer.length - at} bytes left`);
+        count(elements);
+        const element = elementType === 1 || elementType === 2 ? 3 : elementType;
+        for (let k = 0; k < elements; k++) skip(element, depth + 1);
+        return;
+      }
+      case 12:
+        if (depth >= MAX_FOOTER_DEPTH) throw fail(`nests more than ${MAX_FOOTER_DEPTH} deep`);
+        for (let header = byte(); (header & 0x0f) !== 0; header = byte()) {
+          if (header >> 4 === 0) skipVarint(); // a field id that is no small step from the last
+          count(1);
+          skip(header & 0x0f, depth + 1);
+        }
+        return;
+      default: // map, set and UUID are not in the Parquet format, and hyparquet refuses them
+        throw fail(`holds a value of Thrift type ${type}, which Parquet does not use`);
+    }
+  };
+  skip(12, 0);
+}
+
+/**
+ * The file's footer (file metadata) and the eight bytes after it, once its size and its values are checked;
+ * bytes that are no footer (no PAR1 at the end, a length past the start) are left for hyparquet to refuse.
+ */
+async function footerOf(file: AsyncBuffer): Promise<ArrayBuffer> {
+  const length =
+    file.byteLength >= 8 ? new DataView(await file.slice(file.byteLength - 8)).getUint32(0, true) : 0;
+  if (length > MAX_FOOTER_BYTES)
+    throw new Error(`its footer is ${length} bytes; at most ${MAX_FOOTER_BYTES} are read`);
+  const tail = await file.slice(Math.max(0, file.byteLength - 8 - length));
+  const magic =
+    tail.byteLength >= 8 && new DataView(tail).getUint32(tail.byteLength - 4, true) === 0x31524150;
+  if (magic && length + 8 <= tail.byteLength) checkFooterValues(new Uint8Array(tail, 0, length));
+  return tail;
+}
 
 /**
  * Reads a row group's page headers, before any page is decoded, and throws if what they declare could not
@@ -392,13 +501,7 @@ async function* readParquet(
   let flat;
   try {
     file = await asyncBufferFromFile(path);
-    // hyparquet decodes the whole footer at once, into objects tens of times its size: a footer of a few
-    // hundred MB (lists of empty structs) would exhaust the heap before any check could see it.
-    const footerBytes =
-      file.byteLength >= 8 ? new DataView(await file.slice(file.byteLength - 8)).getUint32(0, true) : 0;
-    if (footerBytes > MAX_FOOTER_BYTES)
-      throw new Error(`its footer is ${footerBytes} bytes; at most ${MAX_FOOTER_BYTES} are read`);
-    metadata = await parquetMetadataAsync(file);
+    metadata = parquetMetadata(await footerOf(file));
     const columns = parquetSchema(metadata).children;
     names = columns.map((column) => column.element.name);
     flat = new Set(

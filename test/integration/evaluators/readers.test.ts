@@ -7,7 +7,7 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvaluatorError } from '../../../evaluators/index.ts';
-import { readRowBatches, readRows, type Row } from '../../../evaluators/readers/rows.ts';
+import { MAX_FOOTER_VALUES, readRowBatches, readRows, type Row } from '../../../evaluators/readers/rows.ts';
 
 let dir: string;
 const collect = async (file: string, options = {}): Promise<Row[]> => {
@@ -263,6 +263,27 @@ describe('readRows', () => {
     await expect(collect(file)).rejects.toMatchObject({
       code: 'EVAL_DATA_FORMAT',
       message: expect.stringContaining('its footer is 104857600 bytes; at most 67108864 are read'),
+    });
+  });
+
+  it('refuses a Parquet footer of more values than it decodes, before hyparquet builds one of them', async () => {
+    // FileMetaData.key_value_metadata (field 5) as a list of empty strings, a byte each: 8 MB, well within the
+    // footer's byte limit, that hyparquet would build into 8 million objects.
+    const count = MAX_FOOTER_VALUES + 1;
+    const head = [0x59, 0xf8];
+    for (let n = count; n > 0; n = Math.floor(n / 128)) head.push((n & 0x7f) | (n > 127 ? 0x80 : 0));
+    const footer = Buffer.alloc(head.length + count + 1);
+    footer.set(head);
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(footer.length, 0);
+    tail.write('PAR1', 4);
+    const file = path.join(dir, 'footer-values.parquet');
+    await writeFile(file, Buffer.concat([Buffer.from('PAR1'), footer, tail]));
+    await expect(collect(file)).rejects.toMatchObject({
+      code: 'EVAL_DATA_FORMAT',
+      message: expect.stringContaining(
+        `its footer holds more than ${MAX_FOOTER_VALUES} values (struct fields and list elements)`,
+      ),
     });
   });
 
