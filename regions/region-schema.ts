@@ -40,6 +40,23 @@ const cron = z.string().refine(
   { message: 'not a cron expression' },
 );
 
+// A regular expression the policies match with RE2 (Rego's regex.match), case-insensitive. It must compile
+// here too, and use nothing RE2 lacks (lookaround, backreferences), or it would match nothing there.
+const re2Pattern = z
+  .string()
+  .min(1)
+  .refine(
+    (pattern) => {
+      try {
+        new RegExp(pattern, 'i');
+      } catch {
+        return false;
+      }
+      return !/\(\?<?[=!]|\\[1-9]|\\k</.test(pattern);
+    },
+    { message: 'not a regular expression RE2 accepts (no lookaround or backreferences)' },
+  );
+
 const rate = z.number().min(0).max(1);
 const count = z.number().int().min(0);
 const days = z.number().int().positive();
@@ -55,6 +72,13 @@ export const policyDataSchema = z
         min_group_size: count,
         // `warn` where the applicable framework is voluntary (e.g. Singapore): gaps are reported, never blocking.
         enforcement: z.enum(['deny', 'warn']).default('deny'),
+        // Attributes the fairness evidence must report at deployment and monitoring (FAIR-ATTRIBUTE-MISSING):
+        // `name` for messages, `pattern` (case-insensitive) for the evidence's attribute keys, an intersection
+        // being its attributes joined by '&' (evaluators/evaluate.ts). NYC LL144 §5-301(b): sex,
+        // race/ethnicity and their intersection.
+        required_attributes: z
+          .array(z.object({ name: z.string().min(1), pattern: re2Pattern }).strict())
+          .default([]),
       })
       .strict(),
     performance: z.object({ accuracy_min: rate, roc_auc_min: rate }).strict(),

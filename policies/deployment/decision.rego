@@ -5,6 +5,7 @@
 #   entrypoint: arbiter/deployment/decision
 package arbiter.deployment
 
+import data.arbiter.checks.binding
 import data.arbiter.checks.data_quality
 import data.arbiter.checks.fairness
 import data.arbiter.checks.freshness
@@ -21,8 +22,9 @@ _denials := {v |
 		security.deny, model_card.deny, freshness.deny, oversight.deny,
 	]
 	some v in findings
-}
+} | binding.deny
 
 _warnings := (fairness.warn | security.warn) | freshness.warn
 
-decision := lib.make(_denials, _warnings, oversight.obligations)
+# binding (the evidence is of the model decided) is kept apart from the lists above, which other code edits.
+decision := lib.make(_denials, _warnings | binding.warn, oversight.obligations)

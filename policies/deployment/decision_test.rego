@@ -15,8 +15,11 @@ _regions := {"eu": {
 	"human_review_risk_tiers": ["high"],
 }}
 
+_model_sha256 := "5f0c6e1d2b3a49e8c7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4"
+
 _evidence(accuracy) := {
 	"generated_at": "2026-11-20T00:00:00Z",
+	"subject": {"model_sha256": _model_sha256},
 	"performance": {"accuracy": accuracy, "roc_auc": 0.7},
 	"fairness": {"sex": {
 		"groups": {"F": {"count": 300, "impact_ratio": 0.9}, "M": {"count": 300, "impact_ratio": 1}},
@@ -29,7 +32,7 @@ _evidence(accuracy) := {
 
 _input(accuracy, waivers) := {
 	"event": {"stage": "deployment", "region": "eu", "now": "2026-11-23T12:00:00Z"},
-	"subject": {"model": "credit", "version": "2"},
+	"subject": {"model": "credit", "version": "2", "model_sha256": _model_sha256},
 	"evidence": _evidence(accuracy),
 	"model_card": {"owner": "o", "intended_purpose": "p", "risk_tier": "high"},
 	"waivers": waivers,
@@ -118,4 +121,26 @@ test_fail_missing_scan_and_data_quality_deny if {
 	inp := object.union(_input(0.7, []), {"evidence": {"security": null, "data_quality": null}})
 	d := deployment.decision with input as inp with data.regions as _regions
 	{v.rule | some v in d.deny} == {"SEC-EVIDENCE-MISSING", "DQ-EVIDENCE-MISSING"}
+}
+
+test_fail_evidence_of_another_model_is_not_waivable if {
+	waiver := {"id": "w-1", "rule": "EVIDENCE-MODEL-MISMATCH", "model": "credit", "region": "eu", "expires_at": "2026-12-31T00:00:00Z"}
+	other := "0000000000000000000000000000000000000000000000000000000000000000"
+	inp := object.union(_input(0.7, [waiver]), {"evidence": {"subject": {"model_sha256": other}}})
+	d := deployment.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"EVIDENCE-MODEL-MISMATCH"}
+	d.waived == set()
+}
+
+test_fail_evidence_not_bound_to_the_model_denies_unless_waived if {
+	inp := object.union(_input(0.7, []), {"subject": {"model_sha256": null}})
+	d := deployment.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"EVIDENCE-MODEL-UNBOUND"}
+
+	waiver := {"id": "w-1", "rule": "EVIDENCE-MODEL-UNBOUND", "model": "credit", "region": "eu", "expires_at": "2026-12-31T00:00:00Z"}
+	waived := deployment.decision with input as object.union(inp, {"waivers": [waiver]}) with data.regions as _regions
+	waived.allow == true
+	{v.rule | some v in waived.waived} == {"EVIDENCE-MODEL-UNBOUND"}
 }

@@ -5,6 +5,7 @@
 #   entrypoint: arbiter/monitoring/decision
 package arbiter.monitoring
 
+import data.arbiter.checks.binding
 import data.arbiter.checks.drift
 import data.arbiter.checks.fairness
 import data.arbiter.checks.freshness
@@ -16,8 +17,9 @@ import data.arbiter.lib.decision as lib
 _denials := {v |
 	some findings in [input_check.deny, drift.deny, performance.deny, fairness.deny, freshness.deny]
 	some v in findings
-}
+} | binding.deny
 
 _warnings := (drift.warn | fairness.warn) | freshness.warn
 
-decision := lib.make(_denials, _warnings, oversight.obligations)
+# binding (the evidence is of the model decided) is kept apart from the lists above, which other code edits.
+decision := lib.make(_denials, _warnings | binding.warn, oversight.obligations)

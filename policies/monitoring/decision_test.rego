@@ -13,12 +13,20 @@ _regions := {"eu": {
 	"human_review_risk_tiers": ["high"],
 }}
 
+_model_sha256 := "5f0c6e1d2b3a49e8c7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4"
+
 _input(psi) := {
 	"event": {"stage": "monitoring", "region": "eu", "now": "2026-11-23T12:00:00Z"},
-	"subject": {"model": "credit", "version": "2"},
+	"subject": {"model": "credit", "version": "2", "model_sha256": _model_sha256},
 	"evidence": {
 		"generated_at": "2026-11-23T00:00:00Z",
+		"subject": {"model_sha256": _model_sha256},
 		"performance": {"accuracy": 0.7, "roc_auc": 0.7},
+		"fairness": {"sex": {
+			"groups": {"F": {"count": 300, "impact_ratio": 0.9}, "M": {"count": 300, "impact_ratio": 1}},
+			"demographic_parity_difference": 0.04,
+			"equalized_odds_difference": 0.03,
+		}},
 		"drift": {"features": {"age": {"test": "ks", "p_value": 0.5, "psi": psi}}},
 	},
 	"model_card": {"risk_tier": "limited"},
@@ -46,4 +54,25 @@ test_fail_undated_monitoring_evidence_blocks if {
 	inp := object.union(_input(0.05), {"evidence": {"generated_at": null}})
 	d := monitoring.decision with input as inp with data.regions as _regions
 	{v.rule | some v in d.deny} == {"EVIDENCE-UNDATED"}
+}
+
+test_fail_evidence_of_another_model_blocks if {
+	other := "0000000000000000000000000000000000000000000000000000000000000000"
+	inp := object.union(_input(0.05), {"evidence": {"subject": {"model_sha256": other}}})
+	d := monitoring.decision with input as inp with data.regions as _regions
+	{v.rule | some v in d.deny} == {"EVIDENCE-MODEL-MISMATCH"}
+}
+
+test_success_evidence_not_bound_to_the_model_warns if {
+	inp := object.union(_input(0.05), {"evidence": {"subject": null}})
+	d := monitoring.decision with input as inp with data.regions as _regions
+	d.allow == true
+	{v.rule | some v in d.warn} == {"EVIDENCE-MODEL-UNBOUND"}
+}
+
+test_fail_monitoring_without_fairness_evidence_blocks if {
+	inp := object.union(_input(0.05), {"evidence": {"fairness": null}})
+	d := monitoring.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"FAIR-EVIDENCE-MISSING"}
 }

@@ -35,6 +35,7 @@ interface Flags {
   name: string;
   version: string;
   evidence?: string;
+  modelSha256?: string;
   model?: string;
   data?: string;
   reference?: string;
@@ -249,6 +250,10 @@ export function registerCheckCommand(program: Command): void {
     .requiredOption('--name <model>', 'model name in the inventory')
     .requiredOption('--version <version>', 'model version')
     .option('--evidence <file>', 'an evidence document (arbiter.evidence/v1)')
+    .option(
+      '--model-sha256 <sha256>',
+      'sha256 of the model file decided; the policies deny evidence of another model, or of none named',
+    )
     .option('--model <file>', 'ONNX model to evaluate in the service (with --data and --spec)')
     .option('--data <file>', 'evaluation data: CSV, JSON Lines or Parquet')
     .option('--reference <file>', 'reference data for drift')
@@ -279,6 +284,8 @@ export function registerCheckCommand(program: Command): void {
       const timeoutSeconds = Number(flags.timeout);
       if (!(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds))
         throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
+      if (flags.modelSha256 !== undefined && !/^[0-9a-f]{64}$/.test(flags.modelSha256))
+        throw new CliFailure(`--model-sha256 ${flags.modelSha256}: give a sha256 in lower-case hex`);
       const target = requireServerTarget(flags);
       for (const flag of ['evidence', 'modelCard', 'model', 'data', 'reference', 'spec'] as const) {
         const file = flags[flag];
@@ -288,7 +295,12 @@ export function registerCheckCommand(program: Command): void {
       const body: Record<string, unknown> = {
         region: flags.region,
         stage: flags.stage,
-        subject: { model: flags.name, version: flags.version },
+        subject: {
+          model: flags.name,
+          version: flags.version,
+          // With --model the service fills it in from the evaluation, and refuses one that differs.
+          ...(flags.modelSha256 !== undefined ? { model_sha256: flags.modelSha256 } : {}),
+        },
       };
       if (flags.modelCard) body.model_card = await readJson(flags.modelCard, 'model card');
       if (flags.evidence) body.evidence = await readJson(flags.evidence, 'evidence');

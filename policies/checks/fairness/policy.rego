@@ -12,7 +12,7 @@ _limits := data.regions[input.event.region].fairness
 
 _enforcement := object.get(_limits, "enforcement", "deny")
 
-_findings := ((_impact_ratio | _parity_gap) | _odds_gap) | _missing
+_findings := (((_impact_ratio | _parity_gap) | _odds_gap) | _missing) | _attribute_missing
 
 deny contains violation if {
 	_enforcement == "deny"
@@ -95,17 +95,19 @@ _odds_gap contains violation if {
 # METADATA
 # title: Fairness evidence present
 # description: |
-#   A training or deployment gate cannot judge fairness without per-group evidence. Every attribute reported
-#   must be usable: at least one group of min_group_size rows or more, each such group with a numeric
-#   impact_ratio, every group with a numeric count, and numeric demographic parity and equalized odds
-#   differences (equalized odds unless the evidence says it was skipped, for want of labels). Groups under
+#   A training, deployment or monitoring gate cannot judge fairness without per-group evidence (monitoring:
+#   EU AI Act Art. 72, NYC LL144, EEOC, UK, Singapore). Every attribute reported must be usable: at least
+#   one group of min_group_size rows or more, each such group with a numeric impact_ratio, every group with
+#   a numeric count, and numeric demographic parity and equalized odds differences. Equalized odds may be
+#   skipped only for want of labels: evidence that shows labels (a numeric performance metric that needs
+#   them, or a group with a numeric tpr, fpr or fnr) must report it, whatever `skipped` says. Groups under
 #   min_group_size are not required to have an impact ratio (FAIR-SMALL-GROUP).
 # custom:
 #   id: FAIR-EVIDENCE-MISSING
 #   regulation: [eu-ai-act, eeoc-ugesp, nyc-ll144]
 #   severity: high
 _missing contains violation if {
-	input.event.stage in {"training", "deployment"}
+	input.event.stage in {"training", "deployment", "monitoring"}
 	some problem in _evidence_problems
 	violation := result.fail(rego.metadata.chain(), problem)
 }
@@ -173,10 +175,25 @@ _attribute_problems[attribute] contains concat("", [gap, " is not a number"]) if
 }
 
 # Equalized odds needs ground truth. An evaluation without labels (a hiring screen's selections, say) says
-# in `skipped` that it could not measure it, and is judged on the rest.
+# in `skipped` that it could not measure it, and is judged on the rest. The evaluator skips it only then, and
+# then has no performance metrics and no per-group error rates either: evidence showing labels cannot skip it.
 _required_gaps contains "demographic_parity_difference"
 
 _required_gaps contains "equalized_odds_difference" if not _skipped("fairness.equalized_odds")
+
+_required_gaps contains "equalized_odds_difference" if _labelled
+
+# Metrics that only ground truth gives: a numeric one shows the evaluation had labels.
+_labelled if {
+	some metric in {"accuracy", "precision", "recall", "f1", "roc_auc"}
+	is_number(input.evidence.performance[metric])
+}
+
+_labelled if {
+	some [_, _, stats] in _group_entries
+	some rate in {"tpr", "fpr", "fnr"}
+	is_number(stats[rate])
+}
 
 _skipped(metric) if {
 	some entry in input.evidence.skipped
@@ -228,10 +245,61 @@ _compared(stats) if {
 }
 
 # METADATA
+# title: Fairness evidence covers the attributes the region requires
+# description: |
+#   A region may require fairness evidence on named attributes (fairness.required_attributes: NYC LL144
+#   §5-301(b) asks for sex, race/ethnicity and their intersection). Evidence judged only on the attributes it
+#   chooses to report would pass a model by leaving out the one it is unfair on, so a required attribute that
+#   no key of `fairness` matches (its pattern, case-insensitive) denies at deployment and monitoring, also
+#   when `skipped` names it: not measured is not fair.
+# custom:
+#   id: FAIR-ATTRIBUTE-MISSING
+#   regulation: [nyc-ll144]
+#   severity: high
+_attribute_missing contains violation if {
+	input.event.stage in {"deployment", "monitoring"}
+	some required in object.get(_limits, "required_attributes", [])
+	not _attribute_reported(required.pattern)
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [
+			"no fairness evidence on ", required.name, ", which this region requires: no attribute of the evidence",
+			" matches ", required.pattern, " (case-insensitive)", _skipped_note(required.pattern),
+		]),
+		"evidence_keys": ["fairness"],
+	})
+}
+
+# Whether some attribute of the evidence's fairness report matches pattern, case-insensitive.
+_attribute_reported(pattern) if {
+	some attribute, _ in _attributes
+	regex.match(concat("", ["(?i)", pattern]), attribute)
+}
+
+# Written as they are, not through json.marshal: Go's escapes "&" (\u0026), the Wasm runtime's does not.
+_skipped_note(pattern) := concat("", ["; ", concat(", ", sort(names)), " named in skipped: not measured"]) if {
+	names := _skipped_attributes(pattern)
+	count(names) > 0
+}
+
+_skipped_note(pattern) := "" if count(_skipped_attributes(pattern)) == 0
+
+# The attributes matching pattern that `skipped` says were not measured.
+_skipped_attributes(pattern) := {attribute |
+	some entry in input.evidence.skipped
+	is_string(entry.metric)
+	startswith(entry.metric, "fairness.")
+	attribute := substring(entry.metric, count("fairness."), -1)
+	regex.match(concat("", ["(?i)", pattern]), attribute)
+}
+
+# METADATA
 # title: Groups too small to compare
 # description: |
-#   Groups under min_group_size are left out of the impact-ratio comparison (LL144 §5-301(d) lets an auditor
-#   exclude small categories, with justification); they are reported so the exclusion is visible.
+#   Groups under the region's min_group_size are left out of the impact-ratio comparison and reported, so the
+#   exclusion is visible. min_group_size is Arbiter's statistical floor (a rate over a handful of rows says
+#   little), not a rule of any law. NYC LL144 §5-301(d) lets an auditor leave out a category under 2% of the
+#   audit data instead, whatever its row count, with a justification and that category's counts and rate;
+#   the evaluator reports those categories in fairness.<attribute>.ll144.excluded_under_2pct.
 # custom:
 #   id: FAIR-SMALL-GROUP
 #   regulation: [nyc-ll144, eu-ai-act]

@@ -86,8 +86,8 @@ test_fail_missing_fairness_evidence_at_deployment if {
 		with data.regions as _limits("deny")
 }
 
-test_success_missing_fairness_evidence_is_fine_at_monitoring if {
-	count(policy.deny) == 0 with input as {"event": {"stage": "monitoring", "region": "eu"}, "evidence": {}}
+test_fail_missing_fairness_evidence_at_monitoring if {
+	{v.message | some v in policy.deny} == {"no fairness evidence: evaluate the model per sensitive attribute"} with input as {"event": {"stage": "monitoring", "region": "eu"}, "evidence": {}}
 		with data.regions as _limits("deny")
 }
 
@@ -200,8 +200,9 @@ test_fail_fairness_that_is_not_an_object_is_missing if {
 	}
 }
 
-test_success_unusable_evidence_is_not_required_at_monitoring if {
-	count(policy.deny) == 0 with input as _input("monitoring", {"sex": {"groups": {}}}) with data.regions as _limits("deny")
+test_fail_unusable_evidence_at_monitoring if {
+	{v.evidence_keys | some v in policy.deny} == {["fairness.sex"]} with input as _input("monitoring", {"sex": {"groups": {}}})
+		with data.regions as _limits("deny")
 }
 
 test_success_voluntary_region_warns_about_unusable_evidence if {
@@ -226,4 +227,107 @@ test_fail_attribute_not_measured_is_missing_evidence if {
 			["fairness.surname"],
 		),
 	} with input as not_measured with data.regions as _limits("deny")
+}
+
+test_fail_equalized_odds_skipped_although_labelled if {
+	skipped := {"skipped": [{"metric": "fairness.equalized_odds", "reason": "no label column in the spec"}]}
+	violation := _missing_violation(
+		"fairness evidence on \"sex\" cannot be judged: equalized_odds_difference is not a number",
+		["fairness.sex"],
+	)
+
+	# A numeric performance metric that needs labels.
+	with_accuracy := object.union(_input("deployment", _sex(0.9, 400, 0.05, null)), {"evidence": object.union(skipped, {"performance": {"accuracy": 0.7}})})
+	policy.deny == {violation} with input as with_accuracy with data.regions as _limits("deny")
+
+	# Per-group error rates.
+	with_rates := object.union(_input("deployment", object.union(_sex(0.9, 400, 0.05, null), {"sex": {"groups": {"Female": {"tpr": 0.6}}}})), {"evidence": skipped})
+	policy.deny == {violation} with input as with_rates with data.regions as _limits("deny")
+
+	# A metric present but not a number shows no labels.
+	unlabelled := object.union(_input("deployment", _sex(0.9, 400, 0.05, null)), {"evidence": object.union(skipped, {"performance": {"accuracy": null}})})
+	count(policy.deny) == 0 with input as unlabelled with data.regions as _limits("deny")
+}
+
+_nyc_limits := {"us-nyc": {"fairness": {
+	"impact_ratio_min": 0.8,
+	"demographic_parity_difference_max": 0.1,
+	"equalized_odds_difference_max": 0.15,
+	"min_group_size": 30,
+	"enforcement": "deny",
+	"required_attributes": [
+		{"name": "sex", "pattern": "^(sex|gender)$"},
+		{"name": "race/ethnicity", "pattern": "^(race|ethnicity)$"},
+		{"name": "race/ethnicity x sex", "pattern": "^((race|ethnicity)&(sex|gender)|(sex|gender)&(race|ethnicity))$"},
+	],
+}}}
+
+_nyc_input(stage, fairness, skipped) := {
+	"event": {"stage": stage, "region": "us-nyc", "now": "2026-11-23T00:00:00Z"},
+	"evidence": {"fairness": fairness, "skipped": skipped},
+}
+
+_report := {
+	"groups": {"A": {"count": 400, "impact_ratio": 1}, "B": {"count": 400, "impact_ratio": 0.9}},
+	"demographic_parity_difference": 0.05,
+	"equalized_odds_difference": 0.05,
+}
+
+_attribute_violation(message) := {
+	"rule": "FAIR-ATTRIBUTE-MISSING",
+	"title": "Fairness evidence covers the attributes the region requires",
+	"regulation": ["nyc-ll144"],
+	"severity": "high",
+	"message": message,
+	"evidence_keys": ["fairness"],
+}
+
+test_success_required_attributes_reported if {
+	every fairness in [
+		{"sex": _report, "race": _report, "race&sex": _report},
+		{"Gender": _report, "ETHNICITY": _report, "Gender&Ethnicity": _report, "age": _report},
+	] {
+		every stage in ["deployment", "monitoring"] {
+			count(policy.deny) == 0 with input as _nyc_input(stage, fairness, []) with data.regions as _nyc_limits
+		}
+	}
+}
+
+test_fail_required_attribute_missing if {
+	every stage in ["deployment", "monitoring"] {
+		policy.deny == {_attribute_violation("no fairness evidence on sex, which this region requires: no attribute of the evidence matches ^(sex|gender)$ (case-insensitive)")} with input as _nyc_input(stage, {"race": _report, "race&sex": _report, "sexual_orientation": _report}, [])
+			with data.regions as _nyc_limits
+	}
+}
+
+test_fail_required_attribute_only_skipped if {
+	inp := _nyc_input("deployment", {"sex": _report}, [
+		{"metric": "fairness.race", "reason": "column \"race\" holds more than 5000 distinct values in the data"},
+		{"metric": "fairness.race&sex", "reason": "column \"race\" holds more than 5000 distinct values in the data"},
+	])
+	{v | some v in policy.deny; v.rule == "FAIR-ATTRIBUTE-MISSING"} == {
+		_attribute_violation(concat("", [
+			"no fairness evidence on race/ethnicity, which this region requires: no attribute of the evidence matches ",
+			"^(race|ethnicity)$ (case-insensitive); race named in skipped: not measured",
+		])),
+		_attribute_violation(concat("", [
+			"no fairness evidence on race/ethnicity x sex, which this region requires: no attribute of the evidence ",
+			"matches ^((race|ethnicity)&(sex|gender)|(sex|gender)&(race|ethnicity))$ (case-insensitive); race&sex named in skipped: not measured",
+		])),
+	} with input as inp with data.regions as _nyc_limits
+}
+
+test_success_required_attributes_not_checked_at_training if {
+	count(policy.deny) == 0 with input as _nyc_input("training", {"age": _report}, []) with data.regions as _nyc_limits
+}
+
+test_success_no_required_attributes_without_region_list if {
+	count(policy.deny) == 0 with input as _input("deployment", _sex(0.9, 400, 0.05, 0.05)) with data.regions as _limits("deny")
+}
+
+test_success_voluntary_region_warns_about_missing_attribute if {
+	warn_limits := {"us-nyc": object.union(_nyc_limits["us-nyc"], {"fairness": {"enforcement": "warn"}})}
+	inp := _nyc_input("deployment", {"sex": _report}, [])
+	count(policy.deny) == 0 with input as inp with data.regions as warn_limits
+	{v.rule | some v in policy.warn} == {"FAIR-ATTRIBUTE-MISSING"} with input as inp with data.regions as warn_limits
 }

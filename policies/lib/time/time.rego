@@ -23,12 +23,13 @@ _input_timestamps contains w.expires_at if some w in input.waivers
 
 _parsed[ts] := _parse(ts) if some ts in _input_timestamps
 
-# _instant is [whole seconds since the epoch, nanoseconds of the fraction]; digits past the ninth are dropped.
+# _instant is [whole seconds since the epoch, nanoseconds of the fraction, the offset from UTC in seconds];
+# digits past the ninth are dropped.
 _instant(ts) := _parsed[ts] if _input_timestamps[ts]
 
 _instant(ts) := _parse(ts) if not _input_timestamps[ts]
 
-_parse(ts) := [_epoch_seconds(m), _nanos(m[7])] if {
+_parse(ts) := [_epoch_seconds(m), _nanos(m[7]), _offset_seconds(m[8])] if {
 	is_string(ts)
 	[m] := regex.find_all_string_submatch_n(_rfc3339, ts, 1)
 }
@@ -73,8 +74,8 @@ _leap_year(year) if year % 400 == 0
 # nanosecond: the whole seconds first, then the fraction. Undefined when either is not RFC 3339. Nanoseconds
 # since the epoch (about 1.8e18) are not held as one number: the Wasm runtime's numbers are not exact there.
 later_than(ts, ref, slack_seconds) if {
-	[ts_s, ts_ns] := _instant(ts)
-	[ref_s, ref_ns] := _instant(ref)
+	[ts_s, ts_ns, _] := _instant(ts)
+	[ref_s, ref_ns, _] := _instant(ref)
 	_after(ts_s, ts_ns, ref_s + slack_seconds, ref_ns)
 }
 
@@ -94,27 +95,30 @@ _nanos(fraction) := _int(substring(concat("", [substring(fraction, 1, 9), "00000
 older_than_days(ts, now, days) if epoch_seconds(now) - epoch_seconds(ts) > days * 86400
 
 # older_than_months holds when now lies after ts plus months calendar months: the same day of the month (the
-# month's last day where the later month is shorter) at the same time of day, in UTC. A law's "within the
-# last year" is a calendar year, which 365 days is not across a 29 February.
+# month's last day where the later month is shorter) at the same time of day, counted on the calendar of ts's
+# own offset (an audit dated 2023-02-28T19:00:00-05:00 was done on 28 February where it was done, though it
+# was 1 March in UTC), then compared as instants. A law's "within the last year" is a calendar year, which
+# 365 days is not across a 29 February.
 older_than_months(ts, now, months) if {
-	[ts_s, ts_ns] := _instant(ts)
-	ts_s >= 0
-	[now_s, now_ns] := _instant(now)
-	days := floor(ts_s / 86400)
+	[ts_s, ts_ns, offset] := _instant(ts)
+	local := ts_s + offset
+	local >= 0
+	[now_s, now_ns, _] := _instant(now)
+	days := floor(local / 86400)
 	[y, m, d] := _civil_from_days(days)
 	later := ((y * 12) + (m - 1)) + months
 	later_year := floor(later / 12)
 	later_month := (later - (later_year * 12)) + 1
 	later_day := min([d, _days_in_month(later_year, later_month)])
-	limit := (_days_from_civil(later_year, later_month, later_day) * 86400) + (ts_s - (days * 86400))
+	limit := ((_days_from_civil(later_year, later_month, later_day) * 86400) + (local - (days * 86400))) - offset
 	_after(now_s, now_ns, limit, ts_ns)
 }
 
-# Before 1970 (where floor() of a negative number differs between OPA's Go evaluator and Wasm), by the
-# longest the months could span.
+# Before 1970 on ts's local calendar (where floor() of a negative number differs between OPA's Go evaluator
+# and Wasm), by the longest the months could span.
 older_than_months(ts, now, months) if {
-	[ts_s, _] := _instant(ts)
-	ts_s < 0
+	[ts_s, _, offset] := _instant(ts)
+	ts_s + offset < 0
 	epoch_seconds(now) - ts_s > (months * 31) * 86400
 }
 

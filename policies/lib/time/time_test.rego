@@ -61,9 +61,32 @@ test_success_older_than_months_ends_on_the_last_day_of_a_shorter_month if {
 	time.older_than_months("2026-12-15T00:00:00Z", "2028-01-15T00:00:01Z", 13)
 }
 
-test_success_older_than_months_applies_offsets_and_handles_old_dates if {
-	# 2027-03-01T01:00:00+02:00 is 2027-02-28T23:00:00Z: its year ends on 2028-02-28 at 23:00 UTC.
-	time.older_than_months("2027-03-01T01:00:00+02:00", "2028-02-29T00:00:00Z", 12)
+test_success_older_than_months_counts_on_the_local_calendar_of_the_offset if {
+	# 2027-03-01T01:00:00+02:00 (2027-02-28T23:00:00Z) was done on 1 March where it was done: its year ends on
+	# 2028-03-01T01:00:00+02:00, 2028-02-29T23:00:00Z, not on 28 February as the UTC calendar would have it.
+	not time.older_than_months("2027-03-01T01:00:00+02:00", "2028-02-29T00:00:00Z", 12)
+	not time.older_than_months("2027-03-01T01:00:00+02:00", "2028-02-29T23:00:00Z", 12)
+	time.older_than_months("2027-03-01T01:00:00+02:00", "2028-02-29T23:00:00.000000001Z", 12)
+
+	# Two audits on 28 February 2023 in New York, one before and one after midnight UTC, lapse together:
+	# 2024-02-28T18:00:00-05:00 (23:00Z) and 2024-02-28T19:00:00-05:00 (2024-02-29T00:00:00Z).
+	time.older_than_months("2023-02-28T18:00:00-05:00", "2024-02-29T17:00:00Z", 12)
+	time.older_than_months("2023-02-28T19:00:00-05:00", "2024-02-29T17:00:00Z", 12)
+	not time.older_than_months("2023-02-28T19:00:00-05:00", "2024-02-29T00:00:00Z", 12)
+	time.older_than_months("2023-02-28T19:00:00-05:00", "2024-02-29T00:00:01Z", 12)
+	not time.older_than_months("2023-02-28T18:00:00-05:00", "2024-02-28T23:00:00Z", 12)
+	time.older_than_months("2023-02-28T18:00:00-05:00", "2024-02-28T23:00:00.5Z", 12)
+
+	# East of UTC: 2023-03-01T03:00:00+05:00 is 2023-02-28T22:00:00Z, but was done on 1 March.
+	not time.older_than_months("2023-03-01T03:00:00+05:00", "2024-02-29T21:59:59Z", 12)
+	not time.older_than_months("2023-03-01T03:00:00+05:00", "2024-02-29T22:00:00Z", 12)
+	time.older_than_months("2023-03-01T03:00:00+05:00", "2024-02-29T22:00:01Z", 12)
+}
+
+test_success_older_than_months_handles_old_dates if {
+	# 1970-01-01 where it was done, 1969 in UTC: counted on the local calendar all the same.
+	not time.older_than_months("1970-01-01T01:00:00+02:00", "1971-01-01T01:00:00+02:00", 12)
+	time.older_than_months("1970-01-01T01:00:00+02:00", "1971-01-01T01:00:01+02:00", 12)
 	time.older_than_months("1969-06-01T00:00:00Z", "2026-11-23T00:00:00Z", 12)
 	not time.older_than_months("1969-06-01T00:00:00Z", "1969-12-31T00:00:00Z", 12)
 	not time.older_than_months("yesterday", "2026-11-23T00:00:00Z", 12)

@@ -35,6 +35,8 @@ describe('arbiter check, the CI gate', () => {
   let ciToken: string;
   let officerToken: string;
   let auditorToken: string;
+  /** The model both samples' evidence is about: the gate names it with --model-sha256. */
+  let modelSha256: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-check-'));
@@ -47,6 +49,7 @@ describe('arbiter check, the CI gate', () => {
       ['denied', 'deployment/samples/denied/us-impact-ratio-below-four-fifths.json'],
     ]) {
       const body = await freshSample(file!);
+      modelSha256 = body.subject.model_sha256;
       await writeFile(path.join(dir, `${name}-evidence.json`), JSON.stringify(body.evidence));
       await writeFile(path.join(dir, `${name}-card.json`), JSON.stringify(body.model_card ?? {}));
     }
@@ -56,7 +59,12 @@ describe('arbiter check, the CI gate', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const check = (region: string, name: string, extra: string[] = []) =>
+  const check = (
+    region: string,
+    name: string,
+    extra: string[] = [],
+    model = ['--model-sha256', modelSha256],
+  ) =>
     runCli([
       'check',
       '--server',
@@ -75,6 +83,7 @@ describe('arbiter check, the CI gate', () => {
       path.join(dir, `${name}-evidence.json`),
       '--model-card',
       path.join(dir, `${name}-card.json`),
+      ...model,
       ...extra,
     ]);
 
@@ -93,6 +102,19 @@ describe('arbiter check, the CI gate', () => {
     expect(code).toBe(1);
     const xml = await readFile(junit, 'utf8');
     expect(xml).toMatch(/<testcase classname="arbiter\.us\.deployment" name="FAIR-IMPACT-RATIO">\s*<failure/);
+  });
+
+  it('denies evidence of another model, or of no model named, and refuses a malformed --model-sha256', async () => {
+    const other = await check('eu', 'allowed', [], ['--model-sha256', '0'.repeat(64)]);
+    expect(other.stdout).toMatch(/deny\s+EVIDENCE-MODEL-MISMATCH/);
+    expect(other.code).toBe(1);
+    const unnamed = await check('eu', 'allowed', [], []);
+    expect(unnamed.stdout).toMatch(/deny\s+EVIDENCE-MODEL-UNBOUND/);
+    expect(unnamed.code).toBe(1);
+    expectOneLineError(
+      await check('eu', 'allowed', [], ['--model-sha256', 'ABC']),
+      '--model-sha256 ABC: give a sha256 in lower-case hex',
+    );
   });
 
   it('exits 2 when the decision cannot be made', async () => {

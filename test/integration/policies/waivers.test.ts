@@ -282,6 +282,7 @@ describe('WaiverStore', () => {
       out: path.join(scratch, 'bundle.tar.gz'),
     }).finally(() => rm(scratch, { recursive: true, force: true }));
     expect(bundle.nonWaivableRules).toEqual([
+      'EVIDENCE-MODEL-MISMATCH',
       'INPUT-CLOCK-INVALID',
       'INPUT-REGION-UNKNOWN',
       'LL144-BIAS-AUDIT-STALE',

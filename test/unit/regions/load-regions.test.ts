@@ -31,6 +31,18 @@ describe('loadRegions', () => {
     expect(requireRegion(regions, 'us').policy_data.fairness.impact_ratio_min).toBe(0.8);
     expect(requireRegion(regions, 'eu').ledger.origin).toBe('arbiter.example/eu');
     expect(Object.isFrozen(requireRegion(regions, 'eu').policy_data.fairness)).toBe(true);
+    // LL144 §5-301(b): sex, race/ethnicity and their intersection; no other region names attributes.
+    const required = requireRegion(regions, 'us-nyc').policy_data.fairness.required_attributes;
+    expect(required.map((a) => a.name)).toEqual(['sex', 'race/ethnicity', 'race/ethnicity × sex']);
+    const matches = (key: string) =>
+      required.filter((a) => new RegExp(a.pattern, 'i').test(key)).map((a) => a.name);
+    expect(matches('Gender')).toEqual(['sex']);
+    expect(matches('race_ethnicity')).toEqual(['race/ethnicity']);
+    expect(matches('race&sex')).toEqual(['race/ethnicity × sex']);
+    expect(matches('Sex&Race')).toEqual(['race/ethnicity × sex']);
+    expect(matches('race&age')).toEqual([]);
+    for (const id of ['ca', 'eu', 'sg', 'uk', 'us'])
+      expect(requireRegion(regions, id).policy_data.fairness.required_attributes).toEqual([]);
   });
 
   describe('when a folder is added', () => {
@@ -87,6 +99,17 @@ describe('parseRegion', () => {
 
   it('refuses unknown keys, so typos do not silently drop a threshold', async () => {
     expect(await invalid('psi_max: 0.2', 'psi_maxx: 0.2')).toMatch(/policy_data\.drift/);
+  });
+
+  it('defaults required fairness attributes to none, and refuses a pattern RE2 would not take', async () => {
+    const eu = (await readFile(EU_YAML, 'utf8')).replace(/ *required_attributes: \[\]\n/, '');
+    expect(parseRegion(eu, 'x/region.yaml').policy_data.fairness.required_attributes).toEqual([]);
+    expect(
+      await invalid('required_attributes: []', "required_attributes: [{ name: sex, pattern: '^(?!age)' }]"),
+    ).toMatch(/^x\/region.yaml: policy_data\.fairness\.required_attributes\.0\.pattern: /);
+    expect(
+      await invalid('required_attributes: []', "required_attributes: [{ name: sex, pattern: '(' }]"),
+    ).toMatch(/required_attributes\.0\.pattern/);
   });
 
   it('refuses YAML that does not parse', async () => {
