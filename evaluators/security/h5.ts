@@ -254,9 +254,27 @@ function* configCandidates(bytes: Uint8Array, offsets: number | undefined): Gene
 /** JSON.parse of the bytes, or undefined where they are not JSON. */
 function parsedJson(json: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder().decode(json)) as unknown;
+    return parsePythonJson(new TextDecoder().decode(json));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * JSON as Python's json module reads it, which Keras writes its configs with: NaN, Infinity and -Infinity are
+ * numbers there (json.dumps writes a NaN dropout so), and JSON.parse refuses them. They are read as null, their
+ * value being nothing the scan looks at. Throws where the text is no JSON.
+ */
+export function parsePythonJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    // Outside strings only: a string "NaN" stays a string.
+    const replaced = text.replace(/"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g, (token) =>
+      token.startsWith('"') ? token : 'null',
+    );
+    if (replaced === text) throw cause;
+    return JSON.parse(replaced) as unknown;
   }
 }
 

@@ -9,12 +9,12 @@ import {
   type ScanLimits,
   type Severity,
 } from './findings.ts';
-import { HDF5_SIGNATURE, scanKerasConfig, scanKerasH5 } from './h5.ts';
+import { HDF5_SIGNATURE, parsePythonJson, scanKerasConfig, scanKerasH5 } from './h5.ts';
 import { scanOnnx } from './onnx.ts';
 import { scanPickle } from './pickle.ts';
 import { checkZip, extractEntry } from './zip.ts';
 
-export type ScannedFormat = 'onnx' | 'pickle' | 'keras-h5' | 'zip' | 'unknown';
+export type ScannedFormat = 'onnx' | 'pickle' | 'npy' | 'keras-h5' | 'zip' | 'unknown';
 
 export interface ScanReport {
   path: string;
@@ -32,14 +32,47 @@ const startsWith = (bytes: Uint8Array, prefix: ArrayLike<number>): boolean =>
 const PICKLE_EXTENSIONS = /\.(pkl|pickle|joblib|pt|pth|bin|ckpt|sav)$/i;
 
 /**
- * A gzip or zlib stream read out to at most `cap` bytes; zlib stops at the cap rather than producing the rest.
- * Null, with a finding, when the stream runs past the cap (a bomb) or is corrupt.
+ * The compressions joblib writes (compress=('zlib' | 'gzip' | 'bz2' | 'xz' | 'lzma' | 'lz4', n)) by their magic
+ * bytes. zlib's two bytes and lzma's three (the .lzma header joblib writes: properties 0x5d, then a dictionary size
+ * below 16 MiB) are common in other data, so they count only in a file or entry named as a pickle.
  */
-function decompressed(bytes: Uint8Array, cap: number, findings: Finding[]): Uint8Array | null {
+function compressionOf(bytes: Uint8Array, pickleName: boolean): string | null {
+  if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip';
+  if (startsWith(bytes, [0x42, 0x5a, 0x68])) return 'bz2';
+  if (startsWith(bytes, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
+  if (startsWith(bytes, [0x04, 0x22, 0x4d, 0x18])) return 'lz4';
+  if (!pickleName) return null;
+  if (bytes[0] === 0x78 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0) return 'zlib';
+  if (startsWith(bytes, [0x5d, 0x00, 0x00])) return 'lzma';
+  return null;
+}
+
+/**
+ * A compressed stream read out to at most `cap` bytes; zlib stops at the cap rather than producing the rest.
+ * Null, with a finding, when the stream runs past the cap (a bomb), is corrupt, or is compressed as Node cannot
+ * read (bz2, xz, lzma, lz4: joblib.load reads them, so what they hold cannot be shown safe). The bytes themselves
+ * where they are not compressed.
+ */
+function decompressed(
+  bytes: Uint8Array,
+  cap: number,
+  findings: Finding[],
+  pickleName: boolean,
+): Uint8Array | null {
+  const compression = compressionOf(bytes, pickleName);
+  if (compression === null) return bytes;
+  if (compression !== 'gzip' && compression !== 'zlib') {
+    findings.push({
+      id: 'compression.unsupported',
+      severity: 'high',
+      message: `compressed with ${compression}, which the scanner cannot read: cannot be shown safe`,
+    });
+    return null;
+  }
   try {
-    if (startsWith(bytes, [0x1f, 0x8b])) return gunzipSync(bytes, { maxOutputLength: cap });
-    if (bytes[0] === 0x78 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0)
-      return inflateSync(bytes, { maxOutputLength: cap });
+    return compression === 'gzip'
+      ? gunzipSync(bytes, { maxOutputLength: cap })
+      : inflateSync(bytes, { maxOutputLength: cap });
   } catch (cause) {
     const bomb = (cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
     findings.push({
@@ -51,7 +84,41 @@ function decompressed(bytes: Uint8Array, cap: number, findings: Finding[]): Uint
     });
     return null;
   }
-  return bytes;
+}
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/**
+ * A .npy file (numpy.lib.format): magic, version, header length (2 bytes in version 1, 4 in 2 and 3), and a
+ * header that is a Python dict literal. An array whose dtype holds Python objects is a pickle after the header,
+ * which np.load(allow_pickle=True) unpickles; its `descr` says so ('|O', or an 'O' field of a structured dtype).
+ * Numbers after the header are data.
+ */
+function scanNpy(bytes: Uint8Array, location: string): Finding[] {
+  const unreadable = (why: string): Finding[] => [
+    {
+      id: 'npy.unreadable',
+      severity: 'high',
+      message: `.npy header cannot be read (${why}); whether np.load unpickles it cannot be shown`,
+      location,
+    },
+  ];
+  const major = bytes[6];
+  if (major !== 1 && major !== 2 && major !== 3) return unreadable(`version ${major ?? 'missing'}`);
+  const wide = major !== 1;
+  const start = wide ? 12 : 10;
+  if (bytes.length < start) return unreadable('it is cut short');
+  const length = wide
+    ? (bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16) | (bytes[11]! << 24)) >>> 0
+    : bytes[8]! | (bytes[9]! << 8);
+  if (start + length > bytes.length) return unreadable('it runs past the end');
+  const header = Buffer.from(bytes.subarray(start, start + length)).toString(major === 3 ? 'utf8' : 'latin1');
+  // The descr value: a quoted type string, or a structured dtype's list of (name, type) tuples.
+  const descr = /['"]descr['"]\s*:\s*('[^']*'|"[^"]*"|\[[^\]]*\])/.exec(header)?.[1];
+  if (descr === undefined) return unreadable('no descr the scan reads');
+  const types = [...descr.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2]!);
+  if (!types.some((t) => /^[|<>=]?(?:O\d*|object_?)$/.test(t))) return [];
+  return scanPickle(bytes.subarray(start + length), `${location}@${start + length}`);
 }
 
 /** Archives inside an archive are opened this deep; a model needs none, so one deeper is itself a finding. */
@@ -94,8 +161,9 @@ async function scanZip(
     const lower = entry.name.toLowerCase();
     const isConfig = lower === 'config.json';
     const isOnnx = lower.endsWith('.onnx');
+    const isNpy = lower.endsWith('.npy');
     const mayBePickle = PICKLE_EXTENSIONS.test(lower);
-    if (!isConfig && !isOnnx && !mayBePickle && !ARCHIVE_NAME.test(lower)) continue;
+    if (!isConfig && !isOnnx && !isNpy && !mayBePickle && !ARCHIVE_NAME.test(lower)) continue;
     const read: Finding[] = [];
     const data = extractEntry(
       bytes,
@@ -104,7 +172,17 @@ async function scanZip(
       read,
     );
     findings.push(...within(path, read));
-    if (!data) continue;
+    if (!data) {
+      // Keras reads its architecture from config.json: unread, a Lambda layer in it goes unseen.
+      if (isConfig && read.length > 0)
+        findings.push({
+          id: 'keras.config_unreadable',
+          severity: 'high',
+          message: 'config.json cannot be read: whether it holds a Lambda layer cannot be shown',
+          location: name,
+        });
+      continue;
+    }
     budget.bytes -= data.length;
     if (isZip(data)) {
       if (depth + 1 >= MAX_NESTED_ARCHIVES) {
@@ -116,14 +194,16 @@ async function scanZip(
         });
       } else findings.push(...(await scanZip(data, limits, budget, `${name}!/`, depth + 1)));
     } else if (isOnnx) findings.push(...inside(name, await scanOnnx(data, null, limits)));
-    else if (isConfig) {
+    else if (isNpy) {
+      if (startsWith(data, NPY_MAGIC)) findings.push(...scanNpy(data, name));
+    } else if (isConfig) {
       try {
-        findings.push(...scanKerasConfig(JSON.parse(new TextDecoder().decode(data)), name));
+        findings.push(...scanKerasConfig(parsePythonJson(new TextDecoder().decode(data)), name));
       } catch {
         findings.push({
           id: 'keras.config_unreadable',
-          severity: 'low',
-          message: 'config.json is not JSON',
+          severity: 'high',
+          message: 'config.json is not JSON: whether it holds a Lambda layer cannot be shown',
           location: name,
         });
       }
@@ -134,6 +214,7 @@ async function scanZip(
         data,
         Math.min(budget.bytes, expansionCap(data.length, limits)),
         compressed,
+        true,
       );
       findings.push(...inside(name, compressed));
       if (pickle) for (const finding of scanPickle(pickle, name)) findings.push(finding);
@@ -206,10 +287,11 @@ export async function scanModelFile(path: string, limits: Partial<ScanLimits> = 
     findings.push(...scanKerasH5(bytes));
     return report('keras-h5', info.size, sha256);
   }
-  const expanded =
-    startsWith(bytes, [0x1f, 0x8b]) || (bytes[0] === 0x78 && PICKLE_EXTENSIONS.test(path))
-      ? decompressed(bytes, expansionCap(bytes.length, l), findings)
-      : bytes;
+  if (startsWith(bytes, NPY_MAGIC)) {
+    findings.push(...scanNpy(bytes, 'npy'));
+    return report('npy', info.size, sha256);
+  }
+  const expanded = decompressed(bytes, expansionCap(bytes.length, l), findings, PICKLE_EXTENSIONS.test(path));
   if (!expanded) return report('pickle', info.size, sha256);
   if (expanded[0] === 0x80 || PICKLE_EXTENSIONS.test(path)) {
     for (const finding of scanPickle(expanded)) findings.push(finding);

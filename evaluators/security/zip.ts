@@ -108,17 +108,19 @@ export function extractEntry(
     const data = bytes.subarray(start, start + entry.compressedSize);
     if (entry.method === 0) return data;
     if (entry.method === 8) return inflateRawSync(data, { maxOutputLength: cap });
+    // The scan reads only entries a loader reads (a pickle, a Keras config, an archive), and Python's zipfile
+    // reads bzip2 and LZMA (methods 12 and 14): what such an entry holds cannot be shown safe.
     findings.push({
       id: 'zip.unsupported_method',
-      severity: 'low',
-      message: `entry ${entry.name} uses compression method ${entry.method}; not inspected`,
+      severity: 'high',
+      message: `entry ${entry.name} uses compression method ${entry.method}, which the scanner cannot read: cannot be shown safe`,
       location: entry.name,
     });
   } catch (cause) {
     const tooBig = cause instanceof RangeError || /maxOutputLength|larger than/i.test(String(cause));
     findings.push({
       id: tooBig ? 'zip.bomb_expansion' : 'zip.entry_unreadable',
-      severity: tooBig ? 'high' : 'medium',
+      severity: 'high',
       message: tooBig
         ? `entry ${entry.name} expands beyond ${cap} bytes`
         : `entry ${entry.name} cannot be read: ${(cause as Error).message}`,

@@ -8,7 +8,9 @@ import { DEFAULT_SCAN_LIMITS } from '../../../evaluators/security/findings.ts';
 import {
   gzipPickleBomb,
   hostileOnnx,
+  kerasConfigJson,
   kerasH5,
+  npyOf,
   osSystemPickleV0,
   osSystemPickleV4,
   zipOf,
@@ -190,5 +192,79 @@ describe('scanModelFile', () => {
     expect((await scanModelFile(path.join(dir, 'link.onnx'))).findings[0]!.id).toBe('file.symlink');
     expect((await scanModelFile(path.join(dir, 'nope.onnx'))).findings[0]!.id).toBe('file.unreadable');
     expect((await scanModelFile(target, { maxBytes: 10 })).findings[0]!.id).toBe('file.too_large');
+  });
+});
+
+describe('scanModelFile on containers and compressions joblib, NumPy and Keras read', () => {
+  const finding = (id: string, severity: string) => expect.objectContaining({ id, severity });
+
+  it.each([
+    ['bz2', Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(40, 7)])],
+    ['xz', Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(40, 7)])],
+    ['lzma', Buffer.concat([Buffer.from([0x5d, 0x00, 0x00, 0x80, 0x00]), Buffer.alloc(40, 0xff)])],
+    ['lz4', Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18]), Buffer.alloc(40, 7)])],
+  ])('refuses a joblib file compressed with %s, which it cannot read', async (compression, bytes) => {
+    const report = await scanModelFile(await file(`model-${compression}.joblib`, bytes));
+    expect(report.findings).toEqual([
+      expect.objectContaining({
+        id: 'compression.unsupported',
+        severity: 'high',
+        message: expect.stringContaining(`compressed with ${compression},`),
+      }),
+    ]);
+  });
+
+  it('refuses a .keras config.json stored with a method it cannot read, or that is no JSON', async () => {
+    const lambda = kerasConfigJson('{"class_name": "Lambda", "config": {"name": "evil"}}');
+    const lzma = await scanModelFile(
+      await file('lzma.keras', zipOf([{ name: 'config.json', data: lambda, method: 14 }])),
+    );
+    expect(lzma.findings).toEqual([
+      finding('zip.unsupported_method', 'high'),
+      finding('keras.config_unreadable', 'high'),
+    ]);
+    const garbage = await scanModelFile(
+      await file('garbage.keras', zipOf([{ name: 'config.json', data: Buffer.from('{"class_name": ') }])),
+    );
+    expect(garbage.findings).toEqual([finding('keras.config_unreadable', 'high')]);
+  });
+
+  it('reads a .keras config.json holding NaN and Infinity, as Python writes them', async () => {
+    const config = kerasConfigJson(
+      '{"class_name": "Dropout", "config": {"rate": NaN, "max": Infinity, "min": -Infinity, "note": "NaN"}}, ' +
+        '{"class_name": "Lambda", "config": {"name": "evil"}}',
+    );
+    const report = await scanModelFile(
+      await file('nan.keras', zipOf([{ name: 'config.json', data: config }])),
+    );
+    expect(report.findings).toEqual([finding('keras.lambda_layer', 'high')]);
+  });
+
+  it('scans the pickle of an object-dtype .npy, bare and inside an .npz, and passes a numeric one', async () => {
+    const objects = npyOf('|O', osSystemPickleV4());
+    for (const [name, bytes] of [
+      ['weights.npy', objects],
+      ['weights.npz', zipOf([{ name: 'arr_0.npy', data: objects, deflate: true }])],
+    ] as const) {
+      const report = await scanModelFile(await file(name, bytes));
+      expect(report.findings).toContainEqual(
+        expect.objectContaining({
+          id: 'pickle.dangerous_import',
+          severity: 'critical',
+          message: expect.stringContaining('posix.system'),
+        }),
+      );
+    }
+    // A structured dtype with an object field is pickled too.
+    const structured = await scanModelFile(
+      await file('rec.npy', npyOf(`[('a', '<f8'), ('b', '|O')]`, osSystemPickleV0())),
+    );
+    expect(structured.max_severity).toBe('critical');
+    const numbers = await scanModelFile(
+      await file('numbers.npy', npyOf('<f8', Buffer.from('cos\nsystem\n.'))),
+    );
+    expect(numbers).toMatchObject({ format: 'npy', findings: [] });
+    const cut = await scanModelFile(await file('cut.npy', npyOf('<f8', Buffer.alloc(0)).subarray(0, 12)));
+    expect(cut.findings).toEqual([finding('npy.unreadable', 'high')]);
   });
 });

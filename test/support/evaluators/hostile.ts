@@ -15,10 +15,10 @@ import {
 
 /**
  * A zip archive (stored or deflated entries) with a correct central directory, except that an entry may claim an
- * uncompressed size other than its real one.
+ * uncompressed size other than its real one, or (`method`) a compression method its stored bytes do not use.
  */
 export function zipOf(
-  entries: { name: string; data: Uint8Array; deflate?: boolean; claimedSize?: number }[],
+  entries: { name: string; data: Uint8Array; deflate?: boolean; claimedSize?: number; method?: number }[],
 ): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
@@ -30,7 +30,8 @@ export function zipOf(
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(e.deflate ? 8 : 0, 8);
+    const method = e.method ?? (e.deflate ? 8 : 0);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
     local.writeUInt32LE(e.claimedSize ?? e.data.length, 22);
@@ -39,7 +40,7 @@ export function zipOf(
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(e.deflate ? 8 : 0, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);
     central.writeUInt32LE(e.claimedSize ?? e.data.length, 24);
@@ -79,6 +80,25 @@ export function osSystemPickleV4(command = 'echo pwned'): Uint8Array {
   frame[0] = 0x95;
   frame.writeBigUInt64LE(BigInt(body.length), 1);
   return Buffer.concat([Buffer.from([0x80, 0x04]), frame, body]);
+}
+
+/**
+ * A .npy file (format version 1.0) of dtype `descr` (a type string, or a structured dtype's list as written)
+ * whose data is `body`: for an object dtype, the pickle
+ * np.save writes after the header.
+ */
+export function npyOf(descr: string, body: Uint8Array, shape = '(1,)'): Uint8Array {
+  const literal = descr.startsWith('[') ? descr : `'${descr}'`; // a structured dtype's list, or a type string
+  let header = `{'descr': ${literal}, 'fortran_order': False, 'shape': ${shape}, }`;
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
+  const length = Buffer.alloc(2);
+  length.writeUInt16LE(header.length);
+  return Buffer.concat([Buffer.from('\x93NUMPY\x01\x00', 'latin1'), length, Buffer.from(header), body]);
+}
+
+/** A Keras 3 config.json (Python's json.dumps of it) whose Sequential model holds `layers`. */
+export function kerasConfigJson(layers: string): Uint8Array {
+  return Buffer.from(`{"class_name": "Sequential", "config": {"name": "m", "layers": [${layers}]}}`);
 }
 
 /** A benign pickle of collections.OrderedDict(), protocol 2. */
