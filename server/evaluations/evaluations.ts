@@ -199,8 +199,8 @@ export class Evaluations {
         {
           retryLimit: 2,
           retryDelay: 5,
-          // pg-boss refuses an expiry of 24 h or more; a job that expires while its evaluation still runs is retried,
-          // and the retry leaves a row whose heartbeat is fresh alone.
+          // pg-boss refuses an expiry of 24 h or more; a job that expires while its evaluation still runs is
+          // retried, and the retry leaves a row whose heartbeat is fresh alone.
           expireInSeconds: Math.min(MAX_JOB_EXPIRY_S, Math.ceil(this.limits.timeoutMs / 1000) + 60),
         },
       );
