@@ -33,8 +33,8 @@ deny contains violation if {
 	lower(_decided) != lower(_evaluated)
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"the evidence is about model ", json.marshal(_evaluated), ", not the model decided, subject.model_sha256 ",
-			json.marshal(_decided),
+			"the evidence is about model ", result.quote(_evaluated), ", not the model decided, subject.model_sha256 ",
+			result.quote(_decided),
 		]),
 		"evidence_keys": ["subject.model_sha256"],
 	})

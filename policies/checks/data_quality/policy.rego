@@ -18,8 +18,8 @@ deny contains violation if {
 	rate > _limits.missing_rate_max
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"missing-value rate of ", key, " is ", json.marshal(rate),
-			", above the maximum ", json.marshal(_limits.missing_rate_max),
+			"missing-value rate of ", key, " is ", result.quote(rate),
+			", above the maximum ", result.quote(_limits.missing_rate_max),
 		]),
 		"evidence_keys": [key],
 	})
@@ -92,7 +92,7 @@ _rate(value) if {
 	value <= 1
 }
 
-_rate_problem(value) := concat("", ["is ", json.marshal(value), ", not a rate between 0 and 1"])
+_rate_problem(value) := concat("", ["is ", result.quote(value), ", not a rate between 0 and 1"])
 
 # METADATA
 # title: Enough rows per group in the training data
@@ -110,8 +110,8 @@ deny contains violation if {
 	not _at_least(object.get(stats, "count", null), _limits.min_group_count)
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			attribute, " group ", json.marshal(group), " has ", json.marshal(object.get(stats, "count", null)),
-			" rows, fewer than ", json.marshal(_limits.min_group_count),
+			attribute, " group ", result.quote(group), " has ", result.quote(object.get(stats, "count", null)),
+			" rows, fewer than ", result.quote(_limits.min_group_count),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "count"])],
 	})

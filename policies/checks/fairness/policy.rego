@@ -45,8 +45,8 @@ _impact_ratio contains violation if {
 	stats.impact_ratio < _limits.impact_ratio_min
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"impact ratio of ", attribute, " group ", json.marshal(group), " is ", json.marshal(stats.impact_ratio),
-			", below the minimum ", json.marshal(_limits.impact_ratio_min),
+			"impact ratio of ", attribute, " group ", result.quote(group), " is ", result.quote(stats.impact_ratio),
+			", below the minimum ", result.quote(_limits.impact_ratio_min),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "impact_ratio"])],
 	})
@@ -65,8 +65,8 @@ _parity_gap contains violation if {
 	report.demographic_parity_difference > _limits.demographic_parity_difference_max
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"demographic parity difference on ", attribute, " is ", json.marshal(report.demographic_parity_difference),
-			", above the maximum ", json.marshal(_limits.demographic_parity_difference_max),
+			"demographic parity difference on ", attribute, " is ", result.quote(report.demographic_parity_difference),
+			", above the maximum ", result.quote(_limits.demographic_parity_difference_max),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "demographic_parity_difference"])],
 	})
@@ -85,8 +85,8 @@ _odds_gap contains violation if {
 	report.equalized_odds_difference > _limits.equalized_odds_difference_max
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"equalized odds difference on ", attribute, " is ", json.marshal(report.equalized_odds_difference),
-			", above the maximum ", json.marshal(_limits.equalized_odds_difference_max),
+			"equalized odds difference on ", attribute, " is ", result.quote(report.equalized_odds_difference),
+			", above the maximum ", result.quote(_limits.equalized_odds_difference_max),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "equalized_odds_difference"])],
 	})
@@ -121,7 +121,7 @@ _evidence_problems contains {
 
 _evidence_problems contains {
 	"message": concat("", [
-		"fairness evidence on ", json.marshal(attribute), " cannot be judged: ",
+		"fairness evidence on ", result.quote(attribute), " cannot be judged: ",
 		concat("; ", sort(problems)),
 	]),
 	"evidence_keys": [concat(".", ["fairness", attribute])],
@@ -132,7 +132,7 @@ _evidence_problems contains {
 # An attribute the evaluator could not measure (one with more distinct values than it groups by, an ID column
 # read as a sensitive attribute) is left out of `fairness` and named in `skipped`: not judged is not fair.
 _evidence_problems contains {
-	"message": concat("", ["fairness evidence on ", json.marshal(attribute), " was not measured: ", _text(entry.reason)]),
+	"message": concat("", ["fairness evidence on ", result.quote(attribute), " was not measured: ", _text(entry.reason)]),
 	"evidence_keys": [concat(".", ["fairness", attribute])],
 } if {
 	some entry in input.evidence.skipped
@@ -147,7 +147,7 @@ _optional_metrics := {"bootstrap", "tpr_fpr_fnr_ppv_accuracy", "equalized_odds",
 
 _text(value) := value if is_string(value)
 
-_text(value) := json.marshal(value) if not is_string(value)
+_text(value) := result.quote(value) if not is_string(value)
 
 _reported if count(_attributes) > 0
 
@@ -206,13 +206,13 @@ _attribute_problems[attribute] contains "groups is not an object" if {
 	not is_object(object.get(report, "groups", null))
 }
 
-_attribute_problems[attribute] contains concat("", ["group ", json.marshal(group), " has no numeric count"]) if {
+_attribute_problems[attribute] contains concat("", ["group ", result.quote(group), " has no numeric count"]) if {
 	some [attribute, group, stats] in _group_entries
 	not is_number(_count(stats))
 }
 
 _attribute_problems[attribute] contains concat("", [
-	"group ", json.marshal(group), " is compared but has no numeric impact_ratio",
+	"group ", result.quote(group), " is compared but has no numeric impact_ratio",
 ]) if {
 	some [attribute, group, stats] in _group_entries
 	_compared(stats)
@@ -220,7 +220,7 @@ _attribute_problems[attribute] contains concat("", [
 }
 
 _attribute_problems[attribute] contains concat("", [
-	"no group of at least ", json.marshal(_limits.min_group_size), " rows with a numeric impact_ratio",
+	"no group of at least ", result.quote(_limits.min_group_size), " rows with a numeric impact_ratio",
 ]) if {
 	some attribute, report in _attributes
 	is_object(report)
@@ -275,7 +275,7 @@ _attribute_reported(pattern) if {
 	regex.match(concat("", ["(?i)", pattern]), attribute)
 }
 
-# Written as they are, not through json.marshal: Go's escapes "&" (\u0026), the Wasm runtime's does not.
+# Written as they are: the names go into a list, not a quoted value.
 _skipped_note(pattern) := concat("", ["; ", concat(", ", sort(names)), " named in skipped: not measured"]) if {
 	names := _skipped_attributes(pattern)
 	count(names) > 0
@@ -311,8 +311,8 @@ _small_groups contains violation if {
 	stats.count < _limits.min_group_size
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			attribute, " group ", json.marshal(group), " has ", json.marshal(stats.count),
-			" rows, fewer than ", json.marshal(_limits.min_group_size), "; left out of the impact-ratio comparison",
+			attribute, " group ", result.quote(group), " has ", result.quote(stats.count),
+			" rows, fewer than ", result.quote(_limits.min_group_size), "; left out of the impact-ratio comparison",
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "count"])],
 	})

@@ -28,8 +28,8 @@ deny contains violation if {
 	time.older_than_days(input.evidence.generated_at, input.event.now, _limits.max_age_days)
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"evidence generated ", json.marshal(time.age_days(input.evidence.generated_at, input.event.now)),
-			" days ago, more than the maximum of ", json.marshal(_limits.max_age_days),
+			"evidence generated ", result.quote(time.age_days(input.evidence.generated_at, input.event.now)),
+			" days ago, more than the maximum of ", result.quote(_limits.max_age_days),
 		]),
 		"evidence_keys": ["generated_at"],
 	})
@@ -49,8 +49,8 @@ deny contains violation if {
 	time.later_than(ts, input.event.now, _skew)
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			key, " is ", json.marshal(ts), ", after the decision clock (input.event.now)",
-			" by more than the allowed clock skew of ", json.marshal(_skew), " s",
+			key, " is ", result.quote(ts), ", after the decision clock (input.event.now)",
+			" by more than the allowed clock skew of ", result.quote(_skew), " s",
 		]),
 		"evidence_keys": [key],
 	})
@@ -133,8 +133,8 @@ _bias_audit_problems contains message if {
 	completed_at := input.evidence.bias_audit.completed_at
 	time.older_than_months(completed_at, input.event.now, _limits.bias_audit_max_age_months)
 	message := concat("", [
-		"bias audit completed ", json.marshal(time.age_days(completed_at, input.event.now)),
-		" days ago, more than the ", json.marshal(_limits.bias_audit_max_age_months), " months allowed",
+		"bias audit completed ", result.quote(time.age_days(completed_at, input.event.now)),
+		" days ago, more than the ", result.quote(_limits.bias_audit_max_age_months), " months allowed",
 	])
 }
 
@@ -143,7 +143,7 @@ _bias_audit_problems contains message if {
 	completed_at := input.evidence.bias_audit.completed_at
 	time.later_than(completed_at, input.event.now, _skew)
 	message := concat("", [
-		"bias audit dated ", json.marshal(completed_at), ", after the decision clock: no audit within the last ",
-		json.marshal(_limits.bias_audit_max_age_months), " months is shown",
+		"bias audit dated ", result.quote(completed_at), ", after the decision clock: no audit within the last ",
+		result.quote(_limits.bias_audit_max_age_months), " months is shown",
 	])
 }

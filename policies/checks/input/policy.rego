@@ -19,7 +19,7 @@ import data.arbiter.lib.time
 deny contains violation if {
 	not _region_known
 	violation := result.fail(rego.metadata.chain(), {
-		"message": concat("", ["no policy data for region ", json.marshal(input.event.region)]),
+		"message": concat("", ["no policy data for region ", result.quote(input.event.region)]),
 		"evidence_keys": [],
 	})
 }
@@ -35,7 +35,7 @@ deny contains violation if {
 deny contains violation if {
 	not _clock_valid
 	violation := result.fail(rego.metadata.chain(), {
-		"message": concat("", ["input.event.now is not an RFC 3339 timestamp: ", json.marshal(input.event.now)]),
+		"message": concat("", ["input.event.now is not an RFC 3339 timestamp: ", result.quote(input.event.now)]),
 		"evidence_keys": [],
 	})
 }

@@ -48,20 +48,20 @@ _valid(field) if {
 
 _valid("risk_tier") if _value("risk_tier") in _risk_tiers
 
-_problem(field) := concat("", ["model card lacks required field ", json.marshal(field)]) if {
+_problem(field) := concat("", ["model card lacks required field ", result.quote(field)]) if {
 	_value(field) == null
 }
 
 _problem(field) := concat("", [
-	"model card field ", json.marshal(field), " must be a non-blank string, not ", json.marshal(_value(field)),
+	"model card field ", result.quote(field), " must be a non-blank string, not ", result.quote(_value(field)),
 ]) if {
 	_value(field) != null
 	not _filled(field)
 }
 
 _problem("risk_tier") := concat("", [
-	"model card field \"risk_tier\" must be one of ", json.marshal(_risk_tiers), ", not ",
-	json.marshal(_value("risk_tier")),
+	"model card field \"risk_tier\" must be one of ", result.quote(_risk_tiers), ", not ",
+	result.quote(_value("risk_tier")),
 ]) if {
 	_filled("risk_tier")
 }

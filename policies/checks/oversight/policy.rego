@@ -17,7 +17,7 @@ obligations contains obligation if {
 	obligation := result.obligation(rego.metadata.chain(), {
 		"type": "human_review",
 		"risk_tier": tier,
-		"message": concat("", ["risk tier ", json.marshal(tier), " requires human review of the model's decisions"]),
+		"message": concat("", ["risk tier ", result.quote(tier), " requires human review of the model's decisions"]),
 	})
 }
 

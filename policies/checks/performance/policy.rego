@@ -47,12 +47,12 @@ _at_least(value, minimum) if {
 	value >= minimum
 }
 
-_message(name, minimum) := concat("", [name, " not reported; the minimum is ", json.marshal(minimum)]) if {
+_message(name, minimum) := concat("", [name, " not reported; the minimum is ", result.quote(minimum)]) if {
 	_metric(name) == null
 }
 
 _message(name, minimum) := concat("", [
-	name, " is ", json.marshal(_metric(name)), ", below the minimum ", json.marshal(minimum),
+	name, " is ", result.quote(_metric(name)), ", below the minimum ", result.quote(minimum),
 ]) if {
 	_metric(name) != null
 }

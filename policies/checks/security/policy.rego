@@ -68,7 +68,7 @@ _rated(finding) if {
 
 _details(i, finding) := {
 	"message": concat("", [
-		_severity(finding), " model-file finding ", json.marshal(_id(finding)), ": ", _message(finding),
+		_severity(finding), " model-file finding ", result.quote(_id(finding)), ": ", _message(finding),
 	]),
 	"evidence_keys": [concat(".", ["security", "findings", format_int(i, 10)])],
 }
@@ -84,4 +84,4 @@ _message(finding) := "" if not is_object(finding)
 
 _text(value) := value if is_string(value)
 
-_text(value) := json.marshal(value) if not is_string(value)
+_text(value) := result.quote(value) if not is_string(value)

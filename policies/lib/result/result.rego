@@ -46,3 +46,9 @@ obligation(chain, details) := object.union(
 ) if {
 	annotations := object.get(chain[0], "annotations", {})
 }
+
+# A value as JSON text for a message, the same in every runtime: Go's json.marshal (opa eval, opa test, OPA's
+# server) writes &, < and > as \u0026, \u003c and \u003e, the Wasm runtime's as they are, so that a message
+# naming the group "Black&Female" would differ between them. Go's escapes are written back as the characters.
+# (Text that itself reads \u0026 comes out as \& in both: a message, never a decision, and alike everywhere.)
+quote(value) := replace(replace(replace(json.marshal(value), "\\u0026", "&"), "\\u003c", "<"), "\\u003e", ">")

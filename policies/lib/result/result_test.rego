@@ -73,3 +73,11 @@ test_fail_waivable_true_or_other_values_leave_the_violation_unmarked if {
 		not "waivable" in object.keys(result.fail(chain, {"message": "m", "evidence_keys": []}))
 	}
 }
+
+test_quote_writes_a_string_as_json_with_its_ampersand_as_it_is if {
+	result.quote("Black&Female") == `"Black&Female"`
+	result.quote(["<a>", {"k": "x&y"}]) == `["<a>",{"k":"x&y"}]`
+	result.quote("\t\n") == `"\t\n"`
+	result.quote(0.79) == "0.79"
+	result.quote(null) == "null"
+}
