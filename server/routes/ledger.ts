@@ -1,7 +1,15 @@
+import type { FastifyRequest } from 'fastify';
 import { MAX_BUNDLE_ENTRIES, parseTilePath, type Ledger } from '../../ledger/index.ts';
 import type { WaiverStore } from '../../policies/index.ts';
 import type { Region } from '../../regions/index.ts';
-import { assertCoversRegion, assertInScope } from '../auth/index.ts';
+import {
+  assertCoversRegion,
+  assertInScope,
+  AuthError,
+  coversRegion,
+  isInScope,
+  type Identity,
+} from '../auth/index.ts';
 import { ServerError } from '../errors.ts';
 import { auditCitations } from '../ledger-entries.ts';
 import { callerOf, type Handlers } from './types.ts';
@@ -10,8 +18,32 @@ interface RegionParams {
   region: string;
 }
 
-/** Full tiles never change; partial tiles and checkpoints do. */
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+/**
+ * Full tiles never change; partial tiles and checkpoints do. `private`: they are served to authenticated
+ * callers only, and entry bundles hold decisions, so no shared cache may hand them to anybody else.
+ */
+const IMMUTABLE = 'private, max-age=31536000, immutable';
+
+/** The model an entry is about (a decision's, a waiver's, an attestation's subject's), if any. */
+function modelOf(entry: Record<string, unknown>): unknown {
+  const subject = entry.subject as { model?: unknown } | null | undefined;
+  return entry.model ?? subject?.model;
+}
+
+/**
+ * An identity limited to some models reads only the entries about one of them; entries about no model (policy
+ * activations, reports) speak for the whole region, as do bundles and entry tiles, which hold every entry.
+ */
+function assertMayRead(caller: Identity, region: string, entry: Record<string, unknown>): void {
+  if (coversRegion(caller, region)) return;
+  const model = modelOf(entry);
+  if (typeof model === 'string' && isInScope(caller, { region, model })) return;
+  throw new AuthError(
+    'FORBIDDEN',
+    `this identity may not read entry ${String(entry.type)} outside its models`,
+    `${caller.issuer}/${caller.subject} (${caller.role}) is limited to models ${caller.scope?.models?.join(', ') ?? ''}; the entry is about ${typeof model === 'string' ? model : 'no model'}`,
+  );
+}
 
 export function ledgerHandlers(
   ledger: Ledger,
@@ -19,9 +51,12 @@ export function ledgerHandlers(
   regions: ReadonlyMap<string, Region>,
   clock: () => Date,
 ): Handlers {
-  const regionOf = (params: unknown): string => {
-    const { region } = params as RegionParams;
+  // Every ledger route is about one region: a caller limited to other regions is refused before anything is
+  // read. Hashes, proofs and checkpoints reveal no decision, so a caller limited to some models gets those.
+  const regionOf = (request: FastifyRequest): string => {
+    const { region } = request.params as RegionParams;
     if (!regions.has(region)) throw new ServerError('NOT_FOUND', `no region ${region}`);
+    assertInScope(callerOf(request), { region });
     return region;
   };
   const reader = ledger.reader;
@@ -39,28 +74,32 @@ export function ledgerHandlers(
       })),
     }),
     getCheckpoint: async (request, reply) =>
-      reply.type('text/plain; charset=utf-8').send(await reader.checkpoint(regionOf(request.params))),
+      reply.type('text/plain; charset=utf-8').send(await reader.checkpoint(regionOf(request))),
     getTlogCheckpoint: async (request, reply) =>
       reply
         .type('text/plain; charset=utf-8')
         .header('cache-control', 'no-cache')
-        .send(await reader.checkpoint(regionOf(request.params))),
-    getLedgerKeys: async (request) => reader.keys(regionOf(request.params)),
+        .send(await reader.checkpoint(regionOf(request))),
+    getLedgerKeys: async (request) => reader.keys(regionOf(request)),
     getLedgerEntry: async (request) => {
       const { seq } = request.params as { seq: number };
-      return reader.entry(regionOf(request.params), seq);
+      const region = regionOf(request);
+      const record = await reader.entry(region, seq);
+      assertMayRead(callerOf(request), region, record.entry);
+      return record;
     },
     getInclusionProof: async (request) => {
       const { seq, size } = request.query as { seq: number; size: number };
-      return reader.inclusionProof(regionOf(request.params), seq, size);
+      return reader.inclusionProof(regionOf(request), seq, size);
     },
     getConsistencyProof: async (request) => {
       const { from, to } = request.query as { from: number; to: number };
-      return reader.consistencyProof(regionOf(request.params), from, to);
+      return reader.consistencyProof(regionOf(request), from, to);
     },
-    listAnchors: async (request) => ({ anchors: await reader.anchors(regionOf(request.params)) }),
+    listAnchors: async (request) => ({ anchors: await reader.anchors(regionOf(request)) }),
     getAuditBundle: async (request) => {
-      const region = regionOf(request.params);
+      const region = regionOf(request);
+      assertCoversRegion(callerOf(request), region);
       const query = request.query as { from?: number; to?: number; trusted_size?: number };
       const { size } = await reader.treeHead(region);
       const trustedSize = query.trusted_size;
@@ -79,7 +118,7 @@ export function ledgerHandlers(
       });
     },
     createAttestation: async (request, reply) => {
-      const region = regionOf(request.params);
+      const region = regionOf(request);
       const body = request.body as { statement: string; subject?: object; references?: string[] };
       const caller = callerOf(request);
       // An attestation about a model needs that model in the caller's scope; one about no model speaks for
@@ -110,10 +149,11 @@ export function ledgerHandlers(
         },
       },
       handler: async (request, reply) => {
-        const region = regionOf(request.params);
+        const region = regionOf(request);
         const rest = (request.params as { '*': string })['*'];
         const tile = parseTilePath(`tile/${rest}`);
         if (!tile) throw new ServerError('NOT_FOUND', `no tile ${rest}`);
+        if (tile.kind === 'entries') assertCoversRegion(callerOf(request), region);
         const bytes =
           tile.kind === 'entries'
             ? await reader.entryBundle(region, tile.index, tile.width)

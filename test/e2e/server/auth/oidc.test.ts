@@ -335,7 +335,7 @@ describe('OIDC access tokens from a real provider', () => {
       expect(untouched.waivers.find((w) => w.id === credit)?.status).toBe('requested');
     });
 
-    it('scoped identities see and act on their models and regions only: decisions, simulations, models, reports, attestations', async () => {
+    it('scoped identities see and act on their models and regions only: decisions, simulations, models, reports, attestations, the ledger', async () => {
       const send = (token: string, method: 'GET' | 'POST', url: string, payload?: object) =>
         service.app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
       const admin = (await service.tokens.create({ role: 'admin', createdBy: 'test' })).token;
@@ -415,6 +415,30 @@ describe('OIDC access tokens from a real provider', () => {
       expect((await send(fraudOfficer, 'POST', '/v1/ledger/eu/attestations', aboutFraud)).statusCode).toBe(
         201,
       );
+
+      // The ledger: a caller limited to some models reads the entries about them, and the checkpoints and
+      // proofs of its regions; not another model's entries, nor bundles or entry tiles, which hold every model's.
+      const seqOf = async (id: string) =>
+        (await send(admin, 'GET', `/v1/decisions/${id}`)).json<{ ledger: { seq: number } }>().ledger.seq;
+      const fraudEntry = await send(gate, 'GET', `/v1/ledger/eu/entries/${await seqOf(fraud)}`);
+      expect(fraudEntry.statusCode, fraudEntry.body).toBe(200);
+      expect(fraudEntry.json()).toMatchObject({
+        entry: { type: 'decision', subject: { model: 'fraud-scorer' } },
+      });
+      const creditEntry = await send(gate, 'GET', `/v1/ledger/eu/entries/${await seqOf(credit)}`);
+      expect(creditEntry.json()).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
+      expect(creditEntry.body).not.toContain('credit-scoring');
+      expect((await send(gate, 'GET', '/v1/ledger/eu/checkpoint')).statusCode).toBe(200);
+      for (const url of ['/v1/ledger/us/checkpoint', '/v1/ledger/us/keys', '/v1/ledger/us/anchors'])
+        expect((await send(gate, 'GET', url)).statusCode, url).toBe(403);
+      for (const token of [gate, fraudOfficer]) {
+        expect((await send(token, 'GET', '/v1/ledger/eu/tlog/tile/entries/000.p/1')).statusCode).toBe(403);
+        expect((await send(token, 'GET', '/v1/ledger/eu/bundle')).statusCode).toBe(403);
+      }
+      const tile = await send(officer, 'GET', '/v1/ledger/eu/tlog/tile/entries/000.p/1');
+      expect(tile.statusCode, tile.body).toBe(200);
+      expect(tile.headers['cache-control']).toBe('no-cache');
+      expect((await send(officer, 'GET', '/v1/ledger/eu/bundle')).statusCode).toBe(200);
     }, 120_000);
 
     it('a revoked local token → 401', async () => {
