@@ -11,6 +11,7 @@ export type FsckProblemKind =
   | 'entry_not_canonical'
   | 'entry_type'
   | 'tree_hash'
+  | 'hashes_past_checkpoint'
   | 'checkpoint_root'
   | 'checkpoint_signature';
 
@@ -58,6 +59,26 @@ export async function fsck(db: Kysely<LedgerTables>, region: string): Promise<Fs
   const report = (p: FsckProblem) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
+
+  // The scan below compares the hashes the checkpoints cover, and names each missing one. Hashes beyond them
+  // mean a newer checkpoint was removed: its entries would be integrated again onto indexes already taken, so
+  // the log could never sign another checkpoint.
+  const hashes = await db
+    .selectFrom('ledger_hash')
+    .select((eb) => [eb.fn.countAll<number | bigint | string>().as('count'), eb.fn.max('idx').as('max')])
+    .where('log_id', '=', log.id)
+    .executeTakeFirstOrThrow();
+  const covered = storedHashCount(integrated);
+  const hashCount = num(hashes.count);
+  const storedEnd = hashes.max === null ? 0 : num(hashes.max) + 1;
+  if (hashCount > covered || storedEnd > covered)
+    report({
+      kind: 'hashes_past_checkpoint',
+      seq: integrated,
+      detail:
+        `stored tree hashes extend past the newest checkpoint (size ${integrated}), which covers indexes ` +
+        `[0, ${covered}): ${hashCount} stored, up to index ${storedEnd - 1}; a checkpoint was removed`,
+    });
 
   let cp = 0;
   const range = CompactRange.empty();

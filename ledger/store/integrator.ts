@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Wallet } from 'ethers';
 import { LedgerError } from '../errors.ts';
-import { CompactRange, equalHashes, type StoredHash } from '../merkle/index.ts';
+import { CompactRange, equalHashes, storedHashCount, type StoredHash } from '../merkle/index.ts';
 import { formatCheckpoint, signCheckpointEip191, signNote, type NoteSigner } from '../note/index.ts';
 import { databaseHashReader } from './hash-reader.ts';
 import { lockLogForIntegration } from './locks.ts';
@@ -64,6 +64,20 @@ export async function integrateOnce(ctx: IntegrationContext): Promise<Integratio
       throw new LedgerError(
         'LEDGER_CORRUPT',
         `stored tree of size ${oldSize} no longer matches its checkpoint`,
+      );
+    // The previous checkpoint's hashes must be the last stored: hashes beyond them mean a newer checkpoint was
+    // removed, and storing these entries' hashes again would only fail on the primary key.
+    const { max } = await trx
+      .selectFrom('ledger_hash')
+      .select((eb) => eb.fn.max('idx').as('max'))
+      .where('log_id', '=', ctx.logId)
+      .executeTakeFirstOrThrow();
+    const storedEnd = max === null ? 0 : num(max) + 1;
+    if (storedEnd !== storedHashCount(oldSize))
+      throw new LedgerError(
+        'LEDGER_CORRUPT',
+        `stored tree hashes fill indexes [0, ${storedEnd}), the checkpoint of size ${oldSize} covers ` +
+          `[0, ${storedHashCount(oldSize)}): a newer checkpoint was removed`,
       );
     const added: StoredHash[] = [];
     entries.forEach((e, i) => {

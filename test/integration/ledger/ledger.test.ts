@@ -665,3 +665,48 @@ describe('fsck and the stored entry type', () => {
     });
   });
 });
+
+describe('a removed newest checkpoint', () => {
+  it('is named by fsck, and integration refuses to build on the checkpoint before it', async () => {
+    const errors: unknown[] = [];
+    const removed = await createLedger({
+      db,
+      logs: [{ region: 'removed', origin: 'arbiter.example/removed' }],
+      keys: TEST_KEYS,
+      onError: (err) => errors.push(err),
+    });
+    for (const round of [0, 1]) {
+      for (let n = 0; n < 10; n++) await removed.append('removed', { type: 'decision', round, n });
+      await removed.integrate('removed');
+    }
+    expect((await fsck(db, 'removed')).ok).toBe(true);
+    const { id } = await db
+      .selectFrom('ledger_log')
+      .select('id')
+      .where('region', '=', 'removed')
+      .executeTakeFirstOrThrow();
+    await tamper(db, sql`delete from ledger_checkpoint where log_id = ${id} and size = 20`);
+    // Every remaining checkpoint, entry and hash below size 10 is intact: only the hashes beyond tell.
+    expect(await fsck(db, 'removed')).toMatchObject({
+      ok: false,
+      checkpoints: 2,
+      firstBadSeq: 10,
+      problems: [
+        {
+          kind: 'hashes_past_checkpoint',
+          seq: 10,
+          detail: expect.stringContaining('a checkpoint was removed'),
+        },
+      ],
+    });
+    // Before the check, integrating entries 10..19 again failed on ledger_hash's primary key, every time.
+    for (const round of [2, 3]) {
+      const failed = await rejection(removed.integrate('removed'));
+      expect(failed.code, `round ${round}`).toBe('LEDGER_CORRUPT');
+      expect(failed.message).toContain('a newer checkpoint was removed');
+      await removed.append('removed', { type: 'decision', round });
+    }
+    await removed.stop();
+    expect(errors).toEqual([expect.objectContaining({ code: 'LEDGER_CORRUPT' })]);
+  });
+});
