@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  IDENTITY_PROVIDER_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
   LEDGER_PUSHBACK: 503,
   LEDGER_STOPPED: 503,
@@ -65,6 +66,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 /** Codes whose answer tells the client to come back later. */
 const RETRY_AFTER_SECONDS: Readonly<Record<string, number>> = {
   DATABASE_UNAVAILABLE: 5,
+  IDENTITY_PROVIDER_UNAVAILABLE: 5,
   LEDGER_PUSHBACK: 1,
   LEDGER_STOPPED: 5,
   POLICIES_UNAVAILABLE: 30,
@@ -142,6 +144,13 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
   // does: a 503 to retry, not a 401 that calls a good token bad, nor a 500.
   const unchecked = securityFailures(err).find((e) => !(e instanceof AuthError));
   if (unchecked !== undefined) return toHttpError(unchecked);
+  if (auth?.code === 'IDENTITY_PROVIDER_UNAVAILABLE')
+    return {
+      statusCode: 503,
+      code: auth.code,
+      message: auth.message,
+      retryAfter: RETRY_AFTER_SECONDS.IDENTITY_PROVIDER_UNAVAILABLE,
+    };
   if (auth) return { statusCode: 401, code: auth.code, message: auth.message };
 
   const fastifyError = err as FastifyError;
@@ -249,8 +258,8 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (body.statusCode === 500) {
     request.log.error({ err }, 'unhandled error');
   } else if (body.statusCode > 500) {
-    // The cause (the database's own error, say) is for the logs, not the client.
-    request.log.warn({ code: body.code, err }, 'request failed');
+    // The cause (the database's own error, the identity provider's) is for the logs, not the client.
+    request.log.warn({ code: body.code, reason: authFailure(err)?.reason, err }, 'request failed');
   } else if (body.statusCode === 401 || body.statusCode === 403) {
     const auth = authFailure(err);
     request.log.warn({ code: body.code, reason: auth?.reason ?? body.message }, 'request refused');

@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import * as client from 'openid-client';
 import { firstMatchingRule } from './claim-rules.ts';
 import { AuthError } from './errors.ts';
@@ -7,10 +14,26 @@ import type { IssuerSettings, OidcSettings } from './oidc-config.ts';
 
 interface Resolved {
   readonly config: client.Configuration;
-  readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  readonly jwks: JWTVerifyGetKey;
 }
 
 const refuse = (reason: string) => new AuthError('UNAUTHENTICATED', 'invalid token', reason);
+
+// An issuer that does not answer says nothing about the token: a 503 to retry, which the failure limiter does
+// not count, rather than a 401 that calls every caller's good token bad.
+const unavailable = (reason: string) =>
+  new AuthError(
+    'IDENTITY_PROVIDER_UNAVAILABLE',
+    'the identity provider is unavailable; retry shortly',
+    reason,
+  );
+
+/** What picking a key from the issuer's set fails with because of the token (its kid or alg), not the set. */
+const TOKEN_KEY_FAULTS = [
+  joseErrors.JWKSNoMatchingKey,
+  joseErrors.JWKSMultipleMatchingKeys,
+  joseErrors.JOSENotSupported,
+];
 
 /** One trusted issuer: discovered lazily (an IdP that is down at start-up does not stop Arbiter). */
 class TrustedIssuer {
@@ -25,7 +48,7 @@ class TrustedIssuer {
     this.resolving ??= this.discover().catch((err: unknown) => {
       // Forget the failure so that the next request tries again.
       this.resolving = undefined;
-      throw refuse(`issuer ${this.settings.issuer} unreachable: ${(err as Error).message}`);
+      throw unavailable(`issuer ${this.settings.issuer} unreachable: ${(err as Error).message}`);
     });
     return this.resolving;
   }
@@ -44,7 +67,16 @@ class TrustedIssuer {
     const jwksUri = config.serverMetadata().jwks_uri;
     if (!jwksUri) throw new Error('its discovery document has no jwks_uri');
     // The key set is cached; an unknown kid refetches it (at most once per cooldown), which picks up rotation.
-    const jwks = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: this.jwksCooldownMs });
+    const remote = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: this.jwksCooldownMs });
+    const jwks: JWTVerifyGetKey = async (header, token) => {
+      try {
+        return await remote(header, token);
+      } catch (err) {
+        // jwtVerify tries each of several matching keys itself: that error, like the token's, goes on as it is.
+        if (TOKEN_KEY_FAULTS.some((fault) => err instanceof fault)) throw err;
+        throw unavailable(`issuer ${issuer} key set unavailable: ${describeJoseError(err)}`);
+      }
+    };
     return { config, jwks };
   }
 }
@@ -96,6 +128,7 @@ export class OidcAuthenticator implements Authenticator {
       });
       return payload;
     } catch (err) {
+      if (err instanceof AuthError) throw err;
       throw refuse(`JWT from ${issuer} rejected: ${describeJoseError(err)}`);
     }
   }
@@ -105,14 +138,15 @@ export class OidcAuthenticator implements Authenticator {
     if (candidates.length === 0)
       throw refuse('not a local token, not a JWT, and no issuer introspects tokens');
     const reasons: string[] = [];
+    const unanswered: string[] = [];
     for (const trusted of candidates) {
       const { issuer } = trusted.settings;
-      const { config } = await trusted.resolve();
       let answer: client.IntrospectionResponse;
       try {
+        const { config } = await trusted.resolve();
         answer = await client.tokenIntrospection(config, token, { token_type_hint: 'access_token' });
       } catch (err) {
-        reasons.push(`${issuer}: introspection failed: ${(err as Error).message}`);
+        unanswered.push(`${issuer}: ${err instanceof AuthError ? err.reason : (err as Error).message}`);
         continue;
       }
       if (!answer.active) {
@@ -123,6 +157,9 @@ export class OidcAuthenticator implements Authenticator {
       if (problem) throw refuse(`opaque token from ${issuer} rejected: ${problem}`);
       return this.identify(trusted.settings, { ...answer, sub: answer.sub ?? answer.client_id });
     }
+    // An issuer that could not be asked may be the one that issued it.
+    if (unanswered.length > 0)
+      throw unavailable(`opaque token not checked: ${[...unanswered, ...reasons].join('; ')}`);
     throw refuse(`opaque token not accepted: ${reasons.join('; ')}`);
   }
 
