@@ -65,8 +65,11 @@ export interface ReportScheduler {
   stop(): Promise<void>;
 }
 
-// A schedule that fires more often than quarterly would otherwise enumerate without end after a long outage.
+// The periods one tick catches up after a long outage; the next tick goes on from the last one recorded.
 const MAX_CATCH_UP = 64;
+
+// nextRun excludes its reference instant; a firing at exactly `instant` (midnight as a period begins) counts.
+const firstFiringFrom = (cron: Cron, instant: Date) => cron.nextRun(new Date(instant.getTime() - 1));
 
 /**
  * Runs each region's report schedules exactly once per (region, template, period), across any number of
@@ -120,10 +123,14 @@ export function createReportScheduler(options: ReportSchedulerOptions): ReportSc
         .executeTakeFirst();
       const fires: Date[] = [];
       if (last?.last) {
-        let t = s.cron.nextRun(new Date(last.last));
+        // Every firing within one period reports on the same period, the one before: only the first firing of
+        // each period is enumerated, so a schedule that fires daily steps a quarter at a time, and the rest of
+        // the last run's own period (already recorded) is skipped.
+        const periodEnd = (t: Date) => periodContaining(t, s.region.timezone, s.periodLength).end;
+        let t = firstFiringFrom(s.cron, periodEnd(new Date(last.last)));
         while (t && t <= now && fires.length < MAX_CATCH_UP) {
           fires.push(t);
-          t = s.cron.nextRun(t);
+          t = firstFiringFrom(s.cron, periodEnd(t));
         }
       } else {
         // previousRuns excludes its reference instant; a firing at exactly `now` is due.
@@ -134,11 +141,7 @@ export function createReportScheduler(options: ReportSchedulerOptions): ReportSc
           periodContaining(t, s.region.timezone, s.periodLength),
           s.region.timezone,
         );
-        if (
-          !runs.some((r) => r.region === s.region.id && r.template === s.template && r.period === period.id)
-        ) {
-          runs.push({ region: s.region.id, template: s.template, period: period.id, scheduled_for: t });
-        }
+        runs.push({ region: s.region.id, template: s.template, period: period.id, scheduled_for: t });
       }
     }
     return runs;

@@ -146,6 +146,62 @@ describe('report scheduler', () => {
     expect((await s.tick()).generated.map((r) => r.period)).toEqual(['2026-Q4']);
   });
 
+  it('a schedule that fires daily reports each quarter once, at its first firing after the quarter ends', async () => {
+    const daily: SchedulerRegion = {
+      id: 'd-eu',
+      timezone: 'Europe/Brussels',
+      reports: [{ template: 'eu/ai-act-pmm-quarterly', schedule: '0 6 * * *' }],
+    };
+    const clock = manualClock('2026-04-01T10:00:00Z');
+    const done: [string, string][] = [];
+    const s = createReportScheduler({
+      db,
+      regions: [daily],
+      clock: clock.now,
+      generate: async (run) => void done.push([run.period, run.scheduled_for.toISOString()]),
+    });
+    // Ticking every day for 400 days: a quarter's later firings report on a quarter already recorded.
+    for (let day = 0; day < 400; day++) {
+      clock.set(new Date(Date.parse('2026-04-01T10:00:00Z') + day * 86_400_000).toISOString());
+      await s.tick();
+    }
+    expect(done).toEqual([
+      ['2026-Q1', '2026-04-01T04:00:00.000Z'], // 06:00 in Brussels (CEST)
+      ['2026-Q2', '2026-07-01T04:00:00.000Z'],
+      ['2026-Q3', '2026-10-01T04:00:00.000Z'],
+      ['2026-Q4', '2027-01-01T05:00:00.000Z'], // 06:00 CET
+      ['2027-Q1', '2027-04-01T04:00:00.000Z'],
+    ]);
+    expect(await s.dueRuns()).toEqual([]);
+
+    // Down from May 2027 to February 2029: each missed quarter is caught up once, oldest first, by this
+    // process or by a fresh one.
+    clock.set('2029-02-10T00:00:00Z');
+    const restarted = createReportScheduler({
+      db,
+      regions: [daily],
+      clock: clock.now,
+      generate: async (run) => void done.push([run.period, run.scheduled_for.toISOString()]),
+    });
+    expect((await restarted.tick()).generated.map((r) => r.period)).toEqual([
+      '2027-Q2',
+      '2027-Q3',
+      '2027-Q4',
+      '2028-Q1',
+      '2028-Q2',
+      '2028-Q3',
+      '2028-Q4',
+    ]);
+    expect((await s.tick()).generated).toEqual([]);
+    const rows = await db
+      .selectFrom('report_run')
+      .select(['period', 'status', 'attempts'])
+      .where('region', '=', 'd-eu')
+      .execute();
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.status === 'done' && r.attempts === 1)).toBe(true);
+  });
+
   it('renders an annual template once a year, for the year just ended on the region clock', async () => {
     const annual: SchedulerRegion = {
       id: 'y-nyc',
