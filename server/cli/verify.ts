@@ -128,7 +128,11 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--trusted-anchor-address <address>', 'the account that sends the anchor transactions')
     .option('--rpc <url>', 'EVM JSON-RPC endpoint: also check every anchor transaction on chain')
-    .option('--json', 'print the report as JSON')
+    .option(
+      '--json',
+      'print the report as one JSON document (with --report, its `pdf` holds the sha256 and the seq that ' +
+        'records it, or null)',
+    )
     .action(async (file: string | undefined, flags: Flags) => {
       if (!file && !flags.report) throw new CliFailure('give a bundle file, or --report FILE.pdf');
       const pdfSha256 = flags.report
@@ -142,7 +146,15 @@ export function registerVerifyCommand(program: Command): void {
         : undefined;
       const bundle = file ? await readBundle(file) : await bundleForReport(flags, pdfSha256!);
       if (!bundle) {
-        console.log(`${flags.report}: FAILED: the ledger records no report with sha256 ${pdfSha256}`);
+        if (flags.json)
+          console.log(
+            JSON.stringify(
+              { ok: false, pdf: { file: flags.report, sha256: pdfSha256, recordedSeq: null } },
+              null,
+              2,
+            ),
+          );
+        else console.log(`${flags.report}: FAILED: the ledger records no report with sha256 ${pdfSha256}`);
         process.exitCode = 1;
         return;
       }
@@ -166,30 +178,38 @@ export function registerVerifyCommand(program: Command): void {
         waivers: auditWaivers(entries, { fromStart: bundle.from === 0, cited }),
         policies: auditPolicies(entries, { fromStart: bundle.from === 0, cited }),
       };
-      let ok = report.ok && audits.waivers.failures.length === 0 && audits.policies.failures.length === 0;
-      if (flags.json) console.log(JSON.stringify({ ...report, ok, ...audits }, null, 2));
-      else
+      // Before anything is printed: the PDF's check decides `ok` as much as the bundle's, and --json prints one
+      // document. The bundle is untrusted input, and may be malformed even where the verifier has reported it.
+      const recorded =
+        pdfSha256 === undefined
+          ? undefined
+          : entries.find((e) => e?.entry?.type === 'report.generated' && e.entry.pdf_sha256 === pdfSha256);
+      const ok =
+        report.ok &&
+        audits.waivers.failures.length === 0 &&
+        audits.policies.failures.length === 0 &&
+        (pdfSha256 === undefined || recorded !== undefined);
+      if (flags.json) {
+        const pdf =
+          pdfSha256 === undefined
+            ? {}
+            : { pdf: { file: flags.report, sha256: pdfSha256, recordedSeq: recorded?.seq ?? null } };
+        console.log(JSON.stringify({ ...report, ok, ...audits, ...pdf }, null, 2));
+      } else {
         printReport(
           report,
           audits,
           file ?? `${bundle.origin} (from ${flags.server ?? process.env.ARBITER_SERVER})`,
-        );
-      if (pdfSha256) {
-        // The bundle is untrusted input, and may be malformed even where the verifier has reported it.
-        const recorded = (Array.isArray(bundle.entries) ? bundle.entries : []).find(
-          (e) => e?.entry?.type === 'report.generated' && e.entry.pdf_sha256 === pdfSha256,
         );
         if (recorded) {
           const { region, template, period } = recorded.entry as Record<string, string>;
           console.log(
             `${flags.report}: recorded at seq ${recorded.seq} as ${region} ${template} ${period} (sha256 ${pdfSha256})`,
           );
-        } else {
+        } else if (pdfSha256 !== undefined)
           console.log(
             `${flags.report}: FAILED: no report.generated entry in the bundle has sha256 ${pdfSha256}`,
           );
-          ok = false;
-        }
       }
       if (!ok) process.exitCode = 1;
     });

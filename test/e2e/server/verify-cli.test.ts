@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +77,54 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     expect(stdout).toContain('FAIL entry (seq 1)');
     expect(stdout).toContain('no report.generated entry');
     expect(code).toBe(1);
+  });
+
+  it('prints one JSON document with --json, whose ok says whether the ledger recorded the PDF', async () => {
+    const pdf = async (name: string, text: string) => {
+      const file = path.join(service.dataDir, name);
+      await writeFile(file, text);
+      return { file, sha256: createHash('sha256').update(text).digest('hex') };
+    };
+    const recordedPdf = await pdf('recorded.pdf', '%PDF-1.7\n% recorded\n');
+    const { seq } = await service.ledger.append('ca', {
+      type: 'report.generated',
+      region: 'ca',
+      template: 'ca/quarterly',
+      period: '2026-Q4',
+      pdf_sha256: recordedPdf.sha256,
+    });
+    const size = (await service.ledger.integrate('ca')).size;
+    const file = path.join(service.dataDir, 'ca-bundle.json');
+    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle('ca', 0, size)));
+    const keys = await service.ledger.reader.keys('ca');
+    const verify = (report: string) =>
+      runCli([
+        'verify',
+        file,
+        '--trusted-vkey',
+        keys.ed25519_vkey,
+        '--trusted-eip191-address',
+        keys.eip191_address,
+        '--json',
+        '--report',
+        report,
+      ]);
+    const recorded = await verify(recordedPdf.file);
+    expect(JSON.parse(recorded.stdout)).toMatchObject({
+      ok: true,
+      failures: [],
+      pdf: { file: recordedPdf.file, sha256: recordedPdf.sha256, recordedSeq: seq },
+    });
+    expect(recorded.code).toBe(0);
+    // An intact bundle that does not record this PDF: the verdict is the PDF's, not only the bundle's.
+    const other = await pdf('never-recorded.pdf', '%PDF-1.7\n% never recorded\n');
+    const unrecorded = await verify(other.file);
+    expect(JSON.parse(unrecorded.stdout)).toMatchObject({
+      ok: false,
+      failures: [],
+      pdf: { file: other.file, sha256: other.sha256, recordedSeq: null },
+    });
+    expect(unrecorded.code).toBe(1);
   });
 
   it('exits 1 on a tampered copy and names the entry', async () => {
