@@ -4,7 +4,6 @@ import { parsePeriod, type Period } from './period.ts';
 import type { TemplateInfo } from './templates.ts';
 import type {
   EvidenceRecord,
-  ExcludedGroup,
   FairnessAttribute,
   FairnessGroup,
   ImpactAssessment,
@@ -202,21 +201,17 @@ const LEFT_OUT = 'left out of the impact ratios';
 const LL144_LEFT_OUT = `under 2% of the data: ${LEFT_OUT} (§5-301(d))`;
 
 /**
- * The groups the policy gate leaves out of an attribute's impact-ratio comparison, each with why: those the
- * evidence left out of its impact ratios (the evaluator lists them in `excluded_groups`, with its reason) and
- * those under the region's min_group_size (FAIR-IMPACT-RATIO judges only groups that large).
+ * The groups the policy gate leaves out of an attribute's impact-ratio comparison, each with why: those under the
+ * region's min_group_size, and only those (FAIR-IMPACT-RATIO judges every group at least that large). The
+ * evidence's own `excluded_groups` do not count: the evaluator's spec may set a larger min_group_size than the
+ * region's, and the gate still judges the impact ratio the evidence gives such a group. Without a min_group_size
+ * (an input that carries no region policy data) every group is compared.
  */
 export function groupsLeftOut(fa: FairnessAttribute, minGroupSize: number | null): Map<string, string> {
   const out = new Map<string, string>();
-  for (const entry of fa.excluded_groups ?? []) {
-    const e: ExcludedGroup = typeof entry === 'string' ? { group: entry } : entry;
-    // The evaluator also lists groups left out of equalized odds only (for want of labels): those are compared.
-    if (Array.isArray(e.from) && !e.from.includes('impact_ratio')) continue;
-    out.set(e.group, e.reason ?? 'left out by the evidence');
-  }
   if (minGroupSize !== null)
     for (const [group, stats] of Object.entries(fa.groups))
-      if (!out.has(group) && stats.count < minGroupSize)
+      if (stats.count < minGroupSize)
         out.set(group, `count ${stats.count} is below min_group_size ${minGroupSize}`);
   return out;
 }

@@ -287,4 +287,24 @@ describe('assembleReportInput', () => {
     const input = await assemble(new Date('2027-01-15T00:00:00Z'));
     expect(input.trends.find((t) => t.period === '2026-Q2')?.min_impact_ratio).toBe(0.85);
   });
+
+  it('trends the ratio of a group the evidence left out under a larger min_group_size than the region’s', async () => {
+    // The evaluator's spec said 50; us-nyc says 30, and FAIR-IMPACT-RATIO judges the 40-person group's 0.5.
+    await recordDecision('dec-2026-winter', '2026-02-01T00:00:00Z', {
+      fairness: {
+        race: {
+          groups: {
+            White: { count: 400, selection_rate: 0.5, impact_ratio: 1 },
+            Black: { count: 400, selection_rate: 0.45, impact_ratio: 0.9 },
+            Asian: { count: 40, selection_rate: 0.25, impact_ratio: 0.5 },
+          },
+          excluded_groups: [
+            { group: 'Asian', reason: 'count 40 is below min_group_size 50', from: ['impact_ratio'] },
+          ],
+        },
+      },
+    });
+    const input = await assemble(new Date('2027-01-15T00:00:00Z'));
+    expect(input.trends.find((t) => t.period === '2026-Q1')?.min_impact_ratio).toBe(0.5);
+  });
 });

@@ -104,11 +104,38 @@ describe('attributeTable (the policy gate’s comparison)', () => {
       excluded_reason: 'count 4 is below min_group_size 30: left out of the impact ratios',
       impact_ratio: null,
     });
-    // With no min_group_size in the region's policy data, the evidence's own list is what leaves a group out.
+    // With no min_group_size in the region's policy data, no group is too small: the evidence's list is not it.
     expect(attributeTable('race', unlisted, { ...GATE, minGroupSize: null }).excluded_groups).toEqual([]);
-    expect(attributeTable('race', race, { ...GATE, minGroupSize: null }).excluded_groups).toEqual([
-      'Native Hawaiian or Pacific Islander',
+    expect(attributeTable('race', race, { ...GATE, minGroupSize: null }).excluded_groups).toEqual([]);
+  });
+
+  it('compares a group the evidence left out under a larger min_group_size than the region’s, as the gate does', () => {
+    // The evaluator's spec said 50; the region says 30. FAIR-IMPACT-RATIO judges the 40 Asian applicants' 0.5.
+    const t = attributeTable(
+      'race',
+      {
+        groups: {
+          White: { count: 400, selection_rate: 0.5, impact_ratio: 1 },
+          Black: { count: 400, selection_rate: 0.45, impact_ratio: 0.9 },
+          Asian: { count: 40, selection_rate: 0.25, impact_ratio: 0.5 },
+          Other: { count: 20, selection_rate: 0.6, impact_ratio: 1.2 },
+        },
+        excluded_groups: [
+          { group: 'Asian', reason: 'count 40 is below min_group_size 50', from: ['impact_ratio'] },
+          { group: 'Other', reason: 'count 20 is below min_group_size 50', from: ['impact_ratio'] },
+        ],
+        four_fifths: { reference_group: 'White' },
+      },
+      GATE,
+    );
+    expect(t.rows.map((r) => [r.group, r.impact_ratio, r.below, r.excluded_reason])).toEqual([
+      ['Asian', 0.5, true, null],
+      ['Black', 0.9, false, null],
+      ['Other', null, false, 'count 20 is below min_group_size 30: left out of the impact ratios'],
+      ['White', 1, false, null],
     ]);
+    expect(t.below_groups).toEqual(['Asian']);
+    expect(t.excluded_groups).toEqual(['Other']);
   });
 
   it('still compares a group the evidence left out of equalized odds only', () => {
