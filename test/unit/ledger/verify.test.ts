@@ -229,6 +229,38 @@ describe('verifyBundle on a bundle of a log built here', () => {
     );
   });
 
+  it("links a trusted checkpoint that is one of the bundle's own to the head through the bundle's proofs", async () => {
+    const bundle = await logBundle();
+    // The bundle has proofs 2 -> 5 -> 7 only, as exported without trusted_size.
+    for (const checkpoint of bundle.checkpoints)
+      expect(await messages(bundle, { ...pinned, trustedCheckpoint: checkpoint.note })).toEqual([]);
+    // A direct proof the bundle carries is still checked.
+    const wrong = await edited((b) =>
+      b.consistency_proofs.push({ from: 2, to: 7, proof: consistencyProofOf(leaves, 3).map(toHex) }),
+    );
+    const trusted = bundle.checkpoints[0]!.note;
+    expect(await messages(wrong, { ...pinned, trustedCheckpoint: trusted })).toEqual([
+      expect.stringMatching(/^trusted_checkpoint: /),
+    ]);
+    // The same size with another root, signed by the log's own key: the log showed two trees of size 5.
+    const forkRoot = rootOfRange([...leaves.slice(0, 4), hashLeaf(Buffer.from('{"type":"other"}'))]);
+    const fork = signNote(formatCheckpoint({ origin, size: 5, root: forkRoot }), [signer]);
+    expect(await messages(bundle, { ...pinned, trustedCheckpoint: fork })).toEqual([
+      "trusted_checkpoint: the bundle's checkpoint of size 5 has another root than the trusted one: the log forked",
+    ]);
+    // A size the bundle has no checkpoint of still needs the direct proof.
+    const between = signNote(formatCheckpoint({ origin, size: 3, root: rootOfRange(leaves.slice(0, 3)) }), [
+      signer,
+    ]);
+    expect(await messages(bundle, { ...pinned, trustedCheckpoint: between })).toEqual([
+      'trusted_checkpoint: no consistency proof from 3 to 7',
+    ]);
+    const proven = await edited((b) =>
+      b.consistency_proofs.push({ from: 3, to: 7, proof: consistencyProofOf(leaves, 3).map(toHex) }),
+    );
+    expect(await messages(proven, { ...pinned, trustedCheckpoint: between })).toEqual([]);
+  });
+
   it.each([
     ['an entry left out', (b: Mutable) => b.entries.splice(3, 1), /1 entries of \[0, 7\) are missing: seq 3/],
     ['no entries at all', (b: Mutable) => (b.entries = []), /7 entries of \[0, 7\) are missing/],
