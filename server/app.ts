@@ -184,7 +184,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     );
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  deps.authFailureLimit?.attach(app);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -231,9 +230,17 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     securityHandlers: {
       bearerAuth: async (request: FastifyRequest, _reply: unknown, roles: string[]) => {
         const header = request.headers.authorization;
-        const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-        if (!match) throw new AuthError('UNAUTHENTICATED', 'a bearer token is required', 'no bearer token');
-        const identity = await deps.authenticator.authenticate(match[1]!);
+        const required = () =>
+          new AuthError('UNAUTHENTICATED', 'a bearer token is required', 'no bearer token');
+        // A request without credentials guesses nothing: it is not counted against its address.
+        if (header === undefined) throw required();
+        const authenticate = async () => {
+          const match = /^Bearer\s+(\S+)$/i.exec(header);
+          if (!match) throw required();
+          return deps.authenticator.authenticate(match[1]!);
+        };
+        const limit = deps.authFailureLimit;
+        const identity = await (limit ? limit.attempt(request.ip, header, authenticate) : authenticate());
         if (roles.length > 0 && !roles.includes(identity.role)) {
           throw new AuthError(
             'FORBIDDEN',

@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   IDENTITY_PROVIDER_UNAVAILABLE: 503,
+  TOO_MANY_AUTH_FAILURES: 429,
   DATABASE_UNAVAILABLE: 503,
   LEDGER_PUSHBACK: 503,
   LEDGER_STOPPED: 503,
@@ -144,14 +145,15 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
   // does: a 503 to retry, not a 401 that calls a good token bad, nor a 500.
   const unchecked = securityFailures(err).find((e) => !(e instanceof AuthError));
   if (unchecked !== undefined) return toHttpError(unchecked);
-  if (auth?.code === 'IDENTITY_PROVIDER_UNAVAILABLE')
+  if (auth) {
+    const retryAfter = auth.retryAfterSeconds ?? RETRY_AFTER_SECONDS[auth.code];
     return {
-      statusCode: 503,
+      statusCode: STATUS_BY_CODE[auth.code]!,
       code: auth.code,
       message: auth.message,
-      retryAfter: RETRY_AFTER_SECONDS.IDENTITY_PROVIDER_UNAVAILABLE,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
     };
-  if (auth) return { statusCode: 401, code: auth.code, message: auth.message };
+  }
 
   const fastifyError = err as FastifyError;
   if (fastifyError.validation) {
@@ -260,7 +262,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   } else if (body.statusCode > 500) {
     // The cause (the database's own error, the identity provider's) is for the logs, not the client.
     request.log.warn({ code: body.code, reason: authFailure(err)?.reason, err }, 'request failed');
-  } else if (body.statusCode === 401 || body.statusCode === 403) {
+  } else if (body.statusCode === 401 || body.statusCode === 403 || body.statusCode === 429) {
     const auth = authFailure(err);
     request.log.warn({ code: body.code, reason: auth?.reason ?? body.message }, 'request refused');
   } else {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import { AuthError } from './errors.ts';
 
 export interface FailureLimitOptions {
   /** Failed authentications a client may have within the window; 0 turns the limit off. */
@@ -11,11 +11,13 @@ export interface FailureLimitOptions {
 
 /**
  * Slows down credential guessing: a client (by IP address) whose requests failed authentication `maxFailures`
- * times within the sliding window gets 429 with Retry-After on every request that carries credentials, until
- * its oldest failure leaves the window. Kept in process: each replica counts on its own.
+ * times within the sliding window gets 429 with Retry-After on every authenticated route it calls with
+ * credentials, until its oldest failure leaves the window. Kept in process: each replica counts on its own.
  */
 export class AuthFailureLimiter {
   private readonly failures = new Map<string, number[]>();
+  /** Per client, the distinct credentials being checked now, each with how many requests carry it. */
+  private readonly checking = new Map<string, Map<string, number>>();
   private readonly maxClients: number;
   private readonly clock: () => Date;
 
@@ -27,13 +29,51 @@ export class AuthFailureLimiter {
     this.clock = options.clock ?? (() => new Date());
   }
 
-  /** Seconds until the client may try again; 0 when it is not blocked. */
-  blockedFor(client: string): number {
+  /**
+   * Seconds until the client may try again; 0 when it is not blocked. `checking` credentials still being
+   * checked count as failures to come; a block that only they make lasts as long as they do, moments.
+   */
+  blockedFor(client: string, checking = 0): number {
     if (this.options.maxFailures === 0) return 0;
     const recent = this.recent(client);
-    if (recent.length < this.options.maxFailures) return 0;
+    if (recent.length + checking < this.options.maxFailures) return 0;
+    if (recent.length < this.options.maxFailures) return 1;
     const until = recent[recent.length - this.options.maxFailures]! + this.options.windowMs;
     return Math.max(1, Math.ceil((until - this.clock().getTime()) / 1000));
+  }
+
+  /**
+   * Checks one credential of the client's with `authenticate`, counting a refusal (UNAUTHENTICATED) as a
+   * failure. Counted only once refused, a burst of guesses sent at once would all be checked before the first
+   * failure counted; so each distinct credential still being checked counts against the limit as well. The
+   * same credential on several requests at once (a client's parallel calls) counts once.
+   * Throws AuthError TOO_MANY_AUTH_FAILURES, without calling `authenticate`, when the client is blocked.
+   */
+  async attempt<T>(client: string, credential: string, authenticate: () => Promise<T>): Promise<T> {
+    if (this.options.maxFailures === 0) return authenticate();
+    const checking = this.checking.get(client) ?? new Map<string, number>();
+    const seconds = this.blockedFor(client, checking.size - (checking.has(credential) ? 1 : 0));
+    if (seconds > 0) {
+      throw new AuthError(
+        'TOO_MANY_AUTH_FAILURES',
+        `too many failed authentications; retry in ${seconds} s`,
+        `${client} reached ${this.options.maxFailures} failed or unsettled authentications`,
+        seconds,
+      );
+    }
+    checking.set(credential, (checking.get(credential) ?? 0) + 1);
+    this.checking.set(client, checking);
+    try {
+      return await authenticate();
+    } catch (err) {
+      if (err instanceof AuthError && err.code === 'UNAUTHENTICATED') this.recordFailure(client);
+      throw err;
+    } finally {
+      const carriers = checking.get(credential)! - 1;
+      if (carriers > 0) checking.set(credential, carriers);
+      else checking.delete(credential);
+      if (checking.size === 0) this.checking.delete(client);
+    }
   }
 
   recordFailure(client: string): void {
@@ -52,36 +92,5 @@ export class AuthFailureLimiter {
     const list = (this.failures.get(client) ?? []).filter((t) => t > since);
     if (list.length === 0) this.failures.delete(client);
     return list;
-  }
-
-  /** Adds the hooks to the app. Call before routes are registered, so that every route gets them. */
-  attach(app: FastifyInstance): void {
-    if (this.options.maxFailures === 0) return;
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.headers.authorization === undefined) return;
-      const seconds = this.blockedFor(request.ip);
-      if (seconds === 0) return;
-      request.log.warn(
-        {
-          code: 'TOO_MANY_AUTH_FAILURES',
-          reason: `${request.ip} failed authentication ${this.options.maxFailures} times`,
-        },
-        'request refused',
-      );
-      await reply
-        .status(429)
-        .header('retry-after', String(seconds))
-        .send({
-          statusCode: 429,
-          code: 'TOO_MANY_AUTH_FAILURES',
-          message: `too many failed authentications; retry in ${seconds} s`,
-        });
-    });
-    // Only a credential that failed counts: a request without one (a probe, a misconfigured client behind the
-    // same address) guesses nothing, and counting it would lock out that address's real clients.
-    app.addHook('onResponse', async (request, reply) => {
-      if (reply.statusCode === 401 && request.headers.authorization !== undefined)
-        this.recordFailure(request.ip);
-    });
   }
 }

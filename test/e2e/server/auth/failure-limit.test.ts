@@ -27,6 +27,36 @@ describe('repeated authentication failures', () => {
     expect((await get(service.adminToken, '192.0.2.8')).statusCode).toBe(200);
   });
 
+  it('refuses a burst of guesses sent at once past the limit, before checking them', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => get(`arb_burst${String(i).padStart(48, '0')}`, '192.0.2.30')),
+    );
+    const statuses = burst.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(35);
+    expect((await get(service.adminToken, '192.0.2.30')).statusCode).toBe(429);
+  });
+
+  it('lets a client’s parallel requests with one good token through, however many', async () => {
+    const parallel = await Promise.all(
+      Array.from({ length: 30 }, () => get(service.adminToken, '192.0.2.31')),
+    );
+    expect(parallel.map((r) => r.statusCode)).toEqual(Array(30).fill(200));
+  });
+
+  it('answers the routes that need no credentials whatever the client’s failures', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(`arb_guess${i}`, '192.0.2.32')).statusCode).toBe(401);
+    expect((await get(service.adminToken, '192.0.2.32')).statusCode).toBe(429);
+    for (const url of ['/healthz', '/v1/version']) {
+      const r = await service.app.inject({
+        url,
+        headers: { authorization: 'Bearer arb_anything' },
+        remoteAddress: '192.0.2.32',
+      });
+      expect(r.statusCode, url).toBe(200);
+    }
+  });
+
   it('counts credentials that failed, not requests that carried none', async () => {
     for (let i = 0; i < 8; i++)
       expect((await service.app.inject({ url: '/v1/tokens', remoteAddress: '192.0.2.10' })).statusCode).toBe(
