@@ -40,6 +40,27 @@ const isRaceBySex = (attribute: string): boolean => {
   );
 };
 
+/** The values of an intersection's group name, as the evaluator joins them: '&' between, '\\' escaping either. */
+function intersectionValues(group: string): string[] {
+  const values = [''];
+  for (let i = 0; i < group.length; i++) {
+    const c = group[i]!;
+    if (c === '\\' && i + 1 < group.length) values[values.length - 1] += group[++i];
+    else if (c === '&') values.push('');
+    else values[values.length - 1] += c;
+  }
+  return values;
+}
+
+/**
+ * Whether a group of `attribute` is an unknown category (§5-301: counted, never rated): a value such as
+ * "Unknown" that the data holds for people who did not say, or, in an intersection, a group with such a value.
+ */
+const isUnknownOf =
+  (attribute: string) =>
+  (group: string): boolean =>
+    (attribute.includes('&') ? intersectionValues(group) : [group]).some((v) => UNKNOWN_GROUP.test(v));
+
 /** Every field of a model's documentation, in the order the templates present them. */
 export const DOC_FIELDS: readonly (keyof ModelDocumentation)[] = [
   'organisation',
@@ -228,7 +249,12 @@ function groupRow(
     impact_ratio: number | null;
     excluded_reason: string | null;
   },
-  reference: { rate: number | null; threshold: number },
+  reference: {
+    rate: number | null;
+    threshold: number;
+    /** Whether the evidence's z-tests are against this reference, so that the row may print them. */
+    tested: boolean;
+  },
 ): GroupRow {
   const { group, count, rate, impact_ratio } = figures;
   const selected = kind === 'selection' && rate !== null ? Math.round(count * rate) : null;
@@ -242,8 +268,8 @@ function groupRow(
       : below
         ? Math.max(0, needed - selected)
         : 0;
-  // The evidence's z-test compares selection rates: a scoring table has none.
-  const test = kind === 'selection' ? fa.four_fifths?.groups?.[group] : undefined;
+  // The evidence's z-test compares selection rates (a scoring table has none) with its reference group's.
+  const test = kind === 'selection' && reference.tested ? fa.four_fifths?.groups?.[group] : undefined;
   return {
     ...figures,
     selected,
@@ -271,11 +297,12 @@ function highestRate(groups: readonly string[], rateOf: (g: string) => number | 
  * Rates and impact ratios of one sensitive attribute, under the rule in force. Unknown categories are counted
  * apart and never compared.
  * - LL144 (`smallShare` > 0): the evaluator's `ll144` block is printed as it is, since the report must show what
- *   the evidence shows. Without one the ratios are computed from the rates, leaving out categories under
- *   `smallShare` of everyone assessed (unknowns included, as §5-301 counts them).
+ *   the evidence shows, but for its unknown categories. Without one the ratios are computed from the rates,
+ *   leaving out categories under `smallShare` of everyone assessed (unknowns included, as §5-301 counts them).
  * - Otherwise the policy gate's: the groups it does not compare (`groupsLeftOut`) are shown as left out, and the
  *   impact ratios and reference group are the evidence's, which the gate judged, so that the report agrees with
- *   the decision. Only evidence without impact ratios has them computed here, against the highest compared rate.
+ *   the decision. Evidence without impact ratios, or whose reference group the report does not compare, has them
+ *   computed here, against the highest compared rate.
  */
 export function attributeTable(
   attribute: string,
@@ -284,11 +311,12 @@ export function attributeTable(
 ): AttributeTable {
   if (rule.smallShare > 0 && fa.ll144) return ll144Table(attribute, fa, fa.ll144, rule.threshold);
   const names = Object.keys(fa.groups).sort();
-  const known = names.filter((g) => !UNKNOWN_GROUP.test(g));
-  const unknownInGroups = names
-    .filter((g) => UNKNOWN_GROUP.test(g))
-    .reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
-  const unknown_count = fa.unknown_count ?? fa.missing ?? unknownInGroups;
+  const isUnknown = isUnknownOf(attribute);
+  const known = names.filter((g) => !isUnknown(g));
+  const unknownInGroups = names.filter(isUnknown).reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
+  // The evaluator counts rows without a value as `missing` (always written, 0 if none) and rates a value such as
+  // "Unknown" as a group of its own: both are the unknown category.
+  const unknown_count = fa.unknown_count ?? (fa.missing ?? 0) + unknownInGroups;
   const total = known.reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
   const assessed = total + unknown_count;
   const rate_kind = names.some((g) => fa.groups[g]?.selection_rate !== undefined) ? 'selection' : 'scoring';
@@ -300,15 +328,15 @@ export function attributeTable(
       ? new Map(known.filter((g) => (shareOf(g) ?? 1) < rule.smallShare).map((g) => [g, LL144_LEFT_OUT]))
       : new Map([...groupsLeftOut(fa, rule.minGroupSize)].map(([g, why]) => [g, `${why}: ${LEFT_OUT}`]));
   const compared = known.filter((g) => !leftOut.has(g) && rateOf(g) !== null);
+  const named = fa.four_fifths?.reference_group;
+  // The evidence's ratios are against its reference group: against one the report does not compare (an unknown
+  // category, a group under min_group_size) they are not this table's, and are computed from the rates instead.
   const fromEvidence =
     rule.smallShare === 0 &&
     compared.length > 0 &&
-    compared.every((g) => num(fa.groups[g]?.impact_ratio) !== null);
-  const named = fa.four_fifths?.reference_group;
-  const reference =
-    fromEvidence && typeof named === 'string' && compared.includes(named)
-      ? named
-      : highestRate(compared, rateOf);
+    compared.every((g) => num(fa.groups[g]?.impact_ratio) !== null) &&
+    (typeof named !== 'string' || compared.includes(named));
+  const reference = fromEvidence && typeof named === 'string' ? named : highestRate(compared, rateOf);
   const refRate = reference === null ? null : rateOf(reference);
   const rows = known.map((g) => {
     const rate = rateOf(g);
@@ -325,7 +353,7 @@ export function attributeTable(
       fa,
       rate_kind,
       { group: g, count: fa.groups[g]!.count, share: shareOf(g), rate, impact_ratio, excluded_reason },
-      { rate: refRate, threshold: rule.threshold },
+      { rate: refRate, threshold: rule.threshold, tested: reference !== null && reference === named },
     );
   });
   return {
@@ -367,20 +395,33 @@ function ll144RatesTable(
   const selection = kind === 'selection';
   const categories = (selection ? ll144.selection : ll144.scoring) ?? ll144.selection;
   const rateOf = (g: string) => num(selection ? categories[g]?.selection_rate : categories[g]?.scoring_rate);
-  const names = Object.keys(categories).sort();
+  const all = Object.keys(categories).sort();
+  const isUnknown = isUnknownOf(attribute);
+  const names = all.filter((g) => !isUnknown(g));
   const excludedNames = new Set(selection ? ll144.excluded_under_2pct : []);
   const isExcluded = (g: string) => categories[g]!.excluded_under_2pct || excludedNames.has(g);
   // Scored and decided individuals may differ (a row scored but not decided): each table has its own total.
   const total = selection ? ll144.total : (ll144.scoring_total ?? ll144.total);
-  const unknown = selection ? ll144.unknown_count : (ll144.scoring_unknown_count ?? ll144.unknown_count);
-  // The evaluator's reference is the most-selected category that counts, i.e. the one whose ratio is 1.
+  // The evaluator counts rows without a value as unknown, and rates a value such as "Unknown" as a category.
+  const unknown =
+    (selection ? ll144.unknown_count : (ll144.scoring_unknown_count ?? ll144.unknown_count)) +
+    all.filter(isUnknown).reduce((n, g) => n + categories[g]!.count, 0);
+  // The evaluator's reference is the most-selected category that counts, i.e. the one whose ratio is 1; where that
+  // is an unknown category, which §5-301 keeps out of the ratios, they are computed against the known ones'.
   const reference = highestRate(
     names.filter((g) => !isExcluded(g)),
     rateOf,
   );
+  const fromEvidence =
+    highestRate(
+      all.filter((g) => !isExcluded(g)),
+      rateOf,
+    ) === reference;
   const refRate = reference === null ? null : rateOf(reference);
   const rows = names.map((g) => {
     const c = categories[g]!;
+    const rate = rateOf(g);
+    const excluded = isExcluded(g);
     return groupRow(
       fa,
       kind,
@@ -388,11 +429,15 @@ function ll144RatesTable(
         group: g,
         count: c.count,
         share: total > 0 ? c.count / total : null,
-        rate: rateOf(g),
-        impact_ratio: num(c.impact_ratio),
-        excluded_reason: isExcluded(g) ? LL144_LEFT_OUT : null,
+        rate,
+        impact_ratio: fromEvidence
+          ? num(c.impact_ratio)
+          : excluded || rate === null || !refRate
+            ? null
+            : rate / refRate,
+        excluded_reason: excluded ? LL144_LEFT_OUT : null,
       },
-      { rate: refRate, threshold },
+      { rate: refRate, threshold, tested: reference === fa.four_fifths?.reference_group },
     );
   });
   return {
@@ -403,7 +448,7 @@ function ll144RatesTable(
     unknown_count: unknown,
     reference_group: reference,
     rows,
-    ratios_from_evidence: true,
+    ratios_from_evidence: fromEvidence,
     alpha: selection ? num(fa.four_fifths?.alpha) : null,
     excluded_groups: rows.filter((r) => r.excluded).map((r) => r.group),
     below_groups: rows.filter((r) => r.below).map((r) => r.group),

@@ -113,3 +113,77 @@ describe('LL144 report from the evaluator’s evidence', () => {
     expect(vm.flagged.map((f) => [f.attribute, f.group])).toContainEqual(['race', 'Black']);
   });
 });
+
+describe('a category the data names "Unknown" (§5-301: counted, not rated)', () => {
+  // The usual HR export: applicants who did not disclose their sex are "Unknown", and the most selected.
+  const UNKNOWN_BLOCKS: readonly [sex: string, rows: number, selected: number][] = [
+    ['Male', 300, 150],
+    ['Female', 300, 120],
+    ['Unknown', 100, 60],
+  ];
+  let unknownDir: string;
+  let unknownEvidence: EvidenceDocument;
+
+  beforeAll(async () => {
+    unknownDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-report-unknown-'));
+    const lines = ['sex,race,label,pred'];
+    for (const [sex, rows, selected] of UNKNOWN_BLOCKS)
+      for (let i = 0; i < rows; i++) lines.push(`${sex},White,${i % 2},${i < selected ? 1 : 0}`);
+    const data = path.join(unknownDir, 'applicants.csv');
+    await writeFile(data, `${lines.join('\n')}\n`);
+    unknownEvidence = JSON.parse((await evaluate({ data, spec: SPEC })).json) as EvidenceDocument;
+  });
+  afterAll(async () => {
+    if (unknownDir) await rm(unknownDir, { recursive: true, force: true });
+  });
+
+  const tablesOf = (template: string) => {
+    const t = findTemplate(template)!;
+    const input = makeReportInput({ template: t.id, models: 1, decisions: 0 });
+    const vm = buildViewModel(
+      { ...input, evidence: [{ ...input.evidence[0]!, document: unknownEvidence }] },
+      t,
+    );
+    return vm.models[0]!;
+  };
+
+  it('LL144: counts it as unknown and takes the impact ratios against the most selected known category', () => {
+    // The evaluator rates "Unknown" as a category, the most selected (60%): its ratios are against it.
+    expect(unknownEvidence.fairness!['sex']!.ll144!.selection['Unknown']?.impact_ratio).toBe(1);
+    const { ll144 } = tablesOf('us-nyc/ll144-bias-audit');
+    expect(ll144.sex).toMatchObject({
+      reference_group: 'Male',
+      unknown_count: 100,
+      total: 600,
+      ratios_from_evidence: false,
+      below_groups: [],
+    });
+    expect(ll144.sex?.rows.map((r) => [r.group, r.count, r.share, r.rate, r.impact_ratio])).toEqual([
+      ['Female', 300, 300 / 700, 0.4, 0.8],
+      ['Male', 300, 300 / 700, 0.5, 1],
+    ]);
+    // In race × sex, "White&Unknown" is as unknown as "Unknown".
+    expect(ll144.intersectional).toMatchObject({ reference_group: 'White&Male', unknown_count: 100 });
+    expect(ll144.intersectional?.rows.map((r) => [r.group, r.impact_ratio])).toEqual([
+      ['White&Female', 0.8],
+      ['White&Male', 1],
+    ]);
+  });
+
+  it('US adverse impact: counts it as unknown, and does not print ratios or z-tests against it', () => {
+    const block = unknownEvidence.fairness!['sex']!;
+    expect([block.missing, block.four_fifths?.reference_group]).toEqual([0, 'Unknown']);
+    const model = tablesOf('us/adverse-impact-quarterly');
+    const sex = model.fairness.find((t) => t.attribute === 'sex')!;
+    expect(sex).toMatchObject({
+      reference_group: 'Male',
+      unknown_count: 100,
+      total: 600,
+      ratios_from_evidence: false,
+    });
+    expect(sex.rows.map((r) => [r.group, r.impact_ratio, r.below, r.z, r.significant])).toEqual([
+      ['Female', 0.8, false, null, null],
+      ['Male', 1, false, null, null],
+    ]);
+  });
+});
