@@ -1,5 +1,5 @@
 import { inSequence, isObject, type EntryAudit, type RecordedEntry } from '../entry-audit.ts';
-import { WAIVER_APPROVER_ROLE } from './waiver-store.ts';
+import { mayBeSamePerson, WAIVER_APPROVER_ROLE } from './waiver-store.ts';
 
 interface WaiverHistory {
   rule?: unknown;
@@ -77,7 +77,7 @@ export function auditWaivers(
       const by = subjectOf(entry.actor);
       if (type === 'waiver.requested') history.requestedBy = String(by);
       else if (type === 'waiver.approved') {
-        if (history.requestedBy !== undefined && by === history.requestedBy)
+        if (history.requestedBy !== undefined && mayBeSamePerson(String(by), history.requestedBy))
           fail(`waiver ${id} was approved by ${String(by)}, who requested it (four eyes)`);
         const role = isObject(entry.actor) ? String(entry.actor.role) : 'no one';
         if (role !== WAIVER_APPROVER_ROLE)

@@ -106,6 +106,16 @@ const scopeKey = (model: string, region: string) => JSON.stringify([model, regio
 /** Only compliance officers approve or reject; the requester never approves their own (four-eyes). */
 export const WAIVER_APPROVER_ROLE = 'compliance_officer';
 
+/**
+ * Whether two subjects may be one person, for four-eyes. A subject claim an operator maps from a name or an
+ * e-mail address (`subject_claim`) can differ in case, width or surrounding spaces for the same person, so
+ * they are compared folded; two people whose subjects differ only so are refused, never one person let through.
+ */
+export function mayBeSamePerson(a: string, b: string): boolean {
+  const fold = (subject: string) => subject.normalize('NFKC').trim().toLowerCase();
+  return fold(a) === fold(b);
+}
+
 /** A waiver is an exception for a while, not a standing rule change: at most this long from its request. */
 export const MAX_WAIVER_DAYS = 366;
 
@@ -399,7 +409,7 @@ export class WaiverStore {
         `only a ${WAIVER_APPROVER_ROLE} may approve or reject a waiver`,
       );
     }
-    if (actor.subject === current.requested_by) {
+    if (mayBeSamePerson(actor.subject, current.requested_by)) {
       throw new PolicyError(
         'WAIVER_FOUR_EYES',
         `${actor.subject} requested waiver ${id} and cannot also decide it`,

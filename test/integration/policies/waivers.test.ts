@@ -114,6 +114,11 @@ describe('WaiverStore', () => {
   it('enforces four eyes: the requester cannot approve, and only compliance officers decide', async () => {
     const { waiver } = await request({ rule: 'PERF-ACCURACY-MIN' });
     await expect(store.approve(waiver.id, alice)).rejects.toMatchObject({ code: 'WAIVER_FOUR_EYES' });
+    // The same subject written otherwise (a claim mapped from a name or an e-mail address) is the same person.
+    for (const subject of ['Alice', 'alice ', 'ＡＬＩＣＥ'])
+      await expect(store.approve(waiver.id, { ...alice, subject })).rejects.toMatchObject({
+        code: 'WAIVER_FOUR_EYES',
+      });
     await expect(store.approve(waiver.id, ci)).rejects.toMatchObject({ code: 'WAIVER_FOUR_EYES' });
     const rejected = await store.reject(waiver.id, bob, 'fix the model instead');
     expect(rejected.entry).toMatchObject({ type: 'waiver.rejected', note: 'fix the model instead' });

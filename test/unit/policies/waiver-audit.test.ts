@@ -166,6 +166,17 @@ describe('auditWaivers', () => {
       auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), { fromStart: false, cited: selfApproved })
         .failures,
     ).toEqual([{ seq: 4, message: 'waiver w-1 was approved by alice, who requested it (four eyes)' }]);
+    const approvedByAliasCase = log(
+      3,
+      waiver('waiver.requested', alice),
+      waiver('waiver.approved', { ...alice, subject: ' Alice' }),
+    );
+    expect(
+      auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), {
+        fromStart: false,
+        cited: approvedByAliasCase,
+      }).failures,
+    ).toEqual([{ seq: 4, message: 'waiver w-1 was approved by  Alice, who requested it (four eyes)' }]);
     // A request cited without its approval: the waiver was never approved, as far as the bundle shows.
     expect(
       auditWaivers(log(40, decision('2026-11-24T00:00:00.000Z')), {
