@@ -3,6 +3,7 @@ import { ReportError } from './errors.ts';
 import { parsePeriod, type Period } from './period.ts';
 import type { TemplateInfo } from './templates.ts';
 import type {
+  EvidenceDocument,
   EvidenceRecord,
   FairnessAttribute,
   FairnessGroup,
@@ -485,6 +486,44 @@ export function aiaLevel(a: ImpactAssessment): {
   };
 }
 
+const SKIPPED_DRIFT = 'drift.features.';
+
+/**
+ * One row per feature the drift evidence reports or `skipped` says was not measured (one with more distinct values
+ * than the evaluator counts). DRIFT-PSI denies a feature without a numeric PSI (the evaluator writes null when a
+ * sample is empty) and a skipped one as it denies one above `psi_max`: not shown to be stable, so each is an alert,
+ * with why it was not measured.
+ */
+function driftRows(document: EvidenceDocument | undefined, psiMax: number | null) {
+  const features = document?.drift?.features ?? {};
+  // `skipped` is the evaluator's list of metrics it could not compute; only its drift features concern this table.
+  const skipped = (document as { readonly skipped?: unknown } | undefined)?.skipped;
+  const notMeasured = new Map<string, string>();
+  for (const entry of Array.isArray(skipped) ? (skipped as unknown[]) : []) {
+    const { metric, reason } = (entry ?? {}) as { metric?: unknown; reason?: unknown };
+    if (typeof metric === 'string' && metric.startsWith(SKIPPED_DRIFT))
+      notMeasured.set(
+        metric.slice(SKIPPED_DRIFT.length),
+        typeof reason === 'string' ? reason : (JSON.stringify(reason) ?? 'no reason given'),
+      );
+  }
+  return [...new Set([...Object.keys(features), ...notMeasured.keys()])].sort().map((feature) => {
+    const f = features[feature];
+    const psi = num(f?.psi);
+    const not_measured = notMeasured.get(feature) ?? (psi === null ? 'no PSI in the evidence' : null);
+    return {
+      feature,
+      test: f?.test ?? null,
+      statistic: num(f?.statistic),
+      p_value: num(f?.p_value),
+      psi,
+      /** Why the feature's PSI is not known; null where it is. */
+      not_measured,
+      alert: psiMax === null ? null : not_measured !== null || (psi as number) > psiMax,
+    };
+  });
+}
+
 function latestEvidence(evidence: readonly EvidenceRecord[], modelId: string): EvidenceRecord | null {
   let best: EvidenceRecord | null = null;
   for (const e of evidence) {
@@ -675,16 +714,7 @@ export function buildViewModel(
             };
           }),
       );
-    const drift = Object.entries(ev?.document.drift?.features ?? {})
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([feature, f]) => ({
-        feature,
-        test: f.test ?? null,
-        statistic: num(f.statistic),
-        p_value: num(f.p_value),
-        psi: num(f.psi),
-        alert: psiMax !== null && num(f.psi) !== null ? (f.psi as number) > psiMax : null,
-      }));
+    const drift = driftRows(ev?.document, psiMax);
     const importance = Object.entries(ev?.document.explainability?.global_importance ?? {})
       .map(([feature, value]) => ({ feature, value }))
       .sort((a, b) => b.value - a.value || (a.feature < b.feature ? -1 : 1))
@@ -754,7 +784,7 @@ export function buildViewModel(
       {
         requirement: 'Ongoing outcome monitoring',
         levels: 'I-IV',
-        status: drift.length > 0 ? 'met' : 'missing',
+        status: Object.keys(ev?.document.drift?.features ?? {}).length > 0 ? 'met' : 'missing',
         evidence: ev ? `evidence ${ev.id}` : null,
       },
       {

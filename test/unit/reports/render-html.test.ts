@@ -254,6 +254,41 @@ describe('renderHtml', () => {
     expect(none).toContain('No incidents were recorded in the period.');
   });
 
+  it('drift: a feature without a PSI, and one the evidence skipped, are alerts, as DRIFT-PSI denies them', async () => {
+    const input = makeReportInput({ template: 'eu/ai-act-pmm-quarterly', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const document = {
+      ...ev.document,
+      drift: {
+        features: {
+          age: { test: 'ks', statistic: 0.04, p_value: 0.3, psi: 0.03 },
+          income: { test: 'ks', statistic: null, p_value: null, psi: null },
+        },
+      },
+      skipped: [{ metric: 'drift.features.postcode', reason: 'more than 1000 distinct values' }],
+    };
+    const render = (region = input.region) =>
+      renderHtml({ ...input, region, evidence: [{ ...ev, document }] }).then((html) => {
+        const at = html.indexOf('id="s-drift"');
+        return html.slice(at, html.indexOf('</section>', at));
+      });
+    const drift = await render();
+    expect(drift).toContain('<td>age</td><td>ks</td><td class="n">0.040</td>');
+    expect(drift).toMatch(/<td>age<\/td>.*?<span class="ok">no<\/span><\/td><\/tr>/);
+    expect(drift).toContain(
+      '<td>income</td><td>ks</td><td class="n">—</td><td class="n">—</td><td class="n">—</td><td><span class="flag">not measured: no PSI in the evidence</span></td>',
+    );
+    expect(drift).toContain(
+      '<td>postcode</td><td>—</td><td class="n">—</td><td class="n">—</td><td class="n">—</td><td><span class="flag">not measured: more than 1000 distinct values</span></td>',
+    );
+    // Without a psi_max nothing is judged, but what was not measured still says so.
+    const { drift: _, ...policyData } = input.region.policy_data!;
+    const unjudged = await render({ ...input.region, policy_data: policyData });
+    expect(unjudged).toContain(
+      '<td><span class="muted">no threshold; not measured: more than 1000 distinct values</span></td>',
+    );
+  });
+
   it('renders the annual LL144 audit for its calendar year, and refuses it a quarter', async () => {
     const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
     const html = await renderHtml({ ...input, period: '2025' });
