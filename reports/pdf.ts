@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { ReportError } from './errors.ts';
 import { FONT_FAMILY, footerFontCss } from './fonts.ts';
 
@@ -23,6 +23,11 @@ export interface PdfOptions {
   readonly chromiumPath?: string;
   /** Per-render limit in milliseconds (default 60 s). */
   readonly timeoutMs?: number;
+  /**
+   * Told once if Chromium goes away before `close()` (a crash, the OOM killer): the renderer renders nothing more,
+   * each render failing with `REPORT_PDF_FAILED`, and its owner closes it and starts another.
+   */
+  readonly onDisconnected?: () => void;
 }
 
 /** A started Chromium that renders many reports; close it when done. */
@@ -65,10 +70,16 @@ export async function createPdfRenderer(options: PdfOptions = {}): Promise<PdfRe
       },
     );
   }
+  let closing = false;
+  browser.once('disconnected', () => {
+    if (!closing) options.onDisconnected?.();
+  });
   return {
     async render(html: string): Promise<Uint8Array> {
-      const page = await browser.newPage();
+      // Opening the page is the first thing to fail once Chromium has died: it fails as the rest of a render does.
+      let page: Page | undefined;
       try {
+        page = await browser.newPage();
         // The report is self-contained (fonts and charts inline): any request the page makes is refused.
         await page.setRequestInterception(true);
         page.on('request', (request) => {
@@ -98,10 +109,11 @@ export async function createPdfRenderer(options: PdfOptions = {}): Promise<PdfRe
           },
         );
       } finally {
-        await page.close().catch(() => {});
+        await page?.close().catch(() => {});
       }
     },
     async close(): Promise<void> {
+      closing = true;
       await browser.close().catch(() => {});
       await rm(userDataDir, { recursive: true, force: true });
     },

@@ -122,9 +122,7 @@ export class Reports {
       if (done) return done;
     }
     const input = await assembleReportInput({ ...this.deps, ...request, region, trigger });
-    // One browser for the process, started on first use: most API calls never render.
-    this.renderer ??= createPdfRenderer();
-    const report = await generateReport(input, await this.renderer);
+    const report = await generateReport(input, await this.pdfRenderer());
     const id = `rep_${randomBytes(8).toString('hex')}`;
     // The stored report commits in the same statement as its ledger entry: neither exists without the other.
     try {
@@ -170,6 +168,30 @@ export class Reports {
       return stored;
     }
     return this.get(id);
+  }
+
+  /**
+   * One browser for the process, started on first use: most API calls never render. One that failed to start or
+   * whose Chromium died is dropped, so that the next report starts another rather than failing as this one did.
+   */
+  private pdfRenderer(): Promise<PdfRenderer> {
+    if (this.renderer) return this.renderer;
+    const drop = () => {
+      if (this.renderer === renderer) this.renderer = undefined;
+    };
+    const renderer = createPdfRenderer({
+      onDisconnected: () => {
+        drop();
+        this.deps.log.warn('Chromium exited; the next report starts another');
+        // Closing removes the temporary profile that a dead Chromium leaves behind.
+        void renderer
+          .then((r) => r.close())
+          .catch((err: unknown) => this.deps.log.warn({ err }, 'cannot clean up after Chromium'));
+      },
+    });
+    void renderer.catch(drop);
+    this.renderer = renderer;
+    return renderer;
   }
 
   private scheduledReport(region: string, template: string, period: string): Promise<ReportMeta | undefined> {

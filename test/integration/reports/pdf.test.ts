@@ -16,6 +16,7 @@ import {
   type ReportInput,
 } from '../../../reports/index.ts';
 import { makeReportInput } from '../../unit/reports/fixture.ts';
+import { killableChromium } from './killable-chromium.ts';
 
 // One Chromium for the whole file; pdftotext/pdftoppm (poppler) read the PDFs back.
 let renderer: PdfRenderer;
@@ -219,6 +220,42 @@ describe('report PDFs (Chromium + poppler)', () => {
       server.close();
     }
     expect(hits).toBe(0);
+  });
+
+  it('a render in flight when Chromium dies fails with a ReportError, once its owner has been told', async () => {
+    const chromium = killableChromium();
+    let told = 0;
+    const onDisconnected = () => void (told += 1);
+    const html = '<!doctype html><html><body><p>hello</p></body></html>';
+    try {
+      // Closing a renderer is no death to tell of.
+      await (await createPdfRenderer({ chromiumPath: chromium.path, onDisconnected })).close();
+      const own = await createPdfRenderer({ chromiumPath: chromium.path, onDisconnected });
+      try {
+        expect(Buffer.from((await own.render(html)).subarray(0, 5)).toString()).toBe('%PDF-');
+        const rendering = own.render(html);
+        const killed = chromium.kill();
+        await expect(rendering).rejects.toMatchObject({
+          name: 'ReportError',
+          code: 'REPORT_PDF_FAILED',
+          message: expect.stringMatching(/^Chromium failed to print the report: /),
+        });
+        // Told before the render failed: an owner that starts another Chromium has done so for its next render.
+        expect(told).toBe(1);
+        await killed;
+        // The dead renderer renders nothing more, and fails alike.
+        await expect(own.render(html)).rejects.toMatchObject({
+          name: 'ReportError',
+          code: 'REPORT_PDF_FAILED',
+        });
+      } finally {
+        await own.close();
+      }
+      expect(told).toBe(1);
+      expect(chromium.launches()).toHaveLength(2);
+    } finally {
+      chromium.remove();
+    }
   });
 
   it('fails with a clear ReportError, and no PDF, when Chromium is not where it is said to be', async () => {

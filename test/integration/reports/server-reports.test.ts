@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLedger, type Ledger, type LedgerTables } from '../../../ledger/index.ts';
 import { DecisionStore, type PolicyTables, WaiverStore } from '../../../policies/index.ts';
-import { loadRegions } from '../../../regions/index.ts';
+import { loadRegions, type Region } from '../../../regions/index.ts';
 import type { ReportTables } from '../../../reports/index.ts';
 import type { ServerTables } from '../../../server/db/schema.ts';
 import { toHttpError } from '../../../server/http-errors.ts';
@@ -12,25 +12,20 @@ import { ModelInventory } from '../../../server/inventory/models.ts';
 import { Reports } from '../../../server/reports/reports.ts';
 import { TEST_KEYS } from '../ledger/ledger-harness.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { killableChromium, type KillableChromium } from './killable-chromium.ts';
 
 const ADMIN = { subject: 'auditor', issuer: 'arbiter', role: 'admin' } as const;
 // 2026-Q3 in New York ended 2026-10-01T04:00Z; 2026-Q4 is under way; 2027-Q1 has not begun.
 const NOW = new Date('2026-11-15T12:00:00Z');
 
 let tdb: TestDatabase;
+let nyc: Region;
 let ledger: Ledger;
 let reports: Reports;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase();
-  const regions = await loadRegions();
-  const nyc = regions.get('us-nyc')!;
-  ledger = await createLedger({
-    db: tdb.db as unknown as Kysely<LedgerTables>,
-    logs: [{ region: nyc.id, origin: nyc.ledger.origin }],
-    keys: TEST_KEYS,
-  });
-  reports = new Reports({
+/** A service's Reports; each starts its own Chromium on first use. */
+function newReports(): Reports {
+  return new Reports({
     db: tdb.db as unknown as Kysely<ServerTables>,
     schedulerDb: tdb.db as unknown as Kysely<ReportTables>,
     ledger,
@@ -45,6 +40,17 @@ beforeAll(async () => {
     clock: () => NOW,
     log: pino({ level: 'silent' }),
   });
+}
+
+beforeAll(async () => {
+  tdb = await openTestDatabase();
+  nyc = (await loadRegions()).get('us-nyc')!;
+  ledger = await createLedger({
+    db: tdb.db as unknown as Kysely<LedgerTables>,
+    logs: [{ region: nyc.id, origin: nyc.ledger.origin }],
+    keys: TEST_KEYS,
+  });
+  reports = newReports();
 });
 afterAll(async () => {
   await reports?.close();
@@ -129,5 +135,43 @@ describe('Reports.generate', () => {
     const retry = await reports.generate(request('2026-Q2'), 'scheduled', ADMIN);
     expect(retry).toEqual(first);
     expect(await size()).toBe(before);
+  });
+});
+
+describe('Reports when Chromium dies or cannot start', () => {
+  let chromium: KillableChromium;
+  let own: Reports;
+  beforeEach(() => {
+    chromium = killableChromium();
+    vi.stubEnv('ARBITER_CHROMIUM', chromium.path);
+    own = newReports();
+  });
+  afterEach(async () => {
+    await own.close();
+    vi.unstubAllEnvs();
+    chromium.remove();
+  });
+
+  it('the report after Chromium died starts another Chromium, and is stored', async () => {
+    await own.generate(request('2026-Q1'), 'on_demand', ADMIN);
+    await chromium.kill();
+    const before = await size();
+    const meta = await own.generate(request('2026-Q1'), 'on_demand', ADMIN);
+    expect(meta).toMatchObject({ period: '2026-Q1', ledger_seq: before });
+    expect(chromium.launches()).toHaveLength(2);
+  });
+
+  it('a Chromium that failed to start is started again by the next report', async () => {
+    vi.stubEnv('ARBITER_CHROMIUM', '/nonexistent/chromium');
+    const before = await size();
+    await expect(own.generate(request('2026-Q1'), 'on_demand', ADMIN)).rejects.toMatchObject({
+      name: 'ReportError',
+      code: 'REPORT_PDF_FAILED',
+      message: expect.stringMatching(/^cannot start Chromium at \/nonexistent\/chromium/),
+    });
+    expect(await size()).toBe(before);
+    vi.stubEnv('ARBITER_CHROMIUM', chromium.path);
+    expect(await own.generate(request('2026-Q1'), 'on_demand', ADMIN)).toMatchObject({ ledger_seq: before });
+    expect(chromium.launches()).toHaveLength(1);
   });
 });
