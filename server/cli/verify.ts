@@ -78,6 +78,28 @@ function printReport(report: VerificationReport, audits: EntryAudits, source: st
   console.log(failed === 0 ? '  OK: every check holds' : `  FAILED: ${failed} checks failed`);
 }
 
+/**
+ * Refuses a malformed pinned key or address before any bundle is read: the verifier would report it as a
+ * failed check, and exit 1 would say the bundle failed when the command could not run (exit 2).
+ */
+async function checkPins(flags: Flags): Promise<void> {
+  if (flags.trustedVkey !== undefined) {
+    const { parseVerifierKey } = await import('../../ledger/index.ts');
+    try {
+      parseVerifierKey(flags.trustedVkey);
+    } catch (err) {
+      throw new CliFailure(`--trusted-vkey is not a verifier key: ${(err as Error).message}`);
+    }
+  }
+  const { isAddress } = await import('ethers');
+  for (const [option, address] of [
+    ['--trusted-eip191-address', flags.trustedEip191Address],
+    ['--trusted-anchor-address', flags.trustedAnchorAddress],
+  ] as const)
+    if (address !== undefined && !isAddress(address))
+      throw new CliFailure(`${option} is not an Ethereum address: ${JSON.stringify(address)}`);
+}
+
 /** The bundle of the one ledger entry that records a report with this PDF's hash, fetched from a service. */
 async function bundleForReport(flags: Flags, pdfSha256: string): Promise<AuditBundle | undefined> {
   const target = requireServerTarget(flags);
@@ -135,6 +157,7 @@ export function registerVerifyCommand(program: Command): void {
     )
     .action(async (file: string | undefined, flags: Flags) => {
       if (!file && !flags.report) throw new CliFailure('give a bundle file, or --report FILE.pdf');
+      await checkPins(flags);
       const pdfSha256 = flags.report
         ? createHash('sha256')
             .update(

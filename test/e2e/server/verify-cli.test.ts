@@ -277,6 +277,26 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     }
   });
 
+  it('exits 2 on a malformed pinned key or address, naming the option', async () => {
+    const vkey = pinned[1]!;
+    const address = pinned[3]!;
+    for (const [option, value, problem] of [
+      ['--trusted-vkey', vkey.slice(0, -4), '--trusted-vkey is not a verifier key'],
+      [
+        '--trusted-eip191-address',
+        address.slice(0, -1),
+        '--trusted-eip191-address is not an Ethereum address',
+      ],
+      ['--trusted-anchor-address', 'anchor', '--trusted-anchor-address is not an Ethereum address'],
+    ]) {
+      const args = { '--trusted-vkey': vkey, '--trusted-eip191-address': address, [option!]: value };
+      const { code, stdout, stderr } = await runCli(['verify', bundleFile, ...Object.entries(args).flat()]);
+      expect(stderr, `${option} ${value}`).toContain(problem);
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+    }
+  }, 120_000);
+
   it('fsck finds the stored tree consistent', async () => {
     await service.stop();
     const { code, stdout } = await runCli([
