@@ -41,6 +41,11 @@ export class InclusionVerifier {
   verify(index: number, leafHash: Uint8Array, proof: readonly Uint8Array[]): void {
     if (this.size > MAX_KEYED_SIZE) return verifyInclusion(index, this.size, leafHash, proof, this.root);
     checkInclusionArguments(index, this.size, leafHash, proof);
+    // Before the walk: a proof of the wrong length may meet a proven node that differs from it on the way,
+    // and would then be reported as leading to another root where verifyInclusion calls it too long or short.
+    const length = inclusionProofLength(index, this.size);
+    if (proof.length > length) throw invalidProof('inclusion proof is too long');
+    if (proof.length < length) throw invalidProof('inclusion proof is too short');
     const { proven, touched } = this;
     touched.length = 0;
     // The walk of RFC 9162 §2.1.3.2, with the level of the current node r kept alongside fn.
@@ -54,7 +59,6 @@ export class InclusionVerifier {
     let rProven = known !== undefined;
     touched.push(key, r);
     for (const p of proof) {
-      if (sn === 0) throw invalidProof('inclusion proof is too long');
       // RFC 9162 hashes first and then lifts a right-border node to where it has a left sibling; lifting
       // first gives the same hash and the sibling's position.
       const pIsLeft = isOdd(fn) || fn === sn;
@@ -80,10 +84,29 @@ export class InclusionVerifier {
       }
       touched.push(siblingKey, p, key, r);
     }
-    if (sn !== 0) throw invalidProof('inclusion proof is too short');
     if (!equalHashes(r, this.root)) throw inclusionMismatch(index);
     for (let i = 0; i < touched.length && proven.size < MAX_REMEMBERED; i += 2) {
       if (!proven.has(touched[i] as number)) proven.set(touched[i] as number, touched[i + 1] as Uint8Array);
     }
   }
+}
+
+/**
+ * The length of leaf `index`'s inclusion proof in a tree of `size` leaves (RFC 9162 §2.1.3.2): one hash for
+ * each level below the one where the paths to `index` and to the last leaf meet (the bit length of
+ * index XOR (size - 1)); above it, on the right border, one only where the path has a left sibling (a 1 bit
+ * of `index`), since a left child there has no right sibling and is lifted.
+ */
+function inclusionProofLength(index: number, size: number): number {
+  // Halving, not shifts: bitwise operators would truncate these numbers to 32 bits.
+  let fn = index;
+  let sn = size - 1;
+  let inner = 0;
+  for (; fn !== sn; inner++) {
+    fn = half(fn);
+    sn = half(sn);
+  }
+  let border = 0;
+  for (; fn > 0; fn = half(fn)) if (isOdd(fn)) border++;
+  return inner + border;
 }

@@ -347,6 +347,76 @@ describe('properties', () => {
     );
   });
 
+  it('a shared verifier gives the code and message verifyInclusion gives, for proofs changed at random (seeded)', () => {
+    // mulberry32 with a fixed seed: the same trials on every run, so that any difference can be replayed.
+    let seed = 0x5eed;
+    const random = (n: number): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
+    };
+    const outcome = (fn: () => void): string => {
+      try {
+        fn();
+        return 'ok';
+      } catch (err) {
+        expect(err).toBeInstanceOf(LedgerError);
+        return `${(err as LedgerError).code}: ${(err as LedgerError).message}`;
+      }
+    };
+    const differences: string[] = [];
+    let trials = 0;
+    for (let tree = 0; tree < 60; tree++) {
+      const size = 1 + random(70);
+      const treeLeaves = leaves.slice(0, size);
+      const root = rootOfRange(treeLeaves);
+      // Shared by all the tree's proofs, good and bad, so that bad ones meet nodes proven by earlier ones.
+      const verifier = new InclusionVerifier(size, root);
+      for (let k = 0; k < 3 * size; k++, trials++) {
+        let index = random(size);
+        let leaf = leaves[index]!;
+        let proof = inclusionPathOf(treeLeaves, index);
+        const junk = hashLeaf(Buffer.from(`junk ${tree} ${k}`));
+        const at = random(Math.max(proof.length, 1));
+        switch (random(9)) {
+          case 0:
+            proof = proof.map((h, i) => (i === at ? junk : h));
+            break;
+          case 1:
+            proof = [...proof, junk];
+            break;
+          case 2:
+            proof = proof.slice(0, -1);
+            break;
+          case 3:
+            index = random(size);
+            break;
+          case 4:
+            proof = [...proof].reverse();
+            break;
+          case 5:
+            leaf = junk;
+            break;
+          case 6:
+            if (at + 1 < proof.length)
+              proof = [...proof.slice(0, at), proof[at + 1]!, proof[at]!, ...proof.slice(at + 2)];
+            break;
+          case 7:
+            // Another leaf's path, often of another length: a proof too long or short for this leaf.
+            proof = inclusionPathOf(treeLeaves, random(size));
+            break;
+        }
+        const alone = outcome(() => verifyInclusion(index, size, leaf, proof, root));
+        const shared = outcome(() => verifier.verify(index, leaf, proof));
+        if (shared !== alone)
+          differences.push(`size ${size}, leaf ${index}: verifier ${shared}; verifyInclusion ${alone}`);
+      }
+    }
+    expect(trials).toBeGreaterThan(5_000);
+    expect(differences.slice(0, 5), `${differences.length} of ${trials} differ`).toEqual([]);
+  });
+
   it('rejects hostile sizes with LedgerError, not RangeError', () => {
     const proof = [leaves[1]!];
     for (const size of [-1, 1.5, Number.NaN, 2 ** 60]) {
