@@ -220,7 +220,7 @@ async function renderCharts(
   }
   for (const m of vm.models) {
     if (template.id === 'us-nyc/ll144-bias-audit') {
-      for (const t of [m.ll144.sex, m.ll144.race, m.ll144.intersectional]) {
+      for (const t of [m.ll144.sex, ...m.ll144.race, ...m.ll144.intersectional]) {
         if (!t) continue;
         charts[`selection:${m.id}:${t.attribute}`] = await renderChart(
           barChartSpec({

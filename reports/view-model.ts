@@ -27,19 +27,35 @@ const FOUR_FIFTHS = 0.8;
 const UNKNOWN_GROUP = /^(unknown|not provided|undisclosed)$/i;
 const SEX_ATTRIBUTE = /^(sex|gender)$/i;
 const RACE_ATTRIBUTE = /^(race|ethnicity|race_ethnicity|race\/ethnicity)$/i;
+/** Ethnicity and race in one attribute, as EEO-1 and §5-301(b) count them. */
+const RACE_AND_ETHNICITY = /^(race_ethnicity|race\/ethnicity)$/i;
 
 /**
- * LL144's Table 3 is race/ethnicity × sex: the evidence's intersection of exactly those two attributes, in either
- * order ("race&sex", "sex&race"); an intersection with any other attribute (age, disability) is not it.
+ * The race/ethnicity attribute of an LL144 table: the attribute itself (Table 2), or the race/ethnicity part of an
+ * intersection of exactly race/ethnicity and sex, in either order ("race&sex", "sex&race": Table 3); null for any
+ * other, an intersection with another attribute (age, disability) included.
  */
-const isRaceBySex = (attribute: string): boolean => {
+function racePartOf(attribute: string, intersection: boolean): string | null {
   const parts = attribute.split('&');
-  return (
-    parts.length === 2 &&
-    parts.some((p) => RACE_ATTRIBUTE.test(p)) &&
-    parts.some((p) => SEX_ATTRIBUTE.test(p))
-  );
-};
+  if (!intersection) return parts.length === 1 && RACE_ATTRIBUTE.test(attribute) ? attribute : null;
+  return parts.length === 2 && parts.some((p) => SEX_ATTRIBUTE.test(p))
+    ? (parts.find((p) => RACE_ATTRIBUTE.test(p)) ?? null)
+    : null;
+}
+
+const isRaceBySex = (attribute: string): boolean => racePartOf(attribute, true) !== null;
+
+/**
+ * LL144's Table 2, or Table 3 with `intersection`. §5-301(b)'s categories are EEO-1's, ethnicity and race in one
+ * (Hispanic or Latino; each race, not Hispanic or Latino): an attribute that combines them is the table. Evidence
+ * with race and ethnicity apart holds those categories only across the two, so each is printed, race first.
+ */
+function raceTables(tables: readonly AttributeTable[], intersection: boolean): AttributeTable[] {
+  const matching = tables.filter((t) => racePartOf(t.attribute, intersection) !== null);
+  const combined = matching.filter((t) => RACE_AND_ETHNICITY.test(racePartOf(t.attribute, intersection)!));
+  const raceFirst = (t: AttributeTable) => (/^race$/i.test(racePartOf(t.attribute, intersection)!) ? 0 : 1);
+  return (combined.length > 0 ? combined : matching).sort((a, b) => raceFirst(a) - raceFirst(b));
+}
 
 /** The values of an intersection's group name, as the evaluator joins them: '&' between, '\\' escaping either. */
 function intersectionValues(group: string): string[] {
@@ -891,8 +907,8 @@ export function buildViewModel(
       fairness,
       ll144: {
         sex: findAttr((a) => SEX_ATTRIBUTE.test(a)),
-        race: findAttr((a) => RACE_ATTRIBUTE.test(a)),
-        intersectional: findAttr(isRaceBySex),
+        race: raceTables(fairness, false),
+        intersectional: raceTables(fairness, true),
         // Named where race × sex is missing, so the reader sees the evidence is not simply empty.
         other_intersections: fairness
           .map((t) => t.attribute)

@@ -50,7 +50,7 @@ describe('LL144 report from the evaluator’s evidence', () => {
     const doc = { ...input, evidence: [{ ...input.evidence[0]!, document: evidence }] };
     const vm = buildViewModel(doc, findTemplate('us-nyc/ll144-bias-audit')!);
     const { ll144 } = vm.models[0]!;
-    const tables = { sex: ll144.sex, race: ll144.race, 'race&sex': ll144.intersectional };
+    const tables = { sex: ll144.sex, race: ll144.race[0], 'race&sex': ll144.intersectional[0] };
     for (const [attribute, table] of Object.entries(tables)) {
       const block = evidence.fairness![attribute]!.ll144!;
       expect(table?.attribute).toBe(attribute);
@@ -163,8 +163,8 @@ describe('a category the data names "Unknown" (§5-301: counted, not rated)', ()
       ['Male', 300, 300 / 700, 0.5, 1],
     ]);
     // In race × sex, "White&Unknown" is as unknown as "Unknown".
-    expect(ll144.intersectional).toMatchObject({ reference_group: 'White&Male', unknown_count: 100 });
-    expect(ll144.intersectional?.rows.map((r) => [r.group, r.impact_ratio])).toEqual([
+    expect(ll144.intersectional).toMatchObject([{ reference_group: 'White&Male', unknown_count: 100 }]);
+    expect(ll144.intersectional[0]?.rows.map((r) => [r.group, r.impact_ratio])).toEqual([
       ['White&Female', 0.8],
       ['White&Male', 1],
     ]);

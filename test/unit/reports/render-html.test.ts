@@ -185,6 +185,34 @@ describe('renderHtml', () => {
     );
   });
 
+  it('prints race and ethnicity, each, where the evidence has them apart: neither is §5-301’s race/ethnicity', async () => {
+    const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const g = (count: number, selection_rate: number) => ({ count, selection_rate });
+    const fairness = {
+      sex: { groups: { Male: g(500, 0.5), Female: g(500, 0.4) } },
+      ethnicity: { groups: { 'Hispanic or Latino': g(200, 0.45), 'Not Hispanic or Latino': g(800, 0.45) } },
+      race: { groups: { White: g(500, 0.5), 'Black or African American': g(300, 0.3), Asian: g(200, 0.45) } },
+      'race&sex': { groups: { 'White&Male': g(500, 0.55), 'Black or African American&Male': g(500, 0.3) } },
+      'ethnicity&sex': {
+        groups: { 'Hispanic or Latino&Male': g(500, 0.5), 'Not Hispanic or Latino&Male': g(500, 0.4) },
+      },
+    };
+    const html = await renderHtml({
+      ...input,
+      evidence: [{ ...ev, document: { ...ev.document, fairness } }],
+    });
+    const sectionOf = (from: string, to: string) => html.slice(html.indexOf(from), html.indexOf(to));
+    const race = sectionOf('id="s-race"', 'id="s-intersectional"');
+    expect(race).toContain('The evidence reports race and ethnicity as separate attributes');
+    expect(race.indexOf('<h4>race</h4>')).toBeLessThan(race.indexOf('<h4>ethnicity</h4>'));
+    expect(race).toContain('<td>Black or African American</td><td class="n">300</td><td class="n">90</td>');
+    expect(race).toContain('<td>Hispanic or Latino</td><td class="n">200</td><td class="n">90</td>');
+    const intersectional = sectionOf('id="s-intersectional"', 'id="s-method"');
+    expect(intersectional).toContain('<td>White&amp;Male</td>');
+    expect(intersectional).toContain('<td>Hispanic or Latino&amp;Male</td>');
+  });
+
   it('US adverse impact: the evidence’s ratios and z-test, the shortfall, and a small group never the reference', async () => {
     const html = await renderHtml(makeReportInput({ template: 'us/adverse-impact-quarterly', models: 1 }));
     const flagged = html.slice(html.indexOf('id="s-flagged"'), html.indexOf('id="s-adverse-impact"'));

@@ -308,21 +308,62 @@ describe('buildViewModel', () => {
 
     it('is race × sex even where another intersection sorts first', () => {
       const tables = withFairness({ ...ev.document.fairness, 'age_band&sex': ageBySex });
-      expect(tables.intersectional?.attribute).toBe('race&sex');
+      expect(tables.intersectional.map((t) => t.attribute)).toEqual(['race&sex']);
       expect(tables.other_intersections).toEqual(['age_band&sex']);
     });
 
     it('is found in either order of the two attributes', () => {
       const { 'race&sex': raceBySex, ...rest } = ev.document.fairness!;
       const tables = withFairness({ ...rest, 'age_band&sex': ageBySex, 'sex&ethnicity': raceBySex });
-      expect(tables.intersectional?.attribute).toBe('sex&ethnicity');
+      expect(tables.intersectional.map((t) => t.attribute)).toEqual(['sex&ethnicity']);
     });
 
     it('is missing, and no other intersection takes its place, when the evidence has no race × sex', () => {
       const { 'race&sex': _, ...rest } = ev.document.fairness!;
       const tables = withFairness({ ...rest, 'age_band&sex': ageBySex, 'disability&race': ageBySex });
-      expect(tables.intersectional).toBeNull();
+      expect(tables.intersectional).toEqual([]);
       expect(tables.other_intersections).toEqual(['age_band&sex', 'disability&race']);
+    });
+  });
+
+  describe('the LL144 race/ethnicity tables (§5-301(b) Tables 2 and 3)', () => {
+    const input = makeReportInput({ template: ll144.id, models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const g = (count: number, selection_rate: number) => ({ count, selection_rate });
+    const byRaceAndEthnicity = {
+      sex: { groups: { Male: g(500, 0.5), Female: g(500, 0.4) } },
+      ethnicity: { groups: { 'Hispanic or Latino': g(200, 0.45), 'Not Hispanic or Latino': g(800, 0.45) } },
+      race: { groups: { White: g(500, 0.5), 'Black or African American': g(300, 0.3), Asian: g(200, 0.45) } },
+      'race&sex': { groups: { 'White&Male': g(250, 0.55), 'White&Female': g(250, 0.45) } },
+      'ethnicity&sex': {
+        groups: { 'Hispanic or Latino&Male': g(100, 0.5), 'Hispanic or Latino&Female': g(100, 0.4) },
+      },
+    };
+    const tablesOf = (fairness: Record<string, unknown>) =>
+      buildViewModel(
+        { ...input, evidence: [{ ...ev, document: { ...ev.document, fairness } }] } as typeof input,
+        ll144,
+      ).models[0]!.ll144;
+
+    it('are race’s and ethnicity’s, race first, where the evidence has them apart: neither alone is the table', () => {
+      const tables = tablesOf(byRaceAndEthnicity);
+      expect(tables.race.map((t) => t.attribute)).toEqual(['race', 'ethnicity']);
+      expect(tables.race[0]?.rows.map((r) => r.group)).toEqual([
+        'Asian',
+        'Black or African American',
+        'White',
+      ]);
+      expect(tables.intersectional.map((t) => t.attribute)).toEqual(['race&sex', 'ethnicity&sex']);
+    });
+
+    it('are the combined race/ethnicity attribute alone where the evidence has one', () => {
+      const tables = tablesOf({
+        ...byRaceAndEthnicity,
+        race_ethnicity: { groups: { 'Hispanic or Latino': g(200, 0.45), White: g(500, 0.5) } },
+        'sex&race_ethnicity': { groups: { 'Male&White': g(250, 0.55), 'Female&White': g(250, 0.45) } },
+      });
+      expect(tables.race.map((t) => t.attribute)).toEqual(['race_ethnicity']);
+      expect(tables.intersectional.map((t) => t.attribute)).toEqual(['sex&race_ethnicity']);
     });
   });
 
