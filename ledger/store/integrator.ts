@@ -65,8 +65,8 @@ export async function integrateOnce(ctx: IntegrationContext): Promise<Integratio
         'LEDGER_CORRUPT',
         `stored tree of size ${oldSize} no longer matches its checkpoint`,
       );
-    // The previous checkpoint's hashes must be the last stored: hashes beyond them mean a newer checkpoint was
-    // removed, and storing these entries' hashes again would only fail on the primary key.
+    // The previous checkpoint's hashes must be the last stored: hashes beyond them mean a newer checkpoint
+    // was removed, and storing these entries' hashes again would only fail on the primary key.
     const { max } = await trx
       .selectFrom('ledger_hash')
       .select((eb) => eb.fn.max('idx').as('max'))

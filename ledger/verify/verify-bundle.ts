@@ -379,7 +379,8 @@ export async function verifyBundle(
       const sameSize = signed.get(trusted.size);
       const problem =
         sameSize && !equalHashes(sameSize.root, trusted.root)
-          ? `the bundle's checkpoint of size ${trusted.size} has another root than the trusted one: the log forked`
+          ? `the bundle's checkpoint of size ${trusted.size} has another root than the trusted one: ` +
+            'the log forked'
           : sameSize && !consistency.some((p) => p?.from === older.size && p?.to === newer.size)
             ? undefined
             : checkConsistency(older, newer);

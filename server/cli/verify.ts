@@ -201,8 +201,9 @@ export function registerVerifyCommand(program: Command): void {
         waivers: auditWaivers(entries, { fromStart: bundle.from === 0, cited }),
         policies: auditPolicies(entries, { fromStart: bundle.from === 0, cited }),
       };
-      // Before anything is printed: the PDF's check decides `ok` as much as the bundle's, and --json prints one
-      // document. The bundle is untrusted input, and may be malformed even where the verifier has reported it.
+      // Before anything is printed: the PDF's check decides `ok` as much as the bundle's, and --json prints
+      // one document. The bundle is untrusted input, and may be malformed even where the verifier has
+      // reported it.
       const recorded =
         pdfSha256 === undefined
           ? undefined
