@@ -502,6 +502,67 @@ export function aiaLevel(a: ImpactAssessment): {
   };
 }
 
+/** One row of Annex IV T-A2: a group's performance, for the attribute it is a group of (where known). */
+export interface GroupPerformance {
+  metric: string;
+  attribute: string | null;
+  group: string;
+  n: number | null;
+  value: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  gap: number | null;
+}
+
+/** The standard normal quantile of a two-sided 95% interval. */
+const Z_95 = 1.959963984540054;
+
+/**
+ * The 95% Wilson score interval of `successes` in `n` trials: unlike the normal approximation's it stays within
+ * [0, 1] and keeps its coverage for small groups and for rates near 0 or 1, which T-A2's groups often are.
+ */
+function wilsonInterval(successes: number, n: number): [number, number] {
+  const p = successes / n;
+  const z2 = Z_95 * Z_95;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (Z_95 * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/**
+ * Annex IV T-A2 from the fairness evidence, for evidence without `performance_by_group` (Arbiter's evaluator
+ * writes none): each group's accuracy over its labelled rows (`labelled`), the 95% Wilson interval of that count
+ * of correct predictions, and its gap to the overall accuracy. Evidence without labels has no accuracy, and no rows.
+ */
+function accuracyByGroup(document: EvidenceDocument | undefined): GroupPerformance[] {
+  const overall = num(document?.performance?.['accuracy']);
+  return Object.entries(document?.fairness ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([attribute, fa]) =>
+      Object.entries(fa.groups)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .flatMap(([group, g]) => {
+          const value = num(g.accuracy);
+          const n = num(g['labelled']);
+          if (value === null && n === null) return [];
+          // The evaluator's accuracy is correct / labelled: rounding undoes the division's floating point.
+          const ci = value !== null && n !== null && n > 0 ? wilsonInterval(Math.round(value * n), n) : null;
+          return [
+            {
+              metric: 'accuracy',
+              attribute,
+              group,
+              n,
+              value,
+              ci_low: ci ? ci[0] : null,
+              ci_high: ci ? ci[1] : null,
+              gap: overall === null || value === null ? null : value - overall,
+            },
+          ];
+        }),
+    );
+}
+
 const SKIPPED_DRIFT = 'drift.features.';
 
 /**
@@ -712,24 +773,27 @@ export function buildViewModel(
           meets: declared === null || v === null ? null : v >= declared,
         };
       });
-    const performanceByGroup = Object.entries(ev?.document.performance_by_group ?? {})
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .flatMap(([metric, groups]) =>
-        Object.entries(groups)
+    const performanceByGroup: GroupPerformance[] = ev?.document.performance_by_group
+      ? Object.entries(ev.document.performance_by_group)
           .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([group, g]) => {
-            const overall = num(ev?.document.performance?.[metric]);
-            return {
-              metric,
-              group,
-              n: g.n,
-              value: num(g.value),
-              ci_low: g.ci95 ? g.ci95[0] : null,
-              ci_high: g.ci95 ? g.ci95[1] : null,
-              gap: overall === null || num(g.value) === null ? null : (g.value as number) - overall,
-            };
-          }),
-      );
+          .flatMap(([metric, groups]) =>
+            Object.entries(groups)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([group, g]) => {
+                const overall = num(ev.document.performance?.[metric]);
+                return {
+                  metric,
+                  attribute: null,
+                  group,
+                  n: g.n,
+                  value: num(g.value),
+                  ci_low: g.ci95 ? g.ci95[0] : null,
+                  ci_high: g.ci95 ? g.ci95[1] : null,
+                  gap: overall === null || num(g.value) === null ? null : (g.value as number) - overall,
+                };
+              }),
+          )
+      : accuracyByGroup(ev?.document);
     const drift = driftRows(ev?.document, psiMax);
     const importance = Object.entries(ev?.document.explainability?.global_importance ?? {})
       .map(([feature, value]) => ({ feature, value }))
@@ -904,6 +968,8 @@ export function buildViewModel(
         : null,
       performance,
       performance_by_group: performanceByGroup,
+      // The CI method is the report's where T-A2 is built from the fairness evidence, so the report names it.
+      performance_by_group_from_fairness: ev !== null && !ev.document.performance_by_group,
       fairness,
       ll144: {
         sex: findAttr((a) => SEX_ATTRIBUTE.test(a)),

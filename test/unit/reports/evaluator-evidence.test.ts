@@ -114,6 +114,29 @@ describe('LL144 report from the evaluator’s evidence', () => {
   });
 });
 
+describe('Annex IV report from the evaluator’s evidence', () => {
+  it('T-A2: each group’s accuracy over its labelled rows, with a 95% interval and its gap to the overall', () => {
+    const annex = findTemplate('eu/ai-act-annex-iv')!;
+    const input = makeReportInput({ template: annex.id, models: 1, decisions: 0 });
+    const vm = buildViewModel({ ...input, evidence: [{ ...input.evidence[0]!, document: evidence }] }, annex);
+    const rows = vm.models[0]!.performance_by_group;
+    const overall = evidence.performance!['accuracy']!;
+    const expected = Object.entries(evidence.fairness!)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .flatMap(([attribute, fa]) =>
+        Object.entries(fa.groups)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([group, g]) => [attribute, group, g['labelled'], g.accuracy, g.accuracy! - overall]),
+      );
+    expect(expected.length).toBeGreaterThan(0);
+    expect(rows.map((r) => [r.attribute, r.group, r.n, r.value, r.gap])).toEqual(expected);
+    for (const r of rows) {
+      expect(r.ci_low).toBeLessThanOrEqual(r.value!);
+      expect(r.ci_high).toBeGreaterThanOrEqual(r.value!);
+    }
+  });
+});
+
 describe('a category the data names "Unknown" (§5-301: counted, not rated)', () => {
   // The usual HR export: applicants who did not disclose their sex are "Unknown", and the most selected.
   const UNKNOWN_BLOCKS: readonly [sex: string, rows: number, selected: number][] = [

@@ -317,6 +317,24 @@ describe('renderHtml', () => {
     );
   });
 
+  it('Annex IV T-A2: per-group accuracy from the fairness evidence where it has no performance_by_group', async () => {
+    const input = makeReportInput({ template: 'eu/ai-act-annex-iv', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const { performance_by_group: _, ...document } = {
+      ...ev.document,
+      performance: { accuracy: 0.85 },
+      fairness: { sex: { groups: { Female: { count: 120, labelled: 100, accuracy: 0.8 } } } },
+    };
+    const html = await renderHtml({ ...input, evidence: [{ ...ev, document }] });
+    const at = html.indexOf('id="s-monitoring"');
+    const monitoring = html.slice(at, html.indexOf('</section>', at));
+    expect(monitoring).not.toContain('No performance by group in the evidence.');
+    expect(monitoring).toContain(
+      '<tr><td>accuracy</td><td>sex: Female</td><td class="n">100</td><td class="n">0.800</td><td class="n">0.711 to 0.867</td><td class="n">-0.050</td></tr>',
+    );
+    expect(monitoring).toContain('with the 95% Wilson score interval of that count');
+  });
+
   it('renders the annual LL144 audit for its calendar year, and refuses it a quarter', async () => {
     const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
     const html = await renderHtml({ ...input, period: '2025' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findTemplate } from '../../../reports/templates.ts';
+import type { EvidenceDocument } from '../../../reports/index.ts';
 import { aiaLevel, attributeTable, buildViewModel } from '../../../reports/view-model.ts';
 import { FIRST_EVIDENCE, makeReportInput } from './fixture.ts';
 
@@ -364,6 +365,65 @@ describe('buildViewModel', () => {
       });
       expect(tables.race.map((t) => t.attribute)).toEqual(['race_ethnicity']);
       expect(tables.intersectional.map((t) => t.attribute)).toEqual(['sex&race_ethnicity']);
+    });
+  });
+
+  describe('Annex IV T-A2 (performance by group)', () => {
+    const annex = findTemplate('eu/ai-act-annex-iv')!;
+    const input = makeReportInput({ template: annex.id, models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    // As the evaluator writes it: no performance_by_group, each group's accuracy over its labelled rows.
+    const { performance_by_group: _, ...document } = {
+      ...ev.document,
+      performance: { accuracy: 0.85 },
+      fairness: {
+        sex: {
+          groups: {
+            Female: { count: 120, labelled: 100, accuracy: 0.8 },
+            Male: { count: 60, labelled: 50, accuracy: 0.9 },
+            Other: { count: 10, labelled: 10, accuracy: 0 },
+            Unlabelled: { count: 5, labelled: 0, accuracy: null },
+          },
+        },
+      },
+    };
+    const rowsOf = (doc: EvidenceDocument) =>
+      buildViewModel({ ...input, evidence: [{ ...ev, document: doc }] }, annex).models[0]!;
+
+    it('is built from the fairness evidence’s accuracy and labelled counts, with 95% Wilson intervals', () => {
+      const model = rowsOf(document);
+      expect(model.performance_by_group_from_fairness).toBe(true);
+      const rows = model.performance_by_group;
+      expect(rows.map((r) => [r.metric, r.attribute, r.group, r.n, r.value])).toEqual([
+        ['accuracy', 'sex', 'Female', 100, 0.8],
+        ['accuracy', 'sex', 'Male', 50, 0.9],
+        ['accuracy', 'sex', 'Other', 10, 0],
+        ['accuracy', 'sex', 'Unlabelled', 0, null],
+      ]);
+      // Wilson's interval of 80 of 100 is 0.7112 to 0.8666; of 45 of 50, 0.7864 to 0.9565; of 0 of 10, 0 to 0.2775.
+      const [female, male, other, unlabelled] = rows;
+      expect(female?.ci_low).toBeCloseTo(0.7112, 4);
+      expect(female?.ci_high).toBeCloseTo(0.8666, 4);
+      expect(male?.ci_low).toBeCloseTo(0.7864, 4);
+      expect(male?.ci_high).toBeCloseTo(0.9565, 4);
+      expect([other?.ci_low, other?.ci_high?.toFixed(4)]).toEqual([0, '0.2775']);
+      expect(female?.gap).toBeCloseTo(-0.05, 12);
+      expect(male?.gap).toBeCloseTo(0.05, 12);
+      expect(unlabelled).toMatchObject({ ci_low: null, ci_high: null, gap: null });
+    });
+
+    it('is the evidence’s own where it has performance_by_group, and empty for evidence without labels', () => {
+      const own = buildViewModel(input, annex).models[0]!;
+      expect(own.performance_by_group_from_fairness).toBe(false);
+      expect(own.performance_by_group.map((r) => [r.attribute, r.group, r.n, r.ci_low])).toEqual([
+        [null, 'Female', 500, 0.754],
+        [null, 'Male', 600, 0.8],
+      ]);
+      const unlabelled = rowsOf({
+        ...document,
+        fairness: { sex: { groups: { Female: { count: 120 }, Male: { count: 60 } } } },
+      });
+      expect(unlabelled.performance_by_group).toEqual([]);
     });
   });
 
