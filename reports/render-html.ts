@@ -30,6 +30,49 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 // An undefined rate (0/0) is null in the evidence and prints as a dash, never as 0.
 const DASH = '—';
 const P_VALUE_FLOOR = 0.001;
+const RATIO_DIGITS = 3;
+/** Enough to tell a ratio's double from the next one (they are 1.1e-16 apart near 1), so from any limit. */
+const MAX_FRACTION_DIGITS = 17;
+/** A limit from a region's policy data (0.8, 0.25) prints as typed: 15 digits keep a decimal's double exact. */
+const LIMIT_DIGITS = 15;
+
+/**
+ * What a flag says of a figure and its limit, by the name a template passes the flag under: an impact ratio
+ * `below` the threshold, a p-value `below` alpha (significant), a PSI `above` psi_max, a metric `atLeast` its
+ * declared level.
+ */
+const RELATIONS: Readonly<Record<string, (figure: number, limit: number) => boolean>> = {
+  below: (figure, limit) => figure < limit,
+  above: (figure, limit) => figure > limit,
+  atLeast: (figure, limit) => figure >= limit,
+};
+
+/**
+ * The fraction digits that print `v` on the side of its limit that its flag says (hash: `limit`, and the flag
+ * under its relation's name): rounded to three digits, 0.7996 flagged below 0.8 would read "0.800 below 0.800",
+ * so it prints as 0.7996. The flag decides, not the figure's digits: it may allow for floating point (0.44 / 0.55
+ * is not below 0.8, and prints as 0.800).
+ */
+function digitsBeside(v: number, digits: number, hash: Readonly<Record<string, unknown>>): number {
+  const limit = hash['limit'];
+  if (!isNum(limit)) return digits;
+  for (const [name, holds] of Object.entries(RELATIONS)) {
+    const flag = hash[name];
+    if (typeof flag !== 'boolean') continue;
+    // toFixed rounds the double's exact value half up, as Intl.NumberFormat does a non-negative one.
+    for (let d = digits; d <= MAX_FRACTION_DIGITS; d++)
+      if (holds(Number(v.toFixed(d)), limit) === flag) return d;
+  }
+  return digits;
+}
+
+/** `v` with `digits` fraction digits, in the region's locale. */
+function fixed(v: number, digits: number, options: HelperOptions): string {
+  return formatter(localeOf(options), `fixed${digits}`, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(v);
+}
 
 /** An instant on the region's wall clock, in its locale. */
 function wallClock(iso: string, options: HelperOptions, style: Intl.DateTimeFormatOptions): string {
@@ -83,11 +126,16 @@ function createEnvironment(): typeof Handlebars {
           }).format(v)
         : DASH;
     },
+    // `{{ratio v}}`, or `{{ratio v below=flag limit=t}}` (or above=, atLeast=) beside a flag: see digitsBeside.
     ratio(v: unknown, options: HelperOptions) {
+      return isNum(v) ? fixed(v, digitsBeside(v, RATIO_DIGITS, options.hash), options) : DASH;
+    },
+    // A threshold, declared level or maximum, which the figures beside it are flagged against.
+    limit(v: unknown, options: HelperOptions) {
       return isNum(v)
-        ? formatter(localeOf(options), 'ratio', {
-            minimumFractionDigits: 3,
-            maximumFractionDigits: 3,
+        ? formatter(localeOf(options), 'limit', {
+            minimumFractionDigits: RATIO_DIGITS,
+            maximumFractionDigits: LIMIT_DIGITS,
           }).format(v)
         : DASH;
     },
@@ -109,11 +157,9 @@ function createEnvironment(): typeof Handlebars {
     // A p-value that small says only that it is small: its digits would be noise of the normal approximation.
     pvalue(v: unknown, options: HelperOptions) {
       if (!isNum(v)) return DASH;
-      const f = formatter(localeOf(options), 'pvalue', {
-        minimumFractionDigits: 3,
-        maximumFractionDigits: 3,
-      });
-      return v < P_VALUE_FLOOR ? `< ${f.format(P_VALUE_FLOOR)}` : f.format(v);
+      return v < P_VALUE_FLOOR
+        ? `< ${fixed(P_VALUE_FLOOR, RATIO_DIGITS, options)}`
+        : fixed(v, digitsBeside(v, RATIO_DIGITS, options.hash), options);
     },
     // Dates are the region's, as periods are: 2026-07-01T02:00Z is still 30 June in New York.
     date(v: unknown, options: HelperOptions) {

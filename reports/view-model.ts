@@ -1018,6 +1018,8 @@ export function buildViewModel(
           z: r.z,
           p_value: r.p_value,
           significant: r.significant,
+          // The significance level `significant` is judged at, which the p-value is printed against.
+          alpha: t.alpha,
           shortfall: r.shortfall,
           reference: t.reference_group,
         })),

@@ -335,6 +335,82 @@ describe('renderHtml', () => {
     expect(monitoring).toContain('with the 95% Wilson score interval of that count');
   });
 
+  it('never prints a rounded figure on the other side of the limit its flag judged it against', async () => {
+    const input = makeReportInput({ template: 'eu/ai-act-pmm-quarterly', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const document = {
+      ...ev.document,
+      performance: { accuracy: 0.6996, f1: 0.7 },
+      drift: {
+        features: {
+          age: { test: 'ks', statistic: 0.04, p_value: 0.3, psi: 0.2004 },
+          income: { test: 'ks', statistic: 0.04, p_value: 0.3, psi: 0.2 },
+        },
+      },
+      fairness: {
+        sex: {
+          groups: {
+            Male: { count: 5000, selection_rate: 0.5, impact_ratio: 1 },
+            Female: { count: 5000, selection_rate: 0.3998, impact_ratio: 0.7996 },
+            // 0.44 / 0.55 is 0.7999999999999999: at the threshold but for floating point, and not flagged.
+            Other: { count: 5000, selection_rate: 0.44, impact_ratio: 0.44 / 0.55 },
+          },
+          four_fifths: { reference_group: 'Male' },
+        },
+      },
+    };
+    const region = {
+      ...input.region,
+      policy_data: { ...input.region.policy_data, performance: { accuracy_min: 0.7, f1_min: 0.7 } },
+    };
+    const html = await renderHtml({ ...input, region, evidence: [{ ...ev, document }] });
+    expect(html).toContain(
+      '<td class="n">0.6996</td><td class="n">at least 0.700</td><td><span class="flag">no</span></td>',
+    );
+    expect(html).toContain(
+      '<td class="n">0.700</td><td class="n">at least 0.700</td><td><span class="ok">yes</span></td>',
+    );
+    expect(html).toContain('<td class="n">0.2004</td><td><span class="flag">PSI above 0.200</span></td>');
+    expect(html).toContain('<td class="n">0.200</td><td><span class="ok">no</span></td>');
+    expect(html).toMatch(
+      /<td>Female<\/td>(<td[^>]*>[^<]*<\/td>){4}<td class="n">0\.7996<\/td><td><span class="flag">below 0\.800</,
+    );
+    expect(html).toMatch(/<td>Other<\/td>(<td[^>]*>[^<]*<\/td>){4}<td class="n">0\.800<\/td><td><\/td>/);
+
+    // A limit with more digits than a ratio prints in full, and the figure beside it as far as it must.
+    const strict = await renderHtml({
+      ...input,
+      region: { ...region, policy_data: { ...region.policy_data, fairness: { impact_ratio_min: 0.7998 } } },
+      evidence: [{ ...ev, document }],
+    });
+    expect(strict).toMatch(
+      /<td>Female<\/td>(<td[^>]*>[^<]*<\/td>){4}<td class="n">0\.7996<\/td><td><span class="flag">below 0\.7998</,
+    );
+  });
+
+  it('prints a significant p-value under the evidence’s alpha, however close to it', async () => {
+    const input = makeReportInput({ template: 'us/adverse-impact-quarterly', models: 1, decisions: 0 });
+    const ev = input.evidence[0]!;
+    const sex = ev.document.fairness!['sex']!;
+    const document = {
+      ...ev.document,
+      fairness: {
+        sex: {
+          ...sex,
+          four_fifths: {
+            ...sex.four_fifths,
+            groups: { ...sex.four_fifths!.groups, Female: { z: -1.96, p_value: 0.04996, significant: true } },
+          },
+        },
+      },
+    };
+    const html = await renderHtml({ ...input, evidence: [{ ...ev, document }] });
+    const flagged = html.slice(html.indexOf('id="s-flagged"'), html.indexOf('id="s-adverse-impact"'));
+    expect(flagged).toContain('<td class="n">0.04996<span class="flag"> significant</span></td>');
+    const tables = html.slice(html.indexOf('id="s-adverse-impact"'), html.indexOf('id="s-waivers"'));
+    expect(tables).toContain('<td class="n">-1.960</td><td class="n">0.04996</td>');
+  });
+
   it('renders the annual LL144 audit for its calendar year, and refuses it a quarter', async () => {
     const input = makeReportInput({ template: 'us-nyc/ll144-bias-audit', models: 1, decisions: 0 });
     const html = await renderHtml({ ...input, period: '2025' });
