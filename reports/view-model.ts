@@ -1,3 +1,4 @@
+import { UNKNOWN_CATEGORY } from '../evaluators/index.ts';
 import { hashCanonical } from './canonical.ts';
 import { ReportError } from './errors.ts';
 import { parsePeriod, type Period } from './period.ts';
@@ -24,7 +25,6 @@ const SMALL_CATEGORY_SHARE = 0.02;
 /** UGESP §1607.4(D): a rate under four-fifths of the highest group's is evidence of adverse impact. */
 const FOUR_FIFTHS = 0.8;
 
-const UNKNOWN_GROUP = /^(unknown|not provided|undisclosed)$/i;
 const SEX_ATTRIBUTE = /^(sex|gender)$/i;
 const RACE_ATTRIBUTE = /^(race|ethnicity|race_ethnicity|race\/ethnicity)$/i;
 /** Ethnicity and race in one attribute, as EEO-1 and §5-301(b) count them. */
@@ -72,11 +72,13 @@ function intersectionValues(group: string): string[] {
 /**
  * Whether a group of `attribute` is an unknown category (§5-301: counted, never rated): a value such as
  * "Unknown" that the data holds for people who did not say, or, in an intersection, a group with such a value.
+ * Arbiter's evaluator counts such values as missing by this same pattern; only evidence from its earlier versions,
+ * or from elsewhere, rates them as groups.
  */
 const isUnknownOf =
   (attribute: string) =>
   (group: string): boolean =>
-    (attribute.includes('&') ? intersectionValues(group) : [group]).some((v) => UNKNOWN_GROUP.test(v));
+    (attribute.includes('&') ? intersectionValues(group) : [group]).some((v) => UNKNOWN_CATEGORY.test(v));
 
 /** Every field of a model's documentation, in the order the templates present them. */
 export const DOC_FIELDS: readonly (keyof ModelDocumentation)[] = [
@@ -331,8 +333,9 @@ export function attributeTable(
   const isUnknown = isUnknownOf(attribute);
   const known = names.filter((g) => !isUnknown(g));
   const unknownInGroups = names.filter(isUnknown).reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
-  // The evaluator counts rows without a value as `missing` (always written, 0 if none) and rates a value such as
-  // "Unknown" as a group of its own: both are the unknown category.
+  // The evaluator counts rows without a value, or with one that names the unknown category, as `missing` (always
+  // written, 0 if none); evidence from its earlier versions, or from elsewhere, rates a value such as "Unknown" as
+  // a group of its own. Both are the unknown category.
   const unknown_count = fa.unknown_count ?? (fa.missing ?? 0) + unknownInGroups;
   const total = known.reduce((n, g) => n + (fa.groups[g]?.count ?? 0), 0);
   const assessed = total + unknown_count;
@@ -346,8 +349,9 @@ export function attributeTable(
       : new Map([...groupsLeftOut(fa, rule.minGroupSize)].map(([g, why]) => [g, `${why}: ${LEFT_OUT}`]));
   const compared = known.filter((g) => !leftOut.has(g) && rateOf(g) !== null);
   const named = fa.four_fifths?.reference_group;
-  // The evidence's ratios are against its reference group: against one the report does not compare (an unknown
-  // category, a group under min_group_size) they are not this table's, and are computed from the rates instead.
+  // The evidence's ratios are against its reference group: against one the report does not compare (a group under
+  // the region's min_group_size, or in evidence that rated it, an unknown category) they are not this table's,
+  // and are computed from the rates instead.
   const fromEvidence =
     rule.smallShare === 0 &&
     compared.length > 0 &&
@@ -419,12 +423,14 @@ function ll144RatesTable(
   const isExcluded = (g: string) => categories[g]!.excluded_under_2pct || excludedNames.has(g);
   // Scored and decided individuals may differ (a row scored but not decided): each table has its own total.
   const total = selection ? ll144.total : (ll144.scoring_total ?? ll144.total);
-  // The evaluator counts rows without a value as unknown, and rates a value such as "Unknown" as a category.
+  // The evaluator counts rows without a value, or with one that names the unknown category, as unknown; evidence
+  // from its earlier versions, or from elsewhere, rates a value such as "Unknown" as a category.
   const unknown =
     (selection ? ll144.unknown_count : (ll144.scoring_unknown_count ?? ll144.unknown_count)) +
     all.filter(isUnknown).reduce((n, g) => n + categories[g]!.count, 0);
   // The evaluator's reference is the most-selected category that counts, i.e. the one whose ratio is 1; where that
-  // is an unknown category, which §5-301 keeps out of the ratios, they are computed against the known ones'.
+  // is an unknown category, which §5-301 keeps out of the ratios, they are computed against the known ones'. Arbiter's
+  // evaluator rates none: this is for evidence from its earlier versions, or from elsewhere.
   const reference = highestRate(
     names.filter((g) => !isExcluded(g)),
     rateOf,

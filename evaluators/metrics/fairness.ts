@@ -1,6 +1,15 @@
 import { createRng, normalTwoSidedP, poisson, quantileSorted, rate } from './stats.ts';
 
 /**
+ * A sensitive-attribute value that names the unknown category, as HR exports write it for people who did not
+ * say. NYC LL144 (6 RCNY §5-301) counts that category and never rates it, so fairness counts such a value as
+ * missing: it is no group, never the reference, and none is compared against it. Other spellings can be made
+ * missing with spec.data.na_values. reports/ shares this definition, for evidence that still rates such a value
+ * as a group (from earlier versions, or from elsewhere).
+ */
+export const UNKNOWN_CATEGORY = /^\s*(?:unknown|not provided|undisclosed)\s*$/i;
+
+/**
  * Outcomes aggregated into cells: one cell per combination of sensitive-attribute values, label, prediction
  * and "score above the median". Every fairness number is a function of cell counts, so the metrics and the
  * bootstrap cost O(cells) whatever the row count.
@@ -9,8 +18,10 @@ export interface OutcomeCells {
   attributes: string[];
   /** Per attribute, code → value. */
   values: string[][];
-  /** cellCount × attributes.length codes; -1 where the attribute is missing. */
+  /** cellCount × attributes.length codes; -1 where the attribute is missing or names the unknown category. */
   keys: Int32Array;
+  /** Per attribute, the values of kept rows counted as missing because they name the unknown category; sorted. */
+  unknownValues: string[][];
   /** Per cell: 1, 0, or -1 for no label. */
   label: Int8Array;
   /** Per cell: 1, 0, or -1 for a row scored but without a prediction (it counts in LL144 scoring rates only). */
@@ -22,7 +33,8 @@ export interface OutcomeCells {
 
 /**
  * Builds cells from per-row arrays. Rows with neither a prediction (pred < 0) nor a score (high < 0) are left
- * out; a scored row without a prediction is kept for the LL144 scoring rates, which need no selection.
+ * out; a scored row without a prediction is kept for the LL144 scoring rates, which need no selection. A value
+ * that names the unknown category (UNKNOWN_CATEGORY) gets the code of a missing one.
  */
 export function buildCells(
   attributes: string[],
@@ -44,19 +56,30 @@ export function buildCells(
   const highs: number[] = [];
   const counts: number[] = [];
   const radix = values.map((v) => v.length + 1);
+  // Per attribute, code + 1 → the code the cells keep: -1 for a missing value and for an unknown category's.
+  const kept = values.map((v) => Int32Array.from({ length: v.length + 1 }, (_, c) => c - 1));
+  const unknownCodes = values.map((v) => v.flatMap((value, c) => (UNKNOWN_CATEGORY.test(value) ? [c] : [])));
+  unknownCodes.forEach((list, a) => list.forEach((c) => (kept[a]![c + 1] = -1)));
+  const unknownSeen = values.map((v) => new Uint8Array(v.length));
+  const row = new Int32Array(codes.length);
   for (let i = 0; i < pred.length; i++) {
     const p = pred[i]!;
     const h = high ? high[i]! : -1;
     if (p < 0 && h < 0) continue;
     const y = label ? label[i]! : -1;
+    for (let a = 0; a < codes.length; a++) {
+      const code = codes[a]![i]!;
+      row[a] = kept[a]![code + 1]!;
+      if (row[a]! < 0 && code >= 0) unknownSeen[a]![code] = 1;
+    }
     let key: number | string;
     if (exact) {
       let k = 0;
-      for (let a = 0; a < codes.length; a++) k = k * radix[a]! + (codes[a]![i]! + 1);
+      for (let a = 0; a < codes.length; a++) k = k * radix[a]! + (row[a]! + 1);
       key = ((k * 3 + (y + 1)) * 3 + (p + 1)) * 3 + (h + 1);
     } else {
       let k = `${y},${p},${h}`;
-      for (let a = 0; a < codes.length; a++) k += `,${codes[a]![i]!}`;
+      for (let a = 0; a < codes.length; a++) k += `,${row[a]!}`;
       key = k;
     }
     let cell = dense ? dense[key as number]! : (index.get(key) ?? -1);
@@ -64,7 +87,7 @@ export function buildCells(
       cell = counts.length;
       if (dense) dense[key as number] = cell;
       else index.set(key, cell);
-      for (let a = 0; a < codes.length; a++) keys.push(codes[a]![i]!);
+      for (let a = 0; a < codes.length; a++) keys.push(row[a]!);
       labels.push(y);
       preds.push(p);
       highs.push(h);
@@ -76,6 +99,12 @@ export function buildCells(
     attributes,
     values,
     keys: Int32Array.from(keys),
+    unknownValues: unknownCodes.map((list, a) =>
+      list
+        .filter((c) => unknownSeen[a]![c] === 1)
+        .map((c) => values[a]![c]!)
+        .sort(),
+    ),
     label: Int8Array.from(labels),
     pred: Int8Array.from(preds),
     high: Int8Array.from(highs),
@@ -285,7 +314,13 @@ export interface Ll144 {
 export interface FairnessAttribute {
   attributes: string[];
   groups: Record<string, GroupMetrics>;
+  /** Rows with a prediction whose value of an attribute of the set is missing or names the unknown category. */
   missing: number;
+  /**
+   * The values of the set's attributes that were counted as the unknown category (in `missing` and LL144's
+   * unknown counts) because they name it (UNKNOWN_CATEGORY); absent when the data holds none.
+   */
+  unknown_values?: string[];
   demographic_parity_difference: number | null;
   demographic_parity_ratio: number | null;
   equalized_odds_difference: number | null;
@@ -475,10 +510,12 @@ export function fairnessOf(
     alpha,
   };
 
+  const unknownValues = [...new Set(attrs.flatMap((a) => cells.unknownValues[a]!))].sort();
   return {
     attributes: attrs.map((a) => cells.attributes[a]!),
     groups,
     missing,
+    ...(unknownValues.length > 0 ? { unknown_values: unknownValues } : {}),
     demographic_parity_difference: gaps.dpd,
     demographic_parity_ratio: gaps.dpr,
     equalized_odds_difference: gaps.eod,

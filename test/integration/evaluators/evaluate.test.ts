@@ -258,6 +258,51 @@ describe('rows with a missing label, attribute or prediction', () => {
     expect(ll144.scoring!.B).toMatchObject({ count: 4, scoring_rate: 0, impact_ratio: 0 });
     expect(evidence.fairness!.g!.groups.A!.count).toBe(4);
   });
+
+  it('count a sensitive value that names the unknown category as missing for fairness, and na_values as missing everywhere', async () => {
+    // Male 15 of 30 selected, Female 12 of 30 (0.8 of Male's rate); "Unknown", the most selected (6 of 10), and
+    // "Not provided" are LL144's unknown category. "Prefer not to say" is missing only because na_values says so.
+    const blocks: [sex: string, rows: number, selected: number][] = [
+      ['Male', 30, 15],
+      ['Female', 30, 12],
+      ['Unknown', 10, 6],
+      ['Not provided', 3, 3],
+      ['Prefer not to say', 2, 2],
+      ['', 2, 0],
+    ];
+    const lines = ['sex,pred'];
+    for (const [sex, rows, selected] of blocks)
+      for (let i = 0; i < rows; i++) lines.push(`${sex},${i < selected ? 1 : 0}`);
+    const data = path.join(dir, 'unknown-sex.csv');
+    await writeFile(data, `${lines.join('\n')}\n`);
+    const read = { na_values: ['', 'Prefer not to say'] };
+    const { evidence } = await evaluate({
+      data,
+      reference: data,
+      spec: {
+        prediction: { column: 'pred', positive: 1 },
+        sensitive: ['sex'],
+        min_group_size: 1,
+        drift: { features: ['sex'] },
+        metrics: ['fairness', 'data_quality', 'drift'],
+        data: read,
+        reference_data: read,
+      },
+    });
+    expect(validate(evidence)).toBe(true);
+    const sex = evidence.fairness!.sex!;
+    expect(Object.keys(sex.groups)).toEqual(['Female', 'Male']);
+    expect([sex.missing, sex.unknown_values]).toEqual([17, ['Not provided', 'Unknown']]);
+    expect(sex.four_fifths.reference_group).toBe('Male');
+    expect(sex.groups.Female!.impact_ratio).toBe(0.8);
+    expect(sex.ll144).toMatchObject({ total: 77, unknown_count: 17, excluded_under_2pct: [] });
+    // The data holds these values: data quality and drift see them as they are, and only na_values as missing.
+    expect(evidence.rows_missing.sex).toBe(4);
+    const values = ['Female', 'Male', 'Not provided', 'Unknown'];
+    const { representation } = evidence.data_quality as { representation: Record<string, object> };
+    expect(Object.keys(representation.sex!)).toEqual(values);
+    expect(evidence.drift!.features.sex).toMatchObject({ binning: { categories: values } });
+  });
 });
 
 describe('drift of a column whose values are not all numbers', () => {

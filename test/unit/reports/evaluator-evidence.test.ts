@@ -144,36 +144,82 @@ describe('a category the data names "Unknown" (§5-301: counted, not rated)', ()
     ['Female', 300, 120],
     ['Unknown', 100, 60],
   ];
+  // Evidence as evaluators before UNKNOWN_CATEGORY wrote it: the same applicants, "Unknown" rated as a group. A
+  // value no version counts as unknown stands in for it in the data and is renamed in the evidence.
+  const STAND_IN = 'Unrecorded';
   let unknownDir: string;
   let unknownEvidence: EvidenceDocument;
+  let olderEvidence: EvidenceDocument;
 
   beforeAll(async () => {
     unknownDir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-report-unknown-'));
-    const lines = ['sex,race,label,pred'];
-    for (const [sex, rows, selected] of UNKNOWN_BLOCKS)
-      for (let i = 0; i < rows; i++) lines.push(`${sex},White,${i % 2},${i < selected ? 1 : 0}`);
-    const data = path.join(unknownDir, 'applicants.csv');
-    await writeFile(data, `${lines.join('\n')}\n`);
-    unknownEvidence = JSON.parse((await evaluate({ data, spec: SPEC })).json) as EvidenceDocument;
+    const evaluateWith = async (unknown: string) => {
+      const lines = ['sex,race,label,pred'];
+      for (const [sex, rows, selected] of UNKNOWN_BLOCKS)
+        for (let i = 0; i < rows; i++)
+          lines.push(`${sex === 'Unknown' ? unknown : sex},White,${i % 2},${i < selected ? 1 : 0}`);
+      const data = path.join(unknownDir, `applicants-${unknown}.csv`);
+      await writeFile(data, `${lines.join('\n')}\n`);
+      return (await evaluate({ data, spec: SPEC })).json;
+    };
+    unknownEvidence = JSON.parse(await evaluateWith('Unknown')) as EvidenceDocument;
+    olderEvidence = JSON.parse(
+      (await evaluateWith(STAND_IN)).replaceAll(STAND_IN, 'Unknown'),
+    ) as EvidenceDocument;
   });
   afterAll(async () => {
     if (unknownDir) await rm(unknownDir, { recursive: true, force: true });
   });
 
-  const tablesOf = (template: string) => {
+  const tablesOf = (template: string, document: EvidenceDocument) => {
     const t = findTemplate(template)!;
     const input = makeReportInput({ template: t.id, models: 1, decisions: 0 });
-    const vm = buildViewModel(
-      { ...input, evidence: [{ ...input.evidence[0]!, document: unknownEvidence }] },
-      t,
-    );
+    const vm = buildViewModel({ ...input, evidence: [{ ...input.evidence[0]!, document }] }, t);
     return vm.models[0]!;
   };
 
-  it('LL144: counts it as unknown and takes the impact ratios against the most selected known category', () => {
-    // The evaluator rates "Unknown" as a category, the most selected (60%): its ratios are against it.
-    expect(unknownEvidence.fairness!['sex']!.ll144!.selection['Unknown']?.impact_ratio).toBe(1);
-    const { ll144 } = tablesOf('us-nyc/ll144-bias-audit');
+  it('the evaluator counts it as unknown: the report prints the evidence’s figures, as the gate judged them', () => {
+    const block = unknownEvidence.fairness!['sex']!;
+    expect([block.missing, block.four_fifths?.reference_group, Object.keys(block.groups)]).toEqual([
+      100,
+      'Male',
+      ['Female', 'Male'],
+    ]);
+    const { ll144 } = tablesOf('us-nyc/ll144-bias-audit', unknownEvidence);
+    expect(ll144.sex).toMatchObject({
+      reference_group: 'Male',
+      unknown_count: 100,
+      total: 600,
+      ratios_from_evidence: true,
+    });
+    expect(ll144.sex?.rows.map((r) => [r.group, r.count, r.share, r.rate, r.impact_ratio])).toEqual([
+      ['Female', 300, 300 / 700, 0.4, 0.8],
+      ['Male', 300, 300 / 700, 0.5, 1],
+    ]);
+    expect(ll144.intersectional).toMatchObject([
+      { reference_group: 'White&Male', unknown_count: 100, ratios_from_evidence: true },
+    ]);
+    const sex = tablesOf('us/adverse-impact-quarterly', unknownEvidence).fairness.find(
+      (t) => t.attribute === 'sex',
+    )!;
+    expect(sex).toMatchObject({
+      reference_group: 'Male',
+      unknown_count: 100,
+      total: 600,
+      ratios_from_evidence: true,
+    });
+    // Against Male, the reference the evidence's z-test took, the test is printed.
+    const test = block.four_fifths!.groups!['Female']!;
+    expect(sex.rows.map((r) => [r.group, r.impact_ratio, r.below, r.z, r.significant])).toEqual([
+      ['Female', 0.8, false, test.z, test.significant],
+      ['Male', 1, false, null, false],
+    ]);
+  });
+
+  it('older evidence, LL144: counts it as unknown and takes the impact ratios against the most selected known category', () => {
+    // The evaluator rated "Unknown" as a category, the most selected (60%): its ratios are against it.
+    expect(olderEvidence.fairness!['sex']!.ll144!.selection['Unknown']?.impact_ratio).toBe(1);
+    const { ll144 } = tablesOf('us-nyc/ll144-bias-audit', olderEvidence);
     expect(ll144.sex).toMatchObject({
       reference_group: 'Male',
       unknown_count: 100,
@@ -193,10 +239,10 @@ describe('a category the data names "Unknown" (§5-301: counted, not rated)', ()
     ]);
   });
 
-  it('US adverse impact: counts it as unknown, and does not print ratios or z-tests against it', () => {
-    const block = unknownEvidence.fairness!['sex']!;
+  it('older evidence, US adverse impact: counts it as unknown, and does not print ratios or z-tests against it', () => {
+    const block = olderEvidence.fairness!['sex']!;
     expect([block.missing, block.four_fifths?.reference_group]).toEqual([0, 'Unknown']);
-    const model = tablesOf('us/adverse-impact-quarterly');
+    const model = tablesOf('us/adverse-impact-quarterly', olderEvidence);
     const sex = model.fairness.find((t) => t.attribute === 'sex')!;
     expect(sex).toMatchObject({
       reference_group: 'Male',

@@ -4,6 +4,7 @@ import {
   buildCells,
   cellsFromRecords,
   fairnessOf,
+  UNKNOWN_CATEGORY,
 } from '../../../../evaluators/metrics/fairness.ts';
 
 type Rec = Parameters<typeof cellsFromRecords>[1][number];
@@ -362,6 +363,106 @@ describe('NYC LL144 for a scoring tool (§5-301(c)(1))', () => {
     });
     expect(r.ll144.scoring!.F!.scoring_rate).toBe(0.25);
     expect(r.ll144.scoring!.F!.impact_ratio).toBeCloseTo(1 / 3, 12);
+  });
+});
+
+describe('a value that names the unknown category (NYC LL144 §5-301: counted, never rated)', () => {
+  it('is "Unknown", "Not provided" or "Undisclosed", in any case, with spaces around it', () => {
+    for (const v of ['Unknown', 'UNKNOWN', 'not provided ', ' Not Provided', 'undisclosed\t'])
+      expect(UNKNOWN_CATEGORY.test(v), v).toBe(true);
+    for (const v of ['Unknown race', 'Not', 'N/A', '', 'Male'])
+      expect(UNKNOWN_CATEGORY.test(v), v).toBe(false);
+  });
+
+  // Male 150 of 300 selected, Female 120 of 300 (impact ratio 0.8), "Unknown" 60 of 100 and "not provided " 10
+  // of 10: rated as groups, they would be the most selected and Female's ratio 0.4 / 1 against them. Other: 14
+  // of the 729 assessed, under 2% of them (but not of the 614 whose sex is known). 5 rows hold no sex.
+  const records: Rec[] = [];
+  const add = (sex: string | null, n: number, selected: number, high: number) => {
+    for (let i = 0; i < n; i++)
+      records.push({ groups: [sex], pred: i < selected ? 1 : 0, high: i < high ? 1 : 0 });
+  };
+  add('Male', 300, 150, 100);
+  add('Female', 300, 120, 90);
+  add('Unknown', 100, 60, 100);
+  add('not provided ', 10, 10, 10);
+  add('Other', 14, 7, 0);
+  add(null, 5, 5, 0);
+  const options = { minGroupSize: 1, hasLabel: false, hasScore: true, medianScore: 0.5 };
+  const r = fairnessOf(cellsFromRecords(['sex'], records), [0], options);
+
+  it('counts it as missing, never as a group nor the reference, and names the values it counted', () => {
+    expect(Object.keys(r.groups)).toEqual(['Female', 'Male', 'Other']);
+    expect(r.missing).toBe(115);
+    expect(r.unknown_values).toEqual(['Unknown', 'not provided ']);
+    expect(r.four_fifths.reference_group).toBe('Male');
+    expect(r.groups.Female!.impact_ratio).toBe(0.8);
+    expect(r.four_fifths.groups.Female).toMatchObject({ impact_ratio: 0.8, below_threshold: false });
+    expect(r.demographic_parity_difference).toBeCloseTo(0.1, 12);
+  });
+
+  it('is LL144’s unknown category: counted in the totals and their 2% shares, in no table', () => {
+    expect(r.ll144).toMatchObject({
+      total: 729,
+      unknown_count: 115,
+      scoring_total: 729,
+      scoring_unknown_count: 115,
+      excluded_under_2pct: ['Other'],
+    });
+    expect(Object.keys(r.ll144.selection)).toEqual(['Female', 'Male', 'Other']);
+    expect(Object.keys(r.ll144.scoring!)).toEqual(['Female', 'Male', 'Other']);
+    expect(r.ll144.selection.Male!.impact_ratio).toBe(1);
+    expect(r.ll144.selection.Female!.impact_ratio).toBe(0.8);
+    expect(r.ll144.scoring!.Female!.impact_ratio).toBe(0.9);
+    expect(r.ll144.scoring!.Other).toMatchObject({
+      count: 14,
+      impact_ratio: null,
+      excluded_under_2pct: true,
+    });
+  });
+
+  it('says nothing of unknown values where the data holds none, and names them whatever the row order', () => {
+    const known = records.filter((rec) => rec.groups[0] === null || !UNKNOWN_CATEGORY.test(rec.groups[0]));
+    expect(fairnessOf(cellsFromRecords(['sex'], known), [0], options)).not.toHaveProperty('unknown_values');
+    expect(fairnessOf(cellsFromRecords(['sex'], [...records].reverse()), [0], options)).toEqual(r);
+  });
+
+  it('makes an intersection group unknown when any of its values is, as a missing one does', () => {
+    const c = cellsFromRecords(
+      ['race', 'sex'],
+      [
+        ...[1, 1, 0, 0].map((pred) => ({ groups: ['White', 'Male'], pred: pred as 0 | 1 })),
+        ...[1, 0, 0, 0].map((pred) => ({ groups: ['White', 'Female'], pred: pred as 0 | 1 })),
+        ...[1, 1, 1].map(() => ({ groups: ['White', 'Unknown'], pred: 1 as const })),
+        ...[1, 1].map(() => ({ groups: ['Undisclosed', 'Female'], pred: 1 as const })),
+        { groups: ['Black', 'NOT PROVIDED'], pred: 1 },
+        { groups: [null, 'Male'], pred: 0 },
+        { groups: ['Black', 'Male'], pred: 1 },
+        { groups: ['Black', 'Male'], pred: 0 },
+      ],
+    );
+    const opts = { minGroupSize: 1, hasLabel: false, hasScore: false };
+    const both = fairnessOf(c, [0, 1], opts);
+    expect(Object.keys(both.groups)).toEqual(['Black&Male', 'White&Female', 'White&Male']);
+    expect(both.missing).toBe(7);
+    expect(both.ll144).toMatchObject({ total: 17, unknown_count: 7 });
+    expect(both.unknown_values).toEqual(['NOT PROVIDED', 'Undisclosed', 'Unknown']);
+    expect(both.groups['White&Female']!.impact_ratio).toBe(0.5);
+    const race = fairnessOf(c, [0], opts);
+    expect([Object.keys(race.groups), race.missing, race.unknown_values]).toEqual([
+      ['Black', 'White'],
+      3,
+      ['Undisclosed'],
+    ]);
+    expect(race.groups.White).toMatchObject({ count: 11, selection_rate: 6 / 11 });
+    const sex = fairnessOf(c, [1], opts);
+    expect([Object.keys(sex.groups), sex.missing, sex.unknown_values]).toEqual([
+      ['Female', 'Male'],
+      4,
+      ['NOT PROVIDED', 'Unknown'],
+    ]);
+    const [boot] = bootstrapFairness(c, [[0, 1]], { ...opts, resamples: 5, seed: 1, confidence: 0.9 });
+    expect(Object.keys(boot!.groups)).toEqual(['Black&Male', 'White&Female', 'White&Male']);
   });
 });
 
