@@ -194,6 +194,10 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
 
   const resolveCommit = async (ref: string) =>
     (await git(['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).toString('utf8').trim();
+  // The branch by its full name: git resolves a bare name to a tag of that name before the branch, and pushing
+  // a tag needs no review of the branch. A URL's clone holds the remote's branches under refs/heads too (see
+  // sync). HEAD, Arbiter's own checkout, is read as it is.
+  const followed = options.branch === 'HEAD' ? 'HEAD' : `refs/heads/${options.branch}`;
 
   /** Exports the commit's policy folder into a fresh temp folder and builds it; the caller removes `dir`. */
   const checkout = async (commit: string) => {
@@ -432,7 +436,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     try {
       await sync();
       step = `cannot read branch ${options.branch}`;
-      commit = await resolveCommit(options.branch);
+      commit = await resolveCommit(followed);
       lastError = null;
     } catch (err) {
       lastError = null;

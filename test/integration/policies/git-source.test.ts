@@ -668,3 +668,52 @@ describe('createGitPolicySource with a URL', () => {
     }
   });
 });
+
+describe('createGitPolicySource following a branch that a tag is named like', () => {
+  it("activates the branch's head, never the tag's commit, from a path and from a URL", async () => {
+    const initial = await git(['rev-list', '--max-parents=0', 'main']);
+    await git(['branch', 'reviewed', initial]);
+    await git(['checkout', '-q', '-b', 'never-reviewed', initial]);
+    await appendFile(path.join(repo, 'policies', 'README.md'), '\nA change no one reviewed.\n');
+    const unreviewed = await commit('never merged to the followed branch');
+    await git(['checkout', '-q', 'main']);
+    // git resolves `reviewed` to the tag, not the branch: pushing a tag needs no review of the branch.
+    await git(['tag', 'reviewed', unreviewed]);
+    const engines: PolicyEngine[] = [];
+    const follow = async (repository: string, name: string) => {
+      const seen: ActivatedEvent[] = [];
+      const follower = createGitPolicySource({
+        repository,
+        ...(repository.startsWith('file:') ? { clone: path.join(scratch, `${name}.git`) } : {}),
+        branch: 'reviewed',
+        path: 'policies',
+        data: policyDataDocument(await loadRegions()),
+        bundles: createBundleStore(path.join(scratch, `${name}-bundles`)),
+        activate: async (bundle, announce) => {
+          const started = await createPolicyEngine({ bundle, poolSize: 1 });
+          engines.push(started);
+          await announce();
+        },
+        onActivated: (e) => void seen.push(e),
+      });
+      await follower.poll();
+      return { seen, status: follower.status() };
+    };
+    try {
+      for (const [repository, name] of [
+        [repo, 'tagged-path'],
+        [`file://${repo}`, 'tagged-url'],
+      ] as const) {
+        const { seen, status } = await follow(repository, name);
+        expect(
+          seen.map((e) => e.commit),
+          name,
+        ).toEqual([initial]);
+        expect(status.active?.commit, name).toBe(initial);
+      }
+    } finally {
+      await Promise.all(engines.map((e) => e.close()));
+      await git(['tag', '-d', 'reviewed']);
+    }
+  });
+});
