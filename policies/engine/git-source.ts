@@ -141,6 +141,9 @@ const STATUS_REASON_BYTES = 64 * 1024;
  * doubles from one poll up to this.
  */
 const MAX_RECORDING_RETRY_MS = 15 * 60_000;
+const RESTORE_FAILED = 'the last active bundle could not be restored';
+
+const recordingFailed = (commit: string) => `commit ${commit}: recording its activation or rejection failed`;
 
 /**
  * Follows a branch of a policy repository: on each new commit it runs the Rego tests, builds the Wasm bundle
@@ -186,6 +189,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     owed: () => boolean;
     failures: number;
     skip: number;
+    /** What the status says while it is left to do. */
     summary: string;
   } | null = null;
   let tookOver = false;
@@ -315,7 +319,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       bundle = await build(commit, checkedOut.sourceDir, dir);
     } catch (err) {
       // Awaited here, not returned: the finally's own await would leave its failure unhandled meanwhile.
-      await settle(...rejection({ commit, author, committer }, err));
+      await settle(recordingFailed(commit), ...rejection({ commit, author, committer }, err));
       return;
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -329,14 +333,14 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     };
     const { announce, activated, state } = activation(bundle, who, false);
     let switched = false;
-    await settle(async () => {
+    await settle(recordingFailed(commit), async () => {
       // A retry after the switch only writes the active commit again: announcing twice would record twice.
       if (!switched) {
         try {
           await options.activate(bundle, announce);
         } catch (err) {
           if (state.announced) throw err;
-          await settle(...rejection({ commit, author, committer }, err));
+          await settle(recordingFailed(commit), ...rejection({ commit, author, committer }, err));
           return;
         }
         switched = true;
@@ -345,9 +349,12 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     });
   };
 
-  /** Runs an outcome's `finish`, kept as what is left to do until it has all succeeded. */
-  const settle = async (finish: () => Promise<void>, owed: () => boolean = () => false) => {
-    unrecorded = { finish, owed, failures: 0, skip: 0, summary: '' };
+  /**
+   * Runs an outcome's `finish`, kept as what is left to do until it has all succeeded; the status shows
+   * `summary` while it fails.
+   */
+  const settle = async (summary: string, finish: () => Promise<void>, owed: () => boolean = () => false) => {
+    unrecorded = { finish, owed, failures: 0, skip: 0, summary };
     await finish();
     if (unrecorded?.finish === finish) unrecorded = null;
   };
@@ -399,7 +406,13 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     lastSeen = owed.shown.commit;
     lastRejected = owed.shown;
     const [finish, isOwed] = refusal(owed, true);
-    unrecorded = { finish, owed: isOwed, failures: 0, skip: 0, summary: '' };
+    unrecorded = {
+      finish,
+      owed: isOwed,
+      failures: 0,
+      skip: 0,
+      summary: recordingFailed(owed.shown.commit),
+    };
   };
 
   /**
@@ -442,8 +455,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       lastError = null;
       failed(err, step);
       // A restart while the repository cannot be read: the bundle that was active before serves meanwhile.
-      if (!active)
-        await restore().catch((e: unknown) => failed(e, 'the last active bundle could not be restored'));
+      if (!active) await restore().catch((e: unknown) => failed(e, RESTORE_FAILED));
       return;
     } finally {
       lastCheckedAt = clock().toISOString();
@@ -466,12 +478,14 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     }
     lastSeen = commit;
     unrecorded = null;
-    // The head a previous process refused and recorded (this one has just started): its outcome stands.
+    // The head a previous process refused and recorded (this one has just started): its outcome stands. The
+    // restore is what is left of it: until it succeeds the service has no policies, so a failure (the ledger
+    // refusing the entry that records it, say) is tried again at the next polls, as a recording is.
     if (!active && lastRejected === null) {
       const refused = await options.bundles.getRejected().catch(() => null);
       if (refused?.commit === commit) {
         lastRejected = refused;
-        await restore().catch((e: unknown) => failed(e, 'the last active bundle could not be restored'));
+        await attempt(commit, () => settle(RESTORE_FAILED, restore));
         return;
       }
     }
@@ -501,10 +515,8 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
         return;
       }
       // Recording the outcome failed (the ledger, say): the status says so until a later try succeeds.
-      const summary = `commit ${commit}: recording its activation or rejection failed`;
-      failed(err, summary);
+      failed(err, unrecorded.summary);
       unrecorded.failures += 1;
-      unrecorded.summary = summary;
       const maxSkip = Math.floor(MAX_RECORDING_RETRY_MS / (options.intervalMs ?? DEFAULT_INTERVAL_MS));
       unrecorded.skip = Math.min(2 ** (unrecorded.failures - 1) - 1, Math.max(0, maxSkip - 1));
     }

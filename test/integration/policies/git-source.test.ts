@@ -717,3 +717,73 @@ describe('createGitPolicySource following a branch that a tag is named like', ()
     }
   });
 });
+
+describe('createGitPolicySource restarted onto a refused head', () => {
+  it('tries the restore of the last active bundle again at the next polls, and says it failed meanwhile', async () => {
+    const initial = await git(['rev-list', '--max-parents=0', 'main']);
+    await git(['checkout', '-q', '-b', 'restore-retried', initial]);
+    await git(['checkout', '-q', 'main']);
+    const bundleDir = path.join(scratch, 'restore-retried-bundles');
+    let ledgerDown = false;
+    const ledger: string[] = [];
+    const engines: PolicyEngine[] = [];
+    // Each call is a new process over the same bundle store, as after a restart.
+    const startProcess = async () => {
+      let serving: PolicyEngine | undefined;
+      const follower = createGitPolicySource({
+        repository: repo,
+        branch: 'restore-retried',
+        path: 'policies',
+        data: policyDataDocument(await loadRegions()),
+        bundles: createBundleStore(bundleDir),
+        activate: async (bundle, announce) => {
+          const started = await createPolicyEngine({ bundle, poolSize: 1 });
+          engines.push(started);
+          await announce();
+          serving = started;
+        },
+        onActivated: (e) => {
+          if (ledgerDown) throw new Error('the ledger is down');
+          ledger.push(`activated ${e.commit}${e.restored ? ' (restored)' : ''}`);
+        },
+        onRejected: (e) => void ledger.push(`rejected ${e.commit}`),
+      });
+      return { follower, serving: () => serving };
+    };
+    try {
+      const first = await startProcess();
+      await first.follower.poll();
+      await git(['checkout', '-q', 'restore-retried']);
+      await appendFile(
+        path.join(repo, 'policies', 'checks', 'drift', 'policy.rego'),
+        '\ndeny contains x if {\n',
+      );
+      const broken = await commit('a policy that does not parse');
+      await git(['checkout', '-q', 'main']);
+      await first.follower.poll();
+      expect(ledger).toEqual([`activated ${initial}`, `rejected ${broken}`]);
+
+      // The next process finds the refused head, and the ledger refuses the restore's entry for a moment.
+      const second = await startProcess();
+      ledgerDown = true;
+      await second.follower.poll();
+      expect(second.serving()).toBeUndefined();
+      expect(second.follower.status()).toMatchObject({
+        active: null,
+        last_rejected: { commit: broken },
+        last_error: 'the last active bundle could not be restored',
+      });
+      ledgerDown = false;
+      await second.follower.poll();
+      expect(second.serving()?.bundle.revision).toBe(initial);
+      expect(second.follower.status()).toMatchObject({
+        active: { commit: initial },
+        last_rejected: { commit: broken },
+        last_error: null,
+      });
+      expect(ledger.slice(2)).toEqual([`activated ${initial} (restored)`]);
+    } finally {
+      await Promise.all(engines.map((e) => e.close()));
+    }
+  });
+});
