@@ -67,7 +67,10 @@ export async function buildBundle(options: BuildBundleOptions): Promise<PolicyBu
   try {
     const roots = Object.keys(options.data ?? {});
     const out = path.resolve(options.out);
-    const args = ['build', '-t', 'wasm', '-r', options.revision, '-o', out, '--ignore', '*_test.rego'];
+    // Every file testPolicies loaded, *_test.rego included: a rule the policies use must not pass the tests
+    // and then be left out of what serves. --prune-unused keeps the tests themselves out of the Wasm: without
+    // it opa makes every rule that refers to an entrypoint (each decision test) an entrypoint of its own.
+    const args = ['build', '-t', 'wasm', '-r', options.revision, '-o', out, '--prune-unused'];
     for (const entrypoint of ENTRYPOINTS) args.push('-e', entrypoint);
     args.push('--capabilities', path.resolve(capabilities));
     // Relative to sourceDir, so file paths inside the bundle (and so its sha256) do not depend on where the

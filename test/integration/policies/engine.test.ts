@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import canonicalize from 'canonicalize';
@@ -15,6 +15,7 @@ import {
   type PolicyBundle,
 } from '../../../policies/index.ts';
 import { evaluate } from '../../../evaluators/index.ts';
+import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
 import { COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
 import {
   buildRepositoryBundle,
@@ -87,6 +88,62 @@ describe('buildBundle', () => {
       code: 'POLICY_TEST_FAILED',
       message: /no tests/i,
     });
+  });
+
+  it('builds every file its tests ran: a rule kept in a *_test.rego file serves as it was tested', async () => {
+    const source = path.join(scratch, 'rule-in-a-test-file');
+    await cp(POLICIES_DIR, source, { recursive: true });
+    // The severities that block a deployment, moved into a package of their own in a file named like a test.
+    const security = path.join(source, 'checks', 'security', 'policy.rego');
+    await writeFile(
+      security,
+      (await readFile(security, 'utf8'))
+        .replace(
+          'import data.arbiter.lib.result\n',
+          'import data.arbiter.checks.security.levels\nimport data.arbiter.lib.result\n',
+        )
+        .replace(
+          '_blocking := {s | some s in data.regions[input.event.region].security.blocking_severities}',
+          '_blocking := levels.blocking',
+        ),
+    );
+    await mkdir(path.join(source, 'checks', 'security', 'levels'));
+    await writeFile(
+      path.join(source, 'checks', 'security', 'levels', 'levels_test.rego'),
+      'package arbiter.checks.security.levels\n\n' +
+        'blocking := {s | some s in data.regions[input.event.region].security.blocking_severities}\n',
+    );
+    expect(await testPolicies(source)).toMatch(/^PASS: \d+\/\d+$/m);
+    const built = await buildBundle({
+      sourceDir: source,
+      revision: 'levels',
+      out: path.join(scratch, 'levels.tar.gz'),
+      data: policyDataDocument(await loadRegions()),
+    });
+    const engine = await createPolicyEngine({ bundle: built, poolSize: 1 });
+    try {
+      const { decision } = await engine.evaluate(
+        'deployment',
+        await deploymentInput('denied/eu-critical-model-file-finding'),
+      );
+      expect(decision.deny.map((v) => v.rule)).toContain('SEC-FINDING');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('compiles no test into the Wasm: the module is the one built from the folder without its tests', async () => {
+    const untested = path.join(scratch, 'without-tests');
+    await cp(POLICIES_DIR, untested, { recursive: true, filter: (src) => !src.endsWith('_test.rego') });
+    const built = await buildBundle({
+      sourceDir: untested,
+      revision: 'rev-a',
+      out: path.join(scratch, 'without-tests.tar.gz'),
+      data: policyDataDocument(await loadRegions()),
+    });
+    expect(Buffer.from(built.wasm).equals(Buffer.from(bundle.wasm))).toBe(true);
+    expect(built.entrypoints).toEqual(bundle.entrypoints);
+    expect(built.data).toEqual(bundle.data);
   });
 
   it("never lets a policy's tests read this server's environment into the refusal", async () => {
