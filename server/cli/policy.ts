@@ -21,9 +21,26 @@ async function git(dir: string, args: string[]): Promise<string> {
   }
 }
 
+/** Names, besides `*.rego`, of the files opa's bundle loader (`opa build -b`) reads wherever they lie. */
+const BUNDLE_FILE_NAMES = new Set([
+  '.manifest',
+  '.signatures.json',
+  'data.json',
+  'data.yaml',
+  'data.yml',
+  'patch.json',
+  'plan.json',
+  'policy.wasm',
+]);
+
+const entersBundle = (file: string) =>
+  file.endsWith('.rego') || BUNDLE_FILE_NAMES.has(path.posix.basename(file));
+
 /**
  * The HEAD commit of the folder's repository, which the bundle records as its revision: refused when the
- * folder has uncommitted changes, since the bundle would then not be what that commit holds.
+ * folder has uncommitted changes, since the bundle would then not be what that commit holds. Files Git
+ * ignores count when opa would build them in (a data.json a .gitignore keeps out of every commit, say); the
+ * others (a bundle written into the folder, an editor's backup) change nothing.
  */
 async function committedRevision(dir: string): Promise<string> {
   const revision = (await git(dir, ['rev-parse', 'HEAD'])).trim();
@@ -31,6 +48,21 @@ async function committedRevision(dir: string): Promise<string> {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => line.slice(3));
+  const ignored = (
+    await git(dir, [
+      'ls-files',
+      '-z',
+      '--others',
+      '--ignored',
+      '--exclude-standard',
+      '--full-name',
+      '--',
+      '.',
+    ])
+  )
+    .split('\0')
+    .filter((file) => file !== '' && entersBundle(file));
+  changed.push(...ignored.map((file) => `${file} (ignored by Git)`));
   if (changed.length > 0) {
     const more = changed.length > DIRTY_FILES_SHOWN ? ` and ${changed.length - DIRTY_FILES_SHOWN} more` : '';
     throw new CliFailure(

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -123,6 +123,48 @@ describe('arbiter policy test | build', () => {
       `arbiter: cannot read the Git revision of ${outside}: not a git repository ` +
         '(or any of the parent directories): .git; name one with --revision REV\n',
     );
+  });
+
+  it('refuses a file Git ignores that opa would build in, not one it would leave out', async () => {
+    const repo = path.join(dir, 'repo-ignoring');
+    const policies = path.join(repo, 'policies');
+    await cp(POLICIES_DIR, policies, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+    const git = (...args: string[]) =>
+      promisify(execFile)('git', [
+        '-C',
+        repo,
+        '-c',
+        'user.name=Arbiter test',
+        '-c',
+        'user.email=test@arbiter.invalid',
+        ...args,
+      ]);
+    await writeFile(path.join(repo, '.gitignore'), 'data.json\n*.tar.gz\nlocal/\n');
+    await git('init', '--quiet');
+    await git('add', '.');
+    await git('commit', '--quiet', '--message', 'policies');
+    const head = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const build = (out: string) => runCli(['policy', 'build', policies, '--out', path.join(dir, out)]);
+
+    // A bundle written into the folder changes nothing that is built.
+    await writeFile(path.join(policies, 'old-bundle.tar.gz'), 'not a policy');
+    const clean = await build('ignoring-clean.tar.gz');
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain(`revision ${head}, sha256`);
+
+    // Data and a rule in no commit, which opa would build in all the same.
+    await mkdir(path.join(policies, 'arbiter', 'extra'), { recursive: true });
+    await writeFile(path.join(policies, 'arbiter', 'extra', 'data.json'), '{"note": "not in any commit"}');
+    await mkdir(path.join(policies, 'local'));
+    await writeFile(path.join(policies, 'local', 'rule.rego'), 'package arbiter.local\n\nx := 1\n');
+    const dirty = await build('ignoring-dirty.tar.gz');
+    expect(dirty.code).toBe(2);
+    expect(dirty.stderr).toBe(
+      `arbiter: ${policies} has uncommitted changes ` +
+        '(policies/arbiter/extra/data.json (ignored by Git), policies/local/rule.rego (ignored by Git)), ' +
+        `so HEAD ${head.slice(0, 12)} would not describe the bundle: commit them, or name the revision with --revision REV\n`,
+    );
+    expect(existsSync(path.join(dir, 'ignoring-dirty.tar.gz'))).toBe(false);
   });
 });
 
