@@ -87,6 +87,11 @@ export interface GitPolicySourceOptions {
   readonly gitTimeoutMs?: number;
   /** Poll interval. Default 30 s. */
   readonly intervalMs?: number;
+  /**
+   * Simulations that may wait for their turn (behind a poll or another build) before more are refused at once
+   * with POLICY_ENGINE_BUSY: each may cost a build. Default 4.
+   */
+  readonly maxWaitingSimulations?: number;
   readonly opa?: string;
   readonly git?: string;
   readonly clock?: () => Date;
@@ -120,13 +125,18 @@ export interface GitPolicySource {
   status(): PolicySourceStatus;
   /**
    * Tests and builds (and stores) the bundle of any ref, for simulation, activating nothing: a candidate is
-   * held to what activation would hold it to. It waits its turn behind any poll or other build.
+   * held to what activation would hold it to. A commit tested and built lately is not built again. It waits
+   * its turn behind any poll or other build; past `maxWaitingSimulations` waiting, it fails at once with
+   * POLICY_ENGINE_BUSY.
    */
   buildRef(ref: string): Promise<PolicyBundle>;
 }
 
 const DEFAULT_INTERVAL_MS = 30_000;
 const DEFAULT_GIT_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_WAITING_SIMULATIONS = 4;
+/** Commits whose tested bundle is remembered, so that simulating one again builds nothing. */
+const BUILT_COMMITS_KEPT = 32;
 /** The most a commit's policy folder may hold, as git exports it. */
 const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
 /**
@@ -256,7 +266,27 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
     return { dir, sourceDir: path.join(dir, subdir) };
   };
 
-  const build = async (commit: string, sourceDir: string, dir: string) => {
+  // The bundle (its sha256, in the store) of each commit tested and built lately, least recently used first.
+  // The tests and the build of a commit always come out the same here (its files, this source's data, this
+  // opa), so a simulation of a commit built before, the active one say, only reads it back.
+  const built = new Map<string, string>();
+  const remember = (commit: string, sha256: string) => {
+    built.delete(commit);
+    built.set(commit, sha256);
+    if (built.size > BUILT_COMMITS_KEPT) built.delete(built.keys().next().value!);
+  };
+  const builtBefore = async (commit: string) => {
+    const sha256 = built.get(commit);
+    if (sha256 === undefined) return undefined;
+    // A stored bundle that cannot be read back (removed, damaged) is built again, as if never built.
+    const bundle = await options.bundles.get(sha256).catch(() => undefined);
+    if (bundle) remember(commit, sha256);
+    else built.delete(commit);
+    return bundle;
+  };
+
+  const testAndBuild = async (commit: string, sourceDir: string, dir: string) => {
+    await testPolicies(sourceDir, { opa: options.opa });
     const bundle = await buildBundle({
       sourceDir,
       revision: commit,
@@ -265,6 +295,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       opa: options.opa,
     });
     await options.bundles.put(bundle);
+    remember(commit, bundle.sha256);
     return bundle;
   };
 
@@ -291,13 +322,21 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
   };
 
   // Polls and simulations take turns: both fetch into the one clone (two fetches at once fail to lock its
-  // refs) and build bundles, and each build runs opa over a checkout.
-  let turn: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = turn.then(work);
-    turn = run.catch(() => {});
-    return run;
+  // refs) and build bundles, and each build runs opa over a checkout. A poll goes before the simulations
+  // waiting, so that the activation of a merged commit waits for one build at most, whoever simulates what.
+  const waiting = { polls: [] as (() => void)[], simulations: [] as (() => void)[] };
+  let busy = false;
+  const next = () => {
+    const start = waiting.polls.shift() ?? waiting.simulations.shift();
+    busy = start !== undefined;
+    start?.();
   };
+  const exclusive = <T>(queue: (() => void)[], work: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queue.push(() => void work().then(resolve, reject).finally(next));
+      if (!busy) next();
+    });
+  const maxWaitingSimulations = options.maxWaitingSimulations ?? DEFAULT_MAX_WAITING_SIMULATIONS;
 
   // Whatever failed before activation (tests, build, the engine refusing the bundle) rejects the commit; a
   // failure to record an activation leaves the previous bundle serving, and what is left of the outcome is
@@ -315,8 +354,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       // that fails its tests is: the previous bundle stays, or is restored after a restart.
       const checkedOut = await checkout(commit);
       dir = checkedOut.dir;
-      await testPolicies(checkedOut.sourceDir, { opa: options.opa });
-      bundle = await build(commit, checkedOut.sourceDir, dir);
+      bundle = await testAndBuild(commit, checkedOut.sourceDir, dir);
     } catch (err) {
       // Awaited here, not returned: the finally's own await would leave its failure unhandled meanwhile.
       await settle(recordingFailed(commit), ...rejection({ commit, author, committer }, err));
@@ -524,7 +562,7 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
 
   const source: GitPolicySource = {
     poll() {
-      running ??= exclusive(pollOnce).finally(() => (running = null));
+      running ??= exclusive(waiting.polls, pollOnce).finally(() => (running = null));
       return running;
     },
     async start() {
@@ -555,7 +593,17 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
       };
     },
     buildRef(ref) {
-      return exclusive(async () => {
+      // Any auditor may ask for simulations, each a build of minutes on a large commit: without a bound, one
+      // could hold every other simulation back for as long as it liked.
+      if (waiting.simulations.length >= maxWaitingSimulations) {
+        return Promise.reject(
+          new PolicyError(
+            'POLICY_ENGINE_BUSY',
+            `${waiting.simulations.length} simulations are already waiting for a build; try again shortly`,
+          ),
+        );
+      }
+      return exclusive(waiting.simulations, async () => {
         await sync();
         let commit: string;
         try {
@@ -564,10 +612,11 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
           // git's own words name the command line and the repository's path on this server: not the caller's.
           throw new PolicyError('POLICY_SOURCE_FAILED', `unknown ref ${ref}`, { cause: err });
         }
+        const again = await builtBefore(commit);
+        if (again) return again;
         const { dir, sourceDir } = await checkout(commit);
         try {
-          await testPolicies(sourceDir, { opa: options.opa });
-          return await build(commit, sourceDir, dir);
+          return await testAndBuild(commit, sourceDir, dir);
         } finally {
           await rm(dir, { recursive: true, force: true });
         }

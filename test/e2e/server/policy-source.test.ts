@@ -194,4 +194,27 @@ describe('a policy branch followed by the service', () => {
     const approved = await call('POST', `/v1/waivers/${requested.json().id}/approve`, officerB, {});
     expect(approved.json()).toMatchObject({ status: 'approved' });
   }, 120_000);
+
+  it('answers 503 with Retry-After to a simulation past those already waiting for a build', async () => {
+    const head = await git('rev-parse', 'HEAD');
+    const candidates: string[] = [];
+    for (let n = 1; n <= 6; n += 1) {
+      await git('checkout', '-q', '-b', `candidate-${n}`, head);
+      await appendFile(path.join(repo, 'policies', 'README.md'), `\nCandidate ${n}.\n`);
+      candidates.push(await commit(`candidate ${n}`));
+    }
+    await git('checkout', '-q', 'main');
+    // Each a commit of its own, so each needs a build: one builds, four wait, and the rest are refused at once.
+    const answers = await Promise.all(
+      candidates.map((ref) => call('POST', '/v1/policies/simulate', auditor, { ref })),
+    );
+    const refused = answers.filter((a) => a.statusCode === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.headers['retry-after']).toBe('1');
+      expect(answer.json()).toMatchObject({ code: 'POLICY_ENGINE_BUSY' });
+    }
+    expect(declares('simulatePolicy', 503)).toBe(true);
+    expect(answers.filter((a) => a.statusCode === 200).length).toBeGreaterThanOrEqual(4);
+  }, 120_000);
 });

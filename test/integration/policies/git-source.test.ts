@@ -787,3 +787,59 @@ describe('createGitPolicySource restarted onto a refused head', () => {
     }
   });
 });
+
+describe('createGitPolicySource with simulations waiting', () => {
+  it('builds a commit built before no more, lets a poll go first, and refuses simulations past the limit', async () => {
+    const { opa, tests } = await countingOpa('counting-opa-simulations');
+    const initial = await git(['rev-list', '--max-parents=0', 'main']);
+    const readme = path.join(repo, 'policies', 'README.md');
+    const candidates: string[] = [];
+    for (const n of [1, 2, 3]) {
+      await git(['checkout', '-q', '-b', `simulated-candidate-${n}`, initial]);
+      await appendFile(readme, `\nCandidate ${n}.\n`);
+      candidates.push(await commit(`candidate ${n}`));
+    }
+    await git(['checkout', '-q', '-b', 'simulated', initial]);
+    await git(['checkout', '-q', 'main']);
+    const follower = createGitPolicySource({
+      repository: repo,
+      branch: 'simulated',
+      path: 'policies',
+      opa,
+      data: policyDataDocument(await loadRegions()),
+      bundles: createBundleStore(path.join(scratch, 'simulated-bundles')),
+      activate: async (_bundle, announce) => announce(),
+      maxWaitingSimulations: 2,
+    });
+    await follower.poll();
+    expect(follower.status().active?.commit).toBe(initial);
+    // The active commit was tested and built by the poll: a simulation of it only reads its bundle back.
+    const active = await follower.buildRef('simulated');
+    expect(active).toMatchObject({ revision: initial, sha256: follower.status().active!.bundle_sha256 });
+    expect(await tests()).toBe(1);
+
+    await git(['checkout', '-q', 'simulated']);
+    await appendFile(readme, '\nMerged.\n');
+    const merged = await commit('merged');
+    await git(['checkout', '-q', 'main']);
+    const done: string[] = [];
+    const simulations = candidates.map((candidate, i) =>
+      follower.buildRef(candidate).then((b) => void done.push(`simulation ${i + 1} ${b.revision}`)),
+    );
+    // One building, two waiting: a third waiting would be one too many.
+    await expect(follower.buildRef(initial)).rejects.toMatchObject({ code: 'POLICY_ENGINE_BUSY' });
+    const polled = follower.poll().then(() => void done.push('poll'));
+    await Promise.all([...simulations, polled]);
+    expect(done).toEqual([
+      `simulation 1 ${candidates[0]}`,
+      'poll',
+      `simulation 2 ${candidates[1]}`,
+      `simulation 3 ${candidates[2]}`,
+    ]);
+    expect(follower.status().active?.commit).toBe(merged);
+    expect(await tests()).toBe(5);
+    // Each of them built once.
+    for (const ref of [candidates[0]!, 'simulated']) await follower.buildRef(ref);
+    expect(await tests()).toBe(5);
+  });
+});
