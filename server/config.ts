@@ -187,9 +187,17 @@ const intInRange = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, { message: 'out of range' });
 
+/** RFC 1123 host names: checked here, so that a port or a scheme in ARBITER_HOST fails before start-up. */
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
 /** Every variable's parser; CONFIG_VARIABLES documents each (a test keeps the two the same). */
 export const configSchema = z.object({
-  ARBITER_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  ARBITER_HOST: z
+    .string()
+    .trim()
+    .refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), { message: 'not an IP address or a host name' })
+    .default('127.0.0.1'),
   ARBITER_PORT: intInRange(0, 65535).default(8080),
   ARBITER_DATA_DIR: z.string().trim().min(1).default('./.arbiter'),
   DATABASE_URL: z
@@ -278,7 +286,9 @@ function readConfigFile(file: string): Record<string, string> {
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ServerError('CONFIG_INVALID', `ARBITER_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    // The parser's first line says where; the lines after it quote the file, whose values may be secrets.
+    const where = (err as Error).message.split('\n', 1)[0];
+    throw new ServerError('CONFIG_INVALID', `ARBITER_CONFIG: cannot read ${file}: ${where}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ServerError('CONFIG_INVALID', `ARBITER_CONFIG: ${file} must hold a mapping of variable names`);

@@ -80,6 +80,32 @@ describe('loadConfig', () => {
     expect(loadConfig({ ARBITER_CONFIG: file, ARBITER_PORT: '7001' }).port).toBe(7001);
   });
 
+  it('names only where a config file fails to parse, never the lines it quotes, which may be secrets', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-config-'));
+    const file = path.join(dir, 'arbiter.yaml');
+    const broken = [
+      'DATABASE_URL: "postgres://admin:SuperSecretPw123@db.example/arbiter\nARBITER_PORT: 7000\n',
+      'DATABASE_URL: postgres://admin:SuperSecretPw123@db.example/a\nDATABASE_URL: postgres://admin:SuperSecretPw123@db.example/b\n',
+      `ARBITER_PORT: 7000\n   ARBITER_LEDGER_ED25519_SEED: ${'ab'.repeat(32)}\n`,
+    ];
+    for (const text of broken) {
+      writeFileSync(file, text);
+      const message = configError(() => loadConfig({ ARBITER_CONFIG: file })).message;
+      expect(message).toMatch(/^ARBITER_CONFIG: cannot read .* at line \d+, column \d+/);
+      expect(message).not.toContain('SuperSecret');
+      expect(message).not.toContain('abab');
+    }
+  });
+
+  it('takes an IP address or a host name to listen on, and refuses anything else before start-up', () => {
+    for (const host of ['0.0.0.0', '::', '::1', 'localhost', 'arbiter-0.arbiter.svc.cluster.local'])
+      expect(loadConfig({ ARBITER_HOST: host }).host).toBe(host);
+    for (const host of ['0.0.0.0:8080', 'http://localhost', 'host name', '-bad.example'])
+      expect(configError(() => loadConfig({ ARBITER_HOST: host })).message).toContain(
+        `ARBITER_HOST=${JSON.stringify(host)}: not an IP address or a host name`,
+      );
+  });
+
   it('keeps a policy repository URL as it is and makes a path absolute', () => {
     for (const url of ['https://git.example.org/policies.git', 'git@git.example.org:org/policies.git'])
       expect(loadConfig({ ARBITER_POLICY_REPO: url }).policySource.repository).toBe(url);
