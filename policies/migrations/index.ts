@@ -7,10 +7,11 @@ import * as waiverRequestLapses from './2026_12_04_0404_policies_waiver_request_
 import * as waiverRevocation from './2026_12_04_0405_policies_waiver_revocation.ts';
 import * as rejectionEntries from './2026_12_04_0406_policies_rejection_entries.ts';
 import * as waiverVersion from './2026_12_05_0407_policies_waiver_version.ts';
+import * as activationEntries from './2026_12_05_0408_policies_activation_entries.ts';
 
 /**
- * The policy module's tables (waivers, recorded decisions, recorded refusals), for the server's one migration
- * set.
+ * The policy module's tables (waivers, recorded decisions, recorded refusals and activations), for the
+ * server's one migration set.
  */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0400_policies_waivers': waivers,
@@ -21,4 +22,5 @@ export const policyMigrations: Readonly<Record<string, Migration>> = Object.free
   '2026_12_04_0405_policies_waiver_revocation': waiverRevocation,
   '2026_12_04_0406_policies_rejection_entries': rejectionEntries,
   '2026_12_05_0407_policies_waiver_version': waiverVersion,
+  '2026_12_05_0408_policies_activation_entries': activationEntries,
 });

@@ -36,6 +36,12 @@ const BUILTIN_POLICY_SOURCE = {
   path: 'policies',
 } as const;
 
+/**
+ * Named by the trigger of migration 2026_12_05_0408_policies_activation_entries: the database refuses a
+ * policy.activated entry that would name the commit and bundle its region's latest activation already names.
+ */
+const ACTIVATION_UNCHANGED_CONSTRAINT = 'policy_activation_entry_changes';
+
 /** How often expired waivers are marked expired (and that recorded); policies never honour them regardless. */
 const WAIVER_EXPIRY_INTERVAL_MS = 60_000;
 
@@ -78,28 +84,26 @@ export async function startPolicies(options: {
   // An outcome whose recording failed part-way is tried again (see createGitPolicySource): the retry appends
   // the same entry, and only to the regions it has not reached, so that no region records an outcome twice.
   const recording = new Map<string, { entry: Record<string, unknown>; done: Set<string> }>();
-  // `refused`: the commit of a policy.rejected entry, which a region records at most once. A refusal still
-  // owed when a process stopped is recorded by the next one, and two replicas refuse the same commit: the
-  // entry's companion row, keyed by region and commit, makes the database refuse a second entry, and such a
-  // region counts as recorded.
+  // `once`: the entry's companion row (its region added), committed with it, and the constraint by which the
+  // database refuses the row, and with it the entry, as already recorded; such a region counts as recorded.
+  // A refusal still owed when a process stopped is recorded by the next one, and two replicas refuse the same
+  // commit: policy_rejection_entry is keyed by region and commit. Every process announces the bundle it
+  // activates on its first poll, so each restart and each replica would record it again:
+  // policy_activation_entry refuses an activation its region's latest one already names.
   const recordInEveryRegion = async (
     key: string,
     entryOf: () => Record<string, unknown>,
-    refused?: string,
+    once: { table: string; values: Record<string, unknown>; constraint: string },
   ) => {
     let pending = recording.get(key);
     if (!pending) recording.set(key, (pending = { entry: entryOf(), done: new Set() }));
     for (const region of regions.keys()) {
       if (pending.done.has(region)) continue;
-      const row = refused && {
-        table: 'policy_rejection_entry',
-        values: { region, commit: refused },
-        seqColumn: 'ledger_seq',
-      };
+      const row = { table: once.table, values: { region, ...once.values }, seqColumn: 'ledger_seq' };
       try {
-        await ledger.append(region, pending.entry, row ? { companion: () => row } : undefined);
+        await ledger.append(region, pending.entry, { companion: () => row });
       } catch (err) {
-        if (!violatesConstraint(err, REJECTION_RECORDED_CONSTRAINT)) throw err;
+        if (!violatesConstraint(err, once.constraint)) throw err;
       }
       pending.done.add(region);
     }
@@ -151,16 +155,24 @@ export async function startPolicies(options: {
           ? 'the branch head was rejected or could not be read; the last active policy was activated again'
           : 'policy activated',
       );
-      await recordInEveryRegion(`policy.activated ${event.commit} ${event.restored}`, () => ({
-        type: 'policy.activated',
-        commit: event.commit,
-        bundle_sha256: event.bundleSha256,
-        author: event.author,
-        committer: event.committer,
-        branch: where.branch,
-        ...(event.restored ? { restored: true } : {}),
-        at: clock().toISOString(),
-      }));
+      await recordInEveryRegion(
+        `policy.activated ${event.commit} ${event.restored}`,
+        () => ({
+          type: 'policy.activated',
+          commit: event.commit,
+          bundle_sha256: event.bundleSha256,
+          author: event.author,
+          committer: event.committer,
+          branch: where.branch,
+          ...(event.restored ? { restored: true } : {}),
+          at: clock().toISOString(),
+        }),
+        {
+          table: 'policy_activation_entry',
+          values: { commit: event.commit, bundle_sha256: event.bundleSha256 },
+          constraint: ACTIVATION_UNCHANGED_CONSTRAINT,
+        },
+      );
     },
     onRejected: async (event) => {
       log.warn(
@@ -188,7 +200,11 @@ export async function startPolicies(options: {
           reason_sha256: event.reason_sha256,
           at: clock().toISOString(),
         }),
-        event.commit,
+        {
+          table: 'policy_rejection_entry',
+          values: { commit: event.commit },
+          constraint: REJECTION_RECORDED_CONSTRAINT,
+        },
       );
     },
   });
