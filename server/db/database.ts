@@ -1,10 +1,11 @@
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import lockfile from 'proper-lockfile';
 import { ServerError } from '../errors.ts';
 import { preparingPool } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
@@ -106,25 +107,15 @@ function unavailableWhenUnreachable(pool: PostgresPool): PostgresPool {
 async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   const pgdata = path.join(dataDir, 'pgdata');
   await mkdir(pgdata, { recursive: true, mode: 0o700 });
-  // PGlite is one process's database: a second process opening the same folder would corrupt it. A holder
-  // refreshes the lock every second; one killed with -9 leaves a lock that turns stale after 5 s, which the
-  // retries (≈5.4 s in all) outlast, so a restart after a crash succeeds while a live holder still refuses.
-  let release: () => Promise<void>;
+  const release = await lockDataDir(dataDir);
+  let pglite: PGlite;
   try {
-    release = await lockfile.lock(pgdata, {
-      stale: 5_000,
-      update: 1_000,
-      retries: { retries: 5, minTimeout: 500, maxTimeout: 1_500, factor: 1.5 },
-    });
+    pglite = new PGlite(pgdata);
+    await pglite.waitReady;
   } catch (err) {
-    throw new ServerError(
-      'DATA_DIR_LOCKED',
-      `another Arbiter process holds ${dataDir}; stop it, or use its API with --server`,
-      { cause: err },
-    );
+    await release();
+    throw err;
   }
-  const pglite = new PGlite(pgdata);
-  await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -136,6 +127,140 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
       await release();
     },
   };
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder would corrupt it. The folder's
+ * lock file names its holder, and a lock is stale when that process has ended, never for its age: PGlite
+ * blocks the event loop for seconds (initdb on a fresh folder), so a holder cannot be relied on to refresh a
+ * lock in time. A process killed with -9 leaves a lock that the next start takes over at once.
+ */
+const LOCK_FILE = 'pgdata.pid';
+
+interface LockHolder {
+  readonly pid: number;
+  /** When the process started (Linux), so that a pid reused by another process is not taken for the holder. */
+  readonly started: string | undefined;
+}
+
+/** The locks this process holds or is taking: a lock file naming this process is a predecessor's. */
+const held = new Set<string>();
+
+function dataDirLocked(dataDir: string): ServerError {
+  return new ServerError(
+    'DATA_DIR_LOCKED',
+    `another Arbiter process holds ${dataDir}; stop it, or use its API with --server`,
+  );
+}
+
+/** Takes the lock of `dataDir`'s embedded database; resolves with its release. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lock = path.join(dataDir, LOCK_FILE);
+  if (held.has(lock)) throw dataDirLocked(dataDir);
+  held.add(lock);
+  const holder: LockHolder = { pid: process.pid, started: await startOf(process.pid) };
+  // Written whole first, then linked into place: the lock never exists without its holder in it.
+  const draft = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(draft, JSON.stringify(holder), { mode: 0o600 });
+    // Each round takes the lock, finds it held, or removes a stale one; only processes racing for the same
+    // folder make it take more than two.
+    for (let round = 0; round < 20; round++) {
+      try {
+        await link(draft, lock);
+        return () => releaseLock(lock);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const current = await readHolder(lock);
+      if (current === undefined) continue;
+      if (await isRunning(current)) throw dataDirLocked(dataDir);
+      await removeStale(lock, current, draft);
+    }
+    throw dataDirLocked(dataDir);
+  } catch (err) {
+    held.delete(lock);
+    throw err;
+  } finally {
+    await rm(draft, { force: true });
+  }
+}
+
+/**
+ * Removes a lock whose holder has ended. Two processes that found the same one must not both remove it: the
+ * later would remove the lock the earlier has taken since. So one at a time removes it, under a second lock
+ * held for a few milliseconds, and only while it still names that holder.
+ */
+async function removeStale(lock: string, stale: LockHolder, draft: string): Promise<void> {
+  const guard = `${lock}.takeover`;
+  try {
+    await link(draft, guard);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = await readHolder(guard);
+    // A process killed within those milliseconds leaves its guard behind, stale as any lock of the dead.
+    if (other && !(await isRunning(other))) await rm(guard, { force: true });
+    else await sleep(10);
+    return;
+  }
+  try {
+    if (sameHolder(await readHolder(lock), stale)) await rm(lock, { force: true });
+  } finally {
+    await rm(guard, { force: true });
+  }
+}
+
+/** Leaves a lock that is no longer this process's alone: one taken by another process since is kept. */
+async function releaseLock(lock: string): Promise<void> {
+  if (!held.delete(lock)) return;
+  if ((await readHolder(lock))?.pid === process.pid) await rm(lock, { force: true });
+}
+
+/** Who the lock file names; undefined when there is none. A file that names no process holds nothing. */
+async function readHolder(file: string): Promise<LockHolder | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const { pid, started } = JSON.parse(text) as { pid?: unknown; started?: unknown };
+    if (typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0)
+      return { pid, started: typeof started === 'string' ? started : undefined };
+  } catch {
+    // not JSON: names no process
+  }
+  return { pid: 0, started: undefined };
+}
+
+async function isRunning(holder: LockHolder): Promise<boolean> {
+  // This process's own locks are in `held`, checked first.
+  if (holder.pid === 0 || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  // After a restart, a container's process often has the pid its predecessor had, or another process has it.
+  const started = holder.started && (await startOf(holder.pid));
+  return !started || started === holder.started;
+}
+
+const sameHolder = (a: LockHolder | undefined, b: LockHolder) =>
+  a !== undefined && a.pid === b.pid && a.started === b.started;
+
+/** When the process started, in clock ticks since boot (/proc on Linux); undefined elsewhere. */
+async function startOf(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name before it, in parentheses, may itself hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when the database answers a trivial query (readiness). */
