@@ -56,7 +56,11 @@ export type {
   SimulationResult,
 } from './decisions/index.ts';
 export { policyMigrations } from './migrations/index.ts';
-export { REJECTION_RECORDED_CONSTRAINT, violatesConstraint } from './tables.ts';
+export {
+  ACTIVATION_UNCHANGED_CONSTRAINT,
+  REJECTION_RECORDED_CONSTRAINT,
+  violatesConstraint,
+} from './tables.ts';
 export type {
   PolicyTables,
   PolicyRejectionEntryTable,

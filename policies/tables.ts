@@ -6,6 +6,12 @@ export const WAIVERS_IN_FORCE_CONSTRAINT = 'policy_decision_waivers_in_force';
 /** The constraint named by the error of a second policy.rejected entry for one commit in one region. */
 export const REJECTION_RECORDED_CONSTRAINT = 'policy_rejection_entry_once';
 
+/**
+ * Named by the trigger of migration 2026_12_05_0408_policies_activation_entries: the database refuses a
+ * policy.activated entry that would name the commit and bundle its region's latest activation already names.
+ */
+export const ACTIVATION_UNCHANGED_CONSTRAINT = 'policy_activation_entry_changes';
+
 /** Whether `err`, or any error in its chain of causes, is the database refusing a row for `constraint`. */
 export function violatesConstraint(err: unknown, constraint: string): boolean {
   for (let e: unknown = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {

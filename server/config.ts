@@ -238,6 +238,8 @@ export const configSchema = z.object({
     .string()
     .trim()
     .regex(/^[A-Za-z0-9._/-]+$/, { message: 'not a branch name' })
+    // Followed as refs/heads/<branch>: a full ref name would be looked up as refs/heads/refs/heads/….
+    .refine((v) => !v.startsWith('refs/'), { message: 'a branch name such as main, not a full ref name' })
     .optional(),
   ARBITER_POLICY_PATH: z.string().trim().min(1).optional(),
   ARBITER_POLICY_POLL_MS: intInRange(1_000, 86_400_000).default(30_000),

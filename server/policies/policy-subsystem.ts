@@ -13,6 +13,7 @@ import {
   type GitPolicySource,
   type PolicyBundle,
   type PolicyEngine,
+  ACTIVATION_UNCHANGED_CONSTRAINT,
   REJECTION_RECORDED_CONSTRAINT,
   violatesConstraint,
   type PolicyTables,
@@ -35,12 +36,6 @@ const BUILTIN_POLICY_SOURCE = {
   branch: 'HEAD',
   path: 'policies',
 } as const;
-
-/**
- * Named by the trigger of migration 2026_12_05_0408_policies_activation_entries: the database refuses a
- * policy.activated entry that would name the commit and bundle its region's latest activation already names.
- */
-const ACTIVATION_UNCHANGED_CONSTRAINT = 'policy_activation_entry_changes';
 
 /** How often expired waivers are marked expired (and that recorded); policies never honour them regardless. */
 const WAIVER_EXPIRY_INTERVAL_MS = 60_000;

@@ -106,6 +106,13 @@ describe('loadConfig', () => {
       );
   });
 
+  it('follows a branch by its name, and refuses a full ref name', () => {
+    expect(loadConfig({ ARBITER_POLICY_BRANCH: 'release/2026' }).policySource.branch).toBe('release/2026');
+    expect(configError(() => loadConfig({ ARBITER_POLICY_BRANCH: 'refs/heads/main' })).message).toContain(
+      'ARBITER_POLICY_BRANCH="refs/heads/main": a branch name such as main, not a full ref name',
+    );
+  });
+
   it('keeps a policy repository URL as it is and makes a path absolute', () => {
     for (const url of ['https://git.example.org/policies.git', 'git@git.example.org:org/policies.git'])
       expect(loadConfig({ ARBITER_POLICY_REPO: url }).policySource.repository).toBe(url);
