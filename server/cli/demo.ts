@@ -19,13 +19,20 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description("run Arbiter's whole job on the embedded defaults in a fresh data folder and show it")
-    .option('--data-dir <dir>', 'data folder for the demo (emptied first)', '.arbiter/demo')
+    .option(
+      '--data-dir <dir>',
+      'data folder for the demo (emptied first; refused while a service holds it)',
+      '.arbiter/demo',
+    )
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', '0')
     .option('--keep-running', 'leave the service up afterwards (Ctrl-C stops it)')
     .action(async (flags: { dataDir: string; port: string; keepRunning?: boolean }) => {
       const started = new Date();
       const dataDir = path.resolve(flags.dataDir);
       const outDir = path.join(dataDir, 'out');
+      // A demo left running (--keep-running) or a service on this folder would lose its database under it.
+      const { assertDataDirUnlocked } = await import('../db/database.ts');
+      await assertDataDirUnlocked(dataDir);
       await rm(dataDir, { recursive: true, force: true });
       await mkdir(outDir, { recursive: true });
       console.log(`Arbiter demo — data folder ${dataDir}\n`);

@@ -146,6 +146,13 @@ interface LockHolder {
 /** The locks this process holds or is taking: a lock file naming this process is a predecessor's. */
 const held = new Set<string>();
 
+/** Throws DATA_DIR_LOCKED while a live process holds the embedded database in `dataDir`. */
+export async function assertDataDirUnlocked(dataDir: string): Promise<void> {
+  const lock = path.join(dataDir, LOCK_FILE);
+  const holder = await readHolder(lock);
+  if (held.has(lock) || (holder && (await isRunning(holder)))) throw dataDirLocked(dataDir);
+}
+
 function dataDirLocked(dataDir: string): ServerError {
   return new ServerError(
     'DATA_DIR_LOCKED',

@@ -106,6 +106,13 @@ describe('the arbiter CLI', () => {
       const locked = await runCli(['token', 'list', '--data-dir', dataDir]);
       expect(locked.code).toBe(2);
       expect(locked.stderr).toContain('another Arbiter process holds');
+      // Nor does a demo on it empty the folder under the service.
+      const demo = await runCli(['demo', '--data-dir', dataDir]);
+      expect(demo.code).toBe(2);
+      expect(demo.stderr).toBe(
+        `arbiter: another Arbiter process holds ${dataDir}; stop it, or use its API with --server\n`,
+      );
+      expect(await readFile(path.join(dataDir, 'admin-token'), 'utf8')).toContain(adminToken);
       // ...and reaches it through the API instead.
       const listed = await runCli(['token', 'list', '--server', second.url, '--token', adminToken]);
       expect(listed.code).toBe(0);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,17 @@ describe('the embedded database of a data folder', () => {
     expect(holder.output()).toBe('open\nclosed\n');
     const reopened = await openDatabase({ databaseUrl: undefined, dataDir });
     await reopened.close();
+  }, 90_000);
+
+  it('closes although its lock was removed under it, and leaves a lock taken since in place', async () => {
+    if (!embedded) return;
+    const first = await openDatabase({ databaseUrl: undefined, dataDir });
+    await rm(path.join(dataDir, 'pgdata.pid'));
+    const holder = await startHolder(dataDir);
+    await first.close();
+    expect(await readdir(dataDir)).toContain('pgdata.pid');
+    holder.child.stdin.write('close\n');
+    expect(await holder.exited, holder.output()).toBe(0);
   }, 90_000);
 
   it('is opened at once after its holder was killed with SIGKILL', async () => {
