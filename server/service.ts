@@ -165,13 +165,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       // Idempotent: the demo closes the service, then the signal handler may try again at exit.
       close: () =>
         (closing ??= (async () => {
-          await app.close();
+          await drainRequests(app, config.shutdownTimeoutMs);
           await reports!.close();
           await policies!.close();
           // Running evaluations go back to the queue, so the job queue's graceful stop has nothing to wait for.
           evaluations.stopSweeping();
           await evaluations.stop();
-          await queue!.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs });
+          await queue!.stop({ graceful: true, wait: true });
           await rm(scratchDir, { recursive: true, force: true });
           await ledger.stop();
           await database.close();
@@ -183,5 +183,23 @@ export async function createService(config: Config, options: ServiceOptions = {}
     await queue?.stop({ graceful: false, wait: true });
     await database.close();
     throw err;
+  }
+}
+
+/**
+ * Stops taking requests and lets those in flight finish for up to `graceMs` (ARBITER_SHUTDOWN_TIMEOUT_MS),
+ * then closes the connections still open, their requests unanswered. The grace period bounds this part of the
+ * close only: what follows (the ledger's queued appends, the job queue, the scratch folder, the database)
+ * always runs to its end.
+ */
+async function drainRequests(app: FastifyInstance, graceMs: number): Promise<void> {
+  const timer = setTimeout(() => {
+    app.log.warn({ graceMs }, 'requests still in flight at the end of the grace period: closing them');
+    app.server.closeAllConnections();
+  }, graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import net from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,40 @@ describe('graceful shutdown', () => {
     expect(JSON.parse(body).size).toBe('a,b\n1,2\n3,4\n'.length);
     expect(await exit).toBe(0);
   }, 90_000);
+
+  it.each([0, 1_500])(
+    'with a grace period of %i ms, closes a request still in flight after it, then closes the rest and exits 0',
+    async (graceMs) => {
+      const server = await startServer(['--data-dir', dataDir], {
+        ARBITER_SHUTDOWN_TIMEOUT_MS: String(graceMs),
+      });
+      const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+      const { port } = new URL(server.url);
+      const exit = new Promise<number | null>((resolve) => server.process.once('exit', resolve));
+      // An upload whose body never ends, so that only the grace period ends it.
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/artifacts?filename=endless.csv',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      });
+      const ended = new Promise<number>((resolve) => {
+        req.on('response', () => resolve(-1));
+        req.on('error', () => resolve(Date.now()));
+      });
+      req.write('a,b\n1,2\n');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const signalled = Date.now();
+      server.process.kill('SIGTERM');
+      const cut = await ended;
+      expect(cut - signalled).toBeGreaterThanOrEqual(graceMs);
+      expect(await exit).toBe(0);
+      // The rest of the close ran: the upload's partial file is gone with this process's scratch folder.
+      expect(await readdir(path.join(dataDir, 'scratch'))).toEqual([]);
+    },
+    90_000,
+  );
 
   it('answers a request that arrives while it shuts down with 503 SHUTTING_DOWN and Retry-After', async () => {
     const server = await startServer(['--data-dir', dataDir]);
