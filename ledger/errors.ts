@@ -24,8 +24,13 @@ export type LedgerErrorCode =
   | 'LEDGER_KEY_INVALID'
   /** Stored state disagrees with itself (detected while integrating); the log refuses to sign. */
   | 'LEDGER_CORRUPT'
-  /** Appending failed in the database; nothing from the failed batch was committed. */
+  /**
+   * Appending failed in the database: refused (a companion row breaking a constraint; nothing committed), or
+   * cut off during its commit, whose outcome is then unknown.
+   */
   | 'LEDGER_APPEND_FAILED'
+  /** No database connection could be had for an append: nothing was sent, nothing committed; retry it. */
+  | 'LEDGER_UNAVAILABLE'
   /** Sending or confirming an anchor transaction failed. */
   | 'LEDGER_ANCHOR_FAILED';
 

@@ -170,7 +170,8 @@ export function toHttpError(err: unknown): ErrorBody & { retryAfter?: number } {
     // The client went away mid-body (an upload cut short): nothing reaches it, and it is not our failure.
     if (err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE')
       return { statusCode: 400, code: 'REQUEST_ABORTED', message: 'the request was cut short' };
-    if (DATABASE_CONNECTION_LOST.test(err.code))
+    // A ledger append that got no connection committed nothing: retried as any request the database is down for.
+    if (DATABASE_CONNECTION_LOST.test(err.code) || err.code === 'LEDGER_UNAVAILABLE')
       return {
         statusCode: 503,
         code: 'DATABASE_UNAVAILABLE',

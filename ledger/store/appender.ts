@@ -106,9 +106,10 @@ export class Appender {
   }
 
   private fail(batch: readonly Pending[], err: unknown): void {
-    const failure = new LedgerError('LEDGER_APPEND_FAILED', `append failed: ${(err as Error).message}`, {
-      cause: err,
-    });
+    const failure =
+      err instanceof LedgerError
+        ? err
+        : new LedgerError('LEDGER_APPEND_FAILED', `append failed: ${(err as Error).message}`, { cause: err });
     for (const p of batch) p.reject(failure);
   }
 
@@ -150,12 +151,25 @@ export class Appender {
         from appended, jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) as r
         where appended.log_id = ${logId}::int4)`;
     });
-    const { rows } = await sql<{ log_id: number; first: number | bigint | string }>`
-      with appended (log_id, first) as (${sql.join(appends, sql` union all `)})${
-        companions.length > 0 ? sql`, ${sql.join(companions)}` : sql``
-      }
-      select log_id, first from appended`.execute(this.db);
-    return new Map(rows.map((row) => [Number(row.log_id), num(row.first)]));
+    // A failure before the connection is had sent nothing, so nothing can have been committed, unlike one
+    // after: the caller may simply retry that append.
+    let connected = false;
+    try {
+      return await this.db.connection().execute(async (connection) => {
+        connected = true;
+        const { rows } = await sql<{ log_id: number; first: number | bigint | string }>`
+          with appended (log_id, first) as (${sql.join(appends, sql` union all `)})${
+            companions.length > 0 ? sql`, ${sql.join(companions)}` : sql``
+          }
+          select log_id, first from appended`.execute(connection);
+        return new Map(rows.map((row) => [Number(row.log_id), num(row.first)]));
+      });
+    } catch (err) {
+      if (connected) throw err;
+      throw new LedgerError('LEDGER_UNAVAILABLE', `no database connection: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 }
 

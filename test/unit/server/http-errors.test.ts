@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../../server/auth/errors.ts';
 import { ServerError } from '../../../server/errors.ts';
 import { toHttpError } from '../../../server/http-errors.ts';
+import { LedgerError } from '../../../ledger/index.ts';
 import { PolicyError } from '../../../policies/index.ts';
 import { ReportError } from '../../../reports/index.ts';
 
@@ -101,6 +102,31 @@ describe('toHttpError', () => {
     // Other SQLSTATEs stay internal errors.
     expect(toHttpError(Object.assign(new Error('deadlock'), { code: '40P01' }))).toMatchObject({
       statusCode: 500,
+    });
+  });
+
+  it('answers a ledger append that got no connection with 503 and Retry-After, one cut off in its commit with 500', () => {
+    const down = new ServerError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry shortly', {
+      cause: new Error('connect ECONNREFUSED 10.0.0.7:5432'),
+    });
+    expect(
+      toHttpError(
+        new LedgerError('LEDGER_UNAVAILABLE', `no database connection: ${down.message}`, { cause: down }),
+      ),
+    ).toEqual({
+      statusCode: 503,
+      code: 'DATABASE_UNAVAILABLE',
+      message: 'the database is unavailable; retry shortly',
+      retryAfter: 5,
+    });
+    // The commit may have happened: a retry could record the decision twice, so no invitation to retry.
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' });
+    expect(
+      toHttpError(new LedgerError('LEDGER_APPEND_FAILED', `append failed: ${lost.message}`, { cause: lost })),
+    ).toEqual({
+      statusCode: 500,
+      code: 'INTERNAL',
+      message: 'internal error; the request id in the logs has details',
     });
   });
 
