@@ -64,6 +64,10 @@ async function openPostgres(
   // Without a listener, node-postgres re-emits an idle connection's error as an unhandled 'error' event,
   // which ends the process.
   pool.on('error', onIdleConnectionError);
+  // A connection lost while it runs a statement (PostgreSQL restarted, the network cut) fails that statement,
+  // and the client emits the error too, where the pool listens only while it is idle: unheard, it would end
+  // the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
       pool: unavailableWhenUnreachable(preparedStatements ? preparingPool(pool) : pool),

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +111,34 @@ describe(`database on ${testDatabaseKind()}`, () => {
       expect(rows).toEqual([{ n: 1 }]);
     } finally {
       await other.close();
+    }
+  });
+
+  it('fails a statement whose connection is cut while it runs, and goes on', async () => {
+    if (database.kind !== 'postgres') return;
+    // A TCP proxy in front of PostgreSQL, whose connections are cut as by a network failure: unlike a session
+    // that PostgreSQL ends, the client hears nothing before the connection closes.
+    const target = new URL(database.url!);
+    const sockets: net.Socket[] = [];
+    const proxy = net.createServer((client) => {
+      const server = net.connect(Number(target.port || 5432), target.hostname);
+      for (const s of [client, server]) sockets.push(s.on('error', () => {}));
+      client.pipe(server).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = Object.assign(new URL(target), {
+      host: `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+    });
+    const other = await openDatabase({ databaseUrl: url.toString(), dataDir: database.dataDir, poolSize: 1 });
+    try {
+      const running = sql`select pg_sleep(5)`.execute(other.db);
+      await new Promise((r) => setTimeout(r, 300));
+      for (const s of sockets) s.destroy();
+      await expect(running).rejects.toThrow('Connection terminated unexpectedly');
+      expect((await sql<{ n: number }>`select 1 as n`.execute(other.db)).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await other.close();
+      proxy.close();
     }
   });
 
