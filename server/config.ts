@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_ANCHOR_CONFIRMATIONS, DEFAULT_ANCHOR_TIMEOUT_MS } from '../ledger/index.ts';
@@ -92,7 +93,8 @@ export const CONFIG_VARIABLES = {
   ARBITER_BODY_LIMIT: 'largest request body in bytes, an integer 1024–1073741824 (default 1048576)',
   ARBITER_TRUST_PROXY:
     'comma-separated addresses or CIDR ranges (or loopback, linklocal, uniquelocal) of the reverse proxies in front, whose X-Forwarded-For names the client; unset → the connecting address is the client',
-  ARBITER_SHUTDOWN_TIMEOUT_MS: 'grace period for in-flight requests on shutdown, 0–600000 ms (default 10000)',
+  ARBITER_SHUTDOWN_TIMEOUT_MS:
+    'on SIGTERM/SIGINT, how long requests in flight may take to finish, 0–600000 ms (default 10000; 0: none), after which their connections are closed unanswered; the rest of the shutdown (ledger appends, job queue, scratch folder, database) always runs to its end',
   ARBITER_ARTIFACT_MAX_BYTES:
     'largest artifact upload in bytes, 1–17179869184 (default 268435456 = 256 MiB; at most 16 GiB)',
   ARBITER_POLICY_REPO:
@@ -152,9 +154,10 @@ const SECRET_VARIABLES: ReadonlySet<VariableName> = new Set([
 ]);
 
 /** True when `value` is a URL that Node's parser (and so node-postgres) can read. */
-function isParsableUrl(value: string): boolean {
+/** Whether node-postgres can read the URL (its own parser, which takes a Unix socket as `?host=/path`). */
+function isConnectionString(value: string): boolean {
   try {
-    new URL(value);
+    parseConnectionString(value);
     return true;
   } catch {
     return false;
@@ -203,7 +206,7 @@ export const configSchema = z.object({
   DATABASE_URL: z
     .string()
     .trim()
-    .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v) && isParsableUrl(v), {
+    .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v) && isConnectionString(v), {
       message: 'not a postgres:// URL',
     })
     .optional(),

@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { ServerError } from '../errors.ts';
 import { preparingPool } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
@@ -73,8 +74,9 @@ async function openPostgres(
       pool: unavailableWhenUnreachable(preparedStatements ? preparingPool(pool) : pool),
     }),
   });
-  const target = new URL(url);
-  const location = `postgres://${target.host}${target.pathname}`;
+  // node-postgres's own reading of the URL: a Unix socket's host is a path, which URL cannot hold.
+  const target = parseConnectionString(url);
+  const location = `postgres://${target.host ?? ''}${target.port ? `:${target.port}` : ''}/${target.database ?? ''}`;
   try {
     await sql`select 1`.execute(db);
   } catch (err) {

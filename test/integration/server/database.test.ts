@@ -114,6 +114,24 @@ describe(`database on ${testDatabaseKind()}`, () => {
     }
   });
 
+  it('reaches PostgreSQL over its Unix socket, named as node-postgres takes it (?host=/path)', async () => {
+    if (database.kind !== 'postgres') return; // PGlite has no socket.
+    const { rows } = await sql<{
+      dir: string;
+    }>`select current_setting('unix_socket_directories') as dir`.execute(database.db);
+    const dir = rows[0]!.dir.split(',')[0]!.trim();
+    const { username, pathname } = new URL(database.url!);
+    const url = `postgres://${username}@${pathname}?host=${dir}`;
+    const other = await openDatabase({ databaseUrl: url, dataDir: database.dataDir });
+    try {
+      expect(other.location).toBe(`postgres://${dir}${pathname}`);
+      const { rows: one } = await sql<{ n: number }>`select 1 as n`.execute(other.db);
+      expect(one).toEqual([{ n: 1 }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('fails a statement whose connection is cut while it runs, and goes on', async () => {
     if (database.kind !== 'postgres') return;
     // A TCP proxy in front of PostgreSQL, whose connections are cut as by a network failure: unlike a session

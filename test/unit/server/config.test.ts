@@ -72,6 +72,11 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain(':pw@');
   });
 
+  it('takes a DATABASE_URL that reaches PostgreSQL over its Unix socket', () => {
+    const url = 'postgres://postgres@/arbiter?host=/var/run/postgresql';
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
   it('reads a config file below the environment', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'arbiter-config-'));
     const file = path.join(dir, 'arbiter.yaml');
