@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -147,6 +148,11 @@ interface LockHolder {
   readonly pid: number;
   /** When the process started (Linux), so that a pid reused by another process is not taken for the holder. */
   readonly started: string | undefined;
+  /**
+   * The machine (or container) it runs on. A data folder on a volume two machines share holds a lock whose
+   * process this one cannot see: it is taken as running, never as ended, so that two never write at once.
+   */
+  readonly host: string | undefined;
 }
 
 /** The locks this process holds or is taking: a lock file naming this process is a predecessor's. */
@@ -156,22 +162,28 @@ const held = new Set<string>();
 export async function assertDataDirUnlocked(dataDir: string): Promise<void> {
   const lock = path.join(dataDir, LOCK_FILE);
   const holder = await readHolder(lock);
-  if (held.has(lock) || (holder && (await isRunning(holder)))) throw dataDirLocked(dataDir);
+  if (held.has(lock) || (holder && (await isRunning(holder)))) throw dataDirLocked(dataDir, holder);
 }
 
-function dataDirLocked(dataDir: string): ServerError {
+function dataDirLocked(dataDir: string, holder?: LockHolder): ServerError {
+  const elsewhere =
+    holder && isElsewhere(holder)
+      ? ` (pid ${holder.pid} on ${holder.host}, which this machine cannot see: if it no longer runs there, remove ${path.join(dataDir, LOCK_FILE)})`
+      : '';
   return new ServerError(
     'DATA_DIR_LOCKED',
-    `another Arbiter process holds ${dataDir}; stop it, or use its API with --server`,
+    `another Arbiter process holds ${dataDir}${elsewhere}; stop it, or use its API with --server`,
   );
 }
+
+const isElsewhere = (holder: LockHolder) => holder.host !== undefined && holder.host !== os.hostname();
 
 /** Takes the lock of `dataDir`'s embedded database; resolves with its release. */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const lock = path.join(dataDir, LOCK_FILE);
   if (held.has(lock)) throw dataDirLocked(dataDir);
   held.add(lock);
-  const holder: LockHolder = { pid: process.pid, started: await startOf(process.pid) };
+  const holder: LockHolder = { pid: process.pid, started: await startOf(process.pid), host: os.hostname() };
   // Written whole first, then linked into place: the lock never exists without its holder in it.
   const draft = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
@@ -187,7 +199,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       }
       const current = await readHolder(lock);
       if (current === undefined) continue;
-      if (await isRunning(current)) throw dataDirLocked(dataDir);
+      if (await isRunning(current)) throw dataDirLocked(dataDir, current);
       await removeStale(lock, current, draft);
     }
     throw dataDirLocked(dataDir);
@@ -239,18 +251,24 @@ async function readHolder(file: string): Promise<LockHolder | undefined> {
     throw err;
   }
   try {
-    const { pid, started } = JSON.parse(text) as { pid?: unknown; started?: unknown };
+    const { pid, started, host } = JSON.parse(text) as { pid?: unknown; started?: unknown; host?: unknown };
     if (typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0)
-      return { pid, started: typeof started === 'string' ? started : undefined };
+      return {
+        pid,
+        started: typeof started === 'string' ? started : undefined,
+        host: typeof host === 'string' ? host : undefined,
+      };
   } catch {
     // not JSON: names no process
   }
-  return { pid: 0, started: undefined };
+  return { pid: 0, started: undefined, host: undefined };
 }
 
 async function isRunning(holder: LockHolder): Promise<boolean> {
+  if (holder.pid === 0) return false;
+  if (isElsewhere(holder)) return true;
   // This process's own locks are in `held`, checked first.
-  if (holder.pid === 0 || holder.pid === process.pid) return false;
+  if (holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
@@ -263,7 +281,7 @@ async function isRunning(holder: LockHolder): Promise<boolean> {
 }
 
 const sameHolder = (a: LockHolder | undefined, b: LockHolder) =>
-  a !== undefined && a.pid === b.pid && a.started === b.started;
+  a !== undefined && a.pid === b.pid && a.started === b.started && a.host === b.host;
 
 /** When the process started, in clock ticks since boot (/proc on Linux); undefined elsewhere. */
 async function startOf(pid: number): Promise<string | undefined> {

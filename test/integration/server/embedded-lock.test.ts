@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,22 @@ describe('the embedded database of a data folder', () => {
     holder.child.stdin.write('close\n');
     expect(await holder.exited, holder.output()).toBe(0);
   }, 90_000);
+
+  it('stays refused while a process on another machine sharing the folder holds it, until its lock is removed', async () => {
+    if (!embedded) return;
+    const lock = path.join(dataDir, 'pgdata.pid');
+    // A pid this machine has no process of (the other machine's), as a volume shared between two would show.
+    await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 1, started: '1', host: 'another-machine' }));
+    await expect(openDatabase({ databaseUrl: undefined, dataDir })).rejects.toMatchObject({
+      code: 'DATA_DIR_LOCKED',
+      message: expect.stringContaining(
+        `(pid ${2 ** 22 + 1} on another-machine, which this machine cannot see`,
+      ),
+    });
+    await rm(lock);
+    const handle = await openDatabase({ databaseUrl: undefined, dataDir });
+    await handle.close();
+  }, 60_000);
 
   it('is opened at once after its holder was killed with SIGKILL', async () => {
     if (!embedded) return;
