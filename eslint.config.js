@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 
 // DESIGN.md: dependencies point one way. ledger/, evaluators/, policies/ and regions/ know nothing of the
 // server (the composition root) nor of each other's internals; reports/ may read ledger/ and evaluators/
-// through their public index.ts only.
+// through their public index.ts only, and evaluators/categories.ts, which imports nothing (the index loads ONNX
+// Runtime).
 const serverImports = {
   group: ['**/server/**', 'fastify', 'fastify-*', '@fastify/*'],
   message: 'Only server/ composes modules; this module must not depend on the server (DESIGN.md).',

@@ -8,7 +8,7 @@ export { scanModelFile } from './security/scan.ts';
 export type { ScanReport, ScannedFormat } from './security/scan.ts';
 export type { Finding, Severity, ScanLimits } from './security/findings.ts';
 export { loadSpec } from './spec/load-spec.ts';
-export { UNKNOWN_CATEGORY } from './metrics/fairness.ts';
+export { UNKNOWN_CATEGORY } from './categories.ts';
 export { dataFormatOf } from './readers/rows.ts';
 export type { EvaluationSpec, FeatureSpec, MetricFamily, Scalar } from './spec/types.ts';
 export { EvaluatorError } from './errors.ts';

@@ -1,4 +1,5 @@
-import { UNKNOWN_CATEGORY } from '../evaluators/index.ts';
+// Not through evaluators/index.ts, which loads ONNX Runtime: this one module imports nothing.
+import { UNKNOWN_CATEGORY } from '../evaluators/categories.ts';
 import { hashCanonical } from './canonical.ts';
 import { ReportError } from './errors.ts';
 import { parsePeriod, type Period } from './period.ts';

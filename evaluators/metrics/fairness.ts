@@ -1,13 +1,5 @@
+import { UNKNOWN_CATEGORY } from '../categories.ts';
 import { createRng, normalTwoSidedP, poisson, quantileSorted, rate } from './stats.ts';
-
-/**
- * A sensitive-attribute value that names the unknown category, as HR exports write it for people who did not
- * say. NYC LL144 (6 RCNY §5-301) counts that category and never rates it, so fairness counts such a value as
- * missing: it is no group, never the reference, and none is compared against it. Other spellings can be made
- * missing with spec.data.na_values. reports/ shares this definition, for evidence that still rates such a value
- * as a group (from earlier versions, or from elsewhere).
- */
-export const UNKNOWN_CATEGORY = /^\s*(?:unknown|not provided|undisclosed)\s*$/i;
 
 /**
  * Outcomes aggregated into cells: one cell per combination of sensitive-attribute values, label, prediction

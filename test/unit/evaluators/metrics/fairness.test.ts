@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { UNKNOWN_CATEGORY } from '../../../../evaluators/categories.ts';
 import {
   bootstrapFairness,
   buildCells,
   cellsFromRecords,
   fairnessOf,
-  UNKNOWN_CATEGORY,
 } from '../../../../evaluators/metrics/fairness.ts';
 
 type Rec = Parameters<typeof cellsFromRecords>[1][number];
