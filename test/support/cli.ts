@@ -29,11 +29,15 @@ export async function runCli(
   }
 }
 
-/** `arbiter verify` of `bundle`, written to `file`, with the log's published keys pinned, as an auditor runs it. */
+/**
+ * `arbiter verify` of `bundle`, written to `file`, with the log's published keys pinned, as an auditor runs it;
+ * `options` are the command's further options (`--json`, `--report PDF`).
+ */
 export async function verifyBundleFile(
   bundle: object,
   file: string,
   keys: { ed25519_vkey: string; eip191_address: string },
+  options: readonly string[] = [],
 ): Promise<CliResult> {
   await writeFile(file, JSON.stringify(bundle));
   return runCli([
@@ -43,6 +47,7 @@ export async function verifyBundleFile(
     keys.ed25519_vkey,
     '--trusted-eip191-address',
     keys.eip191_address,
+    ...options,
   ]);
 }
 

@@ -95,20 +95,9 @@ describe('arbiter verify and arbiter ledger fsck', () => {
     });
     const size = (await service.ledger.integrate('ca')).size;
     const file = path.join(service.dataDir, 'ca-bundle.json');
-    await writeFile(file, JSON.stringify(await service.ledger.reader.bundle('ca', 0, size)));
+    const bundle = await service.ledger.reader.bundle('ca', 0, size);
     const keys = await service.ledger.reader.keys('ca');
-    const verify = (report: string) =>
-      runCli([
-        'verify',
-        file,
-        '--trusted-vkey',
-        keys.ed25519_vkey,
-        '--trusted-eip191-address',
-        keys.eip191_address,
-        '--json',
-        '--report',
-        report,
-      ]);
+    const verify = (report: string) => verifyBundleFile(bundle, file, keys, ['--json', '--report', report]);
     const recorded = await verify(recordedPdf.file);
     expect(JSON.parse(recorded.stdout)).toMatchObject({
       ok: true,
