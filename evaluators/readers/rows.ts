@@ -34,6 +34,10 @@ export interface ReadOptions {
   delimiter?: string;
   /** Lines to skip before the header (or the first row): adult.test's `|1x3 Cross validator`. */
   skipLines?: number;
+  /**
+   * Further spellings of a missing value, besides DEFAULT_NA_VALUES (which always count): a spec names the
+   * one its data adds (`?`, `Prefer not to say`), and an empty cell stays missing whatever it lists.
+   */
   naValues?: string[];
   /** Longest line (a JSON Lines line, a CSV record with its quoted newlines) read; DEFAULT_MAX_LINE_BYTES. */
   maxLineBytes?: number;
@@ -45,6 +49,7 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+/** The spellings of a missing value in every file; ReadOptions.naValues adds to them. */
 export const DEFAULT_NA_VALUES: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'null'];
 
 /** The data format a file's name tells by its extension, if it tells one. */
@@ -573,7 +578,9 @@ async function* readParquet(
 
 /** Streams the rows of a CSV, JSON Lines or Parquet file, in batches of up to 4,096 rows. */
 export async function* readRowBatches(path: string, options: ReadOptions = {}): AsyncGenerator<Row[]> {
-  const na = new Set(options.naValues ?? DEFAULT_NA_VALUES);
+  // Added to the defaults, never in place of them: a list that named only `?` would otherwise turn every
+  // empty label into class 0 and every empty attribute into a group of its own.
+  const na = new Set([...DEFAULT_NA_VALUES, ...(options.naValues ?? [])]);
   const format = formatOf(path, options.format);
   try {
     await stat(path);

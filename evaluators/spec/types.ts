@@ -34,6 +34,7 @@ export interface ReadSpec {
   delimiter?: string;
   /** Lines to skip before the header (or the first row). */
   skip_lines?: number;
+  /** Further spellings of a missing value, added to DEFAULT_NA_VALUES ('', NA, N/A, NaN, null). */
   na_values?: string[];
 }
 

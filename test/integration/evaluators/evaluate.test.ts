@@ -275,7 +275,8 @@ describe('rows with a missing label, attribute or prediction', () => {
       for (let i = 0; i < rows; i++) lines.push(`${sex},${i < selected ? 1 : 0}`);
     const data = path.join(dir, 'unknown-sex.csv');
     await writeFile(data, `${lines.join('\n')}\n`);
-    const read = { na_values: ['', 'Prefer not to say'] };
+    // The list adds to the default spellings: the empty cells stay missing without naming them.
+    const read = { na_values: ['Prefer not to say'] };
     const { evidence } = await evaluate({
       data,
       reference: data,
@@ -302,6 +303,35 @@ describe('rows with a missing label, attribute or prediction', () => {
     const { representation } = evidence.data_quality as { representation: Record<string, object> };
     expect(Object.keys(representation.sex!)).toEqual(values);
     expect(evidence.drift!.features.sex).toMatchObject({ binning: { categories: values } });
+  });
+
+  it('add na_values to the default missing spellings: an empty label, prediction or attribute stays missing', async () => {
+    const data = path.join(dir, 'na-added.csv');
+    await writeFile(
+      data,
+      'y,pred,grp\n1,1,a\n,1,a\nNA,1,a\n0,0,b\n1,,b\n1,1,Prefer not to say\n1,1,\n0,0,null\n',
+    );
+    const spec = {
+      label: { column: 'y', positive: 1 },
+      prediction: { column: 'pred', positive: 1 },
+      sensitive: ['grp'],
+      min_group_size: 1,
+      metrics: ['performance' as const, 'fairness' as const],
+    };
+    const plain = (await evaluate({ data, spec })).evidence;
+    const added = (await evaluate({ data, spec: { ...spec, data: { na_values: ['Prefer not to say'] } } }))
+      .evidence;
+    // Rows without a label or a prediction are left out of performance either way, not read as class 0.
+    for (const evidence of [plain, added]) {
+      expect(evidence.performance).toMatchObject({
+        accuracy: 1,
+        confusion_matrix: { tn: 2, fp: 0, fn: 0, tp: 3 },
+      });
+      expect(evidence.rows_missing).toMatchObject({ label: 2, prediction: 1 });
+    }
+    expect(Object.keys(plain.fairness!.grp!.groups)).toEqual(['Prefer not to say', 'a', 'b']);
+    expect(Object.keys(added.fairness!.grp!.groups)).toEqual(['a', 'b']);
+    expect([plain.fairness!.grp!.missing, added.fairness!.grp!.missing]).toEqual([2, 3]);
   });
 });
 
