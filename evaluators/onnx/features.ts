@@ -90,7 +90,9 @@ export class TensorLayout {
         if (hit === undefined) this.unknownCategories++;
         else out[offset + hit] = 1;
       } else {
-        const x = typeof value === 'number' ? value : numericValue(value);
+        // The tensor holds float32: a finite double past its range (1e39) would reach the model as ±Infinity,
+        // and be scored as confidently as any other value. Such a row is unscorable, as one holding Infinity is.
+        const x = Math.fround(typeof value === 'number' ? value : numericValue(value));
         if (!Number.isFinite(x)) return false;
         out[offset] = x;
       }
@@ -162,9 +164,9 @@ function encodeNumeric(
   ok: Uint8Array,
 ): void {
   for (let i = 0, at = offset; i < count; i++, at += width) {
-    const x = nums[start + i]!;
-    out[at] = x;
-    if (!Number.isFinite(x)) ok[i] = 0;
+    out[at] = nums[start + i]!;
+    // Read back as stored: a double past float32's range (1e39) is Infinity there (see encode).
+    if (!Number.isFinite(out[at]!)) ok[i] = 0;
   }
 }
 

@@ -346,7 +346,10 @@ function perColumnPlan(metadata: ModelMetadata, features: Feature[]): InputPlan 
           const range = p.type === 'float32' || p.type === 'float64' ? null : INTEGER_RANGES[p.type];
           const numbers = values.map((v, i) => {
             const x = numericValue(v);
-            const fits = range ? Number.isInteger(x) && x >= range.min && x <= range.max : Number.isFinite(x);
+            // A float input holds float32, in which a double past its range (1e39) is ±Infinity.
+            const fits = range
+              ? Number.isInteger(x) && x >= range.min && x <= range.max
+              : Number.isFinite(p.type === 'float32' ? Math.fround(x) : x);
             if (!fits) ok[i] = 0;
             return fits ? x : 0;
           });

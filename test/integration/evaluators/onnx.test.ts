@@ -250,6 +250,17 @@ describe('openModel: values a per-column integer input cannot hold', () => {
     expect(scores[1]).toBeCloseTo((2 ** 31 - 1) / 10, -3);
     expect(scores.slice(2).every(Number.isNaN)).toBe(true);
   });
+  it('leaves a float input past float32 range unscorable, as Infinity, instead of scoring ±Infinity', async () => {
+    const runner = await openModel(model(INT64), spec, 'cpu');
+    try {
+      const bs = [1e39, '-1e39', 'Infinity', 3.4028234663852886e38, '2'];
+      const scores = Array.from(await runner.predict(bs.map((b) => ({ a: '0', b }))));
+      expect(scores.slice(0, 3).every(Number.isNaN)).toBe(true);
+      expect(scores.slice(3)).toEqual([expect.closeTo(3.4028234663852886e38, -32), 2]);
+    } finally {
+      await runner.close();
+    }
+  });
   it('feeds a bool input 0 and 1 only: 2 or 300 would wrap or read as some other truth', async () => {
     const scores = await scoresOf(BOOL, [true, '0', 1, 2, 300, 0.5]);
     expect(scores.slice(0, 3)).toEqual([expect.closeTo(0.1, 6), 0, expect.closeTo(0.1, 6)]);

@@ -62,4 +62,24 @@ describe('TensorLayout', () => {
     expect(out.every((x) => x === 0)).toBe(true);
     expect(layout.unknownCategories).toBe(0);
   });
+
+  it('leaves a value past float32 range unscorable, by rows and by columns, instead of feeding ±Infinity', () => {
+    const numeric = normalizeFeatures(['x']);
+    // 3.4028234663852886e38 is float32's largest; 3.5e38 and 1e39 round to Infinity there, 1e-50 to 0.
+    const values = [1e39, '-1e39', 3.5e38, 3.4028234663852886e38, '1e30', 1e-50, 2];
+    const byRows = new TensorLayout(numeric);
+    const a = new Float32Array(values.length);
+    const okA = values.map((x, i) => (byRows.encode({ x }, a, i) ? 1 : 0));
+    expect(okA).toEqual([0, 0, 0, 1, 1, 1, 1]);
+    expect([...a.subarray(3)]).toEqual([3.4028234663852886e38, Math.fround(1e30), 0, 2]);
+    const collector = new ColumnCollector('x', null);
+    for (const x of values) collector.add(x);
+    const b = new Float32Array(values.length);
+    const okB = new Uint8Array(values.length);
+    expect(new TensorLayout(numeric).encodeColumns([collector.collected()], 0, values.length, b, okB)).toBe(
+      true,
+    );
+    expect([...okB]).toEqual(okA);
+    expect([...b.subarray(3)]).toEqual([...a.subarray(3)]);
+  });
 });
