@@ -327,10 +327,12 @@ export function scanKerasH5(bytes: Uint8Array): Finding[] {
   let budget = MAX_CONFIG_SCAN_BYTES;
   const sizes = superblockSizes(bytes);
   const heap = sizes && globalHeap(bytes, sizes.lengths);
+  // High, as the zip path's keras.config_unreadable is: a config the scan does not read may hold a Lambda layer
+  // (padding one past MAX_CONFIG_BYTES, or spending the budget in front of it, would otherwise pass it).
   const notInspected = (why: string, { attribute, start }: Candidate): void => {
     const finding: Finding = {
       id: 'keras.config_not_inspected',
-      severity: 'medium',
+      severity: 'high',
       message: `${why}; it is not inspected`,
       location: `${attribute}@${start}`,
     };

@@ -123,12 +123,30 @@ describe('Keras H5 scan', () => {
       expect(scanKerasH5(file.subarray(0, heap))).toEqual([
         expect.objectContaining({
           id: 'keras.config_not_inspected',
-          severity: 'medium',
+          severity: 'high',
           message: `no global heap collection at byte ${heap}; it is not inspected`,
         }),
         expect.objectContaining({ id: 'keras.no_model_config' }),
       ]);
     });
+    it.each(['fixed', 'variable'] as const)(
+      'reports a %s-length model_config padded past 16 MiB, a Lambda behind the padding, as high',
+      async (strings) => {
+        const padded = [
+          { class_name: 'Dense', config: { name: 'd', pad: 'x'.repeat(17 * 1024 ** 2) } },
+          { class_name: 'Lambda', config: { name: 'evil' } },
+        ];
+        const file = await hdf5KerasModel(join(dir, `padded-${strings}.h5`), padded, strings);
+        expect(scanKerasH5(file)).toEqual([
+          expect.objectContaining({
+            id: 'keras.config_not_inspected',
+            severity: 'high',
+            message: expect.stringContaining('longer than the 16777216 bytes the scan reads'),
+          }),
+          expect.objectContaining({ id: 'keras.no_model_config', severity: 'info' }),
+        ]);
+      },
+    );
   });
   it('reports configs it does not read to the end, and stops after 64 MiB of them', () => {
     const span = 16 * 1024 ** 2 + 64;
@@ -137,7 +155,7 @@ describe('Keras H5 scan', () => {
     const findings = scanKerasH5(file);
     // Four unclosed 16 MiB candidates spend the 64 MiB budget; the fourth says so and the fifth is never read.
     expect(findings.map((f) => [f.id, f.severity])).toEqual([
-      ...Array(4).fill(['keras.config_not_inspected', 'medium']),
+      ...Array(4).fill(['keras.config_not_inspected', 'high']),
       ['keras.no_model_config', 'info'],
     ]);
     expect(findings[0]!.message).toContain('does not close within 16777216 bytes');
@@ -167,7 +185,7 @@ describe('Keras H5 scan of hostile global heaps', () => {
     // the 64 MiB budget, which would say so.
     const findings = scanKerasH5(kerasH5HeapPointers(4000, 40_000, 'one'));
     expect(findings.map((f) => [f.id, f.severity])).toEqual([
-      ...Array(100).fill(['keras.config_not_inspected', 'medium']),
+      ...Array(100).fill(['keras.config_not_inspected', 'high']),
       ['keras.no_model_config', 'info'],
     ]);
     expect(findings[0]!.message).toBe(missing(64));
