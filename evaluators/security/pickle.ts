@@ -783,6 +783,15 @@ const UNPICKLER_ERRORS = new Set([
 ]);
 /** What a stream reports only when it is no well-formed pickle: the marks of data read as opcodes. */
 const MALFORMED = new Set([...UNPICKLER_ERRORS, 'pickle.too_complex', 'pickle.scan_error']);
+/**
+ * Whether a module or attribute path from GLOBAL, INST or STACK_GLOBAL could name something Python imports:
+ * dotted identifiers (find_class imports the module and getattr()s each part of the name). Bytes that are no
+ * pickle, read as one, give names with NULs, spaces and control characters, on whose import Python fails.
+ */
+const isDottedName = (path: string): boolean =>
+  path.split('.').every((part) => /^[\p{ID_Start}_][\p{ID_Continue}]*$/u.test(part));
+/** Unknown imports of names that isDottedName refuses: in a stream that fails, no sign of what it runs. */
+const UNIMPORTABLE = new WeakSet<Finding>();
 /** The most findings one file reports: the most severe first, and a count of the rest. */
 const MAX_FINDINGS = 1000;
 /** The opcodes that push a bytes (or bytearray) constant: where a nested pickle travels. */
@@ -1039,14 +1048,17 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], walk: Wa
     const { judgement } = worst;
     if (judgement) {
       const as = worst.key === key ? '' : ` (Python 3 reads it as ${worst.key})`;
-      findings.push({
+      const finding: Finding = {
         id: judgement.known ? 'pickle.dangerous_import' : 'pickle.unknown_import',
         severity: judgement.severity,
         message: judgement.known
           ? `${opcode} imports ${key}${as}; unpickling this file would import and can call it`
           : `${opcode} imports ${key}${as}, which is not known to be data; unpickling this file would import and can call it`,
         location: `${location}@${offset}`,
-      });
+      };
+      findings.push(finding);
+      if (!judgement.known && !readings.some(([m, n]) => isDottedName(m) && isDottedName(n)))
+        UNIMPORTABLE.add(finding);
     }
   };
   // Reported once per id, with a count at the end: a hostile stream can repeat one malformation millions of times.
@@ -1573,11 +1585,14 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], walk: Wa
     }
   }
   if (following && failsAt !== null) {
-    // What read as an unknown import or a malformation in these bytes may be tensor data that happens to spell
-    // opcodes; a dangerous import or an unresolved STACK_GLOBAL there is no accident, and Python would reach it.
+    // A load that fails has already imported and called what came before the failure (torch's legacy loader
+    // runs its second pickle.load, imaplib.IMAP4_stream(cmd) and all, before it reads past the end). So every
+    // import and call found up to there counts. What is dropped is what only says these bytes are no pickle,
+    // the malformations, and an unknown import whose names no module can have (tensor data that spells GLOBAL
+    // reads NULs and stray bytes into them): Python fails on that import itself, having run nothing of it.
     const found = findings.splice(following.findings);
     for (const finding of found)
-      if (RANK[finding.severity] >= RANK.medium && finding.id !== 'pickle.unknown_import')
+      if (RANK[finding.severity] >= RANK.medium && !MALFORMED.has(finding.id) && !UNIMPORTABLE.has(finding))
         findings.push(finding);
   }
   if (ended && mode !== 'plain')

@@ -508,8 +508,8 @@ describe('pickles after the first STOP', () => {
     ['a count that reads as STACK_GLOBAL (147 elements)', [0x93, ...new Uint8Array(71)]],
     ['a count that reads as PROTO 2 (640 elements)', [0x80, 2, ...new Uint8Array(70)]],
     [
-      'float32 data that reads as GLOBAL of an unknown module',
-      [...Buffer.from('cab\ncd\n'), ...new Uint8Array(64)],
+      'a count (99 elements) and float32 data that read as GLOBAL of names no module has',
+      [0x63, ...new Uint8Array(7), 0x0a, ...Buffer.from(new Float32Array([1.5, 2]).buffer), 0x0a, 0x00],
     ],
     ['a count that reads as an opcode whose argument runs past the end', [0x4a, 1]],
     ['bytes that read as opcodes to the end, without STOP', [...Buffer.from('NNN')]],
@@ -520,6 +520,38 @@ describe('pickles after the first STOP', () => {
       ['pickle.trailing_data', 'info'],
     ]);
     expect(findings[0]!.message).toBe('pickle ends at byte 15 with 0 call opcode(s) and 0 import(s)');
+  });
+
+  it.each([
+    ['ends', []],
+    ['fails on an invalid opcode', [0xff]],
+  ])(
+    'keeps what a following stream imports and calls before it %s, in the legacy format too',
+    (_name, tail) => {
+      // imaplib.IMAP4_stream(cmd) runs cmd in a shell: torch's _legacy_load calls it in its second pickle.load,
+      // which then fails at the end of the file.
+      const payload = pkl("cimaplib\nIMAP4_stream\n(S'touch /tmp/pwned'\ntR", tail);
+      const findings = scanPickle(pkl(first, payload));
+      expect(findings.map((f) => [f.id, f.severity])).toEqual([
+        ['pickle.unknown_import', 'high'],
+        ['pickle.stop', 'info'],
+        ['pickle.trailing_data', 'info'],
+      ]);
+      expect(findings[0]).toMatchObject({
+        message: expect.stringContaining('imports imaplib.IMAP4_stream,'),
+        location: `pickle@${first.length}`,
+      });
+    },
+  );
+
+  it('keeps an unknown import of names a module could have, though the stream then fails', () => {
+    // Python imports ab (running its code, were there such a module) before the NULs stop the load.
+    const findings = scanPickle(pkl(first, 'cab\ncd\n', new Uint8Array(8)));
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([
+      ['pickle.unknown_import', 'high'],
+      ['pickle.stop', 'info'],
+      ['pickle.trailing_data', 'info'],
+    ]);
   });
 
   it('reports bytes after the last pickle of any other file as high: they may hide what a further load runs', () => {
