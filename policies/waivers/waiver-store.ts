@@ -174,15 +174,7 @@ export class WaiverStore {
         { field: 'region' },
       );
     }
-    const rules = this.activeRules();
-    if (!rules.ids.has(parsed.data.rule)) {
-      throw new PolicyError(
-        'WAIVER_INVALID',
-        `rule: ${parsed.data.rule} is not a rule of the active policies (${[...rules.ids].sort().join(', ')})`,
-        { field: 'rule' },
-      );
-    }
-    refuseNonWaivable(rules, parsed.data.rule);
+    refuseUnwaivable(this.activeRules(), parsed.data.rule);
     const now = this.clock();
     if (parsed.data.expires_at <= now) {
       throw new PolicyError('WAIVER_INVALID', 'expires_at: must lie in the future', { field: 'expires_at' });
@@ -417,8 +409,9 @@ export class WaiverStore {
     }
     // A request whose expiry passed while it waited reads as expired: there is nothing left to decide.
     if (current.status !== 'requested') throw wrongState(current, 'requested');
-    // A request recorded before its rule was marked non-waivable is not approved either.
-    if (status === 'approved') refuseNonWaivable(this.activeRules(), current.rule);
+    // A request recorded before its rule was removed from the active policies, or marked non-waivable, is not
+    // approved either: the approval would lift nothing, or what no waiver may lift.
+    if (status === 'approved') refuseUnwaivable(this.activeRules(), current.rule);
     try {
       return await this.change(current, status, actor, note ?? null, now);
     } catch (err) {
@@ -483,8 +476,18 @@ function entryOf(type: WaiverEntryType, waiver: Waiver, actor: Actor | null, at:
   };
 }
 
-/** Refuses, naming the field `rule`, a rule that no waiver may lift. */
-function refuseNonWaivable(rules: WaiverRules, rule: string): void {
+/**
+ * Refuses, naming the field `rule`, a rule that is not one of the active policies' (a typo, a rule since
+ * removed), whose waiver could never apply, or one that no waiver may lift.
+ */
+function refuseUnwaivable(rules: WaiverRules, rule: string): void {
+  if (!rules.ids.has(rule)) {
+    throw new PolicyError(
+      'WAIVER_INVALID',
+      `rule: ${rule} is not a rule of the active policies (${[...rules.ids].sort().join(', ')})`,
+      { field: 'rule' },
+    );
+  }
   if (rules.nonWaivable.has(rule)) {
     throw new PolicyError('WAIVER_INVALID', `rule: ${rule} cannot be waived; the policies never lift it`, {
       field: 'rule',

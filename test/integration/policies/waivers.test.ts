@@ -330,6 +330,31 @@ describe('WaiverStore', () => {
     await strict.reject(pending.id, bob, 'the rule is no longer waivable');
   });
 
+  it('refuses to approve a request whose rule the active policies no longer have, naming the field rule', async () => {
+    const { waiver } = await request({
+      model: 'retired-rule',
+      rule: 'DATA-MISSING',
+      expires_at: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+    });
+    // A new bundle is active, without the rule: the approval would lift nothing.
+    const renewed = new WaiverStore(handle.db as unknown as Kysely<PolicyTables>, {
+      regions: REGIONS,
+      rules: () => ({ ids: new Set(['SEC-FINDING', 'DATA-COMPLETENESS']), nonWaivable: new Set() }),
+      clock: () => now,
+      append,
+    });
+    await expect(renewed.approve(waiver.id, bob)).rejects.toMatchObject({
+      code: 'WAIVER_INVALID',
+      field: 'rule',
+      message: 'rule: DATA-MISSING is not a rule of the active policies (DATA-COMPLETENESS, SEC-FINDING)',
+    });
+    expect((await renewed.get(waiver.id)).status).toBe('requested');
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested']);
+    // A rejection lifts nothing: it is still recorded.
+    await renewed.reject(waiver.id, bob, 'the rule is gone');
+    expect(await entriesOf(waiver.id)).toEqual(['waiver.requested', 'waiver.rejected']);
+  });
+
   it('lets a request lapse at its expiry: it reads as expired and can no longer be decided', async () => {
     const { waiver } = await request({ expires_at: '2026-12-02T00:00:00Z' });
     expect((await store.list({ status: 'requested' })).map((w) => w.id)).toContain(waiver.id);
