@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { WaiverInput } from '../engine/input-document.ts';
 import { PolicyError } from '../errors.ts';
-import type { PolicyTables, PolicyWaiverTable } from '../tables.ts';
+import { violatesConstraint, type PolicyTables, type PolicyWaiverTable } from '../tables.ts';
 
 export type Waiver = Selectable<PolicyWaiverTable>;
 
@@ -105,6 +105,13 @@ const scopeKey = (model: string, region: string) => JSON.stringify([model, regio
 
 /** Only compliance officers approve or reject; the requester never approves their own (four-eyes). */
 export const WAIVER_APPROVER_ROLE = 'compliance_officer';
+
+/**
+ * The constraint (migration 2026_11_23_0400) that the database names when it refuses a waiver decided by its
+ * requester; a trigger of the server's names it too when one's local token was minted by the other,
+ * directly or through tokens it minted (migration 2026_12_05_0003_server_waiver_token_lineage).
+ */
+const FOUR_EYES_CONSTRAINT = 'policy_waiver_four_eyes';
 
 /**
  * Whether two subjects may be one person, for four-eyes. A subject claim an operator maps from a name or an
@@ -415,6 +422,15 @@ export class WaiverStore {
     try {
       return await this.change(current, status, actor, note ?? null, now);
     } catch (err) {
+      // The database holds the two to be one person: for local tokens, one was minted by the other, directly
+      // or through tokens it minted, which the subjects alone do not show.
+      if (violatesConstraint(err, FOUR_EYES_CONSTRAINT)) {
+        throw new PolicyError(
+          'WAIVER_FOUR_EYES',
+          `${actor.subject} cannot decide waiver ${id}, requested by ${current.requested_by}: one's token was minted by the other, directly or through tokens it minted`,
+          { cause: err },
+        );
+      }
       // The trigger applies a change only to a waiver still requested (and an approval only before its
       // expiry): of two officers deciding at once, one wins, and the other's entry is not appended either.
       const after = await this.read(id, this.clock());
