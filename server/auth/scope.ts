@@ -49,6 +49,25 @@ function coversEveryModel(identity: Identity): boolean {
 }
 
 /**
+ * Throws AuthError FORBIDDEN when the identity is limited to some models or regions and is about to `act`
+ * on what no scope bounds: local tokens carry no scope, so one that such an identity minted would act on every
+ * model and region, and listing or revoking them reaches every other identity's.
+ */
+export function assertUnlimited(identity: Identity, act: string): void {
+  const { models, regions } = identity.scope ?? {};
+  const limits = [
+    ...(models && !models.includes('*') ? [`models ${models.join(', ') || '(none)'}`] : []),
+    ...(regions && !regions.includes('*') ? [`regions ${regions.join(', ') || '(none)'}`] : []),
+  ];
+  if (limits.length === 0) return;
+  throw new AuthError(
+    'FORBIDDEN',
+    `this identity is limited to some models or regions, so it may not ${act}, which no such limit bounds`,
+    `${identity.issuer}/${identity.subject} (${identity.role}) is limited to ${limits.join(' and ')}; refused: ${act}`,
+  );
+}
+
+/**
  * The identity's scope as SQL LIKE patterns (`*` as `%`, the rest literal), so that a list can be filtered,
  * and paged, in the database; an absent list places no limit.
  */

@@ -20,6 +20,7 @@ const IDP_CLIENTS = [
   { clientId: 'alice-admin', clientSecret: SECRET, claims: { groups: ['staff', 'arbiter-admins'] } },
   { clientId: 'olga-officer', clientSecret: SECRET, claims: { groups: ['arbiter-compliance'] } },
   { clientId: 'otto-fraud-officer', clientSecret: SECRET, claims: { groups: ['arbiter-compliance-fraud'] } },
+  { clientId: 'fred-fraud-admin', clientSecret: SECRET, claims: { groups: ['arbiter-admins-fraud'] } },
   { clientId: 'ann-auditor', clientSecret: SECRET, claims: { groups: ['arbiter-auditors'] } },
   { clientId: 'mallory', clientSecret: SECRET, claims: { groups: ['marketing'] } },
   { clientId: 'arbiter-introspector', clientSecret: SECRET },
@@ -90,6 +91,12 @@ describe('OIDC access tokens from a real provider', () => {
               claims: { groups: 'arbiter-compliance-fraud' },
               role: 'compliance_officer',
               models: ['fraud-*'],
+            },
+            {
+              claims: { groups: 'arbiter-admins-fraud' },
+              role: 'admin',
+              models: ['fraud-*'],
+              regions: ['eu'],
             },
             { claims: { groups: 'arbiter-auditors' }, role: 'auditor' },
           ],
@@ -440,6 +447,30 @@ describe('OIDC access tokens from a real provider', () => {
       expect(tile.headers['cache-control']).toBe('no-cache');
       expect((await send(officer, 'GET', '/v1/ledger/eu/bundle')).statusCode).toBe(200);
     }, 120_000);
+
+    it('an admin limited to some models or regions creates, lists and revokes no local token', async () => {
+      // A local token has no scope: one minted by a scoped admin would act on every model and region.
+      const scopedAdmin = await accessToken(idp, 'fred-fraud-admin');
+      const other = await service.tokens.create({ role: 'admin', createdBy: 'test' });
+      const before = await service.tokens.list();
+      const attempts = [
+        { method: 'POST', url: '/v1/tokens', payload: { role: 'admin', name: 'unscoped' } },
+        { method: 'GET', url: '/v1/tokens' },
+        { method: 'DELETE', url: `/v1/tokens/${other.id}` },
+      ] as const;
+      for (const attempt of attempts) {
+        const r = await service.app.inject({ ...attempt, headers: bearer(scopedAdmin) });
+        expect(r.statusCode, `${attempt.method} ${attempt.url}`).toBe(403);
+        expect(r.json()).toMatchObject({
+          code: 'FORBIDDEN',
+          message: expect.stringMatching(
+            /^this identity is limited to some models or regions, so it may not/,
+          ),
+        });
+      }
+      expect(await service.tokens.list()).toEqual(before);
+      expect((await call(other.token)).statusCode).toBe(200);
+    });
 
     it('a revoked local token → 401', async () => {
       const { id, token } = await service.tokens.create({ role: 'admin', createdBy: 'test' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../../../server/auth/errors.ts';
 import type { Identity } from '../../../../server/auth/identity.ts';
-import { assertInScope } from '../../../../server/auth/scope.ts';
+import { assertInScope, assertUnlimited } from '../../../../server/auth/scope.ts';
 
 const job: Identity = {
   subject: 'repo:acme/fraud-model:ref:refs/heads/main',
@@ -35,5 +35,31 @@ describe('assertInScope', () => {
     expect(() => assertInScope(admin, { model: 'anything', region: 'us' })).not.toThrow();
     expect(() => assertInScope({ ...job, scope: { regions: [] } }, { region: 'eu' })).toThrow(AuthError);
     expect(() => assertInScope({ ...job, scope: { regions: [] } }, { model: 'x' })).not.toThrow();
+  });
+});
+
+describe('assertUnlimited', () => {
+  const admin: Identity = { subject: 'fred', issuer: 'https://idp', role: 'admin' };
+
+  it('refuses an identity limited to some models or some regions, FORBIDDEN, naming the limit in its reason', () => {
+    for (const scope of [{ models: ['fraud-*'] }, { regions: ['eu'] }, { models: [], regions: ['*'] }]) {
+      let thrown: unknown;
+      try {
+        assertUnlimited({ ...admin, scope }, 'create local tokens');
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, JSON.stringify(scope)).toBeInstanceOf(AuthError);
+      expect((thrown as AuthError).code).toBe('FORBIDDEN');
+      expect((thrown as AuthError).message).toContain('may not create local tokens');
+      expect((thrown as AuthError).reason).toContain('https://idp/fred (admin) is limited to');
+    }
+  });
+
+  it('lets an identity without a scope, or one whose lists are `*`, through', () => {
+    expect(() => assertUnlimited(admin, 'list local tokens')).not.toThrow();
+    expect(() =>
+      assertUnlimited({ ...admin, scope: { models: ['*'], regions: ['*'] } }, 'list local tokens'),
+    ).not.toThrow();
   });
 });
