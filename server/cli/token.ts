@@ -17,17 +17,57 @@ interface Flags {
   databaseUrl?: string;
 }
 
-/** `30d`, `12h`, `90m` from now, or an ISO date-time. */
+/** What `--expires` takes, as its help and its errors say. */
+export const EXPIRY_FORMS = '30d, 12h, 90m, or an RFC 3339 date-time with its offset (2027-01-31T00:00:00Z)';
+
+// RFC 3339 §5.6 date-time: seconds and an offset (Z or ±hh:mm) are required, so that no reading depends on
+// the local time zone of whoever runs the command.
+const RFC3339_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * `--expires`: `30d`, `12h`, `90m` from `now`, or an RFC 3339 date-time with its offset. Anything else is a
+ * usage error (exit 2), and so is a date or time that does not exist (2027-02-30, 24:00:00, a leap second):
+ * `new Date` would read an offset-less time in the local zone, roll February 30 over to March 2, and take
+ * "Jan 31 2027".
+ */
 export function parseExpiry(value: string, now = new Date()): Date {
   const relative = /^(\d+)([dhm])$/.exec(value);
   if (relative) {
     const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as 'd' | 'h' | 'm'];
-    return new Date(now.getTime() + Number(relative[1]) * unit);
+    const date = new Date(now.getTime() + Number(relative[1]) * unit);
+    if (Number.isNaN(date.getTime())) throw new CliFailure(`--expires ${value}: too far ahead`);
+    return date;
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()))
-    throw new CliFailure(`--expires ${value}: use 30d, 12h, 90m or an ISO date-time`);
-  return date;
+  const match = RFC3339_DATE_TIME.exec(value);
+  if (!match) throw new CliFailure(`--expires ${value}: use ${EXPIRY_FORMS}`);
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const millis = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetHours = Number(match[9] ?? 0);
+  const offsetMinutes = Number(match[10] ?? 0);
+  const utc = new Date(0);
+  // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999.
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, millis);
+  const exists =
+    utc.getUTCFullYear() === year &&
+    utc.getUTCMonth() === month - 1 &&
+    utc.getUTCDate() === day &&
+    utc.getUTCHours() === hour &&
+    utc.getUTCMinutes() === minute &&
+    utc.getUTCSeconds() === second &&
+    offsetHours <= 23 &&
+    offsetMinutes <= 59;
+  if (!exists) throw new CliFailure(`--expires ${value}: no such date and time`);
+  const sign = match[8] === '-' ? -1 : 1;
+  return new Date(utc.getTime() - sign * (offsetHours * 60 + offsetMinutes) * 60_000);
 }
 
 /** Runs `work` on the database directly (when no server is named): the embedded one must not be held. */
@@ -72,7 +112,7 @@ export function registerTokenCommands(program: Command): void {
       .description('create a token and print it once')
       .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
       .option('--name <name>', 'what the token is for')
-      .option('--expires <when>', 'expiry: 30d, 12h, 90m or an ISO date-time'),
+      .option('--expires <when>', `expiry: ${EXPIRY_FORMS}`),
   ).action(async (flags: Flags & { role: string; name?: string; expires?: string }) => {
     if (!ROLES.includes(flags.role as Role))
       throw new CliFailure(`--role ${flags.role}: use one of ${ROLES.join(', ')}`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { callApi, requireServerTarget } from './client.ts';
 import { CliFailure, printable } from './output.ts';
-import { parseExpiry } from './token.ts';
+import { EXPIRY_FORMS, parseExpiry } from './token.ts';
 
 const STATUSES = ['requested', 'approved', 'rejected', 'expired', 'revoked'] as const;
 
@@ -109,7 +109,7 @@ export function registerWaiverCommands(program: Command): void {
       .option('--model-version <version>', 'only this version of the model (default: every version)')
       .requiredOption('--region <region>', 'the region')
       .requiredOption('--reason <text>', 'why the exception is needed (10 characters or more)')
-      .requiredOption('--expires <when>', 'expiry: 30d, 12h, 90m or an ISO date-time (at most 366 days)'),
+      .requiredOption('--expires <when>', `expiry: ${EXPIRY_FORMS}; at most 366 days ahead`),
   ).action(
     async (
       flags: Flags & {

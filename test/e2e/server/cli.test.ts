@@ -179,6 +179,57 @@ describe('the arbiter CLI', () => {
     expect(bad.stderr).toContain('--role root: use one of admin, ci, compliance_officer, auditor');
   }, 120_000);
 
+  it('refuses an --expires that is no RFC 3339 date-time with an offset, creating no token', async () => {
+    const listed = async () => (await runCli(['token', 'list', '--data-dir', dataDir])).stdout;
+    const before = await listed();
+    const forms = '30d, 12h, 90m, or an RFC 3339 date-time with its offset';
+    const cases: [string, string][] = [
+      // new Date() rolled these over, read them in the local zone, or took them as they came.
+      ['2027-02-30T00:00:00Z', '--expires 2027-02-30T00:00:00Z: no such date and time'],
+      ['2027-01-31T24:00:00Z', '--expires 2027-01-31T24:00:00Z: no such date and time'],
+      ['2027-01-31T00:00:00', `--expires 2027-01-31T00:00:00: use ${forms}`],
+      ['2027-01-31', `--expires 2027-01-31: use ${forms}`],
+      ['Jan 31 2027', `--expires Jan 31 2027: use ${forms}`],
+    ];
+    for (const [expires, message] of cases) {
+      const r = await runCli([
+        'token',
+        'create',
+        '--role',
+        'ci',
+        '--expires',
+        expires,
+        '--data-dir',
+        dataDir,
+      ]);
+      expect(r.code, expires).toBe(2);
+      expect(r.stderr, expires).toContain(message);
+      expect(r.stdout, expires).toBe('');
+    }
+    expect(await listed()).toBe(before);
+    // `waiver request` reads --expires the same way, before it calls the service.
+    const waiver = await runCli([
+      'waiver',
+      'request',
+      '--server',
+      'http://127.0.0.1:9',
+      '--token',
+      'arb_x',
+      '--rule',
+      'FAIR-IMPACT-RATIO',
+      '--model',
+      'm',
+      '--region',
+      'us',
+      '--reason',
+      'a reason long enough',
+      '--expires',
+      '2027-02-30T00:00:00Z',
+    ]);
+    expect(waiver.code).toBe(2);
+    expect(waiver.stderr).toContain('--expires 2027-02-30T00:00:00Z: no such date and time');
+  }, 120_000);
+
   it('uses PostgreSQL when DATABASE_URL is set', async () => {
     const name = `arbiter_cli_${process.pid}_${Date.now()}`;
     const admin = new pg.Client({ connectionString: ADMIN_URL });
