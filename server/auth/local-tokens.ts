@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { ApiTokenTable, Role, ServerTables } from '../db/schema.ts';
+import { ServerError } from '../errors.ts';
 import { AuthError } from './errors.ts';
 import { LOCAL_ISSUER, type Authenticator, type Identity } from './identity.ts';
 
@@ -40,12 +41,24 @@ export class LocalTokens implements Authenticator {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
+  /**
+   * Creates a token; `createdBy` is the subject of whoever asked (a token id, when a local token did), which
+   * the four-eyes check on waivers follows. Refuses an expiry that is not in the future, whichever way the
+   * token is created (the API, or the CLI directly on the database): such a token could never be used.
+   */
   async create(input: {
     role: Role;
     name?: string;
     expiresAt?: Date;
     createdBy: string;
   }): Promise<CreatedToken> {
+    if (input.expiresAt && input.expiresAt <= this.clock()) {
+      throw new ServerError(
+        'BAD_REQUEST',
+        `expires_at must lie in the future, not ${input.expiresAt.toISOString()}`,
+        { field: 'expires_at' },
+      );
+    }
     const token = LOCAL_TOKEN_PREFIX + randomBytes(24).toString('hex');
     const row = await this.db
       .insertInto('api_token')

@@ -179,7 +179,7 @@ describe('the arbiter CLI', () => {
     expect(bad.stderr).toContain('--role root: use one of admin, ci, compliance_officer, auditor');
   }, 120_000);
 
-  it('refuses an --expires that is no RFC 3339 date-time with an offset, creating no token', async () => {
+  it('refuses an --expires that is no RFC 3339 date-time with an offset, or not in the future, creating no token', async () => {
     const listed = async () => (await runCli(['token', 'list', '--data-dir', dataDir])).stdout;
     const before = await listed();
     const forms = '30d, 12h, 90m, or an RFC 3339 date-time with its offset';
@@ -190,6 +190,9 @@ describe('the arbiter CLI', () => {
       ['2027-01-31T00:00:00', `--expires 2027-01-31T00:00:00: use ${forms}`],
       ['2027-01-31', `--expires 2027-01-31: use ${forms}`],
       ['Jan 31 2027', `--expires Jan 31 2027: use ${forms}`],
+      // Directly on the database, as through the API: a token that could never be used.
+      ['0m', 'expires_at must lie in the future'],
+      ['2020-01-01T00:00:00+01:00', 'expires_at must lie in the future, not 2019-12-31T23:00:00.000Z'],
     ];
     for (const [expires, message] of cases) {
       const r = await runCli([

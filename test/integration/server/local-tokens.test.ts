@@ -70,6 +70,20 @@ describe('LocalTokens', () => {
     await expect(tokens.authenticate(created.token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  it('refuses to create a token whose expiry is not in the future, storing nothing', async () => {
+    const now = new Date('2026-12-01T00:00:00Z');
+    const tokens = new LocalTokens(db, () => now);
+    const before = await tokens.list();
+    for (const expiresAt of [now, new Date('2026-11-30T23:59:59Z')]) {
+      await expect(tokens.create({ role: 'ci', createdBy: 'test', expiresAt })).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        field: 'expires_at',
+        message: `expires_at must lie in the future, not ${expiresAt.toISOString()}`,
+      });
+    }
+    expect(await tokens.list()).toEqual(before);
+  });
+
   it('checks expiry on every request, remembered or not', async () => {
     let now = new Date('2026-12-01T00:00:00Z');
     const tokens = new LocalTokens(db, () => now);
