@@ -367,11 +367,129 @@ const NOT_DATA_MODULES =
 /** Classes (CamelCase, a leading underscore or not), and Cython's __pyx_unpickle_<Class> that builds one. */
 const CLASS_NAME = /^(?:_*[A-Z]\w*|__pyx_unpickle_\w+)$/;
 /**
- * Functions that estimators hold as parameters (SelectKBest(score_func=f_classif), make_scorer(f1_score)), and
- * the newObj that sklearn's neighbour trees reduce to: computations on numbers.
+ * sklearn's functions that estimators hold as parameters (SelectKBest(score_func=f_classif), make_scorer(f1_score),
+ * a kernel), by exact name in the module that defines each, which pickle writes, and in the package that exports
+ * it. Never a pattern over a module: a module's namespace holds what it imports too, and
+ * sklearn.feature_selection._base.attrgetter is operator.attrgetter.
  */
-const SKLEARN_FUNCTIONS =
-  /^sklearn\.(?:(?:metrics|feature_selection)(?:\.\w+)*\.[a-z]\w*|(?:neighbors\.\w+|metrics\._dist_metrics)\.newObj)$/;
+const SKLEARN_FUNCTIONS = new Set(
+  Object.entries({
+    'metrics._classification': [
+      'accuracy_score',
+      'balanced_accuracy_score',
+      'brier_score_loss',
+      'class_likelihood_ratios',
+      'classification_report',
+      'cohen_kappa_score',
+      'confusion_matrix',
+      'd2_log_loss_score',
+      'f1_score',
+      'fbeta_score',
+      'hamming_loss',
+      'hinge_loss',
+      'jaccard_score',
+      'log_loss',
+      'matthews_corrcoef',
+      'multilabel_confusion_matrix',
+      'precision_recall_fscore_support',
+      'precision_score',
+      'recall_score',
+      'zero_one_loss',
+    ],
+    'metrics._ranking': [
+      'auc',
+      'average_precision_score',
+      'coverage_error',
+      'dcg_score',
+      'det_curve',
+      'label_ranking_average_precision_score',
+      'label_ranking_loss',
+      'ndcg_score',
+      'precision_recall_curve',
+      'roc_auc_score',
+      'roc_curve',
+      'top_k_accuracy_score',
+    ],
+    'metrics._regression': [
+      'd2_absolute_error_score',
+      'd2_pinball_score',
+      'd2_tweedie_score',
+      'explained_variance_score',
+      'max_error',
+      'mean_absolute_error',
+      'mean_absolute_percentage_error',
+      'mean_gamma_deviance',
+      'mean_pinball_loss',
+      'mean_poisson_deviance',
+      'mean_squared_error',
+      'mean_squared_log_error',
+      'mean_tweedie_deviance',
+      'median_absolute_error',
+      'r2_score',
+      'root_mean_squared_error',
+      'root_mean_squared_log_error',
+    ],
+    'metrics.cluster._supervised': [
+      'adjusted_mutual_info_score',
+      'adjusted_rand_score',
+      'completeness_score',
+      'contingency_matrix',
+      'fowlkes_mallows_score',
+      'homogeneity_completeness_v_measure',
+      'homogeneity_score',
+      'mutual_info_score',
+      'normalized_mutual_info_score',
+      'pair_confusion_matrix',
+      'rand_score',
+      'v_measure_score',
+    ],
+    'metrics.cluster._unsupervised': [
+      'calinski_harabasz_score',
+      'davies_bouldin_score',
+      'silhouette_samples',
+      'silhouette_score',
+    ],
+    'metrics.cluster._bicluster': ['consensus_score'],
+    // The kernels and distances of two arrays; not pairwise_distances and the like, which call a metric they are
+    // handed.
+    'metrics.pairwise': [
+      'additive_chi2_kernel',
+      'chi2_kernel',
+      'cosine_distances',
+      'cosine_similarity',
+      'euclidean_distances',
+      'haversine_distances',
+      'laplacian_kernel',
+      'linear_kernel',
+      'manhattan_distances',
+      'nan_euclidean_distances',
+      'paired_cosine_distances',
+      'paired_euclidean_distances',
+      'paired_manhattan_distances',
+      'polynomial_kernel',
+      'rbf_kernel',
+      'sigmoid_kernel',
+    ],
+    'feature_selection._univariate_selection': [
+      'chi2',
+      'f_classif',
+      'f_oneway',
+      'f_regression',
+      'r_regression',
+    ],
+    'feature_selection._mutual_info': ['mutual_info_classif', 'mutual_info_regression'],
+  }).flatMap(([module, names]) => {
+    // Exported by sklearn.metrics (clustering metrics by sklearn.metrics.cluster too) or sklearn.feature_selection.
+    const packages = [
+      module,
+      module.split('.')[0]!,
+      ...(module.startsWith('metrics.cluster') ? ['metrics.cluster'] : []),
+    ];
+    return packages.flatMap((p) => names.map((name) => `sklearn.${p}.${name}`));
+  }),
+);
+/** The newObj that sklearn's neighbour trees and distance metrics reduce to (obj.__new__(obj)). */
+const SKLEARN_NEW_OBJ = /^sklearn\.(?:neighbors\.\w+|metrics\._dist_metrics)\.newObj$/;
 /** scipy.sparse's matrices and arrays, and the scipy.stats distributions a search over parameters holds. */
 const SCIPY_DATA =
   /^scipy\.(?:sparse(?:\.\w+)?\.(?:csr|csc|coo|bsr|dia|dok|lil)_(?:matrix|array)|stats\.\w+\.(?:\w+_gen|rv_\w+))$/;
@@ -382,7 +500,8 @@ function isData(module: string, name: string): boolean {
   if (
     DATA_GLOBALS.has(full) ||
     NUMPY_DATA.test(full) ||
-    SKLEARN_FUNCTIONS.test(full) ||
+    SKLEARN_FUNCTIONS.has(full) ||
+    SKLEARN_NEW_OBJ.test(full) ||
     SCIPY_DATA.test(full)
   )
     return true;
@@ -794,6 +913,10 @@ const isDottedName = (path: string): boolean =>
 const UNIMPORTABLE = new WeakSet<Finding>();
 /** The most findings one file reports: the most severe first, and a count of the rest. */
 const MAX_FINDINGS = 1000;
+/** The opcodes that push an imported global: GLOBAL, STACK_GLOBAL, EXT1, EXT2, EXT4. */
+const IMPORTS = new Set([0x63, 0x93, 0x82, 0x83, 0x84]);
+/** The opcodes that call: REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST. */
+const CALLS = new Set([0x52, 0x81, 0x92, 0x6f, 0x69]);
 /** The opcodes that push a bytes (or bytearray) constant: where a nested pickle travels. */
 const BYTES_OPCODES = new Set(['BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8']);
 
@@ -1060,6 +1183,33 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], walk: Wa
       if (!judgement.known && !readings.some(([m, n]) => isDottedName(m) && isDottedName(n)))
         UNIMPORTABLE.add(finding);
     }
+  };
+  /**
+   * The calls whose callee was imported (GLOBAL, STACK_GLOBAL, an extension code) or was itself such a call's
+   * result: what they return may be a callable the imports never named. Kept across the streams of one file, as
+   * the memo is.
+   */
+  const callResults = new Set<number>();
+  /**
+   * Model pickles call what they import: a class, a reconstructor, a data constructor. A call of what a call
+   * returned is how a chain of imports that each pass as data reaches code no import names
+   * (attrgetter('__builtins__.get')(f) is the builtins dict's get, and get('eval') is eval), so it is high
+   * whatever the imports were. numpy's, torch's and sklearn's pickles hand a call's result to another call only as
+   * an argument, or to BUILD, never as the callee.
+   */
+  const noteCall = (opcode: string, callee: Value, offset: number): void => {
+    if (typeof callee !== 'number' || callee < 0) return;
+    // Past MAX_MEMO calls kept, any call's result counts as one whose callee was imported.
+    const full = callResults.size >= MAX_MEMO;
+    if (callResults.has(callee) || (full && CALLS.has(bytes[callee]!))) {
+      report(
+        'pickle.call_of_call',
+        'high',
+        `${opcode} calls what the ${OPCODES[bytes[callee]!]?.name ?? 'opcode'} at byte ${callee} returned: a callable no import names, which cannot be shown safe`,
+        offset,
+      );
+      if (!full) callResults.add(offset);
+    } else if (!full && IMPORTS.has(bytes[callee]!)) callResults.add(offset);
   };
   // Reported once per id, with a count at the end: a hostile stream can repeat one malformation millions of times.
   const repeated = new Map<string, { finding: Finding; count: number }>();
@@ -1527,6 +1677,9 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], walk: Wa
       }
       default: {
         let above: Value[] = [];
+        // What OBJ calls: the value just above its MARK.
+        const objClass =
+          op.name === 'OBJ' && marks.length > 0 && stack.length > fence() ? stack[fence()] : undefined;
         if (typeof op.pops === 'number') for (let k = 0; k < op.pops; k++) popped.push(pop(op.name, offset));
         else {
           // OBJ takes the class from just above the MARK, so it needs one value there.
@@ -1534,6 +1687,14 @@ function scan(bytes: Uint8Array, location: string, findings: Finding[], walk: Wa
           above = popMark(op.name, offset);
           if (op.pops === 'mark+1') popped.push(pop(op.name, offset));
         }
+        const callee =
+          op.name === 'REDUCE' || op.name === 'NEWOBJ'
+            ? popped[1]
+            : op.name === 'NEWOBJ_EX'
+              ? popped[2]
+              : objClass;
+        if (callee !== undefined) noteCall(op.name, callee, offset);
+        else if (op.name === 'INST' && callResults.size < MAX_MEMO) callResults.add(offset);
         let value: Value = op.text && raw !== null ? (constant(op.text, raw) ?? offset) : offset;
         if (wrapperSince !== null && mode === 'file') value = follow(op.name, offset, popped, above, value);
         for (let k = 0; k < op.pushes; k++) push(value, offset);

@@ -975,3 +975,154 @@ describe("Python 2's names", () => {
     expect(ids(chance)).toEqual(['pickle.stop']);
   });
 });
+
+describe('sklearn functions, and calls of what a call returned', () => {
+  /** BINUNICODE: a str constant in protocol 2. */
+  const text = (s: string): Part => [0x58, le32(Buffer.byteLength(s)), Buffer.from(s)];
+  /** `callee` called with one str argument: MARK, the str, TUPLE, REDUCE. */
+  const callWith = (s: string): Part => [MARK, text(s), 't', REDUCE];
+
+  it("finds the reviewer's chain: attrgetter taken from an sklearn module, and each call of what it returned", () => {
+    // attrgetter('__builtins__.get')(accuracy_score) is the builtins dict's get; get('eval') is eval, then called.
+    const chain = pkl(
+      0x80,
+      2,
+      'csklearn.feature_selection._base\nattrgetter\n',
+      callWith('__builtins__.get'),
+      MARK,
+      'csklearn.metrics\naccuracy_score\n',
+      't',
+      REDUCE,
+      callWith('eval'),
+      callWith("__import__('os').system('touch /tmp/pwned')"),
+      STOP,
+    );
+    const findings = scanPickle(chain);
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([
+      ['pickle.unknown_import', 'high'],
+      ['pickle.call_of_call', 'high'],
+      ['pickle.stop', 'info'],
+    ]);
+    expect(findings[0]!.message).toContain('imports sklearn.feature_selection._base.attrgetter,');
+    expect(findings[1]!.message).toMatch(
+      /^REDUCE calls what the REDUCE at byte \d+ returned.*\(and 2 more like it/,
+    );
+  });
+
+  it('allows only the exact names of sklearn scorers and score functions, not what their modules import', () => {
+    for (const [module, name] of [
+      ['sklearn.metrics', 'accuracy_score'],
+      ['sklearn.metrics._classification', 'f1_score'],
+      ['sklearn.metrics._regression', 'r2_score'],
+      ['sklearn.metrics._ranking', 'roc_auc_score'],
+      ['sklearn.metrics.cluster._supervised', 'adjusted_rand_score'],
+      ['sklearn.metrics.cluster', 'adjusted_rand_score'],
+      ['sklearn.metrics.pairwise', 'rbf_kernel'],
+      ['sklearn.feature_selection', 'chi2'],
+      ['sklearn.feature_selection._univariate_selection', 'f_classif'],
+      ['sklearn.feature_selection._mutual_info', 'mutual_info_classif'],
+      ['sklearn.metrics._dist_metrics', 'newObj'],
+      ['sklearn.neighbors._ball_tree', 'newObj'],
+    ] as const)
+      expect(classifyGlobal(module, name)).toBeNull();
+    for (const [module, name] of [
+      ['sklearn.feature_selection._base', 'attrgetter'],
+      ['sklearn.metrics._scorer', 'partial'],
+      ['sklearn.metrics', 'check_scoring'],
+      ['sklearn.metrics.pairwise', 'pairwise_distances'],
+      ['sklearn.metrics._classification', 'accuracy_scores'],
+      ['sklearn.feature_selection._univariate_selection', 'f_classif_'],
+    ] as const)
+      expect(classifyGlobal(module, name)).toBe('high');
+  });
+
+  it('flags a call of what a call returned, even where every import is data', () => {
+    // OrderedDict()() fails in Python, but the scan cannot know what a call returns: only that no import names it.
+    const findings = scanPickle(
+      pkl(
+        0x80,
+        2,
+        'ccollections\nOrderedDict\n',
+        EMPTY_TUPLE,
+        REDUCE,
+        BINPUT,
+        1,
+        POP,
+        BINGET,
+        1,
+        EMPTY_TUPLE,
+        REDUCE,
+        STOP,
+      ),
+    );
+    expect(findings).toEqual([
+      expect.objectContaining({
+        id: 'pickle.call_of_call',
+        severity: 'high',
+        message: expect.stringContaining('calls what the REDUCE at byte 28 returned'),
+        location: 'pickle@35',
+      }),
+      expect.objectContaining({ id: 'pickle.stop' }),
+    ]);
+    // NEWOBJ and OBJ call too.
+    const newobj = pkl(0x80, 2, 'ccollections\nOrderedDict\n', EMPTY_TUPLE, REDUCE, EMPTY_TUPLE, 0x81, STOP);
+    expect(ids(scanPickle(newobj))).toEqual(['pickle.call_of_call', 'pickle.stop']);
+    const obj = pkl(0x80, 2, MARK, 'ccollections\nOrderedDict\n', EMPTY_TUPLE, REDUCE, 'N', 'o', STOP);
+    expect(ids(scanPickle(obj))).toEqual(['pickle.call_of_call', 'pickle.stop']);
+  });
+
+  it('passes what numpy, torch and sklearn pickles do with a call result: hand it to another call, or BUILD it', () => {
+    // numpy.core.multiarray.scalar(numpy.dtype('f8', False, True) with its state, 8 bytes): a float64 scalar.
+    const scalar = pkl(
+      0x80,
+      2,
+      'cnumpy.core.multiarray\nscalar\n',
+      'cnumpy\ndtype\n',
+      text('f8'),
+      0x89,
+      0x88,
+      0x87,
+      REDUCE,
+      [MARK, 'K', 3, text('<'), 'N', 'N', 'N', 'J', le32(-1 >>> 0), 'J', le32(-1 >>> 0), 'K', 0, 't', 'b'],
+      [0x43, 8, new Uint8Array(8)],
+      0x86,
+      REDUCE,
+      STOP,
+    );
+    expect(ids(scanPickle(scalar))).toEqual(['pickle.stop']);
+    // torch.save's state_dict entry: _rebuild_tensor_v2(storage, 0, (2,), (1,), False, OrderedDict()).
+    const tensor = pkl(
+      0x80,
+      2,
+      'ccollections\nOrderedDict\n',
+      EMPTY_TUPLE,
+      REDUCE,
+      BINPUT,
+      0,
+      MARK,
+      text('w'),
+      'ctorch._utils\n_rebuild_tensor_v2\n',
+      MARK,
+      [MARK, text('storage'), 'ctorch\nFloatStorage\n', text('0'), text('cpu'), 'K', 2, 't', 'Q'],
+      ['K', 0, 'K', 2, TUPLE1, 'K', 1, TUPLE1, 0x89, 'ccollections\nOrderedDict\n', EMPTY_TUPLE, REDUCE],
+      't',
+      REDUCE,
+      'u',
+      STOP,
+    );
+    expect(ids(scanPickle(tensor))).toEqual(['pickle.stop']);
+    // An estimator: NEWOBJ of its class, BUILD with a dict holding a scorer's score function.
+    const estimator = pkl(
+      0x80,
+      2,
+      'csklearn.feature_selection._univariate_selection\nSelectKBest\n',
+      EMPTY_TUPLE,
+      0x81,
+      '}',
+      [text('score_func'), 'csklearn.feature_selection._univariate_selection\nf_classif\n', 's'],
+      'b',
+      STOP,
+    );
+    expect(ids(scanPickle(estimator))).toEqual(['pickle.stop']);
+  });
+});
