@@ -12,6 +12,7 @@ import * as serverEvaluationHeartbeat from './migrations/2026_12_02_0000_server_
 import * as serverEvaluationIssuer from './migrations/2026_12_04_0000_server_evaluation_issuer.ts';
 import * as serverArtifactUploads from './migrations/2026_12_04_0001_server_artifact_uploads.ts';
 import * as serverArtifactChunks from './migrations/2026_12_04_0002_server_artifact_chunks.ts';
+import * as serverEvaluationAttempts from './migrations/2026_12_06_0100_server_evaluation_attempts.ts';
 import * as serverWaiverTokenLineage from './migrations/2026_12_05_0003_server_waiver_token_lineage.ts';
 
 /**
@@ -31,6 +32,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_12_04_0000_server_evaluation_issuer': serverEvaluationIssuer,
   '2026_12_04_0001_server_artifact_uploads': serverArtifactUploads,
   '2026_12_04_0002_server_artifact_chunks': serverArtifactChunks,
+  '2026_12_06_0100_server_evaluation_attempts': serverEvaluationAttempts,
   '2026_12_05_0003_server_waiver_token_lineage': serverWaiverTokenLineage,
 });
 

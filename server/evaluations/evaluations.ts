@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type PgBoss from 'pg-boss';
 import {
   checkSpecFor,
@@ -23,10 +23,25 @@ const SHUTDOWN = Symbol('shutdown');
 /** How often a process running an evaluation says so, and how long a silent one is taken for dead. */
 const HEARTBEAT_MS = 5_000;
 const ORPHANED_AFTER_S = 30;
+/**
+ * The most times an evaluation is run when each run ends with its process gone (killed, a native crash in the
+ * model runtime, its machine lost). An input that takes down every process that runs it would otherwise be
+ * queued again on every restart for ever; past this many runs it is failed as EVAL_ABANDONED.
+ */
+export const MAX_EVALUATION_ATTEMPTS = 3;
 /** pg-boss's longest job expiry: it must be under 24 h. */
 const MAX_JOB_EXPIRY_S = 24 * 60 * 60 - 1;
 // Heartbeats are written and judged by the database's clock, which every process shares.
 const orphanedBefore = () => sql<Date>`now() - make_interval(secs => ${ORPHANED_AFTER_S})`;
+
+/**
+ * Columns of the evaluation table newer than server/db/schema.ts's EvaluationTable: `attempts` counts the runs
+ * a process took up and did not hand back (migration 2026_12_06_0100_server_evaluation_attempts).
+ */
+interface EvaluationColumnsAdded {
+  attempts: Generated<number>;
+}
+type EvaluationRow = Selectable<EvaluationTable & EvaluationColumnsAdded>;
 
 export interface EvaluationLimits {
   readonly maxRows: number;
@@ -72,13 +87,13 @@ export interface Caller extends Submitter {
 }
 
 /** Whether the identity submitted the evaluation (rows from before issuers were recorded match on subject). */
-function submittedBy(row: Selectable<EvaluationTable>, identity: Submitter): boolean {
+function submittedBy(row: EvaluationRow, identity: Submitter): boolean {
   return (
     row.created_by === identity.subject && (row.created_by_issuer ?? identity.issuer) === identity.issuer
   );
 }
 
-function view(row: Selectable<EvaluationTable>): EvaluationView {
+function view(row: EvaluationRow): EvaluationView {
   return {
     id: row.id,
     status: row.status,
@@ -101,8 +116,15 @@ function view(row: Selectable<EvaluationTable>): EvaluationView {
  * Evaluations as durable background jobs: the request is a row, the work a pg-boss job, so a job survives a
  * restart (an interrupted run expires and is retried) and any replica's worker may take it. Progress and
  * cancellation go through the row, so they work across processes too.
+ *
+ * Lifecycle: queued → running (a process claims the row, counts an attempt, and beats its heartbeat) →
+ * succeeded, failed or cancelled. A process that shuts down hands its running evaluations back to the queue,
+ * uncounted. One whose process died leaves it running with a silent heartbeat: the next sweep of any worker
+ * (and every worker's start) queues it again, until MAX_EVALUATION_ATTEMPTS runs have each ended that way;
+ * then it fails as EVAL_ABANDONED.
  */
 export class Evaluations {
+  private readonly db: Kysely<ServerTables & { evaluation: EvaluationColumnsAdded }>;
   private readonly running = new Map<string, AbortController>();
   private readonly runs = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -111,13 +133,15 @@ export class Evaluations {
   private queueReady: Promise<void> | undefined;
 
   constructor(
-    private readonly db: Kysely<ServerTables>,
+    db: Kysely<ServerTables>,
     private readonly artifacts: ArtifactStore,
     private readonly queue: PgBoss,
     private readonly limits: EvaluationLimits,
     private readonly log: { error(obj: object, msg: string): void },
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.db = db.withTables<{ evaluation: EvaluationColumnsAdded }>();
+  }
 
   async submit(request: EvaluationRequest, creator: Caller): Promise<EvaluationView> {
     // Refuse what can never run before it is queued: a bad spec, an artifact that is not there, or data whose
@@ -229,7 +253,7 @@ export class Evaluations {
     return view(row);
   }
 
-  private async row(id: string): Promise<Selectable<EvaluationTable>> {
+  private async row(id: string): Promise<EvaluationRow> {
     const row = await this.db.selectFrom('evaluation').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new ServerError('NOT_FOUND', `no evaluation ${id}`);
     return row;
@@ -300,20 +324,52 @@ export class Evaluations {
   }
 
   /**
-   * Evaluations left running by a process that died (killed, or its machine lost): their heartbeat stopped.
-   * Each is queued again at once rather than when its job's expiry, past the time limit, would retry it.
+   * Evaluations left running by a process that died (killed, crashed, or its machine lost): their heartbeat
+   * stopped. Each is queued again at once rather than when its job's expiry, past the time limit, would retry
+   * it; one that has been run MAX_EVALUATION_ATTEMPTS times, every run ending so, fails instead.
    */
   private async requeueOrphans(): Promise<void> {
+    await this.abandonOrphans();
     const orphans = await this.db
       .updateTable('evaluation')
       .set({ status: 'queued', phase: null, rows_done: 0, heartbeat_at: null })
       .where('status', '=', 'running')
       .where('heartbeat_at', '<', orphanedBefore())
       .where('cancel_requested', '=', false)
+      .where('attempts', '<', MAX_EVALUATION_ATTEMPTS)
       .returning('id')
       .execute();
     for (const { id } of orphans) await this.enqueue(id);
     await this.finishCancelled();
+  }
+
+  /**
+   * Fails the orphaned evaluations (`id`, or all) whose every one of MAX_EVALUATION_ATTEMPTS runs ended with its
+   * process gone: whatever in them ends a process (a native crash in onnxruntime, memory the machine lacks)
+   * would end the next one too. A run handed back at a shutdown was not counted (see run).
+   */
+  private async abandonOrphans(id?: string): Promise<void> {
+    let update = this.db
+      .updateTable('evaluation')
+      .set({
+        status: 'failed',
+        error_code: 'EVAL_ABANDONED',
+        // The count as stored: the bound may have been higher when the row's runs were counted.
+        error_message: sql<string>`'abandoned after ' || attempts || ' attempts, each ending with the process that ran it gone (killed, crashed in native code such as the model runtime, or its machine lost) before it finished; it is not run again, as its model, data or spec may be what ends the process'`,
+        heartbeat_at: null,
+        finished_at: new Date(),
+      })
+      .where('status', '=', 'running')
+      .where('heartbeat_at', '<', orphanedBefore())
+      .where('cancel_requested', '=', false)
+      .where('attempts', '>=', MAX_EVALUATION_ATTEMPTS);
+    if (id !== undefined) update = update.where('id', '=', id);
+    const abandoned = await update.returning(['id', 'attempts']).execute();
+    for (const row of abandoned)
+      this.log.error(
+        { evaluation: row.id, attempts: row.attempts },
+        'evaluation abandoned: every run of it ended with its process gone',
+      );
   }
 
   /**
@@ -353,7 +409,7 @@ export class Evaluations {
 
   private async finish(
     id: string,
-    values: Partial<Selectable<EvaluationTable>>,
+    values: Partial<EvaluationRow>,
     options: { unlessCancelled?: boolean } = {},
   ): Promise<void> {
     let update = this.db
@@ -366,22 +422,36 @@ export class Evaluations {
   }
 
   private async run(id: string): Promise<void> {
-    // A queued row, or a running one whose process died. Another job for the same row (a retry of an expired
-    // one, say) finds it running with a fresh heartbeat and leaves it.
+    // A queued row, or a running one whose process died, short of its last attempt. Another job for the same
+    // row (a retry of an expired one, say) finds it running with a fresh heartbeat and leaves it. The attempt is
+    // counted as it is claimed, so a process that dies during it leaves it counted.
     const claimed = await this.db
       .updateTable('evaluation')
-      .set({ status: 'running', started_at: new Date(), heartbeat_at: sql`now()`, rows_done: 0, phase: null })
+      .set((eb) => ({
+        status: 'running',
+        started_at: new Date(),
+        heartbeat_at: sql`now()`,
+        rows_done: 0,
+        phase: null,
+        attempts: eb('attempts', '+', 1),
+      }))
       .where('id', '=', id)
       .where('cancel_requested', '=', false)
       .where((eb) =>
         eb.or([
           eb('status', '=', 'queued'),
-          eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', orphanedBefore())]),
+          eb.and([
+            eb('status', '=', 'running'),
+            eb('heartbeat_at', '<', orphanedBefore()),
+            eb('attempts', '<', MAX_EVALUATION_ATTEMPTS),
+          ]),
         ]),
       )
       .returningAll()
       .executeTakeFirst();
     if (!claimed) {
+      // A retry of the job of one whose process died, reaching it before any sweep did.
+      await this.abandonOrphans(id);
       await this.finishCancelled(id);
       return;
     }
@@ -472,9 +542,16 @@ export class Evaluations {
       await this.finish(id, { status: 'cancelled', error_code: 'EVAL_ABORTED', error_message: 'cancelled' });
     } catch (err) {
       if (controller.signal.reason === SHUTDOWN) {
+        // Handed back, not lost: a shutdown (a deploy, say) says nothing about the evaluation, and takes no attempt.
         await this.db
           .updateTable('evaluation')
-          .set({ status: 'queued', phase: null, rows_done: 0, heartbeat_at: null })
+          .set((eb) => ({
+            status: 'queued',
+            phase: null,
+            rows_done: 0,
+            heartbeat_at: null,
+            attempts: eb('attempts', '-', 1),
+          }))
           .where('id', '=', id)
           .where('status', '=', 'running')
           .execute();

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EVALUATION_ATTEMPTS } from '../../../server/evaluations/evaluations.ts';
 import { createPostgresDatabase } from '../../support/database.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
 
@@ -46,6 +47,14 @@ describe('evaluation jobs on PostgreSQL', () => {
     }
     throw new Error(`evaluation ${id} did not finish`);
   };
+
+  /** How many runs of the evaluation a process took up and did not hand back. */
+  const attemptsOf = async (id: string) =>
+    (
+      await sql<{
+        attempts: number;
+      }>`select attempts from evaluation where id = ${id}`.execute(service!.database.db)
+    ).rows[0]!.attempts;
 
   /** Stops the service and starts another on the same database and data folder, with `env` besides. */
   const restart = async (env: Record<string, string> = {}) => {
@@ -168,6 +177,82 @@ describe('evaluation jobs on PostgreSQL', () => {
       expect((await call('GET', `/v1/evaluations/${abandoned}`)).json().status).toBe('cancelled');
       await restart();
       expect(await waitFor(orphaned)).toMatchObject({ status: 'succeeded', progress: { rows: 100 } });
+    },
+  );
+
+  it(
+    'abandons an evaluation whose every run ended with its process gone, after MAX_EVALUATION_ATTEMPTS runs',
+    { timeout: 60_000 },
+    async () => {
+      await restart({ ARBITER_EVAL_WORKER: 'off' });
+      const data = await upload(csv(50));
+      const create = async () =>
+        (await call('POST', '/v1/evaluations', { data_sha256: data, spec: SPEC })).json().id as string;
+      const lastTry = await create();
+      const spent = await create();
+      // As processes killed mid-run leave them: running and silent, after two runs and after three.
+      const db = () => service!.database.db;
+      const orphan = async (id: string, attempts: number) => {
+        await sql`update evaluation set status = 'running', heartbeat_at = now() - interval '1 minute',
+          attempts = ${attempts} where id = ${id}`.execute(db());
+        await sql`update pgboss.job set state = 'active', started_on = now()
+          where name = 'evaluate' and data->>'id' = ${id}`.execute(db());
+      };
+      await orphan(lastTry, MAX_EVALUATION_ATTEMPTS - 1);
+      await orphan(spent, MAX_EVALUATION_ATTEMPTS);
+      await restart();
+      // The one with a run left is run once more, and that run is counted.
+      expect(await waitFor(lastTry)).toMatchObject({ status: 'succeeded', progress: { rows: 100 } });
+      // The other is not run again: it fails, saying why, instead of taking down every process that starts.
+      expect((await call('GET', `/v1/evaluations/${spent}`)).json()).toMatchObject({
+        status: 'failed',
+        evidence: null,
+        finished_at: expect.any(String),
+        error: {
+          code: 'EVAL_ABANDONED',
+          message: expect.stringMatching(
+            new RegExp(`^abandoned after ${MAX_EVALUATION_ATTEMPTS} attempts, each ending with the process`),
+          ),
+        },
+      });
+      expect([await attemptsOf(lastTry), await attemptsOf(spent)]).toEqual([
+        MAX_EVALUATION_ATTEMPTS,
+        MAX_EVALUATION_ATTEMPTS,
+      ]);
+    },
+  );
+
+  it(
+    'hands a running evaluation back at a shutdown without counting the run as an attempt',
+    { timeout: 120_000 },
+    async () => {
+      // 60 groups: each of 100,000 resamples keeps 182 rates (under the 20,000,000 kept in all), which takes the
+      // metrics long enough to be running still at every stop.
+      const lines = ['team,label,y_pred'];
+      for (let i = 0; i < 6_000; i++) lines.push(`t${i % 60},${i % 2},${i % 3 === 0 ? 1 : 0}`);
+      const data = await upload(Buffer.from(lines.join('\n') + '\n'));
+      const spec = { ...SPEC, sensitive: ['team'], bootstrap: { resamples: 100_000, seed: 1 } };
+      const id = (await call('POST', '/v1/evaluations', { data_sha256: data, spec })).json().id as string;
+      const runningInMetrics = async () => {
+        for (let i = 0; i < 300; i++) {
+          const e = (await call('GET', `/v1/evaluations/${id}`)).json();
+          if (e.status === 'running' && e.progress.phase === 'metrics') return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(
+          `evaluation ${id} did not reach its metrics: ${(await call('GET', `/v1/evaluations/${id}`)).body}`,
+        );
+      };
+      await runningInMetrics();
+      expect(await attemptsOf(id)).toBe(1);
+      for (let stop = 0; stop < MAX_EVALUATION_ATTEMPTS; stop++) {
+        await restart();
+        await runningInMetrics();
+      }
+      // Taken up again after every stop, and still on its first counted run.
+      expect(await attemptsOf(id)).toBe(1);
+      expect((await call('POST', `/v1/evaluations/${id}/cancel`)).statusCode).toBe(202);
+      expect(await waitFor(id)).toMatchObject({ status: 'cancelled' });
     },
   );
 
