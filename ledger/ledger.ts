@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { Anchorer, type AnchorOptions } from './anchor/anchorer.ts';
+import type { AnchorOptions } from './anchor/anchorer.ts';
+import { Anchoring } from './anchor/anchoring.ts';
 import { encodeEntry } from './entry.ts';
 import { LedgerError } from './errors.ts';
 import { loadLedgerKeys, type LedgerKeysOption } from './keys/keys.ts';
@@ -7,7 +8,7 @@ import { ed25519Signer, isValidKeyName } from './note/index.ts';
 import { Appender, type CompanionRow } from './store/appender.ts';
 import { integrateOnce, logsWithNewEntries, type IntegrationContext } from './store/integrator.ts';
 import { createReader, type LedgerReader, type LogInfo } from './store/reader.ts';
-import { bytes, num, toHex, type LedgerTables } from './store/tables.ts';
+import { toHex, type LedgerTables } from './store/tables.ts';
 import type { AnchorRecord, Sequenced, TreeHead } from './types.ts';
 
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
@@ -62,7 +63,6 @@ export interface Ledger {
 interface LogRuntime {
   readonly info: LogInfo;
   readonly integration: IntegrationContext;
-  anchoring: Promise<unknown> | undefined;
 }
 
 function validateOptions(options: LedgerOptions): void {
@@ -91,7 +91,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const maxPending = options.maxPendingAppends ?? DEFAULT_MAX_PENDING_APPENDS;
   const onError = options.onError ?? ((err: unknown) => console.error('ledger:', err));
   const keys = await loadLedgerKeys(options.keys);
-  const anchorer = options.anchor ? new Anchorer(options.anchor) : undefined;
+  const anchoring = options.anchor ? new Anchoring(db, options.anchor, clock, onError) : undefined;
 
   const appender = new Appender(db, maxPending);
   const runtimes = new Map<string, LogRuntime>();
@@ -128,7 +128,6 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     runtimes.set(region, {
       info,
       integration: { db, logId: row.id, origin, signer, wallet: keys.wallet, clock },
-      anchoring: undefined,
     });
   }
 
@@ -147,51 +146,6 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
         return { region, origin, size: result.size, root: toHex(result.root) };
       }
     }
-  };
-
-  const anchorLatest = async (runtime: LogRuntime, everyN: number): Promise<AnchorRecord | null> => {
-    if (!anchorer) throw new TypeError('anchoring is not configured');
-    const { logId, origin } = runtime.info;
-    const last = await db
-      .selectFrom('ledger_anchor')
-      .select((eb) => eb.fn.max('size').as('size'))
-      .where('log_id', '=', logId)
-      .executeTakeFirst();
-    const lastSize = last?.size === null || last?.size === undefined ? -1 : num(last.size);
-    const pending = await db
-      .selectFrom('ledger_checkpoint')
-      .select(['size', 'root'])
-      .where('log_id', '=', logId)
-      .where('size', '>', lastSize)
-      .orderBy('size', 'desc')
-      .limit(everyN)
-      .execute();
-    if (pending.length < everyN) return null;
-    const size = num(pending[0]!.size);
-    const root = bytes(pending[0]!.root);
-    const sent = await anchorer.anchor(origin, size, root);
-    const record = {
-      log_id: logId,
-      size,
-      root,
-      chain_id: sent.chainId,
-      tx_hash: sent.txHash,
-      block_number: sent.blockNumber,
-      status: sent.status,
-      from_address: sent.from,
-      created_at: clock(),
-    };
-    await db.insertInto('ledger_anchor').values(record).execute();
-    return {
-      size,
-      root: toHex(root),
-      chain_id: sent.chainId,
-      tx_hash: sent.txHash,
-      block_number: sent.blockNumber,
-      status: sent.status,
-      from_address: sent.from,
-      created_at: record.created_at.toISOString(),
-    };
   };
 
   // Every log starts with a signed checkpoint (size 0 on a new log).
@@ -213,11 +167,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
       try {
         if (behind.has(runtime.info.logId)) await integrate(runtime);
         // Also checkpoints signed outside this loop (integrate() calls, other processes) count towards N.
-        if (anchorer && !runtime.anchoring) {
-          runtime.anchoring = anchorLatest(runtime, anchorer.options.everyN)
-            .catch(onError)
-            .finally(() => (runtime.anchoring = undefined));
-        }
+        anchoring?.poll(runtime.info);
       } catch (err) {
         onError(err);
       }
@@ -247,15 +197,16 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
       for (const runtime of runtimes.values()) {
         // One log failing to integrate (e.g. LEDGER_CORRUPT) must not keep the others from shutting down.
         await integrate(runtime).catch(onError);
-        await runtime.anchoring;
       }
-      anchorer?.destroy();
+      await anchoring?.stop();
     },
     async integrate(region) {
       return integrate(runtimeOf(region));
     },
     async anchor(region) {
-      return anchorLatest(runtimeOf(region), 1);
+      const runtime = runtimeOf(region);
+      if (!anchoring) throw new TypeError('anchoring is not configured');
+      return anchoring.anchorNow(runtime.info);
     },
     reader: createReader(db, new Map([...runtimes].map(([region, r]) => [region, r.info]))),
   };

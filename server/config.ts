@@ -130,7 +130,7 @@ export const CONFIG_VARIABLES = {
   ARBITER_ANCHOR_CONFIRMATIONS:
     'blocks that must hold an anchor transaction before it is recorded, 1–1000 (default 1; more on a chain that reorganises)',
   ARBITER_ANCHOR_TIMEOUT_MS:
-    'longest wait for each JSON-RPC answer and for those confirmations, 1000–3600000 ms (default 120000)',
+    'longest wait for each JSON-RPC answer, and for an anchor transaction to be mined, 1000–3600000 ms (default 120000)',
   ARBITER_OIDC_CONFIG:
     'YAML or JSON file listing the trusted OIDC issuers and their claims → role rules; unset → local API tokens only',
   ARBITER_AUTH_FAILURE_LIMIT:

@@ -1,4 +1,4 @@
-import { FetchRequest, JsonRpcProvider, Wallet, hexlify } from 'ethers';
+import { FetchRequest, JsonRpcProvider, Transaction, Wallet, hexlify, type TransactionReceipt } from 'ethers';
 import { LedgerError } from '../errors.ts';
 import { encodeAnchorData } from './anchor-data.ts';
 
@@ -14,8 +14,9 @@ export interface AnchorOptions {
    */
   readonly confirmations?: number;
   /**
-   * Longest wait for each JSON-RPC answer and for those confirmations; past it the anchor fails with
-   * LEDGER_ANCHOR_FAILED and a later tick anchors again. Default 120,000 ms.
+   * Longest wait for each JSON-RPC answer, and for an anchor transaction to be mined: each time it passes with
+   * the transaction still unmined, the anchor fails with LEDGER_ANCHOR_FAILED (the transaction is still waited
+   * for). Waiting for confirmations once it is mined has no limit. Default 120,000 ms.
    */
   readonly timeoutMs?: number;
 }
@@ -23,7 +24,14 @@ export interface AnchorOptions {
 export const DEFAULT_ANCHOR_CONFIRMATIONS = 1;
 export const DEFAULT_ANCHOR_TIMEOUT_MS = 120_000;
 
-export interface SentAnchor {
+/** A checkpoint to anchor. */
+export interface AnchorTarget {
+  readonly size: number;
+  readonly root: Uint8Array;
+}
+
+/** An anchor transaction with the confirmations asked for, and the checkpoint it commits to. */
+export interface ConfirmedAnchor extends AnchorTarget {
   readonly chainId: number;
   readonly txHash: string;
   readonly blockNumber: number;
@@ -31,10 +39,41 @@ export interface SentAnchor {
   readonly from: string;
 }
 
+/** What one step did for a log. */
+export type AnchorProgress =
+  /** Nothing was outstanding and no checkpoint is due. */
+  | { readonly state: 'idle' }
+  /** A transaction for `size` was sent, or is waiting to be mined. */
+  | { readonly state: 'pending'; readonly size: number; readonly txHash: string }
+  /** The transaction is mined `depth` blocks deep, fewer than the confirmations asked for. */
+  | { readonly state: 'confirming'; readonly size: number; readonly txHash: string; readonly depth: number }
+  /** The transaction has its confirmations and was recorded. */
+  | { readonly state: 'recorded'; readonly anchor: ConfirmedAnchor };
+
+/** What a log's step asks of its caller. */
+export interface AnchorLogHooks {
+  /** The checkpoint to anchor now, if one is due: asked only when the log has no transaction outstanding. */
+  next(): Promise<AnchorTarget | undefined>;
+  /** Records an anchor; the transaction is forgotten only once this resolves, so a failed write is retried. */
+  record(anchor: ConfirmedAnchor): Promise<void>;
+}
+
 /** The fees a transaction offered: EIP-1559's pair, or a legacy gas price on a chain without base fees. */
 type Fees =
   | { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; gasPrice?: undefined }
   | { gasPrice: bigint; maxFeePerGas?: undefined; maxPriorityFeePerGas?: undefined };
+
+/** The one anchor transaction of a checkpoint: every version sent (a replacement keeps nonce and data). */
+interface Outstanding extends AnchorTarget {
+  readonly nonce: number;
+  /** Hashes of every version sent, oldest first: any of them may be the one mined. */
+  readonly hashes: string[];
+  fees: Fees;
+  /** The latest version, signed, to send again if the node no longer knows it. */
+  signed: string;
+  /** Past this (ms since the epoch) with the transaction unmined, the anchor fails and the deadline moves on. */
+  deadline: number;
+}
 
 /**
  * A replacement must offer at least 10% more on every fee (geth's default price bump; other clients ask no
@@ -44,21 +83,23 @@ const bumped = (fee: bigint) => (fee * 9n + 7n) / 8n;
 const atLeast = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /**
- * Sends anchor transactions one at a time (one account, so nonces must not race) and waits for the receipt:
- * an anchor is only recorded once it is in a block.
+ * Sends the anchor transactions of every log from one account, and follows each until it is recorded.
  *
- * An anchor whose transaction was not mined in time (fees below what the chain now asks) leaves it in the
- * mempool, and every later transaction of the account would queue behind it. So the next anchor replaces
- * it: same nonce, the newer checkpoint, fees at least 12.5% higher. This process remembers what it sent; a
- * transaction left pending by an earlier process is not replaced, and anchors wait behind it until it is
- * mined. The account must send nothing but anchors: its pending transactions are taken for ours.
+ * A log has at most one anchor transaction outstanding, and a checkpoint at most one anchor transaction: each
+ * step of a log first looks up the receipt of the one it sent, records it once it has the confirmations
+ * (depth = head − its block + 1), and only when there is none asks for the next checkpoint to anchor. One that
+ * is not mined within `timeoutMs` is replaced (same nonce and checkpoint, fees at least 12.5% higher), so a fee
+ * spike does not leave it, and every later transaction of the account, queued. Steps run one at a time (one
+ * account, so nonces must not race). This process remembers what it sent; a transaction left pending by an
+ * earlier process is not replaced, and anchors wait behind it until it is mined. The account must send nothing
+ * but anchors.
  */
 export class Anchorer {
   private readonly provider: JsonRpcProvider;
   private readonly wallet: Wallet;
-  private chain: Promise<unknown> = Promise.resolve();
-  /** The last anchor transaction this process sent, until it is known to be mined. */
-  private unmined: { nonce: number; fees: Fees } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Per log (origin): the anchor transaction sent and not yet recorded. */
+  private readonly outstanding = new Map<string, Outstanding>();
   private readonly confirmations: number;
   private readonly timeoutMs: number;
 
@@ -85,9 +126,10 @@ export class Anchorer {
     this.wallet = new Wallet(options.privateKey, this.provider);
   }
 
-  anchor(origin: string, size: number, root: Uint8Array): Promise<SentAnchor> {
-    const run = this.chain.then(() => this.send(origin, size, root));
-    this.chain = run.catch(() => undefined);
+  /** One step for the log of `origin`; see the class comment. Rejects with LEDGER_ANCHOR_FAILED. */
+  advance(origin: string, hooks: AnchorLogHooks): Promise<AnchorProgress> {
+    const run = this.queue.then(() => this.step(origin, hooks));
+    this.queue = run.catch(() => undefined);
     return run;
   }
 
@@ -95,18 +137,100 @@ export class Anchorer {
     this.provider.destroy();
   }
 
-  /** The nonce and fees of the next anchor: a replacement of our unmined one, or the account's next. */
-  private async nextTransaction(): Promise<{ nonce: number; fees: Fees }> {
-    const [mined, feeData] = await Promise.all([this.wallet.getNonce('latest'), this.provider.getFeeData()]);
-    const { maxFeePerGas, maxPriorityFeePerGas, gasPrice } = feeData;
-    const current: Fees =
-      maxFeePerGas !== null && maxPriorityFeePerGas !== null
-        ? { maxFeePerGas, maxPriorityFeePerGas }
-        : { gasPrice: gasPrice ?? 0n };
-    const previous = this.unmined;
-    if (!previous || previous.nonce < mined)
-      return { nonce: await this.wallet.getNonce('pending'), fees: current };
-    const old = previous.fees;
+  private async step(origin: string, hooks: AnchorLogHooks): Promise<AnchorProgress> {
+    const sent = this.outstanding.get(origin);
+    try {
+      if (sent) return await this.follow(origin, sent, hooks);
+      const target = await hooks.next();
+      if (!target) return { state: 'idle' };
+      return await this.send(origin, target);
+    } catch (err) {
+      if (err instanceof LedgerError) throw err;
+      const size = sent?.size;
+      throw new LedgerError(
+        'LEDGER_ANCHOR_FAILED',
+        `anchoring ${origin}${size === undefined ? '' : ` at ${size}`} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Sends the one transaction of a newly due checkpoint. */
+  private async send(origin: string, target: AnchorTarget): Promise<AnchorProgress> {
+    const [pending, fees] = await Promise.all([
+      this.provider.getTransactionCount(this.wallet.address, 'pending'),
+      this.currentFees(),
+    ]);
+    // Another log's transaction that the node has not yet counted keeps its nonce.
+    const nonce = Math.max(pending, ...[...this.outstanding.values()].map((o) => o.nonce + 1));
+    const signed = await this.sign(origin, target, nonce, fees);
+    const outstanding: Outstanding = {
+      ...target,
+      nonce,
+      hashes: [],
+      fees,
+      signed,
+      deadline: Date.now() + this.timeoutMs,
+    };
+    outstanding.hashes.push(hashOf(signed));
+    // Remembered before it is sent: if the answer is lost, the next step still finds it by its hash.
+    this.outstanding.set(origin, outstanding);
+    await this.broadcast(signed);
+    return { state: 'pending', size: target.size, txHash: hashOf(signed) };
+  }
+
+  /** The next step for a transaction sent earlier: record it, wait for it, or send it again. */
+  private async follow(origin: string, sent: Outstanding, hooks: AnchorLogHooks): Promise<AnchorProgress> {
+    // The count first: a transaction mined after it was read shows in the receipts read after it.
+    const minedNonces = await this.provider.getTransactionCount(this.wallet.address, 'latest');
+    const receipt = await this.minedReceipt(sent);
+    if (receipt) {
+      const head = await this.provider.getBlockNumber();
+      const depth = head - receipt.blockNumber + 1;
+      if (depth < this.confirmations)
+        return { state: 'confirming', size: sent.size, txHash: receipt.hash, depth };
+      const anchor: ConfirmedAnchor = {
+        size: sent.size,
+        root: sent.root,
+        chainId: Number((await this.provider.getNetwork()).chainId),
+        txHash: receipt.hash,
+        blockNumber: receipt.blockNumber,
+        status: receipt.status ?? 0,
+        from: receipt.from,
+      };
+      await hooks.record(anchor);
+      this.outstanding.delete(origin);
+      return { state: 'recorded', anchor };
+    }
+    const latest = sent.hashes.at(-1)!;
+    if (minedNonces > sent.nonce) {
+      // Its nonce was used by a transaction that is none of ours: this checkpoint is anchored anew.
+      this.outstanding.delete(origin);
+      throw new LedgerError(
+        'LEDGER_ANCHOR_FAILED',
+        `anchoring ${origin} at ${sent.size}: nonce ${sent.nonce} was used by another transaction of the ` +
+          'anchoring account, not by anchor transaction ' +
+          `${latest}; the account must send nothing but anchors`,
+      );
+    }
+    if (Date.now() >= sent.deadline) {
+      sent.deadline = Date.now() + this.timeoutMs;
+      await this.replace(origin, sent);
+      throw new LedgerError(
+        'LEDGER_ANCHOR_FAILED',
+        `anchoring ${origin} at ${sent.size}: transaction ${latest} was not mined within ` +
+          `${this.timeoutMs} ms; replaced by ${sent.hashes.at(-1)!} at higher fees`,
+      );
+    }
+    // A node that dropped it (restarted, evicted it) is sent it again.
+    if (!(await this.provider.getTransaction(latest))) await this.broadcast(sent.signed);
+    return { state: 'pending', size: sent.size, txHash: latest };
+  }
+
+  /** The same checkpoint and nonce at fees at least 12.5% higher, or what the network now asks if more. */
+  private async replace(origin: string, sent: Outstanding): Promise<void> {
+    const current = await this.currentFees();
+    const old = sent.fees;
     const fees: Fees =
       old.gasPrice !== undefined
         ? { gasPrice: atLeast(current.gasPrice ?? current.maxFeePerGas!, bumped(old.gasPrice)) }
@@ -117,40 +241,55 @@ export class Anchorer {
               bumped(old.maxPriorityFeePerGas),
             ),
           };
-    return { nonce: previous.nonce, fees };
+    const signed = await this.sign(origin, sent, sent.nonce, fees);
+    sent.hashes.push(hashOf(signed));
+    sent.fees = fees;
+    sent.signed = signed;
+    await this.broadcast(signed);
   }
 
-  private async send(origin: string, size: number, root: Uint8Array): Promise<SentAnchor> {
+  private async currentFees(): Promise<Fees> {
+    const { maxFeePerGas, maxPriorityFeePerGas, gasPrice } = await this.provider.getFeeData();
+    return maxFeePerGas !== null && maxPriorityFeePerGas !== null
+      ? { maxFeePerGas, maxPriorityFeePerGas }
+      : { gasPrice: gasPrice ?? 0n };
+  }
+
+  private async sign(origin: string, target: AnchorTarget, nonce: number, fees: Fees): Promise<string> {
+    const tx = await this.wallet.populateTransaction({
+      to: this.wallet.address,
+      value: 0n,
+      data: hexlify(encodeAnchorData(origin, target.size, target.root)),
+      nonce,
+      ...fees,
+    });
+    return this.wallet.signTransaction(tx);
+  }
+
+  private async broadcast(signed: string): Promise<void> {
     try {
-      const { nonce, fees } = await this.nextTransaction();
-      const tx = await this.wallet.sendTransaction({
-        to: this.wallet.address,
-        value: 0n,
-        data: hexlify(encodeAnchorData(origin, size, root)),
-        nonce,
-        ...fees,
-      });
-      this.unmined = { nonce, fees };
-      // Without a timeout ethers waits forever for a transaction the node dropped or never mines, and since
-      // anchors are sent one at a time, that would stall every later anchor and Ledger.stop() with it.
-      const receipt = await tx.wait(this.confirmations, this.timeoutMs);
-      if (!receipt) throw new Error('no receipt');
-      this.unmined = undefined;
-      return {
-        chainId: Number(tx.chainId),
-        txHash: receipt.hash,
-        blockNumber: receipt.blockNumber,
-        status: receipt.status ?? 0,
-        from: receipt.from,
-      };
+      await this.provider.broadcastTransaction(signed);
     } catch (err) {
-      throw new LedgerError(
-        'LEDGER_ANCHOR_FAILED',
-        `anchoring ${origin} at ${size} failed: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
+      // Sent before, and its answer lost: the node has it.
+      if (/already known|known transaction/i.test(rpcErrorText(err))) return;
+      throw err;
     }
   }
+
+  /** The receipt of whichever version of the transaction was mined, if one was. */
+  private async minedReceipt(sent: Outstanding): Promise<TransactionReceipt | undefined> {
+    for (const hash of [...sent.hashes].reverse()) {
+      const receipt = await this.provider.getTransactionReceipt(hash);
+      if (receipt) return receipt;
+    }
+    return undefined;
+  }
+}
+
+const hashOf = (signed: string): string => Transaction.from(signed).hash!;
+
+/** The node's own words in an ethers error, where it has them. */
+function rpcErrorText(err: unknown): string {
+  const e = err as { error?: { message?: unknown }; shortMessage?: unknown; message?: unknown };
+  return [e?.error?.message, e?.shortMessage, e?.message].filter((m) => typeof m === 'string').join(' ');
 }

@@ -190,6 +190,40 @@ describe('without an RPC endpoint', () => {
   });
 });
 
+/** A new account with 100 ETH on the node, so that no test queues behind another's transactions. */
+async function fundedKey(url: string): Promise<string> {
+  const wallet = Wallet.createRandom();
+  await rpc(url, 'anvil_setBalance', [wallet.address, '0x56bc75e2d63100000']);
+  return wallet.privateKey;
+}
+
+const ledgerOn = (
+  region: string,
+  anchor: Omit<AnchorOptions, 'everyN'>,
+  options: Pick<LedgerOptions, 'checkpointIntervalMs' | 'onError'> = {},
+) =>
+  createLedger({
+    db: tdb.db as unknown as Kysely<LedgerTables>,
+    logs: [{ region, origin: `arbiter.example/${region}` }],
+    keys: TEST_KEYS,
+    anchor: { everyN: 1, ...anchor },
+    ...options,
+  });
+
+/** The account's transactions in the node's mempool, by nonce. */
+async function mempool(url: string, privateKey: string) {
+  const sender = new Wallet(privateKey).address.toLowerCase();
+  const pool = (await rpc(url, 'txpool_content')) as {
+    pending: Record<string, Record<string, { hash: string; maxFeePerGas: string; input: string }>>;
+  };
+  const mine = Object.entries(pool.pending).find(([from]) => from.toLowerCase() === sender);
+  return new Map(Object.entries(mine?.[1] ?? {}).map(([nonce, tx]) => [Number(nonce), tx]));
+}
+
+/** Transactions of the account that are mined. */
+const minedCount = async (url: string, privateKey: string) =>
+  Number(await rpc(url, 'eth_getTransactionCount', [new Wallet(privateKey).address, 'latest']));
+
 describe('a node that mines only on demand', () => {
   let stalled: { node: ChildProcess; url: string };
   beforeAll(async () => {
@@ -199,45 +233,18 @@ describe('a node that mines only on demand', () => {
     stalled?.node.kill();
   });
 
-  const ledgerOn = (
-    region: string,
-    anchor: Omit<AnchorOptions, 'privateKey' | 'everyN'>,
-    options: Pick<LedgerOptions, 'checkpointIntervalMs' | 'onError'> = {},
-  ) =>
-    createLedger({
-      db: tdb.db as unknown as Kysely<LedgerTables>,
-      logs: [{ region, origin: `arbiter.example/${region}` }],
-      keys: TEST_KEYS,
-      anchor: { privateKey: ANVIL_KEY, everyN: 1, ...anchor },
-      ...options,
-    });
-  const anchorSender = new Wallet(ANVIL_KEY).address;
-  const transactionCount = async (block: 'pending' | 'latest') =>
-    Number(await rpc(stalled.url, 'eth_getTransactionCount', [anchorSender, block]));
-  const pendingNonce = () => transactionCount('pending');
-  const txPending = async () =>
-    (await pendingNonce()) !== (await transactionCount('latest')) ? true : undefined;
-  /** The anchoring account's transactions in the node's mempool, by nonce. */
-  const mempool = async () => {
-    const pool = (await rpc(stalled.url, 'txpool_content')) as {
-      pending: Record<string, Record<string, { hash: string; maxFeePerGas: string; input: string }>>;
-    };
-    const mine = Object.entries(pool.pending).find(
-      ([from]) => from.toLowerCase() === anchorSender.toLowerCase(),
-    );
-    return new Map(Object.entries(mine?.[1] ?? {}).map(([nonce, tx]) => [Number(nonce), tx]));
-  };
-
   it('records an anchor only once it has the configured number of confirmations', async () => {
+    const privateKey = await fundedKey(stalled.url);
     const confirming = await ledgerOn('sg', {
       rpcUrl: stalled.url,
+      privateKey,
       confirmations: 2,
       timeoutMs: 20_000,
     });
     await confirming.append('sg', { type: 'decision' });
     const head = await confirming.integrate('sg');
     const anchoring = confirming.anchor('sg');
-    await waitFor(txPending, 'the anchor transaction in the mempool');
+    await waitFor(async () => ((await mempool(stalled.url, privateKey)).size > 0 ? true : undefined), 'a tx');
     await rpc(stalled.url, 'evm_mine');
     const minedIn = Number(await rpc(stalled.url, 'eth_blockNumber'));
     // One block holds it: not yet confirmed twice, so nothing is recorded.
@@ -253,58 +260,63 @@ describe('a node that mines only on demand', () => {
     await confirming.stop();
   });
 
-  it('gives up on a transaction that is never mined, so later anchors and stop() do not hang', async () => {
+  it('fails an anchor not mined in time, yet keeps its one transaction, and records it once mined', async () => {
+    const privateKey = await fundedKey(stalled.url);
     const failures: unknown[] = [];
     const waiting = await ledgerOn(
       'ca',
-      { rpcUrl: stalled.url, timeoutMs: 1_000 },
+      { rpcUrl: stalled.url, privateKey, timeoutMs: 1_000 },
       { checkpointIntervalMs: 50, onError: (err) => failures.push(err) },
     );
     await waiting.append('ca', { type: 'decision', n: 0 });
-    await waiting.integrate('ca');
+    const first = await waiting.integrate('ca');
     await expect(waiting.anchor('ca')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
-    // The background loop's anchor of the next checkpoint (replacing the first) is in flight when stop() is called.
-    const [[nonce, first]] = [...(await mempool())];
+    const [nonce] = [...(await mempool(stalled.url, privateKey)).keys()];
+    // A newer checkpoint gets no transaction of its own while the log's one is outstanding.
     await waiting.append('ca', { type: 'decision', n: 1 });
+    await waiting.integrate('ca');
     waiting.start();
-    await waitFor(
-      async () => ((await mempool()).get(nonce!)?.hash !== first!.hash ? true : undefined),
-      'a second anchor',
-    );
-    await waiting.stop();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect([...(await mempool(stalled.url, privateKey)).keys()]).toEqual([nonce]);
     expect(failures).toContainEqual(expect.objectContaining({ code: 'LEDGER_ANCHOR_FAILED' }));
-    expect(await waiting.reader.anchors('ca')).toEqual([]);
+    // Mined after its time ran out: it is still recorded, and only then is the next checkpoint anchored.
+    await rpc(stalled.url, 'evm_mine');
+    await waitFor(async () => ((await waiting.reader.anchors('ca')).length > 0 ? true : undefined), 'anchor');
+    expect(await waiting.reader.anchors('ca')).toEqual([
+      expect.objectContaining({ size: first.size, root: first.root }),
+    ]);
+    await waitFor(async () => ((await mempool(stalled.url, privateKey)).size > 0 ? true : undefined), 'next');
+    await rpc(stalled.url, 'evm_mine');
+    await waitFor(async () => ((await waiting.reader.anchors('ca')).length > 1 ? true : undefined), 'anchor');
+    expect((await waiting.reader.anchors('ca')).map((a) => a.size)).toEqual([first.size, 2]);
+    expect(await minedCount(stalled.url, privateKey)).toBe(2);
+    await waiting.stop();
   });
 
-  it('replaces its unmined transaction with the next anchor, at higher fees, rather than queue behind it', async () => {
-    await rpc(stalled.url, 'evm_mine'); // what earlier tests left pending
-    const replacing = await ledgerOn('jp', { rpcUrl: stalled.url, timeoutMs: 2_000 });
+  it('replaces its unmined transaction at higher fees, for the same checkpoint', async () => {
+    const privateKey = await fundedKey(stalled.url);
+    const replacing = await ledgerOn('jp', { rpcUrl: stalled.url, privateKey, timeoutMs: 1_000 });
     await replacing.append('jp', { type: 'decision', n: 0 });
-    await replacing.integrate('jp');
-    await expect(replacing.anchor('jp')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
-    const stuck = await mempool();
-    expect(stuck.size).toBe(1);
-    const [[nonce, first]] = [...stuck];
-
-    await replacing.append('jp', { type: 'decision', n: 1 });
     const head = await replacing.integrate('jp');
-    const second = replacing.anchor('jp');
-    await waitFor(
-      async () => ((await mempool()).get(nonce!)?.hash !== first!.hash ? true : undefined),
-      'the replacement',
-    );
-    const pool = await mempool();
+    const anchoring = replacing.anchor('jp');
+    const stuck = await waitFor(async () => {
+      const pool = await mempool(stalled.url, privateKey);
+      return pool.size > 0 ? pool : undefined;
+    }, 'the anchor transaction');
+    const [[nonce, first]] = [...stuck];
+    await expect(anchoring).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    const pool = await mempool(stalled.url, privateKey);
     expect([...pool.keys()]).toEqual([nonce]);
     const replacement = pool.get(nonce!)!;
+    expect(replacement.hash).not.toBe(first!.hash);
     expect(BigInt(replacement.maxFeePerGas)).toBeGreaterThanOrEqual(
       (BigInt(first!.maxFeePerGas) * 11n) / 10n,
     );
     expect(getBytes(replacement.input)).toEqual(
-      encodeAnchorData('arbiter.example/jp', 2, Buffer.from(head.root, 'hex')),
+      encodeAnchorData('arbiter.example/jp', head.size, Buffer.from(head.root, 'hex')),
     );
     await rpc(stalled.url, 'evm_mine');
-    expect(await second).toMatchObject({ size: 2, root: head.root });
-    expect((await replacing.reader.anchors('jp')).map((a) => a.size)).toEqual([2]);
+    expect(await replacing.anchor('jp')).toMatchObject({ size: head.size, tx_hash: replacement.hash });
     await replacing.stop();
   });
 
@@ -313,7 +325,11 @@ describe('a node that mines only on demand', () => {
     const silent = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as { port: number };
-    const hung = await ledgerOn('silent', { rpcUrl: `http://127.0.0.1:${port}`, timeoutMs: 1_000 });
+    const hung = await ledgerOn('silent', {
+      rpcUrl: `http://127.0.0.1:${port}`,
+      privateKey: ANVIL_KEY,
+      timeoutMs: 1_000,
+    });
     await hung.append('silent', { type: 'decision' });
     await hung.integrate('silent');
     const started = Date.now();
@@ -325,11 +341,47 @@ describe('a node that mines only on demand', () => {
   }, 20_000);
 
   it('fails an anchor when the node is down, and records nothing', async () => {
-    const down = await ledgerOn('uk', { rpcUrl: `http://127.0.0.1:${await freePort()}` });
+    const down = await ledgerOn('uk', {
+      rpcUrl: `http://127.0.0.1:${await freePort()}`,
+      privateKey: ANVIL_KEY,
+    });
     await down.append('uk', { type: 'decision' });
     await down.integrate('uk');
     await expect(down.anchor('uk')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
     expect(await down.reader.anchors('uk')).toEqual([]);
     await down.stop();
+  });
+});
+
+describe('a chain whose confirmations take longer than the timeout', () => {
+  let chain: { node: ChildProcess; url: string };
+  beforeAll(async () => {
+    chain = await startAnvil(['--block-time', '1']);
+  }, 60_000);
+  afterAll(() => {
+    chain?.node.kill();
+  });
+
+  it('records the one transaction it sent once it is confirmed, rather than sending more', async () => {
+    // As on a chain of 12 s blocks with 12 confirmations and a two-minute timeout, scaled down.
+    const privateKey = await fundedKey(chain.url);
+    const slow = await ledgerOn(
+      'nz',
+      { rpcUrl: chain.url, privateKey, confirmations: 4, timeoutMs: 1_000 },
+      { checkpointIntervalMs: 50, onError: () => {} },
+    );
+    await slow.append('nz', { type: 'decision' });
+    const head = await slow.integrate('nz');
+    slow.start();
+    const [anchor] = await waitFor(async () => {
+      const list = await slow.reader.anchors('nz');
+      return list.length > 0 ? list : undefined;
+    }, 'the anchor');
+    expect(anchor).toMatchObject({ size: head.size, root: head.root, status: 1 });
+    const depth = Number(await rpc(chain.url, 'eth_blockNumber')) - anchor!.block_number + 1;
+    expect(depth).toBeGreaterThanOrEqual(4);
+    await slow.stop();
+    expect(await minedCount(chain.url, privateKey)).toBe(1);
+    expect(await slow.reader.anchors('nz')).toHaveLength(1);
   });
 });

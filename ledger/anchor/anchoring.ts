@@ -1,0 +1,123 @@
+import type { Kysely } from 'kysely';
+import { LedgerError } from '../errors.ts';
+import type { LogInfo } from '../store/reader.ts';
+import { bytes, num, toHex, type LedgerTables } from '../store/tables.ts';
+import type { AnchorRecord } from '../types.ts';
+import { Anchorer, type AnchorOptions, type AnchorProgress, type ConfirmedAnchor } from './anchorer.ts';
+
+/** How often `anchorNow` looks again while its transaction is mined or confirmed. */
+const ANCHOR_NOW_POLL_MS = 100;
+
+/**
+ * The ledger's side of anchoring: which checkpoint of a log is due, and the anchor rows. The background loop
+ * calls `poll` for each log on every tick; a step already running for that log makes it a no-op.
+ */
+export class Anchoring {
+  private readonly anchorer: Anchorer;
+  /** Per log id: the step running now. */
+  private readonly running = new Map<number, Promise<unknown>>();
+  /** Per log id: the newest anchor this process recorded. */
+  private readonly recorded = new Map<number, AnchorRecord>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: Kysely<LedgerTables>,
+    readonly options: AnchorOptions,
+    private readonly clock: () => Date,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.anchorer = new Anchorer(options);
+  }
+
+  /** A background step for the log, unless one is running; failures go to `onError`. */
+  poll(log: LogInfo): void {
+    if (this.stopped || this.running.has(log.logId)) return;
+    const run = this.step(log, this.options.everyN)
+      .catch(this.onError)
+      .finally(() => this.running.delete(log.logId));
+    this.running.set(log.logId, run);
+  }
+
+  /**
+   * Anchors the log's latest checkpoint and waits until it is recorded, first following a transaction of the
+   * log that is outstanding. Resolves with the newest anchor recorded meanwhile, or null when the latest
+   * checkpoint already was; rejects with LEDGER_ANCHOR_FAILED when a step fails (the transaction stays
+   * outstanding, and a later step follows it).
+   */
+  async anchorNow(log: LogInfo): Promise<AnchorRecord | null> {
+    const before = this.recorded.get(log.logId);
+    for (;;) {
+      if (this.stopped) throw new LedgerError('LEDGER_STOPPED', 'the ledger was stopped');
+      const progress = await this.step(log, 1);
+      if (progress.state === 'idle') {
+        const after = this.recorded.get(log.logId);
+        return after !== before ? (after ?? null) : null;
+      }
+      if (progress.state !== 'recorded') await new Promise((r) => setTimeout(r, ANCHOR_NOW_POLL_MS));
+    }
+  }
+
+  /** Waits for the steps running, then lets go of the endpoint. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.running.values());
+    this.anchorer.destroy();
+  }
+
+  private step(log: LogInfo, everyN: number): Promise<AnchorProgress> {
+    return this.anchorer.advance(log.origin, {
+      next: () => this.due(log, everyN),
+      record: (anchor) => this.record(log, anchor),
+    });
+  }
+
+  /** The newest checkpoint, once `everyN` have been signed since the newest anchored one. */
+  private async due(log: LogInfo, everyN: number) {
+    const last = await this.db
+      .selectFrom('ledger_anchor')
+      .select((eb) => eb.fn.max('size').as('size'))
+      .where('log_id', '=', log.logId)
+      .executeTakeFirst();
+    const lastSize = last?.size === null || last?.size === undefined ? -1 : num(last.size);
+    const newest = await this.db
+      .selectFrom('ledger_checkpoint')
+      .select((eb) => ['size', 'root', eb.fn.countAll().over().as('awaiting')])
+      .where('log_id', '=', log.logId)
+      .where('size', '>', lastSize)
+      .orderBy('size', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!newest || num(newest.awaiting) < everyN) return undefined;
+    return { size: num(newest.size), root: bytes(newest.root) };
+  }
+
+  private async record(log: LogInfo, anchor: ConfirmedAnchor): Promise<void> {
+    const row = {
+      log_id: log.logId,
+      size: anchor.size,
+      root: anchor.root,
+      chain_id: anchor.chainId,
+      tx_hash: anchor.txHash,
+      block_number: anchor.blockNumber,
+      status: anchor.status,
+      from_address: anchor.from,
+      created_at: this.clock(),
+    };
+    // A row whose insert committed though its answer was lost is not written twice.
+    await this.db
+      .insertInto('ledger_anchor')
+      .values(row)
+      .onConflict((oc) => oc.columns(['log_id', 'tx_hash']).doNothing())
+      .execute();
+    this.recorded.set(log.logId, {
+      size: anchor.size,
+      root: toHex(anchor.root),
+      chain_id: anchor.chainId,
+      tx_hash: anchor.txHash,
+      block_number: anchor.blockNumber,
+      status: anchor.status,
+      from_address: anchor.from,
+      created_at: row.created_at.toISOString(),
+    });
+  }
+}
