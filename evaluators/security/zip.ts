@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import type { Finding, ScanLimits } from './findings.ts';
 
 export interface ZipEntry {
@@ -7,6 +7,8 @@ export interface ZipEntry {
   compressedSize: number;
   uncompressedSize: number;
   localHeaderOffset: number;
+  /** The name Python's zipfile from 3.12 gives the entry, from its Info-ZIP Unicode Path field, where that differs. */
+  unicodeName?: string;
 }
 
 const EOCD = 0x06054b50;
@@ -25,64 +27,279 @@ function u64(b: Uint8Array, o: number): number {
   return u32(b, o) + u32(b, o + 4) * 2 ** 32;
 }
 
-/** Reads the central directory (APPNOTE 4.3.16, with ZIP64). Throws on malformed structure. */
+/** Where the directory is, and how a reader walks it. */
+interface Directory {
+  /** Which readers read it so. */
+  readers: string;
+  start: number;
+  /** Python's zipfile reads entries until their bytes reach `size`; miniz and most others read `count` of them. */
+  size: number;
+  count: number;
+  bySize: boolean;
+  /** What Python adds to every local header offset: where the directory is found less where the record says. */
+  shift: number;
+}
+
+const SATURATED_COUNT = 0xffff;
+const SATURATED = 0xffffffff;
+
+/**
+ * Python's zipfile.ZipInfo._decodeExtra: the ZIP64 field (id 1) carries the sizes and offset that the 32-bit
+ * fields mark as saturated, and (from Python 3.12) the Info-ZIP Unicode Path field (0x7075) renames the entry
+ * where its CRC matches the raw name. A field that runs past the extra bytes makes the archive unreadable.
+ */
+function decodeExtra(
+  extra: Uint8Array,
+  rawName: Uint8Array,
+  entry: {
+    compressedSize: number;
+    uncompressedSize: number;
+    localHeaderOffset: number;
+    unicodeName?: string;
+  },
+): void {
+  let e = 0;
+  while (e + 4 <= extra.length) {
+    const id = u16(extra, e);
+    const size = u16(extra, e + 2);
+    if (e + 4 + size > extra.length) throw new Error(`corrupt extra field ${id.toString(16)}`);
+    const data = extra.subarray(e + 4, e + 4 + size);
+    if (id === 1) {
+      let q = 0;
+      const next = (field: string): number => {
+        if (q + 8 > data.length) throw new Error(`corrupt zip64 extra field: ${field} not found`);
+        q += 8;
+        return u64(data, q - 8);
+      };
+      if (entry.uncompressedSize === SATURATED) entry.uncompressedSize = next('file size');
+      if (entry.compressedSize === SATURATED) entry.compressedSize = next('compressed size');
+      if (entry.localHeaderOffset === SATURATED) entry.localHeaderOffset = next('header offset');
+    } else if (id === 0x7075 && data.length >= 5 && data[0] === 1 && u32(data, 1) === crc32(rawName)) {
+      const name = new TextDecoder().decode(data.subarray(5));
+      if (name) entry.unicodeName = name.split('\0')[0];
+    }
+    e += 4 + size;
+  }
+}
+
+/** The entries of one reading of the directory; throws where that reader would fail. */
+function readEntries(
+  bytes: Uint8Array,
+  dir: Directory,
+  maxEntries: number,
+): { entries: ZipEntry[]; truncatedList: boolean } {
+  if (dir.start < 0) throw new Error('bad offset for central directory');
+  // Python reads the directory's bytes, then its entries from them; a count-reader reads on through the file.
+  const cd = bytes.subarray(dir.start, dir.bySize ? dir.start + dir.size : bytes.length);
+  const entries: ZipEntry[] = [];
+  let p = 0;
+  for (let k = 0; dir.bySize ? p < dir.size : k < dir.count; k++) {
+    if (entries.length >= maxEntries) return { entries, truncatedList: true };
+    if (p + 46 > cd.length) throw new Error(`central directory entry ${k} is truncated`);
+    if (u32(cd, p) !== CENTRAL) throw new Error(`central directory entry ${k} is malformed`);
+    const nameLength = u16(cd, p + 28);
+    const extraLength = u16(cd, p + 30);
+    const commentLength = u16(cd, p + 32);
+    const rawName = cd.subarray(p + 46, p + 46 + nameLength);
+    // ZipInfo cuts a name at its first NUL, and Python reads `config.json\0.txt` as config.json.
+    const name = new TextDecoder().decode(rawName).split('\0')[0]!;
+    const entry: ZipEntry = {
+      name,
+      method: u16(cd, p + 10),
+      compressedSize: u32(cd, p + 20),
+      uncompressedSize: u32(cd, p + 24),
+      localHeaderOffset: u32(cd, p + 42),
+    };
+    const extraStart = p + 46 + nameLength;
+    decodeExtra(cd.subarray(extraStart, extraStart + extraLength), rawName, entry);
+    entry.localHeaderOffset += dir.shift;
+    entries.push(entry);
+    p = extraStart + extraLength + commentLength;
+  }
+  return { entries, truncatedList: false };
+}
+
+/**
+ * Python's zipfile._EndRecData: the end record that ends the file with no comment, else the last signature in
+ * the last 64 KiB, which must have its 22 bytes.
+ */
+function endRecord(bytes: Uint8Array): number {
+  const last = bytes.length - 22;
+  if (last >= 0 && u32(bytes, last) === EOCD && u16(bytes, last + 20) === 0) return last;
+  const from = Math.max(0, bytes.length - 65536 - 22);
+  const found = Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from).lastIndexOf(
+    Buffer.from([0x50, 0x4b, 0x05, 0x06]),
+  );
+  if (found < 0) throw new Error('no end-of-central-directory record');
+  const at = from + found;
+  if (at > last) throw new Error('the end-of-central-directory record is cut short');
+  return at;
+}
+
+/**
+ * Reads the central directory as the readers of model archives do, which differ where a file is built to make
+ * them differ:
+ * - Python's zipfile (np.load of an .npz, Keras 3's .keras, joblib) honours a ZIP64 locator whenever it is there,
+ *   and never the directory offset the record gives: it reads the directory that ends where the ZIP64 record (or
+ *   the classic one) starts, and moves every entry by the difference ("concat", for data prepended to the
+ *   archive). Releases before the fix for CVE-2025-8291 (gh-139700) take the ZIP64 record that sits just before
+ *   the locator; releases with it the one at the locator's offset, and refuse the file where that record and the
+ *   directory do not meet.
+ * - miniz (torch.load) takes the ZIP64 record at its locator's offset, and the directory at the offset it gives.
+ * - Readers that know only the classic record read the directory at its offset.
+ * Where the classic and ZIP64 records, or the offset a record gives and where the directory lies, or the entries
+ * the readers find, disagree, `conflicts` says so; the entries are those of every reading that can be read.
+ * Throws where none can.
+ */
 export function readCentralDirectory(
   bytes: Uint8Array,
   maxEntries: number,
-): { entries: ZipEntry[]; truncatedList: boolean } {
-  let eocd = -1;
-  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 65535); i--) {
-    if (u32(bytes, i) === EOCD) {
-      eocd = i;
-      break;
+): { entries: ZipEntry[]; truncatedList: boolean; conflicts: string[] } {
+  const eocd = endRecord(bytes);
+  const classic = {
+    count: u16(bytes, eocd + 10),
+    size: u32(bytes, eocd + 12),
+    offset: u32(bytes, eocd + 16),
+  };
+  const conflicts = new Set<string>();
+  const directories: Directory[] = [];
+  const pythonDirectory = (
+    readers: string,
+    end: number,
+    record: { size: number; offset: number; count: number },
+  ) =>
+    directories.push({
+      readers,
+      start: end - record.size,
+      size: record.size,
+      count: record.count,
+      bySize: true,
+      shift: end - record.size - record.offset,
+    });
+  const countDirectory = (readers: string, record: { size: number; offset: number; count: number }) =>
+    directories.push({
+      readers,
+      start: record.offset,
+      size: record.size,
+      count: record.count,
+      bySize: false,
+      shift: 0,
+    });
+
+  const locator = eocd >= 20 && u32(bytes, eocd - 20) === ZIP64_LOCATOR ? eocd - 20 : -1;
+  if (locator < 0) {
+    pythonDirectory("Python's zipfile", eocd, classic);
+    countDirectory('miniz (torch.load)', classic);
+  } else {
+    if (u32(bytes, locator + 4) !== 0 || u32(bytes, locator + 16) > 1)
+      throw new Error('the archive spans multiple disks');
+    const pointed = u64(bytes, locator + 8);
+    const zip64 = (at: number) =>
+      at >= 0 && at + 56 <= bytes.length && u32(bytes, at) === ZIP64_EOCD
+        ? {
+            at,
+            length: u64(bytes, at + 4),
+            count: u64(bytes, at + 32),
+            size: u64(bytes, at + 40),
+            offset: u64(bytes, at + 48),
+          }
+        : null;
+    const before = zip64(locator - 56);
+    const atPointer = zip64(pointed);
+    // Python before the fix: the record just before the locator, else the classic record.
+    if (before) pythonDirectory("Python's zipfile (before the CVE-2025-8291 fix)", eocd - 76, before);
+    else pythonDirectory("Python's zipfile (before the CVE-2025-8291 fix)", eocd, classic);
+    // Python with the fix: the record at the locator's offset (else just before the locator), which must end the
+    // directory and reach the locator.
+    const limit = locator - 56;
+    const record = pointed <= limit ? (atPointer ?? (pointed !== limit ? before : null)) : null;
+    const extra = record === atPointer ? limit - pointed : 0;
+    if (record && record.offset + record.size === pointed && record.length + 12 === 56 + extra)
+      pythonDirectory("Python's zipfile (with the CVE-2025-8291 fix)", record.at, record);
+    else
+      conflicts.add(
+        "Python's zipfile with the CVE-2025-8291 fix refuses the ZIP64 end record or its locator, which earlier releases read",
+      );
+    countDirectory('miniz (torch.load)', atPointer ?? classic);
+    if (!before && !atPointer) conflicts.add('a ZIP64 locator points to no ZIP64 end record');
+    if (before && atPointer && before.at !== atPointer.at)
+      conflicts.add(
+        `two ZIP64 end records, at byte ${before.at} (just before the locator) and ${atPointer.at} (where the locator points)`,
+      );
+    for (const z of [before, atPointer]) {
+      if (!z) continue;
+      // A saturated classic field says "see the ZIP64 record", whatever that holds.
+      const agree = (classicValue: number, value: number, saturated: number) =>
+        classicValue === value || classicValue === saturated;
+      if (
+        !agree(classic.count, z.count, SATURATED_COUNT) ||
+        !agree(classic.size, z.size, SATURATED) ||
+        !agree(classic.offset, z.offset, SATURATED)
+      )
+        conflicts.add(
+          `the ZIP64 end record at byte ${z.at} (${z.count} entries, a directory of ${z.size} bytes at byte ${z.offset}) and the classic one (${classic.count}, ${classic.size}, ${classic.offset}) disagree`,
+        );
     }
   }
-  if (eocd < 0) throw new Error('no end-of-central-directory record');
-  let count = u16(bytes, eocd + 10);
-  let offset = u32(bytes, eocd + 16);
-  if ((count === 0xffff || offset === 0xffffffff) && eocd >= 20 && u32(bytes, eocd - 20) === ZIP64_LOCATOR) {
-    const z = u64(bytes, eocd - 20 + 8);
-    if (z + 56 > bytes.length || u32(bytes, z) !== ZIP64_EOCD) throw new Error('bad ZIP64 end record');
-    count = u64(bytes, z + 32);
-    offset = u64(bytes, z + 48);
-  }
-  const entries: ZipEntry[] = [];
-  let p = offset;
-  for (let k = 0; k < count; k++) {
-    if (entries.length >= maxEntries) return { entries, truncatedList: true };
-    if (p + 46 > bytes.length || u32(bytes, p) !== CENTRAL)
-      throw new Error(`central directory entry ${k} is malformed`);
-    const nameLength = u16(bytes, p + 28);
-    const extraLength = u16(bytes, p + 30);
-    const commentLength = u16(bytes, p + 32);
-    let compressedSize = u32(bytes, p + 20);
-    let uncompressedSize = u32(bytes, p + 24);
-    let localHeaderOffset = u32(bytes, p + 42);
-    const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLength));
-    // ZIP64 extra field (id 1) carries the sizes that the 32-bit fields mark as 0xffffffff.
-    let e = p + 46 + nameLength;
-    const extraEnd = e + extraLength;
-    while (e + 4 <= extraEnd) {
-      const id = u16(bytes, e);
-      const size = u16(bytes, e + 2);
-      if (id === 1) {
-        let q = e + 4;
-        if (uncompressedSize === 0xffffffff) {
-          uncompressedSize = u64(bytes, q);
-          q += 8;
-        }
-        if (compressedSize === 0xffffffff) {
-          compressedSize = u64(bytes, q);
-          q += 8;
-        }
-        if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(bytes, q);
+  // A classic record with no saturated field is read by readers that know no ZIP64.
+  if (classic.count !== SATURATED_COUNT && classic.size !== SATURATED && classic.offset !== SATURATED)
+    countDirectory('readers of the classic end record', classic);
+  for (const dir of directories)
+    if (dir.bySize && dir.shift !== 0)
+      conflicts.add(
+        `the end record puts the central directory at byte ${dir.start - dir.shift}, but ${dir.readers} reads it at byte ${dir.start}, where it ends at that record, and moves every entry by ${dir.shift} bytes`,
+      );
+
+  // Each distinct reading, its entries, and what could not be read.
+  const seen = new Map<string, { entries: ZipEntry[]; truncatedList: boolean } | Error>();
+  const listings: { readers: string; listing: { entries: ZipEntry[]; truncatedList: boolean } | Error }[] =
+    [];
+  for (const dir of directories) {
+    const key = dir.bySize ? `size ${dir.start} ${dir.size} ${dir.shift}` : `count ${dir.start} ${dir.count}`;
+    let listing = seen.get(key);
+    if (!listing) {
+      try {
+        listing = readEntries(bytes, dir, maxEntries);
+      } catch (cause) {
+        listing = cause as Error;
       }
-      e += 4 + size;
+      seen.set(key, listing);
     }
-    entries.push({ name, method: u16(bytes, p + 10), compressedSize, uncompressedSize, localHeaderOffset });
-    p = extraEnd + commentLength;
+    listings.push({ readers: dir.readers, listing });
   }
-  return { entries, truncatedList: false };
+  const read = listings.filter((l) => !(l.listing instanceof Error));
+  if (read.length === 0) throw listings[0]!.listing as Error;
+  const entryKey = (e: ZipEntry) =>
+    `${e.name}\0${e.unicodeName ?? ''}\0${e.localHeaderOffset}\0${e.compressedSize}\0${e.uncompressedSize}\0${e.method}`;
+  const described = listings.map(({ readers, listing }) =>
+    listing instanceof Error
+      ? `${readers} cannot read it (${listing.message})`
+      : `${readers} lists ${listing.entries.length} entries`,
+  );
+  const lists = new Set(
+    listings.map(({ listing }) =>
+      listing instanceof Error ? 'error' : listing.entries.map(entryKey).join('\n'),
+    ),
+  );
+  if (lists.size > 1 && conflicts.size === 0)
+    conflicts.add(
+      `the readers of zip archives see different directories: ${[...new Set(described)].join('; ')}`,
+    );
+  const entries = new Map<string, ZipEntry>();
+  let truncatedList = false;
+  for (const { listing } of read) {
+    const { entries: list, truncatedList: truncated } = listing as {
+      entries: ZipEntry[];
+      truncatedList: boolean;
+    };
+    truncatedList ||= truncated;
+    for (const entry of list) entries.set(entryKey(entry), entry);
+  }
+  return {
+    entries: [...entries.values()].slice(0, maxEntries),
+    truncatedList: truncatedList || entries.size > maxEntries,
+    conflicts: [...conflicts],
+  };
 }
 
 /** Where an entry's data starts, from its local header. */
@@ -153,6 +370,13 @@ export function checkZip(
     };
   }
   const { entries } = listing;
+  // A file built so that readers see different archives is one whose scan says nothing of what a reader loads.
+  for (const conflict of listing.conflicts)
+    findings.push({
+      id: 'zip.ambiguous',
+      severity: 'high',
+      message: `readers of this archive disagree: ${conflict}; the entries of every reading are scanned`,
+    });
   let bomb = false;
   if (listing.truncatedList) {
     findings.push({
