@@ -8,7 +8,11 @@ export type { LedgerErrorCode } from './errors.ts';
 export { encodeEntry, MAX_ENTRY_BYTES } from './entry.ts';
 export type { EncodedEntry } from './entry.ts';
 export type { LedgerKeysOption } from './keys/keys.ts';
-export { DEFAULT_ANCHOR_CONFIRMATIONS, DEFAULT_ANCHOR_TIMEOUT_MS } from './anchor/anchorer.ts';
+export {
+  DEFAULT_ANCHOR_CONFIRMATIONS,
+  DEFAULT_ANCHOR_MAX_FEE_PER_GAS,
+  DEFAULT_ANCHOR_TIMEOUT_MS,
+} from './anchor/anchorer.ts';
 export type { AnchorOptions } from './anchor/anchorer.ts';
 export { encodeAnchorData, ANCHOR_DATA_BYTES } from './anchor/anchor-data.ts';
 export { ledgerMigrations } from './store/migrations.ts';

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_ANCHOR_CONFIRMATIONS, DEFAULT_ANCHOR_TIMEOUT_MS } from '../ledger/index.ts';
+import { parseUnits } from 'ethers';
+import {
+  DEFAULT_ANCHOR_CONFIRMATIONS,
+  DEFAULT_ANCHOR_MAX_FEE_PER_GAS,
+  DEFAULT_ANCHOR_TIMEOUT_MS,
+} from '../ledger/index.ts';
 import { ServerError } from './errors.ts';
 import { loadOidcSettings, type OidcSettings } from './auth/oidc-config.ts';
 
@@ -76,6 +81,8 @@ export interface Config {
           readonly everyN: number;
           readonly confirmations: number;
           readonly timeoutMs: number;
+          /** Most an anchor transaction offers per gas, in wei (ARBITER_ANCHOR_MAX_FEE_GWEI). */
+          readonly maxFeePerGas: bigint;
         }
       | undefined;
   };
@@ -131,6 +138,8 @@ export const CONFIG_VARIABLES = {
     'blocks that must hold an anchor transaction before it is recorded, 1–1000 (default 1; more on a chain that reorganises)',
   ARBITER_ANCHOR_TIMEOUT_MS:
     'longest wait for each JSON-RPC answer, and for an anchor transaction to be mined, 1000–3600000 ms (default 120000)',
+  ARBITER_ANCHOR_MAX_FEE_GWEI:
+    'most an anchor transaction offers per gas (its max fee or gas price, and the priority fee within it), in gwei with up to 9 decimals, 0.000000001–1000000 (default 200); never exceeded: anchors wait while the network asks more',
   ARBITER_OIDC_CONFIG:
     'YAML or JSON file listing the trusted OIDC issuers and their claims → role rules; unset → local API tokens only',
   ARBITER_AUTH_FAILURE_LIMIT:
@@ -193,6 +202,9 @@ const intInRange = (min: number, max: number) =>
 /** RFC 1123 host names: checked here, so that a port or a scheme in ARBITER_HOST fails before start-up. */
 const HOSTNAME =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** The highest ARBITER_ANCHOR_MAX_FEE_GWEI: far above any fee paid on a public chain, so a typo stands out. */
+const MAX_ANCHOR_FEE_GWEI = 1_000_000;
 
 /** Every variable's parser; CONFIG_VARIABLES documents each (a test keeps the two the same). */
 export const configSchema = z.object({
@@ -283,6 +295,15 @@ export const configSchema = z.object({
   ARBITER_ANCHOR_EVERY_N: intInRange(1, 100_000).default(1),
   ARBITER_ANCHOR_CONFIRMATIONS: intInRange(1, 1000).default(DEFAULT_ANCHOR_CONFIRMATIONS),
   ARBITER_ANCHOR_TIMEOUT_MS: intInRange(1000, 3_600_000).default(DEFAULT_ANCHOR_TIMEOUT_MS),
+  ARBITER_ANCHOR_MAX_FEE_GWEI: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d{1,9})?$/, { message: 'not a number of gwei with at most 9 decimals' })
+    .transform((gwei) => parseUnits(gwei, 'gwei'))
+    .refine((wei) => wei >= 1n && wei <= parseUnits(String(MAX_ANCHOR_FEE_GWEI), 'gwei'), {
+      message: 'out of range',
+    })
+    .default(DEFAULT_ANCHOR_MAX_FEE_PER_GAS),
 });
 
 /** Reads ARBITER_CONFIG (YAML or JSON) into variables; its values sit below the environment's. */
@@ -406,6 +427,7 @@ export function loadConfig(
               everyN: v.ARBITER_ANCHOR_EVERY_N,
               confirmations: v.ARBITER_ANCHOR_CONFIRMATIONS,
               timeoutMs: v.ARBITER_ANCHOR_TIMEOUT_MS,
+              maxFeePerGas: v.ARBITER_ANCHOR_MAX_FEE_GWEI,
             }
           : undefined,
     }),

@@ -1,4 +1,12 @@
-import { FetchRequest, JsonRpcProvider, Transaction, Wallet, hexlify, type TransactionReceipt } from 'ethers';
+import {
+  FetchRequest,
+  JsonRpcProvider,
+  Transaction,
+  Wallet,
+  formatUnits,
+  hexlify,
+  type TransactionReceipt,
+} from 'ethers';
 import { LedgerError } from '../errors.ts';
 import { encodeAnchorData } from './anchor-data.ts';
 
@@ -19,10 +27,16 @@ export interface AnchorOptions {
    * for). Waiting for confirmations once it is mined has no limit. Default 120,000 ms.
    */
   readonly timeoutMs?: number;
+  /**
+   * Most an anchor transaction may offer per gas, in wei: its max fee (or legacy gas price), and so its
+   * priority fee too, never exceed it, whatever the network asks. Default 200 gwei.
+   */
+  readonly maxFeePerGas?: bigint;
 }
 
 export const DEFAULT_ANCHOR_CONFIRMATIONS = 1;
 export const DEFAULT_ANCHOR_TIMEOUT_MS = 120_000;
+export const DEFAULT_ANCHOR_MAX_FEE_PER_GAS = 200_000_000_000n; // 200 gwei
 
 /** A checkpoint to anchor. */
 export interface AnchorTarget {
@@ -73,6 +87,8 @@ interface Outstanding extends AnchorTarget {
   signed: string;
   /** Past this (ms since the epoch) with the transaction unmined, the anchor fails and the deadline moves on. */
   deadline: number;
+  /** The newest block seen while it was unmined: fees are looked at again once per new block. */
+  seenBlock: number;
 }
 
 /**
@@ -81,18 +97,36 @@ interface Outstanding extends AnchorTarget {
  */
 const bumped = (fee: bigint) => (fee * 9n + 7n) / 8n;
 const atLeast = (a: bigint, b: bigint) => (a > b ? a : b);
+const atMost = (a: bigint, b: bigint) => (a < b ? a : b);
+const gwei = (wei: bigint) => `${formatUnits(wei, 'gwei').replace(/\.0$/, '')} gwei`;
+/** The most a transaction with these fees may pay per gas. */
+const offered = (fees: Fees) => fees.gasPrice ?? fees.maxFeePerGas!;
+/** Whether `current` asks more than `old` offered, on any fee. */
+const outbids = (current: Fees, old: Fees) =>
+  old.gasPrice !== undefined
+    ? offered(current) > old.gasPrice
+    : offered(current) > old.maxFeePerGas ||
+      (current.maxPriorityFeePerGas ?? current.gasPrice!) > old.maxPriorityFeePerGas;
+const sameFees = (a: Fees, b: Fees) =>
+  a.gasPrice === b.gasPrice &&
+  a.maxFeePerGas === b.maxFeePerGas &&
+  a.maxPriorityFeePerGas === b.maxPriorityFeePerGas;
 
 /**
  * Sends the anchor transactions of every log from one account, and follows each until it is recorded.
  *
  * A log has at most one anchor transaction outstanding, and a checkpoint at most one anchor transaction: each
  * step of a log first looks up the receipt of the one it sent, records it once it has the confirmations
- * (depth = head − its block + 1), and only when there is none asks for the next checkpoint to anchor. One that
- * is not mined within `timeoutMs` is replaced (same nonce and checkpoint, fees at least 12.5% higher), so a fee
- * spike does not leave it, and every later transaction of the account, queued. Steps run one at a time (one
- * account, so nonces must not race). This process remembers what it sent; a transaction left pending by an
- * earlier process is not replaced, and anchors wait behind it until it is mined. The account must send nothing
- * but anchors.
+ * (depth = head − its block + 1), and only when there is none asks for the next checkpoint to anchor.
+ *
+ * Fees never exceed `maxFeePerGas`. An unmined transaction is looked at again once per new block: it is
+ * replaced (same nonce and checkpoint) only when the network's fee suggestion now asks more than it offered,
+ * at that suggestion and at least 12.5% more on each fee, within the maximum; otherwise it is waited for. So a
+ * fee spike does not leave it, and every later transaction of the account, queued, and a stalled chain or a
+ * slow confirmation never makes it pay more. One the node no longer knows is sent again. Steps run one at a
+ * time (one account, so nonces must not race). This process remembers what it sent; a transaction left
+ * pending by an earlier process is not replaced, and anchors wait behind it until it is mined. The account
+ * must send nothing but anchors.
  */
 export class Anchorer {
   private readonly provider: JsonRpcProvider;
@@ -102,16 +136,20 @@ export class Anchorer {
   private readonly outstanding = new Map<string, Outstanding>();
   private readonly confirmations: number;
   private readonly timeoutMs: number;
+  private readonly maxFeePerGas: bigint;
 
   constructor(readonly options: AnchorOptions) {
     this.confirmations = options.confirmations ?? DEFAULT_ANCHOR_CONFIRMATIONS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_ANCHOR_TIMEOUT_MS;
+    this.maxFeePerGas = options.maxFeePerGas ?? DEFAULT_ANCHOR_MAX_FEE_PER_GAS;
     for (const [name, value] of [
       ['everyN', options.everyN],
       ['confirmations', this.confirmations],
       ['timeoutMs', this.timeoutMs],
     ] as const)
       if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`anchor.${name} must be >= 1`);
+    if (typeof this.maxFeePerGas !== 'bigint' || this.maxFeePerGas < 1n)
+      throw new TypeError('anchor.maxFeePerGas must be a bigint >= 1 (wei)');
     // ethers otherwise waits five minutes for each answer: a node that accepts connections and never answers
     // would hold this and every later anchor, and Ledger.stop(), that long per request.
     const request = new FetchRequest(options.rpcUrl);
@@ -157,10 +195,12 @@ export class Anchorer {
 
   /** Sends the one transaction of a newly due checkpoint. */
   private async send(origin: string, target: AnchorTarget): Promise<AnchorProgress> {
-    const [pending, fees] = await Promise.all([
+    const [pending, current, head] = await Promise.all([
       this.provider.getTransactionCount(this.wallet.address, 'pending'),
       this.currentFees(),
+      this.provider.getBlockNumber(),
     ]);
+    const fees = this.capped(current);
     // Another log's transaction that the node has not yet counted keeps its nonce.
     const nonce = Math.max(pending, ...[...this.outstanding.values()].map((o) => o.nonce + 1));
     const signed = await this.sign(origin, target, nonce, fees);
@@ -171,6 +211,7 @@ export class Anchorer {
       fees,
       signed,
       deadline: Date.now() + this.timeoutMs,
+      seenBlock: head,
     };
     outstanding.hashes.push(hashOf(signed));
     // Remembered before it is sent: if the answer is lost, the next step still finds it by its hash.
@@ -213,39 +254,87 @@ export class Anchorer {
           `${latest}; the account must send nothing but anchors`,
       );
     }
-    if (Date.now() >= sent.deadline) {
-      sent.deadline = Date.now() + this.timeoutMs;
-      await this.replace(origin, sent);
-      throw new LedgerError(
-        'LEDGER_ANCHOR_FAILED',
-        `anchoring ${origin} at ${sent.size}: transaction ${latest} was not mined within ` +
-          `${this.timeoutMs} ms; replaced by ${sent.hashes.at(-1)!} at higher fees`,
-      );
+    const head = await this.provider.getBlockNumber();
+    const newBlock = head > sent.seenBlock;
+    const late = Date.now() >= sent.deadline;
+    if (newBlock || late) {
+      sent.seenBlock = Math.max(head, sent.seenBlock);
+      // Moved on first: a failure below counts once for this deadline, not once per step.
+      if (late) sent.deadline = Date.now() + this.timeoutMs;
+      const [known, current] = await Promise.all([this.provider.getTransaction(latest), this.currentFees()]);
+      // A node that dropped it (restarted, or evicted it below a risen base fee) is sent it again, at what
+      // the network now asks if that is more, within the maximum.
+      if (!known) await this.resend(origin, sent, current);
+      else if (newBlock && outbids(current, sent.fees)) await this.outbid(origin, sent, current);
+      if (late)
+        throw new LedgerError(
+          'LEDGER_ANCHOR_FAILED',
+          `anchoring ${origin} at ${sent.size}: transaction ${sent.hashes.at(-1)!} not mined within ` +
+            `${this.timeoutMs} ms; it offers ${gwei(offered(sent.fees))} per gas, the network suggests ` +
+            `${gwei(offered(current))}, the maximum is ${gwei(this.maxFeePerGas)}; still waiting for it`,
+        );
     }
-    // A node that dropped it (restarted, evicted it) is sent it again.
-    if (!(await this.provider.getTransaction(latest))) await this.broadcast(sent.signed);
-    return { state: 'pending', size: sent.size, txHash: latest };
+    return { state: 'pending', size: sent.size, txHash: sent.hashes.at(-1)! };
   }
 
-  /** The same checkpoint and nonce at fees at least 12.5% higher, or what the network now asks if more. */
-  private async replace(origin: string, sent: Outstanding): Promise<void> {
-    const current = await this.currentFees();
+  /**
+   * Replaces an unmined transaction that the network's suggestion outbids: that suggestion, and at least 12.5%
+   * more on each fee (or the node refuses it), within the maximum. When the maximum leaves no room for that, it
+   * keeps waiting.
+   */
+  private async outbid(origin: string, sent: Outstanding, current: Fees): Promise<void> {
     const old = sent.fees;
-    const fees: Fees =
+    const cap = this.maxFeePerGas;
+    let fees: Fees;
+    if (old.gasPrice !== undefined) {
+      const gasPrice = atMost(cap, atLeast(offered(current), bumped(old.gasPrice)));
+      if (gasPrice < bumped(old.gasPrice)) return;
+      fees = { gasPrice };
+    } else {
+      const maxFeePerGas = atMost(cap, atLeast(offered(current), bumped(old.maxFeePerGas)));
+      const maxPriorityFeePerGas = atMost(
+        maxFeePerGas,
+        atLeast(current.maxPriorityFeePerGas ?? current.gasPrice!, bumped(old.maxPriorityFeePerGas)),
+      );
+      if (maxFeePerGas < bumped(old.maxFeePerGas) || maxPriorityFeePerGas < bumped(old.maxPriorityFeePerGas))
+        return;
+      fees = { maxFeePerGas, maxPriorityFeePerGas };
+    }
+    await this.sendVersion(origin, sent, fees);
+  }
+
+  /** Sends a transaction the node does not know again: its fees, or what the network now asks if more. */
+  private async resend(origin: string, sent: Outstanding, current: Fees): Promise<void> {
+    const old = sent.fees;
+    const fees = this.capped(
       old.gasPrice !== undefined
-        ? { gasPrice: atLeast(current.gasPrice ?? current.maxFeePerGas!, bumped(old.gasPrice)) }
+        ? { gasPrice: atLeast(offered(current), old.gasPrice) }
         : {
-            maxFeePerGas: atLeast(current.maxFeePerGas ?? current.gasPrice!, bumped(old.maxFeePerGas)),
+            maxFeePerGas: atLeast(offered(current), old.maxFeePerGas),
             maxPriorityFeePerGas: atLeast(
               current.maxPriorityFeePerGas ?? current.gasPrice!,
-              bumped(old.maxPriorityFeePerGas),
+              old.maxPriorityFeePerGas,
             ),
-          };
+          },
+    );
+    if (sameFees(fees, old)) await this.broadcast(sent.signed);
+    else await this.sendVersion(origin, sent, fees);
+  }
+
+  /** Signs and sends a version of the transaction with other fees (same nonce and checkpoint). */
+  private async sendVersion(origin: string, sent: Outstanding, fees: Fees): Promise<void> {
     const signed = await this.sign(origin, sent, sent.nonce, fees);
     sent.hashes.push(hashOf(signed));
     sent.fees = fees;
     sent.signed = signed;
     await this.broadcast(signed);
+  }
+
+  /** The fees within the maximum: the max fee (or gas price) at most it, the priority fee at most that. */
+  private capped(fees: Fees): Fees {
+    if (fees.gasPrice !== undefined) return { gasPrice: atMost(fees.gasPrice, this.maxFeePerGas) };
+    const maxFeePerGas = atMost(fees.maxFeePerGas, this.maxFeePerGas);
+    return { maxFeePerGas, maxPriorityFeePerGas: atMost(fees.maxPriorityFeePerGas, maxFeePerGas) };
   }
 
   private async currentFees(): Promise<Fees> {

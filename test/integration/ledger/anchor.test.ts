@@ -214,7 +214,10 @@ const ledgerOn = (
 async function mempool(url: string, privateKey: string) {
   const sender = new Wallet(privateKey).address.toLowerCase();
   const pool = (await rpc(url, 'txpool_content')) as {
-    pending: Record<string, Record<string, { hash: string; maxFeePerGas: string; input: string }>>;
+    pending: Record<
+      string,
+      Record<string, { hash: string; maxFeePerGas: string; maxPriorityFeePerGas: string; input: string }>
+    >;
   };
   const mine = Object.entries(pool.pending).find(([from]) => from.toLowerCase() === sender);
   return new Map(Object.entries(mine?.[1] ?? {}).map(([nonce, tx]) => [Number(nonce), tx]));
@@ -260,7 +263,7 @@ describe('a node that mines only on demand', () => {
     await confirming.stop();
   });
 
-  it('fails an anchor not mined in time, yet keeps its one transaction, and records it once mined', async () => {
+  it('fails an anchor not mined in time, yet keeps its one transaction as it was, and records it once mined', async () => {
     const privateKey = await fundedKey(stalled.url);
     const failures: unknown[] = [];
     const waiting = await ledgerOn(
@@ -270,14 +273,20 @@ describe('a node that mines only on demand', () => {
     );
     await waiting.append('ca', { type: 'decision', n: 0 });
     const first = await waiting.integrate('ca');
-    await expect(waiting.anchor('ca')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
-    const [nonce] = [...(await mempool(stalled.url, privateKey)).keys()];
+    await expect(waiting.anchor('ca')).rejects.toMatchObject({
+      code: 'LEDGER_ANCHOR_FAILED',
+      message: expect.stringMatching(/not mined within 1000 ms; it offers .* gwei per gas/),
+    });
+    const sent = await mempool(stalled.url, privateKey);
+    expect(sent.size).toBe(1);
     // A newer checkpoint gets no transaction of its own while the log's one is outstanding.
     await waiting.append('ca', { type: 'decision', n: 1 });
     await waiting.integrate('ca');
     waiting.start();
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect([...(await mempool(stalled.url, privateKey)).keys()]).toEqual([nonce]);
+    await new Promise((r) => setTimeout(r, 2_500));
+    // No block came, so nothing outbid it: the same transaction at the same fees, however long it waits.
+    expect(await mempool(stalled.url, privateKey)).toEqual(sent);
+    expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(failures).toContainEqual(expect.objectContaining({ code: 'LEDGER_ANCHOR_FAILED' }));
     // Mined after its time ran out: it is still recorded, and only then is the next checkpoint anchored.
     await rpc(stalled.url, 'evm_mine');
@@ -293,9 +302,23 @@ describe('a node that mines only on demand', () => {
     await waiting.stop();
   });
 
-  it('replaces its unmined transaction at higher fees, for the same checkpoint', async () => {
+  /** Sets the latest block's base fee to `baseFee` (so fee suggestions follow it), mining the pending. */
+  const mineWithBaseFee = async (baseFee: bigint) => {
+    await rpc(stalled.url, 'anvil_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
+    await rpc(stalled.url, 'evm_mine');
+  };
+  /** Mines a block that holds none of the pending transactions (its gas limit is below theirs). */
+  const mineWithout = async (baseFee: bigint) => {
+    await rpc(stalled.url, 'anvil_setBlockGasLimit', ['0x5208']);
+    await mineWithBaseFee(baseFee);
+    await rpc(stalled.url, 'anvil_setBlockGasLimit', ['0x1c9c380']);
+  };
+  const GWEI = 1_000_000_000n;
+
+  it('replaces its unmined transaction once a new block outbids it, same checkpoint, once per block', async () => {
+    await mineWithBaseFee(GWEI);
     const privateKey = await fundedKey(stalled.url);
-    const replacing = await ledgerOn('jp', { rpcUrl: stalled.url, privateKey, timeoutMs: 1_000 });
+    const replacing = await ledgerOn('jp', { rpcUrl: stalled.url, privateKey, timeoutMs: 20_000 });
     await replacing.append('jp', { type: 'decision', n: 0 });
     const head = await replacing.integrate('jp');
     const anchoring = replacing.anchor('jp');
@@ -304,20 +327,54 @@ describe('a node that mines only on demand', () => {
       return pool.size > 0 ? pool : undefined;
     }, 'the anchor transaction');
     const [[nonce, first]] = [...stuck];
-    await expect(anchoring).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
-    const pool = await mempool(stalled.url, privateKey);
-    expect([...pool.keys()]).toEqual([nonce]);
-    const replacement = pool.get(nonce!)!;
-    expect(replacement.hash).not.toBe(first!.hash);
-    expect(BigInt(replacement.maxFeePerGas)).toBeGreaterThanOrEqual(
-      (BigInt(first!.maxFeePerGas) * 11n) / 10n,
-    );
+    // Suggestion: twice the latest base fee plus the tip (ethers), 2 × 1 + 1 gwei.
+    expect(BigInt(first!.maxFeePerGas)).toBe(3n * GWEI);
+    // A block it is not in, whose base fee makes the suggestion 2 × 2.5 + 1 = 6 gwei.
+    await mineWithout((5n * GWEI) / 2n);
+    const replacement = await waitFor(async () => {
+      const tx = (await mempool(stalled.url, privateKey)).get(nonce!);
+      return tx && tx.hash !== first!.hash ? tx : undefined;
+    }, 'the replacement');
+    expect([...(await mempool(stalled.url, privateKey)).keys()]).toEqual([nonce]);
+    expect(BigInt(replacement.maxFeePerGas)).toBe(6n * GWEI);
+    expect(BigInt(replacement.maxPriorityFeePerGas)).toBe((GWEI * 9n + 7n) / 8n);
     expect(getBytes(replacement.input)).toEqual(
       encodeAnchorData('arbiter.example/jp', head.size, Buffer.from(head.root, 'hex')),
     );
+    // No new block, no second replacement.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await mempool(stalled.url, privateKey)).get(nonce!)?.hash).toBe(replacement.hash);
     await rpc(stalled.url, 'evm_mine');
-    expect(await replacing.anchor('jp')).toMatchObject({ size: head.size, tx_hash: replacement.hash });
+    expect(await anchoring).toMatchObject({ size: head.size, tx_hash: replacement.hash });
     await replacing.stop();
+  });
+
+  it('never offers more than the maximum fee, and waits rather than outbid it', async () => {
+    await mineWithBaseFee(GWEI);
+    const privateKey = await fundedKey(stalled.url);
+    const capped = await ledgerOn(
+      'kr',
+      { rpcUrl: stalled.url, privateKey, timeoutMs: 20_000, maxFeePerGas: 2n * GWEI },
+      { checkpointIntervalMs: 50 },
+    );
+    await capped.append('kr', { type: 'decision' });
+    await capped.integrate('kr');
+    capped.start();
+    const sent = await waitFor(async () => {
+      const pool = await mempool(stalled.url, privateKey);
+      return pool.size > 0 ? pool : undefined;
+    }, 'the anchor transaction');
+    const [[nonce, first]] = [...sent];
+    // The network suggests 3 gwei: capped at 2, the tip (1 gwei) within it.
+    expect(BigInt(first!.maxFeePerGas)).toBe(2n * GWEI);
+    expect(BigInt(first!.maxPriorityFeePerGas)).toBe(GWEI);
+    // Now it suggests 2 × 1.5 + 1 = 4 gwei, but a replacement would need 2.25, above the maximum.
+    await mineWithout((3n * GWEI) / 2n);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await mempool(stalled.url, privateKey)).get(nonce!)).toEqual(first);
+    await rpc(stalled.url, 'evm_mine');
+    await waitFor(async () => ((await capped.reader.anchors('kr')).length > 0 ? true : undefined), 'anchor');
+    await capped.stop();
   });
 
   it('fails an anchor when the node accepts connections but never answers', async () => {
