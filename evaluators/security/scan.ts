@@ -12,6 +12,7 @@ import {
 import { HDF5_SIGNATURE, parsePythonJson, scanKerasConfig, scanKerasH5 } from './h5.ts';
 import { scanOnnx } from './onnx.ts';
 import { scanPickle } from './pickle.ts';
+import { parsePyLiteral, PyLiteralError, type PyLiteral } from './python-literal.ts';
 import { checkZip, extractEntry } from './zip.ts';
 
 export type ScannedFormat = 'onnx' | 'pickle' | 'npy' | 'keras-h5' | 'zip' | 'unknown';
@@ -89,10 +90,53 @@ function decompressed(
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 /**
+ * Type strings of np.dtype whose arrays hold numbers, text or bytes, as numpy writes them in a header (dtype.str):
+ * byte order, then a type code, or a kind and size (a datetime with its unit).
+ */
+const NPY_DATA_TYPE =
+  /^[<>=|]?(?:[?bBhHiIlLqQpPefdgFDGc]|[biufc]\d+|[SUVa]\d*|[mM]8?(?:\[\d*(?:Y|M|W|D|h|m|s|ms|us|\u03bcs|ns|ps|fs|as|generic)\])?)$/;
+/** Type strings of np.dtype that hold Python objects, which np.load(allow_pickle=True) unpickles. */
+const NPY_OBJECT_TYPE = /^[<>=|]?(?:O\d*|object_?)$/;
+
+/**
+ * What a header's descr makes np.dtype hold, read as numpy.lib.format.descr_to_dtype reads it: a type string; a
+ * tuple, the dtype of its first item with a shape; or a list of (name, descr) and (name, descr, shape) fields.
+ * 'object' where any part holds Python objects, 'data' where every part is known to hold none, else why the scan
+ * cannot tell.
+ */
+function npyDescr(descr: PyLiteral, depth = 0): 'object' | 'data' | string {
+  if (depth > 32) return 'its descr nests too deep';
+  if (typeof descr === 'string')
+    return NPY_OBJECT_TYPE.test(descr)
+      ? 'object'
+      : NPY_DATA_TYPE.test(descr)
+        ? 'data'
+        : `its descr holds ${JSON.stringify(descr)}, a dtype the scan does not know`;
+  const tuple = descr !== null && typeof descr === 'object' && 'tuple' in descr ? descr.tuple : undefined;
+  if (tuple) return tuple.length > 0 ? npyDescr(tuple[0]!, depth + 1) : 'its descr is an empty tuple';
+  if (!Array.isArray(descr)) return 'its descr is no str, tuple or list';
+  let verdict: 'object' | 'data' | string = 'data';
+  for (const field of descr) {
+    const parts = Array.isArray(field)
+      ? field
+      : field !== null && typeof field === 'object' && 'tuple' in field
+        ? field.tuple
+        : null;
+    if (!parts || (parts.length !== 2 && parts.length !== 3))
+      return 'a field of its descr is no (name, descr) pair';
+    const part = npyDescr(parts[1]!, depth + 1);
+    if (part === 'object') return 'object';
+    if (part !== 'data') verdict = part;
+  }
+  return verdict;
+}
+
+/**
  * A .npy file (numpy.lib.format): magic, version, header length (2 bytes in version 1, 4 in 2 and 3), and a
- * header that is a Python dict literal. An array whose dtype holds Python objects is a pickle after the header,
- * which np.load(allow_pickle=True) unpickles; its `descr` says so ('|O', or an 'O' field of a structured dtype).
- * Numbers after the header are data.
+ * header that is a Python dict literal, which numpy reads with ast.literal_eval and so does the scan (duplicate
+ * keys, the last winning; adjacent strings joined; escapes; Python 2's 1L in versions 1 and 2). Its keys must be
+ * exactly descr, fortran_order and shape, as numpy requires. An array whose dtype holds Python objects is a
+ * pickle after the header, which np.load(allow_pickle=True) unpickles; numbers after the header are data.
  */
 function scanNpy(bytes: Uint8Array, location: string): Finding[] {
   const unreadable = (why: string): Finding[] => [
@@ -112,12 +156,39 @@ function scanNpy(bytes: Uint8Array, location: string): Finding[] {
     ? (bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16) | (bytes[11]! << 24)) >>> 0
     : bytes[8]! | (bytes[9]! << 8);
   if (start + length > bytes.length) return unreadable('it runs past the end');
-  const header = Buffer.from(bytes.subarray(start, start + length)).toString(major === 3 ? 'utf8' : 'latin1');
-  // The descr value: a quoted type string, or a structured dtype's list of (name, type) tuples.
-  const descr = /['"]descr['"]\s*:\s*('[^']*'|"[^"]*"|\[[^\]]*\])/.exec(header)?.[1];
-  if (descr === undefined) return unreadable('no descr the scan reads');
-  const types = [...descr.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2]!);
-  if (!types.some((t) => /^[|<>=]?(?:O\d*|object_?)$/.test(t))) return [];
+  const raw = bytes.subarray(start, start + length);
+  let header: PyLiteral;
+  try {
+    const text =
+      major === 3
+        ? new TextDecoder('utf-8', { fatal: true }).decode(raw)
+        : Buffer.from(raw).toString('latin1');
+    header = parsePyLiteral(text, { longSuffix: major !== 3 });
+  } catch (cause) {
+    return unreadable(cause instanceof PyLiteralError ? `no Python literal: ${cause.message}` : 'no UTF-8');
+  }
+  if (header === null || typeof header !== 'object' || !('dict' in header))
+    return unreadable('it is no dict');
+  const fields = new Map<string, PyLiteral>();
+  for (const [key, value] of header.dict) {
+    if (typeof key !== 'string') return unreadable('a key is no str');
+    fields.set(key, value);
+  }
+  const keys = [...fields.keys()].sort();
+  if (keys.join() !== 'descr,fortran_order,shape')
+    return unreadable(`its keys are ${JSON.stringify(keys)}, not numpy's descr, fortran_order and shape`);
+  const shape = fields.get('shape')!;
+  if (
+    shape === null ||
+    typeof shape !== 'object' ||
+    !('tuple' in shape) ||
+    !shape.tuple.every((n) => typeof n === 'bigint' || typeof n === 'boolean')
+  )
+    return unreadable('its shape is no tuple of ints');
+  if (typeof fields.get('fortran_order') !== 'boolean') return unreadable('its fortran_order is no bool');
+  const descr = npyDescr(fields.get('descr')!);
+  if (descr === 'data') return [];
+  if (descr !== 'object') return unreadable(descr);
   return scanPickle(bytes.subarray(start + length), `${location}@${start + length}`);
 }
 
