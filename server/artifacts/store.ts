@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { ServerError } from '../errors.ts';
@@ -79,69 +79,100 @@ export class ArtifactStore {
     try {
       await pipeline(body, meter, createWriteStream(tmp, { mode: 0o600 }));
       if (size === 0) throw new ServerError('BAD_REQUEST', 'artifact is empty');
-      const sha256 = hash.digest('hex');
-      const filename = meta.filename ?? null;
-      // `created`: new to this uploader, whether or not another sent the same bytes before: an answer that
-      // told it so would tell who holds which file.
-      const created = await this.db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto('artifact')
-          .values({
-            sha256,
-            size,
-            media_type: meta.mediaType,
-            filename,
-            created_by: meta.uploader.subject,
-          })
-          .onConflict((oc) => oc.column('sha256').doNothing())
-          .returning('sha256')
-          .executeTakeFirst();
-        // Another upload of the same bytes that committed first stored them already; one in flight holds
-        // the row, and this insert waited for it.
-        if (inserted) {
-          let idx = 0;
-          for await (const bytes of createReadStream(tmp, { highWaterMark: ARTIFACT_CHUNK_BYTES }))
-            await trx
-              .insertInto('artifact_chunk')
-              .values({ sha256, idx: idx++, bytes: fromHex((bytes as Buffer).toString('hex')) })
-              .execute();
-        }
-        // The same bytes sent again with a name, when the first upload had none: readers choose the data
-        // format by its extension. A name already given stays: content addressing keeps the first. So too
-        // for each uploader's own name.
-        if (!inserted && filename)
-          await trx
-            .updateTable('artifact')
-            .set({ filename })
-            .where('sha256', '=', sha256)
-            .where('filename', 'is', null)
-            .execute();
-        const upload = await trx
-          .insertInto('artifact_upload')
-          .values({
-            sha256,
-            uploaded_by: meta.uploader.subject,
-            uploaded_by_issuer: meta.uploader.issuer,
-            filename,
-          })
-          .onConflict((oc) => oc.columns(['sha256', 'uploaded_by', 'uploaded_by_issuer']).doNothing())
-          .returning('sha256')
-          .executeTakeFirst();
-        if (!upload && filename)
-          await trx
-            .updateTable('artifact_upload')
-            .set({ filename })
-            .where('sha256', '=', sha256)
-            .where('uploaded_by', '=', meta.uploader.subject)
-            .where('uploaded_by_issuer', '=', meta.uploader.issuer)
-            .where('filename', 'is', null)
-            .execute();
-        return upload !== undefined;
-      });
-      return { artifact: await this.info(sha256, meta.uploader, 'own'), created };
+      return await this.record(tmp, hash.digest('hex'), size, meta);
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * Stores a file the service wrote itself (an evaluation's adverse-action reasons) as `meta.uploader`'s
+   * artifact, as an upload of it would. Unlike an upload it may be empty (no rows to give reasons for) and is
+   * not held to the upload size limit: what wrote it bounds it. With `meta.sha256`, bytes that hash otherwise
+   * are refused, and nothing is stored.
+   */
+  async putFile(
+    file: string,
+    meta: { mediaType: string; filename?: string; uploader: Uploader; sha256?: string },
+  ): Promise<{ artifact: ArtifactInfo; created: boolean }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(file, { highWaterMark: ARTIFACT_CHUNK_BYTES })) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const sha256 = hash.digest('hex');
+    if (meta.sha256 !== undefined && sha256 !== meta.sha256)
+      throw new Error(`${file} hashes to ${sha256}, not the expected ${meta.sha256}`);
+    return this.record(file, sha256, size, meta);
+  }
+
+  /** Records `file`, whose bytes hash to `sha256`, as an upload by `meta.uploader`; see put. */
+  private async record(
+    file: string,
+    sha256: string,
+    size: number,
+    meta: { mediaType: string; filename?: string; uploader: Uploader },
+  ): Promise<{ artifact: ArtifactInfo; created: boolean }> {
+    const filename = meta.filename ?? null;
+    // `created`: new to this uploader, whether or not another sent the same bytes before: an answer that
+    // told it so would tell who holds which file.
+    const created = await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('artifact')
+        .values({
+          sha256,
+          size,
+          media_type: meta.mediaType,
+          filename,
+          created_by: meta.uploader.subject,
+        })
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .returning('sha256')
+        .executeTakeFirst();
+      // Another upload of the same bytes that committed first stored them already; one in flight holds
+      // the row, and this insert waited for it.
+      if (inserted) {
+        let idx = 0;
+        for await (const bytes of createReadStream(file, { highWaterMark: ARTIFACT_CHUNK_BYTES }))
+          await trx
+            .insertInto('artifact_chunk')
+            .values({ sha256, idx: idx++, bytes: fromHex((bytes as Buffer).toString('hex')) })
+            .execute();
+      }
+      // The same bytes sent again with a name, when the first upload had none: readers choose the data
+      // format by its extension. A name already given stays: content addressing keeps the first. So too
+      // for each uploader's own name.
+      if (!inserted && filename)
+        await trx
+          .updateTable('artifact')
+          .set({ filename })
+          .where('sha256', '=', sha256)
+          .where('filename', 'is', null)
+          .execute();
+      const upload = await trx
+        .insertInto('artifact_upload')
+        .values({
+          sha256,
+          uploaded_by: meta.uploader.subject,
+          uploaded_by_issuer: meta.uploader.issuer,
+          filename,
+        })
+        .onConflict((oc) => oc.columns(['sha256', 'uploaded_by', 'uploaded_by_issuer']).doNothing())
+        .returning('sha256')
+        .executeTakeFirst();
+      if (!upload && filename)
+        await trx
+          .updateTable('artifact_upload')
+          .set({ filename })
+          .where('sha256', '=', sha256)
+          .where('uploaded_by', '=', meta.uploader.subject)
+          .where('uploaded_by_issuer', '=', meta.uploader.issuer)
+          .where('filename', 'is', null)
+          .execute();
+      return upload !== undefined;
+    });
+    return { artifact: await this.info(sha256, meta.uploader, 'own'), created };
   }
 
   /**
@@ -195,31 +226,55 @@ export class ArtifactStore {
     await mkdir(dir, { recursive: true });
     // Keep the extension: readers choose CSV, JSON Lines or Parquet by it.
     const file = path.join(dir, sha256 + (filename ? path.extname(filename) : ''));
-    const hash = createHash('sha256');
-    let written = 0;
     const out = await open(file, 'w', 0o600);
     try {
-      for (let idx = 0; written < size; idx++) {
-        const chunk = await this.db
-          .selectFrom('artifact_chunk')
-          .select(sql<string>`encode(bytes, 'hex')`.as('hex'))
-          .where('sha256', '=', sha256)
-          .where('idx', '=', idx)
-          .executeTakeFirst();
-        if (!chunk) break;
-        const bytes = Buffer.from(chunk.hex, 'hex');
-        hash.update(bytes);
-        await out.write(bytes);
-        written += bytes.length;
-      }
-    } finally {
+      for await (const bytes of this.chunks(sha256, size)) await out.write(bytes);
+    } catch (err) {
       await out.close();
-    }
-    if (written !== size || hash.digest('hex') !== sha256) {
       await rm(file, { force: true });
-      throw new Error(`artifact ${sha256} reads back as ${written} bytes of other content`);
+      throw err;
     }
+    await out.close();
     return file;
+  }
+
+  /**
+   * The artifact's bytes as `reader` may see them (see info; NOT_FOUND otherwise), streamed a chunk at a time.
+   * They are hashed as they go: bytes that are not the artifact end the stream with an error, so a download
+   * of damaged data fails instead of completing.
+   */
+  async read(
+    sha256: string,
+    reader: Uploader,
+    scope: ArtifactScope,
+  ): Promise<{ artifact: ArtifactInfo; body: Readable }> {
+    const artifact = await this.info(sha256, reader, scope);
+    return { artifact, body: Readable.from(this.chunks(sha256, artifact.size)) };
+  }
+
+  /** The stored chunks of an artifact in order; throws at the end if they are not its `size` bytes. */
+  private async *chunks(sha256: string, size: number): AsyncGenerator<Buffer> {
+    const hash = createHash('sha256');
+    let read = 0;
+    // The last chunk is held back until the whole is checked: a reader never gets all of a wrong file.
+    let last: Buffer | undefined;
+    for (let idx = 0; read < size; idx++) {
+      const chunk = await this.db
+        .selectFrom('artifact_chunk')
+        .select(sql<string>`encode(bytes, 'hex')`.as('hex'))
+        .where('sha256', '=', sha256)
+        .where('idx', '=', idx)
+        .executeTakeFirst();
+      if (!chunk) break;
+      const bytes = Buffer.from(chunk.hex, 'hex');
+      hash.update(bytes);
+      read += bytes.length;
+      if (read >= size) last = bytes;
+      else yield bytes;
+    }
+    if (read !== size || hash.digest('hex') !== sha256)
+      throw new Error(`artifact ${sha256} reads back as ${read} bytes of other content`);
+    if (last) yield last;
   }
 }
 

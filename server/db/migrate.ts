@@ -13,6 +13,7 @@ import * as serverEvaluationIssuer from './migrations/2026_12_04_0000_server_eva
 import * as serverArtifactUploads from './migrations/2026_12_04_0001_server_artifact_uploads.ts';
 import * as serverArtifactChunks from './migrations/2026_12_04_0002_server_artifact_chunks.ts';
 import * as serverEvaluationAttempts from './migrations/2026_12_06_0100_server_evaluation_attempts.ts';
+import * as serverEvaluationAdverseReasons from './migrations/2026_12_06_0200_server_evaluation_adverse_reasons.ts';
 import * as serverWaiverTokenLineage from './migrations/2026_12_05_0003_server_waiver_token_lineage.ts';
 
 /**
@@ -33,6 +34,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_12_04_0001_server_artifact_uploads': serverArtifactUploads,
   '2026_12_04_0002_server_artifact_chunks': serverArtifactChunks,
   '2026_12_06_0100_server_evaluation_attempts': serverEvaluationAttempts,
+  '2026_12_06_0200_server_evaluation_adverse_reasons': serverEvaluationAdverseReasons,
   '2026_12_05_0003_server_waiver_token_lineage': serverWaiverTokenLineage,
 });
 

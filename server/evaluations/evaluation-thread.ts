@@ -24,11 +24,28 @@ export interface ThreadRequest {
   readonly limits: EvaluateLimits;
   /** ISO time, recorded as the evidence's generated_at. */
   readonly generatedAt: string;
+  /**
+   * Where the thread writes the adverse-action reasons (spec.explainability.adverse_decision), complete once it
+   * answers with its result: a file on this machine that it creates.
+   */
+  readonly reasonsFile?: string;
+}
+
+/** The count and sha256 of the adverse-action reasons, as the evidence records them. */
+export interface AdverseReasonsSummary {
+  readonly rows: number;
+  readonly sha256: string;
 }
 
 export type ThreadMessage =
   | { kind: 'progress'; progress: EvaluationProgress }
-  | { kind: 'result'; json: string; sha256: string; rows: number }
+  | {
+      kind: 'result';
+      json: string;
+      sha256: string;
+      rows: number;
+      adverseReasons: AdverseReasonsSummary | null;
+    }
   | { kind: 'failed'; code: EvaluatorErrorCode; message: string; field?: string }
   | { kind: 'crashed'; message: string };
 
@@ -37,6 +54,8 @@ export interface ThreadResult {
   readonly json: string;
   readonly sha256: string;
   readonly rows: number;
+  /** What the evidence records of the lines written to `reasonsFile`; null when none were asked for. */
+  readonly adverseReasons: AdverseReasonsSummary | null;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   dataFormatOf,
   EvaluatorError,
   loadSpec,
+  type EvaluationSpec,
   type Evidence,
 } from '../../evaluators/index.ts';
 import { artifactScopeOf, type ArtifactStore } from '../artifacts/store.ts';
@@ -36,10 +37,12 @@ const orphanedBefore = () => sql<Date>`now() - make_interval(secs => ${ORPHANED_
 
 /**
  * Columns of the evaluation table newer than server/db/schema.ts's EvaluationTable: `attempts` counts the runs
- * a process took up and did not hand back (migration 2026_12_06_0100_server_evaluation_attempts).
+ * a process took up and did not hand back (migration 2026_12_06_0100_server_evaluation_attempts);
+ * `adverse_reasons_sha256` is the artifact of the adverse-action reasons (2026_12_06_0200_…_adverse_reasons).
  */
 interface EvaluationColumnsAdded {
   attempts: Generated<number>;
+  adverse_reasons_sha256: Generated<string | null>;
 }
 type EvaluationRow = Selectable<EvaluationTable & EvaluationColumnsAdded>;
 
@@ -70,6 +73,11 @@ export interface EvaluationView {
   error: { code: string; message: string } | null;
   evidence: Evidence | null;
   evidence_sha256: string | null;
+  /**
+   * The adverse-action reasons (spec.explainability.adverse_decision) of a succeeded evaluation: an artifact of
+   * its submitter's, whose sha256 and line count are the evidence's explainability.reasons.adverse.
+   */
+  adverse_reasons: { sha256: string; rows: number; decision: string } | null;
   created_by: string;
   created_at: Date;
   started_at: Date | null;
@@ -94,6 +102,10 @@ function submittedBy(row: EvaluationRow, identity: Submitter): boolean {
 }
 
 function view(row: EvaluationRow): EvaluationView {
+  const evidence = row.evidence_json ? (JSON.parse(row.evidence_json) as Evidence) : null;
+  const adverse = (
+    evidence?.explainability as { reasons?: { adverse?: { decision: string; rows: number } } } | undefined
+  )?.reasons?.adverse;
   return {
     id: row.id,
     status: row.status,
@@ -103,8 +115,12 @@ function view(row: EvaluationRow): EvaluationView {
     execution_provider: row.execution_provider,
     progress: { phase: row.phase, rows: Number(row.rows_done) },
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
-    evidence: row.evidence_json ? (JSON.parse(row.evidence_json) as Evidence) : null,
+    evidence,
     evidence_sha256: row.evidence_sha256,
+    adverse_reasons:
+      row.adverse_reasons_sha256 && adverse
+        ? { sha256: row.adverse_reasons_sha256, rows: adverse.rows, decision: adverse.decision }
+        : null,
     created_by: row.created_by,
     created_at: row.created_at,
     started_at: row.started_at,
@@ -491,15 +507,20 @@ export class Evaluations {
       if (model) artifactFiles.set(model, `model artifact ${claimed.model_sha256}`);
       artifactFiles.set(data!, `data artifact ${claimed.data_sha256}`);
       if (reference) artifactFiles.set(reference, `reference artifact ${claimed.reference_sha256}`);
+      const spec = JSON.parse(claimed.spec) as EvaluationSpec;
+      const reasonsFile = spec.explainability?.adverse_decision
+        ? path.join(dir, 'adverse-reasons.jsonl')
+        : undefined;
       const result = await evaluateInThread(
         {
           model,
           data: data!,
           reference,
-          spec: JSON.parse(claimed.spec),
+          spec,
           executionProvider: claimed.execution_provider,
           limits: this.limits,
           generatedAt: this.clock().toISOString(),
+          reasonsFile,
         },
         {
           signal: controller.signal,
@@ -526,6 +547,17 @@ export class Evaluations {
           },
         },
       );
+      // The reasons the evidence vouches for, kept as an artifact of the submitter's like the model and data it
+      // named: its reader downloads them under the same rules. Only the very lines the evidence hashed are kept.
+      const adverseReasons =
+        result.adverseReasons && reasonsFile
+          ? await this.artifacts.putFile(reasonsFile, {
+              mediaType: 'application/x-ndjson',
+              filename: `${id}-adverse-reasons.jsonl`,
+              uploader: submitter,
+              sha256: result.adverseReasons.sha256,
+            })
+          : null;
       // A cancellation that arrived as it finished still wins: the caller was told it was requested.
       await progressWritten;
       await this.finish(
@@ -536,6 +568,7 @@ export class Evaluations {
           rows_done: result.rows,
           evidence_json: result.json,
           evidence_sha256: result.sha256,
+          adverse_reasons_sha256: adverseReasons?.artifact.sha256 ?? null,
         },
         { unlessCancelled: true },
       );

@@ -107,6 +107,35 @@ describe('artifacts', () => {
     expect((await as(auditorToken)).json()).toMatchObject({ filename: 'team-a.csv', created_by: teamA });
   });
 
+  it('serves the bytes to whoever may see the artifact, as an attachment never rendered', async () => {
+    const bytes = Buffer.from('age,sex,label\n27,Female,0\n');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await upload(ciToken, bytes, 'download.csv');
+    const download = (token: string) =>
+      service.app.inject({
+        url: `/v1/artifacts/${sha256}/content`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    for (const token of [ciToken, auditorToken]) {
+      const got = await download(token);
+      expect(got.statusCode).toBe(200);
+      expect(got.rawPayload.equals(bytes)).toBe(true);
+      expect(got.headers).toMatchObject({
+        'content-type': 'application/octet-stream',
+        'content-length': String(bytes.length),
+        'content-disposition': 'attachment; filename="download.csv"',
+        'x-content-type-options': 'nosniff',
+      });
+    }
+    // A CI identity that did not upload it: as if it did not exist.
+    const stranger = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+    expect((await download(stranger)).json()).toMatchObject({
+      statusCode: 404,
+      message: `no artifact ${sha256}`,
+    });
+    expect((await service.app.inject({ url: `/v1/artifacts/${sha256}/content` })).statusCode).toBe(401);
+  });
+
   it('refuses an empty file and an auditor upload', async () => {
     expect((await upload(ciToken, Buffer.alloc(0))).statusCode).toBe(400);
     expect((await upload(auditorToken, Buffer.from('x'))).statusCode).toBe(403);

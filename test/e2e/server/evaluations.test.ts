@@ -289,4 +289,78 @@ describe('evaluations as background jobs', () => {
     });
     expect(audited.json()).toMatchObject({ id: evaluation.id, evidence_sha256: evaluation.evidence_sha256 });
   });
+
+  it('keeps the adverse-action reasons the evidence vouches for, for whoever may read the evaluation', async () => {
+    // p(positive) = sigmoid(2 − 4x), with a second feature y that moves nothing.
+    const model = logisticOnnx({
+      w: Float32Array.of(-2, 2, 0, 0),
+      b: Float32Array.of(1, -1),
+      in: 2,
+      out: 2,
+    });
+    const modelSha = await upload(Buffer.from(model), 'reasons-model.onnx');
+    const lines = ['sex,label,x,y'];
+    for (let i = 0; i < 120; i++)
+      lines.push(`${i % 2 ? 'Female' : 'Male'},${i % 3 ? 1 : 0},${(i % 10) / 10},1`);
+    const data = await upload(Buffer.from(lines.join('\n') + '\n'), 'reasons.csv');
+    const created = await service.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: auth(),
+      payload: {
+        model_sha256: modelSha,
+        data_sha256: data,
+        spec: {
+          label: { column: 'label', positive: 1 },
+          features: ['x', 'y'],
+          sensitive: ['sex'],
+          min_group_size: 1,
+          explainability: { top_reasons: 2, adverse_decision: 'positive' },
+        },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(202);
+    expect(created.json().adverse_reasons).toBeNull();
+    const evaluation = await waitFor(created.json().id, (s) => s !== 'queued' && s !== 'running');
+    expect(evaluation.status, JSON.stringify(evaluation.error)).toBe('succeeded');
+    const recorded = evaluation.evidence.explainability.reasons.adverse;
+    // x at 0.5 and below scores 0.5 or more: 6 rows in 10 get the positive (adverse) decision.
+    expect(recorded).toMatchObject({ decision: 'positive', rows: 72 });
+    expect(evaluation.adverse_reasons).toEqual({ sha256: recorded.sha256, rows: 72, decision: 'positive' });
+
+    const download = (token: string) =>
+      service.app.inject({
+        url: `/v1/artifacts/${evaluation.adverse_reasons.sha256}/content`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const got = await download(ci);
+    expect(got.statusCode, got.body).toBe(200);
+    expect(got.headers['content-type']).toBe('application/octet-stream');
+    expect(got.headers['content-disposition']).toBe(
+      `attachment; filename="${evaluation.id}-adverse-reasons.jsonl"`,
+    );
+    // The bytes are the lines the evidence hashed: one a row given the adverse decision, in data order.
+    expect(createHash('sha256').update(got.rawPayload).digest('hex')).toBe(recorded.sha256);
+    const reasons = got.body
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { row: number; reasons: { feature: string }[] });
+    expect(reasons).toHaveLength(72);
+    expect(reasons.slice(5, 8).map((r) => r.row)).toEqual([5, 10, 11]);
+    expect(reasons[0]!.reasons.map((reason) => reason.feature)).toEqual(['x']);
+    // Its metadata too, as the submitter's own artifact; an auditor reads every evaluation, and so its reasons.
+    const info = await service.app.inject({
+      url: `/v1/artifacts/${recorded.sha256}`,
+      headers: auth(),
+    });
+    expect(info.json()).toMatchObject({
+      size: got.rawPayload.length,
+      filename: `${evaluation.id}-adverse-reasons.jsonl`,
+    });
+    const auditor = (await service.tokens.create({ role: 'auditor', createdBy: 'test' })).token;
+    expect((await download(auditor)).rawPayload.equals(got.rawPayload)).toBe(true);
+    // Another pipeline may read neither the evaluation nor its reasons.
+    const otherCi = (await service.tokens.create({ role: 'ci', createdBy: 'test' })).token;
+    expect((await download(otherCi)).statusCode).toBe(404);
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,6 +73,63 @@ describe(`artifact store on ${testDatabaseKind()}`, () => {
     await expect(store.materialize(sha256, out, uploader)).rejects.toThrow(
       new RegExp(`reads back as ${ARTIFACT_CHUNK_BYTES} bytes`),
     );
+  });
+
+  it('streams the stored bytes for a download, and ends a download of changed bytes before their last chunk', async () => {
+    const bytes = randomBytes(2 * ARTIFACT_CHUNK_BYTES + 7);
+    const sha256 = sha256Of(bytes);
+    await store.put(streamOf(bytes), { mediaType: 'application/octet-stream', filename: 'x.bin', uploader });
+    const collect = async (body: Readable) => {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of body) chunks.push(chunk as Buffer);
+      } catch (err) {
+        return { bytes: Buffer.concat(chunks), err };
+      }
+      return { bytes: Buffer.concat(chunks), err: undefined };
+    };
+    const { artifact, body } = await store.read(sha256, uploader, 'own');
+    expect(artifact).toMatchObject({ sha256, size: bytes.length, filename: 'x.bin' });
+    const whole = await collect(body);
+    expect([whole.bytes.equals(bytes), whole.err]).toEqual([true, undefined]);
+    // Another CI identity may not read it; a reader of any artifact may.
+    const stranger = { subject: 'tok_other', issuer: 'arbiter-local' };
+    await expect(store.read(sha256, stranger, 'own')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await collect((await store.read(sha256, stranger, 'any')).body)).bytes.equals(bytes)).toBe(true);
+    await sql`update artifact_chunk set bytes = ${Buffer.alloc(7)} where sha256 = ${sha256} and idx = 2`.execute(
+      database.db,
+    );
+    const damaged = await collect((await store.read(sha256, uploader, 'own')).body);
+    expect(damaged.err).toMatchObject({ message: expect.stringMatching(/reads back as .* other content/) });
+    expect(damaged.bytes.length).toBe(2 * ARTIFACT_CHUNK_BYTES);
+  });
+
+  it("stores a file the service wrote as an uploader's, empty or past the upload limit, if it hashes as expected", async () => {
+    const small = new ArtifactStore(tablesOf<ServerTables>(database.db), 16, dir);
+    const file = path.join(dir, 'reasons.jsonl');
+    const lines = Buffer.from('{"row":0}\n{"row":3}\n');
+    await writeFile(file, lines);
+    const meta = { mediaType: 'application/x-ndjson', filename: 'reasons.jsonl', uploader };
+    await expect(small.putFile(file, { ...meta, sha256: sha256Of(Buffer.from('other')) })).rejects.toThrow(
+      /hashes to .*, not the expected/,
+    );
+    await expect(small.info(sha256Of(lines), uploader, 'any')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const stored = await small.putFile(file, { ...meta, sha256: sha256Of(lines) });
+    expect(stored).toMatchObject({
+      created: true,
+      artifact: { sha256: sha256Of(lines), size: lines.length },
+    });
+    expect(
+      await readFile(await small.materialize(sha256Of(lines), path.join(dir, 'lines'), uploader)),
+    ).toEqual(lines);
+    // No adverse decisions: no lines, and still a file whose sha256 the evidence records.
+    await writeFile(file, '');
+    const empty = await small.putFile(file, meta);
+    expect(empty.artifact).toMatchObject({ sha256: sha256Of(Buffer.alloc(0)), size: 0 });
+    const { body } = await small.read(empty.artifact.sha256, uploader, 'own');
+    let read = 0;
+    for await (const chunk of body) read += (chunk as Buffer).length;
+    expect(read).toBe(0);
   });
 
   it('stores a file past what one statement could carry on the embedded database (over 64 MiB)', async () => {
