@@ -2,12 +2,33 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { callApi, requireServerTarget, uploadArtifact, type ServerTarget } from './client.ts';
+import {
+  callApi,
+  DEFAULT_REQUEST_TIMEOUT_S,
+  describeRequestTimeout,
+  requireServerTarget,
+  uploadArtifact,
+  type RequestOptions,
+  type ServerTarget,
+} from './client.ts';
 import { assertWritable, CliFailure, escapeCodePoint, fileErrorReason, printable } from './output.ts';
 import { readSpecFile } from './spec-file.ts';
 
 const POLL_INTERVAL_MS = 500;
 const DEFAULT_TIMEOUT_SECONDS = 600;
+/**
+ * The longest one poll of the evaluation waits for its answer: one that gets none is retried, as while the
+ * service cannot be reached, until the deadline.
+ */
+const POLL_TIMEOUT_MS = 30_000;
+/**
+ * The longest the request that cancels an evaluation may take. It is sent once the deadline has passed, so it
+ * has a bound of its own.
+ */
+const CANCEL_TIMEOUT_MS = 10_000;
+
+/** When the command gives up: --timeout seconds after it started. */
+type Deadline = NonNullable<RequestOptions['deadline']>;
 
 interface Violation {
   rule: string;
@@ -77,7 +98,9 @@ async function readJson(file: string, what: string): Promise<Record<string, unkn
 /** Asks the service to stop an evaluation this command no longer waits for, and says how that went. */
 async function cancelEvaluation(target: ServerTarget, id: string): Promise<string> {
   try {
-    const { status } = await callApi<Evaluation>(target, 'POST', `/v1/evaluations/${id}/cancel`);
+    const { status } = await callApi<Evaluation>(target, 'POST', `/v1/evaluations/${id}/cancel`, undefined, {
+      timeoutMs: CANCEL_TIMEOUT_MS,
+    });
     if (status === 'cancelled') return 'it was cancelled';
     // A running evaluation stops when its worker next looks, within a second.
     if (status === 'running') return 'its cancellation was requested';
@@ -100,9 +123,9 @@ const UNREACHABLE = 'unreachable';
 async function waitForEvaluation(
   target: ServerTarget,
   evaluation: Evaluation,
+  deadline: Deadline,
   timeoutSeconds: number,
 ): Promise<Evaluation> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
   const interrupted = new AbortController();
   const onInterrupt = () => interrupted.abort();
   const abandon = async (why: string) =>
@@ -123,17 +146,25 @@ async function waitForEvaluation(
       else if (shown !== evaluation.status)
         process.stderr.write(`evaluating ${evaluation.id}: ${evaluation.status}\n`);
       shown = evaluation.status;
-      const remaining = deadline - Date.now();
+      const remaining = deadline.at - Date.now();
       if (remaining <= 0)
         throw await abandon(`did not finish within ${timeoutSeconds}s (still ${evaluation.status})`);
       // Ctrl-C ends the wait early.
       await sleep(Math.min(POLL_INTERVAL_MS, remaining), undefined, { signal: interrupted.signal }).catch(
         () => {},
       );
+      if (interrupted.signal.aborted) continue;
       try {
-        evaluation = await callApi<Evaluation>(target, 'GET', `/v1/evaluations/${evaluation.id}`);
+        // Each poll is bounded, by POLL_TIMEOUT_MS and the deadline, and Ctrl-C aborts it.
+        evaluation = await callApi<Evaluation>(target, 'GET', `/v1/evaluations/${evaluation.id}`, undefined, {
+          deadline,
+          timeoutMs: POLL_TIMEOUT_MS,
+          signal: interrupted.signal,
+        });
       } catch (err) {
-        // The service keeps its evaluations across a restart: while it is down, the wait goes on to the deadline.
+        if (interrupted.signal.aborted) continue;
+        // The service keeps its evaluations across a restart: while it is down, or a poll gets no answer, the
+        // wait goes on to the deadline.
         if (!(err instanceof CliFailure && err.retryable)) throw err;
         if (shown !== UNREACHABLE)
           process.stderr.write(
@@ -150,18 +181,26 @@ async function waitForEvaluation(
 }
 
 /** Uploads model and data, runs an evaluation in the service and waits for it. */
-async function evaluateRemotely(target: ServerTarget, flags: Flags, timeoutSeconds: number): Promise<string> {
+async function evaluateRemotely(
+  target: ServerTarget,
+  flags: Flags,
+  deadline: Deadline,
+  timeoutSeconds: number,
+): Promise<string> {
   const spec = await readSpecFile(flags.spec!);
-  const model = flags.model ? await uploadArtifact(target, flags.model) : undefined;
-  const data = await uploadArtifact(target, flags.data!);
-  const reference = flags.reference ? await uploadArtifact(target, flags.reference) : undefined;
-  const queued = await callApi<Evaluation>(target, 'POST', '/v1/evaluations', {
-    model_sha256: model,
-    data_sha256: data,
-    reference_sha256: reference,
-    spec,
-  });
-  const evaluation = await waitForEvaluation(target, queued, timeoutSeconds);
+  // An upload takes as long as its file is large: only the deadline bounds it.
+  const upload = (file: string) => uploadArtifact(target, file, { deadline, timeoutMs: Infinity });
+  const model = flags.model ? await upload(flags.model) : undefined;
+  const data = await upload(flags.data!);
+  const reference = flags.reference ? await upload(flags.reference) : undefined;
+  const queued = await callApi<Evaluation>(
+    target,
+    'POST',
+    '/v1/evaluations',
+    { model_sha256: model, data_sha256: data, reference_sha256: reference, spec },
+    { deadline },
+  );
+  const evaluation = await waitForEvaluation(target, queued, deadline, timeoutSeconds);
   if (evaluation.status !== 'succeeded') {
     throw new CliFailure(
       `evaluation ${evaluation.id} ${evaluation.status}: ${evaluation.error?.message ?? ''}`,
@@ -240,7 +279,7 @@ function junit(receipt: Receipt, flags: Flags): string {
  * `arbiter check`: the CI gate. Exit 0 when the decision allows, 1 when it denies, 2 when it could not be made.
  */
 export function registerCheckCommand(program: Command): void {
-  program
+  const command = program
     .command('check')
     .description('ask Arbiter for a decision as a CI gate: exit 0 allow, 1 deny, 2 error')
     .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
@@ -263,62 +302,81 @@ export function registerCheckCommand(program: Command): void {
     .option('--junit <file>', 'also write the findings as a JUnit XML report')
     .option(
       '--timeout <seconds>',
-      'how long to wait for the evaluation in the service before cancelling it',
+      'how long the command may take, uploads, evaluation and decision included: past it, it stops (exit 2) ' +
+        'and cancels an evaluation still unfinished in the service',
       String(DEFAULT_TIMEOUT_SECONDS),
-    )
-    .action(async (flags: Flags) => {
-      const evaluationFlags = (['model', 'data', 'reference', 'spec'] as const).filter(
-        (flag) => flags[flag] !== undefined,
+    );
+  describeRequestTimeout(
+    command,
+    `Each request to the service is bounded by --timeout, and also fails when it gets no answer within ` +
+      `${DEFAULT_REQUEST_TIMEOUT_S} s (an upload: --timeout alone); a poll of the evaluation that gets none ` +
+      `within ${POLL_TIMEOUT_MS / 1000} s is retried until --timeout.`,
+  );
+  command.action(async (flags: Flags) => {
+    const evaluationFlags = (['model', 'data', 'reference', 'spec'] as const).filter(
+      (flag) => flags[flag] !== undefined,
+    );
+    if (flags.evidence && evaluationFlags.length > 0) {
+      throw new CliFailure(
+        `--evidence cannot go with ${evaluationFlags.map((f) => `--${f}`).join(', ')}: ` +
+          'give evidence already gathered, or have the service evaluate the model',
       );
-      if (flags.evidence && evaluationFlags.length > 0) {
-        throw new CliFailure(
-          `--evidence cannot go with ${evaluationFlags.map((f) => `--${f}`).join(', ')}: ` +
-            'give evidence already gathered, or have the service evaluate the model',
-        );
-      }
-      if (!flags.evidence && !(flags.data && flags.spec)) {
-        throw new CliFailure(
-          'give either --evidence FILE, or --data FILE --spec FILE (and --model FILE to score in the service)',
-        );
-      }
-      const timeoutSeconds = Number(flags.timeout);
-      if (!(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds))
-        throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
-      if (flags.modelSha256 !== undefined && !/^[0-9a-f]{64}$/.test(flags.modelSha256))
-        throw new CliFailure(`--model-sha256 ${flags.modelSha256}: give a sha256 in lower-case hex`);
-      const target = requireServerTarget(flags);
-      for (const flag of ['evidence', 'modelCard', 'model', 'data', 'reference', 'spec'] as const) {
-        const file = flags[flag];
-        if (file !== undefined) await assertReadable(`--${flag === 'modelCard' ? 'model-card' : flag}`, file);
-      }
-      if (flags.junit) await assertWritable('--junit', flags.junit);
-      const body: Record<string, unknown> = {
-        region: flags.region,
-        stage: flags.stage,
-        subject: {
-          model: flags.name,
-          version: flags.version,
-          // With --model the service fills it in from the evaluation, and refuses one that differs.
-          ...(flags.modelSha256 !== undefined ? { model_sha256: flags.modelSha256 } : {}),
-        },
-      };
-      if (flags.modelCard) body.model_card = await readJson(flags.modelCard, 'model card');
-      if (flags.evidence) body.evidence = await readJson(flags.evidence, 'evidence');
-      else body.evaluation_id = await evaluateRemotely(target, flags, timeoutSeconds);
-      const receipt = await callApi<Receipt>(target, 'POST', '/v1/decisions', body);
-      if (flags.json) console.log(JSON.stringify(receipt, null, 2));
-      else printTable(receipt);
-      if (flags.junit) {
-        try {
-          await writeFile(path.resolve(flags.junit), junit(receipt, flags));
-        } catch (err) {
-          // The decision stands in the ledger whatever happens here: say which, so no one retries blindly.
+    }
+    if (!flags.evidence && !(flags.data && flags.spec)) {
+      throw new CliFailure(
+        'give either --evidence FILE, or --data FILE --spec FILE (and --model FILE to score in the service)',
+      );
+    }
+    const timeoutSeconds = Number(flags.timeout);
+    if (!(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds))
+      throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
+    const deadline: Deadline = { at: Date.now() + timeoutSeconds * 1000, flag: `--timeout ${flags.timeout}` };
+    if (flags.modelSha256 !== undefined && !/^[0-9a-f]{64}$/.test(flags.modelSha256))
+      throw new CliFailure(`--model-sha256 ${flags.modelSha256}: give a sha256 in lower-case hex`);
+    const target = requireServerTarget(flags);
+    for (const flag of ['evidence', 'modelCard', 'model', 'data', 'reference', 'spec'] as const) {
+      const file = flags[flag];
+      if (file !== undefined) await assertReadable(`--${flag === 'modelCard' ? 'model-card' : flag}`, file);
+    }
+    if (flags.junit) await assertWritable('--junit', flags.junit);
+    const body: Record<string, unknown> = {
+      region: flags.region,
+      stage: flags.stage,
+      subject: {
+        model: flags.name,
+        version: flags.version,
+        // With --model the service fills it in from the evaluation, and refuses one that differs.
+        ...(flags.modelSha256 !== undefined ? { model_sha256: flags.modelSha256 } : {}),
+      },
+    };
+    if (flags.modelCard) body.model_card = await readJson(flags.modelCard, 'model card');
+    if (flags.evidence) body.evidence = await readJson(flags.evidence, 'evidence');
+    else body.evaluation_id = await evaluateRemotely(target, flags, deadline, timeoutSeconds);
+    const receipt = await callApi<Receipt>(target, 'POST', '/v1/decisions', body, { deadline }).catch(
+      (err: unknown) => {
+        // Sent, and then no answer: the service may have decided and recorded it all the same.
+        if (err instanceof CliFailure && err.service === 'timeout' && !/not sent/.test(err.message))
           throw new CliFailure(
-            `decision ${receipt.decision_id} was recorded (${receipt.allow ? 'ALLOW' : 'DENY'}), ` +
-              `but --junit ${flags.junit} could not be written: ${fileErrorReason(err)}`,
+            `${err.message}; the decision may have been recorded all the same (GET /v1/decisions lists it)`,
+            2,
+            'timeout',
           );
-        }
+        throw err;
+      },
+    );
+    if (flags.json) console.log(JSON.stringify(receipt, null, 2));
+    else printTable(receipt);
+    if (flags.junit) {
+      try {
+        await writeFile(path.resolve(flags.junit), junit(receipt, flags));
+      } catch (err) {
+        // The decision stands in the ledger whatever happens here: say which, so no one retries blindly.
+        throw new CliFailure(
+          `decision ${receipt.decision_id} was recorded (${receipt.allow ? 'ALLOW' : 'DENY'}), ` +
+            `but --junit ${flags.junit} could not be written: ${fileErrorReason(err)}`,
+        );
       }
-      process.exitCode = receipt.allow ? 0 : 1;
-    });
+    }
+    process.exitCode = receipt.allow ? 0 : 1;
+  });
 }

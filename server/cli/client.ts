@@ -1,9 +1,30 @@
+import type { Command } from 'commander';
 import { readCachedToken } from '../auth/token-cache.ts';
-import { CliFailure, fileErrorReason } from './output.ts';
+import { CliFailure, fileErrorReason, printable } from './output.ts';
 
 export interface ServerTarget {
   readonly server: string;
   readonly token: string | undefined;
+}
+
+/**
+ * How long one request waits for the service (connecting, sending, its answer) when its command sets no other
+ * bound: without one, a server or proxy that accepts the connection and never answers holds the command for
+ * as long as Node's fetch waits for headers, five minutes.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_S = 120;
+
+/** What bounds one request besides its own timeout. */
+export interface RequestOptions {
+  /**
+   * The command's deadline, from its `--timeout`: the request is aborted when it passes, and one asked for
+   * after it is not sent. `flag` is how the message names it (`--timeout 5`).
+   */
+  readonly deadline?: { readonly at: number; readonly flag: string };
+  /** This request's own bound, in ms (default DEFAULT_REQUEST_TIMEOUT_S); Infinity: the deadline alone. */
+  readonly timeoutMs?: number;
+  /** Aborts the request (Ctrl-C): it fails with a CliFailure whose message says it was interrupted. */
+  readonly signal?: AbortSignal;
 }
 
 /** --server/--token, else ARBITER_SERVER/ARBITER_TOKEN, else the token `arbiter login` cached for that server. */
@@ -21,18 +42,69 @@ export function requireServerTarget(flags: { server?: string; token?: string }):
   return target;
 }
 
-/** Calls the API with a JSON body; a non-2xx answer becomes a CliFailure carrying the server's error message. */
-export function callApi<T>(target: ServerTarget, method: string, path: string, body?: unknown): Promise<T> {
-  return send<T>(
+/** Commands whose help says for themselves how long their requests may wait (see requestTimeoutHelp). */
+const ownTimeoutHelp = new WeakSet<Command>();
+
+/** Adds `text` to the command's help as what bounds its requests, in place of the default's line. */
+export function describeRequestTimeout(command: Command, text: string): Command {
+  ownTimeoutHelp.add(command);
+  return command.addHelpText('after', `\n${text}`);
+}
+
+/**
+ * Says, in the help of every command that calls a service (it takes --server) and says nothing of its own,
+ * how long each request may wait.
+ */
+export function requestTimeoutHelp(command: Command): void {
+  if (!ownTimeoutHelp.has(command) && command.options.some((option) => option.long === '--server'))
+    command.addHelpText(
+      'after',
+      `\nWith --server, each request to the service fails (exit 2) when it gets no answer within ${DEFAULT_REQUEST_TIMEOUT_S} s.`,
+    );
+  for (const subcommand of command.commands) requestTimeoutHelp(subcommand);
+}
+
+/**
+ * Calls the API with a JSON body and returns its JSON answer. A non-2xx answer becomes a CliFailure carrying the
+ * server's error message; so does a request that gets no answer in time (see RequestOptions).
+ */
+export function callApi<T>(
+  target: ServerTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<T> {
+  return send(
     target,
     method,
     path,
     body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) },
+    options,
+    async (_response, text) => text().then((t) => (t ? JSON.parse(t) : undefined)),
+  ) as Promise<T>;
+}
+
+/** GETs the bytes of a 2xx answer (a PDF, say), with callApi's handling of every other answer. */
+export function downloadBytes(
+  target: ServerTarget,
+  path: string,
+  options: RequestOptions = {},
+): Promise<Buffer> {
+  return send(target, 'GET', path, undefined, options, async (response) =>
+    Buffer.from(await response.arrayBuffer()),
   );
 }
 
-/** Streams a file to POST /v1/artifacts and returns its sha256. */
-export async function uploadArtifact(target: ServerTarget, file: string): Promise<string> {
+/**
+ * Streams a file to POST /v1/artifacts and returns its sha256. The upload takes as long as the file is large:
+ * only the command's deadline bounds it, if it has one, else the default bound per request.
+ */
+export async function uploadArtifact(
+  target: ServerTarget,
+  file: string,
+  options: RequestOptions = {},
+): Promise<string> {
   const { open } = await import('node:fs/promises');
   const { Readable } = await import('node:stream');
   const { basename } = await import('node:path');
@@ -46,51 +118,126 @@ export async function uploadArtifact(target: ServerTarget, file: string): Promis
     throw new CliFailure(`cannot read ${file}: is a directory`);
   }
   const stream = Readable.toWeb(handle.createReadStream()) as ReadableStream<Uint8Array>;
-  const artifact = await send<{ sha256: string }>(
+  const path = `/v1/artifacts?filename=${encodeURIComponent(name)}`;
+  const artifact = await send(
     target,
     'POST',
-    `/v1/artifacts?filename=${encodeURIComponent(name)}`,
-    {
-      type: 'application/octet-stream',
-      data: stream,
-    },
-  );
+    path,
+    { type: 'application/octet-stream', data: stream },
+    options,
+    async (_response, text) => JSON.parse(await text()) as { sha256: string },
+  ).finally(() => handle.close().catch(() => {}));
   return artifact.sha256;
 }
 
-async function send<T>(
+/** Why the request was aborted, when it was: which bound passed, or Ctrl-C. */
+type Abort = { readonly kind: 'deadline' | 'timeout'; readonly ms: number } | { readonly kind: 'signal' };
+
+/**
+ * One request, bounded by `options`, with every failure a one-line CliFailure: it never carries the token,
+ * even where the server or proxy repeats it back.
+ */
+async function send<R>(
   target: ServerTarget,
   method: string,
   path: string,
-  body?: { type: string; data: string | ReadableStream<Uint8Array> },
-): Promise<T> {
+  body: { type: string; data: string | ReadableStream<Uint8Array> } | undefined,
+  options: RequestOptions,
+  read: (response: Response, text: () => Promise<string>) => Promise<R>,
+): Promise<R> {
+  const redact = (message: string) => (target.token ? message.replaceAll(target.token, '***') : message);
   const headers: Record<string, string> = {};
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (body) headers['content-type'] = body.type;
-  let response: Response;
-  try {
-    response = await fetch(`${target.server}${path}`, {
-      method,
-      headers,
-      body: body?.data,
-      // A streamed body needs half duplex (Node's fetch refuses it otherwise).
-      ...(body && typeof body.data !== 'string' ? { duplex: 'half' } : {}),
-    } as RequestInit);
-  } catch (err) {
-    throw new CliFailure(`cannot reach ${target.server}: ${(err as Error).message}`, 2, 'unreachable');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_S * 1000;
+  const left = options.deadline ? options.deadline.at - Date.now() : Infinity;
+  if (left <= 0) {
+    // A streamed body is not sent: release its file.
+    if (body && typeof body.data !== 'string') await body.data.cancel().catch(() => {});
+    throw new CliFailure(
+      `${method} ${path}: not sent, the deadline (${options.deadline!.flag}) has passed`,
+      2,
+      'timeout',
+    );
   }
-  const text = await response.text();
-  if (!response.ok) {
-    let message = text;
-    try {
-      const parsed = JSON.parse(text) as { code?: string; message?: string };
-      message = `${parsed.code ?? response.status}: ${parsed.message ?? text}`;
-    } catch {
-      // not JSON: show the text as it came
+  const controller = new AbortController();
+  let aborted: Abort | undefined;
+  const abort = (why: Abort) => {
+    aborted ??= why;
+    controller.abort();
+  };
+  const bound: Abort = left < timeoutMs ? { kind: 'deadline', ms: left } : { kind: 'timeout', ms: timeoutMs };
+  // setTimeout takes at most 2^31-1 ms (about 24 days); a longer bound is none.
+  const timer = bound.ms < 2 ** 31 ? setTimeout(() => abort(bound), bound.ms) : undefined;
+  const onSignal = () => abort({ kind: 'signal' });
+  if (options.signal?.aborted) onSignal();
+  options.signal?.addEventListener('abort', onSignal);
+  const failure = (err: unknown, reached: boolean) => {
+    if (aborted?.kind === 'signal') return new CliFailure(`${method} ${path}: interrupted`);
+    if (aborted) {
+      const within =
+        aborted.kind === 'deadline'
+          ? `before the deadline (${options.deadline!.flag})`
+          : `within ${Math.round(aborted.ms / 1000)} s`;
+      return new CliFailure(`${method} ${path}: ${target.server} did not answer ${within}`, 2, 'timeout');
     }
-    throw new CliFailure(`${method} ${path} failed (${response.status}) ${message}`, 2, {
-      status: response.status,
-    });
+    return reached
+      ? new CliFailure(redact(`${method} ${path}: the answer was cut off: ${causeOf(err)}`), 2, 'unreachable')
+      : new CliFailure(redact(`cannot reach ${target.server}: ${causeOf(err)}`), 2, 'unreachable');
+  };
+  try {
+    let response: Response;
+    try {
+      response = await fetch(`${target.server}${path}`, {
+        method,
+        headers,
+        body: body?.data,
+        signal: controller.signal,
+        // A streamed body needs half duplex (Node's fetch refuses it otherwise).
+        ...(body && typeof body.data !== 'string' ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (err) {
+      throw failure(err, false);
+    }
+    // The body is read under the same bounds: a server may send its headers and then stall.
+    const text = () => response.text().catch((err: unknown) => Promise.reject(failure(err, true)));
+    if (!response.ok) {
+      const message = errorMessage(response, await text());
+      throw new CliFailure(redact(`${method} ${path} failed (${response.status}) ${message}`), 2, {
+        status: response.status,
+      });
+    }
+    try {
+      return await read(response, text);
+    } catch (err) {
+      if (err instanceof CliFailure) throw err;
+      throw failure(err, true);
+    }
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onSignal);
   }
-  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * Why fetch failed, from its cause: fetch's own message is only "fetch failed", whether the connection was
+ * refused (ECONNREFUSED), the name unknown (ENOTFOUND), or the certificate refused.
+ */
+function causeOf(err: unknown): string {
+  let cause: unknown = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  // Every address of a name refused (IPv6 and IPv4): an AggregateError whose own message is empty.
+  if (cause instanceof AggregateError && cause.errors.length > 0 && !cause.message) cause = cause.errors[0];
+  const { code, message } = cause as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' && message !== '' ? message : String(cause);
+  return printable(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text);
+}
+
+/** An error answer's message: the service's `code: message`, else the text as it came. */
+function errorMessage(response: Response, text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { code?: string; message?: string };
+    return `${parsed.code ?? response.status}: ${parsed.message ?? text}`;
+  } catch {
+    return text;
+  }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerCheckCommand } from './check.ts';
+import { requestTimeoutHelp } from './client.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerEvaluateCommand } from './evaluate.ts';
 import { registerLedgerCommands } from './ledger.ts';
@@ -58,6 +59,7 @@ registerVerifyCommand(program);
 registerLedgerCommands(program);
 registerLoginCommand(program);
 reportUsageErrors(program);
+requestTimeoutHelp(program);
 
 /**
  * A reader that went away (`arbiter … | head -1`) wants no more output, and is no error of the command's: what

@@ -7,18 +7,23 @@ export class CliFailure extends Error {
   constructor(
     message: string,
     readonly exitCode = 2,
-    /** How the service failed the call: the HTTP status it answered, or unreachable. Unset: no call failed. */
-    readonly service?: { readonly status: number } | 'unreachable',
+    /**
+     * How the service failed the call: the HTTP status it answered, unreachable, or no answer within the
+     * request's bound (timeout). Unset: no call failed.
+     */
+    readonly service?: { readonly status: number } | 'unreachable' | 'timeout',
   ) {
     super(message);
   }
 
-  /** The service could not be reached or was briefly unavailable (502–504): asking again may succeed. */
+  /**
+   * The service could not be reached, did not answer in time, or was briefly unavailable (502–504): asking
+   * again may succeed.
+   */
   get retryable(): boolean {
     const { service } = this;
-    return (
-      service === 'unreachable' || (service !== undefined && service.status >= 502 && service.status <= 504)
-    );
+    if (service === 'unreachable' || service === 'timeout') return true;
+    return service !== undefined && service.status >= 502 && service.status <= 504;
   }
 }
 

@@ -1,7 +1,13 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { callApi, requireServerTarget } from './client.ts';
+import {
+  callApi,
+  DEFAULT_REQUEST_TIMEOUT_S,
+  describeRequestTimeout,
+  requireServerTarget,
+  type RequestOptions,
+} from './client.ts';
 import { CliFailure, fileErrorReason, printable } from './output.ts';
 
 const DEFAULT_POLICY_DIR = 'policies';
@@ -112,6 +118,11 @@ export interface PolicyStatus {
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
+/**
+ * How long a simulation may take to answer: the service builds the candidate (minutes, for a large commit),
+ * perhaps behind the policy poll and other simulations' builds, then re-evaluates up to 100,000 decisions.
+ */
+const SIMULATE_TIMEOUT_S = 900;
 const STATUS_POLL_MS = 1000;
 /** Lines of a refusal's reason printed; --json gives the whole head the service keeps. */
 const REASON_LINES_SHOWN = 40;
@@ -148,19 +159,19 @@ function printStatus(status: PolicyStatus): void {
 
 /**
  * Polls the status until `commit` is active or refused, or `seconds` pass: what a policy repository's pipeline
- * runs after a merge.
+ * runs after a merge. `readStatus` is given the deadline, to bound its request by.
  */
 export async function waitForCommit(
-  readStatus: () => Promise<PolicyStatus>,
+  readStatus: (deadline: NonNullable<RequestOptions['deadline']>) => Promise<PolicyStatus>,
   commit: string,
   seconds: number,
 ): Promise<{ status: PolicyStatus; outcome: 'active' | 'refused' | 'pending' }> {
-  const deadline = Date.now() + seconds * 1000;
+  const deadline = { at: Date.now() + seconds * 1000, flag: `--timeout ${seconds}` };
   for (;;) {
-    const status = await readStatus();
+    const status = await readStatus(deadline);
     if (status.active?.revision.startsWith(commit)) return { status, outcome: 'active' };
     if (status.source.last_rejected?.commit.startsWith(commit)) return { status, outcome: 'refused' };
-    if (Date.now() >= deadline) return { status, outcome: 'pending' };
+    if (Date.now() >= deadline.at) return { status, outcome: 'pending' };
     await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
   }
 }
@@ -213,7 +224,7 @@ export function registerPolicyCommands(program: Command): void {
       console.log(`  entrypoints: ${bundle.entrypoints.join(', ')}`);
     });
 
-  policy
+  const simulate = policy
     .command('simulate')
     .description(
       're-evaluate recorded decisions under a candidate commit and list every decision that would flip',
@@ -224,65 +235,69 @@ export function registerPolicyCommands(program: Command): void {
     .option('--after <decision-id>', 'only decisions after this one: where a limited simulation stopped')
     .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
     .option('--token <token>', 'API token (ARBITER_TOKEN)')
-    .option('--json', 'print the result as JSON')
-    .action(
-      async (flags: {
-        ref: string;
-        since?: string;
-        limit?: string;
-        after?: string;
-        server?: string;
-        token?: string;
-        json?: boolean;
-      }) => {
-        const since = flags.since ? new Date(flags.since) : undefined;
-        if (since && Number.isNaN(since.getTime()))
-          throw new CliFailure(`--since ${flags.since}: not a date-time`);
-        const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100_000))
-          throw new CliFailure(`--limit ${flags.limit}: give a whole number from 1 to 100000`);
-        const result = await callApi<{
-          candidate: { revision: string };
-          evaluated: number;
-          complete: boolean;
-          evaluated_through?: string;
-          last_decision_id?: string;
-          flips: {
-            decision_id: string;
-            region: string;
-            model: string;
-            version: string;
-            recorded: { allow: boolean };
-            candidate: { allow: boolean; deny: string[]; error?: string };
-          }[];
-        }>(requireServerTarget(flags), 'POST', '/v1/policies/simulate', {
-          ref: flags.ref,
-          since: since?.toISOString(),
-          limit,
-          after: flags.after,
-        });
-        if (flags.json) {
-          console.log(JSON.stringify(result, null, 2));
-          return;
-        }
+    .option('--json', 'print the result as JSON');
+  describeRequestTimeout(
+    simulate,
+    `The simulation fails (exit 2) when the service has not answered within ${SIMULATE_TIMEOUT_S} s.`,
+  ).action(
+    async (flags: {
+      ref: string;
+      since?: string;
+      limit?: string;
+      after?: string;
+      server?: string;
+      token?: string;
+      json?: boolean;
+    }) => {
+      const since = flags.since ? new Date(flags.since) : undefined;
+      if (since && Number.isNaN(since.getTime()))
+        throw new CliFailure(`--since ${flags.since}: not a date-time`);
+      const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100_000))
+        throw new CliFailure(`--limit ${flags.limit}: give a whole number from 1 to 100000`);
+      const result = await callApi<{
+        candidate: { revision: string };
+        evaluated: number;
+        complete: boolean;
+        evaluated_through?: string;
+        last_decision_id?: string;
+        flips: {
+          decision_id: string;
+          region: string;
+          model: string;
+          version: string;
+          recorded: { allow: boolean };
+          candidate: { allow: boolean; deny: string[]; error?: string };
+        }[];
+      }>(
+        requireServerTarget(flags),
+        'POST',
+        '/v1/policies/simulate',
+        { ref: flags.ref, since: since?.toISOString(), limit, after: flags.after },
+        { timeoutMs: SIMULATE_TIMEOUT_S * 1000 },
+      );
+      if (flags.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      console.log(
+        `candidate ${result.candidate.revision}: ${result.evaluated} recorded decisions re-evaluated, ${result.flips.length} would flip`,
+      );
+      for (const f of result.flips) {
+        const outcome = f.candidate.error ? 'error' : f.candidate.allow ? 'allow' : 'deny';
+        const change = `${f.recorded.allow ? 'allow' : 'deny'} → ${outcome}`;
         console.log(
-          `candidate ${result.candidate.revision}: ${result.evaluated} recorded decisions re-evaluated, ${result.flips.length} would flip`,
+          `  ${f.decision_id}  ${f.region.padEnd(7)} ${f.model}@${f.version}  ${change}  ${f.candidate.error ?? f.candidate.deny.join(', ')}`,
         );
-        for (const f of result.flips) {
-          const outcome = f.candidate.error ? 'error' : f.candidate.allow ? 'allow' : 'deny';
-          const change = `${f.recorded.allow ? 'allow' : 'deny'} → ${outcome}`;
-          console.log(
-            `  ${f.decision_id}  ${f.region.padEnd(7)} ${f.model}@${f.version}  ${change}  ${f.candidate.error ?? f.candidate.deny.join(', ')}`,
-          );
-        }
-        if (!result.complete)
-          console.log(
-            `  more decisions match: this stopped at the limit, at ${result.evaluated_through}; for the rest, run again with --after ${result.last_decision_id}`,
-          );
-      },
-    );
+      }
+      if (!result.complete)
+        console.log(
+          `  more decisions match: this stopped at the limit, at ${result.evaluated_through}; for the rest, run again with --after ${result.last_decision_id}`,
+        );
+    },
+  );
 
-  policy
+  const status = policy
     .command('status')
     .description(
       'the policy commit the service runs, the last one it refused and why; with --wait, exit 0 once a ' +
@@ -295,25 +310,30 @@ export function registerPolicyCommands(program: Command): void {
     .option('--timeout <seconds>', `with --wait, how long (default ${DEFAULT_WAIT_SECONDS})`)
     .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
     .option('--token <token>', 'API token (ARBITER_TOKEN)')
-    .option('--json', 'print the status as JSON')
-    .action(
-      async (flags: { wait?: string; timeout?: string; server?: string; token?: string; json?: boolean }) => {
-        const target = requireServerTarget(flags);
-        const seconds = flags.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(flags.timeout);
-        if (!(Number.isFinite(seconds) && seconds > 0))
-          throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
-        const commit = flags.wait?.toLowerCase();
-        if (commit !== undefined && !isCommitPrefix(commit))
-          throw new CliFailure(`--wait ${flags.wait}: give a commit, full or at least 7 hex digits`);
-        const readStatus = () => callApi<PolicyStatus>(target, 'GET', '/v1/policies/status');
-        const show = (status: PolicyStatus) =>
-          flags.json ? console.log(JSON.stringify(status, null, 2)) : printStatus(status);
-        if (commit === undefined) return show(await readStatus());
-        const { status, outcome } = await waitForCommit(readStatus, commit, seconds);
-        show(status);
-        if (outcome === 'refused') throw new CliFailure(`commit ${commit} was refused, and is not active`, 1);
-        if (outcome === 'pending')
-          throw new CliFailure(`commit ${commit} was neither activated nor refused within ${seconds} s`);
-      },
-    );
+    .option('--json', 'print the status as JSON');
+  describeRequestTimeout(
+    status,
+    `Each request for the status fails (exit 2) when it gets no answer within ${DEFAULT_REQUEST_TIMEOUT_S} s; ` +
+      'with --wait, also when --timeout has passed.',
+  ).action(
+    async (flags: { wait?: string; timeout?: string; server?: string; token?: string; json?: boolean }) => {
+      const target = requireServerTarget(flags);
+      const seconds = flags.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(flags.timeout);
+      if (!(Number.isFinite(seconds) && seconds > 0))
+        throw new CliFailure(`--timeout ${flags.timeout}: give a number of seconds greater than 0`);
+      const commit = flags.wait?.toLowerCase();
+      if (commit !== undefined && !isCommitPrefix(commit))
+        throw new CliFailure(`--wait ${flags.wait}: give a commit, full or at least 7 hex digits`);
+      const readStatus = (deadline?: RequestOptions['deadline']) =>
+        callApi<PolicyStatus>(target, 'GET', '/v1/policies/status', undefined, { deadline });
+      const show = (status: PolicyStatus) =>
+        flags.json ? console.log(JSON.stringify(status, null, 2)) : printStatus(status);
+      if (commit === undefined) return show(await readStatus());
+      const { status, outcome } = await waitForCommit(readStatus, commit, seconds);
+      show(status);
+      if (outcome === 'refused') throw new CliFailure(`commit ${commit} was refused, and is not active`, 1);
+      if (outcome === 'pending')
+        throw new CliFailure(`commit ${commit} was neither activated nor refused within ${seconds} s`);
+    },
+  );
 }

@@ -2,9 +2,18 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EvidenceDocument, ReportInput } from '../../reports/index.ts';
-import { callApi, serverTarget } from './client.ts';
+import {
+  callApi,
+  DEFAULT_REQUEST_TIMEOUT_S,
+  describeRequestTimeout,
+  downloadBytes,
+  serverTarget,
+} from './client.ts';
 import { configFrom, withDatabaseOptions } from './options.ts';
 import { CliFailure } from './output.ts';
+
+/** How long the service may take to render and record a report before --server's request fails. */
+const GENERATE_TIMEOUT_S = 300;
 
 interface GenerateFlags {
   region: string;
@@ -39,7 +48,7 @@ export function registerReportCommands(program: Command): void {
       for (const t of listTemplates()) console.log(`${t.id.padEnd(28)} ${t.title}`);
     });
 
-  withDatabaseOptions(
+  const generate = withDatabaseOptions(
     report
       .command('generate')
       .description("render a region's report for a period, record it in the ledger, and save the PDF")
@@ -55,18 +64,19 @@ export function registerReportCommands(program: Command): void {
         'a running Arbiter (ARBITER_SERVER); without it, the database is used directly',
       )
       .option('--token <token>', 'API token for --server (ARBITER_TOKEN)'),
+  );
+  describeRequestTimeout(
+    generate,
+    `With --server, the request that generates the report fails (exit 2) when the service has not answered ` +
+      `within ${GENERATE_TIMEOUT_S} s; the others, within ${DEFAULT_REQUEST_TIMEOUT_S} s.`,
   ).action(async (flags: GenerateFlags) => {
     const request = { region: flags.region, template: flags.template, period: flags.period };
     const target = serverTarget(flags);
     let pdf: Buffer;
     let meta: { id: string; pdf_sha256: string; ledger_seq: number };
     if (target) {
-      meta = await callApi(target, 'POST', '/v1/reports', request);
-      const response = await fetch(`${target.server}/v1/reports/${meta.id}/pdf`, {
-        headers: target.token ? { authorization: `Bearer ${target.token}` } : {},
-      });
-      if (!response.ok) throw new CliFailure(`GET /v1/reports/${meta.id}/pdf failed (${response.status})`);
-      pdf = Buffer.from(await response.arrayBuffer());
+      meta = await callApi(target, 'POST', '/v1/reports', request, { timeoutMs: GENERATE_TIMEOUT_S * 1000 });
+      pdf = await downloadBytes(target, `/v1/reports/${meta.id}/pdf`);
     } else {
       const { createService } = await import('../service.ts');
       const service = await createService({
