@@ -901,7 +901,7 @@ const UNPICKLER_ERRORS = new Set([
   'pickle.memo_unset',
 ]);
 /** What a stream reports only when it is no well-formed pickle: the marks of data read as opcodes. */
-const MALFORMED = new Set([...UNPICKLER_ERRORS, 'pickle.too_complex', 'pickle.scan_error']);
+export const MALFORMED = new Set([...UNPICKLER_ERRORS, 'pickle.too_complex', 'pickle.scan_error']);
 /**
  * Whether a module or attribute path from GLOBAL, INST or STACK_GLOBAL could name something Python imports:
  * dotted identifiers (find_class imports the module and getattr()s each part of the name). Bytes that are no

@@ -11,9 +11,9 @@ import {
 } from './findings.ts';
 import { HDF5_SIGNATURE, parsePythonJson, scanKerasConfig, scanKerasH5 } from './h5.ts';
 import { scanOnnx } from './onnx.ts';
-import { scanPickle } from './pickle.ts';
+import { MALFORMED, scanPickle } from './pickle.ts';
 import { parsePyLiteral, PyLiteralError, type PyLiteral } from './python-literal.ts';
-import { checkZip, extractEntry } from './zip.ts';
+import { checkZip, entryHead, extractEntry } from './zip.ts';
 
 export type ScannedFormat = 'onnx' | 'pickle' | 'npy' | 'keras-h5' | 'zip' | 'unknown';
 
@@ -209,13 +209,36 @@ const within = (path: string, findings: Finding[]): Finding[] =>
     ? findings.map((f) => ({ ...f, location: f.location ? path + f.location : path.slice(0, -2) }))
     : findings;
 
+/** Whether an entry's first bytes are something a loader reads by what it holds, whatever its name. */
+function sniff(head: Uint8Array): boolean {
+  return (
+    startsWith(head, NPY_MAGIC) ||
+    isZip(head) ||
+    // PROTO 2 to 5, as pickle.dumps and joblib start a pickle.
+    (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) ||
+    // gzip (deflate), bz2 (a block or the end of the stream after the level), xz and lz4, by their whole magic.
+    startsWith(head, [0x1f, 0x8b, 0x08]) ||
+    (startsWith(head, [0x42, 0x5a, 0x68]) &&
+      head[3]! >= 0x31 &&
+      head[3]! <= 0x39 &&
+      (startsWith(head.subarray(4), [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]) ||
+        startsWith(head.subarray(4), [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]))) ||
+    startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) ||
+    startsWith(head, [0x04, 0x22, 0x4d, 0x18])
+  );
+}
+/** Bytes an entry's head is sniffed from: the longest magic above (bz2's level and block magic). */
+const SNIFF_BYTES = 10;
+
 /**
  * Scans a zip archive's structure and then what it holds: pickles (PyTorch's data.pkl, joblib files, and a
  * .pt, .bin or .ckpt entry that opens as a pickle does), a Keras config.json, ONNX models (statically: an
  * archive has no folder to check their external data in), and archives inside it, opened up to
- * MAX_NESTED_ARCHIVES deep. Every entry read comes out of one budget of uncompressed bytes, shared with the
- * archives inside, so nesting multiplies nothing. `path` names the archive inside the scanned file
- * (`inner.zip!/`), empty for the file itself.
+ * MAX_NESTED_ARCHIVES deep. An entry whose name says none of these is read when its first bytes are what a loader
+ * reads by content (NumPy reads any .npz member that starts as a .npy does, whatever its name): an array, an
+ * archive, a pickle, or a compressed stream. Every entry read comes out of one budget of uncompressed bytes,
+ * shared with the archives inside, so nesting multiplies nothing. `path` names the archive inside the scanned
+ * file (`inner.zip!/`), empty for the file itself.
  */
 async function scanZip(
   bytes: Uint8Array,
@@ -229,12 +252,20 @@ async function scanZip(
   if (bomb) return findings;
   for (const entry of entries) {
     const name = path + entry.name;
-    const lower = entry.name.toLowerCase();
-    const isConfig = lower === 'config.json';
-    const isOnnx = lower.endsWith('.onnx');
-    const isNpy = lower.endsWith('.npy');
-    const mayBePickle = PICKLE_EXTENSIONS.test(lower);
-    if (!isConfig && !isOnnx && !isNpy && !mayBePickle && !ARCHIVE_NAME.test(lower)) continue;
+    // Python's zipfile from 3.12 names an entry by its Unicode Path field: either name may be the one looked up.
+    const names = [entry.name, entry.unicodeName ?? entry.name].map((n) => n.toLowerCase());
+    const named = (test: (lower: string) => boolean): boolean => names.some(test);
+    const isConfig = named((n) => n === 'config.json');
+    const isOnnx = named((n) => n.endsWith('.onnx'));
+    const mayBePickle = named((n) => PICKLE_EXTENSIONS.test(n));
+    const byName =
+      isConfig || isOnnx || mayBePickle || named((n) => n.endsWith('.npy') || ARCHIVE_NAME.test(n));
+    if (!byName) {
+      const unread: Finding[] = [];
+      const head = entryHead(bytes, entry, SNIFF_BYTES, unread);
+      findings.push(...within(path, unread));
+      if (head === null || (head !== 'full' && !sniff(head))) continue;
+    }
     const read: Finding[] = [];
     const data = extractEntry(
       bytes,
@@ -265,9 +296,9 @@ async function scanZip(
         });
       } else findings.push(...(await scanZip(data, limits, budget, `${name}!/`, depth + 1)));
     } else if (isOnnx) findings.push(...inside(name, await scanOnnx(data, null, limits)));
-    else if (isNpy) {
-      if (startsWith(data, NPY_MAGIC)) findings.push(...scanNpy(data, name));
-    } else if (isConfig) {
+    // NumPy reads any member that starts as a .npy does as an array, whatever its name.
+    else if (startsWith(data, NPY_MAGIC)) findings.push(...scanNpy(data, name));
+    else if (isConfig) {
       try {
         findings.push(...scanKerasConfig(parsePythonJson(new TextDecoder().decode(data)), name));
       } catch {
@@ -278,7 +309,7 @@ async function scanZip(
           location: name,
         });
       }
-    } else if (/\.(pkl|pickle|joblib)$/.test(lower) || (mayBePickle && data[0] === 0x80)) {
+    } else if (named((n) => /\.(pkl|pickle|joblib)$/.test(n)) || (mayBePickle && data[0] === 0x80)) {
       // A joblib entry may itself be zlib- or gzip-compressed, as a joblib file on its own may.
       const compressed: Finding[] = [];
       const pickle = decompressed(
@@ -289,9 +320,48 @@ async function scanZip(
       );
       findings.push(...inside(name, compressed));
       if (pickle) for (const finding of scanPickle(pickle, name)) findings.push(finding);
-    }
+    } else if (!byName) findings.push(...scanSniffed(data, name, limits, budget));
   }
   return findings;
+}
+
+/**
+ * An entry read for its first bytes alone: a pickle, or a compressed stream of a pickle or an array. Such bytes
+ * may be tensor data that begins so by chance (80 02 is an int16 of 640), and no loader reads a member of that
+ * name as a pickle: bytes that do not read as pickles to their end count only for what they import that is known
+ * to run code, and a compressed stream that cannot be read is no finding, except one the scan cannot read at all
+ * (bz2, xz, lz4, known by their whole magic).
+ */
+function scanSniffed(
+  data: Uint8Array,
+  name: string,
+  limits: ScanLimits,
+  budget: { bytes: number },
+): Finding[] {
+  const compressed: Finding[] = [];
+  const expanded = decompressed(
+    data,
+    Math.min(budget.bytes, expansionCap(data.length, limits)),
+    compressed,
+    false,
+  );
+  const findings = inside(
+    name,
+    compressed.filter((f) => f.id === 'compression.unsupported' && sniff(data)),
+  );
+  if (!expanded) return findings;
+  if (expanded !== data) {
+    budget.bytes -= expanded.length;
+    if (startsWith(expanded, NPY_MAGIC)) return [...findings, ...scanNpy(expanded, name)];
+  }
+  if (expanded[0] !== 0x80) return findings;
+  const found = scanPickle(expanded, name);
+  // Read as pickles to its last byte, or not a pickle: random bytes after 80 02 reach a STOP one time in a few
+  // thousand, but seldom read as opcodes to the end.
+  const wellFormed =
+    found.some((f) => f.id === 'pickle.stop') &&
+    !found.some((f) => MALFORMED.has(f.id) || f.id === 'pickle.trailing_data');
+  return [...findings, ...found.filter((f) => wellFormed || f.id === 'pickle.dangerous_import')];
 }
 
 /**

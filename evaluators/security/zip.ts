@@ -1,4 +1,4 @@
-import { crc32, inflateRawSync } from 'node:zlib';
+import { constants, crc32, inflateRawSync } from 'node:zlib';
 import type { Finding, ScanLimits } from './findings.ts';
 
 export interface ZipEntry {
@@ -308,6 +308,48 @@ export function dataOffset(bytes: Uint8Array, entry: ZipEntry): number {
   if (o + 30 > bytes.length || u32(bytes, o) !== LOCAL)
     throw new Error(`local header of ${entry.name} is missing`);
   return o + 30 + u16(bytes, o + 26) + u16(bytes, o + 28);
+}
+
+/** The compressed bytes a stored or deflated entry's head is read from: enough for any deflate block header. */
+const HEAD_INPUT = 4096;
+/** What Python's zipfile reads besides stored and deflated entries: bzip2, LZMA, and (from 3.14) Zstandard. */
+const PYTHON_METHODS = new Set([12, 14, 93]);
+
+/**
+ * The first `n` bytes an entry expands to, read cheaply: a stored entry's, or what the first 4 KiB of a deflated
+ * one inflate to (flushed, not finished). 'full' where that is not enough to tell (a deflate stream can open with
+ * blocks that hold nothing), so that the caller reads the whole entry; null, with a finding where Python's
+ * zipfile would read what the scan cannot, where the entry cannot be read.
+ */
+export function entryHead(
+  bytes: Uint8Array,
+  entry: ZipEntry,
+  n: number,
+  findings: Finding[],
+): Uint8Array | 'full' | null {
+  try {
+    const start = dataOffset(bytes, entry);
+    const data = bytes.subarray(start, start + entry.compressedSize);
+    if (entry.method === 0) return data.subarray(0, n);
+    if (entry.method === 8) {
+      const input = data.subarray(0, HEAD_INPUT);
+      const head = inflateRawSync(input, {
+        finishFlush: constants.Z_SYNC_FLUSH,
+        maxOutputLength: 1032 * HEAD_INPUT,
+      });
+      return head.length >= n || input.length === data.length ? head.subarray(0, n) : 'full';
+    }
+    if (PYTHON_METHODS.has(entry.method))
+      findings.push({
+        id: 'zip.unsupported_method',
+        severity: 'high',
+        message: `entry ${entry.name} uses compression method ${entry.method}, which Python's zipfile reads and the scanner cannot: what it holds (an array numpy loads, whatever its name) cannot be shown safe`,
+        location: entry.name,
+      });
+  } catch {
+    // No local header, or a deflate stream that breaks in its first 4 KiB: no reader gets this entry's bytes.
+  }
+  return null;
 }
 
 /**

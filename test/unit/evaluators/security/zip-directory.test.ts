@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCAN_LIMITS } from '../../../../evaluators/security/findings.ts';
 import { scanModelFile } from '../../../../evaluators/security/scan.ts';
 import { checkZip, readCentralDirectory } from '../../../../evaluators/security/zip.ts';
-import { osSystemPickleV0 } from '../../../support/evaluators/hostile.ts';
+import { kerasConfigJson, osSystemPickleV0 } from '../../../support/evaluators/hostile.ts';
 
 // Zip archives laid out record by record, as the reviewer's scripts (zip64.py, zipconcat.py) wrote them: one file
 // whose readers see different directories. Python's zipfile reads the ZIP64 record whenever its locator is there,
@@ -61,8 +61,8 @@ class Archive {
   }
 }
 
-/** A central directory entry for a stored entry whose local header is at `offset`. */
-const central = (name: string, data: Buffer, offset: number): Buffer => {
+/** A central directory entry for a stored entry whose local header is at `offset`, with `extra` fields. */
+const central = (name: string, data: Buffer, offset: number, extra = Buffer.alloc(0)): Buffer => {
   const n = Buffer.from(name, 'latin1');
   return Buffer.concat([
     u32(0x02014b50),
@@ -75,13 +75,14 @@ const central = (name: string, data: Buffer, offset: number): Buffer => {
     u32(data.length),
     u32(data.length),
     u16(n.length),
-    u16(0),
+    u16(extra.length),
     u16(0),
     u16(0),
     u16(0),
     u32(0),
     u32(offset),
     n,
+    extra,
   ]);
 };
 const endRecord = (count: number, size: number, offset: number): Buffer =>
@@ -241,6 +242,28 @@ describe('scanModelFile on archives whose readers disagree', () => {
     expect(report.findings).toContainEqual(ambiguous);
     expect(report.findings).toContainEqual(osSystem);
     expect(report.max_severity).toBe('critical');
+  });
+
+  it("reads the name Python's zipfile from 3.12 gives an entry from its Unicode Path field", async () => {
+    // Keras 3 reads config.json by name; this entry's raw name is notes.txt, its Unicode Path config.json.
+    const config = Buffer.from(kerasConfigJson('{"class_name": "Lambda", "config": {"name": "evil"}}'));
+    const path = Buffer.from('config.json');
+    const unicodePath = Buffer.concat([
+      u16(0x7075),
+      u16(5 + path.length),
+      Buffer.from([1]),
+      u32(crc32(Buffer.from('notes.txt'))),
+      path,
+    ]);
+    const zip = new Archive();
+    const a = zip.local('notes.txt', config);
+    const directory = central('notes.txt', config, a, unicodePath);
+    const at = zip.add(directory);
+    zip.add(endRecord(1, directory.length, at));
+    const report = await scan('model.keras', zip.bytes);
+    expect(report.findings).toEqual([
+      expect.objectContaining({ id: 'keras.lambda_layer', severity: 'high' }),
+    ]);
   });
 
   it('reads a name as Python does, cut at its first NUL', async () => {
