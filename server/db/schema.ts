@@ -83,6 +83,10 @@ export interface EvaluationTable {
   finished_at: Date | null;
   /** Refreshed while a process runs the evaluation; a running row whose heartbeat stopped is orphaned. */
   heartbeat_at: Date | null;
+  /** Runs a process took up and did not hand back; past MAX_EVALUATION_ATTEMPTS it is failed as EVAL_ABANDONED. */
+  attempts: Generated<number>;
+  /** The artifact holding the adverse-action reasons, when the spec asked for them. */
+  adverse_reasons_sha256: Generated<string | null>;
 }
 
 /** Generated reports: the PDF, the exact data it was rendered from, and the ledger entry that records both. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type PgBoss from 'pg-boss';
 import {
   checkSpecFor,
@@ -35,16 +35,7 @@ const MAX_JOB_EXPIRY_S = 24 * 60 * 60 - 1;
 // Heartbeats are written and judged by the database's clock, which every process shares.
 const orphanedBefore = () => sql<Date>`now() - make_interval(secs => ${ORPHANED_AFTER_S})`;
 
-/**
- * Columns of the evaluation table newer than server/db/schema.ts's EvaluationTable: `attempts` counts the runs
- * a process took up and did not hand back (migration 2026_12_06_0100_server_evaluation_attempts);
- * `adverse_reasons_sha256` is the artifact of the adverse-action reasons (2026_12_06_0200_…_adverse_reasons).
- */
-interface EvaluationColumnsAdded {
-  attempts: Generated<number>;
-  adverse_reasons_sha256: Generated<string | null>;
-}
-type EvaluationRow = Selectable<EvaluationTable & EvaluationColumnsAdded>;
+type EvaluationRow = Selectable<EvaluationTable>;
 
 export interface EvaluationLimits {
   readonly maxRows: number;
@@ -140,7 +131,6 @@ function view(row: EvaluationRow): EvaluationView {
  * then it fails as EVAL_ABANDONED.
  */
 export class Evaluations {
-  private readonly db: Kysely<ServerTables & { evaluation: EvaluationColumnsAdded }>;
   private readonly running = new Map<string, AbortController>();
   private readonly runs = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -149,15 +139,13 @@ export class Evaluations {
   private queueReady: Promise<void> | undefined;
 
   constructor(
-    db: Kysely<ServerTables>,
+    private readonly db: Kysely<ServerTables>,
     private readonly artifacts: ArtifactStore,
     private readonly queue: PgBoss,
     private readonly limits: EvaluationLimits,
     private readonly log: { error(obj: object, msg: string): void },
     private readonly clock: () => Date,
-  ) {
-    this.db = db.withTables<{ evaluation: EvaluationColumnsAdded }>();
-  }
+  ) {}
 
   async submit(request: EvaluationRequest, creator: Caller): Promise<EvaluationView> {
     // Refuse what can never run before it is queued: a bad spec, an artifact that is not there, or data whose
