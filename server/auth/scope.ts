@@ -54,17 +54,26 @@ function coversEveryModel(identity: Identity): boolean {
  * model and region, and listing or revoking them reaches every other identity's.
  */
 export function assertUnlimited(identity: Identity, act: string): void {
-  const { models, regions } = identity.scope ?? {};
-  const limits = [
-    ...(models && !models.includes('*') ? [`models ${models.join(', ') || '(none)'}`] : []),
-    ...(regions && !regions.includes('*') ? [`regions ${regions.join(', ') || '(none)'}`] : []),
-  ];
+  const limits = limitsOf(identity);
   if (limits.length === 0) return;
   throw new AuthError(
     'FORBIDDEN',
     `this identity is limited to some models or regions, so it may not ${act}, which no such limit bounds`,
     `${identity.issuer}/${identity.subject} (${identity.role}) is limited to ${limits.join(' and ')}; refused: ${act}`,
   );
+}
+
+/** Whether no limit to some models or regions bounds the identity. */
+export function isUnlimited(identity: Identity): boolean {
+  return limitsOf(identity).length === 0;
+}
+
+function limitsOf(identity: Identity): string[] {
+  const { models, regions } = identity.scope ?? {};
+  return [
+    ...(models && !models.includes('*') ? [`models ${models.join(', ') || '(none)'}`] : []),
+    ...(regions && !regions.includes('*') ? [`regions ${regions.join(', ') || '(none)'}`] : []),
+  ];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { artifactScopeOf, type ArtifactStore } from '../artifacts/store.ts';
+import { isUnlimited } from '../auth/scope.ts';
 import { ServerError } from '../errors.ts';
 import { callerOf, type Handlers } from './types.ts';
 
@@ -34,12 +35,14 @@ export function artifactHandlers(artifacts: ArtifactStore): Handlers {
     },
     downloadArtifact: async (request, reply) => {
       const caller = callerOf(request);
-      // Who may read the bytes is who may see the metadata: a CI identity only what it uploaded itself (an
-      // evaluation's adverse-action reasons are recorded as its submitter's).
+      // A CI identity reads only the bytes it uploaded itself (an evaluation's adverse-action reasons are
+      // recorded as its submitter's). So does an identity limited to some models or regions, whatever its
+      // role: an artifact belongs to no model, and its bytes (a model, evaluation data about people) could be
+      // another team's.
       const { artifact, body } = await artifacts.read(
         (request.params as { sha256: string }).sha256,
         caller,
-        artifactScopeOf(caller.role),
+        isUnlimited(caller) ? artifactScopeOf(caller.role) : 'own',
       );
       // The bytes are served as they are, never as a type a browser would render.
       const name =

@@ -472,6 +472,31 @@ describe('OIDC access tokens from a real provider', () => {
       expect((await call(other.token)).statusCode).toBe(200);
     });
 
+    it('an identity limited to some models or regions downloads only the artifacts it uploaded', async () => {
+      // An artifact belongs to no model: its bytes (a model, evaluation data about people) could be another team's.
+      const scopedAdmin = await accessToken(idp, 'fred-fraud-admin');
+      const admin = await service.tokens.create({ role: 'admin', createdBy: 'test' });
+      const upload = async (token: string, bytes: string) => {
+        const r = await service.app.inject({
+          method: 'POST',
+          url: '/v1/artifacts?filename=rows.csv',
+          headers: { ...bearer(token), 'content-type': 'application/octet-stream' },
+          payload: Buffer.from(bytes),
+        });
+        expect(r.statusCode, r.body).toBe(201);
+        return r.json<{ sha256: string }>().sha256;
+      };
+      const others = await upload(admin.token, 'x,y\n1,other team\n');
+      const own = await upload(scopedAdmin, 'x,y\n2,fraud team\n');
+      const download = (token: string, sha256: string) =>
+        service.app.inject({ method: 'GET', url: `/v1/artifacts/${sha256}/content`, headers: bearer(token) });
+      expect((await download(scopedAdmin, others)).statusCode).toBe(404);
+      const mine = await download(scopedAdmin, own);
+      expect(mine.statusCode, mine.body).toBe(200);
+      expect(mine.body).toBe('x,y\n2,fraud team\n');
+      expect((await download(admin.token, others)).body).toBe('x,y\n1,other team\n');
+    });
+
     it('a revoked local token → 401', async () => {
       const { id, token } = await service.tokens.create({ role: 'admin', createdBy: 'test' });
       expect((await call(token)).statusCode).toBe(200);
