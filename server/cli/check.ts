@@ -43,7 +43,8 @@ interface Receipt {
   deny: Violation[];
   warn: Violation[];
   waived: Violation[];
-  obligations: { type: string; rule: string }[];
+  /** The contract leaves their fields open: `type` and `rule` as policies write them, not promised. */
+  obligations: { type?: unknown; rule?: unknown }[];
   policy: { revision: string; bundle_sha256: string };
   ledger: { region: string; seq: number; leaf_hash: string };
 }
@@ -100,6 +101,7 @@ async function cancelEvaluation(target: ServerTarget, id: string): Promise<strin
   try {
     const { status } = await callApi<Evaluation>(target, 'POST', `/v1/evaluations/${id}/cancel`, undefined, {
       timeoutMs: CANCEL_TIMEOUT_MS,
+      schema: 'Evaluation',
     });
     if (status === 'cancelled') return 'it was cancelled';
     // A running evaluation stops when its worker next looks, within a second.
@@ -160,6 +162,7 @@ async function waitForEvaluation(
           deadline,
           timeoutMs: POLL_TIMEOUT_MS,
           signal: interrupted.signal,
+          schema: 'Evaluation',
         });
       } catch (err) {
         if (interrupted.signal.aborted) continue;
@@ -198,7 +201,7 @@ async function evaluateRemotely(
     'POST',
     '/v1/evaluations',
     { model_sha256: model, data_sha256: data, reference_sha256: reference, spec },
-    { deadline },
+    { deadline, schema: 'Evaluation' },
   );
   const evaluation = await waitForEvaluation(target, queued, deadline, timeoutSeconds);
   if (evaluation.status !== 'succeeded') {
@@ -222,7 +225,7 @@ function printTable(receipt: Receipt): void {
     );
   }
   for (const o of receipt.obligations)
-    console.log(`  oblig.  ${printable(o.rule).padEnd(26)} ${printable(o.type)}`);
+    console.log(`  oblig.  ${printable(String(o.rule ?? '')).padEnd(26)} ${printable(String(o.type ?? ''))}`);
   console.log(`  policy ${receipt.policy.revision} (bundle ${receipt.policy.bundle_sha256.slice(0, 12)}…)`);
   console.log(
     `  ledger ${receipt.ledger.region} seq ${receipt.ledger.seq}, leaf ${receipt.ledger.leaf_hash}`,
@@ -352,18 +355,21 @@ export function registerCheckCommand(program: Command): void {
     if (flags.modelCard) body.model_card = await readJson(flags.modelCard, 'model card');
     if (flags.evidence) body.evidence = await readJson(flags.evidence, 'evidence');
     else body.evaluation_id = await evaluateRemotely(target, flags, deadline, timeoutSeconds);
-    const receipt = await callApi<Receipt>(target, 'POST', '/v1/decisions', body, { deadline }).catch(
-      (err: unknown) => {
-        // Sent, and then no answer: the service may have decided and recorded it all the same.
-        if (err instanceof CliFailure && err.service === 'timeout' && !/not sent/.test(err.message))
-          throw new CliFailure(
-            `${err.message}; the decision may have been recorded all the same (GET /v1/decisions lists it)`,
-            2,
-            'timeout',
-          );
-        throw err;
-      },
-    );
+    // Checked against the contract before any of it is shown: a proxy's `{}` or an `"allow": "false"` is no
+    // decision, and only `"allow": true` passes the gate.
+    const receipt = await callApi<Receipt>(target, 'POST', '/v1/decisions', body, {
+      deadline,
+      schema: 'DecisionResult',
+    }).catch((err: unknown) => {
+      // Sent, and then no answer: the service may have decided and recorded it all the same.
+      if (err instanceof CliFailure && err.service === 'timeout' && !/not sent/.test(err.message))
+        throw new CliFailure(
+          `${err.message}; the decision may have been recorded all the same (GET /v1/decisions lists it)`,
+          2,
+          'timeout',
+        );
+      throw err;
+    });
     if (flags.json) console.log(JSON.stringify(receipt, null, 2));
     else printTable(receipt);
     if (flags.junit) {
@@ -377,6 +383,6 @@ export function registerCheckCommand(program: Command): void {
         );
       }
     }
-    process.exitCode = receipt.allow ? 0 : 1;
+    process.exitCode = receipt.allow === true ? 0 : 1;
   });
 }

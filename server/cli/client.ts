@@ -1,3 +1,4 @@
+import type { Ajv } from 'ajv';
 import type { Command } from 'commander';
 import { readCachedToken } from '../auth/token-cache.ts';
 import { CliFailure, fileErrorReason, printable } from './output.ts';
@@ -26,6 +27,9 @@ export interface RequestOptions {
   /** Aborts the request (Ctrl-C): it fails with a CliFailure whose message says it was interrupted. */
   readonly signal?: AbortSignal;
 }
+
+/** A schema of openapi.yaml's components that an answer is checked against before it is used. */
+export type AnswerSchema = 'DecisionResult' | 'Evaluation';
 
 /** --server/--token, else ARBITER_SERVER/ARBITER_TOKEN, else the token `arbiter login` cached for that server. */
 export function serverTarget(flags: { server?: string; token?: string }): ServerTarget | undefined {
@@ -66,14 +70,16 @@ export function requestTimeoutHelp(command: Command): void {
 
 /**
  * Calls the API with a JSON body and returns its JSON answer. A non-2xx answer becomes a CliFailure carrying the
- * server's error message; so does a request that gets no answer in time (see RequestOptions).
+ * server's error message; so does a 2xx answer that is not JSON (a proxy's or single sign-on's HTML page), one
+ * that does not have the shape of `options.schema`, and a request that gets no answer in time (see
+ * RequestOptions). Only a 204 answers undefined.
  */
 export function callApi<T>(
   target: ServerTarget,
   method: string,
   path: string,
   body?: unknown,
-  options: RequestOptions = {},
+  options: RequestOptions & { readonly schema?: AnswerSchema } = {},
 ): Promise<T> {
   return send(
     target,
@@ -81,8 +87,54 @@ export function callApi<T>(
     path,
     body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) },
     options,
-    async (_response, text) => text().then((t) => (t ? JSON.parse(t) : undefined)),
+    async (response, text) => {
+      if (response.status === 204) return undefined;
+      const answer = await jsonOf(method, path, response, text());
+      if (options.schema)
+        await assertShape(options.schema, answer, `${method} ${path} answered ${response.status}`);
+      return answer;
+    },
   ) as Promise<T>;
+}
+
+let contract: Promise<Ajv> | undefined;
+
+/**
+ * Refuses an answer without the shape openapi.yaml gives it, in one line: a proxy's `{}`, or `"allow": "false"`,
+ * must never be read as a decision. Read as a tolerant reader would: fields a newer service adds are no error.
+ */
+async function assertShape(schema: AnswerSchema, answer: unknown, what: string): Promise<void> {
+  contract ??= (async () => {
+    const [{ Ajv }, { default: addFormats }, { loadOpenApi }] = await Promise.all([
+      import('ajv'),
+      import('ajv-formats'),
+      import('../openapi.ts'),
+    ]);
+    const ajv = new Ajv({ strict: false, allErrors: false });
+    addFormats.default(ajv);
+    ajv.addSchema({ components: tolerant(loadOpenApi().components) }, 'openapi.yaml');
+    return ajv;
+  })();
+  const validate = (await contract).getSchema(`openapi.yaml#/components/schemas/${schema}`)!;
+  if (validate(answer)) return;
+  const error = validate.errors?.[0];
+  throw new CliFailure(
+    `${what} with what is not a ${schema} (openapi.yaml): ` +
+      printable(
+        error ? `${error.instancePath || 'the answer'} ${error.message ?? 'is wrong'}` : 'wrong shape',
+      ),
+  );
+}
+
+/** The schemas without `additionalProperties: false`, which binds the service's answers, not what a client accepts. */
+function tolerant(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(tolerant);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key, value]) => !(key === 'additionalProperties' && value === false))
+      .map(([key, value]) => [key, tolerant(value)]),
+  );
 }
 
 /** GETs the bytes of a 2xx answer (a PDF, say), with callApi's handling of every other answer. */
@@ -125,10 +177,15 @@ export async function uploadArtifact(
     path,
     { type: 'application/octet-stream', data: stream },
     options,
-    async (_response, text) => JSON.parse(await text()) as { sha256: string },
+    async (response, text) => jsonOf('POST', path, response, text()) as Promise<{ sha256?: unknown }>,
   ).finally(() => handle.close().catch(() => {}));
+  if (typeof artifact?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(artifact.sha256))
+    throw new CliFailure(`POST ${path} answered ${printable(JSON.stringify(artifact))}, not an artifact`);
   return artifact.sha256;
 }
+
+/** The most of a non-JSON error page a message quotes. */
+const QUOTED_CHARACTERS = 200;
 
 /** Why the request was aborted, when it was: which bound passed, or Ctrl-C. */
 type Abort = { readonly kind: 'deadline' | 'timeout'; readonly ms: number } | { readonly kind: 'signal' };
@@ -232,12 +289,53 @@ function causeOf(err: unknown): string {
   return printable(typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text);
 }
 
-/** An error answer's message: the service's `code: message`, else the text as it came. */
-function errorMessage(response: Response, text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { code?: string; message?: string };
-    return `${parsed.code ?? response.status}: ${parsed.message ?? text}`;
-  } catch {
-    return text;
+const isJson = (type: string | null) =>
+  type !== null && /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type);
+
+/** A 2xx answer's JSON; anything else (an HTML login page, an empty body) is a CliFailure. */
+async function jsonOf(
+  method: string,
+  path: string,
+  response: Response,
+  text: Promise<string>,
+): Promise<unknown> {
+  const body = await text;
+  const type = response.headers.get('content-type');
+  if (isJson(type)) {
+    try {
+      return JSON.parse(body);
+    } catch {
+      // said below
+    }
   }
+  throw new CliFailure(
+    `${method} ${path} answered ${response.status} with ${
+      body === ''
+        ? 'an empty body'
+        : type
+          ? `${printable(type)}${isJson(type) ? ' that does not parse' : ''}`
+          : 'no content type'
+    }, not Arbiter's JSON: is --server the Arbiter API, and not a proxy's or a login page?`,
+  );
+}
+
+/** An error answer as one line: the service's `code: message`, or the head of a proxy's page. */
+function errorMessage(response: Response, text: string): string {
+  const type = response.headers.get('content-type');
+  if (isJson(type)) {
+    try {
+      const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
+      if (typeof parsed === 'object' && parsed !== null)
+        return printable(
+          `${typeof parsed.code === 'string' ? parsed.code : response.status}: ${
+            typeof parsed.message === 'string' ? parsed.message : text
+          }`,
+        );
+    } catch {
+      // not JSON after all: quoted as text
+    }
+  }
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const head = flat.length > QUOTED_CHARACTERS ? `${flat.slice(0, QUOTED_CHARACTERS)}…` : flat;
+  return `${type ? printable(type) : 'no content type'}${head ? `: ${printable(head)}` : ''}`;
 }

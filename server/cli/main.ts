@@ -80,8 +80,14 @@ try {
     console.error(`arbiter: ${err.message}`);
     process.exit(err.exitCode);
   }
-  // Configuration and database errors carry a message written for the user.
-  const message = err instanceof Error && 'code' in err ? err.message : String((err as Error).stack ?? err);
+  // Configuration and database errors carry a message written for the user (a configuration's, one line per
+  // problem). Anything else is a fault of the CLI's own: one line, never a stack trace (the CLI has no debug
+  // switch to ask for one).
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+  const message =
+    err instanceof Error && 'code' in err
+      ? err.message
+      : `internal error: ${oneLine(err instanceof Error ? err.message || err.name : String(err))}`;
   console.error(`arbiter: ${message}`);
   process.exit(2);
 }

@@ -137,8 +137,45 @@ describe('the CLI against a service that does not answer as Arbiter does', () =>
   describe('that answers, but not as Arbiter', () => {
     let garbage: http.Server;
     let garbageUrl: string;
+    /** A receipt as Arbiter answers it, with `changes` made. */
+    const receipt = (changes: Record<string, unknown>) =>
+      JSON.stringify({
+        decision_id: 'd-1',
+        allow: true,
+        deny: [],
+        warn: [],
+        waived: [],
+        obligations: [],
+        policy: { revision: 'r', bundle_sha256: 'abc' },
+        ledger: { region: 'eu', seq: 1, leaf_hash: 'x' },
+        ...changes,
+      });
+    const json = (status: number, body: string) => (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(body);
+    };
     /** What the fake server answers, by the first segment of its path (`/echo401/v1/...`). */
     const answers: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void> = {
+      // A single sign-on proxy's login page, answered with 200.
+      html200: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>Login page</body></html>');
+      },
+      html502: (_req, res) => {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end(
+          '<html><head><title>502 Bad Gateway</title></head>\n<body>\n<h1>502 Bad Gateway</h1>\n</body>\n</html>\n',
+        );
+      },
+      empty200: (_req, res) => {
+        res.writeHead(200);
+        res.end();
+      },
+      obj200: json(200, '{}'),
+      allowstr: json(201, receipt({ allow: 'false' })),
+      nodeny: json(201, receipt({ deny: undefined })),
+      allowed: json(201, receipt({ extra_field_of_a_newer_service: 1 })),
+      denied: json(201, receipt({ allow: false })),
       echo401: (req, res) => {
         res.writeHead(401, { 'content-type': 'application/json' });
         res.end(
@@ -160,6 +197,50 @@ describe('the CLI against a service that does not answer as Arbiter does', () =>
     });
     afterAll(async () => {
       await new Promise((resolve) => garbage?.close(resolve));
+    });
+
+    it('says in one line that a 2xx answer is not JSON: a login page, an empty body', async () => {
+      expectOneLineError(
+        await check(`${garbageUrl}/html200`),
+        /^arbiter: POST \/v1\/decisions answered 200 with text\/html, not Arbiter's JSON: is --server the Arbiter API/,
+      );
+      expectOneLineError(
+        await check(`${garbageUrl}/empty200`),
+        /^arbiter: POST \/v1\/decisions answered 200 with an empty body, not Arbiter's JSON/,
+      );
+    });
+
+    it('quotes the head of an error page on one line', async () => {
+      expectOneLineError(
+        await check(`${garbageUrl}/html502`),
+        /^arbiter: POST \/v1\/decisions failed \(502\) text\/html: <html><head><title>502 Bad Gateway<\/title><\/head> <body> <h1>502 Bad Gateway<\/h1> <\/body> <\/html>\n$/,
+      );
+    });
+
+    it('takes no answer without the shape of a decision receipt for a decision', async () => {
+      for (const [mode, problem] of [
+        ['obj200', "the answer must have required property 'decision_id'"],
+        ['allowstr', '/allow must be boolean'],
+        ['nodeny', "the answer must have required property 'deny'"],
+      ] as const) {
+        const result = await check(`${garbageUrl}/${mode}`, ['--json']);
+        expect(result.stdout, mode).toBe('');
+        expectOneLineError(
+          result,
+          new RegExp(
+            `^arbiter: POST /v1/decisions answered 20[01] with what is not a DecisionResult \\(openapi.yaml\\): ${problem}\n$`,
+          ),
+        );
+      }
+    });
+
+    it('passes the gate only on "allow": true, whatever else a newer service adds', async () => {
+      const allowed = await check(`${garbageUrl}/allowed`);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(allowed.stdout).toMatch(/^ALLOW {2}decision d-1\n/);
+      const denied = await check(`${garbageUrl}/denied`);
+      expect(denied.code, denied.stderr).toBe(1);
+      expect(denied.stdout).toMatch(/^DENY {2}decision d-1\n/);
     });
 
     it('never repeats the token, even where the server quotes it back', async () => {
