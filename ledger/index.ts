@@ -24,7 +24,12 @@ export type { BundleOptions, LedgerReader } from './store/reader.ts';
 export { formatTilePath, parseTilePath } from './tile-path.ts';
 export type { TilePath } from './tile-path.ts';
 export { verifyBundle } from './verify/index.ts';
-export type { VerificationFailure, VerificationReport, VerifyBundleOptions } from './verify/index.ts';
+export type {
+  AnchorCheck,
+  VerificationFailure,
+  VerificationReport,
+  VerifyBundleOptions,
+} from './verify/index.ts';
 export {
   rootFromInclusionProof,
   verifyConsistency,

@@ -77,6 +77,8 @@ export interface Config {
     readonly anchor:
       | {
           readonly rpcUrl: string;
+          /** The chain the anchors must be on; nothing is anchored through an endpoint on another. */
+          readonly chainId: number;
           readonly privateKey: string;
           readonly everyN: number;
           readonly confirmations: number;
@@ -133,6 +135,8 @@ export const CONFIG_VARIABLES = {
     'EVM JSON-RPC endpoint (http:// or https://) to anchor checkpoints on; unset → no anchoring',
   ARBITER_ANCHOR_PRIVATE_KEY:
     'funded account that sends anchor transactions, 0x hex (with ARBITER_ANCHOR_RPC_URL)',
+  ARBITER_ANCHOR_CHAIN_ID:
+    'EIP-155 chain id the anchors must be on, e.g. 1 (Ethereum), 11155111 (Sepolia); required with ARBITER_ANCHOR_RPC_URL, whose eth_chainId must match it',
   ARBITER_ANCHOR_EVERY_N: 'anchor every Nth checkpoint, 1–100000 (default 1)',
   ARBITER_ANCHOR_CONFIRMATIONS:
     'blocks that must hold an anchor transaction before it is recorded, 1–1000 (default 1; more on a chain that reorganises)',
@@ -292,6 +296,7 @@ export const configSchema = z.object({
     .trim()
     .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'not a 0x-prefixed 32-byte hex key' })
     .optional(),
+  ARBITER_ANCHOR_CHAIN_ID: intInRange(1, Number.MAX_SAFE_INTEGER).optional(),
   ARBITER_ANCHOR_EVERY_N: intInRange(1, 100_000).default(1),
   ARBITER_ANCHOR_CONFIRMATIONS: intInRange(1, 1000).default(DEFAULT_ANCHOR_CONFIRMATIONS),
   ARBITER_ANCHOR_TIMEOUT_MS: intInRange(1000, 3_600_000).default(DEFAULT_ANCHOR_TIMEOUT_MS),
@@ -368,6 +373,13 @@ export function loadConfig(
       throw new ServerError('CONFIG_INVALID', `invalid configuration:\n  ${a} and ${b} must be set together`);
     }
   }
+  if (v.ARBITER_ANCHOR_RPC_URL && v.ARBITER_ANCHOR_CHAIN_ID === undefined)
+    throw new ServerError(
+      'CONFIG_INVALID',
+      'invalid configuration:\n  ARBITER_ANCHOR_CHAIN_ID must be set with ARBITER_ANCHOR_RPC_URL: the chain the ' +
+        'anchors must be on (1 for Ethereum, 11155111 for Sepolia, ...); nothing is anchored through an ' +
+        'endpoint on another',
+    );
   return Object.freeze({
     host: v.ARBITER_HOST,
     port: v.ARBITER_PORT,
@@ -420,9 +432,10 @@ export function loadConfig(
             }
           : undefined,
       anchor:
-        v.ARBITER_ANCHOR_RPC_URL && v.ARBITER_ANCHOR_PRIVATE_KEY
+        v.ARBITER_ANCHOR_RPC_URL && v.ARBITER_ANCHOR_PRIVATE_KEY && v.ARBITER_ANCHOR_CHAIN_ID !== undefined
           ? {
               rpcUrl: v.ARBITER_ANCHOR_RPC_URL,
+              chainId: v.ARBITER_ANCHOR_CHAIN_ID,
               privateKey: v.ARBITER_ANCHOR_PRIVATE_KEY,
               everyN: v.ARBITER_ANCHOR_EVERY_N,
               confirmations: v.ARBITER_ANCHOR_CONFIRMATIONS,

@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { formatUnits } from 'ethers';
 import type { FastifyInstance } from 'fastify';
 import type PgBoss from 'pg-boss';
 import { pino } from 'pino';
@@ -76,6 +77,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const adminTokenFile = await tokens.ensureAdminToken(config.dataDir);
     const regions = await loadRegions();
     const clock = options.clock ?? (() => new Date());
+    if (config.ledger.anchor) {
+      // Never the endpoint: its URL is a secret (it often holds an API key).
+      const { chainId, everyN, confirmations, maxFeePerGas } = config.ledger.anchor;
+      log.info(
+        { chainId, everyN, confirmations, maxFeeGwei: formatUnits(maxFeePerGas, 'gwei') },
+        `anchoring checkpoints on EVM chain ${chainId}`,
+      );
+    }
     const ledger = await createLedger({
       db: tablesOf<LedgerTables>(database.db),
       logs: [...regions.values()].map((r) => ({ region: r.id, origin: r.ledger.origin })),

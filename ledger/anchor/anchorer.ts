@@ -1,6 +1,7 @@
 import {
   FetchRequest,
   JsonRpcProvider,
+  Network,
   Transaction,
   Wallet,
   formatUnits,
@@ -12,6 +13,11 @@ import { encodeAnchorData } from './anchor-data.ts';
 
 export interface AnchorOptions {
   readonly rpcUrl: string;
+  /**
+   * The chain the anchors must be on (EIP-155 chain id): transactions are signed for it, and nothing is sent
+   * or recorded while the endpoint answers eth_chainId with another.
+   */
+  readonly chainId: number;
   /** Funded account that sends the anchor transactions (0x hex). */
   readonly privateKey: string;
   /** Anchor every Nth checkpoint (1 = every checkpoint). */
@@ -137,6 +143,8 @@ export class Anchorer {
   private readonly confirmations: number;
   private readonly timeoutMs: number;
   private readonly maxFeePerGas: bigint;
+  /** Whether the endpoint answered eth_chainId with the configured chain since the last failure. */
+  private chainVerified = false;
 
   constructor(readonly options: AnchorOptions) {
     this.confirmations = options.confirmations ?? DEFAULT_ANCHOR_CONFIRMATIONS;
@@ -144,6 +152,7 @@ export class Anchorer {
     this.maxFeePerGas = options.maxFeePerGas ?? DEFAULT_ANCHOR_MAX_FEE_PER_GAS;
     for (const [name, value] of [
       ['everyN', options.everyN],
+      ['chainId', options.chainId],
       ['confirmations', this.confirmations],
       ['timeoutMs', this.timeoutMs],
     ] as const)
@@ -155,9 +164,12 @@ export class Anchorer {
     const request = new FetchRequest(options.rpcUrl);
     request.timeout = this.timeoutMs;
     // cacheTimeout -1: ethers otherwise answers a repeated eth_getTransactionCount from a 250 ms cache, and a
-    // second anchor sent within that window reuses the previous nonce ("nonce too low").
-    this.provider = new JsonRpcProvider(request, undefined, {
-      staticNetwork: true,
+    // second anchor sent within that window reuses the previous nonce ("nonce too low"). The configured
+    // network, static: ethers then never detects one, which it would retry and report on stdout every second
+    // while the endpoint is unreachable; verifyChain asks the endpoint instead.
+    const network = Network.from(options.chainId);
+    this.provider = new JsonRpcProvider(request, network, {
+      staticNetwork: network,
       cacheTimeout: -1,
       pollingInterval: 100,
     });
@@ -178,11 +190,17 @@ export class Anchorer {
   private async step(origin: string, hooks: AnchorLogHooks): Promise<AnchorProgress> {
     const sent = this.outstanding.get(origin);
     try {
-      if (sent) return await this.follow(origin, sent, hooks);
+      if (sent) {
+        await this.verifyChain();
+        return await this.follow(origin, sent, hooks);
+      }
       const target = await hooks.next();
       if (!target) return { state: 'idle' };
+      await this.verifyChain();
       return await this.send(origin, target);
     } catch (err) {
+      // Asked again after a failure: the endpoint may have been pointed elsewhere meanwhile.
+      this.chainVerified = false;
       if (err instanceof LedgerError) throw err;
       const size = sent?.size;
       throw new LedgerError(
@@ -191,6 +209,20 @@ export class Anchorer {
         { cause: err },
       );
     }
+  }
+
+  /** Refuses to send or record anything through an endpoint on another chain than the configured one. */
+  private async verifyChain(): Promise<void> {
+    if (this.chainVerified) return;
+    const answer: unknown = await this.provider.send('eth_chainId', []);
+    const chainId = typeof answer === 'string' && /^0x[0-9a-f]+$/i.test(answer) ? BigInt(answer) : undefined;
+    if (chainId !== BigInt(this.options.chainId))
+      throw new LedgerError(
+        'LEDGER_ANCHOR_FAILED',
+        `refusing to anchor: the JSON-RPC endpoint is on chain ${chainId ?? JSON.stringify(answer)}, ` +
+          `not the configured chain ${this.options.chainId}`,
+      );
+    this.chainVerified = true;
   }
 
   /** Sends the one transaction of a newly due checkpoint. */
@@ -233,7 +265,7 @@ export class Anchorer {
       const anchor: ConfirmedAnchor = {
         size: sent.size,
         root: sent.root,
-        chainId: Number((await this.provider.getNetwork()).chainId),
+        chainId: this.options.chainId,
         txHash: receipt.hash,
         blockNumber: receipt.blockNumber,
         status: receipt.status ?? 0,

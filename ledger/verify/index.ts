@@ -1,5 +1,6 @@
 export { DEFAULT_RPC_TIMEOUT_MS, verifyBundle } from './verify-bundle.ts';
 export type {
+  AnchorCheck,
   VerificationCheck,
   VerificationFailure,
   VerificationReport,

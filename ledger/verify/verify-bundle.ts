@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { FetchRequest, JsonRpcProvider, getAddress, getBytes, isAddress } from 'ethers';
+import { FetchRequest, JsonRpcProvider, Network, getAddress, getBytes, isAddress } from 'ethers';
 import { encodeAnchorData } from '../anchor/anchor-data.ts';
 import { InclusionVerifier, equalHashes, hashLeaf, verifyConsistency } from '../merkle/index.ts';
 import {
@@ -32,6 +32,17 @@ export interface VerifyBundleOptions {
   readonly rpcUrl?: string;
   /** Longest wait for each answer of `rpcUrl`; past it the anchors not yet checked fail. */
   readonly rpcTimeoutMs?: number;
+  /**
+   * The chain (EIP-155 id) the anchors must be on, as the operator publishes it: an anchor that names another
+   * fails, and with `rpcUrl`, every anchor fails unless the endpoint is on this chain. Without it, the chain is
+   * whichever the endpoint serves.
+   */
+  readonly trustedChainId?: number;
+  /**
+   * Blocks that must hold each anchor transaction, its own included (depth = head − its block + 1); one less
+   * deep fails. Needs `rpcUrl`: depth is counted on chain.
+   */
+  readonly minConfirmations?: number;
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
@@ -49,9 +60,29 @@ export interface VerificationFailure {
   readonly message: string;
 }
 
+/** What was found of one anchor: its own fields, and its depth when looked up on chain. */
+export interface AnchorCheck {
+  readonly size: number | null;
+  readonly txHash: string | null;
+  readonly chainId: number | null;
+  readonly blockNumber: number | null;
+  /** Blocks holding the transaction, its own included, when it was looked up; null when it was not. */
+  readonly confirmations: number | null;
+  readonly ok: boolean;
+}
+
 export interface VerificationReport {
   readonly ok: boolean;
   readonly origin: string;
+  /**
+   * The chain the anchors were checked against: the RPC endpoint's (with `rpcUrl`, once it answered), else the
+   * trusted chain id; null when neither.
+   */
+  readonly chainId: number | null;
+  /** Where `chainId` comes from: the RPC endpoint's eth_chainId, or `trustedChainId` alone. */
+  readonly chainIdFrom: 'endpoint' | 'trusted' | null;
+  /** Each anchor of the bundle, in its order. */
+  readonly anchors: readonly AnchorCheck[];
   readonly checked: {
     readonly entries: number;
     /** Entries before the range that the bundle cites (`cited`), each checked as the range's are. */
@@ -137,14 +168,27 @@ export async function verifyBundle(
   bundle: AuditBundle,
   options: VerifyBundleOptions = {},
 ): Promise<VerificationReport> {
+  const { trustedChainId, minConfirmations } = options;
+  if (trustedChainId !== undefined && !(Number.isSafeInteger(trustedChainId) && trustedChainId > 0))
+    throw new TypeError('trustedChainId must be a positive integer');
+  if (minConfirmations !== undefined && !(Number.isSafeInteger(minConfirmations) && minConfirmations > 0))
+    throw new TypeError('minConfirmations must be a positive integer');
+  if (minConfirmations !== undefined && !options.rpcUrl)
+    throw new TypeError('minConfirmations needs rpcUrl: confirmations are counted on chain');
   const failures: VerificationFailure[] = [];
   const unverified: string[] = [];
   const fail = (f: VerificationFailure) => failures.push(f);
   const origin = typeof bundle?.origin === 'string' ? bundle.origin : '';
   const checked = { entries: 0, citedEntries: 0, checkpoints: 0, consistencyProofs: 0, anchors: 0 };
+  const anchorChecks: AnchorCheck[] = [];
+  let reportedChainId: number | null = options.trustedChainId ?? null;
+  let chainIdFrom: VerificationReport['chainIdFrom'] = reportedChainId === null ? null : 'trusted';
   const result = (anchorsCheckedOnChain: boolean): VerificationReport => ({
     ok: failures.length === 0,
     origin,
+    chainId: reportedChainId,
+    chainIdFrom,
+    anchors: anchorChecks,
     checked,
     anchorsCheckedOnChain,
     failures,
@@ -416,11 +460,17 @@ export async function verifyBundle(
       trustedAnchorAddress = getAddress(options.trustedAnchorAddress);
     else fail({ check: 'key', message: 'the trusted anchor address is not an address' });
   }
-  const provider = options.rpcUrl
+  const chain = options.rpcUrl
     ? anchorChain(options.rpcUrl, options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS)
     : undefined;
-  let chainId: Promise<number> | undefined;
   try {
+    // Asked once up front, so that the report names the endpoint's chain even when every anchor fails before
+    // it is looked up; a failure here fails each anchor below.
+    if (chain && bundle.anchors.length > 0)
+      await chain.provider().then(
+        ({ chainId }) => ((reportedChainId = chainId), (chainIdFrom = 'endpoint')),
+        () => undefined,
+      );
     for (const anchor of bundle.anchors) {
       checked.anchors++;
       const where = {
@@ -428,71 +478,128 @@ export async function verifyBundle(
         anchor: typeof anchor?.tx_hash === 'string' ? anchor.tx_hash : undefined,
         size: typeof anchor?.size === 'number' ? anchor.size : undefined,
       };
-      const problem = shapeProblem(anchor, FIELDS.anchor, 'anchor record');
-      if (problem) {
-        fail({ ...where, message: problem });
-        continue;
-      }
-      const checkpoint = signed.get(anchor.size);
-      const offline = !checkpoint
-        ? 'anchors no valid checkpoint'
-        : anchor.root !== toHex(checkpoint.root)
-          ? 'root differs from the signed root of that size'
-          : anchor.status !== 1
-            ? 'the anchor transaction did not succeed (status is not 1)'
-            : !/^0x[0-9a-f]{64}$/.test(anchor.tx_hash)
-              ? 'tx_hash is not a transaction hash'
-              : !isIndex(anchor.block_number) || !isIndex(anchor.chain_id) || anchor.chain_id === 0
-                ? 'block_number or chain_id is not a positive integer'
-                : !isChecksummed(anchor.from_address)
-                  ? 'from_address is not an EIP-55 checksummed address'
-                  : trustedAnchorAddress !== undefined && anchor.from_address !== trustedAnchorAddress
-                    ? 'sent from another address than the trusted anchor address'
-                    : !isTimestamp(anchor.created_at)
-                      ? 'created_at is not an ISO 8601 UTC timestamp'
-                      : undefined;
-      if (offline) {
-        fail({ ...where, message: offline });
-        continue;
-      }
-      if (!provider || !checkpoint) continue;
+      const failuresBefore = failures.length;
+      const report = {
+        size: where.size ?? null,
+        txHash: where.anchor ?? null,
+        chainId: isIndex(anchor?.chain_id) ? anchor.chain_id : null,
+        blockNumber: isIndex(anchor?.block_number) ? anchor.block_number : null,
+        confirmations: null as number | null,
+      };
       try {
-        chainId ??= provider.getNetwork().then((n) => Number(n.chainId));
-        const onChain = await chainId;
-        if (anchor.chain_id !== onChain)
-          throw new Error(`chain_id ${anchor.chain_id} is not the endpoint's chain ${onChain}`);
-        const expected = encodeAnchorData(origin, checkpoint.size, checkpoint.root);
-        const tx = await provider.getTransaction(anchor.tx_hash);
-        if (!tx) throw new Error('transaction not found on chain');
-        if (!equalHashes(getBytes(tx.data), expected))
-          throw new Error('transaction data does not commit to this checkpoint');
-        if (tx.from !== anchor.from_address) throw new Error('sent from another address');
-        const receipt = await provider.getTransactionReceipt(anchor.tx_hash);
-        if (!receipt || receipt.status !== 1) throw new Error('transaction did not succeed');
-        if (receipt.blockNumber !== anchor.block_number)
-          throw new Error(`mined in block ${receipt.blockNumber}, not ${anchor.block_number}`);
-      } catch (err) {
-        fail({ ...where, message: message(err) });
+        const problem = shapeProblem(anchor, FIELDS.anchor, 'anchor record');
+        if (problem) {
+          fail({ ...where, message: problem });
+          continue;
+        }
+        const checkpoint = signed.get(anchor.size);
+        const offline = !checkpoint
+          ? 'anchors no valid checkpoint'
+          : anchor.root !== toHex(checkpoint.root)
+            ? 'root differs from the signed root of that size'
+            : anchor.status !== 1
+              ? 'the anchor transaction did not succeed (status is not 1)'
+              : !/^0x[0-9a-f]{64}$/.test(anchor.tx_hash)
+                ? 'tx_hash is not a transaction hash'
+                : !isIndex(anchor.block_number) || !isIndex(anchor.chain_id) || anchor.chain_id === 0
+                  ? 'block_number or chain_id is not a positive integer'
+                  : trustedChainId !== undefined && anchor.chain_id !== trustedChainId
+                    ? `on chain ${anchor.chain_id}, not the trusted chain ${trustedChainId}`
+                    : !isChecksummed(anchor.from_address)
+                      ? 'from_address is not an EIP-55 checksummed address'
+                      : trustedAnchorAddress !== undefined && anchor.from_address !== trustedAnchorAddress
+                        ? 'sent from another address than the trusted anchor address'
+                        : !isTimestamp(anchor.created_at)
+                          ? 'created_at is not an ISO 8601 UTC timestamp'
+                          : undefined;
+        if (offline) {
+          fail({ ...where, message: offline });
+          continue;
+        }
+        if (!chain || !checkpoint) continue;
+        try {
+          const { provider, chainId: onChain } = await chain.provider();
+          if (trustedChainId !== undefined && onChain !== trustedChainId)
+            throw new Error(
+              `the RPC endpoint is on chain ${onChain}, not the trusted chain ${trustedChainId}`,
+            );
+          if (anchor.chain_id !== onChain)
+            throw new Error(`chain_id ${anchor.chain_id} is not the endpoint's chain ${onChain}`);
+          const expected = encodeAnchorData(origin, checkpoint.size, checkpoint.root);
+          const tx = await provider.getTransaction(anchor.tx_hash);
+          if (!tx) throw new Error('transaction not found on chain');
+          if (!equalHashes(getBytes(tx.data), expected))
+            throw new Error('transaction data does not commit to this checkpoint');
+          if (tx.from !== anchor.from_address) throw new Error('sent from another address');
+          const receipt = await provider.getTransactionReceipt(anchor.tx_hash);
+          if (!receipt || receipt.status !== 1) throw new Error('transaction did not succeed');
+          if (receipt.blockNumber !== anchor.block_number)
+            throw new Error(`mined in block ${receipt.blockNumber}, not ${anchor.block_number}`);
+          const depth = (await chain.head()) - receipt.blockNumber + 1;
+          report.confirmations = depth;
+          if (minConfirmations !== undefined && depth < minConfirmations)
+            throw new Error(
+              `${depth} confirmation${depth === 1 ? '' : 's'}, fewer than the ${minConfirmations} required`,
+            );
+        } catch (err) {
+          fail({ ...where, message: message(err) });
+        }
+      } finally {
+        anchorChecks.push({ ...report, ok: failures.length === failuresBefore });
       }
     }
   } finally {
-    provider?.destroy();
+    chain?.destroy();
   }
   if (bundle.anchors.length > 0) {
     unverified.push('anchors[].created_at (not signed)');
-    if (!provider)
+    if (!chain)
       unverified.push('anchors[].tx_hash, block_number, chain_id (not looked up on chain: no RPC endpoint)');
+    else if (trustedChainId === undefined)
+      unverified.push(
+        'anchors[].chain_id (not pinned: the chain is whichever the RPC endpoint serves; give the trusted chain id)',
+      );
     if (trustedAnchorAddress === undefined)
       unverified.push('anchors[].from_address (not pinned: give the trusted anchor address to check it)');
   }
-  return result(provider !== undefined);
+  return result(chain !== undefined);
 }
 
-function anchorChain(rpcUrl: string, timeoutMs: number): JsonRpcProvider {
+/**
+ * The endpoint, asked once for its chain id (eth_chainId) and then used as a provider on that chain, and its
+ * head block, asked once. ethers is given the network rather than left to detect it: detection it retries
+ * every second, printing to stdout, while the endpoint cannot be reached.
+ */
+function anchorChain(rpcUrl: string, timeoutMs: number) {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new TypeError('rpcTimeoutMs must be >= 1');
   // ethers otherwise waits five minutes for each answer: an endpoint that accepts connections and never
   // answers would hold the verifier that long.
-  const request = new FetchRequest(rpcUrl);
-  request.timeout = timeoutMs;
-  return new JsonRpcProvider(request, undefined, { staticNetwork: true });
+  const request = () => {
+    const r = new FetchRequest(rpcUrl);
+    r.timeout = timeoutMs;
+    return r;
+  };
+  let provider: JsonRpcProvider | undefined;
+  let connected: Promise<{ provider: JsonRpcProvider; chainId: number }> | undefined;
+  let head: Promise<number> | undefined;
+  const connect = async () => {
+    const ask = request();
+    ask.body = { jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] };
+    const response = await ask.send();
+    response.assertOk();
+    const answer = (response.bodyJson as { result?: unknown; error?: { message?: unknown } } | null) ?? {};
+    if (typeof answer.result !== 'string' || !/^0x[0-9a-f]+$/i.test(answer.result))
+      throw new Error(
+        `eth_chainId: ${typeof answer.error?.message === 'string' ? answer.error.message : 'no chain id'}`,
+      );
+    const chainId = Number(BigInt(answer.result));
+    const network = Network.from(chainId);
+    provider = new JsonRpcProvider(request(), network, { staticNetwork: network });
+    return { provider, chainId };
+  };
+  return {
+    provider: () => (connected ??= connect()),
+    head: () => (head ??= connected!.then(({ provider: p }) => p.getBlockNumber())),
+    destroy: () => provider?.destroy(),
+  };
 }

@@ -15,6 +15,8 @@ interface Flags {
   trustedEip191Address?: string;
   trustedAnchorAddress?: string;
   rpc?: string;
+  chainId?: string;
+  minConfirmations?: string;
   json?: boolean;
 }
 
@@ -47,7 +49,25 @@ interface EntryAudits {
   readonly policies: EntryAudit;
 }
 
-function printReport(report: VerificationReport, audits: EntryAudits, source: string): void {
+/** The chain the anchors were checked against, and where that comes from. */
+function chainLine(report: VerificationReport, pinned: boolean): string {
+  if (report.chainIdFrom === 'endpoint')
+    return (
+      `  anchors' chain: ${report.chainId} (the RPC endpoint's` +
+      (pinned ? ', as --chain-id requires)' : '; not pinned: give --chain-id)')
+    );
+  const lookedUp = report.anchorsCheckedOnChain ? 'the RPC endpoint did not answer' : 'no --rpc';
+  return report.chainIdFrom === 'trusted'
+    ? `  anchors' chain: ${report.chainId} (from --chain-id; not looked up: ${lookedUp})`
+    : `  anchors' chain: not checked (${lookedUp}, no --chain-id)`;
+}
+
+function printReport(
+  report: VerificationReport,
+  audits: EntryAudits,
+  source: string,
+  pinnedChain: boolean,
+): void {
   const { waivers, policies } = audits;
   const { checked } = report;
   console.log(`${source}: log ${report.origin}`);
@@ -58,6 +78,18 @@ function printReport(report: VerificationReport, audits: EntryAudits, source: st
       `${checked.consistencyProofs} consistency proofs, ${checked.anchors} anchors` +
       (report.anchorsCheckedOnChain ? ' (on chain)' : checked.anchors > 0 ? ' (not on chain: no --rpc)' : ''),
   );
+  if (report.anchors.length > 0) {
+    console.log(chainLine(report, pinnedChain));
+    for (const a of report.anchors)
+      console.log(
+        `  anchor ${a.txHash ?? '(no tx_hash)'} (checkpoint size ${a.size ?? '?'}, chain ${a.chainId ?? '?'}, ` +
+          `block ${a.blockNumber ?? '?'}): ` +
+          (a.confirmations === null
+            ? 'confirmations not counted'
+            : `${a.confirmations} confirmation${a.confirmations === 1 ? '' : 's'}`) +
+          (a.ok ? '' : ', FAILED'),
+      );
+  }
   for (const f of report.failures) {
     const where = [
       f.seq !== undefined ? `seq ${f.seq}` : undefined,
@@ -98,6 +130,20 @@ async function checkPins(flags: Flags): Promise<void> {
   ] as const)
     if (address !== undefined && !isAddress(address))
       throw new CliFailure(`${option} is not an Ethereum address: ${JSON.stringify(address)}`);
+  for (const [option, value] of [
+    ['--chain-id', flags.chainId],
+    ['--min-confirmations', flags.minConfirmations],
+  ] as const)
+    if (value !== undefined && positiveInteger(value) === undefined)
+      throw new CliFailure(`${option} is not a positive integer: ${JSON.stringify(value)}`);
+  if (flags.minConfirmations !== undefined && flags.rpc === undefined)
+    throw new CliFailure('--min-confirmations needs --rpc: confirmations are counted on chain');
+}
+
+function positiveInteger(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 /** The bundle of the one ledger entry that records a report with this PDF's hash, fetched from a service. */
@@ -151,6 +197,15 @@ export function registerVerifyCommand(program: Command): void {
     .option('--trusted-anchor-address <address>', 'the account that sends the anchor transactions')
     .option('--rpc <url>', 'EVM JSON-RPC endpoint: also check every anchor transaction on chain')
     .option(
+      '--chain-id <id>',
+      'the chain the anchors must be on (EIP-155 id: 1 Ethereum, 11155111 Sepolia, ...) as the operator ' +
+        'publishes it; with --rpc, the endpoint must be on it too',
+    )
+    .option(
+      '--min-confirmations <n>',
+      'with --rpc: blocks that must hold each anchor transaction, its own included',
+    )
+    .option(
       '--json',
       'print the report as one JSON document (with --report, its `pdf` holds the sha256 and the seq that ' +
         'records it, or null)',
@@ -190,6 +245,8 @@ export function registerVerifyCommand(program: Command): void {
         trustedEip191Address: flags.trustedEip191Address,
         trustedAnchorAddress: flags.trustedAnchorAddress,
         rpcUrl: flags.rpc,
+        trustedChainId: positiveInteger(flags.chainId),
+        minConfirmations: positiveInteger(flags.minConfirmations),
       });
       // What the entries say of the waivers behind each waived denial, and of the policies behind each
       // decision: checked only as far as the entries themselves are (a bundle that fails the ledger checks
@@ -224,6 +281,7 @@ export function registerVerifyCommand(program: Command): void {
           report,
           audits,
           file ?? `${bundle.origin} (from ${flags.server ?? process.env.ARBITER_SERVER})`,
+          flags.chainId !== undefined,
         );
         if (recorded) {
           const { region, template, period } = recorded.entry as Record<string, string>;

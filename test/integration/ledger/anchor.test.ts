@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
 import { JsonRpcProvider, Wallet, getBytes } from 'ethers';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,46 +13,12 @@ import {
   type LedgerOptions,
   type LedgerTables,
 } from '../../../ledger/index.ts';
+import { ANVIL_CHAIN_ID, ANVIL_KEY, fundedKey, rpc, startAnvil } from '../../support/anvil.ts';
+import { freePort } from '../../support/cli.ts';
 import { openTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { TEST_KEYS, waitFor } from './ledger-harness.ts';
 
 // Anchoring against a real EVM node: anvil from @foundry-rs/anvil on a free loopback port.
-// Account #0 of anvil's well-known test mnemonic (test-only key).
-const ANVIL_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-/** JSON-RPC call to a node, without ethers (test control methods such as evm_mine). */
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return ((await response.json()) as { result: unknown }).result;
-}
-
-/** Starts anvil on a free loopback port with `args`; resolves once it answers. */
-async function startAnvil(args: readonly string[] = []): Promise<{ node: ChildProcess; url: string }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const node = spawn(
-    path.resolve('node_modules/.bin/anvil'),
-    ['--host', '127.0.0.1', '--port', String(port), '--silent', ...args],
-    { stdio: 'ignore' },
-  );
-  await waitFor(() => rpc(url, 'eth_chainId').catch(() => undefined), 'anvil');
-  return { node, url };
-}
 
 let anvil: ChildProcess;
 let rpcUrl: string;
@@ -71,7 +36,7 @@ beforeAll(async () => {
     ],
     keys: TEST_KEYS,
     checkpointIntervalMs: 50,
-    anchor: { rpcUrl, privateKey: ANVIL_KEY, everyN: 2 },
+    anchor: { rpcUrl, chainId: ANVIL_CHAIN_ID, privateKey: ANVIL_KEY, everyN: 2 },
   });
 }, 60_000);
 
@@ -128,9 +93,68 @@ describe('EVM anchors', () => {
     expect(report.failures).toEqual([]);
     expect(report.anchorsCheckedOnChain).toBe(true);
     expect(report.checked.anchors).toBe(bundle.anchors.length);
+    // The report names the chain it checked, and how deep each anchor is.
+    expect(report).toMatchObject({ chainId: ANVIL_CHAIN_ID, chainIdFrom: 'endpoint' });
+    expect(report.unverified.join('\n')).toContain('anchors[].chain_id (not pinned');
+    const head = Number(await rpc(rpcUrl, 'eth_blockNumber'));
+    expect(report.anchors).toEqual(
+      bundle.anchors.map((a) => ({
+        size: a.size,
+        txHash: a.tx_hash,
+        chainId: ANVIL_CHAIN_ID,
+        blockNumber: a.block_number,
+        confirmations: head - a.block_number + 1,
+        ok: true,
+      })),
+    );
     const offline = await verifyBundle(bundle, pinned);
-    expect(offline).toMatchObject({ ok: true, anchorsCheckedOnChain: false });
+    expect(offline).toMatchObject({
+      ok: true,
+      anchorsCheckedOnChain: false,
+      chainId: null,
+      chainIdFrom: null,
+    });
+    expect(offline.anchors.map((a) => a.confirmations)).toEqual(bundle.anchors.map(() => null));
     expect(offline.unverified.join('\n')).toContain('not looked up on chain');
+
+    // Pinned to the chain the anchors are on, and deep enough.
+    const pinnedChain = await verifyBundle(bundle, {
+      ...pinned,
+      rpcUrl,
+      trustedChainId: ANVIL_CHAIN_ID,
+      minConfirmations: 1,
+    });
+    expect(pinnedChain.failures).toEqual([]);
+    expect(pinnedChain.unverified.join('\n')).not.toContain('anchors[].chain_id');
+    // Another chain: anchors that say so fail offline; an endpoint on another chain fails them all.
+    expect(
+      (await verifyBundle(bundle, { ...pinned, trustedChainId: 1 })).failures.map((f) => f.message),
+    ).toEqual(bundle.anchors.map(() => `on chain ${ANVIL_CHAIN_ID}, not the trusted chain 1`));
+    const sepolia = { ...bundle, anchors: bundle.anchors.map((a) => ({ ...a, chain_id: 11155111 })) };
+    expect(
+      (await verifyBundle(sepolia, { ...pinned, rpcUrl, trustedChainId: 11155111 })).failures.map(
+        (f) => f.message,
+      ),
+    ).toEqual(
+      bundle.anchors.map(
+        () => `the RPC endpoint is on chain ${ANVIL_CHAIN_ID}, not the trusted chain 11155111`,
+      ),
+    );
+    // Not deep enough.
+    const shallow = await verifyBundle(bundle, { ...pinned, rpcUrl, minConfirmations: 1_000 });
+    expect(shallow.failures).toEqual(
+      bundle.anchors.map((a) =>
+        expect.objectContaining({
+          check: 'anchor',
+          anchor: a.tx_hash,
+          message: expect.stringMatching(/^\d+ confirmations?, fewer than the 1000 required$/),
+        }),
+      ),
+    );
+    expect(shallow.anchors.every((a) => a.ok === false && a.confirmations! >= 1)).toBe(true);
+    await expect(verifyBundle(bundle, { ...pinned, minConfirmations: 1 })).rejects.toThrow(
+      'minConfirmations needs rpcUrl',
+    );
 
     const otherChain = {
       ...bundle,
@@ -190,23 +214,16 @@ describe('without an RPC endpoint', () => {
   });
 });
 
-/** A new account with 100 ETH on the node, so that no test queues behind another's transactions. */
-async function fundedKey(url: string): Promise<string> {
-  const wallet = Wallet.createRandom();
-  await rpc(url, 'anvil_setBalance', [wallet.address, '0x56bc75e2d63100000']);
-  return wallet.privateKey;
-}
-
 const ledgerOn = (
   region: string,
-  anchor: Omit<AnchorOptions, 'everyN'>,
+  anchor: Omit<AnchorOptions, 'everyN' | 'chainId'> & { chainId?: number },
   options: Pick<LedgerOptions, 'checkpointIntervalMs' | 'onError'> = {},
 ) =>
   createLedger({
     db: tdb.db as unknown as Kysely<LedgerTables>,
     logs: [{ region, origin: `arbiter.example/${region}` }],
     keys: TEST_KEYS,
-    anchor: { everyN: 1, ...anchor },
+    anchor: { everyN: 1, chainId: ANVIL_CHAIN_ID, ...anchor },
     ...options,
   });
 
@@ -375,6 +392,25 @@ describe('a node that mines only on demand', () => {
     await rpc(stalled.url, 'evm_mine');
     await waitFor(async () => ((await capped.reader.anchors('kr')).length > 0 ? true : undefined), 'anchor');
     await capped.stop();
+  });
+
+  it('refuses to anchor through an endpoint on another chain than the configured one', async () => {
+    const privateKey = await fundedKey(stalled.url);
+    const failures: unknown[] = [];
+    const elsewhere = await ledgerOn(
+      'mx',
+      { rpcUrl: stalled.url, privateKey, chainId: 1 },
+      { onError: (err) => failures.push(err) },
+    );
+    await elsewhere.append('mx', { type: 'decision' });
+    await elsewhere.integrate('mx');
+    await expect(elsewhere.anchor('mx')).rejects.toMatchObject({
+      code: 'LEDGER_ANCHOR_FAILED',
+      message: `refusing to anchor: the JSON-RPC endpoint is on chain ${ANVIL_CHAIN_ID}, not the configured chain 1`,
+    });
+    expect(await mempool(stalled.url, privateKey)).toEqual(new Map());
+    expect(await elsewhere.reader.anchors('mx')).toEqual([]);
+    await elsewhere.stop();
   });
 
   it('fails an anchor when the node accepts connections but never answers', async () => {

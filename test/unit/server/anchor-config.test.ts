@@ -6,6 +6,7 @@ import { ServerError } from '../../../server/errors.ts';
 const account = {
   ARBITER_ANCHOR_RPC_URL: 'http://127.0.0.1:8545',
   ARBITER_ANCHOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+  ARBITER_ANCHOR_CHAIN_ID: '11155111',
 };
 
 function configError(env: Record<string, string>): string {
@@ -46,5 +47,28 @@ describe('ARBITER_ANCHOR_MAX_FEE_GWEI', () => {
     expect(configError({ ...account, ARBITER_ANCHOR_MAX_FEE_GWEI: value })).toContain(
       `ARBITER_ANCHOR_MAX_FEE_GWEI=${JSON.stringify(value)}: ${problem}`,
     );
+  });
+});
+
+describe('ARBITER_ANCHOR_CHAIN_ID', () => {
+  it('pins the chain the anchors must be on', () => {
+    expect(loadConfig(account).ledger.anchor?.chainId).toBe(11155111);
+  });
+
+  it('is required with an RPC endpoint, and names what it is for', () => {
+    const { ARBITER_ANCHOR_CHAIN_ID: _, ...unpinned } = account;
+    const message = configError(unpinned);
+    expect(message).toContain('ARBITER_ANCHOR_CHAIN_ID must be set with ARBITER_ANCHOR_RPC_URL');
+    expect(message).not.toContain(account.ARBITER_ANCHOR_RPC_URL);
+  });
+
+  it.each(['0', '-1', 'sepolia', '9007199254740992'])('refuses %s', (value) => {
+    expect(configError({ ...account, ARBITER_ANCHOR_CHAIN_ID: value })).toContain(
+      `ARBITER_ANCHOR_CHAIN_ID=${JSON.stringify(value)}`,
+    );
+  });
+
+  it('means nothing without anchoring', () => {
+    expect(loadConfig({ ARBITER_ANCHOR_CHAIN_ID: '1' }).ledger.anchor).toBeUndefined();
   });
 });

@@ -140,6 +140,7 @@ describe('loadConfig', () => {
     const account = {
       ARBITER_ANCHOR_RPC_URL: 'http://127.0.0.1:8545',
       ARBITER_ANCHOR_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+      ARBITER_ANCHOR_CHAIN_ID: '31337',
     };
     expect(loadConfig(account).ledger.anchor).toMatchObject({ confirmations: 1, timeoutMs: 120_000 });
     expect(
