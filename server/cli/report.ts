@@ -10,7 +10,7 @@ import {
   serverTarget,
 } from './client.ts';
 import { configFrom, withDatabaseOptions } from './options.ts';
-import { CliFailure } from './output.ts';
+import { assertWritable, CliFailure, fileErrorReason } from './output.ts';
 
 /** How long the service may take to render and record a report before --server's request fails. */
 const GENERATE_TIMEOUT_S = 300;
@@ -71,6 +71,8 @@ export function registerReportCommands(program: Command): void {
       `within ${GENERATE_TIMEOUT_S} s; the others, within ${DEFAULT_REQUEST_TIMEOUT_S} s.`,
   ).action(async (flags: GenerateFlags) => {
     const request = { region: flags.region, template: flags.template, period: flags.period };
+    // Before the report is generated: it is recorded in the append-only ledger, for good.
+    await assertWritable('--out', flags.out);
     const target = serverTarget(flags);
     let pdf: Buffer;
     let meta: { id: string; pdf_sha256: string; ledger_seq: number };
@@ -96,7 +98,17 @@ export function registerReportCommands(program: Command): void {
         await service.close();
       }
     }
-    await writeFile(path.resolve(flags.out), pdf);
+    try {
+      await writeFile(path.resolve(flags.out), pdf);
+    } catch (err) {
+      // The report stands in the ledger whatever happens here: say which, so that it is downloaded, not
+      // generated (and recorded) again.
+      throw new CliFailure(
+        `report ${meta.id} was generated and recorded (ledger ${flags.region} seq ${meta.ledger_seq}, ` +
+          `sha256 ${meta.pdf_sha256}), but --out ${flags.out} could not be written: ${fileErrorReason(err)}; ` +
+          `download it (GET /v1/reports/${meta.id}/pdf) rather than generate it again`,
+      );
+    }
     console.log(
       `wrote ${flags.out}: report ${meta.id}, sha256 ${meta.pdf_sha256}, ledger ${flags.region} seq ${meta.ledger_seq}`,
     );
@@ -121,6 +133,7 @@ export function registerReportCommands(program: Command): void {
         import('../../regions/index.ts'),
         import('../../reports/index.ts'),
       ]);
+      await assertWritable('--out', flags.out);
       const regionId =
         flags.region ?? (flags.template.includes('/') ? flags.template.split('/')[0] : undefined);
       if (!regionId) throw new CliFailure(`--region is needed for template ${flags.template}`);
