@@ -10,6 +10,7 @@ import {
 } from 'ethers';
 import { LedgerError } from '../errors.ts';
 import { encodeAnchorData } from './anchor-data.ts';
+import { describeRpcError } from './rpc-error.ts';
 
 export interface AnchorOptions {
   readonly rpcUrl: string;
@@ -187,8 +188,13 @@ export class Anchorer {
     this.provider.destroy();
   }
 
-  private async step(origin: string, hooks: AnchorLogHooks): Promise<AnchorProgress> {
+  private async step(origin: string, given: AnchorLogHooks): Promise<AnchorProgress> {
     const sent = this.outstanding.get(origin);
+    // The hooks' own failures (the database's) pass through as they are; only the endpoint's are described.
+    const hooks: AnchorLogHooks = {
+      next: () => given.next().catch((err: unknown) => Promise.reject(new HookFailure(err))),
+      record: (anchor) => given.record(anchor).catch((err: unknown) => Promise.reject(new HookFailure(err))),
+    };
     try {
       if (sent) {
         await this.verifyChain();
@@ -201,12 +207,14 @@ export class Anchorer {
     } catch (err) {
       // Asked again after a failure: the endpoint may have been pointed elsewhere meanwhile.
       this.chainVerified = false;
+      if (err instanceof HookFailure) throw err.error;
       if (err instanceof LedgerError) throw err;
+      // Described, never kept as `cause`: what is logged must not carry the endpoint's URL (see rpc-error.ts).
       const size = sent?.size;
       throw new LedgerError(
         'LEDGER_ANCHOR_FAILED',
-        `anchoring ${origin}${size === undefined ? '' : ` at ${size}`} failed: ${(err as Error).message}`,
-        { cause: err },
+        `anchoring ${origin}${size === undefined ? '' : ` at ${size}`} failed: ` +
+          describeRpcError(err, this.options.rpcUrl),
       );
     }
   }
@@ -408,6 +416,13 @@ export class Anchorer {
 }
 
 const hashOf = (signed: string): string => Transaction.from(signed).hash!;
+
+/** A hook's failure, carried through a step unchanged. */
+class HookFailure extends Error {
+  constructor(readonly error: unknown) {
+    super('anchor hook failed');
+  }
+}
 
 /** The node's own words in an ethers error, where it has them. */
 function rpcErrorText(err: unknown): string {

@@ -7,6 +7,20 @@ import { Anchorer, type AnchorOptions, type AnchorProgress, type ConfirmedAnchor
 
 /** How often `anchorNow` looks again while its transaction is mined or confirmed. */
 const ANCHOR_NOW_POLL_MS = 100;
+/**
+ * After consecutive failures, a log's next background attempt waits 1 s, then 2, 4, … up to 5 minutes: an
+ * endpoint that refuses every call (a revoked API key) costs one attempt, and one logged failure, per step.
+ */
+export const ANCHOR_RETRY_MIN_MS = 1_000;
+export const ANCHOR_RETRY_MAX_MS = 300_000;
+
+/** A log's anchoring record of failures. */
+interface LogHealth {
+  /** Attempts in a row that failed. */
+  failures: number;
+  /** No background attempt before this (ms since the epoch). */
+  retryAt: number;
+}
 
 /**
  * The ledger's side of anchoring: which checkpoint of a log is due, and the anchor rows. The background loop
@@ -18,6 +32,7 @@ export class Anchoring {
   private readonly running = new Map<number, Promise<unknown>>();
   /** Per log id: the newest anchor this process recorded. */
   private readonly recorded = new Map<number, AnchorRecord>();
+  private readonly health = new Map<number, LogHealth>();
   private stopped = false;
 
   constructor(
@@ -29,10 +44,14 @@ export class Anchoring {
     this.anchorer = new Anchorer(options);
   }
 
-  /** A background step for the log, unless one is running; failures go to `onError`. */
+  /**
+   * A background step for the log, unless one is running or the log is backing off after failures; a failure
+   * goes to `onError`, once per attempt.
+   */
   poll(log: LogInfo): void {
     if (this.stopped || this.running.has(log.logId)) return;
-    const run = this.step(log, this.options.everyN)
+    if (Date.now() < (this.health.get(log.logId)?.retryAt ?? 0)) return;
+    const run = this.attempt(log, this.options.everyN)
       .catch(this.onError)
       .finally(() => this.running.delete(log.logId));
     this.running.set(log.logId, run);
@@ -48,7 +67,7 @@ export class Anchoring {
     const before = this.recorded.get(log.logId);
     for (;;) {
       if (this.stopped) throw new LedgerError('LEDGER_STOPPED', 'the ledger was stopped');
-      const progress = await this.step(log, 1);
+      const progress = await this.attempt(log, 1);
       if (progress.state === 'idle') {
         const after = this.recorded.get(log.logId);
         return after !== before ? (after ?? null) : null;
@@ -62,6 +81,25 @@ export class Anchoring {
     this.stopped = true;
     await Promise.all(this.running.values());
     this.anchorer.destroy();
+  }
+
+  /** A step whose outcome counts towards the log's failures in a row, and so its backoff. */
+  private async attempt(log: LogInfo, everyN: number): Promise<AnchorProgress> {
+    try {
+      const progress = await this.step(log, everyN);
+      this.health.delete(log.logId);
+      return progress;
+    } catch (err) {
+      const failures = (this.health.get(log.logId)?.failures ?? 0) + 1;
+      const waitMs = Math.min(ANCHOR_RETRY_MIN_MS * 2 ** Math.min(failures - 1, 30), ANCHOR_RETRY_MAX_MS);
+      this.health.set(log.logId, { failures, retryAt: Date.now() + waitMs });
+      if (!(err instanceof LedgerError)) throw err;
+      throw new LedgerError(
+        err.code,
+        `${err.message} (${failures} failure${failures === 1 ? '' : 's'} in a row; ` +
+          `next attempt in ${waitMs / 1000} s)`,
+      );
+    }
   }
 
   private step(log: LogInfo, everyN: number): Promise<AnchorProgress> {

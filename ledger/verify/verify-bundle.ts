@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { FetchRequest, JsonRpcProvider, Network, getAddress, getBytes, isAddress } from 'ethers';
 import { encodeAnchorData } from '../anchor/anchor-data.ts';
+import { describeRpcError } from '../anchor/rpc-error.ts';
 import { InclusionVerifier, equalHashes, hashLeaf, verifyConsistency } from '../merkle/index.ts';
 import {
   openNote,
@@ -542,7 +543,8 @@ export async function verifyBundle(
               `${depth} confirmation${depth === 1 ? '' : 's'}, fewer than the ${minConfirmations} required`,
             );
         } catch (err) {
-          fail({ ...where, message: message(err) });
+          // The endpoint's errors without its URL (ethers' carry it): a report is often passed on.
+          fail({ ...where, message: describeRpcError(err, options.rpcUrl!) });
         }
       } finally {
         anchorChecks.push({ ...report, ok: failures.length === failuresBefore });

@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { JsonRpcProvider, Wallet, getBytes } from 'ethers';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer as createHttpServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createLedger,
   encodeAnchorData,
@@ -187,6 +188,15 @@ describe('EVM anchors', () => {
     expect(unanswered.ok).toBe(false);
     expect(unanswered.failures.map((f) => f.check)).toEqual(bundle.anchors.map(() => 'anchor'));
     silent.close();
+    // An endpoint refusing the auditor's key: the report says so, without the key in its URL.
+    const refusing = createHttpServer((_, res) => res.writeHead(401).end());
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}/v3/AUDITOR-KEY`;
+    const refused = await verifyBundle(bundle, { ...pinned, rpcUrl: refusingUrl });
+    refusing.close();
+    expect(refused.failures.map((f) => f.message)).toEqual(
+      bundle.anchors.map(() => 'SERVER_ERROR: server response 401 Unauthorized'),
+    );
 
     const wrongBlock = {
       ...bundle,
@@ -303,8 +313,9 @@ describe('a node that mines only on demand', () => {
     await new Promise((r) => setTimeout(r, 2_500));
     // No block came, so nothing outbid it: the same transaction at the same fees, however long it waits.
     expect(await mempool(stalled.url, privateKey)).toEqual(sent);
-    expect(failures.length).toBeGreaterThanOrEqual(2);
-    expect(failures).toContainEqual(expect.objectContaining({ code: 'LEDGER_ANCHOR_FAILED' }));
+    expect(failures).toContainEqual(
+      expect.objectContaining({ code: 'LEDGER_ANCHOR_FAILED', message: expect.stringContaining('in a row') }),
+    );
     // Mined after its time ran out: it is still recorded, and only then is the next checkpoint anchored.
     await rpc(stalled.url, 'evm_mine');
     await waitFor(async () => ((await waiting.reader.anchors('ca')).length > 0 ? true : undefined), 'anchor');
@@ -406,7 +417,9 @@ describe('a node that mines only on demand', () => {
     await elsewhere.integrate('mx');
     await expect(elsewhere.anchor('mx')).rejects.toMatchObject({
       code: 'LEDGER_ANCHOR_FAILED',
-      message: `refusing to anchor: the JSON-RPC endpoint is on chain ${ANVIL_CHAIN_ID}, not the configured chain 1`,
+      message: expect.stringContaining(
+        `refusing to anchor: the JSON-RPC endpoint is on chain ${ANVIL_CHAIN_ID}, not the configured chain 1`,
+      ),
     });
     expect(await mempool(stalled.url, privateKey)).toEqual(new Map());
     expect(await elsewhere.reader.anchors('mx')).toEqual([]);
@@ -434,13 +447,18 @@ describe('a node that mines only on demand', () => {
   }, 20_000);
 
   it('fails an anchor when the node is down, and records nothing', async () => {
-    const down = await ledgerOn('uk', {
-      rpcUrl: `http://127.0.0.1:${await freePort()}`,
-      privateKey: ANVIL_KEY,
-    });
+    const port = await freePort();
+    const down = await ledgerOn('uk', { rpcUrl: `http://127.0.0.1:${port}`, privateKey: ANVIL_KEY });
     await down.append('uk', { type: 'decision' });
     await down.integrate('uk');
-    await expect(down.anchor('uk')).rejects.toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    const err = (await down.anchor('uk').then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
+    expect(err).toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+    expect(err.cause).toBeUndefined();
+    expect(err.message).toContain('ECONNREFUSED');
+    expect(err.message).not.toContain(String(port));
     expect(await down.reader.anchors('uk')).toEqual([]);
     await down.stop();
   });
@@ -477,4 +495,49 @@ describe('a chain whose confirmations take longer than the timeout', () => {
     expect(await minedCount(chain.url, privateKey)).toBe(1);
     expect(await slow.reader.anchors('nz')).toHaveLength(1);
   });
+});
+
+describe('an endpoint that refuses every call (a revoked API key)', () => {
+  it('logs each failure once per backoff step, naming neither its URL nor keeping the raw error', async () => {
+    const refusing = createHttpServer((_, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"error":"invalid project id"}');
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const { port } = refusing.address() as { port: number };
+    const rpcUrl = `http://127.0.0.1:${port}/v3/SECRET-PROJECT-KEY-1234`;
+    const printed = vi.spyOn(console, 'log');
+    const failures: Error[] = [];
+    const revoked = await ledgerOn(
+      'revoked',
+      { rpcUrl, privateKey: ANVIL_KEY },
+      { checkpointIntervalMs: 50, onError: (err) => failures.push(err as Error) },
+    );
+    try {
+      await revoked.append('revoked', { type: 'decision' });
+      await revoked.integrate('revoked');
+      revoked.start();
+      // About 70 ticks; attempts only at 0, 1 and 3 s (backing off 1 s, then 2, then 4).
+      await new Promise((r) => setTimeout(r, 3_500));
+      await revoked.stop();
+    } finally {
+      printed.mockRestore();
+      refusing.close();
+    }
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    expect(failures.length).toBeLessThanOrEqual(3);
+    failures.forEach((err, i) => {
+      expect(err).toMatchObject({ code: 'LEDGER_ANCHOR_FAILED' });
+      expect(err.cause).toBeUndefined();
+      expect(err.message).toContain('SERVER_ERROR: server response 401 Unauthorized');
+      expect(err.message).toContain(
+        `(${i + 1} failure${i === 0 ? '' : 's'} in a row; next attempt in ${2 ** i} s)`,
+      );
+      for (const secret of ['SECRET-PROJECT-KEY-1234', String(port), 'http://'])
+        expect(err.message).not.toContain(secret);
+      expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('SECRET');
+    });
+    // ethers' own "failed to detect network", printed every second, is gone with the static network.
+    expect(printed).not.toHaveBeenCalled();
+  }, 20_000);
 });
