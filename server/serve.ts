@@ -1,5 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
 import type { Config } from './config.ts';
+import { closeOpenDatabases } from './db/database.ts';
 import { createService, type Service } from './service.ts';
 
 /**
@@ -8,25 +11,55 @@ import { createService, type Service } from './service.ts';
  */
 const CLOSE_AFTER_GRACE_MS = 60_000;
 
+/** How long a start-up aborted by a second signal waits for its databases to close before it exits. */
+const ABORT_CLOSE_MS = 5_000;
+
 /**
  * Starts the service and listens. SIGINT/SIGTERM close it gracefully: the server stops accepting, in-flight
  * requests finish (up to the configured grace period; then their connections are closed), then everything else
  * closes, and the process exits 0. A signal during start-up lets the start finish, then closes what it opened,
- * and serve() answers undefined.
+ * and serve() answers undefined. A second signal during start-up does not wait for it (a database or policy
+ * repository that does not answer can hold it for minutes): it closes the databases opened so far and exits 1
+ * at once, as a second signal after start-up does.
  */
 export async function serve(config: Config): Promise<{ service: Service; url: string } | undefined> {
   // Without a handler, a signal during start-up (migrations, cloning and building the policies) ends the
   // process at once, with the embedded database open and its migrations possibly half done.
+  const log = pino({ level: config.logLevel });
   let stopped: NodeJS.Signals | undefined;
-  const hold = (signal: NodeJS.Signals) => {
-    stopped ??= signal;
+  let aborting = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopped === undefined) {
+      stopped = signal;
+      log.info({ signal }, 'stopping once start-up has finished; a second signal stops at once');
+      return;
+    }
+    void abortStartUp(signal);
   };
-  process.on('SIGINT', hold).on('SIGTERM', hold);
+  const abortStartUp = async (signal: NodeJS.Signals) => {
+    // A third signal ends the process the default way, at once.
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    aborting = true;
+    log.warn({ signal }, 'stopped during start-up, without finishing it');
+    await Promise.race([closeOpenDatabases(), sleep(ABORT_CLOSE_MS)]);
+    process.exit(1);
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  const starting = createService(config);
   let service: Service;
+  // Once start-up is aborted, how it ends is no news: it fails as its database closes under it, and that must
+  // not end the process (exit 2, with that failure's message) before the close has had its time.
+  const never = new Promise<never>(() => {});
   try {
-    service = await createService(config);
+    service = await starting.then(
+      (started) => (aborting ? never : started),
+      (err: unknown) => {
+        if (aborting) return never;
+        throw err;
+      },
+    );
   } finally {
-    process.off('SIGINT', hold).off('SIGTERM', hold);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   if (stopped) {
     service.app.log.info({ signal: stopped }, 'stopped during start-up');

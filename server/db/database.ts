@@ -41,6 +41,45 @@ export interface DatabaseOptions {
   readonly onIdleConnectionError?: (err: Error) => void;
 }
 
+/**
+ * How long opening a PostgreSQL connection may take. Without a bound, a host that accepts the connection and
+ * never answers (a firewall, a stuck proxy) holds start-up, and every query after, without end.
+ */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+
+/** How to close each database this process has open, or is opening, when it must stop: see closeOpenDatabases. */
+const stops = new Set<() => Promise<void>>();
+
+/**
+ * `close`, run once however often it is called, and until then known to closeOpenDatabases. `waitOnStop`
+ * false: a stop starts the close without waiting for it to finish.
+ */
+function tracked(close: () => Promise<void>, waitOnStop: boolean): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  const once = () => {
+    stops.delete(stop);
+    return (closing ??= close());
+  };
+  const stop = async () => {
+    const closed = once();
+    if (waitOnStop) await closed;
+    else closed.catch(() => {});
+  };
+  stops.add(stop);
+  return once;
+}
+
+/**
+ * Closes every database this process has open or is opening, for a process that must stop before whatever
+ * opened them has finished with them: serve() aborting its start-up at a second signal. What was using them
+ * then fails. The embedded database is closed, its data folder's lock released; PostgreSQL's pool is told to
+ * end, not waited for: a connection still being opened to a host that does not answer would hold it until its
+ * timeout, and PostgreSQL rolls back what a connection had open when it goes.
+ */
+export async function closeOpenDatabases(): Promise<void> {
+  await Promise.allSettled([...stops].map((stop) => stop()));
+}
+
 // node-postgres returns int8 (bigint) as strings; our counters (sequence numbers, sizes) fit in 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
@@ -62,7 +101,11 @@ async function openPostgres(
   preparedStatements: boolean,
   onIdleConnectionError: (err: Error) => void,
 ): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+  });
   // Without a listener, node-postgres re-emits an idle connection's error as an unhandled 'error' event,
   // which ends the process.
   pool.on('error', onIdleConnectionError);
@@ -78,20 +121,24 @@ async function openPostgres(
   // node-postgres's own reading of the URL: a Unix socket's host is a path, which URL cannot hold.
   const target = parseConnectionString(url);
   const location = `postgres://${target.host ?? ''}${target.port ? `:${target.port}` : ''}/${target.database ?? ''}`;
+  // Tracked from now: a connection still being opened is what a second signal during start-up must not wait on.
+  const close = tracked(() => db.destroy(), false);
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
-    await db.destroy();
+    await close();
     const reason = err instanceof ServerError && err.cause instanceof Error ? err.cause : (err as Error);
+    // pg says "timeout exceeded when trying to connect" or "Connection terminated due to connection timeout".
+    const timedOut = /timeout/i.test(reason.message)
+      ? ` (no connection within ${POSTGRES_CONNECT_TIMEOUT_MS / 1000} s)`
+      : '';
     throw new ServerError(
       'DATABASE_UNAVAILABLE',
-      `cannot reach PostgreSQL at ${location}: ${reason.message}`,
-      {
-        cause: err,
-      },
+      `cannot reach PostgreSQL at ${location}: ${reason.message}${timedOut}`,
+      { cause: err },
     );
   }
-  return { db, kind: 'postgres', location, url, close: () => db.destroy() };
+  return { db, kind: 'postgres', location, url, close };
 }
 
 /**
@@ -129,10 +176,10 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
     kind: 'pglite',
     location: pgdata,
     pglite,
-    close: async () => {
+    close: tracked(async () => {
       await db.destroy();
       await release();
-    },
+    }, true),
   };
 }
 
