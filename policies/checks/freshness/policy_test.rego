@@ -164,6 +164,17 @@ test_fail_bias_audit_with_an_impossible_time_is_undated if {
 	}
 }
 
+test_fail_timestamps_before_1970_are_undated if {
+	# Year 0000 read by the calendar arithmetic came out a day apart in Go and in Wasm; no real one predates 1970.
+	every ts in ["0000-01-01T00:00:00Z", "0000-02-01T00:00:00Z", "1969-12-31T23:00:00Z"] {
+		audit := _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z", "bias_audit": {"completed_at": ts}})
+		{v.message | some v in policy.deny} == {"no dated bias audit (bias_audit.completed_at) in the evidence"} with input as audit
+			with data.regions as _data
+		{v.rule | some v in policy.deny} == {"EVIDENCE-UNDATED"} with input as _input("eu", {"generated_at": ts})
+			with data.regions as _data
+	}
+}
+
 test_fail_missing_bias_audit if {
 	[v] := [v | some v in policy.deny] with input as _input("us-nyc", {"generated_at": "2026-11-20T00:00:00Z"})
 		with data.regions as _data

@@ -48,7 +48,14 @@ obligation(chain, details) := object.union(
 }
 
 # A value as JSON text for a message, the same in every runtime: Go's json.marshal (opa eval, opa test, OPA's
-# server) writes &, < and > as \u0026, \u003c and \u003e, the Wasm runtime's as they are, so that a message
-# naming the group "Black&Female" would differ between them. Go's escapes are written back as the characters.
-# (Text that itself reads \u0026 comes out as \& in both: a message, never a decision, and alike everywhere.)
-quote(value) := replace(replace(replace(json.marshal(value), "\\u0026", "&"), "\\u003c", "<"), "\\u003e", ">")
+# server) writes &, <, > and the line and paragraph separators U+2028 and U+2029 as \u0026, \u003c, \u003e,
+# \u2028 and \u2029, the Wasm runtime's as they are, so that a message naming the group "Black&Female" would
+# differ between them. Go's escapes are written back as the characters. (Text that itself reads \u0026 comes
+# out as \& in both: a message, never a decision, and alike everywhere.)
+quote(value) := replace(
+	replace(
+		replace(replace(replace(json.marshal(value), "\\u0026", "&"), "\\u003c", "<"), "\\u003e", ">"),
+		"\\u2028", "\u2028",
+	),
+	"\\u2029", "\u2029",
+)

@@ -81,3 +81,9 @@ test_quote_writes_a_string_as_json_with_its_ampersand_as_it_is if {
 	result.quote(0.79) == "0.79"
 	result.quote(null) == "null"
 }
+
+test_quote_writes_line_and_paragraph_separators_as_they_are if {
+	# Go writes them as \u2028 and \u2029 (for JavaScript's sake), the Wasm runtime as they are.
+	result.quote("A\u2028B\u2029C") == concat("", [`"A`, "\u2028", "B", "\u2029", `C"`])
+	result.quote({"k": "\u2028"}) == concat("", [`{"k":"`, "\u2028", `"}`])
+}

@@ -36,9 +36,13 @@ _parse(ts) := [_epoch_seconds(m), _nanos(m[7]), _offset_seconds(m[8])] if {
 
 # _epoch_seconds is epoch_seconds of the submatches of _rfc3339; undefined for a date or time of day that does
 # not exist (RFC 3339 section 5.7; second 60 is a leap second). An impossible field must not count as a later
-# instant: "T99:99:99" would make evidence look four days younger than its date.
+# instant: "T99:99:99" would make evidence look four days younger than its date. A year before 1970 is
+# refused too: no evidence, audit, waiver or decision clock predates the epoch, and before it the calendar
+# arithmetic takes floor() of negative numbers, which truncates in OPA's Go evaluator but not in Wasm (year
+# 0000 in January or February was a day apart between them).
 _epoch_seconds(m) := seconds if {
 	year := _int(m[1])
+	year >= 1970
 	month := _int(m[2])
 	day := _int(m[3])
 	hour := _int(m[4])
@@ -98,11 +102,11 @@ older_than_days(ts, now, days) if epoch_seconds(now) - epoch_seconds(ts) > days 
 # month's last day where the later month is shorter) at the same time of day, counted on the calendar of ts's
 # own offset (an audit dated 2023-02-28T19:00:00-05:00 was done on 28 February where it was done, though it
 # was 1 March in UTC), then compared as instants. A law's "within the last year" is a calendar year, which
-# 365 days is not across a 29 February.
+# 365 days is not across a 29 February. ts's local time is never negative (its year is 1970 or later), so
+# no floor() here meets a negative number.
 older_than_months(ts, now, months) if {
 	[ts_s, ts_ns, offset] := _instant(ts)
 	local := ts_s + offset
-	local >= 0
 	[now_s, now_ns, _] := _instant(now)
 	days := floor(local / 86400)
 	[y, m, d] := _civil_from_days(days)
@@ -112,14 +116,6 @@ older_than_months(ts, now, months) if {
 	later_day := min([d, _days_in_month(later_year, later_month)])
 	limit := ((_days_from_civil(later_year, later_month, later_day) * 86400) + (local - (days * 86400))) - offset
 	_after(now_s, now_ns, limit, ts_ns)
-}
-
-# Before 1970 on ts's local calendar (where floor() of a negative number differs between OPA's Go evaluator
-# and Wasm), by the longest the months could span.
-older_than_months(ts, now, months) if {
-	[ts_s, _, offset] := _instant(ts)
-	ts_s + offset < 0
-	epoch_seconds(now) - ts_s > (months * 31) * 86400
 }
 
 # age_days is the age of ts at now in whole days, for messages; undefined when ts lies in the future.
@@ -169,7 +165,7 @@ _month_of_march_index(mp) := mp + 3 if mp < 10
 
 _month_of_march_index(mp) := mp - 9 if mp >= 10
 
-# Howard Hinnant's days_from_civil (proleptic Gregorian), for years >= 0.
+# Howard Hinnant's days_from_civil (proleptic Gregorian), for years >= 0 (called for 1970 and later).
 _days_from_civil(y, m, d) := ((era * 146097) + doe) - 719468 if {
 	year := y - _march_shift(m)
 	era := floor(year / 400)

@@ -87,9 +87,18 @@ test_success_older_than_months_handles_old_dates if {
 	# 1970-01-01 where it was done, 1969 in UTC: counted on the local calendar all the same.
 	not time.older_than_months("1970-01-01T01:00:00+02:00", "1971-01-01T01:00:00+02:00", 12)
 	time.older_than_months("1970-01-01T01:00:00+02:00", "1971-01-01T01:00:01+02:00", 12)
-	time.older_than_months("1969-06-01T00:00:00Z", "2026-11-23T00:00:00Z", 12)
-	not time.older_than_months("1969-06-01T00:00:00Z", "1969-12-31T00:00:00Z", 12)
+	time.epoch_seconds("1970-01-01T01:00:00+02:00") == -3600
 	not time.older_than_months("yesterday", "2026-11-23T00:00:00Z", 12)
+}
+
+test_fail_years_before_1970_are_undefined if {
+	every bad in ["1969-12-31T23:59:59Z", "1969-06-01T00:00:00Z", "0000-01-01T00:00:00Z", "0000-02-01T00:00:00Z"] {
+		not time.epoch_seconds(bad)
+		not time.older_than_months(bad, "2026-11-23T00:00:00Z", 12)
+		not time.older_than_days(bad, "2026-11-23T00:00:00Z", 90)
+		not time.later_than(bad, "2026-11-23T00:00:00Z", 0)
+		not time.later_than("2026-11-23T00:00:00Z", bad, 0)
+	}
 }
 
 test_success_older_than_days if {
