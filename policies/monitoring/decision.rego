@@ -14,8 +14,10 @@ import data.arbiter.checks.oversight
 import data.arbiter.checks.performance
 import data.arbiter.lib.decision as lib
 
+# oversight.deny: a model whose card declares a prohibited practice (RISK-UNACCEPTABLE) may not stay in
+# service any more than it may be deployed.
 _denials := {v |
-	some findings in [input_check.deny, drift.deny, performance.deny, fairness.deny, freshness.deny]
+	some findings in [input_check.deny, drift.deny, performance.deny, fairness.deny, freshness.deny, oversight.deny]
 	some v in findings
 } | binding.deny
 

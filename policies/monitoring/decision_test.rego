@@ -76,3 +76,21 @@ test_fail_monitoring_without_fairness_evidence_blocks if {
 	d.allow == false
 	{v.rule | some v in d.deny} == {"FAIR-EVIDENCE-MISSING"}
 }
+
+test_fail_unacceptable_risk_tier_blocks_in_service if {
+	inp := object.union(_input(0.05), {"model_card": {"risk_tier": "unacceptable"}})
+	d := monitoring.decision with input as inp with data.regions as _regions
+	d.allow == false
+	{v.rule | some v in d.deny} == {"RISK-UNACCEPTABLE"}
+	d.waived == set()
+}
+
+test_fail_unacceptable_risk_tier_is_not_waived_in_service if {
+	inp := object.union(_input(0.05), {
+		"model_card": {"risk_tier": "unacceptable"},
+		"waivers": [{"id": "w-1", "rule": "RISK-UNACCEPTABLE", "model": "credit", "region": "eu", "expires_at": "2027-01-01T00:00:00Z"}],
+	})
+	d := monitoring.decision with input as inp with data.regions as _regions
+	{v.rule | some v in d.deny} == {"RISK-UNACCEPTABLE"}
+	d.waived == set()
+}

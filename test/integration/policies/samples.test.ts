@@ -34,6 +34,7 @@ const EXPECTED_RULES: Record<string, string[]> = {
   'monitoring/samples/denied/eu-drift-not-computed.json': ['DRIFT-PSI'],
   'monitoring/samples/denied/eu-fairness-not-reported.json': ['FAIR-EVIDENCE-MISSING'],
   'monitoring/samples/denied/eu-priors-count-drifted.json': ['DRIFT-PSI'],
+  'monitoring/samples/denied/eu-unacceptable-risk-tier.json': ['RISK-UNACCEPTABLE'],
   'monitoring/samples/denied/us-no-drift-evidence.json': ['DRIFT-EVIDENCE-MISSING'],
   'training/samples/denied/ca-missing-values.json': ['DQ-MISSING-RATE'],
   'training/samples/denied/eu-race-groups-unbalanced.json': [
