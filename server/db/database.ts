@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -156,6 +156,18 @@ function unavailableWhenUnreachable(pool: PostgresPool): PostgresPool {
       }),
     end: () => pool.end(),
   };
+}
+
+/**
+ * Whether `dataDir` holds an embedded database (its `pgdata` initialised: PG_VERSION written), without
+ * creating anything: openDatabase would create one in any folder it is given.
+ */
+export async function holdsEmbeddedDatabase(dataDir: string): Promise<boolean> {
+  try {
+    return (await stat(path.join(dataDir, 'pgdata', 'PG_VERSION'))).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
