@@ -21,6 +21,7 @@ import {
   permutationImportance,
   perturbationSensitivity,
   topReasons,
+  type Predict,
 } from './metrics/model-probes.ts';
 import { calibrationOf, performanceOf } from './metrics/performance.ts';
 import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
@@ -185,6 +186,27 @@ class Guard {
       );
     }
   }
+}
+
+/**
+ * The runner's predict, one batch at a time with the time limit and a cancel checked before each: a probe
+ * hands over every variant it scores at once (permutation importance, rows × repeats per feature; the
+ * reasons, rows × features), minutes of inference that must stop when the evaluation is stopped.
+ */
+function guardedPredict(runner: ModelRunner, guard: Guard): Predict {
+  return async (rows) => {
+    const size = runner.batchSize;
+    if (rows.length <= size) {
+      guard.check();
+      return runner.predict(rows);
+    }
+    const scores = new Float64Array(rows.length);
+    for (let start = 0; start < rows.length; start += size) {
+      guard.check();
+      scores.set(await runner.predict(rows.slice(start, start + size)), start);
+    }
+    return scores;
+  };
 }
 
 interface Collected {
@@ -472,7 +494,8 @@ async function adverseReasons(
   signal?: AbortSignal,
 ): Promise<{ rows: number; sha256: string }> {
   const { runner, threshold } = plan;
-  const predict = (rows: Row[]): Promise<Float64Array> => runner.predict(rows);
+  const predict = guardedPredict(runner, guard);
+  const check = (): void => guard.check();
   const rehashed = sha256File(path);
   rehashed.catch(() => {});
   const hash = createHash('sha256');
@@ -492,6 +515,7 @@ async function adverseReasons(
       predict,
       threshold,
       reasonsPlan.top,
+      check,
     );
     const lines = reasons
       .map(({ row, ...r }) => canonicalize({ row: start + chosen[row]!, ...r }) + '\n')
@@ -883,7 +907,9 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
 
     lap('drift');
     // Model probes: robustness and explainability need a model to re-run.
-    const predict = runner ? (rows: Row[]) => runner.predict(rows) : null;
+    // Every probe checks the time limit and a cancel before each batch it scores, not only once it is done.
+    const predict = runner ? guardedPredict(runner, guard) : null;
+    const check = (): void => guard.check();
     if (families.has('robustness')) {
       if (!predict) skip('robustness', 'predictions come from a column; there is no model to probe');
       else {
@@ -904,8 +930,9 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             );
             continue;
           }
-          counterfactual.push(await counterfactualFlips(data.sample, s, values, predict, plan.threshold));
-          guard.check();
+          counterfactual.push(
+            await counterfactualFlips(data.sample, s, values, predict, plan.threshold, check),
+          );
         }
         const numeric = features
           .filter((f) => {
@@ -929,6 +956,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           plan.threshold,
           spec.robustness?.perturbation ?? 0.05,
           spec.robustness?.seed ?? 0,
+          check,
         );
         evidence.robustness = { sample_rows: data.sample.length, counterfactual, perturbation };
       }
@@ -946,8 +974,8 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           plan.threshold,
           spec.explainability?.repeats ?? 3,
           spec.explainability?.seed ?? 0,
+          check,
         );
-        guard.check();
         const baseline: Row = Object.fromEntries(
           features.map((f) => {
             const column = data.columns.get(f.column)!;
@@ -973,6 +1001,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           predict,
           plan.threshold,
           spec.explainability?.top_reasons ?? 3,
+          check,
         );
         const adverseDecision = spec.explainability?.adverse_decision;
         const adverse = adverseDecision

@@ -8,6 +8,13 @@ import { createRng, rate, type Rng } from './stats.ts';
 // the rates and means, and is counted as `unscorable`.
 export type Predict = (rows: Row[]) => Promise<Float64Array>;
 
+/**
+ * Throws to stop a probe (the evaluation's time limit or a cancel): called before each model run and each
+ * round of a probe's loops, as a probe may score millions of variants.
+ */
+export type Check = () => void;
+const unchecked: Check = () => {};
+
 export interface CounterfactualResult {
   attribute: string;
   rows: number;
@@ -25,7 +32,9 @@ export async function counterfactualFlips(
   values: string[],
   predict: Predict,
   threshold: number,
+  check: Check = unchecked,
 ): Promise<CounterfactualResult> {
+  check();
   const eligible = rows.filter((r) => r[attribute] !== null && r[attribute] !== undefined);
   const variants: Row[] = [];
   const origin: { row: number; from: string; to: string }[] = [];
@@ -37,7 +46,9 @@ export async function counterfactualFlips(
       origin.push({ row: i, from, to });
     }
   });
+  check();
   const base = await predict(eligible);
+  check();
   const swapped = variants.length > 0 ? await predict(variants) : new Float64Array(0);
   const flippedRow = new Uint8Array(eligible.length);
   const scoredRow = new Uint8Array(eligible.length);
@@ -109,7 +120,9 @@ export async function perturbationSensitivity(
   threshold: number,
   relativeNoise: number,
   seed: number,
+  check: Check = unchecked,
 ): Promise<PerturbationResult> {
+  check();
   const rng = createRng(seed);
   const noisy = rows.map((row) => {
     const copy: Row = { ...row };
@@ -122,7 +135,9 @@ export async function perturbationSensitivity(
     }
     return copy;
   });
+  check();
   const base = await predict(rows);
+  check();
   const moved = await predict(noisy);
   let flips = 0;
   let sum = 0;
@@ -214,8 +229,10 @@ export async function permutationImportance(
   threshold: number,
   repeats: number,
   seed: number,
+  check: Check = unchecked,
 ): Promise<PermutationImportance> {
   const rng = createRng(seed);
+  check();
   const base = await predict(rows);
   const result: PermutationImportance['features'] = [];
   let unscorable = 0;
@@ -227,6 +244,7 @@ export async function permutationImportance(
         const j = Math.floor(rng() * (i + 1));
         [column[i], column[j]] = [column[j]!, column[i]!];
       }
+      check();
       const scores = await predict(rows.map((row, i) => ({ ...row, [feature]: column[i]! })));
       const shuffle = lossOf(base, scores, labels, threshold);
       if (shuffle.loss !== null) losses.push(shuffle.loss);
@@ -272,10 +290,13 @@ export async function topReasons(
   predict: Predict,
   threshold: number,
   k: number,
+  check: Check = unchecked,
 ): Promise<RowReasons[]> {
+  check();
   const base = await predict(rows);
   const variants: Row[] = [];
   for (const row of rows) for (const f of features) variants.push({ ...row, [f]: baseline[f] ?? null });
+  check();
   const scores = await predict(variants);
   return rows.map((row, i) => {
     const decision: 0 | 1 = base[i]! >= threshold ? 1 : 0;

@@ -1,0 +1,82 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compasSpec, loadMatrix } from '../../../evaluators/fixtures/datasets.ts';
+import { COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
+import { mlpOnnx } from '../../../evaluators/fixtures/models.ts';
+import { trainMlp } from '../../../evaluators/fixtures/train.ts';
+import { evaluate, type EvaluationProgress } from '../../../evaluators/index.ts';
+
+// The model probes (robustness, explainability) on real models: the fixture MLP trained on COMPAS as
+// evaluators/fixtures/generate.ts trains it.
+let dir: string;
+let compasMlp: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'arbiter-model-probes-'));
+  const matrix = await loadMatrix(COMPAS_CSV, compasSpec());
+  compasMlp = path.join(dir, 'compas-mlp.onnx');
+  await writeFile(compasMlp, mlpOnnx(trainMlp(matrix, { hidden: 8, epochs: 15 }), { dataset: 'compas' }));
+}, 60_000);
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the model probes stop when the evaluation is stopped', () => {
+  // 10,000 rows × 100 shuffles × 8 features: about two minutes of inference on two cores, checked only once it
+  // was done before.
+  const heavy = compasSpec({ metrics: ['explainability'], explainability: { sample: 10_000, repeats: 100 } });
+
+  it('stops permutation importance at the time limit, within a batch', async () => {
+    const started = Date.now();
+    await expect(
+      evaluate({
+        model: compasMlp,
+        data: COMPAS_CSV,
+        spec: heavy,
+        executionProvider: 'cpu',
+        limits: { timeoutMs: 1500 },
+      }),
+    ).rejects.toMatchObject({ code: 'EVAL_TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(6000);
+  });
+
+  it('stops the probes and the adverse-action pass on a cancel, within a batch', async () => {
+    // The probes are cancelled a while into their phase, not as it starts, when a check of its own sees it; the
+    // adverse-action pass, which takes less than that, when it reports its first batch.
+    const adverse = compasSpec({
+      metrics: ['explainability'],
+      explainability: { adverse_decision: 'positive' },
+    });
+    for (const [phase, spec, delay] of [
+      ['metrics', heavy, 300],
+      ['reasons', adverse, 0],
+    ] as const) {
+      const cancel = new AbortController();
+      let cancelledAt = 0;
+      const onProgress = (p: EvaluationProgress): void => {
+        if (p.phase !== phase || cancelledAt !== 0) return;
+        cancelledAt = -1;
+        const stop = (): void => {
+          cancelledAt = Date.now();
+          cancel.abort();
+        };
+        if (delay === 0) stop();
+        else setTimeout(stop, delay);
+      };
+      await expect(
+        evaluate({
+          model: compasMlp,
+          data: COMPAS_CSV,
+          spec,
+          executionProvider: 'cpu',
+          signal: cancel.signal,
+          onProgress,
+        }),
+      ).rejects.toMatchObject({ code: 'EVAL_ABORTED' });
+      expect(cancelledAt, phase).toBeGreaterThan(0);
+      expect(Date.now() - cancelledAt, phase).toBeLessThan(2000);
+    }
+  });
+});
