@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv } from 'ajv';
@@ -109,15 +110,19 @@ const PHASES: Record<EvaluationProgress['phase'], string> = {
   done: 'done',
 };
 
+interface Progress {
+  update(p: EvaluationProgress): void;
+  stop(): void;
+}
+
+const NO_PROGRESS: Progress = { update: () => {}, stop: () => {} };
+
 /**
  * Progress on stderr, only when stderr is a terminal. The evaluator reports rows read, not bytes, and the
  * number of rows is not known until the end, so it shows rows done and the time taken: no total, no bar.
  */
-async function progressOf(enabled: boolean): Promise<{
-  update(p: EvaluationProgress): void;
-  stop(): void;
-}> {
-  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+async function progressOf(enabled: boolean): Promise<Progress> {
+  if (!enabled || !process.stderr.isTTY) return NO_PROGRESS;
   const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({
     format: ' {status}  {duration_formatted}',
@@ -201,17 +206,29 @@ export function registerEvaluateCommand(program: Command): void {
       // Before minutes of work, not after: the evidence must have somewhere to go.
       await assertWritable('--out', flags.out);
       if (flags.reasons !== undefined) await assertWritable('--reasons', flags.reasons);
-      // Ctrl-C stops the evaluation through its signal, rather than Node ending the process where it stands: the
-      // bar then restores the terminal (it turned line wrapping off) and the .partial file goes. Once only: a
-      // second Ctrl-C is Node's own, for an evaluation slow to notice.
-      const interrupted = new AbortController();
-      process.once('SIGINT', () => interrupted.abort());
       // The reasons go to a file beside the target, renamed into place only once the evidence is complete.
       const reasonsFile = flags.reasons === undefined ? null : path.resolve(flags.reasons);
       const reasonsPartial = reasonsFile && `${reasonsFile}.partial`;
+      // Ctrl-C stops the evaluation through its signal, rather than Node ending the process where it stands: the
+      // bar then restores the terminal (it turned line wrapping off) and the .partial file goes. The evaluation
+      // checks the signal before each batch it scores; a second Ctrl-C does not wait even for that: it ends the
+      // process at once, with the same clean-up and exit code.
+      const interrupted = new AbortController();
+      let progress = NO_PROGRESS;
+      const onInterrupt = (): void => {
+        if (!interrupted.signal.aborted) {
+          interrupted.abort();
+          return;
+        }
+        progress.stop();
+        if (reasonsPartial) rmSync(reasonsPartial, { force: true });
+        process.stderr.write('arbiter: interrupted\n');
+        process.exit(130);
+      };
+      process.on('SIGINT', onInterrupt);
       const reasonsOut = reasonsPartial ? await open(reasonsPartial, 'w') : null;
 
-      const progress = await progressOf(flags.progress);
+      progress = await progressOf(flags.progress);
       let result;
       try {
         result = await evaluate({
@@ -238,6 +255,7 @@ export function registerEvaluateCommand(program: Command): void {
         const message = ((err as Error).message ?? String(err)).replace(/\s*\n\s*/g, ' ');
         throw new CliFailure(err instanceof EvaluatorError ? message : `evaluation failed: ${message}`);
       } finally {
+        process.removeListener('SIGINT', onInterrupt);
         progress.stop();
       }
       try {

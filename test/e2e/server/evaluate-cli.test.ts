@@ -285,6 +285,40 @@ describe('arbiter evaluate', () => {
       expect(existsSync(file), file).toBe(false);
   });
 
+  it('ends at once on a second Ctrl-C, with exit code 130 and no file behind', async () => {
+    // A heavy probe: 10,000 rows × 100 shuffles of every feature. The first Ctrl-C stops it within a batch; the
+    // second does not wait for that, and the process exits 130 itself rather than die of the signal.
+    const spec = path.join(dir, 'adult-twice.spec.json');
+    const base = JSON.parse(await readFile(adultSpecFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(
+      spec,
+      JSON.stringify({
+        ...base,
+        explainability: { adverse_decision: 'negative', sample: 10_000, repeats: 100 },
+      }),
+    );
+    const out = path.join(dir, 'twice-evidence.json');
+    const reasonsFile = path.join(dir, 'twice-reasons.jsonl');
+    const args = ['--model', adultModel, '--data', ADULT_TEST, '--spec', spec, '--out', out];
+    const child = spawn(process.execPath, [ARBITER_BIN, 'evaluate', ...args, '--reasons', reasonsFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    while (!existsSync(`${reasonsFile}.partial`) && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toEqual([130, null]);
+    expect(stderr).toBe('arbiter: interrupted\n');
+    for (const file of [out, reasonsFile, `${reasonsFile}.partial`])
+      expect(existsSync(file), file).toBe(false);
+  });
+
   it('refuses --reasons without a model or without spec.explainability.adverse_decision, writing nothing', async () => {
     const out = path.join(dir, 'never-reasons.json');
     const reasonsFile = path.join(dir, 'never-reasons.jsonl');
