@@ -2,6 +2,7 @@ import { EvaluatorError } from './errors.ts';
 import { numericValue, type CollectedColumn } from './onnx/features.ts';
 import type { Cell, Row } from './readers/rows.ts';
 import type { ColumnData } from './metrics/data-quality.ts';
+import { createRng } from './metrics/stats.ts';
 
 // Row-streaming accumulators. Everything the metrics need is kept as typed columns, so a million rows cost
 // a few bytes per tracked column each, never a million row objects.
@@ -165,5 +166,50 @@ export class MissingCounter {
   }
   missing(column: string): number {
     return this.rows - (this.present.get(column) ?? 0);
+  }
+}
+
+/**
+ * A seeded uniform sample of up to `size` scorable rows (reservoir sampling, Algorithm R), for the model probes.
+ * Each family that probes the model draws its own, at its own size and seed.
+ */
+export class RowSample {
+  readonly rows: Row[] = [];
+  /** Each row's label: 1, 0, or -1 when it has none. */
+  private readonly labelsOf: number[] = [];
+  /** Each row's position in the data (0 = the first data row). */
+  readonly positions: number[] = [];
+  /** Each row's score, as the data pass gave it. */
+  private readonly scoresOf: number[] = [];
+  private readonly rng: () => number;
+  private seen = 0;
+
+  constructor(
+    readonly size: number,
+    readonly seed: number,
+  ) {
+    this.rng = createRng(seed);
+  }
+
+  add(row: Row, position: number, label: number, score: number): void {
+    if (this.size === 0) return;
+    this.seen++;
+    let at = this.rows.length;
+    if (at === this.size) {
+      at = Math.floor(this.rng() * this.seen);
+      if (at >= this.size) return;
+    }
+    this.rows[at] = row;
+    this.labelsOf[at] = label;
+    this.positions[at] = position;
+    this.scoresOf[at] = score;
+  }
+
+  labels(): Int8Array {
+    return Int8Array.from(this.labelsOf);
+  }
+
+  scores(): Float64Array {
+    return Float64Array.from(this.scoresOf);
   }
 }

@@ -8,6 +8,7 @@ import {
   Growable,
   MAX_CATEGORIES,
   MissingCounter,
+  RowSample,
   sharedKind,
   type ColumnKind,
 } from './collect.ts';
@@ -24,7 +25,7 @@ import {
   type Predict,
 } from './metrics/model-probes.ts';
 import { calibrationOf, performanceOf } from './metrics/performance.ts';
-import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
+import { sortPresent, type SortedValues } from './metrics/stats.ts';
 import { normalizeFeatures, numericValue, type Feature } from './onnx/features.ts';
 import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
 import { dataFormatOf, readRowBatches, type Cell, type Row } from './readers/rows.ts';
@@ -216,10 +217,8 @@ interface Collected {
   score: Float64Array | null;
   columns: Map<string, ColumnCollector>;
   missing: MissingCounter;
-  sample: Row[];
-  sampleLabels: Int8Array | null;
-  /** Each sampled row's position in the data (0 = the first data row). */
-  sampleRows: number[];
+  /** The rows each probing family draws (empty when it does not run or no model does). */
+  samples: ProbeSamples;
   rowsWithoutPrediction: number;
 }
 
@@ -229,8 +228,15 @@ interface Plan {
   families: Set<MetricFamily>;
   runner: ModelRunner | null;
   threshold: number;
-  probeSample: number;
-  seed: number;
+  /** The size and seed of each probing family's sample: spec.robustness's and spec.explainability's. */
+  samples: Record<keyof ProbeSamples, { size: number; seed: number }>;
+}
+
+const NO_SAMPLE = { size: 0, seed: 0 };
+
+interface ProbeSamples {
+  robustness: RowSample;
+  explainability: RowSample;
 }
 
 /** Which of the two files a pass reads: each is read as its own part of the spec says. */
@@ -347,11 +353,11 @@ async function collect(
   const pred = new Growable((n) => new Int8Array(n));
   const score = new Growable((n) => new Float64Array(n));
   const missing = new MissingCounter();
-  const rng = createRng(plan.seed);
-  const sample: Row[] = [];
-  const sampleLabels: number[] = [];
-  const sampleRows: number[] = [];
-  let eligible = 0;
+  // Each probing family's seeded sample of scorable rows.
+  const samples: ProbeSamples = {
+    robustness: new RowSample(plan.samples.robustness.size, plan.samples.robustness.seed),
+    explainability: new RowSample(plan.samples.explainability.size, plan.samples.explainability.seed),
+  };
   let rows = 0;
   let batch: Row[] = [];
   let batchStart = 0;
@@ -362,22 +368,10 @@ async function collect(
       const at = start + i;
       score.set(at, s);
       pred.set(at, Number.isNaN(s) ? -1 : s >= plan.threshold ? 1 : 0);
-      // Reservoir sampling (Algorithm R) of scorable rows for the model probes, seeded for reproducibility.
-      if (!Number.isNaN(s) && plan.probeSample > 0) {
-        eligible++;
+      if (!Number.isNaN(s)) {
         const y = labelColumn ? label.view()[at]! : -1;
-        if (sample.length < plan.probeSample) {
-          sample.push(rowsOfBatch[i]!);
-          sampleLabels.push(y);
-          sampleRows.push(at);
-        } else {
-          const j = Math.floor(rng() * eligible);
-          if (j < plan.probeSample) {
-            sample[j] = rowsOfBatch[i]!;
-            sampleLabels[j] = y;
-            sampleRows[j] = at;
-          }
-        }
+        samples.robustness.add(rowsOfBatch[i]!, at, y, s);
+        samples.explainability.add(rowsOfBatch[i]!, at, y, s);
       }
     }
   };
@@ -445,9 +439,7 @@ async function collect(
     score: runner || scoreColumn ? score.view() : null,
     columns,
     missing,
-    sample,
-    sampleLabels: labelColumn ? Int8Array.from(sampleLabels) : null,
-    sampleRows,
+    samples,
     rowsWithoutPrediction: withoutPrediction,
   };
 }
@@ -658,20 +650,19 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
 
   try {
     const features = spec.features ? normalizeFeatures(spec.features) : [];
-    const probeSample = runner
-      ? Math.max(
-          families.has('robustness') ? (spec.robustness?.sample ?? DEFAULT_PROBE_SAMPLE) : 0,
-          families.has('explainability') ? (spec.explainability?.sample ?? DEFAULT_PROBE_SAMPLE) : 0,
-        )
-      : 0;
+    // Each probing family draws its own sample, of its own size and seed: the rows one probes are not chosen by
+    // the other's settings.
+    const sampleOf = (family: keyof ProbeSamples) => ({
+      size: runner && families.has(family) ? (spec[family]?.sample ?? DEFAULT_PROBE_SAMPLE) : 0,
+      seed: spec[family]?.seed ?? 0,
+    });
     const plan: Plan = {
       spec,
       features,
       families,
       runner,
       threshold: spec.prediction?.threshold ?? 0.5,
-      probeSample,
-      seed: spec.robustness?.seed ?? 0,
+      samples: { robustness: sampleOf('robustness'), explainability: sampleOf('explainability') },
     };
     // Hashing reads the files a second time; start it now so it overlaps with parsing and inference.
     const dataSha = sha256File(input.data);
@@ -693,7 +684,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       ? await collect(
           input.reference,
           'reference',
-          { ...plan, probeSample: 0 },
+          { ...plan, samples: { robustness: NO_SAMPLE, explainability: NO_SAMPLE } },
           guard,
           (rows) => progress({ phase: 'reference', rows }),
           input.signal,
@@ -743,8 +734,9 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       rows_missing: rowsMissing,
       seeds: {
         bootstrap: spec.bootstrap?.seed ?? 0,
-        sample: plan.seed,
+        robustness_sample: plan.samples.robustness.seed,
         perturbation: spec.robustness?.seed ?? 0,
+        explainability_sample: plan.samples.explainability.seed,
         permutation: spec.explainability?.seed ?? 0,
       },
       libraries: await libraryVersions(),
@@ -913,6 +905,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     if (families.has('robustness')) {
       if (!predict) skip('robustness', 'predictions come from a column; there is no model to probe');
       else {
+        const sample = data.samples.robustness.rows;
         const counterfactual = [];
         for (const s of spec.sensitive ?? []) {
           const feature = features.find((f) => f.column === s);
@@ -930,9 +923,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             );
             continue;
           }
-          counterfactual.push(
-            await counterfactualFlips(data.sample, s, values, predict, plan.threshold, check),
-          );
+          counterfactual.push(await counterfactualFlips(sample, s, values, predict, plan.threshold, check));
         }
         const numeric = features
           .filter((f) => {
@@ -950,7 +941,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             whole: runner!.integerInputs.has(f.column),
           }));
         const perturbation = await perturbationSensitivity(
-          data.sample,
+          sample,
           numeric,
           predict,
           plan.threshold,
@@ -958,18 +949,19 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           spec.robustness?.seed ?? 0,
           check,
         );
-        evidence.robustness = { sample_rows: data.sample.length, counterfactual, perturbation };
+        evidence.robustness = { sample_rows: sample.length, counterfactual, perturbation };
       }
     }
     lap('robustness');
     if (families.has('explainability')) {
       if (!predict) skip('explainability', 'predictions come from a column; there is no model to probe');
       else {
+        const sample = data.samples.explainability;
         const columnsOfModel = features.map((f) => f.column);
         const importance = await permutationImportance(
-          data.sample,
+          sample.rows,
           columnsOfModel,
-          data.sampleLabels,
+          data.label ? sample.labels() : null,
           predict,
           plan.threshold,
           spec.explainability?.repeats ?? 3,
@@ -992,7 +984,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         // 12 CFR 1002.9): sensitive attributes are left out of the reasons, and said to be. What they do to the
         // scores is in robustness (counterfactual flips) and in the permutation importance above.
         const sensitive = new Set(spec.sensitive ?? []);
-        const reasonRows = data.sample.slice(0, REASON_ROWS);
+        const reasonRows = sample.rows.slice(0, REASON_ROWS);
         const reasonFeatures = columnsOfModel.filter((c) => !sensitive.has(c));
         const reasons = await topReasons(
           reasonRows,
@@ -1022,12 +1014,13 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             )
           : null;
         evidence.explainability = {
+          sample_rows: sample.rows.length,
           permutation_importance: importance,
           reasons: {
             method: 'reset_to_baseline',
             baseline,
             not_given_as_reasons: columnsOfModel.filter((c) => sensitive.has(c)),
-            rows: reasons.map(({ row, ...reason }) => ({ row: data.sampleRows[row]!, ...reason })),
+            rows: reasons.map(({ row, ...reason }) => ({ row: sample.positions[row]!, ...reason })),
             ...(adverse
               ? { adverse: { decision: adverseDecision, rows: adverse.rows, sha256: adverse.sha256 } }
               : {}),

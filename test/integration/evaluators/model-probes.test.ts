@@ -80,3 +80,50 @@ describe('the model probes stop when the evaluation is stopped', () => {
     }
   });
 });
+
+describe('each probing family draws its own sample', () => {
+  type Probed = {
+    robustness?: { sample_rows: number; perturbation: { rows: number } };
+    explainability: {
+      sample_rows: number;
+      permutation_importance: { rows: number };
+      reasons: { rows: { row: number }[] };
+    };
+  };
+  const run = async (extra: Parameters<typeof compasSpec>[0]) => {
+    const { evidence } = await evaluate({
+      model: compasMlp,
+      data: COMPAS_CSV,
+      spec: compasSpec(extra),
+      executionProvider: 'cpu',
+    });
+    return { probed: evidence as unknown as Probed, seeds: evidence.seeds };
+  };
+
+  it('of its own size and seed, whatever the other family asks for', async () => {
+    const both = await run({
+      metrics: ['robustness', 'explainability'],
+      robustness: { sample: 2000, seed: 1 },
+      explainability: { sample: 50, seed: 9 },
+    });
+    expect(both.probed.robustness!.sample_rows).toBe(2000);
+    expect(both.probed.robustness!.perturbation.rows).toBe(2000);
+    expect(both.probed.explainability.sample_rows).toBe(50);
+    expect(both.probed.explainability.permutation_importance.rows).toBe(50);
+    expect(both.seeds).toMatchObject({
+      robustness_sample: 1,
+      perturbation: 1,
+      explainability_sample: 9,
+      permutation: 9,
+    });
+    // The explained rows are explainability's, the same with robustness asked for or not, at any seed of its.
+    const alone = await run({
+      metrics: ['explainability'],
+      robustness: { sample: 50, seed: 2 },
+      explainability: { sample: 50, seed: 9 },
+    });
+    expect(alone.probed.explainability).toEqual(both.probed.explainability);
+    const reseeded = await run({ metrics: ['explainability'], explainability: { sample: 50, seed: 10 } });
+    expect(reseeded.probed.explainability.reasons.rows).not.toEqual(both.probed.explainability.reasons.rows);
+  });
+});
