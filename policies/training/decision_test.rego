@@ -16,7 +16,11 @@ _input(count_b) := {
 	"evidence": {
 		"data_quality": {"missing_rate": 0.01},
 		"fairness": {"race": {
-			"groups": {"A": {"count": 500, "impact_ratio": 1}, "B": {"count": count_b, "impact_ratio": 0.9}},
+			"groups": {
+				"A": {"count": 500, "impact_ratio": 1},
+				"B": {"count": count_b, "impact_ratio": 0.9},
+				"C": {"count": 400, "impact_ratio": 0.95},
+			},
 			"demographic_parity_difference": 0.02,
 			"equalized_odds_difference": 0.03,
 		}},

@@ -97,11 +97,16 @@ _odds_gap contains violation if {
 # description: |
 #   A training, deployment or monitoring gate cannot judge fairness without per-group evidence (monitoring:
 #   EU AI Act Art. 72, NYC LL144, EEOC, UK, Singapore). Every attribute reported must be usable: at least
-#   one group of min_group_size rows or more, each such group with a numeric impact_ratio, every group with
-#   a numeric count, and numeric demographic parity and equalized odds differences. Equalized odds may be
-#   skipped only for want of labels: evidence that shows labels (a numeric performance metric that needs
-#   them, or a group with a numeric tpr, fpr or fnr) must report it, whatever `skipped` says. Groups under
-#   min_group_size are not required to have an impact ratio (FAIR-SMALL-GROUP).
+#   two groups of min_group_size rows or more (an impact ratio compares groups), each such group with a
+#   numeric impact_ratio, every group with a whole number of rows as its count, and numeric demographic
+#   parity and equalized odds differences. A group left out of the comparison (under min_group_size, or
+#   named only in excluded_groups) must hold under 2% of the attribute's rows (its groups' counts, those
+#   named only in excluded_groups and the unknown category, `missing`, together), and its count must be
+#   given: NYC LL144 §5-301(d) lets an audit leave out only a category under 2% of its data, and no other
+#   region's rules leave out more. A group that ll144.excluded_under_2pct names must be under 2% too.
+#   Equalized odds may be skipped only for want of labels: evidence that shows labels (a numeric
+#   performance metric that needs them, or a group with a numeric tpr, fpr or fnr) must report it, whatever
+#   `skipped` says. Groups under min_group_size are not required to have an impact ratio (FAIR-SMALL-GROUP).
 # custom:
 #   id: FAIR-EVIDENCE-MISSING
 #   regulation: [eu-ai-act, eeoc-ugesp, nyc-ll144]
@@ -212,6 +217,15 @@ _attribute_problems[attribute] contains concat("", ["group ", result.quote(group
 }
 
 _attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " has a count of ", result.quote(rows), ", not a whole number of rows",
+]) if {
+	some [attribute, group, stats] in _group_entries
+	rows := _count(stats)
+	is_number(rows)
+	not _whole(rows)
+}
+
+_attribute_problems[attribute] contains concat("", [
 	"group ", result.quote(group), " is compared but has no numeric impact_ratio",
 ]) if {
 	some [attribute, group, stats] in _group_entries
@@ -222,14 +236,24 @@ _attribute_problems[attribute] contains concat("", [
 _attribute_problems[attribute] contains concat("", [
 	"no group of at least ", result.quote(_limits.min_group_size), " rows with a numeric impact_ratio",
 ]) if {
-	some attribute, report in _attributes
-	is_object(report)
-	not _comparable[attribute]
+	some attribute, _ in _reports
+	count(object.get(_comparable, attribute, set())) == 0
 }
 
-# The attributes with at least one group that takes part in the impact-ratio comparison.
-_comparable contains attribute if {
-	some [attribute, _, stats] in _group_entries
+# One group is no comparison: every other left out (too small, or moved to excluded_groups), its impact ratio
+# of 1 against itself says nothing of the others.
+_attribute_problems[attribute] contains concat("", [
+	"only group ", result.quote(group), " has at least ", result.quote(_limits.min_group_size),
+	" rows and a numeric impact_ratio: an impact ratio compares two groups or more",
+]) if {
+	some attribute, groups in _comparable
+	count(groups) == 1
+	some group in groups
+}
+
+# The groups of each attribute that take part in the impact-ratio comparison.
+_comparable[attribute] contains group if {
+	some [attribute, group, stats] in _group_entries
 	_compared(stats)
 	is_number(stats.impact_ratio)
 }
@@ -237,6 +261,153 @@ _comparable contains attribute if {
 _count(stats) := object.get(stats, "count", null) if is_object(stats)
 
 _count(stats) := null if not is_object(stats)
+
+# A count of rows: a whole number, not negative.
+_whole(rows) if {
+	is_number(rows)
+	rows >= 0
+	floor(rows) == rows
+}
+
+# The attribute reports that are objects (another is a problem of its own: "the report is not an object").
+_reports[attribute] := report if {
+	some attribute, report in _attributes
+	is_object(report)
+}
+
+# Groups left out of the comparison may hold under 2% of an attribute's rows, no more (NYC LL144 §5-301(d)).
+# The share is compared as rows * 50 against the total: whole numbers, exact in every runtime.
+_share_limit := 50
+
+# [attribute, group, why] of every group left out of the impact-ratio comparison: one in groups with fewer
+# than min_group_size rows, or one that excluded_groups names without it in groups with a count (one there
+# with min_group_size rows or more is compared whatever excluded_groups says, as the evaluator lists there a
+# group left out of equalized odds only).
+_left_out contains [attribute, group, concat("", ["fewer than ", result.quote(_limits.min_group_size), " rows"])] if {
+	some [attribute, group, stats] in _group_entries
+	_whole(_count(stats))
+	_count(stats) < _limits.min_group_size
+}
+
+_left_out contains [attribute, group, "named only in excluded_groups"] if {
+	some attribute, report in _reports
+	some group in _listed_only(report)
+}
+
+# The groups excluded_groups names that groups does not give a count of.
+_listed_only(report) := {group |
+	some entry in _excluded_entries(report)
+	group := entry.group
+	is_string(group)
+	not _counted_in_groups(report, group)
+}
+
+_counted_in_groups(report, group) if is_number(_count(report.groups[group]))
+
+_excluded_entries(report) := entries if {
+	entries := object.get(report, "excluded_groups", [])
+	is_array(entries)
+}
+
+_excluded_entries(report) := [] if not is_array(object.get(report, "excluded_groups", []))
+
+# The rows of a group: its count in groups, else the largest whole count excluded_groups gives it.
+_rows_in(report, group) := report.groups[group].count if _whole(report.groups[group].count)
+
+_rows_in(report, group) := max(listed) if {
+	not _whole_in_groups(report, group)
+	listed := [rows | some entry in _excluded_entries(report); entry.group == group; rows := entry.count; _whole(rows)]
+	count(listed) > 0
+}
+
+# A negated call whose argument is undefined would fail, not succeed, hence these helper rules.
+_whole_in_groups(report, group) if _whole(report.groups[group].count)
+
+_rows_known(report, group) if _rows_in(report, group)
+
+# An attribute's rows: its groups', those of the groups named only in excluded_groups, and the unknown
+# category's (`missing`), as LL144 counts the audit data (evaluators/metrics/fairness.ts, ll144.total).
+_total_rows[attribute] := (in_groups + listed) + _unknown_rows(report) if {
+	some attribute, report in _reports
+	in_groups := sum([rows | some _, stats in object.get(report, "groups", {}); rows := _count(stats); _whole(rows)])
+	listed := sum([rows | some group in _listed_only(report); rows := _rows_in(report, group)])
+}
+
+_unknown_rows(report) := report.missing if _whole(report.missing)
+
+_unknown_rows(report) := 0 if not _whole(object.get(report, "missing", null))
+
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " is left out of the comparison (", why, ") but holds ", result.quote(rows),
+	" of the attribute's ", result.quote(_total_rows[attribute]), " rows, not under 2%",
+]) if {
+	some [attribute, group, why] in _left_out
+	rows := _rows_in(_reports[attribute], group)
+	rows > 0
+	rows * _share_limit >= _total_rows[attribute]
+}
+
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " is left out of the comparison (", why, ") and no count of its rows is given",
+]) if {
+	some [attribute, group, why] in _left_out
+	not _rows_known(_reports[attribute], group)
+}
+
+_attribute_problems[attribute] contains "excluded_groups is not an array" if {
+	some attribute, report in _reports
+	not is_array(object.get(report, "excluded_groups", []))
+}
+
+_attribute_problems[attribute] contains "excluded_groups holds an entry without a group name" if {
+	some attribute, report in _reports
+	some entry in _excluded_entries(report)
+	not is_string(object.get(entry, "group", null))
+}
+
+_attribute_problems[attribute] contains concat("", [
+	"missing is ", result.quote(report.missing), ", not a whole number of rows",
+]) if {
+	some attribute, report in _reports
+	not _whole(object.get(report, "missing", 0))
+}
+
+# The categories the LL144 figures leave out as under 2% of the data must be.
+_attribute_problems[attribute] contains concat("", [
+	"ll144.excluded_under_2pct names group ", result.quote(group), ", which holds ", result.quote(rows),
+	" of the attribute's ", result.quote(_total_rows[attribute]), " rows, not under 2%",
+]) if {
+	some attribute, report in _reports
+	some group in _under_2pct(report)
+	rows := _rows_in(report, group)
+	rows > 0
+	rows * _share_limit >= _total_rows[attribute]
+}
+
+_attribute_problems[attribute] contains concat("", [
+	"ll144.excluded_under_2pct names group ", result.quote(group), ", of which no count of rows is given",
+]) if {
+	some attribute, report in _reports
+	some group in _under_2pct(report)
+	not _rows_known(report, group)
+}
+
+_attribute_problems[attribute] contains "ll144.excluded_under_2pct is not a list of group names" if {
+	some attribute, report in _reports
+	not _names(object.get(report, ["ll144", "excluded_under_2pct"], []))
+}
+
+_under_2pct(report) := names if {
+	names := object.get(report, ["ll144", "excluded_under_2pct"], [])
+	_names(names)
+}
+
+_names(names) if {
+	is_array(names)
+	every name in names {
+		is_string(name)
+	}
+}
 
 # A group large enough to take part in the comparisons (smaller ones are reported by FAIR-SMALL-GROUP).
 _compared(stats) if {
@@ -297,9 +468,10 @@ _skipped_attributes(pattern) := {attribute |
 # description: |
 #   Groups under the region's min_group_size are left out of the impact-ratio comparison and reported, so the
 #   exclusion is visible. min_group_size is Arbiter's statistical floor (a rate over a handful of rows says
-#   little), not a rule of any law. NYC LL144 §5-301(d) lets an auditor leave out a category under 2% of the
-#   audit data instead, whatever its row count, with a justification and that category's counts and rate;
-#   the evaluator reports those categories in fairness.<attribute>.ll144.excluded_under_2pct.
+#   little), not a rule of any law, and leaves out only a group under 2% of the attribute's rows: NYC LL144
+#   §5-301(d) lets an auditor leave out a category under 2% of the audit data, with a justification and that
+#   category's counts and rate (the evaluator reports those categories in
+#   fairness.<attribute>.ll144.excluded_under_2pct). A small group of 2% or more is FAIR-EVIDENCE-MISSING.
 # custom:
 #   id: FAIR-SMALL-GROUP
 #   regulation: [nyc-ll144, eu-ai-act]

@@ -43,10 +43,22 @@ test_fail_impact_ratio_below_minimum if {
 		with data.regions as _limits("deny")
 }
 
+# Two groups compared and a third of small_count rows (of 900 + small_count).
+_three(small_ratio, small_count) := {"sex": {
+	"groups": {
+		"Female": {"count": 400, "impact_ratio": 0.9},
+		"Male": {"count": 500, "impact_ratio": 1},
+		"Other": {"count": small_count, "impact_ratio": small_ratio},
+	},
+	"demographic_parity_difference": 0.05,
+	"equalized_odds_difference": 0.05,
+	"excluded_groups": [{"group": "Other", "count": small_count, "reason": "count is below min_group_size 30"}],
+}}
+
 test_success_impact_ratio_of_small_group_is_not_compared if {
-	count(policy.deny) == 0 with input as _input("deployment", _sex(0.5, 12, 0.05, 0.05))
+	count(policy.deny) == 0 with input as _input("deployment", _three(0.5, 12))
 		with data.regions as _limits("deny")
-	count(policy.deny) == 0 with input as _input("deployment", _sex(null, 12, 0.05, 0.05))
+	count(policy.deny) == 0 with input as _input("deployment", _three(null, 12))
 		with data.regions as _limits("deny")
 }
 
@@ -105,9 +117,9 @@ test_success_small_group_is_reported_as_a_warning if {
 		"title": "Groups too small to compare",
 		"regulation": ["nyc-ll144", "eu-ai-act"],
 		"severity": "low",
-		"message": "sex group \"Female\" has 12 rows, fewer than 30; left out of the impact-ratio comparison",
-		"evidence_keys": ["fairness.sex.groups.Female.count"],
-	}} with input as _input("deployment", _sex(0.5, 12, 0.05, 0.05))
+		"message": "sex group \"Other\" has 12 rows, fewer than 30; left out of the impact-ratio comparison",
+		"evidence_keys": ["fairness.sex.groups.Other.count"],
+	}} with input as _input("deployment", _three(0.5, 12))
 		with data.regions as _limits("deny")
 }
 
@@ -146,7 +158,10 @@ test_success_equalized_odds_skipped_without_labels if {
 
 test_fail_compared_group_without_impact_ratio_is_missing_evidence if {
 	policy.deny == {_missing_violation(
-		"fairness evidence on \"sex\" cannot be judged: group \"Female\" is compared but has no numeric impact_ratio",
+		concat("", [
+			"fairness evidence on \"sex\" cannot be judged: group \"Female\" is compared but has no numeric impact_ratio; ",
+			"only group \"Male\" has at least 30 rows and a numeric impact_ratio: an impact ratio compares two groups or more",
+		]),
 		["fairness.sex"],
 	)} with input as _input("deployment", _sex(null, 400, 0.05, 0.05))
 		with data.regions as _limits("deny")
@@ -158,7 +173,11 @@ test_fail_only_small_groups_is_missing_evidence if {
 		"demographic_parity_difference": 0.05,
 		"equalized_odds_difference": 0.05,
 	}})
-	{v.message | some v in policy.deny} == {"fairness evidence on \"sex\" cannot be judged: no group of at least 30 rows with a numeric impact_ratio"} with input as inp
+	{v.message | some v in policy.deny} == {_judged(concat("; ", [
+		"group \"F\" is left out of the comparison (fewer than 30 rows) but holds 12 of the attribute's 32 rows, not under 2%",
+		"group \"M\" is left out of the comparison (fewer than 30 rows) but holds 20 of the attribute's 32 rows, not under 2%",
+		"no group of at least 30 rows with a numeric impact_ratio",
+	]))} with input as inp
 		with data.regions as _limits("deny")
 	{v.rule | some v in policy.warn} == {"FAIR-SMALL-GROUP"} with input as inp with data.regions as _limits("deny")
 }
@@ -330,4 +349,119 @@ test_success_voluntary_region_warns_about_missing_attribute if {
 	inp := _nyc_input("deployment", {"sex": _report}, [])
 	count(policy.deny) == 0 with input as inp with data.regions as warn_limits
 	{v.rule | some v in policy.warn} == {"FAIR-ATTRIBUTE-MISSING"} with input as inp with data.regions as warn_limits
+}
+
+_judged(message) := concat("", ["fairness evidence on \"sex\" cannot be judged: ", message])
+
+_only_male := "only group \"Male\" has at least 30 rows and a numeric impact_ratio: an impact ratio compares two groups or more"
+
+test_fail_a_single_compared_group_is_missing_evidence if {
+	single := {"sex": {
+		"groups": {"Male": {"count": 5000, "impact_ratio": 1, "selection_rate": 0.4}},
+		"demographic_parity_difference": 0,
+		"equalized_odds_difference": 0,
+	}}
+	policy.deny == {_missing_violation(_judged(_only_male), ["fairness.sex"])} with input as _input("deployment", single)
+		with data.regions as _limits("deny")
+
+	# The others under min_group_size, each under 2% of the rows: still one group compared.
+	small_others := {"sex": {
+		"groups": {"Male": {"count": 5000, "impact_ratio": 1}, "Female": {"count": 29, "impact_ratio": 0.1}},
+		"demographic_parity_difference": 0,
+		"equalized_odds_difference": 0,
+	}}
+	{v.message | some v in policy.deny} == {_judged(_only_male)} with input as _input("deployment", small_others)
+		with data.regions as _limits("deny")
+}
+
+test_fail_groups_moved_to_excluded_groups_are_missing_evidence if {
+	# The most-selected group kept, the others moved out of groups: each holds 2% of the rows or more.
+	moved := {"sex": {
+		"groups": {"Male": {"count": 5000, "impact_ratio": 1}},
+		"demographic_parity_difference": 0,
+		"equalized_odds_difference": 0,
+		"excluded_groups": [
+			{"group": "Female", "count": 4000, "reason": "not compared"},
+			{"group": "Other", "count": 20, "reason": "not compared"},
+			{"group": "Female", "count": 3000, "reason": "listed twice"},
+		],
+	}}
+	{v.message | some v in policy.deny} == {_judged(concat("; ", [
+		"group \"Female\" is left out of the comparison (named only in excluded_groups) but holds 4000 of the attribute's 9020 rows, not under 2%",
+		_only_male,
+	]))} with input as _input("deployment", moved)
+		with data.regions as _limits("deny")
+
+	# Without their counts the share cannot be shown to be under 2%.
+	uncounted := object.union(moved, {"sex": {"excluded_groups": [
+		{"group": "Female", "reason": "not compared"},
+		{"group": "Other", "count": -3, "reason": "not compared"},
+	]}})
+	{v.message | some v in policy.deny} == {_judged(concat("; ", [
+		"group \"Female\" is left out of the comparison (named only in excluded_groups) and no count of its rows is given",
+		"group \"Other\" is left out of the comparison (named only in excluded_groups) and no count of its rows is given",
+		_only_male,
+	]))} with input as _input("deployment", uncounted)
+		with data.regions as _limits("deny")
+}
+
+test_fail_small_group_of_two_percent_or_more_is_missing_evidence if {
+	# 20 rows of 1000: 2%, not under it.
+	at_two := object.union(_three(0.5, 20), {"sex": {"groups": {"Female": {"count": 480}}}})
+	{v.message | some v in policy.deny} == {_judged("group \"Other\" is left out of the comparison (fewer than 30 rows) but holds 20 of the attribute's 1000 rows, not under 2%")} with input as _input("deployment", at_two)
+		with data.regions as _limits("deny")
+
+	# 19 of 999 is under 2%; so is 20 of 1000 rows and 20 of unknown category (missing).
+	under := object.union(_three(0.5, 19), {"sex": {"groups": {"Female": {"count": 480}}}})
+	count(policy.deny) == 0 with input as _input("deployment", under) with data.regions as _limits("deny")
+	with_unknown := object.union(at_two, {"sex": {"missing": 20}})
+	count(policy.deny) == 0 with input as _input("deployment", with_unknown) with data.regions as _limits("deny")
+}
+
+test_success_group_excluded_from_equalized_odds_only_is_compared if {
+	eo_only := object.union(_sex(0.9, 400, 0.05, 0.05), {"sex": {"excluded_groups": [
+		{"group": "Female", "count": 400, "reason": "tpr undefined (no positive labels)"},
+	]}})
+	count(policy.deny) == 0 with input as _input("deployment", eo_only) with data.regions as _limits("deny")
+}
+
+test_fail_malformed_counts_and_exclusions_are_missing_evidence if {
+	cases := [
+		[
+			{"sex": {"groups": {"Other": {"count": -1}}}},
+			"group \"Other\" has a count of -1, not a whole number of rows",
+		],
+		[
+			{"sex": {"groups": {"Other": {"count": 12.5}}}},
+			"group \"Other\" has a count of 12.5, not a whole number of rows",
+		],
+		[{"sex": {"excluded_groups": "Other"}}, "excluded_groups is not an array"],
+		[
+			{"sex": {"excluded_groups": [{"count": 3}, "Other"]}},
+			"excluded_groups holds an entry without a group name",
+		],
+		[{"sex": {"missing": -5}}, "missing is -5, not a whole number of rows"],
+		[{"sex": {"missing": null}}, "missing is null, not a whole number of rows"],
+	]
+	every case in cases {
+		{v.message | some v in policy.deny} == {_judged(case[1])} with input as _input("deployment", object.union(_three(0.5, 12), case[0]))
+			with data.regions as _limits("deny")
+	}
+}
+
+test_fail_ll144_exclusions_of_two_percent_or_more_are_missing_evidence if {
+	cases := [
+		[["Female"], "ll144.excluded_under_2pct names group \"Female\", which holds 400 of the attribute's 900 rows, not under 2%"],
+		[["Nobody"], "ll144.excluded_under_2pct names group \"Nobody\", of which no count of rows is given"],
+		[[7], "ll144.excluded_under_2pct is not a list of group names"],
+		["Female", "ll144.excluded_under_2pct is not a list of group names"],
+	]
+	every case in cases {
+		{v.message | some v in policy.deny} == {_judged(case[1])} with input as _input("deployment", object.union(_sex(0.9, 400, 0.05, 0.05), {"sex": {"ll144": {"excluded_under_2pct": case[0]}}}))
+			with data.regions as _limits("deny")
+	}
+
+	# A category under 2% may be left out of the LL144 figures.
+	under := object.union(_three(0.5, 12), {"sex": {"ll144": {"excluded_under_2pct": ["Other"]}}})
+	count(policy.deny) == 0 with input as _input("deployment", under) with data.regions as _limits("deny")
 }
