@@ -25,7 +25,7 @@ import {
   type Predict,
 } from './metrics/model-probes.ts';
 import { calibrationOf, performanceOf } from './metrics/performance.ts';
-import { sortPresent, type SortedValues } from './metrics/stats.ts';
+import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
 import { normalizeFeatures, numericValue, type Feature } from './onnx/features.ts';
 import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
 import { dataFormatOf, readRowBatches, type Cell, type Row } from './readers/rows.ts';
@@ -87,6 +87,27 @@ export const DEFAULT_MIN_GROUP_SIZE = 30;
 export const DEFAULT_PROBE_SAMPLE = 500;
 const PROGRESS_EVERY = 10_000;
 const REASON_ROWS = 10;
+/**
+ * Mixed into explainability.seed for the pick of the explained rows: the sample's reservoir drew from the
+ * stream of that seed itself, and the same draws would pick the slots it had just filled with later rows.
+ */
+const REASON_ROWS_SEED_MIX = 0x2545f491;
+
+/**
+ * The sampled rows the evidence explains (indices into the sample, in data order): `count` of them, picked by
+ * the first steps of a seeded shuffle. Not the sample's first slots: a reservoir keeps the file's first rows
+ * there (slot i holds row i with chance size / rows, any later row with chance 1 / rows).
+ */
+function pickRows(positions: readonly number[], count: number, seed: number): number[] {
+  const rng = createRng(seed);
+  const order = positions.map((_, i) => i);
+  const picked = Math.min(count, order.length);
+  for (let i = 0; i < picked; i++) {
+    const j = i + Math.floor(rng() * (order.length - i));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order.slice(0, picked).sort((a, b) => positions[a]! - positions[b]!);
+}
 
 const validateEvidence = new Ajv({ allErrors: true, strict: false }).compile(EVIDENCE_SCHEMA);
 
@@ -718,6 +739,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       ...(runner ? [['features', data.rowsWithoutPrediction]] : []),
     ]);
 
+    const reasonRowsSeed = ((spec.explainability?.seed ?? 0) ^ REASON_ROWS_SEED_MIX) >>> 0;
     const warnings = [...positiveWarnings(spec, data), ...cardinalityWarnings(spec, data, reference)];
     const evidence: Evidence = {
       schema: 'arbiter.evidence/v1',
@@ -738,6 +760,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         perturbation: spec.robustness?.seed ?? 0,
         explainability_sample: plan.samples.explainability.seed,
         permutation: spec.explainability?.seed ?? 0,
+        reason_rows: reasonRowsSeed,
       },
       libraries: await libraryVersions(),
       skipped,
@@ -984,7 +1007,8 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         // 12 CFR 1002.9): sensitive attributes are left out of the reasons, and said to be. What they do to the
         // scores is in robustness (counterfactual flips) and in the permutation importance above.
         const sensitive = new Set(spec.sensitive ?? []);
-        const reasonRows = sample.rows.slice(0, REASON_ROWS);
+        const picked = pickRows(sample.positions, REASON_ROWS, reasonRowsSeed);
+        const reasonRows = picked.map((i) => sample.rows[i]!);
         const reasonFeatures = columnsOfModel.filter((c) => !sensitive.has(c));
         const reasons = await topReasons(
           reasonRows,
@@ -1020,7 +1044,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             method: 'reset_to_baseline',
             baseline,
             not_given_as_reasons: columnsOfModel.filter((c) => sensitive.has(c)),
-            rows: reasons.map(({ row, ...reason }) => ({ row: sample.positions[row]!, ...reason })),
+            rows: reasons.map(({ row, ...reason }) => ({ row: sample.positions[picked[row]!]!, ...reason })),
             ...(adverse
               ? { adverse: { decision: adverseDecision, rows: adverse.rows, sha256: adverse.sha256 } }
               : {}),
