@@ -14,6 +14,7 @@ export {
   DEFAULT_ANCHOR_TIMEOUT_MS,
 } from './anchor/anchorer.ts';
 export type { AnchorOptions } from './anchor/anchorer.ts';
+export type { AnchorObserver, AnchorStatus } from './anchor/status.ts';
 export { encodeAnchorData, ANCHOR_DATA_BYTES } from './anchor/anchor-data.ts';
 export { ledgerMigrations } from './store/migrations.ts';
 export type { LedgerTables } from './store/tables.ts';

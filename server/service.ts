@@ -18,6 +18,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import type { ServerTables } from './db/schema.ts';
 import { Evaluations } from './evaluations/evaluations.ts';
 import { ModelInventory } from './inventory/models.ts';
+import { AnchorMetrics, metricsRegistryOf } from './metrics.ts';
 import { startJobQueue } from './jobs/queue.ts';
 import { startPolicies, type PolicySubsystem } from './policies/policy-subsystem.ts';
 import { Reports } from './reports/reports.ts';
@@ -77,6 +78,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const adminTokenFile = await tokens.ensureAdminToken(config.dataDir);
     const regions = await loadRegions();
     const clock = options.clock ?? (() => new Date());
+    const anchorMetrics = config.ledger.anchor ? new AnchorMetrics() : undefined;
     if (config.ledger.anchor) {
       // Never the endpoint: its URL is a secret (it often holds an API key).
       const { chainId, everyN, confirmations, maxFeePerGas } = config.ledger.anchor;
@@ -90,7 +92,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       logs: [...regions.values()].map((r) => ({ region: r.id, origin: r.ledger.origin })),
       keys: config.ledger.keys ?? { dataDir: config.dataDir },
       checkpointIntervalMs: config.ledger.checkpointIntervalMs,
-      anchor: config.ledger.anchor,
+      anchor: config.ledger.anchor && { ...config.ledger.anchor, observer: anchorMetrics },
       clock,
       onError: (err) => log.error({ err }, 'ledger background work failed'),
     });
@@ -158,6 +160,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         databaseKind: database.kind,
       },
     );
+    if (anchorMetrics) anchorMetrics.register(metricsRegistryOf(app));
     ledger.start();
     app.log.info({ database: database.kind, location: database.location }, 'database ready');
     if (adminTokenFile)

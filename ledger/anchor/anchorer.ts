@@ -11,6 +11,7 @@ import {
 import { LedgerError } from '../errors.ts';
 import { encodeAnchorData } from './anchor-data.ts';
 import { describeRpcError } from './rpc-error.ts';
+import type { AnchorObserver } from './status.ts';
 
 export interface AnchorOptions {
   readonly rpcUrl: string;
@@ -39,6 +40,8 @@ export interface AnchorOptions {
    * priority fee too, never exceed it, whatever the network asks. Default 200 gwei.
    */
   readonly maxFeePerGas?: bigint;
+  /** Told each log's anchoring status after every step (for metrics); see AnchorStatus. */
+  readonly observer?: AnchorObserver;
 }
 
 export const DEFAULT_ANCHOR_CONFIRMATIONS = 1;

@@ -9,6 +9,7 @@ import {
   encodeAnchorData,
   verifyBundle,
   type AnchorOptions,
+  type AnchorStatus,
   type AuditBundle,
   type Ledger,
   type LedgerOptions,
@@ -226,7 +227,7 @@ describe('without an RPC endpoint', () => {
 
 const ledgerOn = (
   region: string,
-  anchor: Omit<AnchorOptions, 'everyN' | 'chainId'> & { chainId?: number },
+  anchor: Omit<AnchorOptions, 'everyN' | 'chainId'> & { chainId?: number; everyN?: number },
   options: Pick<LedgerOptions, 'checkpointIntervalMs' | 'onError'> = {},
 ) =>
   createLedger({
@@ -476,9 +477,16 @@ describe('a chain whose confirmations take longer than the timeout', () => {
   it('records the one transaction it sent once it is confirmed, rather than sending more', async () => {
     // As on a chain of 12 s blocks with 12 confirmations and a two-minute timeout, scaled down.
     const privateKey = await fundedKey(chain.url);
+    const statuses: AnchorStatus[] = [];
     const slow = await ledgerOn(
       'nz',
-      { rpcUrl: chain.url, privateKey, confirmations: 4, timeoutMs: 1_000 },
+      {
+        rpcUrl: chain.url,
+        privateKey,
+        confirmations: 4,
+        timeoutMs: 1_000,
+        observer: { anchorStatus: (s) => statuses.push(s) },
+      },
       { checkpointIntervalMs: 50, onError: () => {} },
     );
     await slow.append('nz', { type: 'decision' });
@@ -494,6 +502,10 @@ describe('a chain whose confirmations take longer than the timeout', () => {
     await slow.stop();
     expect(await minedCount(chain.url, privateKey)).toBe(1);
     expect(await slow.reader.anchors('nz')).toHaveLength(1);
+    // While it was sent, mined and confirmed, two checkpoints (0 and 1) waited; then none.
+    expect(statuses.some((st) => st.awaitingCheckpoints === 2 && st.lastAnchoredAt === null)).toBe(true);
+    expect(statuses.at(-1)).toMatchObject({ region: 'nz', awaitingCheckpoints: 0 });
+    expect(statuses.at(-1)!.lastAnchoredAt?.toISOString()).toBe(anchor!.created_at);
   });
 });
 
@@ -508,9 +520,10 @@ describe('an endpoint that refuses every call (a revoked API key)', () => {
     const rpcUrl = `http://127.0.0.1:${port}/v3/SECRET-PROJECT-KEY-1234`;
     const printed = vi.spyOn(console, 'log');
     const failures: Error[] = [];
+    const statuses: AnchorStatus[] = [];
     const revoked = await ledgerOn(
       'revoked',
-      { rpcUrl, privateKey: ANVIL_KEY },
+      { rpcUrl, privateKey: ANVIL_KEY, observer: { anchorStatus: (s) => statuses.push(s) } },
       { checkpointIntervalMs: 50, onError: (err) => failures.push(err as Error) },
     );
     try {
@@ -536,6 +549,16 @@ describe('an endpoint that refuses every call (a revoked API key)', () => {
       for (const secret of ['SECRET-PROJECT-KEY-1234', String(port), 'http://'])
         expect(err.message).not.toContain(secret);
       expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('SECRET');
+    });
+    // The observer saw each failure, and the checkpoints (0 and 1) still waiting, while it backed off too.
+    const counts = [...new Set(statuses.map((st) => st.consecutiveFailures))];
+    expect(counts).toEqual(failures.map((_, i) => i + 1));
+    expect(statuses.length).toBeGreaterThan(failures.length);
+    expect(statuses.at(-1)).toEqual({
+      region: 'revoked',
+      lastAnchoredAt: null,
+      consecutiveFailures: failures.length,
+      awaitingCheckpoints: 2,
     });
     // ethers' own "failed to detect network", printed every second, is gone with the static network.
     expect(printed).not.toHaveBeenCalled();
