@@ -19,6 +19,7 @@ import { categoricalDrift, numericDrift, numericDriftOfSorted } from './metrics/
 import { bootstrapFairness, buildCells, fairnessOf } from './metrics/fairness.ts';
 import {
   counterfactualFlips,
+  numericBaseline,
   permutationImportance,
   perturbationSensitivity,
   topReasons,
@@ -505,7 +506,7 @@ async function adverseReasons(
   onLines: (lines: string) => Promise<void>,
   onRows: (rows: number) => void,
   signal?: AbortSignal,
-): Promise<{ rows: number; sha256: string }> {
+): Promise<{ rows: number; sha256: string; unscorable: Record<string, number> }> {
   const { runner, threshold } = plan;
   const predict = guardedPredict(runner, guard);
   const check = (): void => guard.check();
@@ -514,6 +515,7 @@ async function adverseReasons(
   const hash = createHash('sha256');
   let rows = 0;
   let adverseRows = 0;
+  const unscorable: Record<string, number> = Object.fromEntries(reasonsPlan.features.map((f) => [f, 0]));
   const pass = async (batch: Row[], start: number): Promise<void> => {
     const scores = await predict(batch);
     const chosen: number[] = [];
@@ -530,7 +532,8 @@ async function adverseReasons(
       reasonsPlan.top,
       check,
     );
-    const lines = reasons
+    for (const [f, n] of Object.entries(reasons.unscorable)) unscorable[f]! += n;
+    const lines = reasons.rows
       .map(({ row, ...r }) => canonicalize({ row: start + chosen[row]!, ...r }) + '\n')
       .join('');
     hash.update(lines);
@@ -555,7 +558,18 @@ async function adverseReasons(
   onRows(rows);
   if ((await rehashed) !== dataSha256)
     throw new EvaluatorError('EVAL_DATA_INVALID', `data file ${path} changed while it was being evaluated`);
-  return { rows: adverseRows, sha256: hash.digest('hex') };
+  return { rows: adverseRows, sha256: hash.digest('hex'), unscorable };
+}
+
+/**
+ * What the evidence's warnings say of the resets to the baseline that the model could not score, which give
+ * their rows no contribution from that feature; null when there were none.
+ */
+function unscorableWarning(unscorable: Record<string, number>, baseline: Row, rows: string): string | null {
+  const features = Object.entries(unscorable).filter(([, n]) => n > 0);
+  if (features.length === 0) return null;
+  const each = features.map(([f, n]) => `${f} (to ${JSON.stringify(baseline[f] ?? null)}): ${n}`).join(', ');
+  return `explainability.reasons: the model gave no score with a feature reset to its baseline for some ${rows}, so their reasons leave that feature out; unscored resets by feature: ${each}`;
 }
 
 function medianOfSorted(present: Float64Array): number | null {
@@ -994,8 +1008,17 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         const baseline: Row = Object.fromEntries(
           features.map((f) => {
             const column = data.columns.get(f.column)!;
-            if (f.kind === 'numeric')
-              return [f.column, medianOfSorted(sortPresent(column.nums.view()).values)];
+            if (f.kind === 'numeric') {
+              const input = runner!.integerInputs.get(f.column);
+              const sorted = sortPresent(column.nums.view()).values;
+              return [
+                f.column,
+                numericBaseline(
+                  sorted,
+                  input === undefined ? 'float' : input === 'bool' ? 'bool' : 'integer',
+                ),
+              ];
+            }
             const counts = column.counts();
             return [
               f.column,
@@ -1010,7 +1033,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
         const picked = pickRows(sample.positions, REASON_ROWS, reasonRowsSeed);
         const reasonRows = picked.map((i) => sample.rows[i]!);
         const reasonFeatures = columnsOfModel.filter((c) => !sensitive.has(c));
-        const reasons = await topReasons(
+        const explained = await topReasons(
           reasonRows,
           reasonFeatures,
           baseline,
@@ -1037,6 +1060,16 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
               input.signal,
             )
           : null;
+        const unscored = [
+          unscorableWarning(explained.unscorable, baseline, `of the ${explained.rows.length} rows explained`),
+          adverse &&
+            unscorableWarning(
+              adverse.unscorable,
+              baseline,
+              `of the ${adverse.rows} rows given the ${adverseDecision} decision`,
+            ),
+        ].filter((w): w is string => typeof w === 'string');
+        if (unscored.length > 0) evidence.warnings = [...(evidence.warnings ?? []), ...unscored];
         evidence.explainability = {
           sample_rows: sample.rows.length,
           permutation_importance: importance,
@@ -1044,9 +1077,20 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
             method: 'reset_to_baseline',
             baseline,
             not_given_as_reasons: columnsOfModel.filter((c) => sensitive.has(c)),
-            rows: reasons.map(({ row, ...reason }) => ({ row: sample.positions[picked[row]!]!, ...reason })),
+            rows: explained.rows.map(({ row, ...reason }) => ({
+              row: sample.positions[picked[row]!]!,
+              ...reason,
+            })),
+            unscorable: explained.unscorable,
             ...(adverse
-              ? { adverse: { decision: adverseDecision, rows: adverse.rows, sha256: adverse.sha256 } }
+              ? {
+                  adverse: {
+                    decision: adverseDecision,
+                    rows: adverse.rows,
+                    sha256: adverse.sha256,
+                    unscorable: adverse.unscorable,
+                  },
+                }
               : {}),
           },
         };

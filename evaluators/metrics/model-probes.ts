@@ -272,6 +272,37 @@ export async function permutationImportance(
   };
 }
 
+/** The kind of model input a numeric feature feeds: its baseline must be a value that input can take. */
+export type NumericInput = 'float' | 'integer' | 'bool';
+
+/**
+ * A numeric feature's baseline, from its values sorted ascending (no NaN): the median for a float input; for an
+ * integer input the lower median of its whole values (a value the data holds, where the half-way median of an
+ * even count, 4.5, is one an int64 input cannot take, and every reset to it would go unscored); for a bool
+ * input the mode of its 0s and 1s (a tie: 0). Null when there is no such value.
+ */
+export function numericBaseline(sorted: Float64Array, input: NumericInput): number | null {
+  if (input === 'float') {
+    if (sorted.length === 0) return null;
+    const mid = sorted.length >> 1;
+    if (sorted.length % 2) return sorted[mid]!;
+    const [a, b] = [sorted[mid - 1]!, sorted[mid]!];
+    // Two values near 1.8e308 overflow their sum, not their halves.
+    return Number.isFinite(a + b) ? (a + b) / 2 : a / 2 + b / 2;
+  }
+  if (input === 'bool') {
+    let zeros = 0;
+    let ones = 0;
+    for (const x of sorted) {
+      if (x === 0) zeros++;
+      else if (x === 1) ones++;
+    }
+    return zeros + ones === 0 ? null : ones > zeros ? 1 : 0;
+  }
+  const whole = sorted.filter((x) => Number.isSafeInteger(x));
+  return whole.length === 0 ? null : whole[(whole.length - 1) >> 1]!;
+}
+
 export interface RowReasons {
   row: number;
   score: number;
@@ -279,9 +310,19 @@ export interface RowReasons {
   reasons: { feature: string; value: Cell; baseline: Cell; contribution: number }[];
 }
 
+export interface Reasons {
+  rows: RowReasons[];
+  /**
+   * By feature, the rows whose score the model could not give with that feature reset to its baseline: their
+   * reasons leave the feature out, and this says how often that happened.
+   */
+  unscorable: Record<string, number>;
+}
+
 /**
  * Per-row reasons for adverse-action notices: each feature's contribution is the score change when that
- * feature alone is reset to a baseline (median or mode); the top ones pushing toward the decision made.
+ * feature alone is reset to a baseline (median or mode); the top ones pushing toward the decision made. A
+ * reset the model cannot score has no contribution, and is counted in `unscorable`.
  */
 export async function topReasons(
   rows: Row[],
@@ -291,21 +332,26 @@ export async function topReasons(
   threshold: number,
   k: number,
   check: Check = unchecked,
-): Promise<RowReasons[]> {
+): Promise<Reasons> {
   check();
   const base = await predict(rows);
   const variants: Row[] = [];
   for (const row of rows) for (const f of features) variants.push({ ...row, [f]: baseline[f] ?? null });
   check();
   const scores = await predict(variants);
-  return rows.map((row, i) => {
+  const unscorable = new Array<number>(features.length).fill(0);
+  const reasons = rows.map((row, i) => {
     const decision: 0 | 1 = base[i]! >= threshold ? 1 : 0;
-    const contributions = features.map((f, j) => ({
-      feature: f,
-      value: asBaseline(row[f] ?? null, baseline[f] ?? null),
-      baseline: baseline[f] ?? null,
-      contribution: base[i]! - scores[i * features.length + j]!,
-    }));
+    const contributions = features.map((f, j) => {
+      const contribution = base[i]! - scores[i * features.length + j]!;
+      if (Number.isNaN(contribution)) unscorable[j]!++;
+      return {
+        feature: f,
+        value: asBaseline(row[f] ?? null, baseline[f] ?? null),
+        baseline: baseline[f] ?? null,
+        contribution,
+      };
+    });
     const toward = contributions
       .filter((c) => (decision === 1 ? c.contribution > 0 : c.contribution < 0))
       .sort(
@@ -313,6 +359,7 @@ export async function topReasons(
       );
     return { row: i, score: base[i]!, decision, reasons: toward.slice(0, k) };
   });
+  return { rows: reasons, unscorable: Object.fromEntries(features.map((f, j) => [f, unscorable[j]!])) };
 }
 
 /**

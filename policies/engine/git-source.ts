@@ -116,6 +116,19 @@ export interface PolicySourceStatus {
   readonly last_error: string | null;
 }
 
+/** How one commit stands with the service: see GitPolicySource.standing. */
+export interface CommitStanding {
+  /**
+   * The commit's full name; null when the repository, as last fetched, has no commit by that name (pushed but
+   * not fetched yet, or a prefix that names several).
+   */
+  readonly sha: string | null;
+  /** The active commit is this one or descends from it: its changes are in force. */
+  readonly contains: boolean;
+  /** The last refused commit is this one or descends from it: its changes were refused with it. */
+  readonly last_rejected_contains: boolean;
+}
+
 export interface GitPolicySource {
   /** Checks the branch once now; resolves when any new commit has been activated or rejected. */
   poll(): Promise<void>;
@@ -123,6 +136,14 @@ export interface GitPolicySource {
   start(): Promise<void>;
   stop(): void;
   status(): PolicySourceStatus;
+  /**
+   * Whether the active commit, and the last refused one, as status() shows them when this is called, contain
+   * `commit` (7 to 64 lower-case hex digits): are it, or descend from it (`git merge-base --is-ancestor`). The
+   * service tests and builds only a branch's head, so a commit merged before a later one was polled is never
+   * activated or refused itself, but its changes are, in the head that contains it. It reads the repository as
+   * the last poll fetched it, and never waits behind a poll or a build.
+   */
+  standing(commit: string): Promise<CommitStanding>;
   /**
    * Tests and builds (and stores) the bundle of any ref, for simulation, activating nothing: a candidate is
    * held to what activation would hold it to. A commit tested and built lately is not built again. It waits
@@ -591,6 +612,22 @@ export function createGitPolicySource(options: GitPolicySourceOptions): GitPolic
         last_checked_at: lastCheckedAt,
         last_error: lastError,
       };
+    },
+    async standing(name) {
+      // Taken now, with the status a caller reads alongside, before any git command gives polls a turn.
+      const heads = { active: active?.commit, refused: lastRejected?.commit };
+      const sha = /^[0-9a-f]{7,64}$/.test(name) ? await resolveCommit(name).catch(() => null) : null;
+      const within = async (head: string | undefined) => {
+        if (sha === null || head === undefined) return false;
+        if (head === sha) return true;
+        // Exit 1: not an ancestor. Any other failure (the head no longer in the clone, say) says no more.
+        return git(['merge-base', '--is-ancestor', '--end-of-options', sha, head]).then(
+          () => true,
+          () => false,
+        );
+      };
+      const [contains, refused] = await Promise.all([within(heads.active), within(heads.refused)]);
+      return { sha, contains, last_rejected_contains: refused };
     },
     buildRef(ref) {
       // Any auditor may ask for simulations, each a build of minutes on a large commit: without a bound, one

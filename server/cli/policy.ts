@@ -115,7 +115,20 @@ export interface PolicyStatus {
     readonly last_checked_at: string | null;
     readonly last_error: string | null;
   };
+  /** With `?commit=`: whether the active commit, and the last refused one, contain it. */
+  readonly commit?: {
+    readonly sha: string | null;
+    readonly contains: boolean;
+    readonly last_rejected_contains: boolean;
+  };
 }
+
+/**
+ * What became of a commit waited for: active itself, or contained in the active commit (a later one, merged on
+ * top before the service polled, was activated with it); refused itself, or superseded by a later refused
+ * commit that contains it; or none of these yet.
+ */
+export type CommitOutcome = 'active' | 'contained' | 'refused' | 'superseded' | 'pending';
 
 const DEFAULT_WAIT_SECONDS = 300;
 /**
@@ -158,19 +171,36 @@ function printStatus(status: PolicyStatus): void {
 }
 
 /**
- * Polls the status until `commit` is active or refused, or `seconds` pass: what a policy repository's pipeline
- * runs after a merge. `readStatus` is given the deadline, to bound its request by.
+ * Polls the status until `commit` is active or refused, in itself or in a later commit that contains it, or
+ * `seconds` pass: what a policy repository's pipeline runs after a merge. The service tests only its branch's
+ * head, so a commit merged just before another is never activated or refused itself. `readStatus` is given the
+ * deadline, to bound its request by; a status read with `?commit=` says whether the active and last refused
+ * commits contain it, and without it only the commit itself counts. Active comes first: a commit refused, or
+ * refused within a later one, whose changes a later fix brought into force, is contained in the active one.
  */
 export async function waitForCommit(
   readStatus: (deadline: NonNullable<RequestOptions['deadline']>) => Promise<PolicyStatus>,
   commit: string,
   seconds: number,
-): Promise<{ status: PolicyStatus; outcome: 'active' | 'refused' | 'pending' }> {
+): Promise<{ status: PolicyStatus; outcome: CommitOutcome }> {
   const deadline = { at: Date.now() + seconds * 1000, flag: `--timeout ${seconds}` };
+  let last: PolicyStatus | undefined;
   for (;;) {
-    const status = await readStatus(deadline);
+    let status: PolicyStatus;
+    try {
+      status = await readStatus(deadline);
+    } catch (err) {
+      // A read the deadline cut off: the wait ends as it would have, on the status read before.
+      if (last && err instanceof CliFailure && err.service === 'timeout' && Date.now() >= deadline.at)
+        return { status: last, outcome: 'pending' };
+      throw err;
+    }
+    last = status;
     if (status.active?.revision.startsWith(commit)) return { status, outcome: 'active' };
+    if (status.active && status.commit?.contains) return { status, outcome: 'contained' };
     if (status.source.last_rejected?.commit.startsWith(commit)) return { status, outcome: 'refused' };
+    if (status.source.last_rejected && status.commit?.last_rejected_contains)
+      return { status, outcome: 'superseded' };
     if (Date.now() >= deadline.at) return { status, outcome: 'pending' };
     await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
   }
@@ -301,16 +331,27 @@ export function registerPolicyCommands(program: Command): void {
     .command('status')
     .description(
       'the policy commit the service runs, the last one it refused and why; with --wait, exit 0 once a ' +
-        'commit is active, 1 if it is refused, 2 if neither happens in time',
+        'commit is active (or contained in the active one), 1 if it is refused (or contained in a refused ' +
+        'one), 2 if neither happens in time',
     )
     .option(
       '--wait <commit>',
-      'wait for this commit (full or at least 7 hex digits) to be activated or refused',
+      'wait for this commit (full or at least 7 hex digits) to be activated or refused, itself or within a later one',
     )
     .option('--timeout <seconds>', `with --wait, how long (default ${DEFAULT_WAIT_SECONDS})`)
     .option('--server <url>', 'the Arbiter service (ARBITER_SERVER)')
     .option('--token <token>', 'API token (ARBITER_TOKEN)')
     .option('--json', 'print the status as JSON');
+  status.addHelpText(
+    'after',
+    '\nThe service tests and builds only the head of its branch: a commit merged just before another is never ' +
+      'activated or refused itself, only within the later commit that contains it. So --wait COMMIT exits:\n' +
+      '  0  once the active commit is COMMIT, or contains it (it descends from COMMIT);\n' +
+      '  1  once COMMIT is refused, or the last refused commit contains it while the active one does not: ' +
+      'its changes were refused with that commit. A fix merged after it may yet bring them into force: ' +
+      'wait for the fix;\n' +
+      '  2  when neither happens within --timeout.',
+  );
   describeRequestTimeout(
     status,
     `Each request for the status fails (exit 2) when it gets no answer within ${DEFAULT_REQUEST_TIMEOUT_S} s; ` +
@@ -324,14 +365,30 @@ export function registerPolicyCommands(program: Command): void {
       const commit = flags.wait?.toLowerCase();
       if (commit !== undefined && !isCommitPrefix(commit))
         throw new CliFailure(`--wait ${flags.wait}: give a commit, full or at least 7 hex digits`);
-      const readStatus = (deadline?: RequestOptions['deadline']) =>
-        callApi<PolicyStatus>(target, 'GET', '/v1/policies/status', undefined, { deadline });
       const show = (status: PolicyStatus) =>
         flags.json ? console.log(JSON.stringify(status, null, 2)) : printStatus(status);
-      if (commit === undefined) return show(await readStatus());
-      const { status, outcome } = await waitForCommit(readStatus, commit, seconds);
+      if (commit === undefined)
+        return show(await callApi<PolicyStatus>(target, 'GET', '/v1/policies/status'));
+      const { status, outcome } = await waitForCommit(
+        (deadline) =>
+          callApi<PolicyStatus>(target, 'GET', `/v1/policies/status?commit=${commit}`, undefined, {
+            deadline,
+          }),
+        commit,
+        seconds,
+      );
       show(status);
+      // With --json, stdout holds the status alone.
+      const say = flags.json ? console.error : console.log;
+      if (outcome === 'contained')
+        say(`commit ${commit} is contained in the active ${status.active!.revision}`);
       if (outcome === 'refused') throw new CliFailure(`commit ${commit} was refused, and is not active`, 1);
+      if (outcome === 'superseded')
+        throw new CliFailure(
+          `commit ${commit} was refused within the later commit ${status.source.last_rejected!.commit}, ` +
+            'which contains it, and is not active',
+          1,
+        );
       if (outcome === 'pending')
         throw new CliFailure(`commit ${commit} was neither activated nor refused within ${seconds} s`);
     },

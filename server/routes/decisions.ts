@@ -194,10 +194,15 @@ export function decisionHandlers(deps: {
           evaluationTimeoutMs: policies.evaluationTimeoutMs,
         },
       ),
-    getPolicyStatus: async () => {
+    getPolicyStatus: async (request) => {
+      const { commit } = request.query as { commit?: string };
       const active = policies.ready() ? policies.engine() : undefined;
+      // In the same turn as the status: the standing is of the commits it shows.
+      const source = policies.source.status();
+      const standing = commit === undefined ? undefined : policies.source.standing(commit);
       return {
-        source: policies.source.status(),
+        source,
+        ...(standing ? { commit: await standing } : {}),
         active: active
           ? {
               revision: active.bundle.revision,

@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compasSpec, loadMatrix } from '../../../evaluators/fixtures/datasets.ts';
 import { COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
 import { mlpOnnx } from '../../../evaluators/fixtures/models.ts';
+import { encodeModel, FLOAT, INT64 } from '../../../evaluators/fixtures/onnx-writer.ts';
 import { trainMlp } from '../../../evaluators/fixtures/train.ts';
 import { evaluate, type EvaluationProgress } from '../../../evaluators/index.ts';
+import type { Cell } from '../../../evaluators/readers/rows.ts';
 
 // The model probes (robustness, explainability) on real models: the fixture MLP trained on COMPAS as
 // evaluators/fixtures/generate.ts trains it.
@@ -151,5 +153,157 @@ describe('the rows the evidence explains', () => {
       early += rows.filter((row) => row < 10).length;
     }
     expect(early).toBeLessThanOrEqual(1);
+  });
+});
+
+type Reason = { feature: string; value: Cell; baseline: Cell; contribution: number };
+type Notice = { row: number; score: number; decision: number; reasons: Reason[] };
+type Explained = {
+  reasons: {
+    baseline: Record<string, Cell>;
+    rows: Notice[];
+    unscorable: Record<string, number>;
+    adverse?: { rows: number; unscorable: Record<string, number> };
+  };
+};
+
+/** evaluate() with adverse-action reasons, and the lines it gave. */
+async function withReasons(model: string, data: string, spec: object) {
+  let lines = '';
+  const { evidence } = await evaluate({
+    model,
+    data,
+    spec: { metrics: ['explainability'], ...spec },
+    executionProvider: 'cpu',
+    onAdverseReasons: async (chunk) => void (lines += chunk),
+  });
+  const notices = lines
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Notice);
+  return { evidence, explained: evidence.explainability as Explained, notices };
+}
+
+/** Probabilities [1 − p, p] of p = sigmoid(logit), the nodes that compute `logit` given. */
+function sigmoidModel(
+  name: string,
+  inputs: { name: string; elemType: number }[],
+  initializers: { name: string; data: number[] }[],
+  nodes: Parameters<typeof encodeModel>[0]['nodes'],
+): Uint8Array {
+  return encodeModel({
+    name,
+    inputs: inputs.map((i) => ({ ...i, shape: ['N', 1] })),
+    outputs: [{ name: 'probabilities', shape: ['N', 2] }],
+    initializers: [{ name: 'one', dims: [1], data: [1] }, ...initializers.map((i) => ({ ...i, dims: [1] }))],
+    nodes: [
+      ...nodes,
+      { op: 'Sigmoid', inputs: ['logit'], outputs: ['p1'] },
+      { op: 'Sub', inputs: ['one', 'p1'], outputs: ['p0'] },
+      { op: 'Concat', inputs: ['p0', 'p1'], outputs: ['probabilities'], attributes: { axis: 1 } },
+    ],
+  });
+}
+
+describe('the baseline of the reasons', () => {
+  it('is a value an integer input can hold, so that every reset is scored', async () => {
+    // p = sigmoid(0.6 × priors_count − 0.05 × age), both int64 inputs. 100 rows: priors_count 0..9 and age
+    // 20..69, each repeated, so their medians are half-way (4.5, 44.5): values an int64 input cannot take,
+    // which left every reset unscored and all 60 rows given the adverse decision without a reason.
+    const model = path.join(dir, 'int-inputs.onnx');
+    await writeFile(
+      model,
+      sigmoidModel(
+        'int_inputs',
+        [
+          { name: 'age', elemType: INT64 },
+          { name: 'priors_count', elemType: INT64 },
+        ],
+        [
+          { name: 'wa', data: [-0.05] },
+          { name: 'wp', data: [0.6] },
+        ],
+        [
+          { op: 'Cast', inputs: ['age'], outputs: ['af'], attributes: { to: FLOAT } },
+          { op: 'Cast', inputs: ['priors_count'], outputs: ['pf'], attributes: { to: FLOAT } },
+          { op: 'Mul', inputs: ['af', 'wa'], outputs: ['a'] },
+          { op: 'Mul', inputs: ['pf', 'wp'], outputs: ['p'] },
+          { op: 'Add', inputs: ['a', 'p'], outputs: ['logit'] },
+        ],
+      ),
+    );
+    const data = path.join(dir, 'int-inputs.csv');
+    const lines = ['age,priors_count'];
+    for (let i = 0; i < 100; i++) lines.push(`${20 + (i % 50)},${i % 10}`);
+    await writeFile(data, `${lines.join('\n')}\n`);
+    const { evidence, explained, notices } = await withReasons(model, data, {
+      features: [
+        { column: 'age', input: 'age' },
+        { column: 'priors_count', input: 'priors_count' },
+      ],
+      prediction: { output: 'probabilities', threshold: 0.5 },
+      explainability: { adverse_decision: 'positive', top_reasons: 2 },
+    });
+    const { baseline } = explained.reasons;
+    expect(
+      Number.isInteger(baseline.age) && Number.isInteger(baseline.priors_count),
+      JSON.stringify(baseline),
+    ).toBe(true);
+    expect(explained.reasons.unscorable).toEqual({ age: 0, priors_count: 0 });
+    expect(explained.reasons.adverse!.unscorable).toEqual({ age: 0, priors_count: 0 });
+    expect(evidence.warnings).toBeUndefined();
+    expect(notices).toHaveLength(explained.reasons.adverse!.rows);
+    expect(notices.length).toBeGreaterThan(0);
+    for (const notice of notices) {
+      // More priors than the baseline's push the score up: a reason of every such row.
+      const priors = notice.reasons.find((r) => r.feature === 'priors_count');
+      if (notice.row % 10 > (baseline.priors_count as number))
+        expect(priors, JSON.stringify(notice)).toBeDefined();
+      for (const r of notice.reasons) expect(r.contribution).toBeGreaterThan(0);
+    }
+  });
+
+  it('counts, by feature, the resets the model cannot score, and says so, rather than drop them unseen', async () => {
+    // p = sigmoid(x × (d − 5) / (d − 5)): d takes 3 and 7 alike, so its median is 5, where the model gives NaN.
+    const model = path.join(dir, 'nan-at-baseline.onnx');
+    await writeFile(
+      model,
+      sigmoidModel(
+        'nan_at_baseline',
+        [
+          { name: 'x', elemType: FLOAT },
+          { name: 'd', elemType: FLOAT },
+        ],
+        [{ name: 'five', data: [5] }],
+        [
+          { op: 'Sub', inputs: ['d', 'five'], outputs: ['dm'] },
+          { op: 'Div', inputs: ['dm', 'dm'], outputs: ['unit'] },
+          { op: 'Mul', inputs: ['x', 'unit'], outputs: ['logit'] },
+        ],
+      ),
+    );
+    const data = path.join(dir, 'nan-at-baseline.csv');
+    const lines = ['x,d'];
+    for (let i = 0; i < 200; i++) lines.push(`${i % 2 ? 2 : -2},${(i >> 1) % 2 ? 3 : 7}`);
+    await writeFile(data, `${lines.join('\n')}\n`);
+    const { evidence, explained, notices } = await withReasons(model, data, {
+      features: [
+        { column: 'x', input: 'x' },
+        { column: 'd', input: 'd' },
+      ],
+      prediction: { output: 'probabilities', threshold: 0.5 },
+      explainability: { adverse_decision: 'positive' },
+    });
+    expect(explained.reasons.baseline.d).toBe(5);
+    expect(explained.reasons.unscorable).toEqual({ x: 0, d: explained.reasons.rows.length });
+    expect(explained.reasons.adverse).toMatchObject({ rows: 100, unscorable: { x: 0, d: 100 } });
+    expect(notices).toHaveLength(100);
+    for (const notice of notices) expect(notice.reasons.map((r) => r.feature)).toEqual(['x']);
+    expect(evidence.warnings).toEqual([
+      expect.stringContaining(`rows explained`),
+      expect.stringContaining('of the 100 rows given the positive decision'),
+    ]);
+    expect(evidence.warnings![1]).toContain('d (to 5): 100');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   counterfactualFlips,
+  numericBaseline,
   permutationImportance,
   perturbationSensitivity,
   topReasons,
@@ -107,7 +108,16 @@ describe('model probes', () => {
     }
   });
   it('top reasons name the feature that moved the decision', async () => {
-    const [reason] = await topReasons([{ g: 'a', x: 9, y: 1 }], ['x', 'y'], { x: 0, y: 0 }, byX, 0.5, 2);
+    const { rows: explained, unscorable } = await topReasons(
+      [{ g: 'a', x: 9, y: 1 }],
+      ['x', 'y'],
+      { x: 0, y: 0 },
+      byX,
+      0.5,
+      2,
+    );
+    const [reason] = explained;
+    expect(unscorable).toEqual({ x: 0, y: 0 });
     expect(reason!.decision).toBe(1);
     expect(reason!.reasons).toEqual([
       { feature: 'x', value: 9, baseline: 0, contribution: expect.closeTo(0.6, 12) },
@@ -115,9 +125,23 @@ describe('model probes', () => {
   });
   it('gives a numeric feature read from text as the number its baseline is', async () => {
     const byText: typeof byX = async (rs) => byX(rs.map((r) => ({ ...r, x: Number(r.x) })));
-    const [reason] = await topReasons([{ x: '9', c: 'b' }], ['x', 'c'], { x: 0, c: 'a' }, byText, 0.5, 2);
+    const {
+      rows: [reason],
+    } = await topReasons([{ x: '9', c: 'b' }], ['x', 'c'], { x: 0, c: 'a' }, byText, 0.5, 2);
     expect(reason!.reasons).toEqual([
       { feature: 'x', value: 9, baseline: 0, contribution: expect.closeTo(0.6, 12) },
     ]);
+  });
+  it('takes a baseline an integer input can hold: the lower median, and for a bool the mode', () => {
+    // An even count of whole values: the median is half-way, 4.5, which no int64 or int32 input takes.
+    const counts = Float64Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    expect(numericBaseline(counts, 'float')).toBe(4.5);
+    expect(numericBaseline(counts, 'integer')).toBe(4);
+    // Values no integer input takes (an unscorable row's 3.5) are no candidates.
+    expect(numericBaseline(Float64Array.of(1, 3.5, 3.5, 3.5, 7, 8), 'integer')).toBe(7);
+    expect(numericBaseline(Float64Array.of(0, 0, 1, 1, 1), 'bool')).toBe(1);
+    expect(numericBaseline(Float64Array.of(0, 1), 'bool')).toBe(0);
+    expect(numericBaseline(Float64Array.of(2, 3), 'bool')).toBeNull();
+    expect(numericBaseline(new Float64Array(0), 'float')).toBeNull();
   });
 });
