@@ -111,6 +111,46 @@ deny contains violation if {
 
 _reported if count(_features) > 0
 
+# METADATA
+# title: Drift evidence within range
+# description: |
+#   A PSI is 0 or more and a p-value lies in [0, 1]: a feature reporting a PSI of -3 would pass every
+#   maximum, a p-value of 5 every minimum, so figures out of range deny as evidence that cannot be judged,
+#   wherever drift is checked.
+# custom:
+#   id: DRIFT-EVIDENCE-MISSING
+#   regulation: [eu-ai-act]
+#   severity: high
+deny contains violation if {
+	some feature, problems in _invalid
+	violation := result.fail(rego.metadata.chain(), {
+		"message": concat("", [
+			"drift evidence on feature ", result.quote(feature), " cannot be judged: ",
+			concat("; ", sort(problems)),
+		]),
+		"evidence_keys": [concat(".", ["drift", "features", feature])],
+	})
+}
+
+_invalid[feature] contains concat("", ["psi ", result.quote(psi), " is below 0"]) if {
+	some feature, stats in _features
+	psi := _field(stats, "psi")
+	is_number(psi)
+	psi < 0
+}
+
+_invalid[feature] contains concat("", ["p_value ", result.quote(p_value), " is not in [0, 1]"]) if {
+	some feature, stats in _features
+	p_value := _field(stats, "p_value")
+	is_number(p_value)
+	not _probability(p_value)
+}
+
+_probability(value) if {
+	value >= 0
+	value <= 1
+}
+
 # The per-feature reports; anything but an object (an array, a string) reports nothing.
 _features := input.evidence.drift.features if is_object(input.evidence.drift.features)
 

@@ -123,3 +123,36 @@ test_success_other_skipped_metrics_do_not_deny if {
 	]}})
 	count(policy.deny) == 0 with input as inp with data.regions as _data
 }
+
+test_fail_figures_out_of_range_are_missing_evidence if {
+	inp := _input({
+		"age": {"test": "ks", "p_value": 5, "psi": -3},
+		"income": {"test": "chi2", "p_value": -0.1, "psi": 0.05},
+		"zip": {"test": "ks", "p_value": 0.5, "psi": 0},
+	})
+	policy.deny == {
+		{
+			"rule": "DRIFT-EVIDENCE-MISSING",
+			"title": "Drift evidence within range",
+			"regulation": ["eu-ai-act"],
+			"severity": "high",
+			"message": "drift evidence on feature \"age\" cannot be judged: p_value 5 is not in [0, 1]; psi -3 is below 0",
+			"evidence_keys": ["drift.features.age"],
+		},
+		{
+			"rule": "DRIFT-EVIDENCE-MISSING",
+			"title": "Drift evidence within range",
+			"regulation": ["eu-ai-act"],
+			"severity": "high",
+			"message": "drift evidence on feature \"income\" cannot be judged: p_value -0.1 is not in [0, 1]",
+			"evidence_keys": ["drift.features.income"],
+		},
+	} with input as inp with data.regions as _data
+	count(policy.warn) == 0 with input as inp with data.regions as _data
+}
+
+test_success_edges_of_the_ranges if {
+	inp := _input({"age": {"test": "ks", "p_value": 1, "psi": 0}, "income": {"test": "ks", "p_value": 0.01, "psi": 0.2}})
+	count(policy.deny) == 0 with input as inp with data.regions as _data
+	count(policy.warn) == 0 with input as inp with data.regions as _data
+}

@@ -104,6 +104,11 @@ _odds_gap contains violation if {
 #   named only in excluded_groups and the unknown category, `missing`, together), and its count must be
 #   given: NYC LL144 §5-301(d) lets an audit leave out only a category under 2% of its data, and no other
 #   region's rules leave out more. A group that ll144.excluded_under_2pct names must be under 2% too.
+#   Figures out of range or contradicting each other are no evidence either: the differences must lie in
+#   [0, 1], a compared group's impact ratio in [0, 1] (any group's at 0 or more), the per-group rates
+#   (selection_rate, tpr, fpr, fnr, ppv, accuracy) in [0, 1]; and where the compared groups give selection
+#   rates, each impact ratio must be its group's rate over the highest, and the demographic parity difference
+#   the highest less the lowest (equalized odds: the larger of the TPR and FPR ranges), within 1e-6.
 #   Equalized odds may be skipped only for want of labels: evidence that shows labels (a numeric
 #   performance metric that needs them, or a group with a numeric tpr, fpr or fnr) must report it, whatever
 #   `skipped` says. Groups under min_group_size are not required to have an impact ratio (FAIR-SMALL-GROUP).
@@ -179,6 +184,21 @@ _attribute_problems[attribute] contains concat("", [gap, " is not a number"]) if
 	not is_number(object.get(report, gap, null))
 }
 
+# The differences are of rates: within [0, 1].
+_attribute_problems[attribute] contains concat("", [gap, " is ", result.quote(value), ", not in [0, 1]"]) if {
+	some attribute, report in _reports
+	some gap in ["demographic_parity_difference", "equalized_odds_difference"]
+	value := report[gap]
+	is_number(value)
+	not _rate(value)
+}
+
+_rate(value) if {
+	is_number(value)
+	value >= 0
+	value <= 1
+}
+
 # Equalized odds needs ground truth. An evaluation without labels (a hiring screen's selections, say) says
 # in `skipped` that it could not measure it, and is judged on the rest. The evaluator skips it only then, and
 # then has no performance metrics and no per-group error rates either: evidence showing labels cannot skip it.
@@ -250,6 +270,128 @@ _attribute_problems[attribute] contains concat("", [
 	count(groups) == 1
 	some group in groups
 }
+
+# The per-group rates the evaluator writes (null where undefined: a group without positive labels has no tpr).
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " has ", name, " ", result.quote(value), ", not a rate in [0, 1]",
+]) if {
+	some [attribute, group, stats] in _group_entries
+	some name in ["selection_rate", "tpr", "fpr", "fnr", "ppv", "accuracy"]
+	value := stats[name]
+	value != null
+	not _rate(value)
+}
+
+# A compared group's selection rate over the highest: in [0, 1]. A smaller group's may pass 1 (the highest is
+# a compared group's), never go below 0.
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " has impact_ratio ", result.quote(stats.impact_ratio), ", not in [0, 1]",
+]) if {
+	some [attribute, group, stats] in _group_entries
+	_compared(stats)
+	is_number(stats.impact_ratio)
+	not _rate(stats.impact_ratio)
+}
+
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " has impact_ratio ", result.quote(stats.impact_ratio), ", below 0",
+]) if {
+	some [attribute, group, stats] in _group_entries
+	not _compared(stats)
+	is_number(stats.impact_ratio)
+	stats.impact_ratio < 0
+}
+
+# Where an attribute's groups give selection rates, every compared group gives its own: the highest, which
+# every impact ratio is taken against, and the parity difference are known only then.
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " is compared but has no numeric selection_rate",
+]) if {
+	some [attribute, group, stats] in _group_entries
+	_compared(stats)
+	object.get(stats, "selection_rate", null) == null
+	_gives_selection_rates[attribute]
+}
+
+_gives_selection_rates contains attribute if {
+	some [attribute, _, stats] in _group_entries
+	"selection_rate" in object.keys(stats)
+}
+
+# The selection rates of each attribute's compared groups, by group, where the evidence gives them as rates.
+_selection_rates[attribute] := rates if {
+	some attribute, report in _reports
+	rates := {group: rate |
+		some group, stats in object.get(report, "groups", {})
+		_compared(stats)
+		rate := stats.selection_rate
+		_rate(rate)
+	}
+	count(rates) > 0
+}
+
+# How far a figure may lie from what the rates give: the evaluator's own arithmetic, not a rounded report.
+_tolerance := 0.000001
+
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " has impact_ratio ", result.quote(ratio), ", not its selection_rate ",
+	result.quote(rate), " over the highest of a compared group, ", result.quote(top),
+]) if {
+	some attribute, rates in _selection_rates
+	top := max([rate | some rate in rates])
+	top > 0
+	some group, rate in rates
+	ratio := _reports[attribute].groups[group].impact_ratio
+	is_number(ratio)
+	abs(ratio - (rate / top)) > _tolerance
+}
+
+_attribute_problems[attribute] contains concat("", [
+	"group ", result.quote(group), " has impact_ratio ", result.quote(ratio),
+	", but no compared group was selected (every selection_rate is 0): no ratio is defined",
+]) if {
+	some attribute, rates in _selection_rates
+	max([rate | some rate in rates]) == 0
+	some group, _ in rates
+	ratio := _reports[attribute].groups[group].impact_ratio
+	is_number(ratio)
+}
+
+_attribute_problems[attribute] contains concat("", [
+	"demographic_parity_difference ", result.quote(gap), " is not the range of the compared groups' selection",
+	" rates, ", result.quote(max(values)), " - ", result.quote(min(values)),
+]) if {
+	some attribute, rates in _selection_rates
+	values := [rate | some rate in rates]
+	count(values) >= 2
+	gap := _reports[attribute].demographic_parity_difference
+	is_number(gap)
+	abs(gap - (max(values) - min(values))) > _tolerance
+}
+
+# Equalized odds (Fairlearn): the larger of the compared groups' TPR range and FPR range, each over the groups
+# whose rate is defined.
+_attribute_problems[attribute] contains concat("", [
+	"equalized_odds_difference ", result.quote(gap), " is not the larger of the compared groups' tpr range, ",
+	result.quote(max(tpr)), " - ", result.quote(min(tpr)), ", and fpr range, ", result.quote(max(fpr)), " - ",
+	result.quote(min(fpr)),
+]) if {
+	some attribute, report in _reports
+	tpr := _compared_rates(report, "tpr")
+	fpr := _compared_rates(report, "fpr")
+	count(tpr) >= 2
+	count(fpr) >= 2
+	gap := report.equalized_odds_difference
+	is_number(gap)
+	abs(gap - max([max(tpr) - min(tpr), max(fpr) - min(fpr)])) > _tolerance
+}
+
+_compared_rates(report, name) := [rate |
+	some stats in object.get(report, "groups", {})
+	_compared(stats)
+	rate := stats[name]
+	_rate(rate)
+]
 
 # The groups of each attribute that take part in the impact-ratio comparison.
 _comparable[attribute] contains group if {

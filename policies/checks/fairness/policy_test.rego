@@ -465,3 +465,96 @@ test_fail_ll144_exclusions_of_two_percent_or_more_are_missing_evidence if {
 	under := object.union(_three(0.5, 12), {"sex": {"ll144": {"excluded_under_2pct": ["Other"]}}})
 	count(policy.deny) == 0 with input as _input("deployment", under) with data.regions as _limits("deny")
 }
+
+# Figures as the evaluator writes them: every ratio its selection rate over the highest, the differences ranges.
+_consistent := {"sex": {
+	"groups": {
+		"Female": {"count": 400, "selection_rate": 0.4, "impact_ratio": 0.8, "tpr": 0.6, "fpr": 0.2},
+		"Male": {"count": 500, "selection_rate": 0.5, "impact_ratio": 1, "tpr": 0.7, "fpr": 0.25},
+		"Other": {"count": 10, "selection_rate": 0.9, "impact_ratio": 1.8, "tpr": null, "fpr": 0.5},
+	},
+	"demographic_parity_difference": 0.1,
+	"equalized_odds_difference": 0.1,
+}}
+
+test_success_figures_consistent_with_the_rates if {
+	count(policy.deny) == 0 with input as _input("deployment", _consistent) with data.regions as _limits("deny")
+
+	# Within 1e-6 of what the rates give.
+	near := object.union(_consistent, {"sex": {
+		"groups": {"Female": {"impact_ratio": 0.8000009}},
+		"demographic_parity_difference": 0.0999991,
+		"equalized_odds_difference": 0.0999991,
+	}})
+	count(policy.deny) == 0 with input as _input("deployment", near) with data.regions as _limits("deny")
+}
+
+test_fail_figures_out_of_range_are_missing_evidence if {
+	cases := [
+		[
+			{"sex": {"demographic_parity_difference": -0.5, "equalized_odds_difference": -0.5}},
+			concat("; ", [
+				"demographic_parity_difference -0.5 is not the range of the compared groups' selection rates, 0.5 - 0.4",
+				"demographic_parity_difference is -0.5, not in [0, 1]",
+				"equalized_odds_difference -0.5 is not the larger of the compared groups' tpr range, 0.7 - 0.6, and fpr range, 0.25 - 0.2",
+				"equalized_odds_difference is -0.5, not in [0, 1]",
+			]),
+		],
+		[
+			{"sex": {"groups": {"Female": {"impact_ratio": 7}, "Male": {"impact_ratio": 7}}}},
+			concat("; ", [
+				"group \"Female\" has impact_ratio 7, not in [0, 1]",
+				"group \"Female\" has impact_ratio 7, not its selection_rate 0.4 over the highest of a compared group, 0.5",
+				"group \"Male\" has impact_ratio 7, not in [0, 1]",
+				"group \"Male\" has impact_ratio 7, not its selection_rate 0.5 over the highest of a compared group, 0.5",
+			]),
+		],
+		[{"sex": {"groups": {"Other": {"impact_ratio": -1}}}}, "group \"Other\" has impact_ratio -1, below 0"],
+		[
+			{"sex": {"groups": {"Other": {"selection_rate": 5, "tpr": "0.6", "fpr": -0.1}}}},
+			concat("; ", [
+				"group \"Other\" has fpr -0.1, not a rate in [0, 1]",
+				"group \"Other\" has selection_rate 5, not a rate in [0, 1]",
+				"group \"Other\" has tpr \"0.6\", not a rate in [0, 1]",
+			]),
+		],
+	]
+	every case in cases {
+		{v.message | some v in policy.deny} == {_judged(case[1])} with input as _input("deployment", object.union(_consistent, case[0]))
+			with data.regions as _limits("deny")
+	}
+}
+
+test_fail_figures_contradicting_the_rates_are_missing_evidence if {
+	# A group selected at a tenth of the highest rate, reported at an impact ratio of 1 and no gaps.
+	contradicting := object.union(_consistent, {"sex": {
+		"groups": {"Female": {"selection_rate": 0.05, "impact_ratio": 1}},
+		"demographic_parity_difference": 0,
+		"equalized_odds_difference": 0,
+	}})
+	{v.message | some v in policy.deny} == {_judged(concat("; ", [
+		"demographic_parity_difference 0 is not the range of the compared groups' selection rates, 0.5 - 0.05",
+		"equalized_odds_difference 0 is not the larger of the compared groups' tpr range, 0.7 - 0.6, and fpr range, 0.25 - 0.2",
+		"group \"Female\" has impact_ratio 1, not its selection_rate 0.05 over the highest of a compared group, 0.5",
+	]))} with input as _input("deployment", contradicting)
+		with data.regions as _limits("deny")
+
+	# Nobody selected: no ratio is defined (the evaluator writes null), so none given is taken.
+	none_selected := object.union(_consistent, {"sex": {
+		"groups": {"Female": {"selection_rate": 0, "impact_ratio": 1}, "Male": {"selection_rate": 0, "impact_ratio": 1}},
+		"demographic_parity_difference": 0,
+	}})
+	{v.message | some v in policy.deny} == {_judged(concat("; ", [
+		"group \"Female\" has impact_ratio 1, but no compared group was selected (every selection_rate is 0): no ratio is defined",
+		"group \"Male\" has impact_ratio 1, but no compared group was selected (every selection_rate is 0): no ratio is defined",
+	]))} with input as _input("deployment", none_selected)
+		with data.regions as _limits("deny")
+
+	# Where the groups give selection rates, a compared group without one hides the highest.
+	unrated := object.union(_consistent, {"sex": {"groups": {"Male": {"selection_rate": null}}}})
+	{v.message | some v in policy.deny} == {_judged(concat("; ", [
+		"group \"Female\" has impact_ratio 0.8, not its selection_rate 0.4 over the highest of a compared group, 0.4",
+		"group \"Male\" is compared but has no numeric selection_rate",
+	]))} with input as _input("deployment", unrated)
+		with data.regions as _limits("deny")
+}

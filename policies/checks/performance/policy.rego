@@ -42,9 +42,17 @@ _metric(name) := null if not _present(name)
 
 _present(name) if input.evidence.performance[name] != null
 
+# Accuracy and ROC AUC are rates: a figure outside [0, 1] (accuracy 5) is no evidence of either, and denies
+# like one not reported rather than passing every minimum.
 _at_least(value, minimum) if {
-	is_number(value)
+	_rate(value)
 	value >= minimum
+}
+
+_rate(value) if {
+	is_number(value)
+	value >= 0
+	value <= 1
 }
 
 _message(name, minimum) := concat("", [name, " not reported; the minimum is ", result.quote(minimum)]) if {
@@ -54,5 +62,12 @@ _message(name, minimum) := concat("", [name, " not reported; the minimum is ", r
 _message(name, minimum) := concat("", [
 	name, " is ", result.quote(_metric(name)), ", below the minimum ", result.quote(minimum),
 ]) if {
+	_rate(_metric(name))
+}
+
+_message(name, minimum) := concat("", [
+	name, " is ", result.quote(_metric(name)), ", not a rate in [0, 1]; the minimum is ", result.quote(minimum),
+]) if {
 	_metric(name) != null
+	not _rate(_metric(name))
 }

@@ -39,3 +39,17 @@ test_fail_no_performance_evidence_denies_both if {
 		with data.regions as _data
 	rules == {"PERF-ACCURACY-MIN", "PERF-ROC-AUC-MIN"}
 }
+
+test_fail_metrics_outside_zero_to_one_are_no_rates if {
+	{v.message | some v in policy.deny} == {
+		"accuracy is 5, not a rate in [0, 1]; the minimum is 0.6",
+		"roc_auc is -0.2, not a rate in [0, 1]; the minimum is 0.65",
+	} with input as _input({"accuracy": 5, "roc_auc": -0.2})
+		with data.regions as _data
+	{v.message | some v in policy.deny} == {
+		"accuracy is \"NaN\", not a rate in [0, 1]; the minimum is 0.6",
+		"roc_auc is 1.0000001, not a rate in [0, 1]; the minimum is 0.65",
+	} with input as _input({"accuracy": "NaN", "roc_auc": 1.0000001})
+		with data.regions as _data
+	count(policy.deny) == 0 with input as _input({"accuracy": 1, "roc_auc": 1}) with data.regions as _data
+}
