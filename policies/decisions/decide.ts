@@ -104,6 +104,9 @@ const RISK_TIERS = ['minimal', 'limited', 'high', 'unacceptable'] as const;
 const MAX_DEPTH = 64;
 // In a u-flag pattern a surrogate pair is one code point: only a lone half matches.
 const LONE_SURROGATE = /\p{Cs}/u;
+// Control characters, and the marks and embeddings that reorder text (U+200E/F, U+202A–202E, U+2066–2069): a
+// version shown in a report, a receipt or a terminal must read as what was decided on.
+const UNSHOWABLE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 
 /**
  * What keeps a JSON value from being an input document (walked without recursion): nesting deeper than
@@ -133,7 +136,10 @@ const bodySchema = z
     subject: z
       .object({
         model: z.string().min(1),
-        version: z.string().min(1),
+        version: z
+          .string()
+          .min(1)
+          .refine((v) => !UNSHOWABLE.test(v), 'must not hold control or bidirectional formatting characters'),
         model_sha256: z
           .string()
           .regex(/^[0-9a-f]{64}$/, 'lower-case hex sha256')

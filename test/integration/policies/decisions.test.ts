@@ -181,6 +181,14 @@ describe('decide', () => {
         'subject.model_sha256',
       ],
       ['no evidence', (b) => delete b.evidence, 'POLICY_INPUT_INVALID', 'evidence'],
+      ...['1.0\n', '1.0\u0007', '1.0\u202e0.1', '\u2066v2\u2069', '\u200f1.0'].map(
+        (version): (typeof refusals)[number] => [
+          `a version holding ${JSON.stringify(version)} (control or bidirectional characters)`,
+          (b) => ((b.subject as Record<string, unknown>).version = version),
+          'POLICY_INPUT_INVALID',
+          'subject.version',
+        ],
+      ),
       ['an unknown field', (b) => (b.extra = 1), 'POLICY_INPUT_INVALID', 'extra'],
       [
         // 12 KB of JSON; canonical JSON would overflow the stack on it.
