@@ -104,7 +104,7 @@ describe('the CLI against a service that does not answer as Arbiter does', () =>
       ]);
       expectOneLineError(
         result,
-        /^arbiter: GET \/v1\/policies\/status: http:\/\/127\.0\.0\.1:\d+ did not answer before the deadline \(--timeout 2\)\n$/,
+        /^arbiter: GET \/v1\/policies\/status\?commit=abcdef1: http:\/\/127\.0\.0\.1:\d+ did not answer before the deadline \(--timeout 2\)\n$/,
       );
     });
 
