@@ -8,4 +8,4 @@ export {
 export { regionSchema, policyDataSchema } from './region-schema.ts';
 export { RegionError } from './errors.ts';
 export type { RegionErrorCode } from './errors.ts';
-export type { Region, RegionPolicyData } from './region-schema.ts';
+export type { Region, RegionPolicyData, RegionPolicyDocument } from './region-schema.ts';

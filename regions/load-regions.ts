@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { RegionError } from './errors.ts';
-import { regionSchema, type Region, type RegionPolicyData } from './region-schema.ts';
+import { regionSchema, type Region, type RegionPolicyDocument } from './region-schema.ts';
 
 /** The folder that ships with Arbiter: one sub-folder per region, each holding `region.yaml`. */
 export const DEFAULT_REGIONS_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -82,11 +82,20 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * The data document the Rego policies read: `{regions: {<id>: <policy_data>}}` (as `data.regions[<id>]`).
- * Build it into the policy bundle so the bundle's hash covers every threshold a decision used.
+ * The data document the Rego policies read: `{regions: {<id>: <policy_data> + regulations}}` (as
+ * `data.regions[<id>]`), `regulations` being the ids of the region's regulations: a finding cites only those
+ * (policies/lib/result). Build it into the policy bundle so the bundle's hash covers every threshold a
+ * decision used, and which regulations it cited.
  */
 export function policyDataDocument(regions: ReadonlyMap<string, Region>): {
-  regions: Record<string, RegionPolicyData>;
+  regions: Record<string, RegionPolicyDocument>;
 } {
-  return { regions: Object.fromEntries([...regions].map(([id, region]) => [id, region.policy_data])) };
+  return {
+    regions: Object.fromEntries(
+      [...regions].map(([id, region]) => [
+        id,
+        { ...region.policy_data, regulations: region.regulations.map((r) => r.id) },
+      ]),
+    ),
+  };
 }

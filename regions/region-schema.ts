@@ -79,6 +79,13 @@ export const policyDataSchema = z
         required_attributes: z
           .array(z.object({ name: z.string().min(1), pattern: re2Pattern }).strict())
           .default([]),
+        // Thresholds no regulation of the region sets as a pass/fail line: their findings warn, never deny,
+        // whatever `enforcement` says (NYC LL144 reports impact ratios but sets no threshold, REGULATIONS.md
+        // §3). The evidence findings (FAIR-EVIDENCE-MISSING, FAIR-ATTRIBUTE-MISSING) follow `enforcement`.
+        advisory_thresholds: z
+          .array(z.enum(['impact_ratio', 'demographic_parity_difference', 'equalized_odds_difference']))
+          .default([])
+          .refine((list) => new Set(list).size === list.length, { message: 'a threshold is listed twice' }),
       })
       .strict(),
     performance: z.object({ accuracy_min: rate, roc_auc_min: rate }).strict(),
@@ -111,13 +118,22 @@ export const regionSchema = z
     locale,
     ledger: z.object({ origin: z.string().regex(/^[^\s]+$/, 'no whitespace') }).strict(),
     retention: z.object({ years: z.number().int().positive() }).strict(),
+    // A rule's METADATA names the regulations it serves by these ids, and a finding cites those of them its
+    // decision's region lists here (policyDataDocument puts the ids into the policy data).
     regulations: z
       .array(
         z
-          .object({ id: z.string().min(1), title: z.string().min(1), articles: z.array(z.string().min(1)) })
+          .object({
+            id: z.string().regex(REGION_ID, 'lower-case letters, digits and dashes'),
+            title: z.string().min(1),
+            articles: z.array(z.string().min(1)),
+          })
           .strict(),
       )
-      .min(1),
+      .min(1)
+      .refine((list) => new Set(list.map((r) => r.id)).size === list.length, {
+        message: 'a regulation id is listed twice',
+      }),
     policy_data: policyDataSchema,
     reports: z.array(z.object({ template: z.string().min(1), schedule: cron }).strict()),
   })
@@ -125,3 +141,5 @@ export const regionSchema = z
 
 export type Region = z.infer<typeof regionSchema>;
 export type RegionPolicyData = Region['policy_data'];
+/** What the policies read as `data.regions[<id>]`: the region's policy_data and the ids of its regulations. */
+export type RegionPolicyDocument = RegionPolicyData & { readonly regulations: readonly string[] };

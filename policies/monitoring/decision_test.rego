@@ -2,7 +2,12 @@ package arbiter.monitoring_test
 
 import data.arbiter.monitoring
 
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
 _regions := {"eu": {
+	"regulations": _every_regulation,
 	"fairness": {
 		"impact_ratio_min": 0.8, "demographic_parity_difference_max": 0.1,
 		"equalized_odds_difference_max": 0.1, "min_group_size": 30, "enforcement": "deny",

@@ -14,6 +14,9 @@ _input(stage, decided, evaluated) := {
 
 _regulation := ["eu-ai-act", "sr-26-2", "nyc-ll144"]
 
+# A region under every regulation the rule cites: a finding cites those of its region (lib/result).
+_data := {"eu": {"regulations": ["nyc-ll144", "sr-26-2", "eu-ai-act"]}}
+
 _unbound(key) := {
 	"rule": "EVIDENCE-MODEL-UNBOUND",
 	"title": "Evidence names the model decided",
@@ -48,27 +51,36 @@ test_fail_evidence_of_another_model if {
 				", not the model decided, subject.model_sha256 ", json.marshal(_sha),
 			]),
 			"evidence_keys": ["subject.model_sha256"],
-		}} with input as _input(stage, _sha, _zeros)
+		}} with input as _input(stage, _sha, _zeros) with data.regions as _data
 	}
 }
 
 test_fail_unbound_evidence_denies_at_deployment if {
-	policy.deny == {_unbound("evidence.subject.model_sha256")} with input as _input("deployment", _sha, null)
-	policy.deny == {_unbound("subject.model_sha256")} with input as _input("deployment", "", _sha)
+	policy.deny == {_unbound("evidence.subject.model_sha256")} with input as _input("deployment", _sha, null) with data.regions as _data
+	policy.deny == {_unbound("subject.model_sha256")} with input as _input("deployment", "", _sha) with data.regions as _data
 	policy.deny == {_unbound("subject.model_sha256"), _unbound("evidence.subject.model_sha256")} with input as {
 		"event": {"stage": "deployment", "region": "eu"},
 		"evidence": {},
 	}
+		with data.regions as _data
 	count(policy.warn) == 0 with input as _input("deployment", _sha, null)
 }
 
 test_fail_malformed_hashes_are_unbound if {
-	policy.deny == {_unbound("subject.model_sha256")} with input as _input("deployment", "not-a-sha", _sha)
-	policy.deny == {_unbound("evidence.subject.model_sha256")} with input as _input("deployment", _sha, 42)
+	policy.deny == {_unbound("subject.model_sha256")} with input as _input("deployment", "not-a-sha", _sha) with data.regions as _data
+	policy.deny == {_unbound("evidence.subject.model_sha256")} with input as _input("deployment", _sha, 42) with data.regions as _data
 }
 
 test_success_unbound_evidence_warns_at_monitoring if {
 	inp := _input("monitoring", null, _sha)
 	count(policy.deny) == 0 with input as inp
-	policy.warn == {_unbound("subject.model_sha256")} with input as inp
+	policy.warn == {_unbound("subject.model_sha256")} with input as inp with data.regions as _data
+}
+
+test_fail_cites_the_regulations_of_the_region if {
+	inp := _input("deployment", _sha, _zeros)
+	[v] := [v | some v in policy.deny] with input as inp with data.regions as {"eu": {"regulations": ["eu-ai-act", "gdpr"]}}
+	v.regulation == ["eu-ai-act"]
+	[w] := [w | some w in policy.deny] with input as inp
+	w.regulation == []
 }

@@ -2,7 +2,11 @@ package arbiter.checks.data_quality_test
 
 import data.arbiter.checks.data_quality as policy
 
-_data := {"eu": {"data_quality": {"missing_rate_max": 0.05, "min_group_count": 30}}}
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_data := {"eu": {"regulations": _every_regulation, "data_quality": {"missing_rate_max": 0.05, "min_group_count": 30}}}
 
 _input(stage, evidence) := {"event": {"stage": stage, "region": "eu"}, "evidence": evidence}
 

@@ -2,7 +2,11 @@ package arbiter.checks.drift_test
 
 import data.arbiter.checks.drift as policy
 
-_data := {"eu": {"drift": {"psi_max": 0.2, "ks_p_value_min": 0.01}}}
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_data := {"eu": {"regulations": _every_regulation, "drift": {"psi_max": 0.2, "ks_p_value_min": 0.01}}}
 
 _input(features) := {"event": {"stage": "monitoring", "region": "eu"}, "evidence": {"drift": {"features": features}}}
 

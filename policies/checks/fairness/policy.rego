@@ -3,7 +3,9 @@
 # description: |
 #   Impact ratio (four-fifths rule), demographic parity and equalized odds gaps against the region's
 #   thresholds. Where the region's framework is voluntary (fairness.enforcement = "warn") the same findings
-#   are warnings instead of denials. Definitions follow Fairlearn's defaults (DESIGN.md, evidence document).
+#   are warnings instead of denials; a threshold the region lists in fairness.advisory_thresholds (one no
+#   regulation of the region sets as a pass/fail line: NYC LL144 sets none, REGULATIONS.md §3) warns
+#   only. Definitions follow Fairlearn's defaults (DESIGN.md, evidence document).
 package arbiter.checks.fairness
 
 import data.arbiter.lib.result
@@ -12,7 +14,21 @@ _limits := data.regions[input.event.region].fairness
 
 _enforcement := object.get(_limits, "enforcement", "deny")
 
-_findings := (((_impact_ratio | _parity_gap) | _odds_gap) | _missing) | _attribute_missing
+# The threshold findings, by the name of the threshold in fairness.advisory_thresholds.
+_thresholds := {
+	"impact_ratio": _impact_ratio,
+	"demographic_parity_difference": _parity_gap,
+	"equalized_odds_difference": _odds_gap,
+}
+
+_advisory(threshold) if threshold in object.get(_limits, "advisory_thresholds", [])
+
+# What the region's enforcement decides: the evidence and attribute findings, and the thresholds it enforces.
+_findings := ({violation |
+	some threshold, violations in _thresholds
+	not _advisory(threshold)
+	some violation in violations
+} | _missing) | _attribute_missing
 
 deny contains violation if {
 	_enforcement == "deny"
@@ -24,6 +40,13 @@ warn contains violation if {
 	some violation in _findings
 }
 
+# An advisory threshold is shown, never blocking (NYC LL144's four-fifths flag, REGULATIONS.md §3).
+warn contains violation if {
+	some threshold, violations in _thresholds
+	_advisory(threshold)
+	some violation in violations
+}
+
 warn contains violation if {
 	some violation in _small_groups
 }
@@ -33,6 +56,8 @@ warn contains violation if {
 # description: |
 #   A group's selection rate divided by the highest group's (29 CFR 1607.4(D); NYC LL144 §5-301). Groups
 #   smaller than min_group_size are left out of the comparison and reported by FAIR-SMALL-GROUP instead.
+#   UGESP's four-fifths rule is a screen for adverse impact (region us denies on it); LL144 reports the
+#   ratio but sets no threshold, so us-nyc lists it in advisory_thresholds and it warns there.
 # custom:
 #   id: FAIR-IMPACT-RATIO
 #   regulation: [eeoc-ugesp, nyc-ll144, eu-ai-act, uk-gdpr-duaa, ca-dadm, sg-mas-feat]
@@ -114,7 +139,7 @@ _odds_gap contains violation if {
 #   `skipped` says. Groups under min_group_size are not required to have an impact ratio (FAIR-SMALL-GROUP).
 # custom:
 #   id: FAIR-EVIDENCE-MISSING
-#   regulation: [eu-ai-act, eeoc-ugesp, nyc-ll144]
+#   regulation: [eu-ai-act, eeoc-ugesp, nyc-ll144, uk-gdpr-duaa, ca-dadm, sg-mas-feat]
 #   severity: high
 _missing contains violation if {
 	input.event.stage in {"training", "deployment", "monitoring"}

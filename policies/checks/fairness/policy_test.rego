@@ -2,7 +2,11 @@ package arbiter.checks.fairness_test
 
 import data.arbiter.checks.fairness as policy
 
-_limits(enforcement) := {"eu": {"fairness": {
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_limits(enforcement) := {"eu": {"regulations": _every_regulation, "fairness": {
 	"impact_ratio_min": 0.8,
 	"demographic_parity_difference_max": 0.1,
 	"equalized_odds_difference_max": 0.1,
@@ -90,7 +94,7 @@ test_fail_missing_fairness_evidence_at_deployment if {
 	policy.deny == {{
 		"rule": "FAIR-EVIDENCE-MISSING",
 		"title": "Fairness evidence present",
-		"regulation": ["eu-ai-act", "eeoc-ugesp", "nyc-ll144"],
+		"regulation": ["eu-ai-act", "eeoc-ugesp", "nyc-ll144", "uk-gdpr-duaa", "ca-dadm", "sg-mas-feat"],
 		"severity": "high",
 		"message": "no fairness evidence: evaluate the model per sensitive attribute",
 		"evidence_keys": ["fairness"],
@@ -126,7 +130,7 @@ test_success_small_group_is_reported_as_a_warning if {
 _missing_violation(message, keys) := {
 	"rule": "FAIR-EVIDENCE-MISSING",
 	"title": "Fairness evidence present",
-	"regulation": ["eu-ai-act", "eeoc-ugesp", "nyc-ll144"],
+	"regulation": ["eu-ai-act", "eeoc-ugesp", "nyc-ll144", "uk-gdpr-duaa", "ca-dadm", "sg-mas-feat"],
 	"severity": "high",
 	"message": message,
 	"evidence_keys": keys,
@@ -268,7 +272,7 @@ test_fail_equalized_odds_skipped_although_labelled if {
 	count(policy.deny) == 0 with input as unlabelled with data.regions as _limits("deny")
 }
 
-_nyc_limits := {"us-nyc": {"fairness": {
+_nyc_limits := {"us-nyc": {"regulations": _every_regulation, "fairness": {
 	"impact_ratio_min": 0.8,
 	"demographic_parity_difference_max": 0.1,
 	"equalized_odds_difference_max": 0.15,
@@ -557,4 +561,54 @@ test_fail_figures_contradicting_the_rates_are_missing_evidence if {
 		"group \"Male\" is compared but has no numeric selection_rate",
 	]))} with input as _input("deployment", unrated)
 		with data.regions as _limits("deny")
+}
+
+_region_limits(region, regulations, advisory) := {region: {"regulations": regulations, "fairness": {
+	"impact_ratio_min": 0.8,
+	"demographic_parity_difference_max": 0.1,
+	"equalized_odds_difference_max": 0.15,
+	"min_group_size": 30,
+	"enforcement": "deny",
+	"advisory_thresholds": advisory,
+}}}
+
+_in_region(region, fairness) := {
+	"event": {"stage": "deployment", "region": region, "now": "2026-11-23T00:00:00Z"},
+	"evidence": {"fairness": fairness},
+}
+
+test_success_advisory_thresholds_warn_and_cite_the_regions_regulations if {
+	# NYC LL144 sets no pass/fail threshold: the four-fifths flag, and the gaps, only warn.
+	limits := _region_limits("us-nyc", ["nyc-ll144"], ["impact_ratio", "demographic_parity_difference", "equalized_odds_difference"])
+	inp := _in_region("us-nyc", _sex(0.75, 400, 0.2, 0.2))
+	count(policy.deny) == 0 with input as inp with data.regions as limits
+	{[v.rule, v.regulation] | some v in policy.warn} == {
+		["FAIR-IMPACT-RATIO", ["nyc-ll144"]],
+		["FAIR-DP-GAP", []],
+		["FAIR-EO-GAP", []],
+	} with input as inp with data.regions as limits
+
+	# Evidence that cannot be judged still denies there.
+	{[v.rule, v.regulation] | some v in policy.deny} == {["FAIR-EVIDENCE-MISSING", ["nyc-ll144"]]} with input as _in_region("us-nyc", _sex(null, 400, 0.05, 0.05))
+		with data.regions as limits
+}
+
+test_fail_four_fifths_denies_under_ugesp_while_the_gaps_warn if {
+	limits := _region_limits("us", ["eeoc-ugesp", "ecoa-reg-b", "sr-26-2"], ["demographic_parity_difference", "equalized_odds_difference"])
+	inp := _in_region("us", _sex(0.75, 400, 0.2, 0.2))
+	{[v.rule, v.regulation] | some v in policy.deny} == {["FAIR-IMPACT-RATIO", ["eeoc-ugesp"]]} with input as inp
+		with data.regions as limits
+	{[v.rule, v.regulation] | some v in policy.warn} == {["FAIR-DP-GAP", []], ["FAIR-EO-GAP", []]} with input as inp
+		with data.regions as limits
+}
+
+test_fail_thresholds_deny_without_advisory_thresholds if {
+	limits := _region_limits("uk", ["uk-gdpr-duaa", "uk-atrs"], [])
+	inp := _in_region("uk", _sex(0.75, 400, 0.2, 0.2))
+	{[v.rule, v.regulation] | some v in policy.deny} == {
+		["FAIR-IMPACT-RATIO", ["uk-gdpr-duaa"]],
+		["FAIR-DP-GAP", ["uk-gdpr-duaa"]],
+		["FAIR-EO-GAP", ["uk-gdpr-duaa"]],
+	} with input as inp with data.regions as limits
+	count(policy.warn) == 0 with input as inp with data.regions as limits
 }

@@ -2,10 +2,14 @@ package arbiter.checks.freshness_test
 
 import data.arbiter.checks.freshness as policy
 
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
 _data := {
-	"eu": {"evidence": {"max_age_days": 90, "clock_skew_seconds": 300}},
-	"us-nyc": {"evidence": {"max_age_days": 90, "bias_audit_max_age_months": 12, "clock_skew_seconds": 300}},
-	"ca": {"evidence": {"max_age_days": 90}},
+	"eu": {"regulations": _every_regulation, "evidence": {"max_age_days": 90, "clock_skew_seconds": 300}},
+	"us-nyc": {"regulations": _every_regulation, "evidence": {"max_age_days": 90, "bias_audit_max_age_months": 12, "clock_skew_seconds": 300}},
+	"ca": {"regulations": _every_regulation, "evidence": {"max_age_days": 90}},
 }
 
 _input(region, evidence) := _staged("deployment", region, evidence)

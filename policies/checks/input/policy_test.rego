@@ -2,7 +2,11 @@ package arbiter.checks.input_test
 
 import data.arbiter.checks.input as policy
 
-_data := {"eu": {}}
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_data := {"eu": {"regulations": _every_regulation}}
 
 test_success_known_region_and_valid_clock if {
 	count(policy.deny) == 0 with input as {"event": {"region": "eu", "now": "2026-11-23T00:00:00Z"}}

@@ -2,7 +2,11 @@ package arbiter.checks.model_card_test
 
 import data.arbiter.checks.model_card as policy
 
-_data := {"eu": {"model_card": {"required_fields": ["owner", "intended_purpose", "risk_tier"]}}}
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_data := {"eu": {"regulations": _every_regulation, "model_card": {"required_fields": ["owner", "intended_purpose", "risk_tier"]}}}
 
 _card := {"owner": "team@example.org", "intended_purpose": "credit pre-screening", "risk_tier": "high"}
 

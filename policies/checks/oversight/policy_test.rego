@@ -2,7 +2,11 @@ package arbiter.checks.oversight_test
 
 import data.arbiter.checks.oversight as policy
 
-_data := {"eu": {"human_review_risk_tiers": ["high"]}}
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_data := {"eu": {"regulations": _every_regulation, "human_review_risk_tiers": ["high"]}}
 
 _input(tier) := {"event": {"region": "eu"}, "model_card": {"risk_tier": tier}}
 

@@ -2,7 +2,11 @@ package arbiter.checks.performance_test
 
 import data.arbiter.checks.performance as policy
 
-_data := {"eu": {"performance": {"accuracy_min": 0.6, "roc_auc_min": 0.65}}}
+# A region under every regulation the rules cite, so that a finding cites all of its rule's (lib/result keeps
+# only those of the decision's region).
+_every_regulation := ["eu-ai-act", "gdpr", "sr-26-2", "ca-dadm", "sg-maigf", "sg-mas-feat", "uk-gdpr-duaa", "uk-atrs", "eeoc-ugesp", "nyc-ll144", "ecoa-reg-b"]
+
+_data := {"eu": {"regulations": _every_regulation, "performance": {"accuracy_min": 0.6, "roc_auc_min": 0.65}}}
 
 _input(performance) := {"event": {"stage": "deployment", "region": "eu"}, "evidence": {"performance": performance}}
 

@@ -3,7 +3,8 @@
 # description: |
 #   Every check reports through fail, so the engine reads one violation shape:
 #   {rule, title, regulation, severity, message, evidence_keys}. The rule's own METADATA supplies the
-#   id, title, regulation and severity; the rule body supplies the message and the evidence keys it read.
+#   id, title, regulation and severity (the regulations the decision's region is subject to among those it
+#   names); the rule body supplies the message and the evidence keys it read.
 #   A rule marked `custom: {waivable: false}` adds waivable: false, which only lib/decision reads.
 package arbiter.lib.result
 
@@ -14,7 +15,7 @@ fail(chain, details) := object.union(
 	{
 		"rule": object.get(annotations, ["custom", "id"], "RULE-WITHOUT-ID"),
 		"title": object.get(annotations, "title", ""),
-		"regulation": object.get(annotations, ["custom", "regulation"], []),
+		"regulation": _cited(object.get(annotations, ["custom", "regulation"], [])),
 		"severity": object.get(annotations, ["custom", "severity"], "critical"),
 		"message": details.message,
 		"evidence_keys": details.evidence_keys,
@@ -35,12 +36,25 @@ _waivability(annotations) := {} if {
 	object.get(annotations, ["custom", "waivable"], true) != false
 }
 
+# A finding cites the regulations of its rule's METADATA that the decision's region is subject to
+# (data.regions[<region>].regulations: the ids of regions/<id>/region.yaml's `regulations`), in the METADATA's
+# order: a rule serves every region, and an EU AI Act article is no ground for a decision in New York. A rule
+# none of whose regulations the region has cites none there; a region unknown or without the list, none.
+_cited(regulations) := [regulation |
+	some regulation in regulations
+	regulation in _region_regulations
+]
+
+default _region_regulations := []
+
+_region_regulations := data.regions[input.event.region].regulations
+
 # obligation is fail's counterpart for duties the decision imposes rather than forbids.
 obligation(chain, details) := object.union(
 	{
 		"rule": object.get(annotations, ["custom", "id"], "RULE-WITHOUT-ID"),
 		"title": object.get(annotations, "title", ""),
-		"regulation": object.get(annotations, ["custom", "regulation"], []),
+		"regulation": _cited(object.get(annotations, ["custom", "regulation"], [])),
 	},
 	details,
 ) if {

@@ -13,6 +13,11 @@ _chain := [
 	{"path": ["arbiter", "checks", "x"], "annotations": {"title": "package"}},
 ]
 
+_eu := {
+	"input": {"event": {"region": "eu"}},
+	"regions": {"eu": {"regulations": ["eu-ai-act", "gdpr"]}, "us-nyc": {"regulations": ["nyc-ll144"]}},
+}
+
 test_fail_builds_the_violation_from_the_rule_annotations if {
 	result.fail(_chain, {"message": "m", "evidence_keys": ["performance.accuracy"]}) == {
 		"rule": "X-1",
@@ -21,7 +26,7 @@ test_fail_builds_the_violation_from_the_rule_annotations if {
 		"severity": "high",
 		"message": "m",
 		"evidence_keys": ["performance.accuracy"],
-	}
+	} with input as _eu.input with data.regions as _eu.regions
 }
 
 test_obligation_merges_details if {
@@ -30,7 +35,27 @@ test_obligation_merges_details if {
 		"title": "A rule",
 		"regulation": ["eu-ai-act"],
 		"type": "human_review",
+	} with input as _eu.input with data.regions as _eu.regions
+}
+
+# A rule serves every region; a finding cites only the regulations its decision's region is subject to, in
+# the order the rule names them.
+test_fail_cites_only_the_regulations_of_the_decisions_region if {
+	chain := [{"annotations": {"custom": {"id": "X-4", "regulation": ["nyc-ll144", "gdpr", "uk-gdpr-duaa", "eu-ai-act"]}}}]
+	details := {"message": "m", "evidence_keys": []}
+	result.fail(chain, details).regulation == ["gdpr", "eu-ai-act"] with input as _eu.input with data.regions as _eu.regions
+	result.obligation(chain, {}).regulation == ["gdpr", "eu-ai-act"] with input as _eu.input with data.regions as _eu.regions
+	result.fail(chain, details).regulation == ["nyc-ll144"] with input as {"event": {"region": "us-nyc"}}
+		with data.regions as _eu.regions
+
+	# No regulation of the region among the rule's, an unknown region, no region, no list: none cited, and
+	# the finding still denies.
+	result.fail([{"annotations": {"custom": {"id": "X-5", "regulation": ["sr-26-2"]}}}], details).regulation == [] with input as _eu.input
+		with data.regions as _eu.regions
+	every inp in [{"event": {"region": "atlantis"}}, {"event": {}}, {}] {
+		result.fail(chain, details).regulation == [] with input as inp with data.regions as _eu.regions
 	}
+	result.fail(chain, details).regulation == [] with input as _eu.input with data.regions as {"eu": {}}
 }
 
 # A rule without METADATA (its chain entry has only a path) still yields a violation, so it still denies.

@@ -295,7 +295,7 @@ describe('arbiter check, the CI gate', () => {
     const waiver = (token: string, args: string[]) =>
       runCli(['waiver', ...args, '--server', server.url, '--token', token]);
     const ids: string[] = [];
-    for (const rule of ['FAIR-IMPACT-RATIO', 'FAIR-DP-GAP']) {
+    for (const rule of ['FAIR-IMPACT-RATIO', 'PERF-ACCURACY-MIN']) {
       const requested = await waiver(officerToken, [
         'request',
         '--rule',
@@ -334,7 +334,7 @@ describe('arbiter check, the CI gate', () => {
       'revoke',
       ids[1]!,
       '--note',
-      'The parity gap widened in production.',
+      'Accuracy fell further in production.',
     ]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(new RegExp(`^waiver ${ids[1]}: revoked `));
@@ -348,7 +348,7 @@ describe('arbiter check, the CI gate', () => {
       [ids[1], 'revoked'],
     ]);
     const denied = await check('us', 'denied');
-    expect(denied.stdout).toMatch(/deny\s+FAIR-DP-GAP/);
+    expect(denied.stdout).toMatch(/deny\s+PERF-ACCURACY-MIN/);
     expect(denied.stdout).not.toMatch(/deny\s+FAIR-IMPACT-RATIO/);
     expect(denied.code).toBe(1);
     expectOneLineError(
@@ -359,7 +359,7 @@ describe('arbiter check, the CI gate', () => {
     const oneVersion = await waiver(officerToken, [
       'request',
       '--rule',
-      'FAIR-DP-GAP',
+      'PERF-ACCURACY-MIN',
       '--model',
       'credit-scoring',
       '--model-version',
@@ -375,7 +375,7 @@ describe('arbiter check, the CI gate', () => {
     expect(oneVersion.code, oneVersion.stderr).toBe(0);
     expect(JSON.parse(oneVersion.stdout)).toMatchObject({ model: 'credit-scoring', version: '9.9.9' });
     const pending = await waiver(auditorToken, ['list', '--status', 'requested']);
-    expect(pending.stdout).toContain(' requested  FAIR-DP-GAP           credit-scoring 9.9.9  us  ');
+    expect(pending.stdout).toContain(' requested  PERF-ACCURACY-MIN     credit-scoring 9.9.9  us  ');
   }, 120_000);
 });
 

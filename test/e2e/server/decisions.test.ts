@@ -144,11 +144,11 @@ describe('decisions through the API', () => {
     expect(again.deny.map((v: { rule: string }) => v.rule)).not.toContain('FAIR-IMPACT-RATIO');
     // The waiver covers its one rule: the sample's other denial stands, so the deployment stays denied.
     expect(denied.deny.map((v: { rule: string }) => v.rule).sort()).toEqual([
-      'FAIR-DP-GAP',
       'FAIR-IMPACT-RATIO',
+      'PERF-ACCURACY-MIN',
     ]);
     expect(again.allow).toBe(false);
-    expect(again.deny.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-DP-GAP']);
+    expect(again.deny.map((v: { rule: string }) => v.rule)).toEqual(['PERF-ACCURACY-MIN']);
   });
 
   it('refuses bad input with 400 naming the field, and appends nothing', async () => {
@@ -289,8 +289,8 @@ describe('decisions through the API', () => {
 
   it('revokes a waiver before its expiry, saying why; the next decision is denied again', async () => {
     const { id } = await requestWaiver(
-      'FAIR-DP-GAP',
-      'The parity gap is accepted until the retrained model ships next sprint.',
+      'PERF-ACCURACY-MIN',
+      'The accuracy shortfall is accepted until the retrained model ships next sprint.',
     );
     const revoke = (token: string, payload?: object) =>
       call('POST', `/v1/waivers/${id}/revoke`, token, payload);
@@ -307,14 +307,14 @@ describe('decisions through the API', () => {
     expect(noNote.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     const shortNote = await revoke(officerA, { note: 'no' });
     expect(shortNote.json()).toMatchObject({ statusCode: 400, code: 'WAIVER_INVALID', field: 'note' });
-    const revoked = await revoke(officerA, { note: 'The parity gap widened in the latest monitoring run.' });
+    const revoked = await revoke(officerA, { note: 'Accuracy fell further in the latest monitoring run.' });
     expect(revoked.statusCode).toBe(200);
     expect(revoked.json()).toMatchObject({
       id,
       status: 'revoked',
       revoked_by: expect.any(String),
       revoked_at: NOW.toISOString(),
-      revocation_note: 'The parity gap widened in the latest monitoring run.',
+      revocation_note: 'Accuracy fell further in the latest monitoring run.',
       ledger: { region: 'us' },
     });
     await service.ledger.integrate('us');
@@ -326,7 +326,7 @@ describe('decisions through the API', () => {
 
     const denied = (await call('POST', '/v1/decisions', ci, FOUR_FIFTHS)).json();
     expect(denied.allow).toBe(false);
-    expect(denied.deny.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-DP-GAP']);
+    expect(denied.deny.map((v: { rule: string }) => v.rule)).toEqual(['PERF-ACCURACY-MIN']);
     expect(denied.waived.map((v: { rule: string }) => v.rule)).toEqual(['FAIR-IMPACT-RATIO']);
   });
 
@@ -402,6 +402,6 @@ describe('decisions through the API', () => {
     expect(text).toContain(FOUR_FIFTHS.subject.model);
     expect(text).toMatch(/four-fifths|4\/5|80%/i);
     // The waiver revoked above is listed with the day its revocation ended it.
-    expect(text).toMatch(/FAIR-DP-GAP[\s\S]*revoked/);
+    expect(text).toMatch(/PERF-ACCURACY-MIN[\s\S]*revoked/);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import {
   DEFAULT_REGIONS_DIR,
   loadRegions,
   parseRegion,
+  policyDataDocument,
   RegionError,
   requireRegion,
 } from '../../../regions/index.ts';
@@ -43,6 +44,19 @@ describe('loadRegions', () => {
     expect(matches('race&age')).toEqual([]);
     for (const id of ['ca', 'eu', 'sg', 'uk', 'us'])
       expect(requireRegion(regions, id).policy_data.fairness.required_attributes).toEqual([]);
+  });
+
+  it('keeps thresholds no regulation of the region sets advisory', async () => {
+    const regions = await loadRegions();
+    const advisory = (id: string) => requireRegion(regions, id).policy_data.fairness.advisory_thresholds;
+    // LL144 sets no pass/fail threshold (REGULATIONS.md §3); in us the four-fifths screen (UGESP) blocks.
+    expect(advisory('us-nyc')).toEqual([
+      'impact_ratio',
+      'demographic_parity_difference',
+      'equalized_odds_difference',
+    ]);
+    expect(advisory('us')).toEqual(['demographic_parity_difference', 'equalized_odds_difference']);
+    for (const id of ['ca', 'eu', 'sg', 'uk']) expect(advisory(id)).toEqual([]);
   });
 
   describe('when a folder is added', () => {
@@ -112,7 +126,45 @@ describe('parseRegion', () => {
     ).toMatch(/required_attributes\.0\.pattern/);
   });
 
+  it('refuses an advisory threshold it does not know, or one listed twice', async () => {
+    expect(
+      await invalid(
+        'required_attributes: []',
+        'required_attributes: []\n    advisory_thresholds: [accuracy]',
+      ),
+    ).toMatch(/^x\/region.yaml: policy_data\.fairness\.advisory_thresholds\.0: /);
+    expect(
+      await invalid(
+        'required_attributes: []',
+        'required_attributes: []\n    advisory_thresholds: [impact_ratio, impact_ratio]',
+      ),
+    ).toBe('x/region.yaml: policy_data.fairness.advisory_thresholds: a threshold is listed twice');
+  });
+
+  it('refuses a regulation id listed twice or not of the id form', async () => {
+    expect(await invalid('  - id: gdpr\n', '  - id: eu-ai-act\n')).toBe(
+      'x/region.yaml: regulations: a regulation id is listed twice',
+    );
+    expect(await invalid('  - id: gdpr\n', '  - id: GDPR 2016\n')).toMatch(
+      /^x\/region.yaml: regulations\.1\.id: lower-case letters/,
+    );
+  });
+
   it('refuses YAML that does not parse', async () => {
     expect(await invalid('id: eu', 'id: [eu')).toMatch(/^x\/region.yaml: not valid YAML/);
+  });
+});
+
+describe('policyDataDocument', () => {
+  it("gives the policies each region's policy_data and the ids of its regulations", async () => {
+    const regions = await loadRegions();
+    const document = policyDataDocument(regions);
+    expect(Object.keys(document.regions)).toEqual(['ca', 'eu', 'sg', 'uk', 'us', 'us-nyc']);
+    expect(document.regions['eu']).toEqual({
+      ...requireRegion(regions, 'eu').policy_data,
+      regulations: ['eu-ai-act', 'gdpr'],
+    });
+    expect(document.regions['us']!.regulations).toEqual(['eeoc-ugesp', 'ecoa-reg-b', 'sr-26-2']);
+    expect(document.regions['us-nyc']!.regulations).toEqual(['nyc-ll144']);
   });
 });
