@@ -44,7 +44,8 @@ const run = promisify(execFile);
 const opa = resolveOpaBinary();
 
 // Deterministic corpus: the deployment samples, with their rates jittered by a seeded generator so that
-// every input is different and both allow and deny paths are exercised.
+// every input is different and both allow and deny paths are exercised; the figures derived from the
+// per-group rates are then recomputed from them (consistentFairness).
 function mulberry32(seed: number) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
@@ -67,6 +68,49 @@ function jitter(value: unknown, rand: () => number): unknown {
   return value;
 }
 
+type Groups = Record<string, Record<string, unknown>>;
+
+/**
+ * The figures the policy recomputes from the per-group rates (impact ratios, parity and odds differences and
+ * ratios), recomputed after the jitter: jittered on their own they would contradict the rates, and nearly
+ * every input would be denied as inconsistent evidence rather than decided on its figures.
+ */
+function consistentFairness(evidence: Record<string, unknown>): Record<string, unknown> {
+  const fairness = evidence.fairness as Record<string, { groups?: Groups }> | undefined;
+  if (!fairness) return evidence;
+  const rates = (groups: Groups, key: string) =>
+    Object.values(groups).flatMap((g) => (typeof g[key] === 'number' ? [g[key] as number] : []));
+  const range = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+  const ratio = (xs: number[]) => Math.min(...xs) / Math.max(...xs);
+  for (const report of Object.values(fairness)) {
+    const compared = Object.fromEntries(
+      Object.entries(report.groups ?? {}).filter(
+        ([, g]) => typeof g.impact_ratio === 'number' && typeof g.selection_rate === 'number',
+      ),
+    );
+    const selection = rates(compared, 'selection_rate');
+    if (selection.length < 2) continue;
+    const highest = Math.max(...selection);
+    for (const g of Object.values(compared)) {
+      g.impact_ratio = (g.selection_rate as number) / highest;
+      if (typeof g.tpr === 'number') g.fnr = 1 - g.tpr;
+    }
+    const tpr = rates(compared, 'tpr');
+    const fpr = rates(compared, 'fpr');
+    Object.assign(report, {
+      demographic_parity_difference: range(selection),
+      demographic_parity_ratio: ratio(selection),
+      ...(tpr.length > 1 && fpr.length > 1
+        ? {
+            equalized_odds_difference: Math.max(range(tpr), range(fpr)),
+            equalized_odds_ratio: Math.min(ratio(tpr), ratio(fpr)),
+          }
+        : {}),
+    });
+  }
+  return evidence;
+}
+
 interface Waiver {
   readonly id: string;
   readonly rule: string;
@@ -84,7 +128,7 @@ async function corpus(): Promise<SampleBody[]> {
     return {
       ...body,
       subject: { ...body.subject, version: `1.${i}` },
-      evidence: jitter(body.evidence, rand) as Record<string, unknown>,
+      evidence: consistentFairness(jitter(body.evidence, rand) as Record<string, unknown>),
     };
   });
 }
