@@ -28,7 +28,7 @@ import {
 import { calibrationOf, performanceOf } from './metrics/performance.ts';
 import { createRng, sortPresent, type SortedValues } from './metrics/stats.ts';
 import { normalizeFeatures, numericValue, type Feature } from './onnx/features.ts';
-import { openModel, type ExecutionProvider, type ModelRunner } from './onnx/runner.ts';
+import { openModel, type ExecutionProvider, type IntegerInputType, type ModelRunner } from './onnx/runner.ts';
 import { dataFormatOf, readRowBatches, type Cell, type Row } from './readers/rows.ts';
 import EVIDENCE_SCHEMA from './schema/evidence.schema.json' with { type: 'json' };
 import { scanModelFile, type ScanReport } from './security/scan.ts';
@@ -506,7 +506,7 @@ async function adverseReasons(
   onLines: (lines: string) => Promise<void>,
   onRows: (rows: number) => void,
   signal?: AbortSignal,
-): Promise<{ rows: number; sha256: string; unscorable: Record<string, number> }> {
+): Promise<{ rows: number; withoutReasons: number; sha256: string; unscorable: Record<string, number> }> {
   const { runner, threshold } = plan;
   const predict = guardedPredict(runner, guard);
   const check = (): void => guard.check();
@@ -515,6 +515,7 @@ async function adverseReasons(
   const hash = createHash('sha256');
   let rows = 0;
   let adverseRows = 0;
+  let withoutReasons = 0;
   const unscorable: Record<string, number> = Object.fromEntries(reasonsPlan.features.map((f) => [f, 0]));
   const pass = async (batch: Row[], start: number): Promise<void> => {
     const scores = await predict(batch);
@@ -533,6 +534,7 @@ async function adverseReasons(
       check,
     );
     for (const [f, n] of Object.entries(reasons.unscorable)) unscorable[f]! += n;
+    for (const r of reasons.rows) if (r.reasons.length === 0) withoutReasons++;
     const lines = reasons.rows
       .map(({ row, ...r }) => canonicalize({ row: start + chosen[row]!, ...r }) + '\n')
       .join('');
@@ -558,7 +560,39 @@ async function adverseReasons(
   onRows(rows);
   if ((await rehashed) !== dataSha256)
     throw new EvaluatorError('EVAL_DATA_INVALID', `data file ${path} changed while it was being evaluated`);
-  return { rows: adverseRows, sha256: hash.digest('hex'), unscorable };
+  return { rows: adverseRows, withoutReasons, sha256: hash.digest('hex'), unscorable };
+}
+
+/**
+ * The baseline each feature is reset to: over these rows, a numeric feature's median (numericBaseline: a value
+ * its input can take) and a categorical feature's mode (a tie: the value that sorts first); null where no row
+ * holds a value.
+ */
+function baselineOf(
+  rows: readonly Row[],
+  features: readonly Feature[],
+  integerInputs: ReadonlyMap<string, IntegerInputType>,
+): Row {
+  return Object.fromEntries(
+    features.map((f) => {
+      if (f.kind === 'numeric') {
+        const input = integerInputs.get(f.column);
+        const values = sortPresent(Float64Array.from(rows, (row) => numericValue(row[f.column]))).values;
+        return [
+          f.column,
+          numericBaseline(values, input === undefined ? 'float' : input === 'bool' ? 'bool' : 'integer'),
+        ];
+      }
+      const counts = new Map<string, number>();
+      for (const row of rows) {
+        const cell = row[f.column];
+        if (cell === null || cell === undefined) continue;
+        counts.set(String(cell), (counts.get(String(cell)) ?? 0) + 1);
+      }
+      const mode = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+      return [f.column, mode?.[0] ?? null];
+    }),
+  );
 }
 
 /**
@@ -1005,27 +1039,29 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           spec.explainability?.seed ?? 0,
           check,
         );
-        const baseline: Row = Object.fromEntries(
-          features.map((f) => {
-            const column = data.columns.get(f.column)!;
-            if (f.kind === 'numeric') {
-              const input = runner!.integerInputs.get(f.column);
-              const sorted = sortPresent(column.nums.view()).values;
-              return [
-                f.column,
-                numericBaseline(
-                  sorted,
-                  input === undefined ? 'float' : input === 'bool' ? 'bool' : 'integer',
-                ),
-              ];
-            }
-            const counts = column.counts();
-            return [
-              f.column,
-              [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null,
-            ];
-          }),
+        // The baseline is the profile of a favourable outcome: the medians and modes of the sampled rows the
+        // model did not give the adverse decision. A row given it then has a reason wherever it differs from that
+        // profile in a way that costs it, rather than none where it resembles the average applicant, whom the model
+        // may well turn down too. Without an adverse decision, or without a sampled row given the other one, the
+        // baseline is taken over the whole sample, and the evidence says which.
+        const adverseDecision = spec.explainability?.adverse_decision;
+        const sampleScores = sample.scores();
+        const favourable = adverseDecision === undefined ? null : adverseDecision === 'positive' ? 0 : 1;
+        const favoured = sample.rows.filter(
+          (_, i) => favourable !== null && (sampleScores[i]! >= plan.threshold ? 1 : 0) === favourable,
         );
+        const fromFavoured = favoured.length > 0;
+        if (favourable !== null && !fromFavoured)
+          evidence.warnings = [
+            ...(evidence.warnings ?? []),
+            `explainability.reasons.baseline: none of the ${sample.rows.length} sampled rows was given the ${favourable === 1 ? 'positive' : 'negative'} (favourable) decision; the baseline is taken over all of them`,
+          ];
+        const baselineRows = fromFavoured ? favoured : sample.rows;
+        const baseline = baselineOf(baselineRows, features, runner!.integerInputs);
+        const baselineFrom = {
+          decision: fromFavoured ? (favourable === 1 ? 'positive' : 'negative') : 'any',
+          rows: baselineRows.length,
+        };
         // An adverse-action notice may not give a protected characteristic as a reason (ECOA / Regulation B,
         // 12 CFR 1002.9): sensitive attributes are left out of the reasons, and said to be. What they do to the
         // scores is in robustness (counterfactual flips) and in the permutation importance above.
@@ -1042,7 +1078,6 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           spec.explainability?.top_reasons ?? 3,
           check,
         );
-        const adverseDecision = spec.explainability?.adverse_decision;
         const adverse = adverseDecision
           ? await adverseReasons(
               input.data,
@@ -1068,6 +1103,9 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
               baseline,
               `of the ${adverse.rows} rows given the ${adverseDecision} decision`,
             ),
+          adverse !== null && adverse.withoutReasons > 0
+            ? `explainability.reasons.adverse.rows_without_reasons: ${adverse.withoutReasons} of the ${adverse.rows} rows given the ${adverseDecision} decision have no reason: no feature, reset alone to its baseline, moves their score away from that decision`
+            : null,
         ].filter((w): w is string => typeof w === 'string');
         if (unscored.length > 0) evidence.warnings = [...(evidence.warnings ?? []), ...unscored];
         evidence.explainability = {
@@ -1076,6 +1114,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
           reasons: {
             method: 'reset_to_baseline',
             baseline,
+            baseline_from: baselineFrom,
             not_given_as_reasons: columnsOfModel.filter((c) => sensitive.has(c)),
             rows: explained.rows.map(({ row, ...reason }) => ({
               row: sample.positions[picked[row]!]!,
@@ -1088,6 +1127,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
                     decision: adverseDecision,
                     rows: adverse.rows,
                     sha256: adverse.sha256,
+                    rows_without_reasons: adverse.withoutReasons,
                     unscorable: adverse.unscorable,
                   },
                 }

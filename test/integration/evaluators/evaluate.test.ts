@@ -679,6 +679,7 @@ describe('evaluate with an ONNX model', () => {
       decision: 'positive',
       rows: tp + fp,
       sha256: createHash('sha256').update(lines).digest('hex'),
+      rows_without_reasons: lines.split('\n').filter((l) => l.includes('"reasons":[]')).length,
       // Every reset to the baseline was scored.
       unscorable: Object.fromEntries(
         ['age', 'juv_fel_count', 'juv_misd_count', 'juv_other_count', 'priors_count', 'c_charge_degree'].map(

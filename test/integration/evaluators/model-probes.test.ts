@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compasSpec, loadMatrix } from '../../../evaluators/fixtures/datasets.ts';
-import { COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
-import { mlpOnnx } from '../../../evaluators/fixtures/models.ts';
+import { adultSpec, compasSpec, loadMatrix } from '../../../evaluators/fixtures/datasets.ts';
+import { ADULT_TEST, ADULT_TRAIN, COMPAS_CSV } from '../../../evaluators/fixtures/generate.ts';
+import { logisticOnnx, mlpOnnx } from '../../../evaluators/fixtures/models.ts';
 import { encodeModel, FLOAT, INT64 } from '../../../evaluators/fixtures/onnx-writer.ts';
-import { trainMlp } from '../../../evaluators/fixtures/train.ts';
+import { trainLogistic, trainMlp } from '../../../evaluators/fixtures/train.ts';
 import { evaluate, type EvaluationProgress } from '../../../evaluators/index.ts';
 import type { Cell } from '../../../evaluators/readers/rows.ts';
 
@@ -163,7 +163,8 @@ type Explained = {
     baseline: Record<string, Cell>;
     rows: Notice[];
     unscorable: Record<string, number>;
-    adverse?: { rows: number; unscorable: Record<string, number> };
+    baseline_from: { decision: string; rows: number };
+    adverse?: { rows: number; rows_without_reasons: number; unscorable: Record<string, number> };
   };
 };
 
@@ -207,10 +208,11 @@ function sigmoidModel(
 }
 
 describe('the baseline of the reasons', () => {
-  it('is a value an integer input can hold, so that every reset is scored', async () => {
-    // p = sigmoid(0.6 × priors_count − 0.05 × age), both int64 inputs. 100 rows: priors_count 0..9 and age
-    // 20..69, each repeated, so their medians are half-way (4.5, 44.5): values an int64 input cannot take,
-    // which left every reset unscored and all 60 rows given the adverse decision without a reason.
+  /**
+   * p = sigmoid(0.6 × priors_count − 0.05 × age), both int64 inputs, and 100 rows of them: priors_count 0..9
+   * and age 20..69, each repeated.
+   */
+  const intInputs = async (): Promise<{ model: string; data: string }> => {
     const model = path.join(dir, 'int-inputs.onnx');
     await writeFile(
       model,
@@ -237,6 +239,13 @@ describe('the baseline of the reasons', () => {
     const lines = ['age,priors_count'];
     for (let i = 0; i < 100; i++) lines.push(`${20 + (i % 50)},${i % 10}`);
     await writeFile(data, `${lines.join('\n')}\n`);
+    return { model, data };
+  };
+
+  it('is a value an integer input can hold, so that every reset is scored', async () => {
+    // Both medians of intInputs' data are half-way (4.5, 44.5): values an int64 input cannot take, which left
+    // every reset unscored and all 60 rows given the adverse decision without a reason.
+    const { model, data } = await intInputs();
     const { evidence, explained, notices } = await withReasons(model, data, {
       features: [
         { column: 'age', input: 'age' },
@@ -305,5 +314,67 @@ describe('the baseline of the reasons', () => {
       expect.stringContaining('of the 100 rows given the positive decision'),
     ]);
     expect(evidence.warnings![1]).toContain('d (to 5): 100');
+  });
+
+  it('is the profile of a favourable outcome, so that a row turned down has a reason where it differs from it', async () => {
+    // The fixture logistic regression on adult, as generate.ts trains it; income at most 50K is adverse. Over
+    // every row, the baseline was the average applicant, whom the model also turns down: 692 of the 13,206
+    // rows it turned down resembled that profile and got no reason at all.
+    const spec = adultSpec();
+    const model = path.join(dir, 'adult-logistic.onnx');
+    await writeFile(
+      model,
+      logisticOnnx(trainLogistic(await loadMatrix(ADULT_TRAIN, spec), { iterations: 200 }), {
+        metadata: { dataset: 'adult' },
+      }),
+    );
+    const { evidence, explained, notices } = await withReasons(model, ADULT_TEST, {
+      ...spec,
+      data: { ...spec.data, skip_lines: 1 },
+      explainability: { adverse_decision: 'negative', top_reasons: 4 },
+    });
+    const { reasons } = explained;
+    // The rows of the sample the model gave more than 50K.
+    expect(reasons.baseline_from.decision).toBe('positive');
+    expect(reasons.baseline_from.rows).toBeGreaterThan(0);
+    expect(reasons.baseline_from.rows).toBeLessThan(
+      (evidence.explainability as { sample_rows: number }).sample_rows,
+    );
+    expect(reasons.baseline['education-num']).toBeGreaterThan(10);
+    expect(reasons.baseline['marital-status']).toBe('Married-civ-spouse');
+    expect(notices).toHaveLength(reasons.adverse!.rows);
+    const empty = notices.filter((n) => n.reasons.length === 0).length;
+    expect(reasons.adverse!.rows_without_reasons).toBe(empty);
+    expect(empty).toBeLessThan(notices.length / 100);
+    for (const notice of notices) {
+      expect(notice.decision).toBe(0);
+      for (const r of notice.reasons) {
+        expect(r.contribution).toBeLessThan(0);
+        expect(['sex', 'race']).not.toContain(r.feature);
+      }
+    }
+  });
+
+  it('falls back to every sampled row when none got the favourable decision, and says so', async () => {
+    // At threshold 0 every row gets the positive (adverse) decision; some then resemble the baseline, the
+    // medians of every row, and have no reason: counted, and named in warnings.
+    const { model, data } = await intInputs();
+    const { evidence, explained, notices } = await withReasons(model, data, {
+      features: [
+        { column: 'age', input: 'age' },
+        { column: 'priors_count', input: 'priors_count' },
+      ],
+      prediction: { output: 'probabilities', threshold: 0 },
+      explainability: { adverse_decision: 'positive' },
+    });
+    expect(explained.reasons.baseline_from).toEqual({ decision: 'any', rows: 100 });
+    expect(explained.reasons.baseline).toEqual({ age: 44, priors_count: 4 });
+    const empty = notices.filter((n) => n.reasons.length === 0).length;
+    expect(empty).toBeGreaterThan(0);
+    expect(explained.reasons.adverse).toMatchObject({ rows: 100, rows_without_reasons: empty });
+    expect(evidence.warnings).toEqual([
+      'explainability.reasons.baseline: none of the 100 sampled rows was given the negative (favourable) decision; the baseline is taken over all of them',
+      `explainability.reasons.adverse.rows_without_reasons: ${empty} of the 100 rows given the positive decision have no reason: no feature, reset alone to its baseline, moves their score away from that decision`,
+    ]);
   });
 });
