@@ -94,6 +94,10 @@ export interface DecisionReceipt {
   readonly warn: readonly Violation[];
   readonly obligations: readonly Obligation[];
   readonly waived: readonly Violation[];
+  /** sha256 of the input document's RFC 8785 JSON, as the ledger entry records it. */
+  readonly input_sha256: string;
+  /** The event's time (the input document's `event.now`), RFC 3339 in UTC, as the ledger entry's `at`. */
+  readonly decided_at: string;
   readonly policy: { readonly revision: string; readonly bundle_sha256: string };
   readonly ledger: { readonly region: string; readonly seq: number; readonly leaf_hash: string };
 }
@@ -234,6 +238,8 @@ async function decideOnce(
   return {
     decision_id: decisionId,
     ...evaluation.decision,
+    input_sha256: evaluation.inputSha256,
+    decided_at: fields.at,
     policy,
     ledger: { region: body.region, seq: receipt.seq, leaf_hash: receipt.leafHash },
   };

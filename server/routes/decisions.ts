@@ -184,6 +184,11 @@ export function decisionHandlers(deps: {
     },
     getDecision: async (request) =>
       decisionView(await decisionFor((request.params as { id: string }).id, callerOf(request))),
+    // The stored text itself, not a re-serialization: its sha256 is input_sha256 byte for byte.
+    getDecisionInput: async (request, reply) => {
+      const row = await decisionFor((request.params as { id: string }).id, callerOf(request));
+      return reply.type('application/json').send(Buffer.from(row.input, 'utf8'));
+    },
     replayDecision: async (request) =>
       replayDecision(
         (await decisionFor((request.params as { id: string }).id, callerOf(request))).decision_id,

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../../support/service.ts';
+
+// The policy samples are written for this instant (their evidence ages are counted from it).
+const NOW = new Date('2026-11-23T12:00:00Z');
+const ALLOWED = JSON.parse(
+  readFileSync(
+    new URL('../../../policies/deployment/samples/allowed/eu-credit-scoring-high-risk.json', import.meta.url),
+    'utf8',
+  ),
+);
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
+
+describe('decisions that outsiders can check', () => {
+  let service: TestService;
+  let ci: string;
+  let auditor: string;
+  const call = (
+    method: 'GET' | 'POST',
+    url: string,
+    token: string,
+    payload?: object | string,
+    headers: Record<string, string> = {},
+  ) =>
+    service.app.inject({
+      method,
+      url,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(typeof payload === 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      payload,
+    });
+  const ledgerSize = async (region: string) => (await service.ledger.integrate(region)).size;
+
+  beforeAll(async () => {
+    service = await startTestService({}, { clock: () => NOW });
+    const token = async (role: 'ci' | 'auditor', name: string) =>
+      (await service.tokens.create({ role, name, createdBy: 'test' })).token;
+    ci = await token('ci', 'pipeline');
+    auditor = await token('auditor', 'auditor');
+  });
+  afterAll(() => service?.close());
+
+  describe('the input document', () => {
+    it('is served as the bytes whose sha256 the receipt and the ledger entry name', async () => {
+      const r = await call('POST', '/v1/decisions', ci, ALLOWED);
+      expect(r.statusCode).toBe(201);
+      const receipt = r.json();
+      expect(receipt.input_sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(receipt.decided_at).toBe(NOW.toISOString());
+
+      const input = await call('GET', `/v1/decisions/${receipt.decision_id}/input`, auditor);
+      expect(input.statusCode).toBe(200);
+      expect(input.headers['content-type']).toMatch(/^application\/json/);
+      expect(sha256(input.rawPayload)).toBe(receipt.input_sha256);
+      expect(input.json()).toMatchObject({
+        event: { stage: 'deployment', region: 'eu', now: receipt.decided_at },
+        subject: ALLOWED.subject,
+      });
+
+      await service.ledger.integrate('eu');
+      const entry = (await call('GET', `/v1/ledger/eu/entries/${receipt.ledger.seq}`, auditor)).json();
+      expect(entry.entry).toMatchObject({
+        decision_id: receipt.decision_id,
+        input_sha256: receipt.input_sha256,
+        at: receipt.decided_at,
+      });
+      const stored = (await call('GET', `/v1/decisions/${receipt.decision_id}`, auditor)).json();
+      expect(stored).toMatchObject({ input_sha256: receipt.input_sha256, decided_at: receipt.decided_at });
+    });
+
+    it('is refused for no decision, and without a token', async () => {
+      const none = await call('GET', '/v1/decisions/00000000-0000-4000-8000-000000000000/input', auditor);
+      expect(none.statusCode).toBe(404);
+      const anonymous = await service.app.inject('/v1/decisions/00000000-0000-4000-8000-000000000000/input');
+      expect(anonymous.statusCode).toBe(401);
+    });
+  });
+
+  describe('a body JSON.parse would misread', () => {
+    const text = JSON.stringify(ALLOWED);
+    it.each([
+      ['a key given twice', text.replace('{', '{"region":"us",'), 'region'],
+      [
+        'a key given twice deep in the evidence',
+        text.replace('"evidence":{', '"evidence":{"rows":1,"rows":2,'),
+        'evidence.rows',
+      ],
+      [
+        'an integer beyond 2^53',
+        text.replace('"evidence":{', '"evidence":{"x_int":12345678901234567890123,'),
+        'evidence.x_int',
+      ],
+      [
+        'a number read as 0',
+        text.replace('"evidence":{', '"evidence":{"x_small":1e-400,'),
+        'evidence.x_small',
+      ],
+      ['a number beyond double range', text.replace('{', '{"context":{"a":[0,1e400]},'), 'context.a.1'],
+    ])('is refused when it holds %s, naming the field, and nothing is recorded', async (_, body, field) => {
+      const before = await ledgerSize('eu');
+      const r = await call('POST', '/v1/decisions', ci, body);
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'BAD_REQUEST', field });
+      expect(r.json().message).toMatch(new RegExp(`^${field.replaceAll('.', '\\.')} `));
+      expect(await ledgerSize('eu')).toBe(before);
+    });
+
+    it('refuses a version with control or bidirectional characters', async () => {
+      const body = { ...ALLOWED, subject: { ...ALLOWED.subject, version: '1.0\u202e' } };
+      const r = await call('POST', '/v1/decisions', ci, body);
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'POLICY_INPUT_INVALID', field: 'subject.version' });
+    });
+  });
+});
