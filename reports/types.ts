@@ -269,10 +269,46 @@ export interface EvidenceDocument {
     >;
     readonly prediction?: Readonly<Record<string, unknown>>;
   };
-  readonly robustness?: Readonly<Record<string, unknown>>;
+  /** The evaluator's robustness probes (evaluators/schema/evidence.schema.json). */
+  readonly robustness?: {
+    /** How many sampled rows were probed: a count. */
+    readonly sample_rows?: number;
+    readonly counterfactual?: readonly {
+      readonly attribute: string;
+      readonly rows: number;
+      readonly flip_rate: number | null;
+      readonly mean_abs_score_change: number | null;
+      readonly unscorable?: number;
+    }[];
+    readonly perturbation?: {
+      /** The noise's standard deviation, as a multiple of each numeric feature's. */
+      readonly relative_noise: number;
+      readonly seed?: number;
+      readonly rows: number;
+      readonly features: readonly string[];
+      readonly flip_rate: number | null;
+      readonly mean_abs_score_change: number | null;
+      readonly max_abs_score_change: number | null;
+      readonly unscorable?: number;
+    };
+  };
+  /** The evaluator's explainability probes: permutation importance (not SHAP) and reset-to-baseline reasons. */
   readonly explainability?: {
-    readonly method?: string;
-    readonly global_importance?: Readonly<Record<string, number>>;
+    readonly sample_rows?: number;
+    readonly permutation_importance?: {
+      /** accuracy_drop with a label, mean_abs_score_change without. */
+      readonly metric: 'accuracy_drop' | 'mean_abs_score_change';
+      readonly repeats: number;
+      readonly seed?: number;
+      readonly rows: number;
+      readonly features: readonly {
+        readonly feature: string;
+        readonly importance: number | null;
+        readonly std: number | null;
+      }[];
+      readonly unscorable?: number;
+    };
+    readonly reasons?: Readonly<Record<string, unknown>>;
   };
   readonly data_quality?: Readonly<Record<string, unknown>>;
   /** Where the evaluation data came from (NYC §5-303 asks for the source and an explanation of it). */

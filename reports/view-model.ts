@@ -681,6 +681,83 @@ function validate(input: ReportInput): void {
     if (!ids.has(w.model_id)) fail(`waiver ${w.id} cites model ${w.model_id}, not in the inventory`);
 }
 
+/** The loss permutation importance measures, as the report heads its column. */
+const IMPORTANCE_METRICS: Readonly<Record<string, string>> = {
+  accuracy_drop: 'Accuracy drop when shuffled',
+  mean_abs_score_change: 'Mean |score change| when shuffled',
+};
+
+/** One robustness figure: a count of rows, a rate, or a change of score (on the model's 0–1 scale). */
+interface RobustnessRow {
+  readonly test: string;
+  readonly detail: string;
+  readonly value: number | null;
+  readonly format: 'count' | 'rate' | 'score';
+}
+
+/**
+ * The evaluator's robustness probes as figures a reader can take in: the rows probed (a count), the decisions
+ * noise flips (with the noise it was) and the score change it makes, and per sensitive attribute the
+ * decisions a counterfactual swap flips. Variants the model could not score are counted where there are any.
+ */
+function robustnessRows(r: EvidenceDocument['robustness']): RobustnessRow[] {
+  if (!r) return [];
+  const rows: RobustnessRow[] = [];
+  if (r.sample_rows !== undefined)
+    rows.push({
+      test: 'Rows probed',
+      detail: 'a seeded sample of the evaluation data',
+      value: r.sample_rows,
+      format: 'count',
+    });
+  const p = r.perturbation;
+  if (p) {
+    const noise = `Gaussian noise of ${p.relative_noise} × each numeric feature's standard deviation (${p.features.join(', ') || 'no numeric feature'}), ${p.rows} rows`;
+    rows.push(
+      { test: 'Decisions flipped by noise', detail: noise, value: p.flip_rate, format: 'rate' },
+      {
+        test: 'Mean |score change| under noise',
+        detail: noise,
+        value: p.mean_abs_score_change,
+        format: 'score',
+      },
+      {
+        test: 'Largest |score change| under noise',
+        detail: noise,
+        value: p.max_abs_score_change,
+        format: 'score',
+      },
+    );
+    if (p.unscorable)
+      rows.push({
+        test: 'Noisy rows the model could not score',
+        detail: noise,
+        value: p.unscorable,
+        format: 'count',
+      });
+  }
+  for (const c of [...(r.counterfactual ?? [])].sort((a, b) => (a.attribute < b.attribute ? -1 : 1))) {
+    const detail = `${c.attribute} alone set to each of its other values, ${c.rows} rows`;
+    rows.push(
+      { test: `Counterfactual flip rate: ${c.attribute}`, detail, value: c.flip_rate, format: 'rate' },
+      {
+        test: `Mean |score change|: ${c.attribute}`,
+        detail,
+        value: c.mean_abs_score_change,
+        format: 'score',
+      },
+    );
+    if (c.unscorable)
+      rows.push({
+        test: `Swapped rows the model could not score: ${c.attribute}`,
+        detail,
+        value: c.unscorable,
+        format: 'count',
+      });
+  }
+  return rows;
+}
+
 export interface ChartRequest {
   readonly key: string;
   readonly kind: 'decisions' | 'impact' | 'accuracy' | 'selection' | 'importance';
@@ -802,17 +879,24 @@ export function buildViewModel(
           )
       : accuracyByGroup(ev?.document);
     const drift = driftRows(ev?.document, psiMax);
-    const importance = Object.entries(ev?.document.explainability?.global_importance ?? {})
-      .map(([feature, value]) => ({ feature, value }))
+    const permutation = ev?.document.explainability?.permutation_importance ?? null;
+    // What the evaluator measures is permutation importance (the loss when a feature's column is shuffled),
+    // not SHAP values: the table is headed with its metric, and features without a measure are left out.
+    const importance = (permutation?.features ?? [])
+      .flatMap((f) =>
+        f.importance === null ? [] : [{ feature: f.feature, value: f.importance, std: f.std }],
+      )
       .sort((a, b) => b.value - a.value || (a.feature < b.feature ? -1 : 1))
       .slice(0, 10);
-    const robustness = Object.entries(ev?.document.robustness ?? {})
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([test, value]) => ({
-        test,
-        value: typeof value === 'number' ? value : null,
-        text: typeof value === 'number' ? null : JSON.stringify(value),
-      }));
+    const importanceMethod = permutation
+      ? {
+          metric: permutation.metric,
+          label: IMPORTANCE_METRICS[permutation.metric] ?? permutation.metric,
+          rows: permutation.rows,
+          repeats: permutation.repeats,
+        }
+      : null;
+    const robustness = robustnessRows(ev?.document.robustness);
     const securityFindings = (ev?.document.security?.findings ?? []).map((f) => ({
       id: f.id ?? null,
       severity: f.severity ?? null,
@@ -909,7 +993,7 @@ export function buildViewModel(
         evidence: 'notice and description',
         answer: yesNo(doc.notice ?? doc.description),
       },
-      { principle: 'Explainability', evidence: 'global feature importance', answer: yesNo(importance) },
+      { principle: 'Explainability', evidence: 'permutation feature importance', answer: yesNo(importance) },
       {
         principle: 'Repeatability / reproducibility',
         evidence: 'model, dataset and spec hashes',
@@ -989,6 +1073,7 @@ export function buildViewModel(
       },
       drift,
       importance,
+      importance_method: importanceMethod,
       robustness,
       security_findings: securityFindings,
       assessments,
