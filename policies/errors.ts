@@ -24,7 +24,9 @@ export type PolicyErrorCode =
   | 'WAIVER_FOUR_EYES'
   | 'WAIVER_NOT_PENDING'
   | 'WAIVER_NOT_ACTIVE'
-  | 'DECISION_NOT_FOUND';
+  | 'DECISION_NOT_FOUND'
+  // a decision request whose Idempotency-Key the caller sent, unexpired, with another body
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 /**
  * Every failure of the policy module a caller may want to tell apart. `field` names the offending request

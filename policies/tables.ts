@@ -12,6 +12,12 @@ export const REJECTION_RECORDED_CONSTRAINT = 'policy_rejection_entry_once';
  */
 export const ACTIVATION_UNCHANGED_CONSTRAINT = 'policy_activation_entry_changes';
 
+/**
+ * Named by the error of a decision row whose Idempotency-Key another decision of the same caller holds, unexpired
+ * (migration 2026_12_06_0409_policies_decision_idempotency).
+ */
+export const IDEMPOTENCY_KEY_CONSTRAINT = 'policy_decision_idempotency_key_once';
+
 /** Whether `err`, or any error in its chain of causes, is the database refusing a row for `constraint`. */
 export function violatesConstraint(err: unknown, constraint: string): boolean {
   for (let e: unknown = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
@@ -77,7 +83,24 @@ export interface PolicyDecisionTable {
   leaf_hash: string;
   /** The waivers the result relies on (its waived findings'): each must still be in force as the row commits. */
   waiver_ids: string[];
+  /** The request's Idempotency-Key, if it sent one; a trigger claims it in policy_decision_idempotency. */
+  idempotency_key: string | null;
+  /** With idempotency_key: sha256 of the request body's RFC 8785 JSON, which a retry must match. */
+  request_sha256: string | null;
   created_at: Generated<Date>;
+}
+
+/**
+ * The Idempotency-Keys held, per caller (issuer and subject of the decision's actor; '' for no issuer): each
+ * names the decision it was first sent with, until 24 hours after that decision's time.
+ */
+export interface PolicyDecisionIdempotencyTable {
+  issuer: string;
+  subject: string;
+  key: string;
+  request_sha256: string;
+  decision_id: string;
+  expires_at: Date;
 }
 
 /** The region logs that hold a commit's policy.rejected entry: at most one each. */
@@ -91,5 +114,6 @@ export interface PolicyTables {
   policy_waiver: PolicyWaiverTable;
   policy_waiver_change: PolicyWaiverChangeTable;
   policy_decision: PolicyDecisionTable;
+  policy_decision_idempotency: PolicyDecisionIdempotencyTable;
   policy_rejection_entry: PolicyRejectionEntryTable;
 }

@@ -50,6 +50,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   WAIVER_NOT_PENDING: 409,
   WAIVER_NOT_ACTIVE: 409,
   DECISION_NOT_FOUND: 404,
+  // The caller sent this Idempotency-Key with another decision request in the last 24 h: not a retry.
+  IDEMPOTENCY_KEY_REUSED: 422,
   EVAL_SPEC_INVALID: 400,
   EVAL_DATA_INVALID: 400,
   EVAL_DATA_FORMAT: 400,

@@ -9,7 +9,7 @@ import type { PolicyEngine } from '../engine/policy-engine.ts';
 import { isStage, STAGES, type Stage } from '../engine/stages.ts';
 import { PolicyError } from '../errors.ts';
 import { violatesConstraint, WAIVERS_IN_FORCE_CONSTRAINT } from '../tables.ts';
-import { decisionRecord, type DecisionRecord } from './decision-store.ts';
+import { decisionRecord, type DecisionRecord, type DecisionRow } from './decision-store.ts';
 
 /** The body of `POST /v1/decisions` once evidence is resolved (an evaluation_id is the server's to resolve). */
 export interface DecisionRequest {
@@ -82,6 +82,17 @@ export interface DecideDeps {
   /** The ledger's largest entry in bytes (its entries are RFC 8785 JSON). */
   readonly ledgerEntryLimit: number;
   readonly newId?: () => string;
+  /**
+   * The request's Idempotency-Key, recorded with the decision: its row (and so its ledger entry) is refused
+   * with IDEMPOTENCY_KEY_CONSTRAINT while another decision of the same actor holds the key.
+   */
+  readonly idempotency?: IdempotencyClaim;
+}
+
+/** An Idempotency-Key as a decision request sent it, with the sha256 of the request body's RFC 8785 JSON. */
+export interface IdempotencyClaim {
+  readonly key: string;
+  readonly requestSha256: string;
 }
 
 type DecisionWaivers = Parameters<typeof buildInputDocument>[0]['waivers'];
@@ -117,7 +128,7 @@ const UNSHOWABLE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
  * MAX_DEPTH, or what RFC 8785 cannot serialize, so it cannot be hashed: a string or key with a lone surrogate,
  * a number beyond double range (JSON.parse reads 1e400 as Infinity).
  */
-function unfitForInput(value: unknown): string | null {
+export function unfitForInput(value: unknown): string | null {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [item, depth] = stack.pop()!;
@@ -231,6 +242,8 @@ async function decideOnce(
         actor: JSON.stringify(deps.actor),
         decided_at: now,
         waiver_ids: [...new Set(evaluation.decision.waived.map((v) => v.waiver_id!))].sort(),
+        idempotency_key: deps.idempotency?.key ?? null,
+        request_sha256: deps.idempotency?.requestSha256 ?? null,
       },
       ledger,
     ),
@@ -242,6 +255,18 @@ async function decideOnce(
     decided_at: fields.at,
     policy,
     ledger: { region: body.region, seq: receipt.seq, leaf_hash: receipt.leafHash },
+  };
+}
+
+/** The receipt of a recorded decision, as `POST /v1/decisions` answered it. */
+export function receiptOf(row: DecisionRow): DecisionReceipt {
+  return {
+    decision_id: row.decision_id,
+    ...(JSON.parse(row.result) as Decision),
+    input_sha256: row.input_sha256,
+    decided_at: row.decided_at.toISOString(),
+    policy: { revision: row.revision, bundle_sha256: row.bundle_sha256 },
+    ledger: { region: row.region, seq: Number(row.ledger_seq), leaf_hash: row.leaf_hash },
   };
 }
 

@@ -60,6 +60,25 @@ export class DecisionStore {
     return row;
   }
 
+  /**
+   * The decision that holds `key` for this caller (the actor's issuer and subject) at `now`, with the hash of
+   * the request it was made on; undefined when none does, or its key has expired.
+   */
+  async heldKey(
+    caller: { readonly issuer?: string; readonly subject: string },
+    key: string,
+    now: Date,
+  ): Promise<{ decision_id: string; request_sha256: string } | undefined> {
+    return this.db
+      .selectFrom('policy_decision_idempotency')
+      .select(['decision_id', 'request_sha256'])
+      .where('issuer', '=', caller.issuer ?? '')
+      .where('subject', '=', caller.subject)
+      .where('key', '=', key)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+  }
+
   /** Recorded decisions, oldest first unless `newestFirst`. */
   list(filter: DecisionFilter = {}): Promise<DecisionRow[]> {
     let query = this.db.selectFrom('policy_decision').selectAll();

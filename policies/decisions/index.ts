@@ -1,13 +1,15 @@
-export { checkEvent, decide } from './decide.ts';
+export { checkEvent, decide, receiptOf } from './decide.ts';
 export type {
   AppendToLedger,
   DecideDeps,
+  IdempotencyClaim,
   DecisionLedgerEntry,
   DecisionReceipt,
   DecisionRequest,
   LedgerReceipt,
 } from './decide.ts';
 export { DecisionStore } from './decision-store.ts';
+export { earlierDecision, IDEMPOTENCY_KEY_PATTERN, idempotencyClaim, isKeyHeld } from './idempotency.ts';
 export { activationsToCite, auditPolicies } from './policy-audit.ts';
 export type { DecisionFilter, DecisionRecord, DecisionRow } from './decision-store.ts';
 export { replayDecision } from './replay.ts';

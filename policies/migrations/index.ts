@@ -8,10 +8,11 @@ import * as waiverRevocation from './2026_12_04_0405_policies_waiver_revocation.
 import * as rejectionEntries from './2026_12_04_0406_policies_rejection_entries.ts';
 import * as waiverVersion from './2026_12_05_0407_policies_waiver_version.ts';
 import * as activationEntries from './2026_12_05_0408_policies_activation_entries.ts';
+import * as decisionIdempotency from './2026_12_06_0409_policies_decision_idempotency.ts';
 
 /**
- * The policy module's tables (waivers, recorded decisions, recorded refusals and activations), for the
- * server's one migration set.
+ * The policy module's tables (waivers, recorded decisions and their idempotency keys, recorded refusals and
+ * activations), for the server's one migration set.
  */
 export const policyMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_23_0400_policies_waivers': waivers,
@@ -23,4 +24,5 @@ export const policyMigrations: Readonly<Record<string, Migration>> = Object.free
   '2026_12_04_0406_policies_rejection_entries': rejectionEntries,
   '2026_12_05_0407_policies_waiver_version': waiverVersion,
   '2026_12_05_0408_policies_activation_entries': activationEntries,
+  '2026_12_06_0409_policies_decision_idempotency': decisionIdempotency,
 });

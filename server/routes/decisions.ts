@@ -1,13 +1,19 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EVIDENCE_SCHEMA } from '../../evaluators/index.ts';
 import { MAX_ENTRY_BYTES, type Ledger } from '../../ledger/index.ts';
 import {
   checkEvent,
   decide,
+  earlierDecision,
+  IDEMPOTENCY_KEY_PATTERN,
+  idempotencyClaim,
+  isKeyHeld,
   PolicyError,
   replayDecision,
   simulateDecisions,
+  type DecisionReceipt,
   type DecisionRow,
   type Subject,
 } from '../../policies/index.ts';
@@ -136,6 +142,21 @@ export function decisionHandlers(deps: {
     return { evidence: body.evidence!, subject: body.subject };
   }
 
+  /** The Idempotency-Key the request sent (the contract has checked its form), if it sent one. */
+  const idempotencyKeyOf = (request: FastifyRequest): string | undefined => {
+    const key = request.headers['idempotency-key'];
+    if (key === undefined) return undefined;
+    if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key))
+      throw new ServerError('BAD_REQUEST', 'Idempotency-Key: 1 to 255 printable ASCII characters', {
+        field: 'Idempotency-Key',
+      });
+    return key;
+  };
+
+  /** A retry's answer: the first try's receipt, as it was, and nothing decided or recorded again. */
+  const replayedReceipt = (reply: FastifyReply, receipt: DecisionReceipt) =>
+    reply.status(200).header('idempotency-replayed', 'true').send(receipt);
+
   return {
     createDecision: async (request, reply) => {
       const { evaluation_id: _evaluationId, ...body } = request.body as DecisionBody;
@@ -145,21 +166,40 @@ export function decisionHandlers(deps: {
         region: body.region as string | undefined,
       });
       checkEvent(body, policies.engine());
+      const actor = actorOf(request);
+      const key = idempotencyKeyOf(request);
+      const claim = key === undefined ? undefined : idempotencyClaim(key, request.body as DecisionBody);
+      // Looked up before the evidence is: a retry of a decision on an evaluation reads no evaluation again.
+      const earlier = claim && (await earlierDecision(policies.decisions, actor, claim, clock()));
+      if (earlier) return replayedReceipt(reply, earlier);
       const { evidence, subject } = await evidenceOf(request.body as DecisionBody, callerOf(request));
-      const receipt = await decide(
-        { ...body, subject, evidence },
-        {
-          engine: policies.engine(),
-          appendToLedger: async (region, entry, record) => {
-            const { seq, leafHash } = await ledger.append(region, { ...entry }, { companion: record });
-            return { seq, leafHash };
+      let receipt: DecisionReceipt;
+      try {
+        receipt = await decide(
+          { ...body, subject, evidence },
+          {
+            engine: policies.engine(),
+            appendToLedger: async (region, entry, record) => {
+              const { seq, leafHash } = await ledger.append(region, { ...entry }, { companion: record });
+              return { seq, leafHash };
+            },
+            waivers: policies.waivers,
+            clock,
+            actor,
+            ledgerEntryLimit: MAX_ENTRY_BYTES,
+            ...(claim ? { idempotency: claim } : {}),
           },
-          waivers: policies.waivers,
-          clock,
-          actor: actorOf(request),
-          ledgerEntryLimit: MAX_ENTRY_BYTES,
-        },
-      );
+        );
+      } catch (err) {
+        // Another try with this key was recorded while this one was evaluated (a retry that overtook a slow
+        // first try, say): this one recorded nothing, and answers with that decision.
+        const raced =
+          claim && isKeyHeld(err)
+            ? await earlierDecision(policies.decisions, actor, claim, clock())
+            : undefined;
+        if (!raced) throw err;
+        return replayedReceipt(reply, raced);
+      }
       return reply.status(201).send(receipt);
     },
     listDecisions: async (request) => {

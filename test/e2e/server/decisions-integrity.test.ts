@@ -5,6 +5,7 @@ import { startTestService, type TestService } from '../../support/service.ts';
 
 // The policy samples are written for this instant (their evidence ages are counted from it).
 const NOW = new Date('2026-11-23T12:00:00Z');
+const DAY_MS = 86_400_000;
 const ALLOWED = JSON.parse(
   readFileSync(
     new URL('../../../policies/deployment/samples/allowed/eu-credit-scoring-high-risk.json', import.meta.url),
@@ -15,7 +16,9 @@ const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).di
 
 describe('decisions that outsiders can check', () => {
   let service: TestService;
+  let now = NOW;
   let ci: string;
+  let otherCi: string;
   let auditor: string;
   const call = (
     method: 'GET' | 'POST',
@@ -37,10 +40,11 @@ describe('decisions that outsiders can check', () => {
   const ledgerSize = async (region: string) => (await service.ledger.integrate(region)).size;
 
   beforeAll(async () => {
-    service = await startTestService({}, { clock: () => NOW });
+    service = await startTestService({}, { clock: () => now });
     const token = async (role: 'ci' | 'auditor', name: string) =>
       (await service.tokens.create({ role, name, createdBy: 'test' })).token;
     ci = await token('ci', 'pipeline');
+    otherCi = await token('ci', 'another pipeline');
     auditor = await token('auditor', 'auditor');
   });
   afterAll(() => service?.close());
@@ -78,6 +82,72 @@ describe('decisions that outsiders can check', () => {
       expect(none.statusCode).toBe(404);
       const anonymous = await service.app.inject('/v1/decisions/00000000-0000-4000-8000-000000000000/input');
       expect(anonymous.statusCode).toBe(401);
+    });
+  });
+
+  describe('a retry with an Idempotency-Key', () => {
+    const keyed = (key: string, token = ci, body: object | string = ALLOWED) =>
+      call('POST', '/v1/decisions', token, body, { 'idempotency-key': key });
+
+    it('gets the first receipt with 200, and records nothing again', async () => {
+      const first = await keyed('job-812');
+      expect(first.statusCode).toBe(201);
+      expect(first.headers['idempotency-replayed']).toBeUndefined();
+      const size = await ledgerSize('eu');
+      now = new Date(NOW.getTime() + 60_000);
+      // The same document, spaced and ordered otherwise.
+      const reordered = JSON.stringify(Object.fromEntries(Object.entries(ALLOWED).reverse()), null, 2);
+      for (const retry of [await keyed('job-812'), await keyed('job-812', ci, reordered)]) {
+        expect(retry.statusCode).toBe(200);
+        expect(retry.headers['idempotency-replayed']).toBe('true');
+        expect(retry.json()).toEqual(first.json());
+      }
+      expect(await ledgerSize('eu')).toBe(size);
+      // Another caller's key is its own.
+      const other = await keyed('job-812', otherCi);
+      expect(other.statusCode).toBe(201);
+      expect(other.json().decision_id).not.toBe(first.json().decision_id);
+      now = NOW;
+    });
+
+    it('is refused with 422 when the key came with another body', async () => {
+      expect((await keyed('job-900')).statusCode).toBe(201);
+      const size = await ledgerSize('eu');
+      const changed = { ...ALLOWED, subject: { ...ALLOWED.subject, version: '9.9.9' } };
+      const r = await keyed('job-900', ci, changed);
+      expect(r.statusCode).toBe(422);
+      expect(r.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(r.json().message).toMatch(/job-900/);
+      expect(await ledgerSize('eu')).toBe(size);
+    });
+
+    it('records one decision when tries race, and answers the others with it', async () => {
+      const size = await ledgerSize('eu');
+      const tries = await Promise.all(Array.from({ length: 6 }, () => keyed('job-race')));
+      expect(tries.map((t) => t.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+      expect(new Set(tries.map((t) => t.json().decision_id)).size).toBe(1);
+      expect(await ledgerSize('eu')).toBe(size + 1);
+    });
+
+    it('is decided anew once the key has expired, 24 hours after the first decision', async () => {
+      const first = (await keyed('job-old')).json();
+      now = new Date(NOW.getTime() + DAY_MS - 1);
+      expect((await keyed('job-old')).json().decision_id).toBe(first.decision_id);
+      now = new Date(NOW.getTime() + DAY_MS);
+      const later = await keyed('job-old', ci, { ...ALLOWED, context: { attempt: 2 } });
+      expect(later.statusCode).toBe(201);
+      expect(later.json().decision_id).not.toBe(first.decision_id);
+      now = NOW;
+    });
+
+    it.each([
+      ['empty', ''],
+      ['too long', 'k'.repeat(256)],
+      ['not ASCII', 'clé'],
+      ['a control character', 'a\tb'],
+    ])('refuses a key that is %s with 400', async (_, key) => {
+      const r = await call('POST', '/v1/decisions', ci, ALLOWED, { 'idempotency-key': key });
+      expect(r.statusCode).toBe(400);
     });
   });
 
