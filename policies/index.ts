@@ -43,6 +43,7 @@ export {
   idempotencyClaim,
   isKeyHeld,
   receiptOf,
+  ReplayEngines,
   replayDecision,
   simulateDecisions,
 } from './decisions/index.ts';
@@ -58,6 +59,7 @@ export type {
   Flip,
   IdempotencyClaim,
   LedgerReceipt,
+  ReplayEnginesOptions,
   ReplayResult,
   SimulationResult,
 } from './decisions/index.ts';

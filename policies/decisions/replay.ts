@@ -1,9 +1,10 @@
 import canonicalize from 'canonicalize';
-import type { BundleStore } from '../engine/bundle.ts';
+import type { BundleStore, PolicyBundle } from '../engine/bundle.ts';
 import type { Decision } from '../engine/decision.ts';
 import { hashInput, type InputDocument } from '../engine/input-document.ts';
-import { createPolicyEngine } from '../engine/policy-engine.ts';
+import { createPolicyEngine, type PolicyEngine } from '../engine/policy-engine.ts';
 import type { Stage } from '../engine/stages.ts';
+import { PolicyError } from '../errors.ts';
 import { hashDecision, type DecisionLedgerEntry } from './decide.ts';
 import type { DecisionStore } from './decision-store.ts';
 
@@ -41,6 +42,8 @@ export async function replayDecision(
     ledgerEntry: (region: string, seq: number) => Promise<Record<string, unknown>>;
     /** As the policy engine's option: the longest the evaluation may run. */
     evaluationTimeoutMs?: number;
+    /** The engines replays share; without it, the replay starts an engine of its own and stops it after. */
+    engines?: ReplayEngines;
   },
 ): Promise<ReplayResult> {
   const row = await deps.decisions.get(decisionId);
@@ -66,18 +69,18 @@ export async function replayDecision(
       : canonicalize(ledgered.result) === canonicalize(decision);
   const bundle = await deps.bundles.get(ledgered.policy.bundle_sha256);
   const input = JSON.parse(row.input) as InputDocument;
-  // On a worker thread of its own, as decisions are made: a large input evaluates for seconds, and the
-  // service's event loop must not wait on it.
-  const engine = await createPolicyEngine({
-    bundle,
-    poolSize: 1,
-    ...(deps.evaluationTimeoutMs === undefined ? {} : { evaluationTimeoutMs: deps.evaluationTimeoutMs }),
-  });
+  const engines =
+    deps.engines ??
+    new ReplayEngines({
+      maxBundles: 1,
+      idleMs: 0,
+      ...(deps.evaluationTimeoutMs === undefined ? {} : { evaluationTimeoutMs: deps.evaluationTimeoutMs }),
+    });
   let replayed: Decision;
   try {
-    replayed = (await engine.evaluate(ledgered.stage as Stage, input)).decision;
+    replayed = await engines.evaluate(bundle, ledgered.stage as Stage, input);
   } finally {
-    await engine.close();
+    if (!deps.engines) await engines.close();
   }
   const inputMatches = hashInput(input) === ledgered.input_sha256;
   const storedMatches =
@@ -95,4 +98,147 @@ export async function replayDecision(
     recorded: ledgered.result ?? stored,
     replayed,
   };
+}
+
+export interface ReplayEnginesOptions {
+  /** Bundles whose engine stays compiled and started between replays, least recently used out first. Default 2. */
+  readonly maxBundles?: number;
+  /** Replays taken at once, running or waiting (see ReplayEngines.admit). Default 8. */
+  readonly maxReplays?: number;
+  /** As the policy engine's option: the longest one evaluation may run. */
+  readonly evaluationTimeoutMs?: number;
+  /** An engine no replay has used for this long is stopped, its worker and memory freed. Default 15 s. */
+  readonly idleMs?: number;
+}
+
+const DEFAULT_MAX_REPLAY_BUNDLES = 2;
+const DEFAULT_MAX_REPLAYS = 8;
+const DEFAULT_REPLAY_IDLE_MS = 15_000;
+
+interface ReplayEngine {
+  readonly engine: Promise<PolicyEngine>;
+  /** Evaluations using it now: it is not stopped under them. */
+  users: number;
+  idle: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The policy engines replays run on, apart from the decision engine's workers so that no replay delays a
+ * decision: one worker per recorded bundle, compiled once and kept for the next replays of that bundle (a few
+ * bundles, least recently used out first, each stopped once idle), and a bound on the replays taken at once,
+ * past which a replay is refused at once with POLICY_ENGINE_BUSY (503, Retry-After) rather than queued without
+ * end. Replays of one bundle wait in turn for its worker; a replay of yet another bundle while every kept
+ * engine is in use is refused the same way, so at most `maxBundles` workers exist.
+ */
+export class ReplayEngines {
+  private readonly options: Required<Omit<ReplayEnginesOptions, 'evaluationTimeoutMs'>> &
+    Pick<ReplayEnginesOptions, 'evaluationTimeoutMs'>;
+  /** By bundle sha256, in order of last use (the first is the least recently used). */
+  private readonly engines = new Map<string, ReplayEngine>();
+  private readonly stopping = new Set<Promise<void>>();
+  private admitted = 0;
+
+  constructor(options: ReplayEnginesOptions = {}) {
+    this.options = {
+      maxBundles: options.maxBundles ?? DEFAULT_MAX_REPLAY_BUNDLES,
+      maxReplays: options.maxReplays ?? DEFAULT_MAX_REPLAYS,
+      idleMs: options.idleMs ?? DEFAULT_REPLAY_IDLE_MS,
+      evaluationTimeoutMs: options.evaluationTimeoutMs,
+    };
+    for (const [name, value] of [
+      ['maxBundles', this.options.maxBundles],
+      ['maxReplays', this.options.maxReplays],
+    ] as const)
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer`);
+  }
+
+  /**
+   * Runs `replay` as one of the replays taken at once, or refuses it with POLICY_ENGINE_BUSY before it starts
+   * (before it reads the decision, whose input may be megabytes).
+   */
+  async admit<T>(replay: () => Promise<T>): Promise<T> {
+    if (this.admitted >= this.options.maxReplays)
+      throw new PolicyError(
+        'POLICY_ENGINE_BUSY',
+        `${this.admitted} replays are running or waiting, the most this service takes at once; retry shortly`,
+      );
+    this.admitted++;
+    try {
+      return await replay();
+    } finally {
+      this.admitted--;
+    }
+  }
+
+  /** Evaluates `input` at `stage` on the bundle's engine, starting it first if it is not kept. */
+  async evaluate(bundle: PolicyBundle, stage: Stage, input: InputDocument): Promise<Decision> {
+    const kept = this.engineFor(bundle);
+    kept.users++;
+    clearTimeout(kept.idle);
+    try {
+      return (await (await kept.engine).evaluate(stage, input)).decision;
+    } finally {
+      kept.users--;
+      if (kept.users === 0 && this.engines.get(bundle.sha256) === kept)
+        kept.idle = setTimeout(() => this.stop(bundle.sha256), this.options.idleMs).unref();
+    }
+  }
+
+  /** The sha256s of the bundles whose engine is kept now, least recently used first. */
+  get bundles(): string[] {
+    return [...this.engines.keys()];
+  }
+
+  /** Stops every engine (the service is closing); replays still running on one finish first. */
+  async close(): Promise<void> {
+    for (const sha256 of [...this.engines.keys()]) this.stop(sha256);
+    await Promise.all(this.stopping);
+  }
+
+  private engineFor(bundle: PolicyBundle): ReplayEngine {
+    const kept = this.engines.get(bundle.sha256);
+    if (kept) {
+      // Now the most recently used.
+      this.engines.delete(bundle.sha256);
+      this.engines.set(bundle.sha256, kept);
+      return kept;
+    }
+    if (this.engines.size >= this.options.maxBundles) {
+      const unused = [...this.engines].find(([, e]) => e.users === 0);
+      if (!unused)
+        throw new PolicyError(
+          'POLICY_ENGINE_BUSY',
+          `replays of ${this.engines.size} other policy bundles are running, the most this service runs at once; retry shortly`,
+        );
+      this.stop(unused[0]);
+    }
+    const { evaluationTimeoutMs, maxReplays } = this.options;
+    const engine = createPolicyEngine({
+      bundle,
+      poolSize: 1,
+      // Never the engine's own refusal: admit() bounds what reaches it.
+      maxPendingPerWorker: maxReplays,
+      ...(evaluationTimeoutMs === undefined ? {} : { evaluationTimeoutMs }),
+    });
+    const started: ReplayEngine = { engine, users: 0, idle: undefined };
+    this.engines.set(bundle.sha256, started);
+    // A bundle that fails to start is not kept: the next replay of it tries again.
+    engine.catch(() => {
+      if (this.engines.get(bundle.sha256) === started) this.engines.delete(bundle.sha256);
+    });
+    return started;
+  }
+
+  private stop(sha256: string): void {
+    const kept = this.engines.get(sha256);
+    if (!kept) return;
+    this.engines.delete(sha256);
+    clearTimeout(kept.idle);
+    const stopped = kept.engine.then(
+      (engine) => engine.close(),
+      () => undefined,
+    );
+    this.stopping.add(stopped);
+    void stopped.finally(() => this.stopping.delete(stopped));
+  }
 }

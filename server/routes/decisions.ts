@@ -11,6 +11,7 @@ import {
   idempotencyClaim,
   isKeyHeld,
   PolicyError,
+  ReplayEngines,
   replayDecision,
   simulateDecisions,
   type DecisionReceipt,
@@ -62,6 +63,10 @@ export function decisionHandlers(deps: {
   clock: () => Date;
 }): Handlers {
   const { policies, ledger, evaluations, clock } = deps;
+  // Replays run on engines of their own, a few at a time (POLICY_ENGINE_BUSY past that): never on the
+  // decision engine's workers, and never a compile and a worker per request. An engine idle for a while
+  // stops by itself; no service close waits on it.
+  const replays = new ReplayEngines({ evaluationTimeoutMs: policies.evaluationTimeoutMs });
 
   /** A recorded decision, if the caller's scope covers its model and region (AuthError FORBIDDEN if not). */
   const decisionFor = async (id: string, caller: Identity) => {
@@ -229,15 +234,18 @@ export function decisionHandlers(deps: {
       const row = await decisionFor((request.params as { id: string }).id, callerOf(request));
       return reply.type('application/json').send(Buffer.from(row.input, 'utf8'));
     },
+    // Admitted before the decision is read: its input may be megabytes.
     replayDecision: async (request) =>
-      replayDecision(
-        (await decisionFor((request.params as { id: string }).id, callerOf(request))).decision_id,
-        {
-          decisions: policies.decisions,
-          bundles: policies.bundles,
-          ledgerEntry: async (region, seq) => (await ledger.reader.entry(region, seq)).entry,
-          evaluationTimeoutMs: policies.evaluationTimeoutMs,
-        },
+      replays.admit(async () =>
+        replayDecision(
+          (await decisionFor((request.params as { id: string }).id, callerOf(request))).decision_id,
+          {
+            decisions: policies.decisions,
+            bundles: policies.bundles,
+            ledgerEntry: async (region, seq) => (await ledger.reader.entry(region, seq)).entry,
+            engines: replays,
+          },
+        ),
       ),
     getPolicyStatus: async (request) => {
       const { commit } = request.query as { commit?: string };

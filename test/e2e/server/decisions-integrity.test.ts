@@ -151,6 +151,31 @@ describe('decisions that outsiders can check', () => {
     });
   });
 
+  describe('replays', () => {
+    it('past the limit are refused with 503 and Retry-After, none fails, and decisions go on', async () => {
+      const receipt = (await call('POST', '/v1/decisions', ci, ALLOWED)).json();
+      const replay = () => call('POST', `/v1/decisions/${receipt.decision_id}/replay`, auditor);
+      expect((await replay()).json()).toMatchObject({ matches: true });
+      const replays = Array.from({ length: 40 }, replay);
+      const decided = await call('POST', '/v1/decisions', ci, ALLOWED);
+      expect(decided.statusCode).toBe(201);
+      const answers = await Promise.all(replays);
+      const statuses = answers.map((a) => a.statusCode);
+      expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+      expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+      for (const answer of answers) {
+        if (answer.statusCode === 200) expect(answer.json()).toMatchObject({ matches: true });
+        else {
+          expect(answer.json()).toMatchObject({ code: 'POLICY_ENGINE_BUSY' });
+          expect(answer.headers['retry-after']).toBe('1');
+        }
+      }
+      // The refused ones come back later, and are answered.
+      expect((await replay()).statusCode).toBe(200);
+    });
+  });
+
   describe('a body JSON.parse would misread', () => {
     const text = JSON.stringify(ALLOWED);
     it.each([
