@@ -142,7 +142,11 @@ function createEnvironment(): typeof Handlebars {
     // A score is on the tool's own scale (a probability, a decile): printed as it is, to a useful precision.
     decimal(v: unknown, options: HelperOptions) {
       return isNum(v)
-        ? formatter(localeOf(options), 'decimal', { maximumFractionDigits: 4 }).format(v)
+        ? // A float's noise around 0 (-3.7e-17) prints as 0, not -0.
+          formatter(localeOf(options), 'decimal', {
+            maximumFractionDigits: 4,
+            signDisplay: 'negative',
+          }).format(v)
         : DASH;
     },
     signed(v: unknown, options: HelperOptions) {
@@ -283,7 +287,7 @@ async function renderCharts(
         barChartSpec({
           title: `${m.name}: global feature importance`,
           rows: m.importance.map((i) => ({ category: i.feature, value: i.value })),
-          xTitle: 'mean |SHAP value|',
+          xTitle: m.importance_method?.label ?? 'permutation importance',
         }),
       );
     }
