@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type PgBoss from 'pg-boss';
 import { pino } from 'pino';
 import { createLedger, type Ledger, type LedgerTables } from '../ledger/index.ts';
-import type { PolicyTables } from '../policies/index.ts';
+import { ReplayEngines, type PolicyTables } from '../policies/index.ts';
 import { loadRegions, type Region } from '../regions/index.ts';
 import type { ReportTables } from '../reports/index.ts';
 import { buildApp } from './app.ts';
@@ -121,6 +121,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       log,
     });
     const inventory = new ModelInventory(serverDb);
+    const replays = new ReplayEngines({ evaluationTimeoutMs: config.policyEvalTimeoutMs });
     reports = new Reports({
       db: serverDb,
       schedulerDb: tablesOf<ReportTables>(database.db),
@@ -147,7 +148,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
           ...artifactHandlers(artifacts),
           ...evaluationHandlers(evaluations),
           ...ledgerHandlers(ledger, policies.waivers, regions, clock),
-          ...decisionHandlers({ policies, ledger, evaluations, clock }),
+          ...decisionHandlers({ policies, ledger, evaluations, replays, clock }),
           ...waiverHandlers(policies.waivers),
           ...reportHandlers(reports),
         },
@@ -179,6 +180,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         (closing ??= (async () => {
           await drainRequests(app, config.shutdownTimeoutMs);
           await reports!.close();
+          await replays.close();
           await policies!.close();
           // Running evaluations go back to the queue, so the job queue's graceful stop has nothing to wait for.
           evaluations.stopSweeping();

@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EVIDENCE_SCHEMA } from '../../evaluators/index.ts';
 import { MAX_ENTRY_BYTES, type Ledger } from '../../ledger/index.ts';
+import type { ReplayEngines } from '../../policies/index.ts';
 import {
   checkEvent,
   decide,
@@ -11,7 +12,6 @@ import {
   idempotencyClaim,
   isKeyHeld,
   PolicyError,
-  ReplayEngines,
   replayDecision,
   simulateDecisions,
   type DecisionReceipt,
@@ -60,13 +60,11 @@ export function decisionHandlers(deps: {
   policies: PolicySubsystem;
   ledger: Ledger;
   evaluations: Evaluations;
+  /** Replays' own engines, a few at a time (POLICY_ENGINE_BUSY past that), never the decision engine's. */
+  replays: ReplayEngines;
   clock: () => Date;
 }): Handlers {
-  const { policies, ledger, evaluations, clock } = deps;
-  // Replays run on engines of their own, a few at a time (POLICY_ENGINE_BUSY past that): never on the
-  // decision engine's workers, and never a compile and a worker per request. An engine idle for a while
-  // stops by itself; no service close waits on it.
-  const replays = new ReplayEngines({ evaluationTimeoutMs: policies.evaluationTimeoutMs });
+  const { policies, ledger, evaluations, replays, clock } = deps;
 
   /** A recorded decision, if the caller's scope covers its model and region (AuthError FORBIDDEN if not). */
   const decisionFor = async (id: string, caller: Identity) => {
