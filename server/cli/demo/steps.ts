@@ -437,8 +437,8 @@ export const STEPS: DemoStep[] = [
       await ctx.repo.git('checkout', '-q', '-b', branch);
       await ctx.repo.edit(
         'monitoring/decision.rego',
-        'some findings in [input_check.deny, drift.deny, performance.deny, fairness.deny, freshness.deny]',
-        'some findings in [input_check.deny, drift.deny, drift.warn, performance.deny, fairness.deny, freshness.deny]',
+        'some findings in [input_check.deny, drift.deny, performance.deny, fairness.deny, freshness.deny, oversight.deny]',
+        'some findings in [input_check.deny, drift.deny, drift.warn, performance.deny, fairness.deny, freshness.deny, oversight.deny]',
       );
       await ctx.repo.edit(
         'monitoring/decision.rego',
