@@ -23,11 +23,11 @@ deny contains violation if {
 }
 
 _psi_problems contains {
-	"message": _psi_message(feature, _field(stats, "psi")),
+	"message": _psi_message(feature, _field(feature, "psi")),
 	"evidence_keys": [concat(".", ["drift", "features", feature, "psi"])],
 } if {
-	some feature, stats in _features
-	not _at_most(_field(stats, "psi"), _limits.psi_max)
+	some feature, _ in _features
+	not _at_most(feature, "psi", _limits.psi_max)
 }
 
 _psi_problems contains {
@@ -71,11 +71,11 @@ _psi_message(feature, psi) := concat("", [
 #   regulation: [eu-ai-act, sr-26-2]
 #   severity: medium
 warn contains violation if {
-	some feature, stats in _features
-	_field(stats, "test") == "ks"
-	not _at_least(_field(stats, "p_value"), _limits.ks_p_value_min)
+	some feature, _ in _features
+	_field(feature, "test") == "ks"
+	not _at_least(feature, "p_value", _limits.ks_p_value_min)
 	violation := result.fail(rego.metadata.chain(), {
-		"message": _ks_message(feature, _field(stats, "p_value")),
+		"message": _ks_message(feature, _field(feature, "p_value")),
 		"evidence_keys": [concat(".", ["drift", "features", feature, "p_value"])],
 	})
 }
@@ -133,20 +133,21 @@ deny contains violation if {
 }
 
 _invalid[feature] contains concat("", ["psi ", result.quote(psi), " is below 0"]) if {
-	some feature, stats in _features
-	psi := _field(stats, "psi")
+	some feature, _ in _features
+	psi := _field(feature, "psi")
 	is_number(psi)
 	psi < 0
 }
 
 _invalid[feature] contains concat("", ["p_value ", result.quote(p_value), " is not in [0, 1]"]) if {
-	some feature, stats in _features
-	p_value := _field(stats, "p_value")
+	some feature, _ in _features
+	p_value := _field(feature, "p_value")
 	is_number(p_value)
-	not _probability(p_value)
+	not _probability(feature, "p_value")
 }
 
-_probability(value) if {
+_probability(feature, name) if {
+	value := _field(feature, name)
 	value >= 0
 	value <= 1
 }
@@ -155,16 +156,24 @@ _probability(value) if {
 _features := input.evidence.drift.features if is_object(input.evidence.drift.features)
 
 # A field of a feature's report, null when absent or when the report is not an object.
-_field(stats, name) := object.get(stats, name, null) if is_object(stats)
+#
+# These functions take the feature's name and the field's, not the report or the figure: OPA's Go evaluator
+# caches a function's results in a hash table keyed by its arguments, where every number in [0, 1) hashes
+# alike (ast.Number.Hash is the integer part), and so does every report with the same fields and whole
+# numbers. Each call on a figure was compared with every earlier call: quadratic in the number of features.
+# Names hash apart. The Wasm runtime caches nothing here.
+_field(feature, name) := object.get(_features[feature], name, null) if is_object(_features[feature])
 
-_field(stats, _) := null if not is_object(stats)
+_field(feature, _) := null if not is_object(_features[feature])
 
-_at_most(value, maximum) if {
+_at_most(feature, name, maximum) if {
+	value := _field(feature, name)
 	is_number(value)
 	value <= maximum
 }
 
-_at_least(value, minimum) if {
+_at_least(feature, name, minimum) if {
+	value := _field(feature, name)
 	is_number(value)
 	value >= minimum
 }
