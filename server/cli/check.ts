@@ -15,6 +15,8 @@ import { assertWritable, CliFailure, escapeCodePoint, fileErrorReason, printable
 import { readSpecFile } from './spec-file.ts';
 
 const POLL_INTERVAL_MS = 500;
+/** The contract's form of an Idempotency-Key, checked here so that a bad one is not sent. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 const DEFAULT_TIMEOUT_SECONDS = 600;
 /**
  * The longest one poll of the evaluation waits for its answer: one that gets none is retried, as while the
@@ -66,6 +68,7 @@ interface Flags {
   json?: boolean;
   junit?: string;
   timeout: string;
+  idempotencyKey?: string;
 }
 
 interface Evaluation {
@@ -301,6 +304,11 @@ export function registerCheckCommand(program: Command): void {
     .option('--reference <file>', 'reference data for drift')
     .option('--spec <file>', 'evaluation spec (YAML or JSON)')
     .option('--model-card <file>', 'model card (JSON): owner, intended_purpose, risk_tier, …')
+    .option(
+      '--idempotency-key <key>',
+      'with --evidence: a rerun with the same key and files within 24 h gets the first decision back instead ' +
+        'of recording a second (1 to 255 printable ASCII characters, e.g. the CI job and step)',
+    )
     .option('--json', 'print the decision as JSON')
     .option('--junit <file>', 'also write the findings as a JUnit XML report')
     .option(
@@ -329,6 +337,17 @@ export function registerCheckCommand(program: Command): void {
       throw new CliFailure(
         'give either --evidence FILE, or --data FILE --spec FILE (and --model FILE to score in the service)',
       );
+    }
+    const key = flags.idempotencyKey;
+    if (key !== undefined) {
+      if (!IDEMPOTENCY_KEY.test(key))
+        throw new CliFailure(`--idempotency-key ${printable(key)}: give 1 to 255 printable ASCII characters`);
+      // A rerun evaluates anew and sends the new evaluation's id: another request, which the key would refuse.
+      if (!flags.evidence)
+        throw new CliFailure(
+          '--idempotency-key goes with --evidence: a rerun of an evaluation in the service decides on a new ' +
+            'evaluation, which the service refuses under the same key',
+        );
     }
     const timeoutSeconds = Number(flags.timeout);
     if (!(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds))
@@ -360,11 +379,16 @@ export function registerCheckCommand(program: Command): void {
     const receipt = await callApi<Receipt>(target, 'POST', '/v1/decisions', body, {
       deadline,
       schema: 'DecisionResult',
+      ...(key !== undefined ? { headers: { 'idempotency-key': key } } : {}),
     }).catch((err: unknown) => {
       // Sent, and then no answer: the service may have decided and recorded it all the same.
       if (err instanceof CliFailure && err.service === 'timeout' && !/not sent/.test(err.message))
         throw new CliFailure(
-          `${err.message}; the decision may have been recorded all the same (GET /v1/decisions lists it)`,
+          `${err.message}; the decision may have been recorded all the same (` +
+            (key !== undefined
+              ? 'a rerun with the same --idempotency-key gets it back'
+              : 'GET /v1/decisions lists it') +
+            ')',
           2,
           'timeout',
         );

@@ -26,6 +26,8 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Aborts the request (Ctrl-C): it fails with a CliFailure whose message says it was interrupted. */
   readonly signal?: AbortSignal;
+  /** Headers of this request besides authorization and content-type (`Idempotency-Key`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A schema of openapi.yaml's components that an answer is checked against before it is used. */
@@ -203,7 +205,7 @@ async function send<R>(
   read: (response: Response, text: () => Promise<string>) => Promise<R>,
 ): Promise<R> {
   const redact = (message: string) => (target.token ? message.replaceAll(target.token, '***') : message);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (body) headers['content-type'] = body.type;
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_S * 1000;

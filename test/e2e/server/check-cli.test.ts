@@ -123,6 +123,36 @@ describe('arbiter check, the CI gate', () => {
     expect(stderr).toContain('region');
   });
 
+  it('with --idempotency-key, gets the first decision back on a rerun and refuses the key with other evidence', async () => {
+    const value = `pipeline 42 / gate ${Date.now()}`;
+    const key = ['--idempotency-key', value];
+    const first = await check('us', 'denied', key);
+    expect(first.code, first.stderr).toBe(1);
+    const id = /^DENY {2}decision ([0-9a-f-]{36})/.exec(first.stdout)?.[1];
+    expect(id, first.stdout).toBeDefined();
+    const recorded = async () => {
+      const listed = await fetch(`${server.url}/v1/decisions?model=credit-scoring&region=us&limit=1000`, {
+        headers: { authorization: `Bearer ${auditorToken}` },
+      });
+      return ((await listed.json()) as { decisions: unknown[] }).decisions.length;
+    };
+    const before = await recorded();
+    const rerun = await check('us', 'denied', [...key, '--json']);
+    expect(rerun.code, rerun.stderr).toBe(1);
+    expect(JSON.parse(rerun.stdout).decision_id).toBe(id);
+    expect(await recorded()).toBe(before);
+
+    expectOneLineError(
+      await check('us', 'allowed', key),
+      `POST /v1/decisions failed (422) IDEMPOTENCY_KEY_REUSED: Idempotency-Key "${value}" was sent with ` +
+        `another request in the last 24 hours (decision ${id}); a retry sends the same body, a new request a new key`,
+    );
+    expectOneLineError(
+      await check('us', 'denied', ['--idempotency-key', 'clé']),
+      '--idempotency-key clé: give 1 to 255 printable ASCII characters',
+    );
+  });
+
   it('shows control characters from the evidence escaped, and writes well-formed JUnit', async () => {
     // A fairness attribute name is quoted verbatim in FAIR-IMPACT-RATIO's message.
     const evidence = JSON.parse(await readFile(path.join(dir, 'denied-evidence.json'), 'utf8'));
@@ -466,6 +496,17 @@ describe('arbiter check with an evaluation in the service', () => {
   it('refuses a --timeout that is not a positive number of seconds', async () => {
     const result = await runCli(args(server.url, ['--data', data, '--spec', spec, '--timeout', 'soon']));
     expectOneLineError(result, '--timeout soon: give a number of seconds greater than 0');
+  });
+
+  it('refuses --idempotency-key without --evidence, since a rerun would decide on a new evaluation', async () => {
+    const result = await runCli(
+      args(server.url, ['--data', data, '--spec', spec, '--idempotency-key', 'job-7/gate']),
+    );
+    expectOneLineError(
+      result,
+      '--idempotency-key goes with --evidence: a rerun of an evaluation in the service decides on a new ' +
+        'evaluation, which the service refuses under the same key',
+    );
   });
 
   it('says in one line, naming the file, that the spec is not YAML, before any network call', async () => {
