@@ -18,8 +18,8 @@ deny contains violation if {
 	rate > _limits.missing_rate_max
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"missing-value rate of ", key, " is ", result.quote(rate),
-			", above the maximum ", result.quote(_limits.missing_rate_max),
+			"missing-value rate of ", key, " is ", json.marshal(rate),
+			", above the maximum ", json.marshal(_limits.missing_rate_max),
 		]),
 		"evidence_keys": [key],
 	})

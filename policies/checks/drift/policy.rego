@@ -33,7 +33,7 @@ _psi_problems contains {
 _psi_problems contains {
 	"message": concat("", [
 		"drift of feature ", result.quote(feature), " was not measured: ", _text(entry.reason),
-		"; the maximum PSI is ", result.quote(_limits.psi_max),
+		"; the maximum PSI is ", json.marshal(_limits.psi_max),
 	]),
 	"evidence_keys": [concat(".", ["drift", "features", feature])],
 } if {
@@ -48,15 +48,15 @@ _text(value) := value if is_string(value)
 _text(value) := result.quote(value) if not is_string(value)
 
 _psi_message(feature, psi) := concat("", [
-	"PSI of feature ", result.quote(feature), " is ", result.quote(psi),
-	", above the maximum ", result.quote(_limits.psi_max),
+	"PSI of feature ", result.quote(feature), " is ", json.marshal(psi),
+	", above the maximum ", json.marshal(_limits.psi_max),
 ]) if {
 	is_number(psi)
 }
 
 _psi_message(feature, psi) := concat("", [
 	"PSI of feature ", result.quote(feature), " not reported (", result.quote(psi),
-	"); the maximum is ", result.quote(_limits.psi_max),
+	"); the maximum is ", json.marshal(_limits.psi_max),
 ]) if {
 	not is_number(psi)
 }
@@ -81,15 +81,15 @@ warn contains violation if {
 }
 
 _ks_message(feature, p_value) := concat("", [
-	"KS test on feature ", result.quote(feature), " has p-value ", result.quote(p_value),
-	", below ", result.quote(_limits.ks_p_value_min),
+	"KS test on feature ", result.quote(feature), " has p-value ", json.marshal(p_value),
+	", below ", json.marshal(_limits.ks_p_value_min),
 ]) if {
 	is_number(p_value)
 }
 
 _ks_message(feature, p_value) := concat("", [
 	"KS test on feature ", result.quote(feature), " reports no p-value (", result.quote(p_value),
-	"); the minimum is ", result.quote(_limits.ks_p_value_min),
+	"); the minimum is ", json.marshal(_limits.ks_p_value_min),
 ]) if {
 	not is_number(p_value)
 }
@@ -132,14 +132,14 @@ deny contains violation if {
 	})
 }
 
-_invalid[feature] contains concat("", ["psi ", result.quote(psi), " is below 0"]) if {
+_invalid[feature] contains concat("", ["psi ", json.marshal(psi), " is below 0"]) if {
 	some feature, _ in _features
 	psi := _field(feature, "psi")
 	is_number(psi)
 	psi < 0
 }
 
-_invalid[feature] contains concat("", ["p_value ", result.quote(p_value), " is not in [0, 1]"]) if {
+_invalid[feature] contains concat("", ["p_value ", json.marshal(p_value), " is not in [0, 1]"]) if {
 	some feature, _ in _features
 	p_value := _field(feature, "p_value")
 	is_number(p_value)

@@ -70,8 +70,8 @@ _impact_ratio contains violation if {
 	stats.impact_ratio < _limits.impact_ratio_min
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"impact ratio of ", attribute, " group ", result.quote(group), " is ", result.quote(stats.impact_ratio),
-			", below the minimum ", result.quote(_limits.impact_ratio_min),
+			"impact ratio of ", attribute, " group ", result.quote(group), " is ", json.marshal(stats.impact_ratio),
+			", below the minimum ", json.marshal(_limits.impact_ratio_min),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "groups", group, "impact_ratio"])],
 	})
@@ -90,8 +90,8 @@ _parity_gap contains violation if {
 	report.demographic_parity_difference > _limits.demographic_parity_difference_max
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"demographic parity difference on ", attribute, " is ", result.quote(report.demographic_parity_difference),
-			", above the maximum ", result.quote(_limits.demographic_parity_difference_max),
+			"demographic parity difference on ", attribute, " is ", json.marshal(report.demographic_parity_difference),
+			", above the maximum ", json.marshal(_limits.demographic_parity_difference_max),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "demographic_parity_difference"])],
 	})
@@ -110,8 +110,8 @@ _odds_gap contains violation if {
 	report.equalized_odds_difference > _limits.equalized_odds_difference_max
 	violation := result.fail(rego.metadata.chain(), {
 		"message": concat("", [
-			"equalized odds difference on ", attribute, " is ", result.quote(report.equalized_odds_difference),
-			", above the maximum ", result.quote(_limits.equalized_odds_difference_max),
+			"equalized odds difference on ", attribute, " is ", json.marshal(report.equalized_odds_difference),
+			", above the maximum ", json.marshal(_limits.equalized_odds_difference_max),
 		]),
 		"evidence_keys": [concat(".", ["fairness", attribute, "equalized_odds_difference"])],
 	})
@@ -316,7 +316,7 @@ _attribute_problems[attribute] contains concat("", [
 # A compared group's selection rate over the highest: in [0, 1]. A smaller group's may pass 1 (the highest is
 # a compared group's), never go below 0.
 _attribute_problems[attribute] contains concat("", [
-	"group ", result.quote(group), " has impact_ratio ", result.quote(stats.impact_ratio), ", not in [0, 1]",
+	"group ", result.quote(group), " has impact_ratio ", json.marshal(stats.impact_ratio), ", not in [0, 1]",
 ]) if {
 	some [attribute, group, stats] in _group_entries
 	_compared(stats)
@@ -325,7 +325,7 @@ _attribute_problems[attribute] contains concat("", [
 }
 
 _attribute_problems[attribute] contains concat("", [
-	"group ", result.quote(group), " has impact_ratio ", result.quote(stats.impact_ratio), ", below 0",
+	"group ", result.quote(group), " has impact_ratio ", json.marshal(stats.impact_ratio), ", below 0",
 ]) if {
 	some [attribute, group, stats] in _group_entries
 	not _compared(stats)
@@ -365,8 +365,8 @@ _selection_rates[attribute] := rates if {
 _tolerance := 0.000001
 
 _attribute_problems[attribute] contains concat("", [
-	"group ", result.quote(group), " has impact_ratio ", result.quote(ratio), ", not its selection_rate ",
-	result.quote(rate), " over the highest of a compared group, ", result.quote(top),
+	"group ", result.quote(group), " has impact_ratio ", json.marshal(ratio), ", not its selection_rate ",
+	json.marshal(rate), " over the highest of a compared group, ", json.marshal(top),
 ]) if {
 	some attribute, rates in _selection_rates
 	top := max([rate | some rate in rates])
@@ -378,7 +378,7 @@ _attribute_problems[attribute] contains concat("", [
 }
 
 _attribute_problems[attribute] contains concat("", [
-	"group ", result.quote(group), " has impact_ratio ", result.quote(ratio),
+	"group ", result.quote(group), " has impact_ratio ", json.marshal(ratio),
 	", but no compared group was selected (every selection_rate is 0): no ratio is defined",
 ]) if {
 	some attribute, rates in _selection_rates
@@ -389,8 +389,8 @@ _attribute_problems[attribute] contains concat("", [
 }
 
 _attribute_problems[attribute] contains concat("", [
-	"demographic_parity_difference ", result.quote(gap), " is not the range of the compared groups' selection",
-	" rates, ", result.quote(max(values)), " - ", result.quote(min(values)),
+	"demographic_parity_difference ", json.marshal(gap), " is not the range of the compared groups' selection",
+	" rates, ", json.marshal(max(values)), " - ", json.marshal(min(values)),
 ]) if {
 	some attribute, rates in _selection_rates
 	values := [rate | some rate in rates]
@@ -403,9 +403,9 @@ _attribute_problems[attribute] contains concat("", [
 # Equalized odds (Fairlearn): the larger of the compared groups' TPR range and FPR range, each over the groups
 # whose rate is defined.
 _attribute_problems[attribute] contains concat("", [
-	"equalized_odds_difference ", result.quote(gap), " is not the larger of the compared groups' tpr range, ",
-	result.quote(max(tpr)), " - ", result.quote(min(tpr)), ", and fpr range, ", result.quote(max(fpr)), " - ",
-	result.quote(min(fpr)),
+	"equalized_odds_difference ", json.marshal(gap), " is not the larger of the compared groups' tpr range, ",
+	json.marshal(max(tpr)), " - ", json.marshal(min(tpr)), ", and fpr range, ", json.marshal(max(fpr)), " - ",
+	json.marshal(min(fpr)),
 ]) if {
 	some attribute, report in _reports
 	tpr := _compared_rates(attribute, "tpr")

@@ -66,6 +66,10 @@ obligation(chain, details) := object.union(
 # \u2028 and \u2029, the Wasm runtime's as they are, so that a message naming the group "Black&Female" would
 # differ between them. Go's escapes are written back as the characters. (Text that itself reads \u0026 comes
 # out as \& in both: a message, never a decision, and alike everywhere.)
+#
+# A value known to be a number needs none of this: messages write figures with json.marshal, which both
+# runtimes write alike. Passed here, a figure would cost, in OPA's Go evaluator, a comparison with every
+# figure quoted before it (its function cache hashes every number in [0, 1) alike; policies/README.md).
 quote(value) := replace(
 	replace(
 		replace(replace(replace(json.marshal(value), "\\u0026", "&"), "\\u003c", "<"), "\\u003e", ">"),
