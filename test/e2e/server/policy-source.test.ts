@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ENTRY_BYTES } from '../../../ledger/index.ts';
 import { loadOpenApi, operationsOf } from '../../../server/openapi.ts';
 import { startTestService, type TestService } from '../../support/service.ts';
+import { commitAll, gitIn, type GitIdentity } from '../../support/git.ts';
 
 const run = promisify(execFile);
+const CAROL: GitIdentity = { name: 'Carol', email: 'carol@example.org' };
 const POLICIES_DIR = path.resolve(import.meta.dirname, '../../../policies');
 const contract = operationsOf(loadOpenApi());
 const declares = (operationId: string, status: number) =>
@@ -47,23 +49,8 @@ describe('a policy branch followed by the service', () => {
   let officerA: string;
   let officerB: string;
   let auditor: string;
-  const git = async (...args: string[]) =>
-    (
-      await run('git', ['-C', repo, ...args], {
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 'Carol',
-          GIT_AUTHOR_EMAIL: 'carol@example.org',
-          GIT_COMMITTER_NAME: 'Carol',
-          GIT_COMMITTER_EMAIL: 'carol@example.org',
-        },
-      })
-    ).stdout.trim();
-  const commit = async (message: string) => {
-    await git('add', '-A');
-    await git('commit', '-q', '-m', message);
-    return git('rev-parse', 'HEAD');
-  };
+  const git = (...args: string[]) => gitIn(repo, args, CAROL);
+  const commit = (message: string) => commitAll(repo, message, CAROL);
   const call = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
     service.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload });
   const status = async () => (await call('GET', '/v1/policies/status', auditor)).json() as PolicyStatus;

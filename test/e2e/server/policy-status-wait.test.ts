@@ -6,8 +6,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICIES_DIR } from '../../integration/policies/support.ts';
 import { runCli, startServer, type RunningServer } from '../../support/cli.ts';
+import { commitAll, gitIn, type GitIdentity } from '../../support/git.ts';
 
 const run = promisify(execFile);
+const CAROL: GitIdentity = { name: 'Carol', email: 'carol@example.org' };
 
 // A Rego test that fails: a head carrying it is refused.
 const FAILING_TEST =
@@ -24,24 +26,9 @@ describe('arbiter policy status --wait, for a commit the service only ever sees 
   let server: RunningServer;
   let token: string;
 
-  const git = async (...args: string[]) =>
-    (
-      await run('git', ['-C', repo, ...args], {
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 'Carol',
-          GIT_AUTHOR_EMAIL: 'carol@example.org',
-          GIT_COMMITTER_NAME: 'Carol',
-          GIT_COMMITTER_EMAIL: 'carol@example.org',
-        },
-      })
-    ).stdout.trim();
+  const git = (...args: string[]) => gitIn(repo, args, CAROL);
   /** Commits what is in the work tree (on the work branch, which the service does not follow). */
-  const commit = async (message: string) => {
-    await git('add', '-A');
-    await git('commit', '-q', '-m', message);
-    return git('rev-parse', 'HEAD');
-  };
+  const commit = (message: string) => commitAll(repo, message, CAROL);
   /** Moves the followed branch to `commit` at once: no poll can see a commit between. */
   const merge = (sha: string) => git('update-ref', 'refs/heads/main', sha);
   const rego = path.join('policies', 'lib', 'time', 'time.rego');

@@ -17,6 +17,7 @@ import {
   type RejectedEvent,
 } from '../../../policies/index.ts';
 import { loadRegions, policyDataDocument } from '../../../regions/index.ts';
+import { commitAll, gitIn } from '../../support/git.ts';
 import { POLICIES_DIR } from './support.ts';
 
 const run = promisify(execFile);
@@ -28,22 +29,8 @@ const CAROL = { name: 'Carol Compliance', email: 'carol@example.org' };
 const FAILING_TEST =
   'package arbiter.lib.time_failing_test\n\nimport data.arbiter.lib.time\n\ntest_wrong_epoch if time.epoch_seconds("1970-01-01T00:00:00Z") == 1\n';
 
-async function git(args: string[], committer = CAROL): Promise<string> {
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: CAROL.name,
-    GIT_AUTHOR_EMAIL: CAROL.email,
-    GIT_COMMITTER_NAME: committer.name,
-    GIT_COMMITTER_EMAIL: committer.email,
-  };
-  return (await run('git', ['-C', repo, ...args], { env })).stdout.trim();
-}
-
-async function commit(message: string, committer = CAROL): Promise<string> {
-  await git(['add', '-A']);
-  await git(['commit', '-q', '-m', message], committer);
-  return git(['rev-parse', 'HEAD']);
-}
+const git = (args: string[], committer = CAROL) => gitIn(repo, args, CAROL, committer);
+const commit = (message: string, committer = CAROL) => commitAll(repo, message, CAROL, committer);
 
 const sourceOver = async (bundles: string, onEngine: (engine: PolicyEngine) => void) =>
   createGitPolicySource({
