@@ -221,7 +221,7 @@ _attribute_problems[attribute] contains concat("", [gap, " is ", result.quote(va
 # Whether the figure at path in the fairness report (its keys from the attribute on) is a rate, in [0, 1].
 # A function of the path, not of the figure: OPA's Go evaluator caches a function's results in a hash table
 # keyed by its arguments, where every number in [0, 1) hashes alike (ast.Number.Hash is the integer part),
-# so each call on a figure was compared with every earlier call: quadratic in the number of groups, 110 ms
+# so each call on a figure was compared with every earlier call: quadratic in the number of groups, 70-110 ms
 # of one decision on 20 groups. Paths of distinct names hash apart. The Wasm runtime caches nothing here.
 _rate(path) if {
 	value := object.get(_attributes, path, null)
