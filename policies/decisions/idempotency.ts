@@ -5,9 +5,7 @@ import { PolicyError } from '../errors.ts';
 import { IDEMPOTENCY_KEY_CONSTRAINT, violatesConstraint } from '../tables.ts';
 import { receiptOf, unfitForInput, type DecisionReceipt, type IdempotencyClaim } from './decide.ts';
 import type { DecisionStore } from './decision-store.ts';
-
-/** An Idempotency-Key: 1 to 255 printable ASCII characters (a structured-field string's, RFC 8941 §3.3.3). */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.ts';
 
 /**
  * The claim of a decision request sent with `key`: the key and the sha256 of the body's RFC 8785 JSON, so that

@@ -9,7 +9,8 @@ export type {
   LedgerReceipt,
 } from './decide.ts';
 export { DecisionStore } from './decision-store.ts';
-export { earlierDecision, IDEMPOTENCY_KEY_PATTERN, idempotencyClaim, isKeyHeld } from './idempotency.ts';
+export { earlierDecision, idempotencyClaim, isKeyHeld } from './idempotency.ts';
+export { IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.ts';
 export { activationsToCite, auditPolicies } from './policy-audit.ts';
 export type { DecisionFilter, DecisionRecord, DecisionRow } from './decision-store.ts';
 export { ReplayEngines, replayDecision } from './replay.ts';

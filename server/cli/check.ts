@@ -11,12 +11,12 @@ import {
   type RequestOptions,
   type ServerTarget,
 } from './client.ts';
+// The key's form alone, not policies/index.ts, which would load the policy engine into every CLI command.
+import { IDEMPOTENCY_KEY_PATTERN } from '../../policies/decisions/idempotency-key.ts';
 import { assertWritable, CliFailure, escapeCodePoint, fileErrorReason, printable } from './output.ts';
 import { readSpecFile } from './spec-file.ts';
 
 const POLL_INTERVAL_MS = 500;
-/** The contract's form of an Idempotency-Key, checked here so that a bad one is not sent. */
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 const DEFAULT_TIMEOUT_SECONDS = 600;
 /**
  * The longest one poll of the evaluation waits for its answer: one that gets none is retried, as while the
@@ -340,7 +340,8 @@ export function registerCheckCommand(program: Command): void {
     }
     const key = flags.idempotencyKey;
     if (key !== undefined) {
-      if (!IDEMPOTENCY_KEY.test(key))
+      // Checked before sending: fetch cannot send a header outside Latin-1, and the service refuses the rest.
+      if (!IDEMPOTENCY_KEY_PATTERN.test(key))
         throw new CliFailure(`--idempotency-key ${printable(key)}: give 1 to 255 printable ASCII characters`);
       // A rerun evaluates anew and sends the new evaluation's id: another request, which the key would refuse.
       if (!flags.evidence)
